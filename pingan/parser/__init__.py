@@ -1,0 +1,6 @@
+"""Free text (and simple forms) → a hazard-report guess. See `parse`."""
+
+from pingan.parser.result import ParseResult
+from pingan.parser.engine import parse
+
+__all__ = ["ParseResult", "parse"]
