@@ -1,14 +1,103 @@
-"""Command line: `pingan serve | chat | demo | parse | db upgrade | org import | digest | export`."""
+"""Command line: serve, chat, demo, parse, db upgrade, org import (and the scheduler's digest/export)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
 from typing import Optional
 
 import typer
 
+from pingan.errors import ConfigError
+
 app = typer.Typer(help="pingan — 平安社区 chat bot", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="database schema", no_args_is_help=True)
+org_app = typer.Typer(help="organisation (units, people, groups)", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+
+ConfigOpt = typer.Option(None, "--config", "-c", help="config.toml (default: $PINGAN_CONFIG or ./config.toml)")
+
+
+def _settings(config: Optional[Path], db: Optional[str] = None):
+    from pingan.config import load_settings
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        typer.secho(f"配置错误 / config error:\n{exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    if db:
+        settings.database.url = db
+    return settings
+
+
+def _logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+
+@app.command()
+def serve(config: Optional[Path] = ConfigOpt, host: Optional[str] = None, port: Optional[int] = None,
+          verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+    """Run the bot server (/healthz, platform adapters, outbox, scheduler)."""
+    from pingan.bot.app import Bot
+    from pingan.bot.server import serve as run_server
+
+    _logging(verbose)
+    settings = _settings(config)
+
+    async def main() -> None:
+        bot = await Bot.create(settings)
+        try:
+            await run_server(bot, host or settings.server.host, port if port is not None else settings.server.port)
+        finally:
+            await bot.close()
+
+    try:
+        asyncio.run(main())
+    except ConfigError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def demo(config: Optional[Path] = ConfigOpt,
+         db: Optional[str] = typer.Option(None, help="database URL (default: a fresh temporary SQLite file)")) -> None:
+    """Replay a scripted day (report → @grid worker → 到场 → 办结 → resident told; 呼叫; 撤销; refusals)."""
+    from pingan.bot.app import Bot
+    from pingan.bot.demo import run_demo
+    from pingan.clock import FrozenClock
+
+    settings = _settings(config)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings.database.url = db or f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
+        clock = FrozenClock(datetime(2019, 4, 8, 8, 0), settings.bot.timezone)
+
+        async def main() -> None:
+            bot = await Bot.create(settings, clock)
+            try:
+                await run_demo(bot, clock, typer.echo)
+            finally:
+                await bot.close()
+
+        asyncio.run(main())
+
+
+@app.command()
+def chat(config: Optional[Path] = ConfigOpt, db: Optional[str] = typer.Option(None, help="database URL")) -> None:
+    """Talk to the bot in a terminal, as a resident or a worker (type /help)."""
+    from pingan.bot.chat import run_chat
+
+    settings = _settings(config, db)
+    asyncio.run(run_chat(settings))
 
 
 @app.command()
@@ -27,6 +116,42 @@ def parse(
         raise typer.BadParameter("give the text to parse, or --jsonl to read from stdin")
     typer.echo(json.dumps(do_parse(text).to_dict(), ensure_ascii=False))
 
+
+@db_app.command("upgrade")
+def db_upgrade(config: Optional[Path] = ConfigOpt, db: Optional[str] = typer.Option(None, help="database URL")) -> None:
+    """Apply database migrations (Alembic) up to the latest."""
+    from pingan.models.db import upgrade_sync
+
+    settings = _settings(config, db)
+    upgrade_sync(settings.database.url)
+    typer.echo(f"database is up to date: {settings.database.url}")
+
+
+@org_app.command("import")
+def org_import(file: Path, config: Optional[Path] = ConfigOpt,
+               db: Optional[str] = typer.Option(None, help="database URL")) -> None:
+    """Import an organisation file (.toml) or a people roster (.csv/.xlsx). All rows or nothing."""
+    from pingan.models.org_import import import_file
+
+    settings = _settings(config, db)
+    try:
+        summary = asyncio.run(import_file(settings, file))
+    except ConfigError as exc:
+        typer.secho(f"导入失败,未写入任何数据 / nothing imported:\n{exc}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(summary)
+
+
+def _register_plugins() -> None:
+    """Commands owned by other packages (the scheduler's digest/export) register themselves here."""
+    try:
+        from pingan.scheduler.commands import register
+    except ImportError:
+        return
+    register(app)
+
+
+_register_plugins()
 
 if __name__ == "__main__":
     app()

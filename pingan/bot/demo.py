@@ -1,0 +1,79 @@
+"""`pingan demo`: a scripted day from the seed articles, replayed on a simulated clock through the
+console platform — the same inbox → handlers → outbox path a real platform uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Callable
+
+from pingan.bot.app import Bot
+from pingan.bot.console import ConsoleSender, group_chat, message, private_chat, render
+from pingan.bot.outbox import OutboxWorker
+from pingan.clock import FrozenClock
+
+COORD = "新联社区平安工作群"
+
+
+@dataclass
+class Step:
+    at: str  # HH:MM on the demo day
+    who: str
+    text: str
+    where: str | None = COORD  # a group name, or None for a private chat with the bot
+    quote: str | None = None  # quote-reply to the bot's latest message containing this
+
+
+SCRIPT = [
+    Step("09:00", "张阿姨", "锦城花园3栋楼道里又有人给电瓶车充电!!线都拖到楼梯上了😡", where=None),
+    Step("09:08", "周网格", "到场 #1"),
+    Step("09:26", "周网格", "办结 #1 已劝离并断电,电瓶车推到集中充电棚了"),
+    Step("09:30", "张阿姨", "满意", where=None),
+    Step("09:40", "赵社工", "收到"),
+    Step("09:41", "赵社工", "下午3点在社区二楼开平安社区推进会,请各网格员准时参加"),
+    Step("10:00", "李大爷", "山水天成2栋外墙瓷砖一直往下掉,下面是娃娃耍的地方,太危险了", where=None),
+    Step("10:09", "李网格", "到场", quote="隐患 #2】"),
+    Step("10:30", "李网格", "呼叫 #2 外墙大面积空鼓,需要启动维修基金,社区解决不了"),
+    Step("10:45", "王书记", "呼叫 #2 请街道协调房管局"),
+    Step("11:05", "陈主任", "派单 #2 住建", where="永丰街道平安社区工作群"),
+    Step("11:20", "王嬢嬢", "幸福里小区楼道堆了好多纸箱子,把消防通道堵了", where=None),
+    Step("11:35", "王嬢嬢", "撤销 #3 邻居已经搬走了", where=None),
+    Step("12:10", "马网格", "办结 #2"),
+    Step("13:00", "刘婆婆", "闻到好大一股煤气味!!", where=None),
+    Step("13:01", "刘婆婆", "幸福里5栋2单元", where=None),
+    Step("13:06", "吴网格", "到场 #4"),
+    Step("13:30", "吴网格", "办结 #4 燃气公司已关阀检修,是接口老化"),
+    Step("14:00", "周网格", "帮助"),
+]
+
+
+async def run_demo(bot: Bot, clock: FrozenClock, echo: Callable[[str], None] = print, script=SCRIPT) -> list[str]:
+    """Replay the script; returns the transcript lines (also echoed as they happen)."""
+    lines: list[str] = []
+    day = clock.now().date()
+
+    def say(line: str) -> None:
+        lines.append(line)
+        echo(line)
+
+    def show(remote_id: str, out) -> None:
+        where = f"[{out.target.chat_id}]" if out.target.chat_type == "group" else f"[私聊 → {out.target.chat_id}]"
+        body = render(out).replace("\n", "\n        ")
+        say(f"{clock.now():%H:%M} {where} 🤖 {bot.settings.bot.name}: {body}")
+
+    sender = ConsoleSender(printer=show)
+    worker = OutboxWorker(bot.sessions, clock, bot.settings.outbox, {"console": sender}, bot.org)
+    say(f"=== pingan 演示:{day:%Y-%m-%d} 新联社区的一天(模拟时钟,{bot.settings.bot.timezone}) ===")
+    for step in script:
+        h, m = map(int, step.at.split(":"))
+        clock.set(datetime.combine(day, time(h, m), tzinfo=clock.tz))
+        chat = group_chat(step.where) if step.where else private_chat(step.who)
+        reply_to = None
+        if step.quote:
+            reply_to = next(rid for rid, _, out in reversed(sender.delivered) if step.quote in render(out))
+        where = f"[{step.where}]" if step.where else "[私聊]"
+        quoted = f"(引用 {step.quote} 的消息)" if step.quote else ""
+        say(f"{step.at} {where} {step.who}{quoted}: {step.text}")
+        await bot.handle(message(chat, step.who, step.text, reply_to=reply_to))
+        await worker.run_once()
+    return lines

@@ -1,0 +1,249 @@
+"""`config.toml` → validated settings. Every key has a default; secrets come from the environment.
+
+Environment overrides: any key as PINGAN__SECTION__KEY (e.g. PINGAN__DATABASE__URL), plus the
+short names in ENV_SECRETS for platform secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pingan.errors import ConfigError
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BotSettings(_Section):
+    name: str = "平安小助手"
+    timezone: str = "Asia/Shanghai"
+    followup_minutes: int = Field(5, ge=1, description="how long images/locations/answers attach to a new report")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(v)
+        except Exception:
+            raise ValueError(f"unknown timezone {v!r}") from None
+        return v
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite+aiosqlite:///pingan.db"
+    echo: bool = False
+
+
+class OrgSettings(_Section):
+    file: str = str(DATA_DIR / "demo_org.toml")
+    taxonomy: str = str(DATA_DIR / "taxonomy.toml")
+
+
+class EmergencySettings(_Section):
+    fire: str = "119"
+    police: str = "110"
+    ambulance: str = "120"
+    gas: str = ""
+
+
+class PolicySettings(_Section):
+    """Deadline/escalation policy; snapshotted onto each ticket when it is created."""
+
+    on_scene_minutes: int = Field(15, ge=1)
+    resolve_small: str = "same_day"
+    resolve_medium: str = "3d"
+    resolve_large: str = "7d"
+    working_days: bool = False
+    holidays_file: str = ""
+    reminders: list[float] = [0.5, 0.8, 1.0]
+    on_overdue: Literal["remind", "escalate"] = "escalate"
+    supervise_yellow: float = Field(2.0, gt=0, description="multiples of the window overdue → 黄牌")
+    supervise_red: float = Field(3.0, gt=0, description="multiples of the window overdue → 红牌")
+    urgent_repeat_minutes: int = Field(5, ge=1)
+    quiet_start: str = "22:00"
+    quiet_end: str = "07:00"
+
+    @field_validator("resolve_small", "resolve_medium", "resolve_large")
+    @classmethod
+    def _window(cls, v: str) -> str:
+        if v != "same_day" and not (v[:-1].isdigit() and v[-1] in "dh"):
+            raise ValueError("use 'same_day', 'Nd' (days) or 'Nh' (hours)")
+        return v
+
+    @field_validator("reminders")
+    @classmethod
+    def _fractions(cls, v: list[float]) -> list[float]:
+        if any(not 0 < f <= 1 for f in v):
+            raise ValueError("reminder points are fractions of the window in (0, 1]")
+        return sorted(v)
+
+    @field_validator("quiet_start", "quiet_end")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        h, _, m = v.partition(":")
+        if not (h.isdigit() and m.isdigit() and int(h) < 24 and int(m) < 60):
+            raise ValueError("use HH:MM")
+        return v
+
+
+class KeywordSettings(_Section):
+    """Status words workers and residents type. First word of each list is shown in help."""
+
+    ack: list[str] = ["签收", "收到"]
+    on_scene: list[str] = ["到场", "已到场", "已到"]
+    progress: list[str] = ["处理中", "整改中", "处置中"]
+    resolve: list[str] = ["办结", "已处置", "已解决", "已处理", "已办结"]
+    escalate: list[str] = ["呼叫", "上报"]
+    transfer: list[str] = ["派单", "转派", "转"]
+    return_: list[str] = Field(["退回"], alias="return")
+    grade: list[str] = ["定级"]
+    query: list[str] = ["查询", "进度"]
+    withdraw: list[str] = ["撤销", "撤回"]
+    satisfied: list[str] = ["满意", "1"]
+    unsatisfied: list[str] = ["不满意", "2"]
+    help: list[str] = ["帮助", "help", "菜单", "?", "？"]
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    max_body_bytes: int = Field(256 * 1024, ge=1024)
+    rate_limit_per_minute: int = Field(120, ge=1)
+
+
+class SchedulerSettings(_Section):
+    sweep_seconds: int = Field(60, ge=1)
+    campaign_start: str = ""
+    campaign_days: int = 100
+    community_digest_at: str = "18:00"
+    official_digest_at: str = "08:30"
+
+
+class OutboxSettings(_Section):
+    max_attempts: int = Field(8, ge=1)
+    base_delay_seconds: float = Field(2.0, gt=0)
+    max_delay_seconds: float = Field(600.0, gt=0)
+
+
+class OneBotSettings(_Section):
+    enabled: bool = False
+    access_token: str = ""
+    secret: str = ""
+    api_url: str = ""  # HTTP API of the client for the HTTP transport, e.g. http://127.0.0.1:3000
+    action_timeout_seconds: float = 10.0
+
+
+class WeChatSettings(_Section):
+    enabled: bool = False
+    app_id: str = ""
+    app_secret: str = ""
+    token: str = ""
+    aes_key: str = ""
+    api_base: str = "https://api.weixin.qq.com"
+    unit: str = ""  # unit the account serves (routing fallback)
+
+
+class WeComSettings(_Section):
+    enabled: bool = False
+    webhook_base: str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+    bot_token: str = ""
+    bot_aes_key: str = ""
+    per_minute: int = 20
+
+
+class PlatformSettings(_Section):
+    onebot: OneBotSettings = OneBotSettings()
+    wechat: WeChatSettings = WeChatSettings()
+    wecom: WeComSettings = WeComSettings()
+
+
+class Settings(_Section):
+    bot: BotSettings = BotSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    org: OrgSettings = OrgSettings()
+    emergency: EmergencySettings = EmergencySettings()
+    policy: PolicySettings = PolicySettings()
+    keywords: KeywordSettings = KeywordSettings()
+    server: ServerSettings = ServerSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    platforms: PlatformSettings = PlatformSettings()
+    source: str = "<defaults>"
+
+
+# Short environment names for secrets, so deployments never write them into config.toml.
+ENV_SECRETS = {
+    "PINGAN_DATABASE_URL": ("database", "url"),
+    "PINGAN_ONEBOT_ACCESS_TOKEN": ("platforms", "onebot", "access_token"),
+    "PINGAN_ONEBOT_SECRET": ("platforms", "onebot", "secret"),
+    "PINGAN_WECHAT_APP_SECRET": ("platforms", "wechat", "app_secret"),
+    "PINGAN_WECHAT_TOKEN": ("platforms", "wechat", "token"),
+    "PINGAN_WECHAT_AES_KEY": ("platforms", "wechat", "aes_key"),
+    "PINGAN_WECOM_BOT_TOKEN": ("platforms", "wecom", "bot_token"),
+    "PINGAN_WECOM_BOT_AES_KEY": ("platforms", "wecom", "bot_aes_key"),
+}
+
+
+def _set(tree: dict, path: tuple[str, ...], value: str) -> None:
+    for key in path[:-1]:
+        tree = tree.setdefault(key, {})
+    tree[path[-1]] = value
+
+
+def _env_overrides(data: dict, env: dict[str, str]) -> None:
+    for name, path in ENV_SECRETS.items():
+        if env.get(name):
+            _set(data, path, env[name])
+    for name, value in env.items():
+        if name.startswith("PINGAN__"):
+            path = tuple(p.lower() for p in name[len("PINGAN__"):].split("__") if p)
+            if path:
+                _set(data, path, value)
+
+
+def _resolve_paths(data: dict, base: Path) -> None:
+    org = data.get("org", {})
+    for key in ("file", "taxonomy"):
+        if isinstance(org.get(key), str) and org[key] and not Path(org[key]).is_absolute():
+            org[key] = str((base / org[key]).resolve())
+
+
+def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Load `path` (or $PINGAN_CONFIG, or ./config.toml if present, else defaults) with env overrides."""
+    env = dict(os.environ) if env is None else env
+    if path is None:
+        path = env.get("PINGAN_CONFIG") or ("config.toml" if Path("config.toml").exists() else None)
+    data: dict = {}
+    source = "<defaults>"
+    if path is not None:
+        source = str(path)
+        try:
+            data = tomllib.loads(Path(path).read_text("utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read ({exc.strerror})") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        _resolve_paths(data, Path(path).resolve().parent)
+    _env_overrides(data, env)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            lines.append(f"{source}: {key}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from None
+    settings.source = source
+    return settings

@@ -1,0 +1,12 @@
+"""Message handlers, tried in this order: help, status keywords, queries, intake (reports last,
+so a keyword is never mistaken for a report)."""
+
+from pingan.handlers.router import Router
+
+
+def build_router() -> Router:
+    from pingan.handlers import help, intake, queries, status
+
+    root = Router("root")
+    root.include(help.router, status.router, queries.router, intake.router)
+    return root

@@ -1,0 +1,53 @@
+"""Recognise status keywords: '到场 #12', '#12 到场', '＃12到场', '到场12', '办结 #12 已清理',
+'转 #12 消防', or a bare keyword on a quote-reply. Keywords come from config."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from pingan.config import KeywordSettings
+
+_REF = re.compile(r"#\s*(\d{1,9})")
+_LEADING_AT = re.compile(r"^(?:@\S+\s*)+")
+_SEPARATORS = " \t\r\n,，.。:：;；!！、-—~～"
+# A keyword that is only digits or punctuation must be the whole message ('1' must not eat '1号楼…').
+_SHORT = re.compile(r"^[\d?？!！]+$")
+
+
+@dataclass
+class Command:
+    name: str  # a KeywordSettings field: ack, on_scene, progress, resolve, escalate, transfer, return_, ...
+    ticket_id: int | None
+    arg: str
+
+
+def normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "").strip()
+
+
+def _table(keywords: KeywordSettings) -> list[tuple[str, str]]:
+    pairs = [(word, name) for name, words in keywords.model_dump().items() for word in words]
+    return sorted(pairs, key=lambda p: -len(p[0]))  # '不满意' before '满意', '已到场' before '已到'
+
+
+def parse_command(text: str, keywords: KeywordSettings) -> Command | None:
+    s = _LEADING_AT.sub("", normalise(text))
+    ticket_id = None
+    ref = _REF.search(s)
+    if ref:
+        ticket_id = int(ref.group(1))
+        s = (s[: ref.start()] + " " + s[ref.end():]).strip(_SEPARATORS)
+    for word, name in _table(keywords):
+        if not s.lower().startswith(word.lower()):
+            continue
+        rest = s[len(word):]
+        if _SHORT.match(word) and rest.strip(_SEPARATORS):
+            continue
+        if ticket_id is None:  # '到场12' / '到场 12'
+            m = re.match(r"^\s*(\d{1,9})(?!\d)(?:\s|$|[,，])", rest)
+            if m:
+                ticket_id, rest = int(m.group(1)), rest[m.end():]
+        return Command(name=name, ticket_id=ticket_id, arg=rest.strip(_SEPARATORS))
+    return None

@@ -1,0 +1,83 @@
+"""What a handler gets: the message, who sent it, where from, and the desk/notifier to act with."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from pingan.clock import Clock
+from pingan.config import Settings
+from pingan.messages import Inbound, Mention, Text
+from pingan.models import ChatGroup, Identity, Person, Role
+from pingan.models.org_index import OrgIndex
+from pingan.notify import Notifier
+from pingan.taxonomy import Taxonomy
+from pingan.tickets import TicketDesk
+
+
+@dataclass
+class Context:
+    msg: Inbound
+    inbox_id: int | None
+    session: AsyncSession
+    settings: Settings
+    org: OrgIndex
+    taxonomy: Taxonomy
+    clock: Clock
+    now: datetime
+    sender: Person | None
+    desk: TicketDesk
+    notify: Notifier
+    handled_by: str | None = None
+    cache: dict = field(default_factory=dict)  # filters share parsed results through here
+
+    @property
+    def group(self) -> ChatGroup | None:
+        if self.msg.chat.chat_type != "group":
+            return None
+        return self.org.group(self.msg.chat.platform, self.msg.chat.chat_id)
+
+    @property
+    def unit_id(self) -> str | None:
+        """The unit this chat serves: the group's, or the channel's (an official account)."""
+        if self.group is not None:
+            return self.group.unit_id
+        channel = self.org.channel(self.msg.chat.platform, self.msg.chat.account)
+        return channel.unit_id if channel else None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.sender is not None and self.sender.role != Role.resident
+
+    def reply(self, text: str) -> None:
+        """Answer in the chat the message came from; in a group, @ the sender."""
+        parts = [Text(text)]
+        if self.msg.chat.chat_type == "group":
+            parts = [Mention(self.msg.sender_name or (self.sender.name if self.sender else ""), self.msg.sender_id), Text(" " + text)]
+        self.notify.to_chat(self.msg.chat, parts)
+
+    async def ensure_sender(self) -> Person:
+        """The sender as a person; an unknown sender becomes a resident (so reports are never refused)."""
+        if self.sender is not None:
+            return self.sender
+        platform, ext = self.msg.chat.platform, self.msg.sender_id
+        pid = "r-" + hashlib.sha1(f"{platform}:{ext}".encode()).hexdigest()[:16]
+        person = await self.session.get(Person, pid)
+        if person is None:
+            person = Person(id=pid, name=self.msg.sender_name or "居民", role=Role.resident)
+            self.session.add(person)
+            await self.session.flush()  # no ORM relationship orders these inserts for us
+            self.session.add(Identity(person_id=pid, platform=platform, external_id=ext))
+            await self.session.flush()
+        self.sender = person
+        return person
+
+
+async def find_sender(session: AsyncSession, org: OrgIndex, platform: str, external_id: str) -> Person | None:
+    q = select(Person).join(Identity, Identity.person_id == Person.id).where(
+        Identity.platform == platform, Identity.external_id == external_id)
+    return (await session.exec(q)).first()

@@ -1,0 +1,48 @@
+"""Filters shared by handlers. Each answers 'is this message for me?' and may inject values."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from pingan.handlers.commands import parse_command
+from pingan.handlers.context import Context
+from pingan.models import OutboxMessage
+from pingan.parser import ParseResult, parse
+
+
+def command(*names: str):
+    """Matches a status keyword by its config name (ack, on_scene, …); injects `cmd`."""
+
+    async def f(ctx: Context) -> bool | dict:
+        if "cmd" not in ctx.cache:
+            ctx.cache["cmd"] = parse_command(ctx.msg.text, ctx.settings.keywords) if ctx.msg.text else None
+        cmd = ctx.cache["cmd"]
+        return {"cmd": cmd} if cmd is not None and cmd.name in names else False
+
+    return f
+
+
+async def quoted_ticket(ctx: Context) -> int | None:
+    """The ticket a quote-reply points at: the bot's post it quotes was about that ticket."""
+    if not ctx.msg.reply_to:
+        return None
+    q = select(OutboxMessage.ticket_id).where(
+        OutboxMessage.platform == ctx.msg.chat.platform, OutboxMessage.remote_id == ctx.msg.reply_to)
+    return (await ctx.session.exec(q)).first()
+
+
+def parsed(ctx: Context) -> ParseResult:
+    if "parsed" not in ctx.cache:
+        ctx.cache["parsed"] = parse(ctx.msg.text or "")
+    return ctx.cache["parsed"]
+
+
+async def private_chat(ctx: Context) -> bool:
+    return ctx.msg.chat.chat_type == "private"
+
+
+def event(name: str):
+    async def f(ctx: Context) -> bool:
+        return ctx.msg.event == name
+
+    return f

@@ -1,0 +1,54 @@
+"""帮助: what a person can type here, worded for their role."""
+
+from __future__ import annotations
+
+from pingan.handlers.context import Context
+from pingan.handlers.filters import command, event
+from pingan.handlers.router import Router
+
+router = Router("help")
+
+
+def resident_help(ctx: Context) -> str:
+    e = ctx.settings.emergency
+    return (
+        f"📖 {ctx.settings.bot.name}使用说明\n"
+        "• 上报隐患:直接发问题和位置,例如「锦城花园3栋楼道有人给电瓶车充电」,可以再发照片或位置\n"
+        "• 也可以用表单:上报 类别:消防 地点:… 描述:…\n"
+        "• 查进度:查询 #编号(只发「查询」看我的全部上报)\n"
+        "• 撤销:撤销 #编号\n"
+        "• 办结后评价:满意 / 不满意\n"
+        f"紧急情况请先拨打 {e.fire} / {e.police} / {e.ambulance}。"
+    )
+
+
+def staff_help(ctx: Context) -> str:
+    k = ctx.settings.keywords
+    return (
+        "📖 工作人员指令(编号写 #12 或 ＃12 都行,也可以直接引用机器人的消息回复)\n"
+        f"• {k.ack[0]} #12 —— 签收\n"
+        f"• {k.on_scene[0]} #12 —— 已到现场\n"
+        f"• {k.progress[0]} #12 —— 正在处置\n"
+        f"• {k.resolve[0]} #12 处理说明 —— 办结并告知居民\n"
+        f"• {k.escalate[0]} #12 —— 解决不了,呼叫上一级(网格→社区→街道→区→市)\n"
+        f"• {k.transfer[0]} #12 部门 —— 派单给职能部门,如「{k.transfer[0]} #12 消防」\n"
+        f"• {k.return_[0]} #12 原因 —— 不是隐患或不属本辖区\n"
+        f"• {k.grade[0]} #12 小/中/大 —— 小事马上办、中事协商办、大事呼叫办\n"
+        f"• {k.query[0]} #12 —— 看进度;只发「{k.query[0]}」看我手上的工单"
+    )
+
+
+@router.message(command("help"))
+async def show_help(ctx: Context, cmd) -> None:
+    ctx.reply(staff_help(ctx) if ctx.is_staff else resident_help(ctx))
+
+
+@router.message(event("subscribe"))
+async def welcome(ctx: Context) -> None:
+    e = ctx.settings.emergency
+    ctx.reply(
+        f"欢迎关注!我是{ctx.settings.bot.name}。\n"
+        "发现安全隐患(电瓶车充电、消防通道堵塞、燃气味、电梯故障、噪音扰民……),"
+        f"直接发文字说明问题和位置,可以附照片。我们承诺 {ctx.settings.policy.on_scene_minutes} 分钟内到场。\n"
+        f"紧急情况请先拨打 {e.fire} / {e.police} / {e.ambulance}。回复「帮助」查看用法。"
+    )

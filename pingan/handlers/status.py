@@ -1,0 +1,145 @@
+"""Status keywords: workers move tickets with a word; residents withdraw and rate their own.
+
+Rules: the ticket is named by #number, by quoting the bot's post, or (for a resident) is their
+latest ticket; only people on the ticket's chain may move it; illegal moves are refused with
+what is allowed instead; nothing changes on a refusal."""
+
+from __future__ import annotations
+
+from pingan.handlers.commands import Command
+from pingan.handlers.context import Context
+from pingan.handlers.filters import command, quoted_ticket
+from pingan.handlers.router import SKIP, Router
+from pingan.lifecycle import ACTION_NAMES, Action, IllegalMove, allowed
+from pingan.models import STATUS_NAMES, Status, Ticket
+from pingan.taxonomy import SIZE_TRACK
+from pingan.tickets import NotAllowed
+
+router = Router("status")
+
+WORKER_ACTIONS = {
+    "ack": Action.ack, "on_scene": Action.on_scene, "progress": Action.progress, "resolve": Action.resolve,
+    "escalate": Action.escalate, "transfer": Action.transfer, "return_": Action.return_, "grade": Action.grade,
+}
+RESIDENT_ACTIONS = {"withdraw": Action.withdraw, "satisfied": Action.close, "unsatisfied": Action.reopen}
+OPEN = [s for s in Status if s not in (Status.closed, Status.returned, Status.withdrawn)]
+
+
+async def which_ticket(ctx: Context, cmd: Command) -> Ticket | None | bool:
+    """The ticket a command is about. False = not a command here (let other handlers try);
+    None = a number was given but there is no such ticket."""
+    ticket_id = cmd.ticket_id or await quoted_ticket(ctx)
+    if ticket_id is not None:
+        return await ctx.desk.get(ticket_id)
+    if ctx.sender is None:
+        return False
+    if cmd.name == "satisfied" or cmd.name == "unsatisfied":
+        return await ctx.desk.latest_for_reporter(ctx.sender.id, {Status.resolved}) or False
+    if cmd.name == "withdraw" and not ctx.is_staff:
+        return await ctx.desk.latest_for_reporter(ctx.sender.id, set(OPEN)) or False
+    if ctx.msg.chat.chat_type == "private" and ctx.is_staff and cmd.name in WORKER_ACTIONS:
+        held = await ctx.desk.held_by(ctx.sender.id, OPEN)
+        return held[0] if len(held) == 1 else False
+    return False
+
+
+def refuse_illegal(ctx: Context, ticket: Ticket, action: Action) -> None:
+    options = "、".join(ACTION_NAMES[a] for a in allowed(ticket.status)) or "无(工单已结束)"
+    ctx.reply(f"#{ticket.id} 当前「{STATUS_NAMES[ticket.status]}」,不能「{ACTION_NAMES[action]}」。现在可以:{options}。")
+
+
+async def apply(ctx: Context, ticket: Ticket, action: Action, **kw) -> None:
+    try:
+        await ctx.desk.move(ticket, action, ctx.sender, ctx.inbox_id, **kw)
+    except IllegalMove:
+        refuse_illegal(ctx, ticket, action)
+        return
+    confirmation = ctx.notify.moved(ticket, action, ctx.sender, await ctx.desk.events(ticket.id))
+    if not ctx.notify.posted_to(ctx.msg.chat):
+        ctx.reply(confirmation)
+
+
+async def resolve_target(ctx: Context, cmd: Command, action: Action | None):
+    """Find the ticket and check the sender may act on it. Returns the ticket; None after replying
+    with why not; or SKIP when the keyword names no ticket (then it is just a word, e.g. '收到')."""
+    ticket = await which_ticket(ctx, cmd)
+    if ticket is False:
+        return SKIP
+    if ticket is None and cmd.ticket_id is None:
+        ctx.reply("引用的消息不是工单消息,请写上编号,例如「到场 #12」。")
+        return None
+    if ticket is None:
+        ctx.reply(f"没有找到 #{cmd.ticket_id},请核对编号。回复「帮助」查看用法。")
+        return None
+    try:
+        ctx.desk.check(ctx.sender, ticket, action)
+    except NotAllowed:
+        name = ACTION_NAMES[action] if action else "查询"
+        ctx.reply(f"抱歉,您不在 #{ticket.id} 的处置链上,不能「{name}」。如需协助请联系社区工作人员。")
+        return None
+    return ticket
+
+
+@router.message(command("ack", "on_scene", "progress", "resolve", "withdraw", "satisfied", "unsatisfied"))
+async def simple_move(ctx: Context, cmd: Command):
+    action = WORKER_ACTIONS.get(cmd.name) or RESIDENT_ACTIONS[cmd.name]
+    ticket = await resolve_target(ctx, cmd, action)
+    if ticket is None or ticket is SKIP:
+        return ticket
+    note = cmd.arg or ({"satisfied": "满意"}.get(cmd.name))
+    await apply(ctx, ticket, action, note=note)
+
+
+@router.message(command("escalate"))
+async def call_up(ctx: Context, cmd: Command):
+    """呼叫: hand the ticket to the next tier up the ladder."""
+    ticket = await resolve_target(ctx, cmd, Action.escalate)
+    if ticket is None or ticket is SKIP:
+        return ticket
+    if ctx.desk.escalation_target(ticket) is None:
+        ctx.reply(f"#{ticket.id} 已在最高一级,无法再呼叫。请派单给职能部门:「派单 #{ticket.id} 部门」。")
+        return
+    await apply(ctx, ticket, Action.escalate, note=cmd.arg or None)
+
+
+@router.message(command("transfer"))
+async def send_to_department(ctx: Context, cmd: Command):
+    """派单/转: to the named department, or the item's default department."""
+    ticket = await resolve_target(ctx, cmd, Action.transfer)
+    if ticket is None or ticket is SKIP:
+        return ticket
+    item = ctx.taxonomy.item(ticket.item)
+    wanted = cmd.arg or (item.department if item else "")
+    dept = ctx.org.department(wanted, ticket.unit_id)
+    if dept is None:
+        near = [u for a in ctx.org.ancestors(ticket.unit_id) for u in map(ctx.org.units.get, ctx.org.children[a.id])
+                if u.level == "department"]
+        names = "、".join(sorted({u.kind for u in near})) or "(未配置部门)"
+        ctx.reply(f"没有找到部门「{wanted or '?'}」。可派单的部门:{names}。例如「派单 #{ticket.id} 消防救援」。")
+        return
+    await apply(ctx, ticket, Action.transfer, department=dept)
+
+
+@router.message(command("return_"))
+async def send_back(ctx: Context, cmd: Command):
+    """退回: not a hazard, or not our area — a reason is required, the reporter is told."""
+    ticket = await resolve_target(ctx, cmd, Action.return_)
+    if ticket is None or ticket is SKIP:
+        return ticket
+    if not cmd.arg:
+        ctx.reply(f"请写明退回原因,例如「退回 #{ticket.id} 不属于本辖区」。")
+        return
+    await apply(ctx, ticket, Action.return_, note=cmd.arg)
+
+
+@router.message(command("grade"))
+async def grade(ctx: Context, cmd: Command):
+    """定级 小/中/大: sets the track (马上办/协商办/呼叫办) and the resolution deadline."""
+    ticket = await resolve_target(ctx, cmd, Action.grade)
+    if ticket is None or ticket is SKIP:
+        return ticket
+    size = cmd.arg[:1] if cmd.arg[:1] in SIZE_TRACK else None
+    if size is None:
+        ctx.reply(f"请写明大小,例如「定级 #{ticket.id} 大」(小事马上办、中事协商办、大事呼叫办)。")
+        return
+    await apply(ctx, ticket, Action.grade, size=size)

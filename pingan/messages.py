@@ -1,0 +1,112 @@
+"""Platform-neutral message types. Adapters translate wire formats to and from these; nothing else
+knows a platform's wire format."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Literal
+
+ChatType = Literal["group", "private"]
+
+
+@dataclass(frozen=True)
+class ChatRef:
+    """Where a message lives: platform ('qq', 'wechat', 'wecom', 'console'), bot account, chat."""
+
+    platform: str
+    account: str
+    chat_type: ChatType
+    chat_id: str
+
+    def key(self) -> str:
+        return f"{self.platform}:{self.account}:{self.chat_type}:{self.chat_id}"
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ChatRef":
+        return cls(d["platform"], d["account"], d["chat_type"], d["chat_id"])
+
+
+@dataclass
+class Location:
+    lat: float
+    lon: float
+    label: str = ""
+
+
+@dataclass
+class Inbound:
+    """One message someone sent us."""
+
+    chat: ChatRef
+    msg_id: str
+    sender_id: str
+    text: str = ""
+    sender_name: str = ""
+    mentions_bot: bool = False
+    reply_to: str | None = None  # platform message id of a quoted message
+    images: list[str] = field(default_factory=list)
+    location: Location | None = None
+    received_at: datetime | None = None
+    event: str | None = None  # e.g. 'subscribe' for platform events that are not messages
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["received_at"] = self.received_at.isoformat() if self.received_at else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Inbound":
+        d = dict(d)
+        d["chat"] = ChatRef.from_dict(d["chat"])
+        if d.get("location"):
+            d["location"] = Location(**d["location"])
+        if d.get("received_at"):
+            d["received_at"] = datetime.fromisoformat(d["received_at"])
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Mention:
+    """@someone. `user_id` is their id on the target platform (None → rendered as a plain name)."""
+
+    name: str
+    user_id: str | None = None
+    mobile: str | None = None
+
+
+Part = Text | Mention
+
+
+@dataclass
+class Outbound:
+    """One message we send: text and mention parts, optionally an image (file path) or a file."""
+
+    target: ChatRef
+    parts: list[Part]
+    image: str | None = None
+    file: str | None = None
+    ticket_id: int | None = None
+
+    def plain(self) -> str:
+        return "".join(p.text if isinstance(p, Text) else f"@{p.name}" for p in self.parts)
+
+    def mentions(self) -> list[Mention]:
+        return [p for p in self.parts if isinstance(p, Mention)]
+
+    def to_dict(self) -> dict:
+        return {
+            "parts": [{"text": p.text} if isinstance(p, Text) else {"mention": asdict(p)} for p in self.parts],
+            "image": self.image,
+            "file": self.file,
+        }
+
+    @classmethod
+    def from_dict(cls, target: ChatRef, d: dict, ticket_id: int | None = None) -> "Outbound":
+        parts: list[Part] = [Text(p["text"]) if "text" in p else Mention(**p["mention"]) for p in d["parts"]]
+        return cls(target=target, parts=parts, image=d.get("image"), file=d.get("file"), ticket_id=ticket_id)

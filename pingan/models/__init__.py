@@ -1,0 +1,13 @@
+"""Tables and data access. Importing this module registers every table on SQLModel.metadata."""
+
+from pingan.models.delivery import InboxMessage, OutboxMessage
+from pingan.models.org import (
+    LADDER, LEVEL_NAMES, ROLE_NAMES, STAFF_ROLES, Channel, ChatGroup, Identity, Level, Person, Place, Role, Unit,
+)
+from pingan.models.ticket import STATUS_NAMES, TERMINAL, Source, Status, Ticket, TicketEvent
+
+__all__ = [
+    "LADDER", "LEVEL_NAMES", "ROLE_NAMES", "STAFF_ROLES", "STATUS_NAMES", "TERMINAL",
+    "Channel", "ChatGroup", "Identity", "InboxMessage", "Level", "OutboxMessage", "Person", "Place",
+    "Role", "Source", "Status", "Ticket", "TicketEvent", "Unit",
+]

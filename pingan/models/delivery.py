@@ -1,0 +1,50 @@
+"""Durable inbox and outbox: nothing that reached us is lost, nothing we owe is forgotten."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from pingan.models.types import JSONType, UTCDateTime
+
+
+class InboxMessage(SQLModel, table=True):
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("platform", "account", "msg_id", name="uq_inbox_key"),
+        Index("ix_inbox_pending", "handled_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    account: str
+    msg_id: str
+    payload: dict = Field(sa_type=JSONType)
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    handled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    error: str | None = None
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_remote", "platform", "remote_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    account: str
+    chat_type: str
+    chat_id: str
+    payload: dict = Field(sa_type=JSONType)
+    ticket_id: int | None = Field(default=None, index=True)
+    status: str = "pending"  # pending | sent | dead
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    last_error: str | None = None
+    remote_id: str | None = None  # platform message id once sent (for quote-replies)

@@ -1,0 +1,135 @@
+"""An in-memory read model of the organisation (units, staff, groups, places) for fast routing.
+
+Rebuilt from the database at start-up and after an import; residents are not held here."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from pingan.models.org import LADDER, Channel, ChatGroup, Identity, Level, Person, Place, Role, Unit
+from pingan.models.places import place_key
+
+
+class OrgIndex:
+    def __init__(self, units, people, identities, groups, channels, places) -> None:
+        self.units: dict[str, Unit] = {u.id: u for u in units}
+        self.people: dict[str, Person] = {p.id: p for p in people if p.role != Role.resident}
+        self.children: dict[str | None, list[str]] = defaultdict(list)
+        for u in units:
+            self.children[u.parent_id].append(u.id)
+        self.by_unit: dict[str, list[Person]] = defaultdict(list)
+        for p in self.people.values():
+            self.by_unit[p.unit_id].append(p)
+        self.identity: dict[tuple[str, str], str] = {}
+        for i in identities:
+            if i.person_id in self.people:
+                self.identity[(i.person_id, i.platform)] = i.external_id
+        self.groups: dict[tuple[str, str], ChatGroup] = {(g.platform, g.chat_id): g for g in groups}
+        self.groups_of_unit: dict[str, list[ChatGroup]] = defaultdict(list)
+        for g in groups:
+            self.groups_of_unit[g.unit_id].append(g)
+        self.channels: dict[tuple[str, str], Channel] = {(c.platform, c.account): c for c in channels}
+        self.places: list[tuple[str, str]] = sorted(((p.key, p.grid_id) for p in places), key=lambda kv: -len(kv[0]))
+
+    @classmethod
+    async def load(cls, session: AsyncSession) -> "OrgIndex":
+        async def all_(model):
+            return list((await session.exec(select(model))).all())
+
+        return cls(await all_(Unit), await all_(Person), await all_(Identity), await all_(ChatGroup),
+                   await all_(Channel), await all_(Place))
+
+    # --- the tree -------------------------------------------------------------------------------
+    def ancestors(self, unit_id: str | None) -> list[Unit]:
+        """The unit and its parents, nearest first."""
+        out = []
+        while unit_id is not None and unit_id in self.units:
+            out.append(self.units[unit_id])
+            unit_id = self.units[unit_id].parent_id
+        return out
+
+    def up_to(self, unit_id: str | None, level: str) -> Unit | None:
+        return next((u for u in self.ancestors(unit_id) if u.level == level), None)
+
+    def is_within(self, unit_id: str | None, ancestor_id: str) -> bool:
+        return any(u.id == ancestor_id for u in self.ancestors(unit_id))
+
+    def next_up(self, unit_id: str) -> Unit | None:
+        """The next tier on the ladder above a unit (grid → community → street → district → city)."""
+        unit = self.units[unit_id]
+        rung = LADDER.index(unit.level) if unit.level in LADDER else -1
+        for level in LADDER[rung + 1:]:
+            found = self.up_to(unit_id, level)
+            if found is not None:
+                return found
+        return None
+
+    def descendants(self, unit_id: str) -> list[str]:
+        out, stack = [], [unit_id]
+        while stack:
+            uid = stack.pop()
+            out.append(uid)
+            stack.extend(self.children.get(uid, []))
+        return out
+
+    # --- people ---------------------------------------------------------------------------------
+    def staff(self, unit_id: str | None, role: str | None = None) -> list[Person]:
+        return [p for p in self.by_unit.get(unit_id, []) if role is None or p.role == role]
+
+    def on_duty(self, unit_id: str | None) -> Person | None:
+        """Who answers for a unit now: its on-duty person, else its lead, else anyone there."""
+        people = self.staff(unit_id)
+        return next((p for p in people if p.on_duty), None) or next((p for p in people if p.lead), None) \
+            or (people[0] if people else None)
+
+    def lead(self, unit_id: str | None) -> Person | None:
+        return next((p for p in self.staff(unit_id) if p.lead), None) or self.on_duty(unit_id)
+
+    def external_id(self, person_id: str | None, platform: str) -> str | None:
+        return self.identity.get((person_id, platform)) if person_id else None
+
+    # --- chats ----------------------------------------------------------------------------------
+    def group(self, platform: str, chat_id: str) -> ChatGroup | None:
+        return self.groups.get((platform, chat_id))
+
+    def channel(self, platform: str, account: str) -> Channel | None:
+        return self.channels.get((platform, account))
+
+    def coordination_groups(self, unit_id: str | None, kinds=("coordination",)) -> list[ChatGroup]:
+        """The nearest unit (self or above) that has groups of these kinds, all of them."""
+        for unit in self.ancestors(unit_id):
+            found = [g for g in self.groups_of_unit.get(unit.id, []) if g.kind in kinds]
+            if found:
+                return found
+        return []
+
+    def admin_groups(self) -> list[ChatGroup]:
+        return [g for gs in self.groups_of_unit.values() for g in gs if g.kind == "admins"]
+
+    # --- departments and places -----------------------------------------------------------------
+    def department(self, query: str, near_unit: str | None) -> Unit | None:
+        """A department by kind or name, the one attached nearest above the given unit."""
+        q = query.strip()
+        if not q:
+            return None
+        for anc in self.ancestors(near_unit):
+            for child in self.children.get(anc.id, []):
+                dept = self.units[child]
+                if dept.level == Level.department and (dept.kind == q or q in (dept.kind or "") or q in dept.name):
+                    return dept
+        return None
+
+    def route(self, text: str | None, within: str | None = None) -> str | None:
+        """The grid whose places best match the text (longest place key wins), preferring grids
+        under `within` so that two towns' '幸福里' don't collide."""
+        if not text:
+            return None
+        key = place_key(text)
+        hits = [grid for pkey, grid in self.places if pkey and pkey in key]
+        if within is not None:
+            scoped = [g for g in hits if self.is_within(g, within)]
+            hits = scoped or hits
+        return hits[0] if hits else None

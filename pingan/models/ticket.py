@@ -1,0 +1,113 @@
+"""Tickets and their append-only event log (the ledger's audit trail)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index
+from sqlmodel import Field, SQLModel
+
+from pingan.models.types import JSONType, UTCDateTime
+
+
+class Status(StrEnum):
+    new = "new"
+    dispatched = "dispatched"
+    acknowledged = "acknowledged"
+    on_scene = "on_scene"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    closed = "closed"
+    escalated = "escalated"
+    transferred = "transferred"
+    returned = "returned"
+    withdrawn = "withdrawn"
+    reopened = "reopened"
+
+
+STATUS_NAMES = {
+    Status.new: "新建", Status.dispatched: "已派发", Status.acknowledged: "已签收",
+    Status.on_scene: "已到场", Status.in_progress: "处置中", Status.resolved: "已办结",
+    Status.closed: "已关闭", Status.escalated: "已呼叫上级", Status.transferred: "已派单部门",
+    Status.returned: "已退回", Status.withdrawn: "已撤销", Status.reopened: "已重新打开",
+}
+TERMINAL = frozenset({Status.closed, Status.returned, Status.withdrawn})
+
+
+class Source(StrEnum):
+    resident = "resident"  # through a resident account or residents' group
+    worker = "worker"  # posted by a worker in a group
+    patrol = "patrol"  # found on a patrol (巡查)
+
+
+def _dt(**kw):
+    return Field(default=None, sa_column=Column(UTCDateTime(), **kw))
+
+
+class Ticket(SQLModel, table=True):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_open_due", "status", "next_check_at"),
+        Index("ix_tickets_unit_created", "unit_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)  # the ticket number people type: #id
+    source: str = Source.resident
+    reporter_id: str | None = Field(default=None, foreign_key="people.id", index=True)
+    reply_chat: dict | None = Field(default=None, sa_type=JSONType)  # where to tell the reporter
+    raw_text: str = ""
+    category: str = "other"
+    item: str | None = None
+    location: str | None = None
+    urgent: bool = False
+    size: str = "中"
+    matched: list | None = Field(default=None, sa_type=JSONType)
+    unit_id: str | None = Field(default=None, foreign_key="units.id")  # the community
+    grid_id: str | None = Field(default=None, foreign_key="units.id", index=True)
+    holder_level: str | None = None  # grid | community | street | district | city | department
+    holder_unit_id: str | None = Field(default=None, foreign_key="units.id", index=True)
+    holder_person_id: str | None = Field(default=None, foreign_key="people.id", index=True)
+    department_id: str | None = Field(default=None, foreign_key="units.id")
+    status: str = Field(default=Status.new, index=True)
+    attachments: list | None = Field(default=None, sa_type=JSONType)
+    lat: float | None = None
+    lon: float | None = None
+    policy: dict | None = Field(default=None, sa_type=JSONType)  # snapshot at creation
+    resolution_note: str | None = None
+    return_reason: str | None = None
+    feedback: str | None = None  # 满意 / 不满意
+    escalations: int = 0
+    supervision: str | None = None  # 普通 / 黄牌 / 红牌
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    updated_at: datetime | None = _dt()
+    dispatched_at: datetime | None = _dt()
+    acknowledged_at: datetime | None = _dt()
+    on_scene_at: datetime | None = _dt()
+    resolved_at: datetime | None = _dt()
+    closed_at: datetime | None = _dt()
+    on_scene_due: datetime | None = _dt()
+    resolve_due: datetime | None = _dt()
+    followup_until: datetime | None = _dt()  # answers/images from the reporter attach until then
+    held_since: datetime | None = _dt()  # when the current holder got it (for the ladder)
+    next_check_at: datetime | None = _dt()  # the scheduler's next look at this ticket
+    reminders_sent: list | None = Field(default=None, sa_type=JSONType)
+
+    @property
+    def number(self) -> str:
+        return f"#{self.id}"
+
+
+class TicketEvent(SQLModel, table=True):
+    __tablename__ = "ticket_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    actor_id: str | None = None  # person id; None for the system (scheduler)
+    action: str
+    from_status: str | None = None
+    to_status: str | None = None
+    note: str | None = None
+    inbox_id: int | None = None  # the message that caused it
+    data: dict | None = Field(default=None, sa_type=JSONType)

@@ -1,0 +1,235 @@
+"""Turns ticket facts into messages for people: the coordination-group posts, the reporter's replies.
+
+Platform-free: a post goes to every coordination group of the right unit, whatever platform it is
+on, and an @-mention carries the person's id on that group's platform (the adapter renders it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pingan.clock import Clock
+from pingan.config import Settings
+from pingan.lifecycle import ACTION_NAMES, Action
+from pingan.messages import ChatRef, Mention, Outbound, Part, Text
+from pingan.models import LEVEL_NAMES, ROLE_NAMES, STATUS_NAMES, Level, Person, Ticket, TicketEvent
+from pingan.models.org_index import OrgIndex
+from pingan.taxonomy import SIZE_TRACK, Taxonomy
+
+
+def mask_name(name: str | None) -> str:
+    """'张小明' → '张**': reporters are never named in groups."""
+    if not name:
+        return "居民"
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
+def excerpt(text: str, n: int = 40) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+class Notifier:
+    def __init__(self, org: OrgIndex, settings: Settings, taxonomy: Taxonomy, clock: Clock) -> None:
+        self.org, self.settings, self.taxonomy, self.clock = org, settings, taxonomy, clock
+        self.out: list[Outbound] = []
+
+    # --- formatting -----------------------------------------------------------------------------
+    def hhmm(self, dt: datetime | None) -> str:
+        if dt is None:
+            return "—"
+        local, today = self.clock.local(dt), self.clock.now().date()
+        return local.strftime("%H:%M") if local.date() == today else local.strftime("%m-%d %H:%M")
+
+    def label(self, t: Ticket) -> str:
+        return self.taxonomy.label(t.category, t.item)
+
+    def who(self, person: Person | None) -> str:
+        if person is None:
+            return "(未配置值班人员)"
+        return f"{ROLE_NAMES.get(person.role, '')} {person.name}".strip()
+
+    def holder_name(self, t: Ticket) -> str:
+        unit = self.org.units.get(t.holder_unit_id)
+        person = self.org.people.get(t.holder_person_id)
+        if t.holder_level == Level.grid:
+            return self.who(person)
+        return f"{unit.name if unit else ''} {person.name if person else ''}".strip()
+
+    def mention(self, person: Person, platform: str) -> Mention:
+        return Mention(name=person.name, user_id=self.org.external_id(person.id, platform), mobile=person.mobile)
+
+    def emergency_line(self) -> str:
+        e = self.settings.emergency
+        nums = f"火警 {e.fire} / 报警 {e.police} / 急救 {e.ambulance}" + (f" / 燃气抢修 {e.gas}" if e.gas else "")
+        return f"⚠️ 如有明火、燃气泄漏或人员受伤,请立即拨打 {nums},并远离危险区域。"
+
+    # --- addressing -----------------------------------------------------------------------------
+    def to_chat(self, chat: ChatRef, parts: list[Part], ticket: Ticket | None = None, image: str | None = None) -> None:
+        self.out.append(Outbound(target=chat, parts=parts, image=image, ticket_id=ticket.id if ticket else None))
+
+    def to_unit(self, unit_id: str | None, build, ticket: Ticket | None = None, kinds=("coordination",)) -> bool:
+        """Post to every group of the nearest unit (self or above) that has one. `build(platform)`
+        returns the parts, so mentions carry ids for that platform. False if no group was found."""
+        groups = self.org.coordination_groups(unit_id, kinds)
+        for g in groups:
+            self.to_chat(ChatRef(g.platform, g.account, "group", g.chat_id), build(g.platform), ticket)
+        return bool(groups)
+
+    def to_reporter(self, t: Ticket, text: str) -> None:
+        if not t.reply_chat:
+            return
+        chat = ChatRef.from_dict(t.reply_chat)
+        parts: list[Part] = [Text(text)]
+        if chat.chat_type == "group":  # in a residents' group, address them without naming them
+            parts.insert(0, Mention(name=t.reply_chat.get("name") or "居民", user_id=t.reply_chat.get("user_id")))
+            parts[1] = Text(" " + text)
+        self.to_chat(chat, parts, t)
+
+    def to_admins(self, text: str) -> None:
+        for g in self.org.admin_groups():
+            self.to_chat(ChatRef(g.platform, g.account, "group", g.chat_id), [Text(text)])
+
+    # --- ticket facts ---------------------------------------------------------------------------
+    def _ask(self, t: Ticket, platform: str, people: list[Person], ask: str) -> list[Part]:
+        parts: list[Part] = []
+        for p in people:
+            parts += [self.mention(p, platform), Text(" ")]
+        parts.append(Text(ask))
+        return parts
+
+    def new_ticket(self, t: Ticket, reporter: Person) -> None:
+        holder = self.org.people.get(t.holder_person_id)
+        people = [holder] if holder else []
+        if t.urgent:
+            lead = self.org.lead(t.unit_id)
+            if lead and lead not in people:
+                people.append(lead)
+        head = "🚨【紧急隐患" if t.urgent else "【隐患"
+        track = SIZE_TRACK.get(t.size, "")
+        body = (f"{head} #{t.id}】{self.label(t)}({t.size}事·{track})\n"
+                f"📍{t.location or '位置待补充(已追问上报人)'}\n"
+                f"📝“{excerpt(t.raw_text)}”\n"
+                f"👤上报:{mask_name(reporter.name)}")
+        if t.urgent:
+            body += f"\n{self.emergency_line()}"
+        ask = f"⏰请 {self.hhmm(t.on_scene_due)} 前到场,回复「到场 #{t.id}」"
+        self.to_unit(t.holder_unit_id, lambda pf: [Text(body + "\n")] + self._ask(t, pf, people, ask), t)
+
+    def receipt(self, t: Ticket) -> str:
+        minutes = t.policy["on_scene_minutes"]
+        lines = [
+            f"✅ 已受理,编号 #{t.id}",
+            f"类别:{self.label(t)}",
+            f"地点:{t.location or '(待补充)'}",
+            f"责任人:{self.holder_name(t)},承诺 {minutes} 分钟内到场({self.hhmm(t.on_scene_due)} 前)",
+        ]
+        if t.urgent:
+            lines.append(self.emergency_line())
+        if not t.location:
+            lines.append("❓请问具体在哪里?请回复小区、楼栋或路口,例如「锦城花园3栋2单元」。")
+        lines.append(f"查询进度回复「查询 #{t.id}」,撤销回复「撤销 #{t.id}」。")
+        return "\n".join(lines)
+
+    def located(self, t: Ticket, rerouted: bool) -> None:
+        holder = self.org.people.get(t.holder_person_id)
+        text = f"📍 #{t.id} 位置补充:{t.location}"
+        if rerouted and holder:
+            self.to_unit(t.holder_unit_id, lambda pf: [Text(text + "\n")] + self._ask(
+                t, pf, [holder], f"请 {self.hhmm(t.on_scene_due)} 前到场,回复「到场 #{t.id}」"), t)
+        else:
+            self.to_unit(t.holder_unit_id, lambda pf: [Text(text)], t)
+
+    def history(self, t: Ticket, events: list[TicketEvent], n: int = 4) -> str:
+        steps = []
+        for ev in events[-n:]:
+            name = ACTION_NAMES.get(ev.action, "上报" if ev.action == "report" else ev.action)
+            steps.append(f"{self.hhmm(ev.at)} {name}")
+        return " → ".join(steps)
+
+    def moved(self, t: Ticket, action: Action, actor: Person | None, events: list[TicketEvent], late: bool = False) -> str:
+        """Confirm an accepted move in the coordination group and tell the reporter where it matters
+        (on scene, resolved, returned, called up). Returns the one-line confirmation for the actor."""
+        by = actor.name if actor else "系统"
+        n = f"#{t.id}"
+        group_text, resident_text = None, None
+        if action == Action.ack:
+            group_text = f"✅ {n} 已签收({by})"
+        elif action == Action.on_scene:
+            took = ""
+            if t.dispatched_at and t.on_scene_at:
+                took = f",用时 {int((t.on_scene_at - t.dispatched_at).total_seconds() // 60)} 分钟"
+            group_text = f"✅ {n} {by} 已到场({self.hhmm(t.on_scene_at)}{took})"
+            resident_text = f"您反映的 {n}({self.label(t)})工作人员已到场处置。"
+        elif action == Action.progress:
+            group_text = f"🔧 {n} 处置中({by})"
+        elif action == Action.resolve:
+            note = f":{t.resolution_note}" if t.resolution_note else ""
+            group_text = f"✅ {n} 已办结({by}){note}"
+            resident_text = (f"您反映的 {n}({self.label(t)})已办结{note}。\n"
+                             "满意请回复「满意」,不满意请回复「不满意」,我们会重新处理。")
+        elif action == Action.close:
+            group_text = f"👍 {n} 居民回访:满意,已关闭"
+            resident_text = f"感谢您的评价,{n} 已关闭。"
+        elif action == Action.reopen:
+            holder = self.org.people.get(t.holder_person_id)
+            group_text = f"🔁 {n} 居民回访不满意,已重新打开,请再次处置。"
+            self.to_unit(t.holder_unit_id, lambda pf: [Text(group_text)]
+                         + ([Text(" "), self.mention(holder, pf)] if holder else []), t)
+            group_text = None
+            resident_text = f"已收到,{n} 已重新打开,工作人员会再次处理。"
+        elif action == Action.escalate:
+            self.escalated(t, actor, events, late)
+            resident_text = f"您反映的 {n} 已呼叫{self.org.units[t.holder_unit_id].name}协调处理。"
+        elif action == Action.transfer:
+            dept = self.org.units[t.department_id]
+            liaison = self.org.people.get(t.holder_person_id)
+            group_text = f"📤 {n} 已派单 {dept.name}({by})"
+            head = (f"📤【派单 {n}】{self.label(t)} 📍{t.location or '—'}\n"
+                    f"“{excerpt(t.raw_text)}”\n历史:{self.history(t, events)}\n")
+            self.to_unit(dept.id, lambda pf: [Text(head)]
+                         + (self._ask(t, pf, [liaison], f"请签收,回复「签收 {n}」") if liaison else []), t)
+        elif action == Action.return_:
+            group_text = f"↩️ {n} 已退回({by}):{t.return_reason or '未说明原因'}"
+            resident_text = f"您反映的 {n} 经核实已退回:{t.return_reason or '未说明原因'}。如有疑问请回复或联系社区。"
+        elif action == Action.withdraw:
+            group_text = f"🚫 {n} 已由上报人撤销"
+            resident_text = f"已撤销 {n}。"
+        elif action == Action.grade:
+            group_text = f"📏 {n} 定级为{t.size}事({SIZE_TRACK[t.size]}),办结期限 {self.hhmm(t.resolve_due)}"
+        if group_text:
+            self.to_unit(t.unit_id, lambda pf: [Text(group_text)], t)
+        is_reporter = actor is not None and actor.id == t.reporter_id
+        if resident_text and not is_reporter:
+            self.to_reporter(t, resident_text)
+        return (resident_text if is_reporter else group_text) or resident_text or f"{n} 已更新"
+
+    def posted_to(self, chat: ChatRef) -> bool:
+        return any(o.target.platform == chat.platform and o.target.chat_id == chat.chat_id for o in self.out)
+
+    def escalated(self, t: Ticket, actor: Person | None, events: list[TicketEvent], late: bool = False) -> None:
+        """Post the call-up in the new tier's group, @ its on-duty person, with two lines of history."""
+        unit = self.org.units[t.holder_unit_id]
+        person = self.org.people.get(t.holder_person_id)
+        origin = "系统自动(超期)" if actor is None else actor.name
+        tag = "(补发)" if late else ""
+        body = (f"📣【呼叫 #{t.id}】{tag}{self.label(t)}({t.size}事)📍{t.location or '—'}\n"
+                f"“{excerpt(t.raw_text)}” — 由{origin}呼叫{LEVEL_NAMES.get(unit.level, '')}\n"
+                f"历史:{self.history(t, events)}\n")
+        ask = f"请签收,回复「签收 #{t.id}」;需部门处理请回复「派单 #{t.id} 部门」"
+        self.to_unit(unit.id, lambda pf: [Text(body)] + (self._ask(t, pf, [person], ask) if person else [Text(ask)]), t)
+        here = {g.id for g in self.org.coordination_groups(t.unit_id)}
+        if here != {g.id for g in self.org.coordination_groups(unit.id)}:
+            self.to_unit(t.unit_id, lambda pf: [Text(f"⬆️ #{t.id} 已呼叫 {unit.name}")], t)
+
+    def status_card(self, t: Ticket, events: list[TicketEvent]) -> str:
+        lines = [
+            f"📋 #{t.id} {self.label(t)}({t.size}事)",
+            f"📍{t.location or '—'}",
+            f"状态:{STATUS_NAMES.get(t.status, t.status)}    责任:{self.holder_name(t)}",
+        ]
+        if t.on_scene_at is None and t.on_scene_due:
+            lines.append(f"到场期限:{self.hhmm(t.on_scene_due)}")
+        if t.resolved_at is None and t.resolve_due:
+            lines.append(f"办结期限:{self.hhmm(t.resolve_due)}")
+        lines.append(f"经过:{self.history(t, events)}")
+        return "\n".join(lines)

@@ -1,0 +1,51 @@
+"""Deadline policy: the snapshot a ticket keeps, and the due times computed from it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from pingan.config import PolicySettings
+
+SIZE_KEYS = {"小": "resolve_small", "中": "resolve_medium", "大": "resolve_large"}
+
+
+def snapshot(policy: PolicySettings) -> dict:
+    """What a ticket keeps, so later config edits never rewrite open tickets."""
+    snap = policy.model_dump()
+    if policy.working_days and policy.holidays_file:
+        snap["holidays"] = sorted(load_holidays(policy.holidays_file))
+    return snap
+
+
+def load_holidays(path: str) -> set[str]:
+    """One ISO date per line ('2026-10-01'); '#' comments allowed."""
+    lines = Path(path).read_text("utf-8").splitlines()
+    return {ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()}
+
+
+def _add_days(start: datetime, days: int, working: bool, holidays: set[str]) -> datetime:
+    if not working:
+        return start + timedelta(days=days)
+    d = start
+    while days > 0:
+        d += timedelta(days=1)
+        if d.weekday() < 5 and d.date().isoformat() not in holidays:
+            days -= 1
+    return d
+
+
+def on_scene_due(snap: dict, dispatched_at: datetime) -> datetime:
+    return dispatched_at + timedelta(minutes=snap["on_scene_minutes"])
+
+
+def resolve_due(snap: dict, size: str, start: datetime) -> datetime:
+    """小事 same day by 24:00 (local), 'Nd' N days (working days if configured), 'Nh' N hours."""
+    rule = snap[SIZE_KEYS.get(size, "resolve_medium")]
+    if rule == "same_day":
+        next_day: date = start.date() + timedelta(days=1)
+        return datetime.combine(next_day, time(0, 0), tzinfo=start.tzinfo)
+    n = int(rule[:-1])
+    if rule.endswith("h"):
+        return start + timedelta(hours=n)
+    return _add_days(start, n, snap.get("working_days", False), set(snap.get("holidays", [])))

@@ -1,0 +1,197 @@
+"""The ticket desk: create, route, move and record tickets. Platform-free; every change is an event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from pingan import policy
+from pingan.config import Settings
+from pingan.lifecycle import Action, target
+from pingan.models import Level, Person, Role, Source, Status, Ticket, TicketEvent
+from pingan.models.org_index import OrgIndex
+from pingan.parser import ParseResult
+from pingan.taxonomy import Taxonomy
+
+STAFF_ON_CHAIN = {Role.grid_worker, Role.community_staff, Role.street_official, Role.district_official, Role.city_official}
+RESIDENT_ACTIONS = {Action.withdraw, Action.close, Action.reopen}
+
+
+@dataclass
+class Moved:
+    ticket: Ticket
+    action: Action
+    from_status: str
+    previous_holder_unit: str | None = None
+
+
+class NotAllowed(Exception):
+    """The person may not do this to this ticket (they are not on its chain, or not its reporter)."""
+
+
+class TicketDesk:
+    def __init__(self, session: AsyncSession, org: OrgIndex, settings: Settings, taxonomy: Taxonomy, now: datetime) -> None:
+        self.session, self.org, self.settings, self.taxonomy, self.now = session, org, settings, taxonomy, now
+
+    # --- reading --------------------------------------------------------------------------------
+    async def get(self, ticket_id: int) -> Ticket | None:
+        return await self.session.get(Ticket, ticket_id)
+
+    async def latest_for_reporter(self, person_id: str, statuses: set[str] | None = None) -> Ticket | None:
+        q = select(Ticket).where(Ticket.reporter_id == person_id)
+        if statuses:
+            q = q.where(Ticket.status.in_(statuses))
+        return (await self.session.exec(q.order_by(Ticket.id.desc()).limit(1))).first()
+
+    async def held_by(self, person_id: str, statuses) -> list[Ticket]:
+        q = select(Ticket).where(Ticket.holder_person_id == person_id, Ticket.status.in_(statuses))
+        return list((await self.session.exec(q.order_by(Ticket.id))).all())
+
+    async def events(self, ticket_id: int) -> list[TicketEvent]:
+        q = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+        return list((await self.session.exec(q)).all())
+
+    # --- who may do what ------------------------------------------------------------------------
+    def on_chain(self, person: Person | None, ticket: Ticket) -> bool:
+        """Staff of the ticket's grid or any unit above it, its department's liaisons, admins."""
+        if person is None:
+            return False
+        if person.role == Role.admin:
+            return True
+        if person.role == Role.dept_liaison:
+            return person.unit_id is not None and person.unit_id == ticket.department_id
+        if person.role in STAFF_ON_CHAIN:
+            where = ticket.grid_id or ticket.holder_unit_id or ticket.unit_id
+            return any(u.id == person.unit_id for u in self.org.ancestors(where))
+        return False
+
+    def check(self, person: Person | None, ticket: Ticket, action: Action | None) -> None:
+        """Raise NotAllowed unless `person` may take `action` (None = query) on `ticket`."""
+        is_reporter = person is not None and person.id == ticket.reporter_id
+        if action is None:
+            ok = is_reporter or self.on_chain(person, ticket)
+        elif action in RESIDENT_ACTIONS:
+            ok = is_reporter or (person is not None and person.role == Role.admin)
+        else:
+            ok = self.on_chain(person, ticket)
+        if not ok:
+            raise NotAllowed(action)
+
+    # --- writing --------------------------------------------------------------------------------
+    def event(self, ticket: Ticket, action: str, actor: Person | None, inbox_id: int | None,
+              from_status: str | None = None, note: str | None = None, **data) -> TicketEvent:
+        ev = TicketEvent(ticket_id=ticket.id, at=self.now, actor_id=actor.id if actor else None, action=action,
+                         from_status=from_status, to_status=ticket.status, note=note, inbox_id=inbox_id,
+                         data=data or None)
+        self.session.add(ev)
+        return ev
+
+    def _hold(self, ticket: Ticket, unit_id: str, level: str, person: Person | None) -> None:
+        ticket.holder_unit_id, ticket.holder_level = unit_id, level
+        ticket.holder_person_id = person.id if person else None
+        ticket.held_since = self.now
+
+    def route(self, ticket: Ticket, fallback_unit: str | None) -> None:
+        """Location → grid by its places; else the unit the message came through. Holder = the grid's
+        worker, or the community's on-duty staff when no grid is known."""
+        community = self.org.up_to(fallback_unit, Level.community) if fallback_unit else None
+        within = community.id if community else fallback_unit
+        grid = self.org.route(ticket.location, within) or self.org.route(ticket.raw_text, within)
+        if grid is not None:
+            ticket.grid_id = grid
+            ticket.unit_id = self.org.up_to(grid, Level.community).id
+            worker = next(iter(self.org.staff(grid, Role.grid_worker)), None)
+            if worker is not None:
+                self._hold(ticket, grid, Level.grid, worker)
+                return
+        else:
+            ticket.grid_id = None
+            ticket.unit_id = community.id if community else fallback_unit
+        unit = ticket.unit_id
+        level = self.org.units[unit].level if unit in self.org.units else Level.community
+        self._hold(ticket, unit, level, self.org.on_duty(unit))
+
+    async def create(self, parsed: ParseResult, text: str, reporter: Person, source: Source, reply_chat: dict,
+                     fallback_unit: str | None, inbox_id: int | None, attachments: list | None = None,
+                     lat: float | None = None, lon: float | None = None) -> Ticket:
+        item = self.taxonomy.item(parsed.item)
+        ticket = Ticket(
+            source=source, reporter_id=reporter.id, reply_chat=reply_chat, raw_text=text,
+            category=parsed.category or "other", item=parsed.item, location=parsed.location,
+            urgent=parsed.urgent, size=parsed.size or (item.size if item else "中"), matched=parsed.matched,
+            attachments=attachments or None, lat=lat, lon=lon,
+            policy=policy.snapshot(self.settings.policy), created_at=self.now,
+            followup_until=self.now + timedelta(minutes=self.settings.bot.followup_minutes),
+        )
+        self.session.add(ticket)
+        await self.session.flush()  # assigns the number
+        self.event(ticket, "report", reporter, inbox_id, note=parsed.location, matched=parsed.matched)
+        self.route(ticket, fallback_unit)
+        await self.move(ticket, Action.dispatch, None, inbox_id)
+        return ticket
+
+    def set_deadlines(self, ticket: Ticket) -> None:
+        snap = ticket.policy
+        ticket.on_scene_due = policy.on_scene_due(snap, self.now)
+        ticket.resolve_due = policy.resolve_due(snap, ticket.size, ticket.created_at if ticket.dispatched_at is None else self.now)
+        ticket.next_check_at = ticket.on_scene_due
+
+    async def move(self, ticket: Ticket, action: Action, actor: Person | None, inbox_id: int | None,
+                   note: str | None = None, department=None, size: str | None = None) -> Moved:
+        """Apply one lifecycle action (already authorised) and record it. Raises IllegalMove."""
+        before, holder_before = ticket.status, ticket.holder_unit_id
+        ticket.status = target(action, ticket.status)
+        now = self.now
+        ticket.updated_at = now
+        if action == Action.dispatch:
+            ticket.dispatched_at = now
+            self.set_deadlines(ticket)
+        elif action == Action.ack:
+            ticket.acknowledged_at = ticket.acknowledged_at or now
+        elif action == Action.on_scene:
+            ticket.on_scene_at = ticket.on_scene_at or now
+            ticket.next_check_at = ticket.resolve_due
+        elif action == Action.resolve:
+            ticket.resolved_at, ticket.resolution_note = now, note
+            ticket.next_check_at = None
+        elif action == Action.close:
+            ticket.closed_at, ticket.feedback = now, note or ticket.feedback
+            ticket.next_check_at = None
+        elif action == Action.reopen:
+            ticket.feedback, ticket.resolved_at, ticket.closed_at = "不满意", None, None
+            ticket.held_since = now
+            ticket.next_check_at = now
+        elif action == Action.escalate:
+            up = self.escalation_target(ticket)
+            ticket.escalations += 1
+            self._hold(ticket, up.id, up.level, self.org.on_duty(up.id))
+            ticket.next_check_at = ticket.resolve_due
+        elif action == Action.transfer:
+            ticket.department_id = department.id
+            self._hold(ticket, department.id, Level.department, self.org.on_duty(department.id))
+            ticket.next_check_at = ticket.resolve_due
+        elif action == Action.return_:
+            ticket.return_reason = note
+            ticket.closed_at, ticket.next_check_at = now, None
+        elif action == Action.withdraw:
+            ticket.closed_at, ticket.next_check_at = now, None
+        elif action == Action.grade:
+            ticket.size = size
+            ticket.resolve_due = policy.resolve_due(ticket.policy, size, ticket.dispatched_at or now)
+        data = {}
+        if department is not None:
+            data["department"] = department.id
+        if size is not None:
+            data["size"] = size
+        if ticket.holder_unit_id != holder_before:
+            data["holder"] = ticket.holder_unit_id
+        self.event(ticket, str(action), actor, inbox_id, from_status=before, note=note, **data)
+        return Moved(ticket, action, before, holder_before)
+
+    def escalation_target(self, ticket: Ticket):
+        """The unit a 呼叫 would reach, or None at the top of the ladder."""
+        here = ticket.holder_unit_id or ticket.unit_id
+        return self.org.next_up(here) if here in self.org.units else None
