@@ -120,7 +120,9 @@ class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     max_body_bytes: int = Field(256 * 1024, ge=1024)
-    rate_limit_per_minute: int = Field(120, ge=1)
+    rate_limit_per_minute: int = Field(120, ge=1)  # per source IP on the public callback endpoints
+    rate_limit_exempt: list[str] = []  # IPs/CIDRs never rate-limited (e.g. a trusted reverse proxy)
+    recover_seconds: int = Field(300, ge=1)  # sweep for stored-but-unhandled messages this often
 
 
 class SchedulerSettings(_Section):
@@ -135,6 +137,12 @@ class OutboxSettings(_Section):
     max_attempts: int = Field(8, ge=1)
     base_delay_seconds: float = Field(2.0, gt=0)
     max_delay_seconds: float = Field(600.0, gt=0)
+    lease_seconds: float = Field(120.0, gt=0)  # a claimed row is another server's again after this
+    batch: int = Field(200, ge=1)
+    concurrency: int = Field(16, ge=1)  # chats sent in parallel per pass
+    interval_seconds: float = Field(0.5, gt=0)
+    send_timeout_seconds: float = Field(30.0, gt=0)
+    qq_per_chat_per_minute: int = Field(20, ge=1)  # keep QQ accounts from being flagged
 
 
 class OneBotSettings(_Section):
@@ -143,6 +151,7 @@ class OneBotSettings(_Section):
     secret: str = ""
     api_url: str = ""  # HTTP API of the client for the HTTP transport, e.g. http://127.0.0.1:3000
     action_timeout_seconds: float = 10.0
+    connect_timeout_seconds: float = 10.0
 
 
 class WeChatSettings(_Section):
@@ -153,6 +162,10 @@ class WeChatSettings(_Section):
     aes_key: str = ""
     api_base: str = "https://api.weixin.qq.com"
     unit: str = ""  # unit the account serves (routing fallback)
+    template_id: str = ""  # template message used outside the 48-hour customer-service window
+    template_field: str = "content"  # the template's data key that carries the text
+    window_hours: float = 48.0
+    passive_budget_seconds: float = 3.0  # answer within WeChat's 5 s; the rest goes out via the outbox
 
 
 class WeComSettings(_Section):
@@ -161,6 +174,8 @@ class WeComSettings(_Section):
     bot_token: str = ""
     bot_aes_key: str = ""
     per_minute: int = 20
+    bot_name: str = ""  # the intelligent robot's display name, stripped from "@name text"
+    passive_budget_seconds: float = 3.0
 
 
 class PlatformSettings(_Section):
@@ -193,6 +208,7 @@ ENV_SECRETS = {
     "PINGAN_WECHAT_AES_KEY": ("platforms", "wechat", "aes_key"),
     "PINGAN_WECOM_BOT_TOKEN": ("platforms", "wecom", "bot_token"),
     "PINGAN_WECOM_BOT_AES_KEY": ("platforms", "wecom", "bot_aes_key"),
+    # WeCom group-robot webhook keys are read per group: PINGAN_WECOM_WEBHOOK_<CHAT_ID> (see docs/platforms.md)
 }
 
 

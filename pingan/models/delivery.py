@@ -32,6 +32,7 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_remote", "platform", "remote_id"),
+        Index("ix_outbox_chat", "chat_id", "status", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -48,3 +49,6 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     last_error: str | None = None
     remote_id: str | None = None  # platform message id once sent (for quote-replies)
+    # A worker claims a row for `lease` seconds before sending it, so two servers never both send it.
+    claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    claimed_by: str | None = None

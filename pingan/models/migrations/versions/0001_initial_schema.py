@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 21:40:49.123897
+Create Date: 2026-11-23 21:45:53.118760
 """
 from alembic import op
 import sqlalchemy as sa
@@ -48,9 +48,12 @@ def upgrade() -> None:
     sa.Column('sent_at', pingan.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('remote_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('claimed_until', pingan.models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_chat', ['chat_id', 'status', 'id'], unique=False)
         batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_outbox_remote', ['platform', 'remote_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_ticket_id'), ['ticket_id'], unique=False)
@@ -255,6 +258,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbox_ticket_id'))
         batch_op.drop_index('ix_outbox_remote')
         batch_op.drop_index('ix_outbox_due')
+        batch_op.drop_index('ix_outbox_chat')
 
     op.drop_table('outbox')
     with op.batch_alter_table('inbox', schema=None) as batch_op:
