@@ -3,6 +3,7 @@ PINGAN_TEST_PG is set (e.g. postgresql://postgres@127.0.0.1/test)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -22,25 +23,32 @@ COORD = "新联社区平安工作群"
 STREET = "永丰街道平安社区工作群"
 
 
-async def reset_pg(url: str) -> None:
+_dbs = itertools.count()
+
+
+async def _admin(url: str, sql: str) -> None:
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    engine = create_async_engine(normalise_url(url))
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
+    engine = create_async_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(sql))
     await engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db_url(request, tmp_path):
+    """A fresh database per test: a SQLite file, or a new PostgreSQL database (so parallel runs
+    sharing one server never see each other's rows)."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
     if not PG:
         pytest.skip("PostgreSQL tests need PINGAN_TEST_PG=postgresql://user@host/db (CI sets it)")
-    await reset_pg(PG)
-    return PG
+    name = f"pingan_t{os.getpid()}_{next(_dbs)}"
+    await _admin(PG, f'CREATE DATABASE "{name}"')
+    yield PG.rsplit("/", 1)[0] + "/" + name
+    await _admin(PG, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -28,9 +28,11 @@ OPEN = [s for s in Status if s not in (Status.closed, Status.returned, Status.wi
 async def which_ticket(ctx: Context, cmd: Command) -> Ticket | None | bool:
     """The ticket a command is about. False = not a command here (let other handlers try);
     None = a number was given but there is no such ticket."""
-    ticket_id = cmd.ticket_id or await quoted_ticket(ctx)
-    if ticket_id is not None:
-        return await ctx.desk.get(ticket_id)
+    if cmd.ticket_id is None and ctx.msg.reply_to:
+        quoted = await quoted_ticket(ctx)
+        return await ctx.desk.get(quoted) if quoted is not None else None
+    if cmd.ticket_id is not None:
+        return await ctx.desk.get(cmd.ticket_id)
     if ctx.sender is None:
         return False
     if cmd.name == "satisfied" or cmd.name == "unsatisfied":

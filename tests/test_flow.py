@@ -1,0 +1,310 @@
+"""The whole loop through the console platform: report → ticket → @worker → keywords → resident told."""
+
+import pytest
+from sqlmodel import func, select
+
+from pingan.models import InboxMessage, OutboxMessage, Status, Ticket, TicketEvent
+from tests.conftest import COORD, STREET
+
+EBIKE = "锦城花园3栋楼道里有人给电瓶车充电"
+
+
+async def ticket(h, n) -> Ticket:
+    async with h.bot.sessions() as s:
+        return await s.get(Ticket, n)
+
+
+async def count(h, model) -> int:
+    async with h.bot.sessions() as s:
+        return (await s.exec(select(func.count()).select_from(model))).one()
+
+
+def texts(out, chat=None):
+    return "\n".join(t for c, t in out if chat is None or c == chat)
+
+
+async def test_report_creates_ticket_and_mentions_grid_worker(h):
+    out = await h.say("张阿姨", EBIKE, group=None)
+    t = await ticket(h, 1)
+    assert (t.status, t.category, t.item, t.grid_id, t.holder_person_id) == (
+        Status.dispatched, "fire", "电瓶车违规充电", "xinlian-g2", "zhou-wangge")
+    group = texts(out, COORD)
+    assert "#1" in group and "@周网格" in group and "锦城花园3栋" in group
+    assert "张阿姨" not in group and "张**" in group  # reporter masked in groups
+    receipt = texts(out, "张阿姨")
+    assert "编号 #1" in receipt and "周网格" in receipt and "15 分钟" in receipt and "09:15" in receipt
+    assert t.on_scene_due.astimezone(h.clock.tz).strftime("%H:%M") == "09:15"
+    assert t.policy["on_scene_minutes"] == 15
+
+
+async def test_policy_snapshot_survives_config_change(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    h.bot.settings.policy.on_scene_minutes = 30
+    await h.say("周网格", "到场 #1")
+    t = await ticket(h, 1)
+    assert t.policy["on_scene_minutes"] == 15
+    assert (t.on_scene_due - t.dispatched_at).total_seconds() == 15 * 60
+
+
+@pytest.mark.parametrize("place,grid", [
+    ("山水天成小区３号楼", "xinlian-g1"),
+    ("山水天成三栋", "xinlian-g1"),
+    ("山水天成8幢", "xinlian-g2"),
+    ("山水天成12号楼", "xinlian-g2"),
+    ("锦城B区", "xinlian-g2"),
+    ("锦城花园b区", "xinlian-g2"),
+    ("团结路和新华路路口", "xinlian-g3"),
+    ("幸福里小区", "xinlian-g3"),
+])
+async def test_routing_by_place_aliases(h, place, grid):
+    await h.say("居民甲", f"{place}楼道里有人给电瓶车充电", group=None)
+    assert (await ticket(h, 1)).grid_id == grid
+
+
+async def test_routing_falls_back_to_the_groups_unit(h):
+    await h.say("赵社工", "某某大厦门口消防通道被车堵了")
+    t = await ticket(h, 1)
+    assert (t.grid_id, t.unit_id, t.holder_person_id) == (None, "xinlian", "wang-shequ")
+    await h.say("陈主任", "某某大厦门口消防通道被车堵了", group=STREET)
+    t = await ticket(h, 2)
+    assert (t.unit_id, t.holder_person_id) == ("yongfeng", "chen-jiedao")
+
+
+async def test_worker_moves_ticket_and_resident_is_told(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    h.clock.advance(minutes=8)
+    out = await h.say("周网格", "到场 #1")
+    assert "已到场" in texts(out, COORD) and "用时 8 分钟" in texts(out, COORD)
+    assert "已到场" in texts(out, "张阿姨")
+    out = await h.say("周网格", "办结 #1 已断电并劝离")
+    assert "已办结" in texts(out, "张阿姨") and "已断电并劝离" in texts(out, "张阿姨")
+    out = await h.say("张阿姨", "满意", group=None)
+    t = await ticket(h, 1)
+    assert (t.status, t.feedback) == (Status.closed, "满意")
+    async with h.bot.sessions() as s:
+        actions = [e.action for e in (await s.exec(select(TicketEvent).where(TicketEvent.ticket_id == 1).order_by(TicketEvent.id))).all()]
+    assert actions == ["report", "dispatch", "on_scene", "resolve", "close"]
+
+
+async def test_unsatisfied_resident_reopens(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    await h.say("周网格", "到场 #1")
+    await h.say("周网格", "办结 #1")
+    out = await h.say("张阿姨", "不满意", group=None)
+    assert (await ticket(h, 1)).status == Status.reopened
+    assert "@周网格" in texts(out, COORD)
+
+
+@pytest.mark.parametrize("form", ["到场 #1", "#1 到场", "＃1到场", "到场1", "#1到场", "到场 ＃１"])
+async def test_keyword_forms_through_the_handler(h, form):
+    await h.say("张阿姨", EBIKE, group=None)
+    await h.say("周网格", form)
+    assert (await ticket(h, 1)).status == Status.on_scene
+
+
+async def test_quote_reply_without_number(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    post = h.remote_id_of("隐患 #1】")
+    await h.say("周网格", "到场", reply_to=post)
+    assert (await ticket(h, 1)).status == Status.on_scene
+    await h.say("周网格", "办结 已清理", reply_to=post)
+    t = await ticket(h, 1)
+    assert (t.status, t.resolution_note) == (Status.resolved, "已清理")
+
+
+async def test_quote_of_a_non_ticket_message_is_explained(h):
+    await h.say("周网格", "帮助")
+    out = await h.say("周网格", "到场", reply_to=h.remote_id_of("工作人员指令"))
+    assert "请写上编号" in texts(out)
+
+
+async def test_illegal_move_is_refused_with_what_is_allowed(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    out = await h.say("周网格", "办结 #1")  # must arrive or sign first
+    assert "不能「办结」" in texts(out) and "到场" in texts(out)
+    assert (await ticket(h, 1)).status == Status.dispatched
+    events_before = await count(h, TicketEvent)
+    await h.say("周网格", "满意 #1")
+    assert await count(h, TicketEvent) == events_before
+
+
+async def test_unknown_ticket_number(h):
+    out = await h.say("周网格", "到场 #999")
+    assert "没有找到 #999" in texts(out)
+
+
+# --- who may do what ---------------------------------------------------------------------------
+@pytest.mark.parametrize("who,text,allowed", [
+    ("周网格", "到场 #1", True),     # worker on the chain (the ticket's grid)
+    ("李网格", "到场 #1", False),    # worker of another grid
+    ("马网格", "到场 #1", False),    # worker of another community
+    ("王书记", "到场 #1", True),     # community staff above the grid
+    ("陈主任", "到场 #1", True),     # street official above
+    ("徐队长", "到场 #1", False),    # department liaison before 派单 to them
+    ("张阿姨", "到场 #1", False),    # the reporter cannot move it
+    ("路人甲", "到场 #1", False),    # an unknown person
+    ("管理员", "到场 #1", True),
+])
+async def test_authorisation_matrix(h, who, text, allowed):
+    await h.say("张阿姨", EBIKE, group=None)
+    out = await h.say(who, text)
+    assert ((await ticket(h, 1)).status == Status.on_scene) is allowed
+    if not allowed:
+        assert "不在 #1 的处置链上" in texts(out)
+
+
+async def test_department_liaison_after_transfer(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    out = await h.say("王书记", "派单 #1 消防")
+    t = await ticket(h, 1)
+    assert (t.status, t.department_id, t.holder_person_id) == (Status.transferred, "djy-fire", "xu-fire")
+    assert "@徐队长" in texts(out)
+    await h.say("徐队长", "签收 #1")
+    assert (await ticket(h, 1)).status == Status.acknowledged
+
+
+async def test_transfer_defaults_to_items_department_and_unknown_department_is_explained(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    out = await h.say("王书记", "派单 #1 气象局")
+    assert "没有找到部门「气象局」" in texts(out) and "消防救援" in texts(out)
+    await h.say("王书记", "派单 #1")
+    assert (await ticket(h, 1)).department_id == "djy-fire"
+
+
+async def test_resident_owner_and_other_resident(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    out = await h.say("李大爷", "查询 #1", group=None)
+    assert "不在 #1 的处置链上" in texts(out)
+    out = await h.say("李大爷", "撤销 #1", group=None)
+    assert (await ticket(h, 1)).status == Status.dispatched
+    out = await h.say("张阿姨", "查询 #1", group=None)
+    assert "已派发" in texts(out) and "周网格" in texts(out)
+    out = await h.say("张阿姨", "撤销 #1", group=None)
+    assert (await ticket(h, 1)).status == Status.withdrawn
+    assert "撤销" in texts(out, COORD)
+
+
+async def test_workers_cannot_withdraw_and_residents_cannot_rate_others(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    await h.say("周网格", "撤销 #1")
+    assert (await ticket(h, 1)).status == Status.dispatched
+    await h.say("周网格", "到场 #1")
+    await h.say("周网格", "办结 #1")
+    await h.say("李大爷", "不满意 #1", group=None)
+    assert (await ticket(h, 1)).status == Status.resolved
+
+
+# --- the ladder by hand --------------------------------------------------------------------------
+async def test_call_up_the_ladder_to_the_street(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    await h.say("周网格", "呼叫 #1")
+    t = await ticket(h, 1)
+    assert (t.status, t.holder_unit_id, t.holder_person_id) == (Status.escalated, "xinlian", "wang-shequ")
+    out = await h.say("王书记", "呼叫 #1 需要街道协调")
+    t = await ticket(h, 1)
+    assert (t.holder_unit_id, t.holder_person_id, t.escalations) == ("yongfeng", "chen-jiedao", 2)
+    street = texts(out, STREET)
+    assert "【呼叫 #1】" in street and "@陈主任" in street and "历史" in street
+    assert "永丰街道" in texts(out, "张阿姨")
+
+
+async def test_grade_changes_size_and_deadline(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    before = (await ticket(h, 1)).resolve_due
+    out = await h.say("周网格", "定级 #1 大")
+    t = await ticket(h, 1)
+    assert t.size == "大" and t.resolve_due > before and "呼叫办" in texts(out)
+    out = await h.say("周网格", "定级 #1 特别大")
+    assert "请写明大小" in texts(out)
+
+
+async def test_return_needs_a_reason_and_tells_the_resident(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    out = await h.say("周网格", "退回 #1")
+    assert "请写明退回原因" in texts(out) and (await ticket(h, 1)).status == Status.dispatched
+    out = await h.say("周网格", "退回 #1 不属于本辖区")
+    assert (await ticket(h, 1)).status == Status.returned
+    assert "不属于本辖区" in texts(out, "张阿姨")
+
+
+# --- intake details --------------------------------------------------------------------------
+async def test_missing_location_gets_one_question_and_the_answer_attaches(h):
+    out = await h.say("刘婆婆", "闻到好大一股煤气味!!", group=None)
+    assert "请问具体在哪里" in texts(out, "刘婆婆")
+    assert "119" in texts(out, "刘婆婆")
+    t = await ticket(h, 1)
+    assert t.urgent and t.location is None and t.holder_person_id == "wang-shequ"
+    assert "@王书记" in texts(out, COORD)  # urgent: the community lead is @-mentioned
+    h.clock.advance(minutes=1)
+    out = await h.say("刘婆婆", "幸福里5栋2单元", group=None)
+    t = await ticket(h, 1)
+    assert (t.location, t.grid_id, t.holder_person_id) == ("幸福里5栋2单元", "xinlian-g3", "wu-wangge")
+    assert "@吴网格" in texts(out, COORD) and "已补充到 #1" in texts(out, "刘婆婆")
+    assert await count(h, Ticket) == 1
+
+
+async def test_images_within_minutes_attach_later_ones_do_not(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    h.clock.advance(minutes=2)
+    out = await h.say("张阿姨", "", group=None, images=["https://img.example/1.jpg"])
+    assert "已补充到 #1" in texts(out)
+    assert (await ticket(h, 1)).attachments == [{"image": "https://img.example/1.jpg"}]
+    h.clock.advance(minutes=10)
+    out = await h.say("张阿姨", "", group=None, images=["https://img.example/2.jpg"])
+    assert "已补充" not in texts(out)
+    assert len((await ticket(h, 1)).attachments) == 1
+
+
+@pytest.mark.parametrize("chatter", ["收到", "好的", "好的👌", "下午3点在社区二楼开会,请准时参加", "谢谢大家辛苦了"])
+async def test_chatter_in_coordination_group_creates_nothing(h, chatter):
+    out = await h.say("赵社工", chatter)
+    assert out == [] and await count(h, Ticket) == 0
+    assert await count(h, InboxMessage) == 1  # stored and marked handled all the same
+
+
+async def test_private_non_report_gets_a_polite_answer(h):
+    out = await h.say("张阿姨", "你好", group=None)
+    assert "发现安全隐患请直接描述问题和位置" in texts(out)
+    out = await h.say("张阿姨", "帮助", group=None)
+    assert "上报隐患" in texts(out)
+    out = await h.say("周网格", "帮助")
+    assert "办结 #12" in texts(out)
+
+
+async def test_duplicate_delivery_makes_one_ticket(h):
+    from pingan.bot.console import message, private_chat
+
+    msg = message(private_chat("张阿姨"), "张阿姨", EBIKE)
+    first = await h.bot.handle(msg)
+    second = await h.bot.handle(msg)
+    assert not first.duplicate and second.duplicate
+    assert await count(h, Ticket) == 1
+
+
+async def test_handler_crash_does_not_lose_the_message(h):
+    async def boom(ctx):
+        raise RuntimeError("parser exploded")
+
+    h.bot.router.handlers.insert(0, ((), boom))
+    await h.say("张阿姨", EBIKE, group=None)
+    async with h.bot.sessions() as s:
+        row = (await s.exec(select(InboxMessage))).one()
+    assert row.handled_at is not None and "parser exploded" in row.error
+    assert await count(h, Ticket) == 0
+
+
+async def test_recover_handles_stored_but_unhandled(h):
+    from pingan.bot.console import message, private_chat
+
+    await h.bot.receive(message(private_chat("张阿姨"), "张阿姨", EBIKE))
+    assert await count(h, Ticket) == 0
+    assert await h.bot.recover() == 1
+    assert await h.bot.recover() == 0
+    assert await count(h, Ticket) == 1
+    await h.worker.run_once()
+    assert sum(1 for c, t in h.new() if c == "张阿姨" and "编号 #1" in t) == 1
+    async with h.bot.sessions() as s:
+        rows = (await s.exec(select(OutboxMessage))).all()
+    # the receipt, and the post in the community's coordination groups on QQ and on the console
+    assert sorted((r.platform, r.chat_id) for r in rows) == [
+        ("console", "张阿姨"), ("console", COORD), ("qq", "700001")]
