@@ -1,0 +1,25 @@
+"""`pingan demo` tells the seed story end to end; these are the lines a reader looks for."""
+
+import subprocess
+import sys
+
+
+def test_demo_transcript_key_lines():
+    run = subprocess.run([sys.executable, "-m", "pingan.cli", "demo"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    # a resident reports e-bike charging; the grid worker is @-mentioned with the 15-minute promise
+    assert "【隐患 #1】消防·电瓶车违规充电" in out and "@周网格" in out and "09:15 前到场" in out
+    # on scene within 15 minutes, resolved with a note, the resident is told and rates it
+    assert "#1 周网格 已到场(09:08,用时 8 分钟)" in out
+    assert "您反映的 #1(消防·电瓶车违规充电)已办结:已劝离并断电" in out
+    assert "👍 #1 居民回访:满意,已关闭" in out
+    # chatter creates nothing: the meeting notice is not followed by a bot line
+    lines = out.splitlines()
+    notice = next(i for i, ln in enumerate(lines) if "开平安社区推进会" in ln)
+    assert "🤖" not in lines[notice + 1]
+    # a second report is called up to the street and dispatched to a department
+    assert "【呼叫 #2】" in out and "@陈主任" in out and "已派单 都江堰市住建局(房管)" in out
+    # a withdrawn report and a refused unauthorised keyword
+    assert "🚫 #3 已由上报人撤销" in out
+    assert "@马网格 抱歉,您不在 #2 的处置链上,不能「办结」" in out

@@ -1,0 +1,142 @@
+"""Organisation files and rosters: bad input names file, row and field, and imports nothing."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from pingan.config import load_settings
+from pingan.errors import ConfigError
+from pingan.models import Identity, Person
+from pingan.models.db import make_engine, session_factory
+from pingan.models.org_file import parse_org_toml
+from pingan.models.org_import import import_file
+
+DEMO = Path(__file__).parents[1] / "pingan" / "data" / "demo_org.toml"
+HEADER = "id,name,role,unit,mobile,qq,wecom,wechat,console,lead,on_duty\n"
+
+
+def test_demo_org_is_valid():
+    data = parse_org_toml(DEMO)
+    assert {u.level for u in data.units} >= {"city", "district", "street", "community", "grid", "department"}
+    assert any(p.key == "山水天成3栋" for p in data.places)  # ranges expand
+
+
+def test_bad_org_file_names_the_entry_and_field(tmp_path):
+    bad = tmp_path / "org.toml"
+    bad.write_text('''
+[[unit]]
+id = "c"
+name = "市"
+level = "city"
+[[unit]]
+id = "g"
+name = "网格"
+level = "grid"
+parent = "nowhere"
+[[person]]
+id = "p1"
+name = "甲"
+role = "wizard"
+unit = "c"
+mobile = "123"
+''', encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        parse_org_toml(bad)
+    msg = str(err.value)
+    assert f"{bad}: unit[1] (g): parent: unknown unit 'nowhere'" in msg
+    assert "person[0] (p1): role: unknown role 'wizard'" in msg
+    assert "person[0] (p1): mobile: not an 11-digit mobile number" in msg
+
+
+async def _people(url):
+    engine = make_engine(url)
+    async with session_factory(engine)() as s:
+        people = {p.id: p for p in (await s.exec(select(Person))).all()}
+        ids = {(i.platform, i.external_id): i.person_id for i in (await s.exec(select(Identity))).all()}
+    await engine.dispose()
+    return people, ids
+
+
+async def test_roster_with_bad_rows_imports_nothing(db_url, tmp_path):
+    settings = load_settings(None, env={"PINGAN__DATABASE__URL": db_url})
+    await import_file(settings, DEMO)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(HEADER
+                      + "new1,新网格员,grid_worker,xinlian-g1,13900000001,30001,,,,否,是\n"
+                      + "new2,,grid_worker,nowhere,139,30002,,,,maybe,\n"
+                      + "new3,抢号的,grid_worker,xinlian-g1,,20001,,,,,\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        await import_file(settings, roster)
+    msg = str(err.value)
+    assert f"{roster}: row 3: name: missing" in msg
+    assert "row 3: unit: unknown unit 'nowhere'" in msg
+    assert "row 3: mobile: not an 11-digit mobile number" in msg
+    assert "row 3: lead: expected yes/no" in msg
+    assert "row 4: qq: '20001' already belongs to person 'li-wangge'" in msg
+    people, _ = await _people(db_url)
+    assert "new1" not in people  # the good row was not imported either
+
+
+async def test_roster_csv_and_xlsx_import(db_url, tmp_path):
+    from openpyxl import Workbook
+
+    settings = load_settings(None, env={"PINGAN__DATABASE__URL": db_url})
+    await import_file(settings, DEMO)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(HEADER + "new1,新网格员,grid_worker,xinlian-g1,13900000001,30001,,,,否,是\n", encoding="utf-8")
+    await import_file(settings, roster)
+    wb = Workbook()
+    wb.active.append(HEADER.strip().split(","))
+    wb.active.append(["new2", "表格员", "community_staff", "xinlian", "13900000002", 30002, "biaoge", None, None, "是", None])
+    wb.save(tmp_path / "roster.xlsx")
+    summary = await import_file(settings, tmp_path / "roster.xlsx")
+    assert "1 people" in summary
+    people, ids = await _people(db_url)
+    assert people["new1"].on_duty and not people["new1"].lead
+    assert people["new2"].lead and people["new2"].role == "community_staff"
+    assert ids[("qq", "30002")] == "new2" and ids[("wecom", "biaoge")] == "new2"
+
+
+def test_cli_reports_errors_and_exits_nonzero(tmp_path):
+    roster = tmp_path / "r.csv"
+    roster.write_text(HEADER + "x,,resident,,,,,,,,\n", encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    run = subprocess.run([sys.executable, "-m", "pingan.cli", "org", "import", str(roster), "--db", db],
+                         capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "row 2: name: missing" in run.stderr and "nothing imported" in run.stderr
+
+
+def test_config_errors_name_the_key(tmp_path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[policy]\non_scene_minutes = "soon"\nresolve_small = "tomorrow"\n[server]\nport = 99999\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg, env={})
+    msg = str(err.value)
+    assert f"{cfg}: policy.on_scene_minutes:" in msg
+    assert f"{cfg}: policy.resolve_small:" in msg and f"{cfg}: server.port:" in msg
+
+
+def test_env_overrides_secrets_and_any_key(tmp_path):
+    s = load_settings(None, env={"PINGAN_DATABASE_URL": "postgresql://x@h/db", "PINGAN__POLICY__ON_SCENE_MINUTES": "10",
+                                 "PINGAN_WECHAT_TOKEN": "tok"})
+    assert s.database.url == "postgresql://x@h/db" and s.policy.on_scene_minutes == 10
+    assert s.platforms.wechat.token == "tok"
+
+
+def test_taxonomy_has_nine_categories_and_29_items_and_longgang_is_expressible():
+    from pingan.taxonomy import default_taxonomy, load_taxonomy
+
+    tax = default_taxonomy()
+    codes = [c.code for c in tax.categories]
+    assert codes == ["fire", "facility", "security", "key_groups", "dispute", "food", "production", "traffic",
+                     "environment", "other"]
+    assert len(tax.items()) == 29
+    for name in ("电瓶车违规充电", "应急通道堵塞", "燃气管道", "老旧危房", "噪音扰民", "农村群宴", "特种设备",
+                 "非法营运", "生产性排污企业"):
+        assert tax.item(name) is not None
+    longgang = load_taxonomy(Path(__file__).parents[1] / "pingan" / "data" / "taxonomy_longgang.toml")
+    assert {"余泥渣土", "危险边坡", "地面塌陷"} <= {i.name for i in longgang.items()}
