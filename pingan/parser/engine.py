@@ -1,37 +1,363 @@
-"""Minimal keyword parser (placeholder until the measured parser lands)."""
+"""Hazard-report parser: rules and weighted keywords, all driven by data files.
+
+Pipeline (each step is data-driven; see pingan/data/parser_lexicon.toml):
+
+1. clean: full-width → half-width, traditional → simplified, emoji out, punctuation runs folded;
+   then dialect/typo rewrites for matching only.
+2. forms: `上报 类别:… 地点:… 描述:…` and friends give category/location/description directly.
+3. chatter / notices / "all clear" clauses are recognised and keep a message from being a report.
+4. keywords (taxonomy items + category-level words) are scored; negated hits are dropped except
+   for safety equipment ("没有灭火器" is the hazard).
+5. urgent rules (gas, fire, sparks, trapped, falling objects, weapons, elderly not answering,
+   drowning, …) with co-occurrence, "unless" words and negation.
+6. location: place-name suffixes + building chains (see location.py).
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
+from pingan.parser.forms import FormReader
+from pingan.parser.lexicon import Lexicon, get_lexicon
+from pingan.parser.location import LocationFinder
+from pingan.parser.normalise import clean, rewrite
 from pingan.parser.result import ParseResult
 from pingan.taxonomy import Taxonomy, default_taxonomy
 
-_URGENT = ("煤气味", "燃气味", "天然气味", "漏气", "着火", "起火", "冒烟", "火灾", "困在", "被困", "拿刀", "溺水")
-_LOCATION = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9]{2,12}?(?:小区|花园|苑|院|广场|大厦|路|街|巷)(?:[A-Za-z0-9一二三四五六七八九十]+区)?(?:\d+(?:栋|号楼|幢|单元|号))*)")
+_SENT_END = re.compile(r"[。!?\n;]")
+_CLAUSE_END = re.compile(r"[。!?\n;,:]| (?=\S)")
+_STRIP_CHATTER = re.compile(r"[\s!?。,.~:;…\"'()()\[\]【】-]+")
+_ITEM_NEG = ("并没有", "没有", "并非", "不是", "没", "无", "未")
+_QUESTION_AFTER = re.compile(r"^.{0,3}?(?:吗|没有|没|不|\?|么)")
+_NEG_BEFORE_CLEAR = re.compile(r"(?:没|未|不|没有|还没|无法|不能)$")
 
 
+@dataclass
+class _Runtime:
+    lex: Lexicon
+    forms: FormReader
+    places: LocationFinder
+
+
+_RT: dict[int, _Runtime] = {}
+
+
+def _runtime(tax: Taxonomy) -> _Runtime:
+    lex = get_lexicon(tax)
+    rt = _RT.get(id(lex))
+    if rt is None or rt.lex is not lex:
+        rt = _Runtime(lex=lex, forms=FormReader(lex), places=LocationFinder(lex))
+        if len(_RT) > 16:
+            _RT.clear()
+        _RT[id(lex)] = rt
+    return rt
+
+
+@dataclass
+class _Hit:
+    word: str
+    start: int
+    end: int
+
+
+@dataclass
+class _Scan:
+    item_score: dict[str, float] = field(default_factory=dict)
+    item_words: dict[str, list[str]] = field(default_factory=dict)
+    item_first: dict[str, int] = field(default_factory=dict)
+    cat_score: dict[str, float] = field(default_factory=dict)
+    cat_words: dict[str, list[str]] = field(default_factory=dict)
+    cat_first: dict[str, int] = field(default_factory=dict)
+    urgent_words: list[str] = field(default_factory=list)
+    urgent_items: dict[str, float] = field(default_factory=dict)
+    urgent_cats: dict[str, float] = field(default_factory=dict)
+    urgent_pos: int | None = None
+    cleared_hits: int = 0
+    live_hits: int = 0
+
+
+# ------------------------------------------------------------------------------------------
+def _bounds(text: str, pos: int, pattern: re.Pattern, limit: int = 60) -> tuple[int, int]:
+    lo = max(0, pos - limit)
+    start = lo
+    for m in pattern.finditer(text, lo, pos):
+        start = m.end()
+    m = pattern.search(text, pos)
+    end = m.start() if m and m.start() - pos <= limit else min(len(text), pos + limit)
+    return start, end
+
+
+def _clear_zones(w: str, lex: Lexicon) -> list[tuple[int, int]]:
+    """Spans of text described as fine/solved ("巡查了消防通道,没发现问题"). Hits inside don't count."""
+    zones: list[tuple[int, int]] = []
+    if lex.clear_re is None:
+        return zones
+    for m in lex.clear_re.finditer(w):
+        if _QUESTION_AFTER.match(w[m.end():m.end() + 4]):
+            continue
+        if not m.group(0)[0] in "没未无并暂尚" and _NEG_BEFORE_CLEAR.search(w[max(0, m.start() - 2):m.start()]):
+            continue
+        if lex.reopen_re is not None and lex.reopen_re.search(w, m.end(), m.end() + 20):
+            continue  # "修好了,但是又坏了"
+        start, _ = _bounds(w, m.start(), _SENT_END, limit=80)
+        for z0, z1 in zones:
+            if z0 <= start < z1:
+                start = z1
+        zones.append((start, m.end()))
+    return zones
+
+
+def _in_zones(pos: int, zones) -> bool:
+    return any(z0 <= pos < z1 for z0, z1 in zones)
+
+
+def _negated(w: str, pos: int, cues, span: int) -> bool:
+    c0, _ = _bounds(w, pos, _CLAUSE_END, limit=span + 2)
+    before = w[max(c0, pos - span):pos]
+    return any(c in before for c in cues)
+
+
+def _scan(w: str, lex: Lexicon, zones) -> _Scan:
+    sc = _Scan()
+    seen: set[str] = set()
+    emergency = lex.emergency_re is not None and lex.emergency_re.search(w) is not None
+    if lex.keyword_re is not None:
+        for m in lex.keyword_re.finditer(w):
+            word, pos = m.group(0), m.start()
+            if _in_zones(pos, zones):
+                sc.cleared_hits += 1
+                continue
+            if word not in lex.absence_is_hazard and _negated(w, pos, _ITEM_NEG, 3):
+                continue
+            targets = lex.keywords[word]
+            if not targets:
+                continue  # neutral phrase
+            sc.live_hits += 1
+            if word in seen:
+                continue  # each distinct word counts once
+            seen.add(word)
+            for kind, target, weight in targets:
+                if kind == "item":
+                    sc.item_score[target] = sc.item_score.get(target, 0.0) + weight
+                    sc.item_words.setdefault(target, []).append(word)
+                    sc.item_first.setdefault(target, pos)
+                else:
+                    sc.cat_score[target] = sc.cat_score.get(target, 0.0) + weight
+                    sc.cat_words.setdefault(target, []).append(word)
+                    sc.cat_first.setdefault(target, pos)
+    if lex.urgent_re is not None:
+        for m in lex.urgent_re.finditer(w):
+            word, pos, end = m.group(0), m.start(), m.end()
+            if _in_zones(pos, zones) or _negated(w, pos, lex.negation_before, 5):
+                continue
+            if pos > 0 and any(w[max(0, pos - len(x)):pos] == x for x in lex.negation_immediate):
+                continue
+            if not emergency and any(x in w[end:end + 4 + len(x)] for x in lex.negation_after):
+                continue
+            c0, _ = _bounds(w, pos, _CLAUSE_END, limit=40)
+            if any(x in w[c0:pos] for x in lex.past):
+                continue
+            s0, s1 = _bounds(w, pos, _SENT_END, limit=30)
+            for rule in lex.urgent_by_trigger.get(word, ()):
+                near = w[max(s0, pos - 20):pos] + "|" + w[end:min(s1, end + 20)]
+                if rule.unless and any(u in near for u in rule.unless):
+                    continue
+                if rule.with_:
+                    if rule.window:
+                        ctx = w[max(0, pos - rule.window):pos] + "|" + w[end:end + rule.window]
+                    else:
+                        ctx = w[s0:pos] + "|" + w[end:s1]
+                    if not any(x in ctx for x in rule.with_):
+                        continue
+                if word not in sc.urgent_words:
+                    sc.urgent_words.append(word)
+                if sc.urgent_pos is None:
+                    sc.urgent_pos = pos
+                if rule.item:
+                    sc.urgent_items[rule.item] = max(sc.urgent_items.get(rule.item, 0.0), rule.boost)
+                if rule.category:
+                    sc.urgent_cats[rule.category] = max(sc.urgent_cats.get(rule.category, 0.0), rule.boost)
+    return sc
+
+
+def _category_code(value: str | None, lex: Lexicon) -> str | None:
+    if not value:
+        return None
+    v = clean(str(value)).strip()
+    codes = {c.code for c in lex.taxonomy.categories}
+    if v in codes:
+        return v
+    if v in lex.category_names:
+        return lex.category_names[v]
+    if lex.category_name_re is not None:
+        m = lex.category_name_re.search(v)
+        if m:
+            return lex.category_names[m.group(0)]
+    item = lex.taxonomy.item(v)
+    return item.category if item else None
+
+
+def _truthy(value, lex: Lexicon) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in lex.urgent_yes
+
+
+# ------------------------------------------------------------------------------------------
 def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = None) -> ParseResult:
+    """Classify one message. `fields` (category/item/location/description/urgent/report) override."""
     tax = taxonomy or default_taxonomy()
-    text = text or ""
-    best, best_score, best_words = None, 0.0, []
-    for item in tax.items():
-        words = [w for w in item.keywords if w in text]
-        score = sum(item.keywords[w] for w in words)
-        if score > best_score:
-            best, best_score, best_words = item, score, words
-    urgent_words = [w for w in _URGENT if w in text]
-    loc = _LOCATION.search(text)
-    if best is None and not urgent_words:
-        return ParseResult(report=False)
+    rt = _runtime(tax)
+    lex = rt.lex
+    fields = fields or {}
+
+    c = clean(text or "")
+    form = rt.forms.read(c) if c else None
+    form_fields = form.fields if form else {}
+    f_desc = fields.get("description")
+    analysis = c
+    if form is not None and form.category_span:
+        a, b = form.category_span
+        analysis = c[:a] + " " * (b - a) + c[b:]
+    if isinstance(f_desc, str) and f_desc.strip():
+        extra = clean(f_desc)
+        if extra not in analysis:
+            analysis = (analysis + "。" + extra) if analysis else extra
+    w = rewrite(analysis, lex.rewrite, lex.rewrite_re)
+
+    forced_cat = _category_code(fields.get("category"), lex) or _category_code(form_fields.get("category"), lex)
+    forced_item = lex.taxonomy.item(fields.get("item")) if fields.get("item") else None
+    if forced_item is not None:
+        forced_cat = forced_item.category
+
+    # -- chatter ---------------------------------------------------------------------------
+    bare = _STRIP_CHATTER.sub("", w)
+    is_chatter = not bare or (lex.chatter_re is not None and lex.chatter_re.fullmatch(bare) is not None)
+
+    zones = _clear_zones(w, lex)
+    sc = _scan(w, lex, zones) if not is_chatter else _Scan()
+
+    # -- scores ------------------------------------------------------------------------------
+    item_score = dict(sc.item_score)
+    for name, boost in sc.urgent_items.items():
+        item_score[name] = item_score.get(name, 0.0) + boost
+    cat_only = dict(sc.cat_score)
+    for code, boost in sc.urgent_cats.items():
+        cat_only[code] = cat_only.get(code, 0.0) + boost
+    totals: dict[str, float] = {}
+    firsts: dict[str, int] = {}
+    for cat in tax.categories:
+        best_item = max((item_score.get(i.name, 0.0) for i in cat.items), default=0.0)
+        t = best_item + cat_only.get(cat.code, 0.0)
+        if t > 0:
+            totals[cat.code] = t
+            pos = [sc.item_first[i.name] for i in cat.items if i.name in sc.item_first]
+            if cat.code in sc.cat_first:
+                pos.append(sc.cat_first[cat.code])
+            firsts[cat.code] = min(pos) if pos else 10 ** 9
+    ranked = sorted(totals, key=lambda k: (-totals[k], -sc.urgent_cats.get(k, 0.0), firsts.get(k, 0)))
+    best_cat = forced_cat or (ranked[0] if ranked else None)
+    best_score = totals.get(best_cat, 0.0) if best_cat else 0.0
+    runner_up = next((totals[k] for k in ranked if k != best_cat), 0.0)
+
+    urgent = bool(sc.urgent_words)
+    if "urgent" in fields and fields["urgent"] is not None:
+        urgent = _truthy(fields["urgent"], lex)
+    elif form_fields.get("urgent") and _truthy(form_fields["urgent"], lex):
+        urgent = True
+
+    # -- report? ---------------------------------------------------------------------------------
+    live = "".join(ch if not _in_zones(i, zones) else " " for i, ch in enumerate(w)) if zones else w
+    live = live.replace("有没有", "   ")
+    has = lambda pat, t=live: pat is not None and pat.search(t) is not None  # noqa: E731
+    problem = len(lex.problem_re.findall(live)) if lex.problem_re is not None else 0
+    strong = has(lex.strong_problem_re)
+    notice = has(lex.notice_re, w)
+    discovery = has(lex.discovery_re) or strong
+    reason = ""
+    if is_chatter:
+        report, reason = False, "chatter"
+    elif urgent:
+        report = True
+    elif form is not None and form.marker or form_fields:
+        all_clear = bool(zones) and sc.live_hits == 0 and not forced_cat
+        report, reason = (not all_clear), ("clear" if all_clear else "")
+    elif notice and not discovery:
+        report, reason = False, "notice"
+    elif zones and (sc.live_hits == 0 or has(lex.thanks_re, w)) and not has(lex.reopen_re, w[zones[-1][1]:]):
+        report, reason = False, "clear"
+    elif (has(lex.positive_re) or has(lex.inquiry_re)) and not strong:
+        report, reason = False, "chatter"
+    elif best_score >= 2.0 or (best_score >= 1.0 and problem >= 1) or (best_score > 0 and problem >= 2):
+        report = True
+    elif (problem >= 2 or strong and problem >= 1) and len(bare) >= 8 and not zones:
+        report = True
+    else:
+        report, reason = False, "weak"
+    if "report" in fields and fields["report"] is not None:
+        report = bool(fields["report"])
+    if forced_cat and "report" not in fields:
+        report = True
+
+    if not report:
+        return ParseResult(report=False, category=None, item=None, location=None, urgent=False, size=None,
+                           confidence=_nonreport_conf(reason, best_score), matched=[], description=None)
+
+    # -- item ----------------------------------------------------------------------------------
+    item = forced_item
+    if item is None and best_cat:
+        cat = tax.category(best_cat)
+        cands = [(item_score.get(i.name, 0.0), -sc.item_first.get(i.name, 10 ** 9), i) for i in (cat.items if cat else ())]
+        cands = [x for x in cands if x[0] > 0]
+        if cands:
+            cands.sort(key=lambda x: (x[0], x[1]), reverse=True)
+            top = cands[0]
+            second = cands[1][0] if len(cands) > 1 else 0.0
+            cat_words = sc.cat_score.get(best_cat, 0.0)
+            if top[0] >= 1.0 and top[0] >= 0.5 * cat_words and top[0] > second:
+                item = top[2]
+            elif top[0] >= 1.0 and top[0] == second:
+                item = top[2]  # tie: first mentioned
+    category = best_cat or "other"
+
+    matched: list[str] = []
+    if item is not None:
+        matched += sc.item_words.get(item.name, [])
+    matched += sc.cat_words.get(category, [])
+    matched += [u for u in sc.urgent_words if u not in matched]
+    matched = list(dict.fromkeys(matched))
+
+    # -- location -------------------------------------------------------------------------------
+    location = fields.get("location") if isinstance(fields.get("location"), str) and fields.get("location").strip() else None
+    if location is None and form_fields.get("location"):
+        location = form_fields["location"].strip() or None
+    if location is None:
+        focus = None
+        if item is not None and item.name in sc.item_first:
+            focus = sc.item_first[item.name]
+        elif sc.urgent_pos is not None:
+            focus = sc.urgent_pos
+        location = rt.places.best(c, focus)
+    else:
+        location = clean(location)
+
+    description = f_desc if isinstance(f_desc, str) and f_desc.strip() else (form_fields.get("description") or c)
+
+    margin = best_score - runner_up
+    conf = 0.3 + 0.12 * min(best_score, 4) + 0.1 * min(margin, 2)
+    if form_fields.get("category") or forced_cat:
+        conf += 0.15
+    if item is None:
+        conf -= 0.1
+    conf = max(0.05, min(1.0, conf))
     return ParseResult(
-        report=True,
-        category=best.category if best else "other",
-        item=best.name if best else None,
-        location=loc.group(1) if loc else None,
-        urgent=bool(urgent_words),
-        size=best.size if best else "中",
-        confidence=min(1.0, best_score / 4),
-        matched=best_words + urgent_words,
-        description=text,
+        report=True, category=category, item=item.name if item else None, location=location or None,
+        urgent=urgent, size=item.size if item else "中", confidence=round(conf, 2), matched=matched,
+        description=description,
     )
+
+
+def _nonreport_conf(reason: str, score: float) -> float:
+    base = {"chatter": 0.95, "notice": 0.8, "clear": 0.85, "weak": 0.7}.get(reason, 0.7)
+    return round(max(0.3, base - 0.08 * min(score, 4)), 2)

@@ -1,0 +1,189 @@
+"""Compiled matchers built from the taxonomy file plus pingan/data/parser_lexicon.toml.
+
+Everything the parser listens for is data: item keywords/urgent words come from the
+taxonomy, cue words / urgent rules / form labels / place suffixes from the lexicon. A
+`Lexicon` is built once per (taxonomy, lexicon file) and cached.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from pingan.errors import ConfigError
+from pingan.taxonomy import Taxonomy
+
+
+def _alternation(words) -> re.Pattern | None:
+    words = sorted({w for w in words if w}, key=lambda w: (-len(w), w))
+    if not words:
+        return None
+    return re.compile("|".join(re.escape(w) for w in words))
+
+
+def _weighted(raw: list, where: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for entry in raw:
+        word, _, weight = str(entry).partition(":")
+        try:
+            out[word.strip()] = float(weight) if weight else 1.0
+        except ValueError:
+            raise ConfigError(f"{where}: weight in {entry!r} is not a number") from None
+    return out
+
+
+@dataclass
+class UrgentRule:
+    name: str
+    triggers: tuple[str, ...]
+    with_: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+    window: int | None = None
+    item: str | None = None
+    category: str | None = None
+    boost: float = 2.0
+
+
+@dataclass
+class Lexicon:
+    taxonomy: Taxonomy
+    rewrite: dict[str, str]
+    rewrite_re: re.Pattern | None
+    # keyword → [(kind, target, weight)], kind "item" (target item name) or "cat" (category code)
+    keywords: dict[str, list[tuple[str, str, float]]]
+    keyword_re: re.Pattern | None
+    urgent_rules: list[UrgentRule]
+    urgent_by_trigger: dict[str, list[UrgentRule]]
+    urgent_re: re.Pattern | None
+    negation_before: tuple[str, ...]
+    negation_immediate: tuple[str, ...]
+    negation_after: tuple[str, ...]
+    emergency_re: re.Pattern | None
+    past: tuple[str, ...]
+    positive_re: re.Pattern | None
+    inquiry_re: re.Pattern | None
+    strong_problem_re: re.Pattern | None
+    absence_is_hazard: frozenset[str]
+    clear_re: re.Pattern | None
+    reopen_re: re.Pattern | None
+    problem_re: re.Pattern | None
+    notice_re: re.Pattern | None
+    discovery_re: re.Pattern | None
+    chatter_re: re.Pattern | None
+    thanks_re: re.Pattern | None
+    form: dict
+    category_names: dict[str, str]
+    category_name_re: re.Pattern | None
+    urgent_yes: frozenset[str]
+    location: dict = field(default_factory=dict)
+
+
+_CLEAR_PATTERNS = [
+    # "没发现什么安全隐患", "未发现明显异常", "无任何问题"
+    r"(?:没有|没|未|无|并无|暂无|尚未)(?:发现|看到|查到|检查出|见|发生)?(?:什么|任何|明显|其他|啥|大的)?(?:的)?(?:安全)?(?:问题|隐患|异常|情况)",
+]
+
+
+def _read_lexicon_text(path: str | Path | None) -> tuple[str, str]:
+    if path is None:
+        return resources.files("pingan.data").joinpath("parser_lexicon.toml").read_text("utf-8"), \
+            "pingan/data/parser_lexicon.toml"
+    try:
+        return Path(path).read_text("utf-8"), str(path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read parser lexicon ({exc.strerror})") from None
+
+
+def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon:
+    text, source = _read_lexicon_text(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+
+    rewrite = {str(k): str(v) for k, v in data.get("rewrite", {}).items()}
+
+    keywords: dict[str, list[tuple[str, str, float]]] = {}
+    for item in taxonomy.items():
+        for word, weight in item.keywords.items():
+            keywords.setdefault(word, []).append(("item", item.name, weight))
+    for word in data.get("neutral", {}).get("words", []):
+        keywords.setdefault(str(word), [])
+    codes = {c.code for c in taxonomy.categories}
+    for code, raw in data.get("category_keywords", {}).items():
+        if code not in codes:
+            continue  # a lexicon may mention categories a local taxonomy dropped
+        for word, weight in _weighted(raw, f"{source}: category_keywords.{code}").items():
+            keywords.setdefault(word, []).append(("cat", code, weight))
+
+    rules: list[UrgentRule] = []
+    for n, raw in enumerate(data.get("urgent", [])):
+        rules.append(UrgentRule(
+            name=raw.get("name", f"rule{n}"), triggers=tuple(raw.get("any", [])),
+            with_=tuple(raw.get("with", [])), unless=tuple(raw.get("unless", [])),
+            window=raw.get("window"), item=raw.get("item"), category=raw.get("category"),
+            boost=float(raw.get("boost", 2.0)),
+        ))
+    # the taxonomy's own per-item urgent words are unconditional rules pointing at that item
+    for item in taxonomy.items():
+        if item.urgent:
+            rules.append(UrgentRule(name=f"item:{item.name}", triggers=tuple(item.urgent), item=item.name,
+                                    boost=2.0, unless=("油烟", "下水道", "垃圾", "化粪池", "污水", "废气")))
+    by_trigger: dict[str, list[UrgentRule]] = {}
+    for rule in rules:
+        for t in rule.triggers:
+            by_trigger.setdefault(t, []).append(rule)
+
+    neg = data.get("negation", {})
+    clauses = data.get("clauses", {})
+    cues = data.get("cues", {})
+    forms = data.get("forms", {})
+    cat_names = {str(k): str(v) for k, v in forms.get("category_names", {}).items()}
+    for c in taxonomy.categories:
+        cat_names.setdefault(c.name, c.code)
+        cat_names.setdefault(c.code, c.code)
+
+    clear_words = [re.escape(w) for w in sorted(set(clauses.get("clear", [])), key=len, reverse=True)]
+    clear_re = re.compile("|".join(_CLEAR_PATTERNS + clear_words)) if clear_words or _CLEAR_PATTERNS else None
+    chatter = sorted(set(cues.get("chatter", [])), key=len, reverse=True)
+    chatter_re = re.compile("(?:" + "|".join(re.escape(w) for w in chatter) + ")+", re.I) if chatter else None
+
+    return Lexicon(
+        taxonomy=taxonomy, rewrite=rewrite, rewrite_re=_alternation(rewrite),
+        keywords=keywords, keyword_re=_alternation(keywords),
+        urgent_rules=rules, urgent_by_trigger=by_trigger, urgent_re=_alternation(by_trigger),
+        negation_before=tuple(sorted(neg.get("before", []), key=len, reverse=True)),
+        negation_immediate=tuple(neg.get("immediately_before", [])),
+        negation_after=tuple(neg.get("after", [])),
+        emergency_re=_alternation(neg.get("emergency", [])),
+        past=tuple(neg.get("past", [])),
+        positive_re=_alternation(cues.get("positive", [])),
+        inquiry_re=_alternation(cues.get("inquiry", [])),
+        strong_problem_re=_alternation(cues.get("strong_problem", [])),
+        absence_is_hazard=frozenset(neg.get("absence_is_hazard", [])),
+        clear_re=clear_re, reopen_re=_alternation(clauses.get("reopen", [])),
+        problem_re=_alternation(cues.get("problem", [])), notice_re=_alternation(cues.get("notice", [])),
+        discovery_re=_alternation(cues.get("discovery", [])), chatter_re=chatter_re,
+        thanks_re=_alternation(cues.get("thanks", [])),
+        form=forms, category_names=cat_names, category_name_re=_alternation(cat_names),
+        urgent_yes=frozenset(str(v).lower() for v in forms.get("urgent_values", {}).get("yes", [])),
+        location=data.get("location", {}),
+    )
+
+
+_CACHE: dict[tuple[int, str | None], tuple[Taxonomy, Lexicon]] = {}
+
+
+def get_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon:
+    key = (id(taxonomy), str(path) if path else None)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is taxonomy:
+        return hit[1]
+    lex = build_lexicon(taxonomy, path)
+    if len(_CACHE) > 16:
+        _CACHE.clear()
+    _CACHE[key] = (taxonomy, lex)
+    return lex

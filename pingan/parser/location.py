@@ -1,0 +1,199 @@
+"""Find the place a message talks about: estate/building/unit/room, street/crossing, landmark.
+
+Works on cleaned text (half-width digits, simplified script). Place names are recognised by
+their suffix (花园, 小区, 路, 桥 …, from the lexicon); the name is the run of characters
+before the suffix, trimmed after the last "cut" word (住在, 的, 我们 …). Building chains
+(3栋2单元501, B区, 2-3-501) attach to a preceding place or stand alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pingan.parser.lexicon import Lexicon
+
+_NUM = r"(?:[0-9]+|[一二三四五六七八九十百零两]+)"
+_ALNUM = r"(?:[0-9]+|[A-Za-z]|[一二三四五六七八九十]+)"
+# one link of a building chain
+_LINK = (rf"(?:{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元|组|社)|{_NUM}(?:楼|层|号|室|户|号门)|[0-9]+-[0-9]+(?:-[0-9]+)?"
+         rf"|[0-9]{{3,4}}(?![0-9年月日号点分元块个人岁天次])|[A-Za-z][0-9]{{1,4}})")
+# a standalone chain must contain a strong unit
+_STRONG = re.compile(rf"{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元)|[0-9]+-[0-9]+|{_NUM}室")
+_NAME_CHARS = r"[\u4e00-\u9fffA-Za-z0-9]"
+
+
+@dataclass
+class Span:
+    start: int
+    end: int
+    named: bool
+    chain: bool
+
+    def text(self, s: str) -> str:
+        return s[self.start:self.end]
+
+
+class LocationFinder:
+    def __init__(self, lex: Lexicon):
+        loc = lex.location
+        est = sorted(set(loc.get("estate_suffixes", [])), key=len, reverse=True)
+        roads = sorted(set(loc.get("road_suffixes", [])), key=len, reverse=True)
+        after = sorted(set(loc.get("after", [])), key=len, reverse=True)
+        self.cut = sorted(set(loc.get("cut_after", [])), key=len, reverse=True)
+        self.generic = frozenset(loc.get("generic_names", []))
+        alt = lambda ws: "|".join(re.escape(w) for w in ws)  # noqa: E731
+        chain = rf"(?:{_LINK})(?:[-, ]?(?:{_LINK}))*"
+        self.chain_only = re.compile(chain)
+        self.after_re = re.compile(rf"(?:{alt(after)})") if after else None
+        self.place = re.compile(
+            rf"(?P<name>{_NAME_CHARS}{{1,12}}?)(?P<suf>{alt(est + roads)})"
+        )
+        self.suffixes = frozenset(est + roads)
+        self.suffix_re = re.compile(rf"(?:{alt(est + roads)})")
+        self.roads = frozenset(roads)
+        self.crossing = re.compile(
+            rf"(?P<a>{_NAME_CHARS}{{1,10}}?(?:{alt(roads)}))(?:和|与|跟|同|交|、|/|,)?(?P<b>[\u4e00-\u9fff]{{1,6}}?(?:{alt(roads)}))"
+            rf"(?P<tail>十字路口|交叉路口|交叉口|交界处|交汇处|路口|口)"
+        )
+        self.chain = re.compile(chain)
+        self.this_estate = re.compile(
+            r"(?:我们|咱们|我家|住在|是|在)(?P<n>[\u4e00-\u9fffA-Za-z0-9]{2,6}?)(?:这个|那个)(?:小区|院子|院落|楼盘)"
+        )
+
+    # -- helpers -----------------------------------------------------------------------
+    def _trim_name(self, name: str) -> str:
+        """Drop everything up to and including the last cut word."""
+        best = -1
+        for w in self.cut:
+            i = name.rfind(w)
+            if i >= 0 and i + len(w) > best:
+                # a cut word at the very end would leave an empty name: skip unless it is the whole thing
+                if i + len(w) < len(name) or i == 0 and len(w) == len(name):
+                    best = max(best, i + len(w))
+        name = name[best:] if best >= 0 else name
+        # long runs are usually a clause, not a name: keep the tail
+        if len(name) > 8:
+            name = name[-6:]
+        return name
+
+    def _is_generic(self, name: str, suf: str, boundary: bool = False) -> bool:
+        if not name or name in self.generic:
+            return True
+        if len(name) == 1 and len(suf) == 1 and not boundary:
+            return True  # "府河" at a boundary is a name; "下河" inside a clause is not
+        if name.isdigit():
+            return True
+        return False
+
+    def _extend(self, s: str, end: int) -> tuple[int, bool]:
+        """Extend a place span over a following chain / 东门 / 边; returns (end, has_chain)."""
+        has_chain = False
+        while True:
+            j = end
+            if j < len(s) and s[j] in " 的" and j + 1 < len(s) and (s[j + 1].isdigit() or s[j + 1].isascii() and s[j + 1].isalpha()):
+                j += 1
+            m = self.chain.match(s, j)
+            if m and m.end() > j:
+                end, has_chain = m.end(), True
+                continue
+            if self.after_re is not None:
+                m = self.after_re.match(s, end)
+                if m:
+                    end = m.end()
+                    continue
+            return end, has_chain
+
+    # -- main --------------------------------------------------------------------------
+    def find_all(self, s: str) -> list[Span]:
+        spans: list[Span] = []
+        taken = [False] * (len(s) + 1)
+
+        def add(start: int, end: int, named: bool, chain: bool):
+            if any(taken[start:end]):
+                return
+            for k in range(start, end):
+                taken[k] = True
+            spans.append(Span(start, end, named, chain))
+
+        for m in self.crossing.finditer(s):
+            a_full = m.group("a")
+            suf_len = 1 if a_full[-1] in self.roads else 2
+            a_name = self._trim_name(a_full[:-suf_len])
+            b_full = m.group("b")
+            b_name = self._trim_name(b_full[:-1])
+            if self._is_generic(a_name, "路") or self._is_generic(b_name, "路"):
+                continue
+            start = m.start("a") + (len(a_full) - suf_len - len(a_name))
+            add(start, m.end(), True, False)
+
+        pos = 0
+        while True:
+            m = self.place.search(s, pos)
+            if not m:
+                break
+            name, suf = m.group("name"), m.group("suf")
+            trimmed = self._trim_name(name)
+            start = m.end("name") - len(trimmed)
+            end0 = m.end()
+            for _ in range(3):  # "锦" + "城" + "花园", "柏条河" + "绿道"
+                m2 = self.suffix_re.match(s, end0)
+                if not m2:
+                    break
+                end0 = m2.end()
+            suf = s[m.end("name"):end0]
+            pos = end0
+            boundary = start == 0 or not re.match(_NAME_CHARS, s[start - 1]) or start > m.start("name")
+            if self._is_generic(trimmed, suf, boundary):
+                # "我们小区3栋" — the chain alone can still be a place
+                continue
+            end, chain = self._extend(s, end0)
+            add(start, end, True, chain)
+            pos = max(pos, end)
+
+        for m in self.this_estate.finditer(s):
+            name = m.group("n")
+            if not self._is_generic(name, "小区") and not any(w in name for w in ("这", "那", "小区")):
+                add(m.start("n"), m.end("n"), True, False)
+
+        for m in self.chain_only.finditer(s):
+            if _STRONG.search(m.group(0)) and not any(taken[m.start():m.end()]):
+                end, _ = self._extend(s, m.end())
+                start, named = m.start(), False
+                # "山水天成3栋": a bare estate name right before the chain
+                run = re.search(rf"{_NAME_CHARS}{{2,10}}$", s[max(0, start - 10):start])
+                if run and not re.search(r"[0-9A-Za-z]$", run.group(0)):
+                    name = self._trim_name(run.group(0))
+                    if 2 <= len(name) <= 6 and not self._is_generic(name, "") \
+                            and not any(name.endswith(g) for g in self.generic if len(g) >= 2):
+                        start, named = start - len(name), True
+                add(start, end, named, True)
+
+        spans.sort(key=lambda sp: sp.start)
+        # merge "锦城花园 3栋" / "锦城花园的3栋" style neighbours
+        merged: list[Span] = []
+        for sp in spans:
+            if merged:
+                prev = merged[-1]
+                gap = s[prev.end:sp.start]
+                if gap in ("", " ", "的") and (sp.chain and not sp.named or prev.chain and not prev.named):
+                    merged[-1] = Span(prev.start, sp.end, prev.named or sp.named, True)
+                    continue
+            merged.append(sp)
+        return merged
+
+    def best(self, s: str, focus: int | None = None) -> str | None:
+        spans = self.find_all(s)
+        if not spans:
+            return None
+
+        def score(sp: Span) -> tuple:
+            near = 0.0
+            if focus is not None:
+                d = min(abs(sp.start - focus), abs(sp.end - focus))
+                near = 1.0 if d <= 40 else 0.0
+            return (sp.named + sp.chain + near, -sp.start)
+
+        top = max(spans, key=score)
+        out = top.text(s).strip(" ,的")
+        return out or None

@@ -1,0 +1,66 @@
+"""Text clean-up before matching: width, script, emoji, punctuation runs, dialect/typos."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_zh_trad: frozenset[str] | None = None
+
+
+def _trad_chars() -> frozenset[str]:
+    global _zh_trad
+    if _zh_trad is None:
+        import zhconv.zhconv as zz  # lazy: loads a bundled JSON table, no network
+        zz.loaddict()
+        _zh_trad = frozenset(zz.zhcdicts["TRADONLY"])
+    return _zh_trad
+
+
+def to_simplified(text: str) -> str:
+    trad = _trad_chars()
+    if not any(ch in trad for ch in text):
+        return text
+    import zhconv
+    return zhconv.convert(text, "zh-cn")
+
+
+# 【】 and 〔〕 are not folded by NFKC; keep 【】 (form headers use it) but fold others.
+_EXTRA = str.maketrans({"〔": "[", "〕": "]", "〖": "【", "〗": "】", "「": '"', "」": '"', "『": '"', "』": '"',
+                        "“": '"', "”": '"', "‘": "'", "’": "'", "、": ",", "～": "~", "〜": "~", "\u3000": " ",
+                        "。": "。", "—": "-", "－": "-", "–": "-", "·": " "})
+_PUNCT_RUN = re.compile(r"([!?。,.~;:\-…])\1+")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_ZW = re.compile(r"[\u200b-\u200f\u2060\ufeff]")
+
+
+def _is_noise(ch: str) -> bool:
+    cat = unicodedata.category(ch)
+    # emoji and pictographs (So), modifiers (Sk), variation selectors / ZWJ (Mn/Cf in those ranges)
+    if cat in ("So", "Sk", "Cs", "Co"):
+        return True
+    cp = ord(ch)
+    return 0xFE00 <= cp <= 0xFE0F or 0x1F3FB <= cp <= 0x1F3FF or cp == 0x200D or 0xE0020 <= cp <= 0xE007F
+
+
+def clean(text: str) -> str:
+    """Width/script/emoji/punctuation normalisation. The result is what we show and store."""
+    if not text:
+        return ""
+    t = unicodedata.normalize("NFKC", text)
+    t = t.translate(_EXTRA)
+    t = _ZW.sub("", t)
+    if any(_is_noise(ch) for ch in t):
+        t = "".join(" " if _is_noise(ch) else ch for ch in t)
+    t = to_simplified(t)
+    t = t.replace("...", "…").replace("..", "…")
+    t = _PUNCT_RUN.sub(r"\1", t)
+    t = _SPACES.sub(" ", t)
+    return t.strip()
+
+
+def rewrite(text: str, mapping: dict[str, str], pattern: re.Pattern | None) -> str:
+    """Dialect and typo rewrites (lexicon [rewrite]); only used for matching."""
+    if pattern is None:
+        return text
+    return pattern.sub(lambda m: mapping[m.group(0)], text)
