@@ -4,6 +4,7 @@ numbered so you can quote-reply to them with /reply N."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 from pingan.bot.app import Bot
 from pingan.bot.console import ConsoleSender, group_chat, message, private_chat, render
@@ -26,9 +27,10 @@ async def run_chat(settings: Settings) -> None:
 
     def show(remote_id: str, out) -> None:
         where = out.target.chat_id if out.target.chat_type == "group" else f"私聊→{out.target.chat_id}"
-        print(f"  [{remote_id}] 🤖 ({where}) " + render(out).replace("\n", "\n        "))
+        number = remote_id.removeprefix(sender.prefix)
+        print(f"  [{number}] 🤖 ({where}) " + render(out).replace("\n", "\n        "))
 
-    sender = ConsoleSender(printer=show)
+    sender = ConsoleSender(printer=show, prefix=f"chat{int(time.time())}-")
     worker = OutboxWorker(bot.sessions, bot.clock, settings.outbox, {"console": sender}, bot.org)
     print(HELP + "\n可用的群: " + "、".join(groups))
     loop = asyncio.get_running_loop()
@@ -57,7 +59,7 @@ async def run_chat(settings: Settings) -> None:
                     continue
                 if cmd == "/reply":
                     num, _, line = rest.partition(" ")
-                    reply_to = num if num.startswith("b") else f"b{num}"
+                    reply_to = f"{sender.prefix}{num}"
                 else:
                     print(HELP)
                     continue

@@ -4,14 +4,13 @@ Group chats are named by their group name; private chats by the person's name.""
 
 from __future__ import annotations
 
-import itertools
+import uuid
 from dataclasses import dataclass, field
 
 from pingan.messages import ChatRef, Inbound, Location, Mention, Outbound
 
 PLATFORM = "console"
 ACCOUNT = "console"
-_ids = itertools.count(1)
 
 
 def group_chat(name: str) -> ChatRef:
@@ -24,7 +23,7 @@ def private_chat(name: str) -> ChatRef:
 
 def message(chat: ChatRef, sender: str, text: str = "", reply_to: str | None = None,
             images: list[str] | None = None, location: Location | None = None) -> Inbound:
-    return Inbound(chat=chat, msg_id=f"c{next(_ids)}", sender_id=sender, sender_name=sender, text=text,
+    return Inbound(chat=chat, msg_id=uuid.uuid4().hex, sender_id=sender, sender_name=sender, text=text,
                    reply_to=reply_to, images=images or [], location=location)
 
 
@@ -40,9 +39,10 @@ class ConsoleSender:
     platform: str = PLATFORM
     delivered: list[tuple[str, ChatRef, Outbound]] = field(default_factory=list)
     printer: object = None
+    prefix: str = "b"  # make ids unique per session when a database outlives the session
 
     async def send(self, out: Outbound) -> str:
-        remote_id = f"b{len(self.delivered) + 1}"
+        remote_id = f"{self.prefix}{len(self.delivered) + 1}"
         self.delivered.append((remote_id, out.target, out))
         if self.printer is not None:
             self.printer(remote_id, out)
