@@ -30,6 +30,8 @@ _CLAUSE_END = re.compile(r"[。!?\n;,:]| (?=\S)")
 _STRIP_CHATTER = re.compile(r"[\s!?。,.~:;…\"'()()\[\]【】-]+")
 _ITEM_NEG = ("并没有", "没有", "并非", "不是", "没", "无", "未")
 _QUESTION_AFTER = re.compile(r"^.{0,3}?(?:吗|没有|没|不|\?|么)")
+# phrases that contain a cue word by accident ("今天天气" has "天天")
+_CUE_BLANK = ("有没有", "今天天", "明天天", "昨天天", "每天天", "后天天")
 _NEG_BEFORE_CLEAR = re.compile(r"(?:没|未|不|没有|还没|无法|不能)$")
 
 
@@ -269,7 +271,8 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
 
     # -- report? ---------------------------------------------------------------------------------
     live = "".join(ch if not _in_zones(i, zones) else " " for i, ch in enumerate(w)) if zones else w
-    live = live.replace("有没有", "   ")
+    for phrase in _CUE_BLANK:
+        live = live.replace(phrase, " " * len(phrase))
     has = lambda pat, t=live: pat is not None and pat.search(t) is not None  # noqa: E731
     problem = len(lex.problem_re.findall(live)) if lex.problem_re is not None else 0
     strong = has(lex.strong_problem_re)
@@ -278,6 +281,8 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
     reason = ""
     if is_chatter:
         report, reason = False, "chatter"
+    elif urgent and has(lex.notice_strong_re, w) and not discovery and not has(lex.emergency_re, w):
+        report, reason, urgent = False, "notice", False  # "温馨提示:发现有人溺水不要盲目施救"
     elif urgent:
         report = True
     elif form is not None and form.marker or form_fields:

@@ -66,6 +66,7 @@ class Lexicon:
     positive_re: re.Pattern | None
     inquiry_re: re.Pattern | None
     strong_problem_re: re.Pattern | None
+    notice_strong_re: re.Pattern | None
     absence_is_hazard: frozenset[str]
     clear_re: re.Pattern | None
     reopen_re: re.Pattern | None
@@ -163,6 +164,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         positive_re=_alternation(cues.get("positive", [])),
         inquiry_re=_alternation(cues.get("inquiry", [])),
         strong_problem_re=_alternation(cues.get("strong_problem", [])),
+        notice_strong_re=_alternation(cues.get("notice_strong", [])),
         absence_is_hazard=frozenset(neg.get("absence_is_hazard", [])),
         clear_re=clear_re, reopen_re=_alternation(clauses.get("reopen", [])),
         problem_re=_alternation(cues.get("problem", [])), notice_re=_alternation(cues.get("notice", [])),

@@ -49,6 +49,7 @@ class LocationFinder:
         self.place = re.compile(
             rf"(?P<name>{_NAME_CHARS}{{1,12}}?)(?P<suf>{alt(est + roads)})"
         )
+        self.place2 = re.compile(rf"(?P<name>{_NAME_CHARS}{{2,10}}?)(?P<suf>{alt(est + roads)})")
         self.suffixes = frozenset(est + roads)
         self.suffix_re = re.compile(rf"(?:{alt(est + roads)})")
         self.roads = frozenset(roads)
@@ -135,6 +136,11 @@ class LocationFinder:
             name, suf = m.group("name"), m.group("suf")
             trimmed = self._trim_name(name)
             start = m.end("name") - len(trimmed)
+            if len(trimmed) < 2:
+                # "天府花城": "天"+"府" is too short; try a longer name from the same start
+                m2 = self.place2.match(s, start)
+                if m2 and len(m2.group("name")) <= 6 and not self._is_generic(m2.group("name"), m2.group("suf")):
+                    m, name, suf, trimmed = m2, m2.group("name"), m2.group("suf"), m2.group("name")
             end0 = m.end()
             for _ in range(3):  # "锦" + "城" + "花园", "柏条河" + "绿道"
                 m2 = self.suffix_re.match(s, end0)
@@ -143,7 +149,7 @@ class LocationFinder:
                 end0 = m2.end()
             suf = s[m.end("name"):end0]
             pos = end0
-            boundary = start == 0 or not re.match(_NAME_CHARS, s[start - 1]) or start > m.start("name")
+            boundary = (start == 0 or not re.match(_NAME_CHARS, s[start - 1])) and suf[:1] in "河江湖桥堰塘"
             if self._is_generic(trimmed, suf, boundary):
                 # "我们小区3栋" — the chain alone can still be a place
                 continue
@@ -192,7 +198,7 @@ class LocationFinder:
             if focus is not None:
                 d = min(abs(sp.start - focus), abs(sp.end - focus))
                 near = 1.0 if d <= 40 else 0.0
-            return (sp.named + sp.chain + near, -sp.start)
+            return (2 * sp.named + sp.chain + near, -sp.start)
 
         top = max(spans, key=score)
         out = top.text(s).strip(" ,的")
