@@ -136,7 +136,7 @@ class TicketDesk:
     def set_deadlines(self, ticket: Ticket) -> None:
         snap = ticket.policy
         ticket.on_scene_due = policy.on_scene_due(snap, self.now)
-        ticket.resolve_due = policy.resolve_due(snap, ticket.size, ticket.created_at if ticket.dispatched_at is None else self.now)
+        ticket.resolve_due = policy.resolve_due(snap, ticket.size, self.now)
         ticket.next_check_at = ticket.on_scene_due
 
     async def move(self, ticket: Ticket, action: Action, actor: Person | None, inbox_id: int | None,

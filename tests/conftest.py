@@ -36,6 +36,33 @@ async def _admin(url: str, sql: str) -> None:
     await engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def pg_template():
+    """A migrated PostgreSQL database, made once per run; each test copies it (CREATE … TEMPLATE)."""
+    if not PG:
+        return None
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pingan.models.db import upgrade
+
+    name = f"pingan_tmpl{os.getpid()}"
+    url = PG.rsplit("/", 1)[0] + "/" + name
+
+    async def make():
+        await _admin(PG, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await _admin(PG, f'CREATE DATABASE "{name}"')
+        await upgrade(url)
+
+    def run(coro_fn):  # the test's event loop may be running already: use a private one in a thread
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(lambda: asyncio.run(coro_fn())).result()
+
+    run(make)
+    yield name
+    run(lambda: _admin(PG, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db_url(request, tmp_path):
     """A fresh database per test: a SQLite file, or a new PostgreSQL database (so parallel runs
@@ -46,7 +73,7 @@ async def db_url(request, tmp_path):
     if not PG:
         pytest.skip("PostgreSQL tests need PINGAN_TEST_PG=postgresql://user@host/db (CI sets it)")
     name = f"pingan_t{os.getpid()}_{next(_dbs)}"
-    await _admin(PG, f'CREATE DATABASE "{name}"')
+    await _admin(PG, f'CREATE DATABASE "{name}" TEMPLATE "{request.getfixturevalue("pg_template")}"')
     yield PG.rsplit("/", 1)[0] + "/" + name
     await _admin(PG, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from sqlmodel import select
+
 from pingan.handlers.commands import Command
 from pingan.handlers.context import Context
 from pingan.handlers.filters import command
 from pingan.handlers.router import SKIP, Router
 from pingan.handlers.status import OPEN, resolve_target
 from pingan.models import STATUS_NAMES, Ticket
-from sqlmodel import select
 
 router = Router("queries")
 
