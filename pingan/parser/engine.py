@@ -320,7 +320,7 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
             top = cands[0]
             second = cands[1][0] if len(cands) > 1 else 0.0
             cat_words = sc.cat_score.get(best_cat, 0.0)
-            if top[0] >= 1.0 and top[0] >= 0.5 * cat_words and top[0] > second:
+            if top[0] >= 1.0 and top[0] >= 0.3 * cat_words and top[0] > second:
                 item = top[2]
             elif top[0] >= 1.0 and top[0] == second:
                 item = top[2]  # tie: first mentioned
