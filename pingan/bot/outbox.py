@@ -1,15 +1,27 @@
-"""The outbox worker: sends stored outbound messages with retries, exponential backoff, per-chat
-ordering and a dead-letter state that alerts the admins. Survives restarts: the table is the queue."""
+"""The outbox worker: sends stored outbound messages with retries, exponential backoff, per-target
+rate limits, per-chat ordering and a dead-letter state that alerts the admins. Survives restarts:
+the table is the queue.
+
+Several servers may run workers against one PostgreSQL database. A worker *claims* rows before
+sending them (`claimed_until` lease, written under `FOR UPDATE SKIP LOCKED` with a conditional
+UPDATE … RETURNING), and only ever claims a prefix of a chat's pending rows, so a chat's messages go
+out in order and no row is sent by two workers. Delivery is at-least-once: a worker that dies after
+the platform accepted a message but before marking it sent leaves the row to be retried once its
+lease expires."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
+from collections import defaultdict
 from datetime import timedelta
 from typing import Protocol
 
+from sqlalchemy import or_, update
 from sqlmodel import select
 
+from pingan.bot.ratelimit import SlidingWindow
 from pingan.clock import Clock
 from pingan.config import OutboxSettings
 from pingan.messages import ChatRef, Outbound, Text
@@ -20,11 +32,13 @@ log = logging.getLogger("pingan.outbox")
 
 
 class SendError(Exception):
-    """A send failed. `retry_after` (seconds) when the platform said how long to wait."""
+    """A send failed. `retry_after` (seconds) when the platform said how long to wait; `permanent`
+    when retrying cannot help (the row goes straight to the dead letters)."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, permanent: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.permanent = permanent
 
 
 class Sender(Protocol):
@@ -33,76 +47,231 @@ class Sender(Protocol):
     async def send(self, out: Outbound) -> str | None:
         """Deliver one message; return the platform's message id if it gives one. Raise SendError."""
 
+    # Optional: def rate_limit(self, target: ChatRef) -> tuple[str, int, float] | None
+    #   (key, at most this many, per this many seconds) — checked before each send.
+
+
+def _chat(row: OutboxMessage) -> tuple[str, str, str, str]:
+    return (row.platform, row.account, row.chat_type, row.chat_id)
+
+
+def _unclaimed(now):
+    return or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now)
+
 
 class OutboxWorker:
     def __init__(self, sessions, clock: Clock, settings: OutboxSettings, senders: dict[str, Sender],
-                 org: OrgIndex | None = None) -> None:
+                 org: OrgIndex | None = None, *, worker_id: str | None = None) -> None:
         self.sessions, self.clock, self.settings, self.senders, self.org = sessions, clock, settings, senders, org
+        self.worker_id = worker_id or uuid.uuid4().hex[:12]
+        self.limiter = SlidingWindow(clock.now)
+        self._wake = asyncio.Event()
 
     def backoff(self, attempts: int) -> timedelta:
         delay = min(self.settings.base_delay_seconds * 2 ** (attempts - 1), self.settings.max_delay_seconds)
         return timedelta(seconds=delay)
 
-    async def run_once(self, limit: int = 200) -> int:
-        """Send what is due, oldest first, one chat at a time in order. Returns messages sent."""
-        sent = 0
+    def wake(self) -> None:
+        """Something was enqueued: run a pass now instead of at the next interval."""
+        self._wake.set()
+
+    # --- claiming -------------------------------------------------------------------------------
+    async def _claim(self, limit: int) -> list[list[OutboxMessage]]:
+        """Claim, per chat, the longest run of that chat's oldest pending rows that are due and
+        unclaimed. Returns the claimed rows grouped by chat, oldest first."""
+        now = self.clock.now()
+        until = now + timedelta(seconds=self.settings.lease_seconds)
         async with self.sessions() as session:
-            q = (select(OutboxMessage).where(OutboxMessage.status == "pending")
+            q = (select(OutboxMessage)
+                 .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
+                        OutboxMessage.platform.in_(list(self.senders)), _unclaimed(now))
                  .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True))
-            rows = list((await session.exec(q)).all())
-            blocked: set[tuple] = set()  # a chat whose earlier message is waiting: keep order
-            now = self.clock.now()
-            for row in rows:
-                chat = (row.platform, row.account, row.chat_type, row.chat_id)
-                if chat in blocked:
-                    continue
-                if row.next_attempt_at > now or row.platform not in self.senders:
-                    blocked.add(chat)
-                    continue
-                target = ChatRef(row.platform, row.account, row.chat_type, row.chat_id)
-                out = Outbound.from_dict(target, row.payload, row.ticket_id)
-                try:
-                    row.remote_id = await self.senders[row.platform].send(out)
-                except Exception as exc:  # any failure is retried; never lose the message
-                    blocked.add(chat)
-                    self._failed(session, row, exc, now)
-                else:
-                    row.status, row.sent_at, row.attempts = "sent", self.clock.now(), row.attempts + 1
-                    sent += 1
-                session.add(row)
+            candidates = list((await session.exec(q)).all())
+            if not candidates:
+                await session.rollback()
+                return []
+            by_id = {r.id: r for r in candidates}
+            chats = {_chat(r) for r in candidates}
+            # every pending row of those chats (locked or not, due or not), to find each chat's head
+            q = (select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.account,
+                        OutboxMessage.chat_type, OutboxMessage.chat_id)
+                 .where(OutboxMessage.status == "pending",
+                        OutboxMessage.chat_id.in_(sorted({c[3] for c in chats})))
+                 .order_by(OutboxMessage.id))
+            pending: dict[tuple, list[int]] = defaultdict(list)
+            for rid, *chat in (await session.exec(q)).all():
+                if tuple(chat) in chats:
+                    pending[tuple(chat)].append(rid)
+            wanted: list[list[int]] = []
+            for chat in chats:
+                run = []
+                for rid in pending.get(chat, []):
+                    if rid not in by_id:
+                        break  # an older row is waiting, claimed elsewhere or locked: keep order
+                    run.append(rid)
+                if run:
+                    wanted.append(run)
+            ids = [rid for run in wanted for rid in run]
+            if not ids:
+                await session.rollback()
+                return []
+            res = await session.exec(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending", _unclaimed(now))
+                .values(claimed_until=until, claimed_by=self.worker_id)
+                .returning(OutboxMessage.id))
+            got = {r[0] for r in res.all()}
             await session.commit()
+        chains: list[list[OutboxMessage]] = []
+        lost: list[int] = []
+        for run in wanted:
+            k = 0
+            while k < len(run) and run[k] in got:
+                k += 1
+            if k:
+                chains.append([by_id[rid] for rid in run[:k]])
+            lost += [rid for rid in run[k:] if rid in got]  # claimed after a gap: give back, order first
+        if lost:
+            await self._release(lost)
+        chains.sort(key=lambda c: c[0].id)
+        return chains
+
+    async def _release(self, ids: list[int], next_attempt_at=None) -> None:
+        if not ids:
+            return
+        values: dict = {"claimed_until": None, "claimed_by": None}
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = next_attempt_at
+        async with self.sessions() as session:
+            await session.exec(update(OutboxMessage)
+                               .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == self.worker_id,
+                                      OutboxMessage.status == "pending")
+                               .values(**values))
+            await session.commit()
+
+    # --- sending --------------------------------------------------------------------------------
+    async def run_once(self, limit: int | None = None) -> int:
+        """Send what is due, oldest first, each chat in order. Returns messages sent."""
+        chains = await self._claim(limit or self.settings.batch)
+        if not chains:
+            return 0
+        sem = asyncio.Semaphore(self.settings.concurrency)
+
+        async def one(chain):
+            async with sem:
+                return await self._send_chain(chain)
+
+        return sum(await asyncio.gather(*(one(c) for c in chains)))
+
+    async def _send_chain(self, chain: list[OutboxMessage]) -> int:
+        sent = 0
+        for i, row in enumerate(chain):
+            rest = [r.id for r in chain[i + 1:]]
+            sender = self.senders[row.platform]
+            target = ChatRef(row.platform, row.account, row.chat_type, row.chat_id)
+            rule = sender.rate_limit(target) if hasattr(sender, "rate_limit") else None
+            if rule is not None:
+                wait = self.limiter.acquire(*rule)
+                if wait > 0:  # not an attempt: just not yet
+                    await self._release([row.id] + rest, self.clock.now() + timedelta(seconds=wait))
+                    return sent
+            try:
+                out = Outbound.from_dict(target, row.payload, row.ticket_id)
+                remote_id = await asyncio.wait_for(sender.send(out), self.settings.send_timeout_seconds)
+            except Exception as exc:  # any failure is retried or dead-lettered; never lost
+                if isinstance(exc, asyncio.TimeoutError):
+                    exc = SendError(f"send timed out after {self.settings.send_timeout_seconds:g}s")
+                await self._failed(row, exc)
+                await self._release(rest)
+                return sent
+            await self._mark_sent(row, remote_id)
+            sent += 1
         return sent
 
-    def _failed(self, session, row: OutboxMessage, exc: Exception, now) -> None:
-        row.attempts += 1
-        row.last_error = f"{type(exc).__name__}: {exc}"[:500]
-        if row.attempts >= self.settings.max_attempts:
-            row.status = "dead"
-            log.error("outbox #%s dead after %d attempts: %s", row.id, row.attempts, row.last_error)
-            if self.org is not None and not row.payload.get("alert"):
-                for g in self.org.admin_groups():
-                    text = (f"⚠️ 消息发送失败已放弃(发件 #{row.id},{row.platform}:{row.chat_id},"
-                            f"{row.attempts} 次):{row.last_error}")
-                    session.add(OutboxMessage(
-                        platform=g.platform, account=g.account, chat_type="group", chat_id=g.chat_id,
-                        payload={**Outbound(ChatRef(g.platform, g.account, "group", g.chat_id), [Text(text)]).to_dict(),
-                                 "alert": True},
-                        next_attempt_at=now, created_at=now))
-            return
-        wait = self.backoff(row.attempts)
-        if isinstance(exc, SendError) and exc.retry_after:
-            wait = max(wait, timedelta(seconds=exc.retry_after))
-        row.next_attempt_at = now + wait
-        log.warning("outbox #%s attempt %d failed (%s); retry in %ss", row.id, row.attempts, row.last_error,
-                    int(wait.total_seconds()))
+    async def _mark_sent(self, row: OutboxMessage, remote_id) -> None:
+        async with self.sessions() as session:
+            await session.exec(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+                status="sent", sent_at=self.clock.now(), attempts=OutboxMessage.attempts + 1,
+                remote_id=None if remote_id is None else str(remote_id), claimed_until=None, claimed_by=None))
+            await session.commit()
 
-    async def run_forever(self, stop: asyncio.Event, interval: float = 0.5) -> None:
+    async def _failed(self, row: OutboxMessage, exc: Exception) -> None:
+        now = self.clock.now()
+        attempts = row.attempts + 1
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        permanent = isinstance(exc, SendError) and exc.permanent
+        async with self.sessions() as session:
+            if permanent or attempts >= self.settings.max_attempts:
+                await session.exec(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+                    status="dead", attempts=attempts, last_error=error, claimed_until=None, claimed_by=None))
+                log.error("outbox #%s dead after %d attempt(s): %s", row.id, attempts, error)
+                self._alert(session, row, attempts, error, now)
+            else:
+                wait = self.backoff(attempts)
+                if isinstance(exc, SendError) and exc.retry_after:
+                    wait = max(wait, timedelta(seconds=exc.retry_after))
+                await session.exec(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+                    attempts=attempts, last_error=error, next_attempt_at=now + wait,
+                    claimed_until=None, claimed_by=None))
+                log.warning("outbox #%s attempt %d failed (%s); retry in %ss", row.id, attempts, error,
+                            int(wait.total_seconds()))
+            await session.commit()
+        if permanent or attempts >= self.settings.max_attempts:
+            self.wake()
+
+    def _alert(self, session, row: OutboxMessage, attempts: int, error: str, now) -> None:
+        if self.org is None or row.payload.get("alert"):
+            return  # never alert about a failed alert (no loops)
+        for g in self.org.admin_groups():
+            text = (f"⚠️ 消息发送失败已放弃(发件 #{row.id},{row.platform}:{row.chat_id},"
+                    f"{attempts} 次):{error}")
+            session.add(OutboxMessage(
+                platform=g.platform, account=g.account, chat_type="group", chat_id=g.chat_id,
+                payload={**Outbound(ChatRef(g.platform, g.account, "group", g.chat_id), [Text(text)]).to_dict(),
+                         "alert": True},
+                next_attempt_at=now, created_at=now))
+
+    async def run_forever(self, stop: asyncio.Event, interval: float | None = None) -> None:
+        interval = interval or self.settings.interval_seconds
         while not stop.is_set():
+            self._wake.clear()
             try:
-                await self.run_once()
+                sent = await self.run_once()
             except Exception:
                 log.exception("outbox pass failed")
+                sent = 0
+            if sent:
+                continue  # more may be due right behind them
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:
-                await asyncio.wait_for(stop.wait(), interval)
-            except asyncio.TimeoutError:
-                pass
+                await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waiters:
+                    w.cancel()
+
+
+async def claim_reply(sessions, clock: Clock, target: ChatRef) -> tuple[int, Outbound] | None:
+    """For a passive (in-response) reply: take the oldest pending message to `target`, if no worker
+    has claimed it, and mark it sent — it is about to leave in the HTTP response, so the worker must
+    not push it again. Returns (row id, message) or None."""
+    now = clock.now()
+    async with sessions() as session:
+        q = (select(OutboxMessage).where(
+            OutboxMessage.status == "pending", OutboxMessage.platform == target.platform,
+            OutboxMessage.account == target.account, OutboxMessage.chat_type == target.chat_type,
+            OutboxMessage.chat_id == target.chat_id).order_by(OutboxMessage.id).limit(1))
+        row = (await session.exec(q)).first()
+        if row is None or row.payload.get("image") or row.payload.get("file"):
+            await session.rollback()
+            return None
+        res = await session.exec(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending", _unclaimed(now))
+            .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1, remote_id=None,
+                    last_error="passive reply", claimed_until=None, claimed_by=None)
+            .returning(OutboxMessage.id))
+        if res.first() is None:
+            await session.rollback()
+            return None
+        await session.commit()
+    return row.id, Outbound.from_dict(target, row.payload, row.ticket_id)

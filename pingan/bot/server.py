@@ -1,17 +1,35 @@
-"""The aiohttp server: /healthz and the platform adapters' endpoints; runs the outbox worker and
-the scheduler beside it."""
+"""The aiohttp server: /healthz and the platform adapters' endpoints; runs the outbox worker, the
+recovery sweep and any other background tasks (e.g. the scheduler) beside it.
+
+Request limits on the public endpoints (/onebot/, /wechat/, /wecom/): bodies over
+`server.max_body_bytes` → 413, more than `server.rate_limit_per_minute` requests per source IP → 429,
+and malformed input is always a 4xx, never a 500."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from typing import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
 from pingan.bot.app import Bot
+from pingan.bot.http import HttpClient
+from pingan.bot.outbox import OutboxWorker
+from pingan.bot.pipeline import Pipeline
+from pingan.bot.ratelimit import IPAllowList, SlidingWindow
 
 log = logging.getLogger("pingan.server")
 BOT = web.AppKey("bot", Bot)
+PIPELINE = web.AppKey("pipeline", Pipeline)
+WORKER = web.AppKey("worker", OutboxWorker)
+ADAPTERS = web.AppKey("adapters", dict)
+
+PUBLIC_PREFIXES = ("/onebot/", "/wechat/", "/wecom/")
+
+# A background task: `async def task(bot, stop: asyncio.Event)`, run beside the server until stop is set.
+Background = Callable[[Bot, asyncio.Event], Awaitable[None]]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -23,26 +41,130 @@ async def healthz(request: web.Request) -> web.Response:
             await session.exec(text("SELECT 1"))
     except Exception as exc:  # report, don't crash: the orchestrator decides what to do
         return web.json_response({"ok": False, "database": str(exc)[:200]}, status=503)
-    return web.json_response({"ok": True})
+    adapters = request.app[ADAPTERS]
+    onebot = adapters.get("qq")
+    return web.json_response({"ok": True, "platforms": sorted(adapters),
+                              **({"onebot_accounts": sorted(onebot.connections)} if onebot else {})})
 
 
-def make_app(bot: Bot) -> web.Application:
-    app = web.Application(client_max_size=bot.settings.server.max_body_bytes)
-    app[BOT] = bot
+def _guard(settings):
+    limiter = SlidingWindow()
+    exempt = IPAllowList(settings.server.rate_limit_exempt)
+    cap, per_minute = settings.server.max_body_bytes, settings.server.rate_limit_per_minute
+
+    @web.middleware
+    async def guard(request: web.Request, handler):
+        if request.path.startswith(PUBLIC_PREFIXES):
+            if request.content_length is not None and request.content_length > cap:
+                return web.json_response({"error": f"body larger than {cap} bytes"}, status=413)
+            ip = request.remote or "?"
+            if ip not in exempt:
+                wait = limiter.acquire(ip, per_minute, 60.0)
+                if wait > 0:
+                    return web.json_response({"error": "too many requests"}, status=429,
+                                             headers={"Retry-After": str(int(wait) + 1)})
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except (ValueError, KeyError, TypeError, UnicodeError, LookupError) as exc:
+            # a malformed request an adapter did not anticipate: the client's fault, not a 500
+            log.warning("%s %s: bad request (%s: %s)", request.method, request.path, type(exc).__name__, exc)
+            return web.json_response({"error": "bad request"}, status=400)
+
+    return guard
+
+
+def build_adapters(bot: Bot, pipeline: Pipeline, http: HttpClient, env: dict[str, str] | None = None) -> dict:
+    """The enabled platforms' adapters, by platform name ('qq', 'wechat', 'wecom')."""
+    p = bot.settings.platforms
+    env = dict(os.environ) if env is None else env
+    adapters: dict = {}
+    if p.onebot.enabled:
+        from pingan.bot.onebot import OneBotAdapter
+
+        adapters["qq"] = OneBotAdapter(bot, pipeline, p.onebot, http, max_frame_bytes=max(
+            bot.settings.server.max_body_bytes, 1 << 20))
+    if p.wechat.enabled:
+        from pingan.bot.wechat_mp import WeChatMPAdapter
+
+        adapters["wechat"] = WeChatMPAdapter(bot, pipeline, p.wechat, http)
+    if p.wecom.enabled:
+        from pingan.bot.wecom import WeComAdapter
+
+        adapters["wecom"] = WeComAdapter(bot, pipeline, p.wecom, http, env=env)
+    return adapters
+
+
+def make_app(bot: Bot, *, env: dict[str, str] | None = None, http: HttpClient | None = None,
+             extra_senders: dict | None = None) -> web.Application:
+    """The web app with every enabled adapter mounted. The outbox worker is built (app[WORKER])
+    but not started: `serve` runs it; tests call `run_once()` with their clock."""
+    settings = bot.settings
+    app = web.Application(client_max_size=settings.server.max_body_bytes, middlewares=[_guard(settings)])
+    http = http or HttpClient()
+    pipeline = Pipeline(bot)
+    adapters = build_adapters(bot, pipeline, http, env)
+    senders = {name: a.sender for name, a in adapters.items() if getattr(a, "sender", None) is not None}
+    senders.update(extra_senders or {})
+    worker = OutboxWorker(bot.sessions, bot.clock, settings.outbox, senders, bot.org)
+    pipeline.on_enqueued = worker.wake
+    for a in adapters.values():
+        a.worker = worker
+        a.register(app)
+    app[BOT], app[PIPELINE], app[WORKER], app[ADAPTERS] = bot, pipeline, worker, adapters
     app.router.add_get("/healthz", healthz)
+
+    async def on_shutdown(app: web.Application) -> None:
+        for a in adapters.values():
+            await a.close()
+
+    async def on_cleanup(app: web.Application) -> None:
+        await pipeline.drain()
+        await http.close()
+
+    app.on_shutdown.append(on_shutdown)
+    app.on_cleanup.append(on_cleanup)
     return app
 
 
-async def serve(bot: Bot, host: str, port: int, stop: asyncio.Event | None = None) -> None:
+async def recovery_sweep(bot: Bot, stop: asyncio.Event) -> None:
+    """Handle anything stored but left unhandled (a processing error, a crash elsewhere)."""
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), bot.settings.server.recover_seconds)
+        except asyncio.TimeoutError:
+            pass
+        if stop.is_set():
+            break
+        try:
+            await bot.recover()
+        except Exception:
+            log.exception("recovery sweep failed")
+
+
+async def serve(bot: Bot, host: str, port: int, stop: asyncio.Event | None = None,
+                background: Iterable[Background] = (), *, env: dict[str, str] | None = None) -> None:
+    """Run until `stop` is set. `background` tasks (e.g. the scheduler: `async def run(bot, stop)`)
+    start after the server is listening and are cancelled when it stops."""
     stop = stop or asyncio.Event()
-    app = make_app(bot)
-    runner = web.AppRunner(app, access_log=None)
+    app = make_app(bot, env=env)
+    recovered = await bot.recover()  # what a crash left stored-but-unhandled, before anything new
+    if recovered:
+        app[WORKER].wake()
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    log.info("pingan listening on http://%s:%s", host, port)
-    await bot.recover()
+    log.info("pingan listening on http://%s:%s (platforms: %s)", host, port, ", ".join(app[ADAPTERS]) or "none")
+    tasks = [asyncio.create_task(app[WORKER].run_forever(stop), name="outbox"),
+             asyncio.create_task(recovery_sweep(bot, stop), name="recovery")]
+    tasks += [asyncio.create_task(fn(bot, stop), name=getattr(fn, "__name__", "background")) for fn in background]
     try:
         await stop.wait()
     finally:
+        stop.set()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await runner.cleanup()

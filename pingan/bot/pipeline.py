@@ -1,0 +1,50 @@
+"""Between an adapter and the core: an adapter stores a message (`bot.receive`) before it
+acknowledges it, then submits the inbox id here; handling runs in a task this object keeps a
+reference to, and the outbox worker is woken when replies were enqueued."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from pingan.bot.app import Bot, Handled
+
+log = logging.getLogger("pingan.pipeline")
+
+
+class Pipeline:
+    def __init__(self, bot: Bot, on_enqueued=None) -> None:
+        self.bot = bot
+        self.on_enqueued = on_enqueued  # e.g. OutboxWorker.wake
+        self.tasks: set[asyncio.Task] = set()
+
+    def submit(self, inbox_id: int) -> asyncio.Task:
+        """Handle a stored message in the background; await the task (shielded) to wait for it."""
+        if os.environ.get("PINGAN_TEST_CRASH_AFTER_RECEIVE") == "1":  # crash test: die stored-but-unhandled
+            os._exit(70)
+        task = asyncio.create_task(self._process(inbox_id), name=f"inbox-{inbox_id}")
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def _process(self, inbox_id: int) -> Handled | None:
+        try:
+            handled = await self.bot.process(inbox_id)
+        except Exception:  # stays stored and unhandled: the recovery sweep picks it up
+            log.exception("processing inbox #%s failed; left for recovery", inbox_id)
+            return None
+        if handled.outbound and self.on_enqueued is not None:
+            self.on_enqueued()
+        return handled
+
+    async def wait(self, task: asyncio.Task, budget: float) -> Handled | None:
+        """Wait up to `budget` seconds for a submitted task; None if it is not done by then."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), budget)
+        except asyncio.TimeoutError:
+            return None
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=timeout)

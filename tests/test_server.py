@@ -1,0 +1,189 @@
+"""The server: request limits (413, 429), no 500 on garbage, /healthz, recovery at start.
+Also the helpers the platform tests share (a running app on a real loopback port, polling)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func
+from sqlmodel import select
+
+from pingan.bot.console import group_chat, message
+from pingan.bot.server import BOT, PIPELINE, WORKER, make_app, serve
+from pingan.models import InboxMessage, OutboxMessage, Ticket
+
+REPORT = "锦城花园3栋楼道里有人给电瓶车充电"
+
+
+async def wait_until(pred, timeout: float = 5.0, interval: float = 0.01):
+    """Poll an (async or sync) predicate until it is truthy; returns its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
+
+
+async def count(bot, model, *where) -> int:
+    async with bot.sessions() as s:
+        return (await s.exec(select(func.count()).select_from(model).where(*where))).one()
+
+
+async def rows(bot, model, *where) -> list:
+    async with bot.sessions() as s:
+        return list((await s.exec(select(model).where(*where).order_by(model.id))).all())
+
+
+async def settled(app) -> None:
+    """Every stored message handled and no handling task left."""
+    bot = app[BOT]
+    await wait_until(lambda: not app[PIPELINE].tasks)
+
+    async def done():
+        return await count(bot, InboxMessage, InboxMessage.handled_at.is_(None)) == 0
+
+    await wait_until(done)
+
+
+class Running:
+    """The app on a real 127.0.0.1 port, with a test client."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.server = TestServer(app, host="127.0.0.1")
+        self.client: TestClient | None = None
+
+    async def __aenter__(self) -> "Running":
+        await self.server.start_server()
+        self.client = TestClient(self.server)
+        await self.client.start_server()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.client.close()
+        await self.server.close()
+
+    @property
+    def worker(self):
+        return self.app[WORKER]
+
+    def url(self, path: str) -> str:
+        return str(self.server.make_url(path))
+
+
+async def stub_server(routes: list[tuple[str, str, object]]) -> TestServer:
+    """A local HTTP peer (WeCom webhook, WeChat API, OneBot HTTP API)."""
+    app = web.Application()
+    for method, path, handler in routes:
+        app.router.add_route(method, path, handler)
+    srv = TestServer(app, host="127.0.0.1")
+    await srv.start_server()
+    return srv
+
+
+# --- tests --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def enabled(settings):
+    p = settings.platforms
+    p.onebot.enabled = p.wechat.enabled = p.wecom.enabled = True
+    p.onebot.access_token = "tok"
+    p.wechat.token, p.wechat.app_id = "wxtoken", "wx123"
+    p.wecom.bot_token, p.wecom.bot_aes_key = "wctoken", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+    settings.server.max_body_bytes = 4096
+    return settings
+
+
+ENDPOINTS = ["/onebot/v11/http", "/wechat/mp?signature=x&timestamp=1&nonce=2",
+             "/wecom/bot?msg_signature=x&timestamp=1&nonce=2"]
+GARBAGE = [b"", b"\x00\xff\xfe", b"{", b"[]", b"null", b'{"post_type":"message"}', b"<xml>", b"<xml></xml>",
+           "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><xml>&a;</xml>".encode(),
+           b'{"encrypt": 5}', b'{"encrypt": "!!notbase64"}', "锦城花园".encode("gbk")]
+
+
+async def test_garbage_never_500(bot, enabled):
+    async with Running(make_app(bot, env={})) as r:
+        for path in ENDPOINTS:
+            for body in GARBAGE:
+                resp = await r.client.post(path, data=body)
+                assert 400 <= resp.status < 500, (path, body, resp.status, await resp.text())
+        for path in ["/wechat/mp", "/wecom/bot", "/wechat/mp?signature=1", "/wecom/bot?echostr=x"]:
+            resp = await r.client.get(path)
+            assert 400 <= resp.status < 500, (path, resp.status)
+        assert await count(bot, InboxMessage) == 0
+
+
+async def test_body_cap_413(bot, enabled):
+    async with Running(make_app(bot, env={})) as r:
+        for path in ENDPOINTS:
+            resp = await r.client.post(path, data=b"x" * 5000)
+            assert resp.status == 413, path
+
+        async def chunks():  # no Content-Length: the cap applies while reading
+            for _ in range(10):
+                yield b"y" * 1000
+
+        resp = await r.client.post("/onebot/v11/http", data=chunks())
+        assert resp.status == 413
+
+
+async def test_rate_limit_429_per_ip(bot, enabled):
+    enabled.server.rate_limit_per_minute = 5
+    async with Running(make_app(bot, env={})) as r:
+        statuses = [(await r.client.post("/onebot/v11/http", data=b"{}")).status for _ in range(7)]
+        assert 429 not in statuses[:5] and statuses[5:] == [429, 429]
+        resp = await r.client.post("/onebot/v11/http", data=b"{}")
+        assert resp.headers.get("Retry-After")
+        assert (await r.client.get("/healthz")).status == 200  # not a public endpoint
+
+
+async def test_rate_limit_exempt(bot, enabled):
+    enabled.server.rate_limit_per_minute = 1
+    enabled.server.rate_limit_exempt = ["127.0.0.0/8"]
+    async with Running(make_app(bot, env={})) as r:
+        assert all([(await r.client.post("/onebot/v11/http", data=b"{}")).status == 401 for _ in range(3)])
+
+
+async def test_healthz_lists_platforms(bot, enabled):
+    async with Running(make_app(bot, env={})) as r:
+        body = await (await r.client.get("/healthz")).json()
+        assert body["ok"] and body["platforms"] == ["qq", "wechat", "wecom"]
+
+
+async def test_serve_recovers_then_stops(bot, settings):
+    """`serve` handles what was stored before it started, runs background tasks, stops cleanly."""
+    inbox_id = await bot.receive(message(group_chat("新联社区平安工作群"), "张阿姨", REPORT))
+    assert inbox_id
+    stop = asyncio.Event()
+    ran = asyncio.Event()
+
+    async def background(b, s):
+        ran.set()
+        await s.wait()
+
+    task = asyncio.create_task(serve(bot, "127.0.0.1", 0, stop, [background], env={}))
+    await asyncio.wait_for(ran.wait(), 5)
+    assert await count(bot, Ticket) == 1
+    assert await count(bot, InboxMessage, InboxMessage.handled_at.is_(None)) == 0
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert await count(bot, OutboxMessage) >= 1
+
+
+async def test_unexpected_client_errors_are_4xx(bot, enabled):
+    async with Running(make_app(bot, env={})) as r:
+        for body in [b'{"post_type":"message","message_type":"group","self_id":1,"user_id":2,"message_id":3}',
+                     b'{"post_type":"message","message_type":"private","self_id":[],"user_id":{},"message_id":3}',
+                     b'{"post_type":"message","message_type":"private","self_id":1,"user_id":2,"message_id":3,'
+                     b'"message":7}']:
+            resp = await r.client.post("/onebot/v11/http", data=body, headers={"Authorization": "Bearer tok"})
+            assert resp.status == 400, body
