@@ -38,6 +38,15 @@ async def count(bot, model, *where) -> int:
         return (await s.exec(select(func.count()).select_from(model).where(*where))).one()
 
 
+async def wait_count(bot, model, n: int, *where, timeout: float = 5.0) -> None:
+    """Wait until at least n rows of model match."""
+
+    async def ok():
+        return await count(bot, model, *where) >= n
+
+    await wait_until(ok, timeout)
+
+
 async def rows(bot, model, *where) -> list:
     async with bot.sessions() as s:
         return list((await s.exec(select(model).where(*where).order_by(model.id))).all())
