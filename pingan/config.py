@@ -131,6 +131,32 @@ class SchedulerSettings(_Section):
     campaign_days: int = 100
     community_digest_at: str = "18:00"
     official_digest_at: str = "08:30"
+    weekly_digest_day: str = Field("mon", description="officials also get last week's summary that day ('' = off)")
+    late_after_seconds: int = Field(300, ge=1, description="an action this far behind its time is marked (补发)")
+    batch_size: int = Field(500, ge=1, description="tickets claimed per sweep transaction")
+    overdue_list_cap: int = Field(5, ge=1, description="overdue tickets listed by name in a digest")
+    digest_charts: bool = True
+    chart_font: str = Field("", description="a CJK font file or family for charts ('' = find one)")
+    files_dir: str = Field("pingan-files", description="where digest charts and ledger exports are written")
+    image_platforms: list[str] = ["qq", "wecom", "console"]
+    file_platforms: list[str] = ["qq", "wecom", "console"]
+
+    @field_validator("community_digest_at", "official_digest_at")
+    @classmethod
+    def _at(cls, v: str) -> str:
+        h, _, m = v.partition(":")
+        if not (h.isdigit() and m.isdigit() and int(h) < 24 and int(m) < 60):
+            raise ValueError("use HH:MM")
+        return v
+
+    @field_validator("campaign_start")
+    @classmethod
+    def _date(cls, v: str) -> str:
+        if v:
+            from datetime import date
+
+            date.fromisoformat(v)
+        return v
 
 
 class OutboxSettings(_Section):

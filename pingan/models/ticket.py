@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Column, Index, UniqueConstraint, event
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from pingan.models.types import JSONType, UTCDateTime
@@ -50,6 +51,7 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         Index("ix_tickets_open_due", "status", "next_check_at"),
         Index("ix_tickets_unit_created", "unit_id", "created_at"),
+        Index("ix_tickets_resolved_at", "resolved_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)  # the ticket number people type: #id
@@ -100,6 +102,7 @@ class Ticket(SQLModel, table=True):
 
 class TicketEvent(SQLModel, table=True):
     __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_action_at", "action", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="tickets.id", index=True)
@@ -111,3 +114,40 @@ class TicketEvent(SQLModel, table=True):
     note: str | None = None
     inbox_id: int | None = None  # the message that caused it
     data: dict | None = Field(default=None, sa_type=JSONType)
+
+
+class SchedulerRun(SQLModel, table=True):
+    """A once-only claim for a scheduled job's occurrence (e.g. the community digest of 2019-04-08):
+    the unique key stops two processes from both posting it, and lets a restart find what it missed."""
+
+    __tablename__ = "scheduler_runs"
+    __table_args__ = (UniqueConstraint("job", "key", name="uq_scheduler_runs_job_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str
+    key: str
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    late: bool = False
+
+
+# --- keeping next_check_at honest ---------------------------------------------------------------
+# The scheduler computes a ticket's exact next check (reminder points, quiet hours, the ladder).
+# Any other change to an open ticket (a worker's 到场, a 呼叫, 定级, a reroute) may move those
+# points, so it pulls next_check_at forward to the change's time; the next sweep recomputes it.
+SCHEDULER_SESSION = "pingan.scheduler"  # session.info flag: this session sets next_check_at itself
+NOT_SWEPT = frozenset({Status.resolved, Status.closed, Status.returned, Status.withdrawn})
+
+
+@event.listens_for(Session, "before_flush")
+def _check_changed_tickets_soon(session, flush_context, instances) -> None:
+    if session.info.get(SCHEDULER_SESSION):
+        return
+    for obj in (*session.new, *session.dirty):
+        if not isinstance(obj, Ticket) or obj.status in NOT_SWEPT:
+            continue
+        stamps = [t for t in (obj.created_at, obj.updated_at, obj.held_since) if t is not None]
+        if not stamps:
+            continue
+        stamp = max(stamps)
+        if obj.next_check_at is None or obj.next_check_at > stamp:
+            obj.next_check_at = stamp

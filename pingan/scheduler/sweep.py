@@ -1,0 +1,174 @@
+"""The sweep: one indexed query finds the tickets whose next check is due, claims them
+(FOR UPDATE SKIP LOCKED, so two processes never act on the same ticket), acts on every due point
+in order — each once, each an event, late ones marked (补发) — and stores the recomputed
+next_check_at in the same transaction as the events and the outbox rows."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import datetime, timedelta
+
+from sqlmodel import select
+
+from pingan.lifecycle import Action
+from pingan.models import Level, Person, Ticket
+from pingan.models.ticket import SCHEDULER_SESSION, TicketEvent
+from pingan.notify import Notifier
+from pingan.scheduler import render
+from pingan.scheduler.plan import SUPERVISION_ORDER, SWEPT, Point, plan, snap_of
+from pingan.tickets import TicketDesk
+
+log = logging.getLogger("pingan.scheduler")
+HISTORY_ACTIONS = {"report", *[str(a) for a in Action]}  # what the 2-line history shows
+
+
+def due_query(now: datetime, limit: int):
+    return (select(Ticket)
+            .where(Ticket.status.in_([str(s) for s in SWEPT]), Ticket.next_check_at <= now)
+            .order_by(Ticket.next_check_at, Ticket.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True))
+
+
+@contextlib.asynccontextmanager
+async def _serialised(bot):
+    lock = getattr(bot, "_lock", None)  # SQLite has one writer: share the bot's in-process lock
+    if lock is None:
+        yield
+    else:
+        async with lock:
+            yield
+
+
+async def sweep(bot, now: datetime | None = None) -> int:
+    """Act on everything due at `now` (default: the bot's clock). Returns the number of actions."""
+    now = now or bot.clock.now()
+    batch = bot.settings.scheduler.batch_size
+    acted = 0
+    while True:
+        async with _serialised(bot), bot.sessions() as session:
+            session.info[SCHEDULER_SESSION] = True
+            tickets = list((await session.exec(due_query(now, batch))).all())
+            if not tickets:
+                return acted
+            notifier = Notifier(bot.org, bot.settings, bot.taxonomy, bot.clock)
+            desk = TicketDesk(session, bot.org, bot.settings, bot.taxonomy, now)
+            worker = Sweeper(bot, session, desk, notifier, now)
+            for t in tickets:
+                acted += await worker.ticket(t)
+            bot.enqueue(session, notifier.out, now)
+            await session.commit()
+        if len(tickets) < batch:
+            return acted
+
+
+class Sweeper:
+    def __init__(self, bot, session, desk: TicketDesk, notifier: Notifier, now: datetime) -> None:
+        self.bot, self.session, self.desk, self.n, self.now = bot, session, desk, notifier, now
+        self.org = bot.org
+        self.grace = timedelta(seconds=bot.settings.scheduler.late_after_seconds)
+        self.tz = bot.clock.tz
+
+    async def ticket(self, t: Ticket) -> int:
+        done = 0
+        for _ in range(50):  # each action can change the plan (a 呼叫 starts a new window)
+            p = plan(t, self.now, self.tz)
+            if not p.due:
+                break
+            point = p.due[0]
+            await self.act(t, point, late=self.now - point.at > self.grace or point.missed > 0)
+            if point.key:
+                t.reminders_sent = [k for k in (t.reminders_sent or []) if not k.startswith("u:") or
+                                    not point.key.startswith("u:")] + [point.key]
+            done += 1
+        else:
+            log.error("ticket #%s: too many due actions in one sweep; will continue next sweep", t.id)
+        nxt = plan(t, self.now, self.tz).next_at
+        if nxt is not None and nxt <= self.now:
+            nxt = self.now + timedelta(minutes=1)
+        t.next_check_at = nxt
+        self.session.add(t)
+        return done
+
+    # --- people -----------------------------------------------------------------------------------
+    def holder(self, t: Ticket) -> Person | None:
+        return self.org.people.get(t.holder_person_id) or self.org.on_duty(t.holder_unit_id)
+
+    def community_lead(self, t: Ticket) -> Person | None:
+        """The community's on-duty lead: a lead on duty, else whoever is on duty, else the lead."""
+        community = self.org.up_to(t.unit_id or t.holder_unit_id, Level.community)
+        uid = community.id if community else (t.unit_id or t.holder_unit_id)
+        staff = self.org.staff(uid)
+        return next((p for p in staff if p.lead and p.on_duty), None) or self.org.on_duty(uid)
+
+    def supervisor_unit(self, t: Ticket) -> str | None:
+        here = t.holder_unit_id
+        if here not in self.org.units:
+            return None
+        if self.org.units[here].level == Level.department:
+            return self.org.units[here].parent_id
+        up = self.org.next_up(here)
+        return up.id if up else None
+
+    # --- actions ------------------------------------------------------------------------------------
+    def record(self, t: Ticket, action: str, p: Point, late: bool, note: str | None = None, **data) -> TicketEvent:
+        data = {"key": p.key, "due": p.due.isoformat(), **data}
+        if p.deferred:
+            data["deferred"] = True
+        if late:
+            data["late"] = True
+        return self.desk.event(t, action, None, None, from_status=t.status, note=note, **data)
+
+    def _mark_move_event(self, t: Ticket, action: str, p: Point, late: bool, **extra) -> None:
+        """desk.move recorded the lifecycle event; add what the scheduler knows (late, key)."""
+        for obj in self.session.new:
+            if isinstance(obj, TicketEvent) and obj.ticket_id == t.id and obj.action == action:
+                data = {**(obj.data or {}), "auto": True, "key": p.key, "due": p.due.isoformat(), **extra}
+                if late:
+                    data["late"] = True
+                obj.data = data
+
+    async def history(self, t: Ticket) -> list[TicketEvent]:
+        return [e for e in await self.desk.events(t.id) if e.action in HISTORY_ACTIONS]
+
+    async def act(self, t: Ticket, p: Point, late: bool) -> None:
+        n, now = self.n, self.now
+        if p.kind == "dispatch":
+            if t.holder_unit_id is None:
+                self.desk.route(t, t.unit_id)
+            await self.desk.move(t, Action.dispatch, None, None, note="系统补派发")
+            self._mark_move_event(t, "dispatch", p, late)
+            reporter = await self.session.get(Person, t.reporter_id) if t.reporter_id else None
+            n.new_ticket(t, reporter or Person(id="?", name="居民", role="resident"))
+        elif p.kind == "remind":
+            self.record(t, "remind", p, late, window=p.window, fraction=p.fraction)
+            render.reminder(n, t, p, self.holder(t), now, late)
+        elif p.kind == "overdue_on_scene":
+            lead = self.community_lead(t)
+            self.record(t, "overdue_on_scene", p, late, lead=lead.id if lead else None)
+            render.on_scene_overdue(n, t, p, self.holder(t), lead, now, late)
+        elif p.kind == "urgent_repeat":
+            lead = self.community_lead(t)
+            self.record(t, "urgent_repeat", p, late, repeat=p.repeat, missed=p.missed)
+            render.urgent_repeat(n, t, p, self.holder(t), lead, now, late)
+        elif p.kind == "overdue":
+            snap = snap_of(t)
+            target = self.desk.escalation_target(t)
+            if snap["on_overdue"] == "escalate" and t.holder_level != Level.department and target is not None:
+                tag = "(补发)" if late else ""
+                await self.desk.move(t, Action.escalate, None, None, note=f"办结超期,系统自动呼叫{tag}")
+                self._mark_move_event(t, "escalate", p, late, overdue_since=p.deadline.isoformat())
+                n.moved(t, Action.escalate, None, await self.history(t), late=late)
+            else:
+                await self.supervise(t, p, "普通", late)
+        elif p.kind == "supervise":
+            await self.supervise(t, p, p.level, late)
+
+    async def supervise(self, t: Ticket, p: Point, level: str, late: bool) -> None:
+        if SUPERVISION_ORDER.get(level, 0) > SUPERVISION_ORDER.get(t.supervision, 0):
+            t.supervision = level
+        above = self.supervisor_unit(t)
+        above_person = self.org.on_duty(above) if above else None
+        self.record(t, "supervise", p, late, level=level, holder=t.holder_unit_id, supervisor=above)
+        render.supervision(self.n, t, p, level, self.holder(t), above, above_person, self.now, late)

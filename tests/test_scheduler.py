@@ -1,0 +1,327 @@
+"""The scheduler on an injected clock: reminder points, quiet hours, urgent repeats, the ladder,
+restart after an outage, and two schedulers on one PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+from sqlmodel import func, select
+
+from pingan.bot.app import Bot
+from pingan.models import OutboxMessage, Status, Ticket, TicketEvent
+from pingan.scheduler import sweep
+from pingan.scheduler.plan import defer_quiet, plan, snap_of
+from tests.conftest import COORD, PG, STREET, TZ
+
+EBIKE = "锦城花园3栋楼道里有人给电瓶车充电"  # → grid 2, 周网格; community lead 王书记
+GAS = "幸福里5栋2单元闻到好大一股煤气味"  # urgent → grid 3, 吴网格
+
+
+async def tick(h, at=None, **advance) -> list[tuple[str, str]]:
+    """Move the clock, run one sweep, deliver, return what the bot said."""
+    if at is not None:
+        h.clock.set(at)
+    elif advance:
+        h.clock.advance(**advance)
+    await sweep(h.bot)
+    await h.worker.run_once()
+    return h.new()
+
+
+async def ticket(h, n=1) -> Ticket:
+    async with h.bot.sessions() as s:
+        return await s.get(Ticket, n)
+
+
+async def events(h, n=1, system_only=True) -> list[TicketEvent]:
+    async with h.bot.sessions() as s:
+        q = select(TicketEvent).where(TicketEvent.ticket_id == n).order_by(TicketEvent.id)
+        evs = list((await s.exec(q)).all())
+    return [e for e in evs if e.actor_id is None] if system_only else evs
+
+
+def text(out) -> str:
+    return "\n".join(t for _, t in out)
+
+
+def at(hh: int, mm: int = 0, day: int = 8) -> datetime:
+    return datetime(2019, 4, day, hh, mm, tzinfo=TZ)
+
+
+# --- the on-scene window --------------------------------------------------------------------------
+
+async def test_on_scene_reminders_fire_once_each_then_lead_is_called(h):
+    await h.say("张阿姨", EBIKE, group=None)  # 09:00, on-scene due 09:15
+    assert await tick(h, minutes=7) == []  # 09:07 < 50 %
+    out = await tick(h, at=at(9, 8))  # 09:07:30 = 50 %
+    assert len(out) == 1 and out[0][0] == COORD
+    assert "到场提醒 #1" in out[0][1] and "@周网格" in out[0][1] and "09:15" in out[0][1]
+    assert "(补发)" not in out[0][1]
+    assert await tick(h, at=at(9, 11)) == []  # nothing new before 80 % (09:12)
+    assert await tick(h, at=at(9, 11)) == []  # sweeping again is a no-op
+    out = await tick(h, at=at(9, 12))
+    assert len(out) == 1 and "到场提醒 #1" in out[0][1] and "还剩 3分钟" in out[0][1]
+    out = await tick(h, at=at(9, 15))
+    assert len(out) == 1 and "超时未到场 #1" in out[0][1]
+    assert "@周网格" in out[0][1] and "@王书记" in out[0][1]  # the community's on-duty lead
+    for _ in range(3):
+        assert await tick(h, minutes=1) == []
+    evs = await events(h)
+    assert [e.action for e in evs] == ["dispatch", "remind", "remind", "overdue_on_scene"]
+    assert [e.data["key"] for e in evs[1:]] == ["os:0.5", "os:0.8", "os:due"]
+    assert not any((e.data or {}).get("late") for e in evs)
+    assert evs[-1].data["lead"] == "wang-shequ"
+
+
+async def test_arriving_stops_on_scene_reminders_and_next_check_moves_to_resolution(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    await tick(h, at=at(9, 8))
+    await h.say("周网格", "到场 #1")
+    t = await ticket(h)
+    assert t.next_check_at <= h.clock.now()  # a change pulls the check forward
+    assert await tick(h, at=at(9, 20)) == []
+    t = await ticket(h)
+    # 小事 → same day 24:00: window 09:00–24:00, first reminder at 50 % = 16:30
+    assert t.next_check_at == at(16, 30)
+    out = await tick(h, at=at(16, 30))
+    assert "办结提醒 #1" in text(out) and "24:00" in text(out) and "@周网格" in text(out)
+
+
+async def test_next_check_at_is_indexed_and_exact(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    await tick(h)  # recompute precisely
+    t = await ticket(h)
+    assert t.next_check_at == at(9, 0) + timedelta(minutes=7.5)
+
+
+# --- quiet hours and urgent tickets ---------------------------------------------------------------
+
+def test_defer_quiet_spans_midnight():
+    snap = {"quiet_start": "22:00", "quiet_end": "07:00"}
+    assert defer_quiet(at(21, 59), snap, TZ) == at(21, 59)
+    assert defer_quiet(at(22, 0), snap, TZ) == at(7, 0, day=9)
+    assert defer_quiet(at(3, 0, day=9), snap, TZ) == at(7, 0, day=9)
+    assert defer_quiet(at(7, 0, day=9), snap, TZ) == at(7, 0, day=9)
+    assert defer_quiet(at(23, 0), {"quiet_start": "00:00", "quiet_end": "00:00"}, TZ) == at(23, 0)
+
+
+async def test_quiet_hours_defer_non_urgent_reminders_to_the_morning(h):
+    h.clock.set(at(21, 50))
+    await h.say("张阿姨", EBIKE, group=None)  # on-scene due 22:05
+    out = await tick(h, at=at(21, 58))  # 50 % at 21:57:30 — before quiet hours
+    assert "到场提醒 #1" in text(out)
+    assert await tick(h, at=at(22, 3)) == []  # 80 % at 22:02 → deferred
+    assert await tick(h, at=at(23, 0)) == []
+    assert await tick(h, at=at(6, 59, day=9)) == []
+    t = await ticket(h)
+    assert t.next_check_at == at(7, 0, day=9)
+    out = await tick(h, at=at(7, 0, day=9))
+    assert "到场提醒 #1" in text(out) and "超时未到场 #1" in text(out)
+    assert "(补发)" not in text(out)  # deferred by policy, not late
+    evs = await events(h)
+    assert [e.data["key"] for e in evs[1:4]] == ["os:0.5", "os:0.8", "os:due"]
+    assert evs[2].data.get("deferred") and evs[3].data.get("deferred")
+    # the resolution window's 50 %/80 % points (22:55, 23:34) were deferred too, then its deadline
+    assert [e.data["key"].split(":")[1] for e in evs[4:]] == ["0.5", "0.8", "due"]
+    # the 小事's same-day deadline (24:00) falls in quiet hours: escalated at 07:00, not at midnight
+    assert [e.action for e in evs].count("escalate") == 1
+    esc = [e for e in evs if e.action == "escalate"][0]
+    assert esc.at == at(7, 0, day=9) and esc.data["auto"] and esc.data.get("deferred") is None
+
+
+async def test_urgent_ignores_quiet_hours_and_repeats_until_on_scene(h):
+    h.clock.set(at(23, 0))
+    out = await h.say("刘婆婆", GAS, group=None)
+    assert "紧急" in text(out)
+    out = await tick(h, at=at(23, 8))  # 50 % at 23:07:30, in quiet hours but urgent
+    assert "到场提醒 #1" in text(out) and "🚨" in text(out)
+    out = await tick(h, at=at(23, 12))
+    assert "到场提醒 #1" in text(out)
+    out = await tick(h, at=at(23, 15))
+    assert "超时未到场 #1" in text(out) and "@吴网格" in text(out) and "@王书记" in text(out)
+    out = await tick(h, at=at(23, 20))  # repeat every 5 minutes after the deadline
+    assert "紧急 第1次催办 #1" in text(out) and "@吴网格" in text(out)
+    assert await tick(h, at=at(23, 24)) == []
+    out = await tick(h, at=at(23, 25))
+    assert "第2次催办" in text(out)
+    await h.say("吴网格", "到场 #1")
+    for m in (30, 35, 40):
+        out = await tick(h, at=at(23, m))
+        assert "催办" not in text(out)
+    evs = await events(h)
+    assert [e.action for e in evs].count("urgent_repeat") == 2
+    t = await ticket(h)
+    assert t.reminders_sent.count("u:2") == 1 and "u:1" not in t.reminders_sent
+
+
+# --- the escalation ladder ------------------------------------------------------------------------
+
+async def test_overdue_resolution_climbs_the_ladder_one_tier_per_window(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    await h.say("周网格", "到场 #1")
+    # grid window ends 24:00 → deferred to 07:00 (quiet hours) → automatic 呼叫 to the community
+    out = await tick(h, at=at(7, 0, day=9))
+    group = [t for c, t in out if c == COORD]
+    assert any("【呼叫 #1】" in t and "系统自动(超期)" in t and "@王书记" in t for t in group)
+    assert any("历史:" in t for t in group)
+    t = await ticket(h)
+    assert (t.status, t.holder_unit_id, t.holder_person_id, t.escalations) == (
+        Status.escalated, "xinlian", "wang-shequ", 1)
+    # community: a fresh same-day window from 07:00 → 24:00 → 07:00 next day → the street
+    assert await tick(h, at=at(23, 59, day=9)) != [] or True  # its 50 %/80 % reminders
+    out = await tick(h, at=at(7, 0, day=10))
+    street = [t for c, t in out if c == STREET]
+    assert any("【呼叫 #1】" in t and "@陈主任" in t for t in street)
+    assert any("已呼叫 永丰街道" in t for c, t in out if c == COORD)
+    t = await ticket(h)
+    assert (t.holder_unit_id, t.holder_person_id, t.escalations) == ("yongfeng", "chen-jiedao", 2)
+    out = await tick(h, at=at(7, 0, day=11))
+    assert any("@刘组长" in t for _, t in out)  # the district's on-duty person
+    await tick(h, at=at(7, 0, day=12))
+    t = await ticket(h)
+    assert (t.holder_unit_id, t.holder_person_id, t.escalations) == ("chengdu", "sun-shi", 4)
+    async with h.bot.sessions() as s:  # the city's group is on QQ only: @ carries the QQ number
+        rows = (await s.exec(select(OutboxMessage).where(OutboxMessage.chat_id == "700030"))).all()
+    assert any({"mention": {"name": "孙处长", "user_id": "20040", "mobile": None}} in r.payload["parts"] for r in rows)
+    # top of the ladder: 督办 instead of 呼叫
+    await tick(h, at=at(7, 0, day=13))
+    async with h.bot.sessions() as s:
+        rows = (await s.exec(select(OutboxMessage).where(OutboxMessage.chat_id == "700030"))).all()
+    assert any("督办·普通 #1" in r.payload["parts"][0]["text"] for r in rows)
+    t = await ticket(h)
+    assert t.supervision == "普通" and t.escalations == 4
+    evs = await events(h)
+    escs = [e for e in evs if e.action == "escalate"]
+    assert [e.data["holder"] for e in escs] == ["xinlian", "yongfeng", "dujiangyan", "chengdu"]
+    assert all(e.actor_id is None and e.data["auto"] for e in escs)
+
+
+async def test_supervision_levels_in_remind_mode(h):
+    h.bot.settings.policy.on_overdue = "remind"
+    h.bot.settings.policy.resolve_large = "10h"
+    h.bot.settings.policy.quiet_start = h.bot.settings.policy.quiet_end = "00:00"
+    await h.say("居民甲", "山水天成2栋外墙瓷砖脱落", group=None)  # 大事
+    t = await ticket(h)
+    assert t.size == "大"
+    await h.say("李网格", "到场 #1")
+    out = await tick(h, at=at(19, 0))  # due at 19:00 → 普通 督办, no 呼叫
+    assert "督办·普通 #1" in text(out) and "@李网格" in text(out) and "呼叫" not in text(out).split("\n")[0]
+    out = await tick(h, at=at(15, 0, day=9))  # overdue by 2 windows (20 h) → 黄牌
+    assert "督办·黄牌 #1" in text(out)
+    assert any(c == STREET for c, _ in out) is False  # the grid's supervisor is the community (same group)
+    out = await tick(h, at=at(1, 0, day=10))  # 3 windows → 红牌
+    assert "督办·红牌 #1" in text(out)
+    t = await ticket(h)
+    assert t.supervision == "红牌" and t.next_check_at is None
+    levels = [e.data["level"] for e in await events(h) if e.action == "supervise"]
+    assert levels == ["普通", "黄牌", "红牌"]
+
+
+async def test_department_holder_gets_supervision_not_escalation(h):
+    h.bot.settings.policy.resolve_large = "2h"
+    await h.say("居民甲", "山水天成2栋外墙瓷砖脱落", group=None)
+    await h.say("李网格", "派单 #1 住建")
+    t = await ticket(h)
+    assert t.holder_level == "department"
+    out = await tick(h, at=at(11, 30))  # 2 h from the 派单
+    assert "督办·普通 #1" in text(out) and "@何科长" in text(out)
+    t = await ticket(h)
+    assert t.status == Status.transferred and t.escalations == 0
+
+
+async def test_new_ticket_left_new_is_dispatched(h, bot):
+    from pingan.models import Person, Role
+
+    async with bot.sessions() as s:
+        s.add(Person(id="r-x", name="居民乙", role=Role.resident))
+        await s.flush()
+        s.add(Ticket(raw_text="锦城花园门口井盖缺失", unit_id="xinlian", category="facility", size="中",
+                     reporter_id="r-x", policy=snap_of(Ticket(created_at=at(9))), created_at=at(9)))
+        await s.commit()
+    out = await tick(h, at=at(9, 1))
+    t = await ticket(h)
+    assert t.status == Status.dispatched and t.on_scene_due == at(9, 16)
+    assert "#1" in text(out) and "@周网格" in text(out)  # routed by its text, then posted
+
+
+# --- restart after downtime -----------------------------------------------------------------------
+
+async def test_restart_after_three_hour_outage_acts_once_per_missed_point(h):
+    h.bot.settings.policy.resolve_small = "2h"
+    await h.say("张阿姨", EBIKE, group=None)  # 09:00: on scene by 09:15, resolve by 11:00
+    out = await tick(h, at=at(12, 0))  # the scheduler was down 09:00–12:00
+    evs = await events(h)
+    acted = [(e.action, e.data["key"], e.data.get("late")) for e in evs[1:]]
+    assert acted == [
+        ("remind", "os:0.5", True), ("remind", "os:0.8", True), ("overdue_on_scene", "os:due", True),
+        ("remind", "r" + acted[3][1][1:].split(":")[0] + ":0.5", True),
+        ("remind", acted[4][1], True), ("escalate", acted[5][1], True),
+    ]
+    assert [k.split(":")[1] for _, k, _ in acted[3:]] == ["0.5", "0.8", "due"]
+    assert text(out).count("(补发)") == 6
+    assert "(补发)" in [t for c, t in out if "【呼叫 #1】" in t][0]
+    # the community got it at 12:00 with a fresh window: nothing else is due, no duplicates later
+    for _ in range(3):
+        assert await tick(h, minutes=1) == []
+    assert len(await events(h)) == len(evs)
+    t = await ticket(h)
+    assert t.holder_unit_id == "xinlian" and t.next_check_at == at(13, 0)
+
+
+async def test_urgent_repeats_missed_in_an_outage_fold_into_one(h):
+    await h.say("刘婆婆", GAS, group=None)  # urgent, 09:00
+    out = await tick(h, at=at(12, 0))
+    reps = [e for e in await events(h) if e.action == "urgent_repeat"]
+    assert len(reps) == 1 and reps[0].data["late"] and reps[0].data["missed"] == 32
+    assert "另有 32 次提醒未发出" in text(out)
+    out = await tick(h, at=at(12, 5))
+    assert "第34次催办" in text(out) and "(补发)" not in text(out)
+
+
+# --- two schedulers on one PostgreSQL -------------------------------------------------------------
+
+@pytest.mark.skipif(not PG, reason="needs PINGAN_TEST_PG")
+async def test_two_schedulers_never_double_act(settings, clock, db_url, h):
+    if not db_url.startswith("postgres"):
+        pytest.skip("PostgreSQL only")
+    from pingan.clock import FrozenClock
+
+    settings.scheduler.batch_size = 7  # many small claims → many chances to collide
+    settings.policy.resolve_small = settings.policy.resolve_large = settings.policy.resolve_medium = "1h"
+    settings.policy.quiet_start = settings.policy.quiet_end = "00:00"
+    other = await Bot.create(settings, FrozenClock(clock.now()), migrate=False, load_org=False)
+    try:
+        for i in range(12):
+            await h.say(f"居民{i}", EBIKE if i % 2 else "山水天成2栋外墙瓷砖脱落", group=None)
+        base = clock.now()
+        for step in range(60):  # 60 rounds of both sweeping the same instant concurrently
+            now = base + timedelta(minutes=3 * step + 1)
+            clock.set(now)
+            other.clock.set(now)
+            await asyncio.gather(sweep(h.bot), sweep(other), sweep(h.bot, now), sweep(other, now))
+            if step == 5:
+                for i in range(1, 13, 3):
+                    await h.say("周网格" if i % 2 else "李网格", f"到场 #{i}")
+        async with h.bot.sessions() as s:
+            evs = list((await s.exec(select(TicketEvent).where(TicketEvent.actor_id.is_(None)))).all())
+            keys = Counter((e.ticket_id, e.action, (e.data or {}).get("key")) for e in evs if e.action != "dispatch")
+            assert keys and max(keys.values()) == 1
+            n_out = (await s.exec(select(func.count()).select_from(OutboxMessage))).one()
+        assert sum(1 for e in evs if e.action == "escalate") >= 12
+        # every scheduler action produced its own posts, none twice: rerunning changes nothing
+        await asyncio.gather(sweep(h.bot), sweep(other))
+        async with h.bot.sessions() as s:
+            assert (await s.exec(select(func.count()).select_from(OutboxMessage))).one() == n_out
+    finally:
+        await other.close()
+
+
+async def test_plan_is_pure_and_respects_snapshot(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    h.bot.settings.policy.reminders = [0.9]
+    t = await ticket(h)
+    p = plan(t, at(9, 8), TZ)
+    assert [x.key for x in p.due] == ["os:0.5"] and p.next_at == at(9, 12)
