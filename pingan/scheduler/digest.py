@@ -1,0 +1,359 @@
+"""Digests (日报/周报/阶段总结): the day's or a period's figures for a community, a street or a
+district, computed with a few grouped queries over all communities at once (never per ticket,
+never per unit), rolled up the org tree in memory.
+
+Definitions (docs/scheduler.md):
+- 新增: tickets created in the period (居民上报 = source resident; 巡查/网格员 = patrol/worker).
+- 15分钟到场率: of the period's new tickets that needed someone on scene (all but those withdrawn
+  or returned before anyone arrived), the share answered 到场 by their on-scene deadline.
+- 办结: resolved in the period; 呼叫上级: 呼叫 events in the period; 退回: returned in the period.
+- 累计 (since campaign_start): 发现 = created; 已化解 = resolved/closed; 待化解 = still open;
+  社区自处理 = resolved without any 呼叫 or 派单; 呼叫上级 = ever called up or sent to a department.
+- 超期 (as of the period's end, or now if earlier): open and past its resolution deadline, or not
+  yet on scene and past its on-scene deadline.
+- medians: time to on scene of the period's new tickets; time to resolution of the period's resolved.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+
+from sqlalchemy import and_, case, func, or_, select
+
+from pingan.messages import Part, Text
+from pingan.models import Level, Source, Status, Ticket, TicketEvent
+from pingan.models.org_index import OrgIndex
+from pingan.scheduler.render import span
+from pingan.taxonomy import CATEGORY_CODES, Taxonomy
+
+KIND_TITLE = {"day": "平安日报", "week": "平安周报", "campaign": "百日攻坚阶段总结", "range": "平安统计"}
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+    kind: str = "day"  # day | week | campaign | range
+
+    @classmethod
+    def day(cls, d: date) -> "Period":
+        return cls(d, d, "day")
+
+    @classmethod
+    def week_before(cls, d: date) -> "Period":
+        return cls(d - timedelta(days=7), d - timedelta(days=1), "week")
+
+    def bounds(self, tz: tzinfo) -> tuple[datetime, datetime]:
+        return (datetime.combine(self.start, time(0), tzinfo=tz),
+                datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=tz))
+
+    def label(self) -> str:
+        if self.start == self.end:
+            return self.start.isoformat()
+        return f"{self.start.isoformat()} 至 {self.end.isoformat()}"
+
+    @property
+    def word(self) -> str:
+        return "今日" if self.kind == "day" else "本期"
+
+
+@dataclass
+class Tally:
+    """Additive figures for one unit (a community's own tickets, or a roll-up)."""
+
+    new_resident: int = 0
+    new_other: int = 0
+    arrive_base: int = 0
+    on_time: int = 0
+    resolved: int = 0
+    returned: int = 0
+    called_up: int = 0
+    found: int = 0
+    resolved_total: int = 0
+    pending: int = 0
+    self_handled: int = 0
+    called_up_total: int = 0
+    overdue: int = 0
+    cum_arrive_base: int = 0
+    cum_on_time: int = 0
+    by_cat: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))  # code → [period, cum, pending]
+    on_scene_secs: list = field(default_factory=list)
+    resolve_secs: list = field(default_factory=list)
+    overdue_rows: list = field(default_factory=list)  # (since, id, label fields…)
+
+    NUMS = ("new_resident", "new_other", "arrive_base", "on_time", "resolved", "returned", "called_up", "found",
+            "resolved_total", "pending", "self_handled", "called_up_total", "overdue", "cum_arrive_base", "cum_on_time")
+
+    def add(self, o: "Tally", cap: int) -> None:
+        for k in self.NUMS:
+            setattr(self, k, getattr(self, k) + getattr(o, k))
+        for code, v in o.by_cat.items():
+            mine = self.by_cat[code]
+            for i in range(3):
+                mine[i] += v[i]
+        self.on_scene_secs += o.on_scene_secs
+        self.resolve_secs += o.resolve_secs
+        self.overdue_rows = sorted(self.overdue_rows + o.overdue_rows, key=lambda r: (r.since, r.id))[:cap]
+
+    @property
+    def new(self) -> int:
+        return self.new_resident + self.new_other
+
+    @staticmethod
+    def rate(num: int, den: int) -> float | None:
+        return num / den if den else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.rate(self.on_time, self.arrive_base)
+
+    @property
+    def cum_on_time_rate(self) -> float | None:
+        return self.rate(self.cum_on_time, self.cum_arrive_base)
+
+    @property
+    def median_on_scene(self) -> float | None:
+        return statistics.median(self.on_scene_secs) if self.on_scene_secs else None
+
+    @property
+    def median_resolve(self) -> float | None:
+        return statistics.median(self.resolve_secs) if self.resolve_secs else None
+
+
+@dataclass(frozen=True)
+class OverdueRow:
+    since: datetime
+    id: int
+    category: str
+    item: str | None
+    location: str | None
+    holder_person_id: str | None
+    holder_unit_id: str | None
+    on_scene: bool  # False: overdue for arrival
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    if dt is None or dt.tzinfo is not None:
+        return dt
+    return dt.replace(tzinfo=timezone.utc)
+
+
+def campaign_start(settings, tz: tzinfo) -> datetime | None:
+    cs = settings.scheduler.campaign_start
+    return datetime.combine(date.fromisoformat(cs), time(0), tzinfo=tz) if cs else None
+
+
+async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
+                  units: list[str] | None = None) -> dict[str | None, Tally]:
+    """Per ticket-unit (community) tallies in four grouped queries. `units` limits the scan."""
+    T = Ticket
+    ps, pe = period.bounds(tz)
+    asof = min(now, pe)
+    cs = campaign_start(settings, tz)
+    lower = min(cs, ps) if cs else None
+    cap = settings.scheduler.overdue_list_cap
+
+    def within(col):
+        return and_(col >= ps, col < pe)
+
+    def total(cond):
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    created_p = within(T.created_at)
+    in_campaign = T.created_at >= cs if cs else True
+    open_asof = and_(or_(T.closed_at.is_(None), T.closed_at > asof), or_(T.resolved_at.is_(None), T.resolved_at > asof))
+    not_arrived = or_(T.on_scene_at.is_(None), T.on_scene_at > asof)
+    overdue = and_(open_asof, or_(T.resolve_due < asof, and_(not_arrived, T.on_scene_due < asof)))
+    gave_up = and_(T.status.in_([Status.withdrawn, Status.returned]), T.on_scene_at.is_(None))
+    on_time = and_(T.on_scene_at.is_not(None), T.on_scene_at <= T.on_scene_due)
+    resolved_asof = and_(T.resolved_at.is_not(None), T.resolved_at < pe)
+    called = or_(T.escalations > 0, T.department_id.is_not(None))
+
+    scope = [T.created_at < pe]
+    if lower is not None:
+        scope.append(T.created_at >= lower)
+    if units is not None:
+        scope.append(T.unit_id.in_(units))
+
+    q = (select(
+        T.unit_id, T.category,
+        total(and_(created_p, T.source == Source.resident)),
+        total(and_(created_p, T.source != Source.resident)),
+        total(and_(created_p, ~gave_up)),
+        total(and_(created_p, on_time)),
+        total(within(T.resolved_at)),
+        total(and_(T.status == Status.returned, within(T.closed_at))),
+        total(in_campaign),
+        total(and_(in_campaign, resolved_asof)),
+        total(and_(in_campaign, open_asof)),
+        total(and_(in_campaign, resolved_asof, ~called)),
+        total(and_(in_campaign, called)),
+        total(and_(in_campaign, overdue)),
+        total(and_(in_campaign, ~gave_up)),
+        total(and_(in_campaign, on_time)),
+    ).where(*scope).group_by(T.unit_id, T.category))
+    out: dict[str | None, Tally] = defaultdict(Tally)
+    for row in (await session.exec(q)).all():
+        unit, cat, *n = row
+        t = out[unit]
+        (new_res, new_oth, base, ontime, resolved, returned, found, res_tot, pending, selfh, called_tot,
+         over, cum_base, cum_ontime) = (int(x or 0) for x in n)
+        t.new_resident += new_res
+        t.new_other += new_oth
+        t.arrive_base += base
+        t.on_time += ontime
+        t.resolved += resolved
+        t.returned += returned
+        t.found += found
+        t.resolved_total += res_tot
+        t.pending += pending
+        t.self_handled += selfh
+        t.called_up_total += called_tot
+        t.overdue += over
+        t.cum_arrive_base += cum_base
+        t.cum_on_time += cum_ontime
+        code = cat if cat in CATEGORY_CODES else "other"
+        c = t.by_cat[code]
+        c[0] += new_res + new_oth
+        c[1] += found
+        c[2] += pending
+
+    # 呼叫 events in the period
+    eq = (select(T.unit_id, func.count()).select_from(TicketEvent).join(T, T.id == TicketEvent.ticket_id)
+          .where(TicketEvent.action == "escalate", TicketEvent.at >= ps, TicketEvent.at < pe))
+    if units is not None:
+        eq = eq.where(T.unit_id.in_(units))
+    for unit, n in (await session.exec(eq.group_by(T.unit_id))).all():
+        out[unit].called_up += int(n)
+
+    # durations for the medians (only the period's rows, two timestamps each)
+    dq = select(T.unit_id, T.dispatched_at, T.on_scene_at).where(created_p, T.on_scene_at.is_not(None), T.on_scene_at < pe)
+    rq = select(T.unit_id, T.created_at, T.resolved_at).where(within(T.resolved_at))
+    if units is not None:
+        dq, rq = dq.where(T.unit_id.in_(units)), rq.where(T.unit_id.in_(units))
+    for unit, a, b in (await session.exec(dq)).all():
+        if a is not None:
+            out[unit].on_scene_secs.append((_aware(b) - _aware(a)).total_seconds())
+    for unit, a, b in (await session.exec(rq)).all():
+        out[unit].resolve_secs.append((_aware(b) - _aware(a)).total_seconds())
+
+    # the most overdue tickets per unit (a window function, capped per unit)
+    since = case((and_(not_arrived, T.on_scene_due < asof,
+                       or_(T.resolve_due.is_(None), T.on_scene_due < T.resolve_due)), T.on_scene_due),
+                 else_=T.resolve_due)
+    arrived = case((not_arrived, 0), else_=1)
+    rn = func.row_number().over(partition_by=T.unit_id, order_by=(since, T.id))
+    inner = (select(T.id, T.unit_id, T.category, T.item, T.location, T.holder_person_id, T.holder_unit_id,
+                    since.label("since"), arrived.label("arrived"), rn.label("rn"))
+             .where(overdue, *scope, in_campaign).subquery())
+    for r in (await session.exec(select(inner).where(inner.c.rn <= cap))).all():
+        since_v = r.since
+        if isinstance(since_v, str):  # SQLite hands CASE results back untyped
+            since_v = datetime.fromisoformat(since_v)
+        out[r.unit_id].overdue_rows.append(OverdueRow(
+            _aware(since_v), r.id, r.category, r.item, r.location, r.holder_person_id, r.holder_unit_id, bool(r.arrived)))
+    for t in out.values():
+        t.overdue_rows.sort(key=lambda r: (r.since, r.id))
+    return out
+
+
+def roll_up(org: OrgIndex, per_unit: dict[str | None, Tally], cap: int) -> dict[str, Tally]:
+    """Each unit's tally = its own tickets + everything below it."""
+    rolled: dict[str, Tally] = defaultdict(Tally)
+    for unit_id, t in per_unit.items():
+        for anc in org.ancestors(unit_id):
+            rolled[anc.id].add(t, cap)
+    return rolled
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+def pct(r: float | None) -> str:
+    return "—" if r is None else f"{r * 100:.0f}%"
+
+
+def dur(secs: float | None) -> str:
+    return "—" if secs is None else span(timedelta(seconds=secs)) if secs >= 60 else f"{int(secs)}秒"
+
+
+@dataclass
+class Digest:
+    unit_id: str
+    title: str
+    text: str  # the body without mentions
+    overdue: list[OverdueRow]
+    overdue_total: int
+    chart: str | None = None
+
+    def build(self, notifier):
+        """build(platform) → parts: the body, then the overdue list with the holders @-mentioned."""
+        org = notifier.org
+
+        def parts(platform: str) -> list[Part]:
+            out: list[Part] = [Text(self.text)]
+            if not self.overdue_total:
+                out.append(Text("\n✅ 无超期工单"))
+                return out
+            out.append(Text(f"\n⚠️ 超期 {self.overdue_total} 件:"))
+            for r in self.overdue:
+                what = notifier.taxonomy.label(r.category, r.item)
+                kind = "未到场" if not r.on_scene else "未办结"
+                late = span(notifier.clock.now() - r.since)
+                out.append(Text(f"\n  #{r.id} {what} {r.location or ''} {kind},超期 {late} "))
+                person = org.people.get(r.holder_person_id) or org.on_duty(r.holder_unit_id)
+                if person is not None:
+                    out.append(notifier.mention(person, platform))
+            if self.overdue_total > len(self.overdue):
+                out.append(Text(f"\n  …等 {self.overdue_total} 件"))
+            return out
+
+        return parts
+
+
+def child_units(org: OrgIndex, unit_id: str) -> list[str]:
+    ladder = [Level.district, Level.street, Level.community]
+    return [c for c in org.children.get(unit_id, []) if org.units[c].level in ladder]
+
+
+def rank(org: OrgIndex, rolled: dict[str, Tally], unit_id: str) -> list[tuple[str, Tally]]:
+    """Child units worst first: most overdue, then most pending, then lowest on-scene rate."""
+    rows = [(c, rolled.get(c) or Tally()) for c in child_units(org, unit_id)]
+    return sorted(rows, key=lambda kv: (-kv[1].overdue, -kv[1].pending,
+                                         kv[1].cum_on_time_rate if kv[1].cum_on_time_rate is not None else 2.0,
+                                         org.units[kv[0]].name))
+
+
+def render(org: OrgIndex, taxonomy: Taxonomy, settings, unit_id: str, t: Tally, period: Period,
+           rolled: dict[str, Tally] | None = None) -> Digest:
+    unit = org.units[unit_id]
+    cs = settings.scheduler.campaign_start
+    day_no = ""
+    if cs and period.kind == "day":
+        n = (period.end - date.fromisoformat(cs)).days + 1
+        if 1 <= n <= settings.scheduler.campaign_days:
+            day_no = f"(百日攻坚第 {n} 天)"
+    title = f"📊【{unit.name} {KIND_TITLE[period.kind]}】{period.label()}{day_no}"
+    w = period.word
+    mins = settings.policy.on_scene_minutes
+    lines = [
+        title,
+        f"{w}新增 {t.new} 件(居民上报 {t.new_resident} · 巡查/网格员 {t.new_other})",
+        f"{mins}分钟到场 {t.on_time}/{t.arrive_base}({pct(t.on_time_rate)})· 办结 {t.resolved} · "
+        f"呼叫上级 {t.called_up} · 退回 {t.returned}",
+        f"中位用时:到场 {dur(t.median_on_scene)} · 办结 {dur(t.median_resolve)}",
+        f"累计{'(自 ' + cs + ')' if cs else ''}:排查发现问题隐患 {t.found} 个,已化解 {t.resolved_total} 个,"
+        f"待化解 {t.pending} 个;社区自处理 {t.self_handled} 个,呼叫上级 {t.called_up_total} 个",
+        f"分类({w}/累计/待化解):",
+    ]
+    for cat in taxonomy.categories:
+        p, c, pend = t.by_cat.get(cat.code, (0, 0, 0))
+        lines.append(f"  {cat.name} {p}/{c}/{pend}")
+    if rolled is not None and child_units(org, unit_id):
+        lines.append("各单位排名(超期多者在前):")
+        lines.append("  名次 单位 待化解 超期 到场率")
+        for i, (cid, ct) in enumerate(rank(org, rolled, unit_id), 1):
+            lines.append(f"  {i}. {org.units[cid].name} {ct.pending} {ct.overdue} {pct(ct.cum_on_time_rate)}")
+    return Digest(unit_id, title, "\n".join(lines), list(t.overdue_rows), t.overdue)
