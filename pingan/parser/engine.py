@@ -148,6 +148,20 @@ def _scan(w: str, lex: Lexicon, zones) -> _Scan:
                     sc.cat_score[target] = sc.cat_score.get(target, 0.0) + weight
                     sc.cat_words.setdefault(target, []).append(word)
                     sc.cat_first.setdefault(target, pos)
+    for rx, kind, target, weight in lex.patterns:
+        m = rx.search(w)
+        if m is None or _in_zones(m.start(), zones):
+            continue
+        sc.live_hits += 1
+        word = m.group(0)
+        if kind == "item":
+            sc.item_score[target] = sc.item_score.get(target, 0.0) + weight
+            sc.item_words.setdefault(target, []).append(word)
+            sc.item_first.setdefault(target, m.start())
+        else:
+            sc.cat_score[target] = sc.cat_score.get(target, 0.0) + weight
+            sc.cat_words.setdefault(target, []).append(word)
+            sc.cat_first.setdefault(target, m.start())
     if lex.urgent_re is not None:
         for m in lex.urgent_re.finditer(w):
             word, pos, end = m.group(0), m.start(), m.end()
@@ -157,8 +171,8 @@ def _scan(w: str, lex: Lexicon, zones) -> _Scan:
                 continue
             if not emergency and any(x in w[end:end + 4 + len(x)] for x in lex.negation_after):
                 continue
-            c0, _ = _bounds(w, pos, _CLAUSE_END, limit=40)
-            if any(x in w[c0:pos] for x in lex.past):
+            c0, c1 = _bounds(w, pos, _CLAUSE_END, limit=40)
+            if any(x in w[c0:pos] for x in lex.past) and not any(x in w[c0:c1] for x in lex.present):
                 continue
             s0, s1 = _bounds(w, pos, _SENT_END, limit=30)
             for rule in lex.urgent_by_trigger.get(word, ()):
@@ -285,6 +299,9 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
         report, reason, urgent = False, "notice", False  # "温馨提示:发现有人溺水不要盲目施救"
     elif urgent:
         report = True
+    elif has(lex.elsewhere_re, w) and not has(lex.discovery_re, lex.elsewhere_re.sub(" ", live)) \
+            and not (form is not None and form.marker):
+        report, reason = False, "notice"  # "新闻上说外地有个小区着火了"
     elif form is not None and form.marker or form_fields:
         all_clear = bool(zones) and sc.live_hits == 0 and not forced_cat
         report, reason = (not all_clear), ("clear" if all_clear else "")

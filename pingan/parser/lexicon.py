@@ -63,6 +63,10 @@ class Lexicon:
     negation_after: tuple[str, ...]
     emergency_re: re.Pattern | None
     past: tuple[str, ...]
+    present: tuple[str, ...]
+    elsewhere_re: re.Pattern | None
+    # regular-expression keywords ("住了十几个人", "摆了五十桌"): (pattern, kind, target, weight)
+    patterns: list[tuple[re.Pattern, str, str, float]]
     positive_re: re.Pattern | None
     inquiry_re: re.Pattern | None
     strong_problem_re: re.Pattern | None
@@ -123,6 +127,20 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         for word, weight in _weighted(raw, f"{source}: category_keywords.{code}").items():
             keywords.setdefault(word, []).append(("cat", code, weight))
 
+    patterns: list[tuple[re.Pattern, str, str, float]] = []
+    items = {i.name for i in taxonomy.items()}
+    for n, raw in enumerate(data.get("patterns", [])):
+        target_item, target_cat = raw.get("item"), raw.get("category")
+        if target_item and target_item not in items or target_cat and target_cat not in codes:
+            continue
+        try:
+            rx = re.compile(str(raw["re"]))
+        except (KeyError, re.error) as exc:
+            raise ConfigError(f"{source}: patterns[{n}]: bad or missing `re` ({exc})") from None
+        kind, target = ("item", target_item) if target_item else ("cat", target_cat)
+        if target:
+            patterns.append((rx, kind, target, float(raw.get("weight", 2.0))))
+
     rules: list[UrgentRule] = []
     for n, raw in enumerate(data.get("urgent", [])):
         rules.append(UrgentRule(
@@ -164,6 +182,9 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         negation_after=tuple(neg.get("after", [])),
         emergency_re=_alternation(neg.get("emergency", [])),
         past=tuple(neg.get("past", [])),
+        present=tuple(neg.get("present", [])),
+        elsewhere_re=_alternation(cues.get("elsewhere", [])),
+        patterns=patterns,
         positive_re=_alternation(cues.get("positive", [])),
         inquiry_re=_alternation(cues.get("inquiry", [])),
         strong_problem_re=_alternation(cues.get("strong_problem", [])),
