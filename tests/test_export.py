@@ -1,0 +1,91 @@
+"""The ledger (台账) export, and officials' chat queries 今日统计 / 超期 / 台账."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from pingan.scheduler.ledger import HEADERS, export_ledger
+from tests.conftest import COORD, STREET
+from tests.test_digest import DAY, day  # noqa: F401  (the hand-counted fixture day)
+
+
+@pytest.fixture
+def files(bot, tmp_path):
+    bot.settings.scheduler.files_dir = str(tmp_path / "files")
+    return tmp_path
+
+
+async def test_xlsx_has_one_row_per_ticket_and_a_summary(day, files):  # noqa: F811
+    path = files / "xinlian.xlsx"
+    seen = []
+    s = await export_ledger(day, "xinlian", date(2019, 4, 1), DAY, path, progress=seen.append)
+    assert s.rows == 10 and len(seen) == 10
+    wb = load_workbook(path, read_only=True)
+    assert wb.sheetnames == ["汇总", "台账"]
+    rows = list(wb["台账"].values)
+    assert list(rows[0]) == HEADERS
+    by_id = {r[0]: dict(zip(HEADERS, r)) for r in rows[1:]}
+    assert sorted(by_id) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 11]  # #10 is 祥龙社区's
+    r = by_id[3]
+    assert (r["来源"], r["类别"], r["社区"], r["状态"], r["是否超期"], r["责任人"]) == (
+        "居民上报", "治安", "新联社区", "已派发", "是", "周网格")
+    assert by_id[4]["办结时间"] == "2019-04-08 09:40" and by_id[4]["是否超期"] == "否"
+    assert by_id[11]["责任部门"] == "都江堰市住建局(房管)"
+    summary = {row[0]: row[1] for row in wb["汇总"].values}
+    assert summary["工单总数"] == 10 and summary["状态:已派发"] == 2
+
+
+async def test_street_scope_and_csv(day, files):  # noqa: F811
+    path = files / "d.csv"
+    s = await export_ledger(day, "dujiangyan", date(2019, 4, 8), DAY, path, as_csv=True)
+    assert s.rows == 7  # today's tickets of both streets
+    with open(path, encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == HEADERS and len(rows) == 8 and {r[6] for r in rows[1:]} == {"新联社区", "祥龙社区"}
+    s = await export_ledger(day, "huayang", date(2019, 4, 1), DAY, files / "h.csv", as_csv=True)
+    assert s.rows == 1
+
+
+async def test_officials_query_today_and_overdue_in_group(day, h, files):  # noqa: F811
+    out = await h.say("王书记", "今日统计")
+    assert len(out) == 1 and out[0][0] == COORD
+    assert "新联社区 平安日报" in out[0][1] and "今日新增 6 件" in out[0][1] and "@周网格" in out[0][1]
+    out = await h.say("陈主任", "超期", group=STREET)
+    assert "永丰街道 超期工单" in out[0][1] and "#3" in out[0][1] and "#9" in out[0][1]
+
+
+async def test_ledger_in_chat_is_a_file_where_the_platform_takes_files(day, h, files):  # noqa: F811
+    await h.say("王书记", "台账")
+    outbound = h.sender.delivered[-1][2]
+    assert outbound.file and Path(outbound.file).exists() and "共 10 件" in outbound.plain()
+    h.bot.settings.scheduler.file_platforms = []
+    out = await h.say("王书记", "台账")
+    assert "共 10 件" in out[0][1] and "pingan export" in out[0][1]
+    assert h.sender.delivered[-1][2].file is None
+
+
+async def test_residents_may_not_query(day, h, files):  # noqa: F811
+    out = await h.say("张阿姨", "今日统计")
+    assert "仅限工作人员" in out[0][1]
+
+
+def test_cli_export_and_digest(tmp_path, monkeypatch):
+    """`pingan export` / `pingan digest` through typer on a fresh SQLite database."""
+    from typer.testing import CliRunner
+
+    from pingan.cli import app
+
+    db = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(app, ["export", str(tmp_path / "x.xlsx"), "--unit", "新联社区", "--from", "2019-04-01",
+                                 "--to", "2019-04-30", "--db", db])
+    assert r.exit_code == 0, r.output
+    assert "已导出 0 件" in r.output and (tmp_path / "x.xlsx").exists()
+    r = CliRunner().invoke(app, ["digest", "--unit", "yongfeng", "--date", "2019-04-08", "--db", db])
+    assert r.exit_code == 0, r.output
+    assert "永丰街道 平安日报" in r.output and "各单位排名" in r.output
