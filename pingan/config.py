@@ -126,6 +126,7 @@ class ServerSettings(_Section):
 
 
 class SchedulerSettings(_Section):
+    enabled: bool = Field(True, description="run the sweep and digest jobs inside `pingan serve`")
     sweep_seconds: int = Field(60, ge=1)
     campaign_start: str = ""
     campaign_days: int = 100

@@ -325,3 +325,32 @@ async def test_plan_is_pure_and_respects_snapshot(h):
     t = await ticket(h)
     p = plan(t, at(9, 8), TZ)
     assert [x.key for x in p.due] == ["os:0.5"] and p.next_at == at(9, 12)
+
+
+async def test_start_scheduler_has_one_sweep_job_and_cron_digests(bot):
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from pingan.scheduler import start_scheduler
+
+    sched = start_scheduler(bot)
+    try:
+        jobs = {j.id: j for j in sched.get_jobs()}
+        assert isinstance(jobs["sweep"].trigger, IntervalTrigger)
+        assert jobs["sweep"].trigger.interval == timedelta(seconds=60)
+        assert isinstance(jobs["digest:community"].trigger, CronTrigger)
+        assert "hour='18'" in str(jobs["digest:community"].trigger)
+        assert "hour='8', minute='30'" in str(jobs["digest:official"].trigger)
+        assert len([j for j in jobs if j.startswith("sweep")]) == 1  # never a job per ticket
+    finally:
+        sched.shutdown(wait=False)
+
+
+async def test_run_scheduler_stops_with_the_server(bot):
+    from pingan.scheduler.jobs import run_scheduler
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_scheduler(bot, stop))
+    await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(task, 5)

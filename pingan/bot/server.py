@@ -160,6 +160,8 @@ async def serve(bot: Bot, host: str, port: int, stop: asyncio.Event | None = Non
     tasks = [asyncio.create_task(app[WORKER].run_forever(stop), name="outbox"),
              asyncio.create_task(recovery_sweep(bot, stop), name="recovery")]
     tasks += [asyncio.create_task(fn(bot, stop), name=getattr(fn, "__name__", "background")) for fn in background]
+    from pingan.scheduler.jobs import run_scheduler  # deadlines, reminders, ladder, digests (issue #5)
+    tasks.append(asyncio.create_task(run_scheduler(bot, stop), name="scheduler"))
     try:
         await stop.wait()
     finally:

@@ -206,3 +206,18 @@ def start_scheduler(bot, start: bool = True):
     if start:
         sched.start()
     return sched
+
+
+async def run_scheduler(bot, stop: asyncio.Event) -> None:
+    """A `pingan serve` background task: the scheduler runs until `stop` is set."""
+    if not bot.settings.scheduler.enabled:
+        log.info("scheduler disabled (scheduler.enabled = false)")
+        return
+    sched = start_scheduler(bot)
+    log.info("scheduler started: sweep every %ss, digests at %s (communities) and %s (officials)",
+             bot.settings.scheduler.sweep_seconds, bot.settings.scheduler.community_digest_at,
+             bot.settings.scheduler.official_digest_at)
+    try:
+        await stop.wait()
+    finally:
+        sched.shutdown(wait=False)
