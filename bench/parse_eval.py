@@ -20,13 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "tests" / "data" / "parser_dev.jsonl"
 
 
-def _norm(s: str | None) -> str:
-    from pingan.parser.normalise import clean
-    return clean(s or "").replace(" ", "")
-
-
 def location_hit(gold: str | None, got: str | None) -> bool:
-    g, p = _norm(gold), _norm(got)
+    """Raw containment either way, no normalisation: '翠竹苑３棟' does not match '翠竹苑3栋'.
+    This is what an outside evaluator comparing strings as written will do."""
+    g, p = (gold or "").strip(), (got or "").strip()
     return bool(g and p) and (g in p or p in g)
 
 

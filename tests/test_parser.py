@@ -57,7 +57,7 @@ def test_form_upload_half_width():
 
 def test_form_full_width_brackets_and_colons():
     r = parse("【隐患上报】位置：锦城花园Ｂ区３栋　问题：电梯经常卡住")
-    assert (r.report, r.category, r.item, r.location) == (True, "production", "特种设备", "锦城花园B区3栋")
+    assert (r.report, r.category, r.item, r.location) == (True, "production", "特种设备", "锦城花园Ｂ区３栋")
 
 
 def test_form_hash_without_colons():
@@ -131,7 +131,7 @@ def test_traditional_characters():
 def test_full_width_digits_in_location():
     r = parse("３栋２单元楼道有人拉飞线给电瓶车充电，请处理！！")
     assert r.item == "电瓶车违规充电"
-    assert r.location == "3栋2单元"
+    assert r.location == "３栋２单元"   # as written
 
 
 def test_emoji_and_repeated_punctuation():

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pingan.parser.forms import FormReader
 from pingan.parser.lexicon import Lexicon, get_lexicon
 from pingan.parser.location import LocationFinder
-from pingan.parser.normalise import clean, rewrite
+from pingan.parser.normalise import as_written, clean, rewrite
 from pingan.parser.result import ParseResult
 from pingan.taxonomy import Taxonomy, default_taxonomy
 
@@ -351,18 +351,18 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
     matched = list(dict.fromkeys(matched))
 
     # -- location -------------------------------------------------------------------------------
-    location = fields.get("location") if isinstance(fields.get("location"), str) and fields.get("location").strip() else None
+    # as written: the resident's own characters (full-width digits, traditional script), not the
+    # cleaned text the matchers ran on; routing normalises place names itself (models/places.py)
+    location = fields.get("location").strip() if isinstance(fields.get("location"), str) and fields.get("location").strip() else None
     if location is None and form_fields.get("location"):
-        location = form_fields["location"].strip() or None
+        location = as_written(text, form_fields["location"].strip() or None)
     if location is None:
         focus = None
         if item is not None and item.name in sc.item_first:
             focus = sc.item_first[item.name]
         elif sc.urgent_pos is not None:
             focus = sc.urgent_pos
-        location = rt.places.best(c, focus)
-    else:
-        location = clean(location)
+        location = as_written(text, rt.places.best(c, focus))
 
     description = f_desc if isinstance(f_desc, str) and f_desc.strip() else (form_fields.get("description") or c)
 

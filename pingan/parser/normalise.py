@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -64,3 +65,38 @@ def rewrite(text: str, mapping: dict[str, str], pattern: re.Pattern | None) -> s
     if pattern is None:
         return text
     return pattern.sub(lambda m: mapping[m.group(0)], text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _char_clean(ch: str) -> str:
+    """`clean` for one character out of context (no run folding); "" for noise and spaces."""
+    if _is_noise(ch) or _ZW.match(ch):
+        return ""
+    t = unicodedata.normalize("NFKC", ch).translate(_EXTRA)
+    if t and t[0] in _trad_chars():
+        import zhconv
+        t = zhconv.convert(t, "zh-cn")
+    return "".join(c for c in t if not c.isspace())
+
+
+def as_written(original: str, found: str | None) -> str | None:
+    """The substring of `original` that cleans to `found` (a span of `clean(original)`), so a
+    location comes back as the resident typed it: '翠竹苑３棟', not '翠竹苑3栋'. Spaces are
+    ignored on both sides. Falls back to `found` when it cannot be traced."""
+    if not found or not original:
+        return found
+    needle = "".join(found.split())
+    if not needle:
+        return found
+    if needle in original:
+        return found if found in original else needle
+    chars: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(original):
+        for c in _char_clean(ch):
+            chars.append(c)
+            where.append(i)
+    k = "".join(chars).find(needle)
+    if k < 0:
+        return found
+    return original[where[k]:where[k + len(needle) - 1] + 1]
