@@ -354,3 +354,16 @@ async def test_run_scheduler_stops_with_the_server(bot):
     await asyncio.sleep(0.05)
     stop.set()
     await asyncio.wait_for(task, 5)
+
+
+async def test_demo_day_includes_late_worker_auto_escalation_and_evening_digest(bot, clock, tmp_path):
+    from pingan.bot.demo import run_demo
+
+    bot.settings.scheduler.files_dir = str(tmp_path / "files")
+    clock.set(at(8, 0))
+    lines = await run_demo(bot, clock, echo=lambda _: None)
+    text_ = "\n".join(lines)
+    assert "【到场提醒 #5】" in text_ and "【超时未到场 #5】" in text_ and "@李网格 @王书记" in text_
+    assert "由系统自动(超期)呼叫" in text_ and "平安日报" in text_ and "图表:" in text_
+    assert text_.index("【超时未到场 #5】") < text_.index("到场 #5 路上堵车") < text_.index("【呼叫 #5】")
+    assert lines[-1].strip().startswith("🖼️") or "平安日报" in "\n".join(lines[-25:])

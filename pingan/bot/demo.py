@@ -3,9 +3,12 @@ console platform — the same inbox → handlers → outbox path a real platform
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Callable
+
+from sqlmodel import func, select
 
 from pingan.bot.app import Bot
 from pingan.bot.console import ConsoleSender, group_chat, message, private_chat, render
@@ -23,6 +26,21 @@ class Step:
     where: str | None = COORD  # a group name, or None for a private chat with the bot
     quote: str | None = None  # quote-reply to the bot's latest message containing this
 
+
+@dataclass
+class Scheduler:
+    """From `at` on, the scheduler runs (every minute) between the steps: reminders, the ladder."""
+
+    at: str
+
+
+@dataclass
+class EveningDigest:
+    at: str
+
+
+# The demo compresses the 中事 window to 3 hours so an overdue 呼叫 happens within the day.
+DEMO_POLICY = {"resolve_medium": "3h"}
 
 SCRIPT = [
     Step("09:00", "张阿姨", "锦城花园3栋楼道里又有人给电瓶车充电!!线都拖到楼梯上了😡", where=None),
@@ -44,6 +62,13 @@ SCRIPT = [
     Step("13:06", "吴网格", "到场 #4"),
     Step("13:30", "吴网格", "办结 #4 燃气公司已关阀检修,是接口老化"),
     Step("14:00", "周网格", "帮助"),
+    Scheduler("14:10"),
+    # a late worker: reminders at 50 %/80 % of the 15 minutes, then the community's lead is called
+    Step("14:20", "李大爷", "柏条河绿道新修的台阶两边没有护栏,娃娃容易摔下去", where=None),
+    Step("14:41", "李网格", "到场 #5 路上堵车来晚了"),
+    # nobody resolves it: reminders, then at the deadline the sweep calls up the community (呼叫)
+    Step("17:30", "王书记", "签收 #5"),
+    EveningDigest("18:00"),
 ]
 
 
@@ -59,14 +84,62 @@ async def run_demo(bot: Bot, clock: FrozenClock, echo: Callable[[str], None] = p
     def show(remote_id: str, out) -> None:
         where = f"[{out.target.chat_id}]" if out.target.chat_type == "group" else f"[私聊 → {out.target.chat_id}]"
         body = render(out).replace("\n", "\n        ")
+        if out.image:
+            body += f"\n        🖼️ 图表:{out.image}"
         say(f"{clock.now():%H:%M} {where} 🤖 {bot.settings.bot.name}: {body}")
 
     sender = ConsoleSender(printer=show)
     worker = OutboxWorker(bot.sessions, clock, bot.settings.outbox, {"console": sender}, bot.org)
+    for key, value in DEMO_POLICY.items():
+        setattr(bot.settings.policy, key, value)
+    if not bot.settings.scheduler.campaign_start:  # the seed's 百日攻坚 began on 2019-03-26
+        bot.settings.scheduler.campaign_start = "2019-03-26"
+    if bot.settings.scheduler.files_dir == "pingan-files":  # keep the demo's charts out of the cwd
+        bot.settings.scheduler.files_dir = tempfile.mkdtemp(prefix="pingan-demo-")
     say(f"=== pingan 演示:{day:%Y-%m-%d} 新联社区的一天(模拟时钟,{bot.settings.bot.timezone}) ===")
+    say("(演示设置:中事办结时限 3 小时,便于一天内看到超期自动呼叫;默认 3 天)")
+    scheduling = False
+
+    def at(hhmm: str) -> datetime:
+        h, m = map(int, hhmm.split(":"))
+        return datetime.combine(day, time(h, m), tzinfo=clock.tz)
+
+    async def run_scheduler_until(until: datetime) -> None:
+        """Jump the clock to each minute the sweep has work (as the every-minute job would find it)."""
+        from pingan.models import Ticket
+        from pingan.scheduler import sweep
+        from pingan.scheduler.plan import SWEPT
+
+        for _ in range(500):
+            async with bot.sessions() as session:
+                q = select(func.min(Ticket.next_check_at)).where(Ticket.status.in_([str(x) for x in SWEPT]))
+                nxt = (await session.exec(q)).one()
+            nxt = nxt[0] if isinstance(nxt, tuple) else nxt
+            if nxt is None or nxt > until:
+                break
+            nxt = nxt.astimezone(clock.tz)
+            if nxt.second or nxt.microsecond:  # the minute job sees it at the next whole minute
+                nxt = nxt.replace(second=0, microsecond=0) + timedelta(minutes=1)
+            clock.set(max(nxt, clock.now()))
+            if await sweep(bot):
+                say(f"{clock.now():%H:%M} ⏱ [定时巡检]")
+            await worker.run_once()
+
     for step in script:
-        h, m = map(int, step.at.split(":"))
-        clock.set(datetime.combine(day, time(h, m), tzinfo=clock.tz))
+        if isinstance(step, Scheduler):
+            scheduling = True
+            clock.set(at(step.at))
+            continue
+        if scheduling:
+            await run_scheduler_until(at(step.at))
+        clock.set(at(step.at))
+        if isinstance(step, EveningDigest):
+            from pingan.scheduler.jobs import post_digests
+
+            say(f"{step.at} ⏱ [晚间日报 {bot.settings.scheduler.community_digest_at}]")
+            await post_digests(bot, "community", day)
+            await worker.run_once()
+            continue
         chat = group_chat(step.where) if step.where else private_chat(step.who)
         reply_to = None
         if step.quote:

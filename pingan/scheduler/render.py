@@ -74,7 +74,8 @@ def on_scene_overdue(n: Notifier, t: Ticket, p: Point, holder: Person | None, le
     minutes = (t.policy or {}).get("on_scene_minutes", 15)
     body = head(n, t, "超时未到场", late) + (
         f"派发 {n.hhmm(t.dispatched_at)},{minutes} 分钟到场期限 {when(n, p.deadline)} 已过"
-        f"({span(now - p.deadline)}),责任人尚未回复「到场」。\n")
+        f"{'(' + span(now - p.deadline) + ')' if now - p.deadline >= timedelta(minutes=1) else ''},"
+        "责任人尚未回复「到场」。\n")
     ask = "请立即到场;社区值班负责人请督促或另行安排人员。"
     n.to_unit(t.holder_unit_id, lambda pf: [Text(body)] + _mentions(n, pf, [holder, lead]) + [Text(ask)], t)
 
