@@ -226,3 +226,82 @@ def test_dev_set_shape():
     assert sum(r["urgent"] for r in rows) >= 40
     assert {r["category"] for r in rows if r["report"]} >= {
         "fire", "facility", "security", "key_groups", "dispute", "food", "production", "traffic", "environment"}
+
+
+# --- urgent rules: new phrasings ----------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "河边有两个娃娃在耍水 一个滑到水里去了",
+    "有个小孩掉进鱼塘了 冒了两下就不见了",
+    "水库那边有个人游泳游到中间沉下去了",
+    "楼上的王婆婆好几天没见着了 敲门没人应",
+    "对门的独居老人三天没开门了 报纸都堆在门口",
+    "楼下好几个人在打群架 有人拿着钢管",
+    "两口子在屋头打起来了 男的扬言要杀了她",
+    "有个娃娃的手卡在电梯门中间了 拔不出来",
+    "电梯又卡在六楼了 里面关了个老太婆",
+    "有个娃娃被锁在车里了 太阳好大",
+    "燃气管子被装修工人锯了个口子 嗤嗤地响",
+    "厨房里头有股臭鸡蛋的味道",
+    "楼道里有股烧焦的味道 不晓得哪家的",
+    "垃圾桶着起来了 火光好大",
+    "插座一插就冒火星",
+    "电线掉在地上 有娃娃在旁边耍",
+    "围墙垮下来了 压到了一个路过的人",
+    "广告牌马上要掉下来了 下面好多人在等车",
+    "天台上有个女娃娃站在栏杆外面 说不想活了",
+    "小区花园里有个老年人晕倒在地上 叫不醒",
+])
+def test_urgent_new_phrasings(text):
+    r = parse(text)
+    assert r.report and r.urgent, r
+
+
+@pytest.mark.parametrize("text", [
+    "新闻上说外地有个小区着火了 好惨",                    # someone else's news
+    "昨天晚上楼下有人打架 吵到半夜",                       # past, nothing going on now
+    "两家邻居吵架,差点打起来,希望社区来调解",              # nearly
+    "围墙垮了一截 还好当时没人",                           # fortunately nobody there
+    "塑料厂晚上烧废料 冒黑烟",                             # pollution, not fire
+    "要是哪天着火了 我们往哪里跑",                         # hypothetical
+    "燃气公司提醒:闻到臭鸡蛋味要立即开窗通风",             # advice
+    "以前有个老人在楼道晕倒过",                            # past
+])
+def test_not_urgent_new(text):
+    assert not parse(text).urgent
+
+
+# --- location as written ------------------------------------------------------------------------
+@pytest.mark.parametrize("text, loc", [
+    ("報告網格員：翠竹苑３棟樓道的應急燈全部不亮", "翠竹苑３棟"),
+    ("锦绣花园Ｃ区１２栋的楼道灯坏了好久了", "锦绣花园Ｃ区１２栋"),
+    ("我被困在电梯里了 在紫薇苑2栋", "紫薇苑2栋"),
+    ("😱电动车着火了 在杨柳巷１２号", "杨柳巷１２号"),
+])
+def test_location_as_written(text, loc):
+    r = parse(text)
+    assert r.location == loc
+    assert r.location in text
+
+
+def test_location_from_form_as_written():
+    r = parse("上报 类别：消防 地点：锦城花园Ｂ区３栋 描述：楼道堆满杂物")
+    assert r.location == "锦城花园Ｂ区３栋"
+
+
+# --- counted things and the statistical fallback ------------------------------------------------
+def test_counted_patterns():
+    assert parse("一套房住了快二十个人 厕所天天排队").item == "群租房"
+    assert parse("村上有人办酒 摆了五十桌 没报备").item == "农村群宴"
+
+
+def test_model_is_packaged_and_small():
+    from pingan.parser.model import get_model
+    path = ROOT / "pingan" / "data" / "parser_model.json"
+    assert path.stat().st_size < 2_000_000
+    assert get_model() is not None
+
+
+def test_model_fallback_when_no_keywords():
+    from pingan.parser.model import get_model
+    cats = get_model().categories("楼下那家天天把电瓶车推到屋头充电")
+    assert max(cats, key=cats.get) == "fire"

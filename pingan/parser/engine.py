@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pingan.parser.forms import FormReader
 from pingan.parser.lexicon import Lexicon, get_lexicon
 from pingan.parser.location import LocationFinder
+from pingan.parser.model import get_model
 from pingan.parser.normalise import as_written, clean, rewrite
 from pingan.parser.result import ParseResult
 from pingan.taxonomy import Taxonomy, default_taxonomy
@@ -33,6 +34,46 @@ _QUESTION_AFTER = re.compile(r"^.{0,3}?(?:吗|没有|没|不|\?|么)")
 # phrases that contain a cue word by accident ("今天天气" has "天天")
 _CUE_BLANK = ("有没有", "今天天", "明天天", "昨天天", "每天天", "后天天")
 _NEG_BEFORE_CLEAR = re.compile(r"(?:没|未|不|没有|还没|无法|不能)$")
+# statistical fallback (pingan/parser/model.py): when it is consulted and how far it is trusted
+_NB_TIE = 1.0          # keyword categories closer than this are a near-tie
+_NB_TIE_WEIGHT = 2.0   # a near-tie is settled by keyword score + weight × P(category)
+_NB_CAT_MIN = 0.55     # no category words at all: take the model's category above this
+_NB_ITEM_MIN = 0.6     # no item decided by keywords: take the model's item above this
+_NB_REPORT_MIN = 0.85  # a weak message with some evidence is a report above this
+
+
+class _Stats:
+    """Lazy model look-ups for one message."""
+
+    def __init__(self, text: str, tax: Taxonomy):
+        self.text, self.tax = text, tax
+        self.model = get_model()
+        self._cats: dict[str, float] | None = None
+
+    def categories(self) -> dict[str, float]:
+        if self._cats is None:
+            codes = {c.code for c in self.tax.categories}
+            got = self.model.categories(self.text) if self.model else {}
+            self._cats = {k: v for k, v in got.items() if k in codes}
+        return self._cats
+
+    def item(self, category: str, among: set[str] | None = None) -> tuple[str | None, float]:
+        if not self.model:
+            return None, 0.0
+        post = self.model.items(self.text, category)
+        names = {i.name for i in (self.tax.category(category).items if self.tax.category(category) else ())}
+        if among is not None:
+            names &= among
+            post = {k: v for k, v in post.items() if k in names}
+            z = sum(post.values()) or 1.0
+            post = {k: v / z for k, v in post.items()}
+        if not post:
+            return None, 0.0
+        best = max(post, key=post.get)
+        return (best if best in names else None), post[best]
+
+    def p_report(self) -> float:
+        return self.model.p_report(self.text) if self.model else 0.0
 
 
 @dataclass
@@ -273,6 +314,12 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
                 pos.append(sc.cat_first[cat.code])
             firsts[cat.code] = min(pos) if pos else 10 ** 9
     ranked = sorted(totals, key=lambda k: (-totals[k], -sc.urgent_cats.get(k, 0.0), firsts.get(k, 0)))
+    stats = _Stats(w, tax)
+    if not forced_cat and len(ranked) >= 2 and totals[ranked[0]] - totals[ranked[1]] < _NB_TIE:
+        close = [k for k in ranked if totals[ranked[0]] - totals[k] < _NB_TIE]
+        p = stats.categories()
+        ranked = sorted(close, key=lambda k: -(totals[k] + _NB_TIE_WEIGHT * p.get(k, 0.0))) \
+            + [k for k in ranked if k not in close]
     best_cat = forced_cat or (ranked[0] if ranked else None)
     best_score = totals.get(best_cat, 0.0) if best_cat else 0.0
     runner_up = next((totals[k] for k in ranked if k != best_cat), 0.0)
@@ -315,6 +362,9 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
         report = True
     elif (problem >= 2 or strong and problem >= 1) and len(bare) >= 8 and not zones:
         report = True
+    elif (best_score > 0 or problem >= 1) and len(bare) >= 6 and not zones \
+            and stats.p_report() >= _NB_REPORT_MIN:
+        report = True  # the words are thin but the message reads like a report
     else:
         report, reason = False, "weak"
     if "report" in fields and fields["report"] is not None:
@@ -341,6 +391,23 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
                 item = top[2]
             elif top[0] >= 1.0 and top[0] == second:
                 item = top[2]  # tie: first mentioned
+            elif len(cands) >= 2:
+                name, p = stats.item(best_cat, {x[2].name for x in cands})
+                if name and p >= _NB_ITEM_MIN:
+                    item = tax.item(name)
+        elif not sc.urgent_items and not sc.cat_score.get(best_cat):
+            name, p = stats.item(best_cat)
+            if name and p >= _NB_ITEM_MIN:
+                item = tax.item(name)
+    if best_cat is None and not forced_cat:
+        p = stats.categories()
+        if p:
+            top_cat = max(p, key=p.get)
+            if p[top_cat] >= _NB_CAT_MIN and top_cat != "other":
+                best_cat = top_cat
+                name, pi = stats.item(top_cat)
+                if name and pi >= _NB_ITEM_MIN:
+                    item = tax.item(name)
     category = best_cat or "other"
 
     matched: list[str] = []

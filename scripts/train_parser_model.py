@@ -1,0 +1,68 @@
+"""Train the parser's Naive Bayes fallback (pingan/parser/model.py).
+
+    python scripts/train_parser_model.py [--out pingan/data/parser_model.json] [--data FILE ...]
+
+Reads every labelled JSONL file in tests/data except the held-out ones (parser_holdout*.jsonl),
+or just the --data files, plus the taxonomy keywords, and writes the model JSON (deterministic:
+the same data gives the same file). Re-run after adding training messages or keywords.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "pingan" / "data" / "parser_model.json"
+
+
+def training_files() -> list[Path]:
+    return sorted(p for p in (ROOT / "tests" / "data").glob("*.jsonl") if not p.name.startswith("parser_holdout"))
+
+
+def load_rows(paths) -> list[dict]:
+    rows = []
+    for p in paths:
+        for line in Path(p).read_text("utf-8").splitlines():
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            if isinstance(r, dict) and isinstance(r.get("text"), str) and "report" in r:
+                rows.append(r)
+    return rows
+
+
+def main(argv: list[str]) -> int:
+    from pingan.parser.lexicon import get_lexicon
+    from pingan.parser.model import train
+    from pingan.parser.normalise import clean, rewrite
+    from pingan.taxonomy import default_taxonomy
+
+    out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else DEFAULT_OUT
+    if "--data" in argv:
+        i = argv.index("--data") + 1
+        paths = []
+        while i < len(argv) and not argv[i].startswith("--"):
+            paths.append(Path(argv[i]))
+            i += 1
+    else:
+        paths = training_files()
+    if any(p.name.startswith("parser_holdout") for p in paths):
+        print("refusing to train on a holdout file", file=sys.stderr)
+        return 2
+    tax = default_taxonomy()
+    lex = get_lexicon(tax)
+    rows = load_rows(paths)
+    model = train(rows, tax, lambda t: rewrite(clean(t), lex.rewrite, lex.rewrite_re))
+    text = json.dumps(model, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    out.write_text(text + "\n", "utf-8")
+    print(f"trained on {len(rows)} messages from {', '.join(p.name for p in paths)}")
+    print(f"wrote {out} ({len(text.encode()) / 1024:.0f} KiB, {len(model['label_cat'])} topic labels, "
+          f"vocab {model['topic']['vocab']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main(sys.argv[1:]))
