@@ -55,6 +55,8 @@ async def test_policy_snapshot_survives_config_change(h):
     ("锦城花园b区", "xinlian-g2"),
     ("团结路和新华路路口", "xinlian-g3"),
     ("幸福里小区", "xinlian-g3"),
+    ("錦城花園B區", "xinlian-g2"),
+    ("山水天成３號樓", "xinlian-g1"),
 ])
 async def test_routing_by_place_aliases(h, place, grid):
     await h.say("居民甲", f"{place}楼道里有人给电瓶车充电", group=None)

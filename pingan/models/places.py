@@ -7,6 +7,8 @@ import unicodedata
 
 import cn2an
 
+from pingan.text import to_simplified
+
 _BUILDING = re.compile(r"(号楼|号栋|号幢|幢|座|栋楼|栋|号院楼)")
 _CN_NUM = re.compile(r"([零一二两三四五六七八九十百]+)(?=栋|单元|号|楼|层)")
 _NOISE = re.compile(r"[\s,，。.、;；:：!！?？\"'“”‘’()（）\[\]【】<>《》~～·•@#＃]+")
@@ -21,8 +23,8 @@ def _cn_digits(m: re.Match) -> str:
 
 
 def place_key(text: str) -> str:
-    """Normalise: NFKC (full-width → half-width), strip spaces/punctuation, unify building words."""
-    s = unicodedata.normalize("NFKC", text or "").lower()
+    """Normalise: NFKC (full-width → half-width), simplified script, no spaces/punctuation, one building word."""
+    s = to_simplified(unicodedata.normalize("NFKC", text or "")).lower()
     s = _NOISE.sub("", s)
     s = _BUILDING.sub("栋", s)
     s = _CN_NUM.sub(_cn_digits, s)

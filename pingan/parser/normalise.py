@@ -6,25 +6,7 @@ import functools
 import re
 import unicodedata
 
-_zh_trad: frozenset[str] | None = None
-
-
-def _trad_chars() -> frozenset[str]:
-    global _zh_trad
-    if _zh_trad is None:
-        import zhconv.zhconv as zz  # lazy: loads a bundled JSON table, no network
-        zz.loaddict()
-        _zh_trad = frozenset(zz.zhcdicts["TRADONLY"])
-    return _zh_trad
-
-
-def to_simplified(text: str) -> str:
-    trad = _trad_chars()
-    if not any(ch in trad for ch in text):
-        return text
-    import zhconv
-    return zhconv.convert(text, "zh-cn")
-
+from pingan.text import to_simplified
 
 # 【】 and 〔〕 are not folded by NFKC; keep 【】 (form headers use it) but fold others.
 _EXTRA = str.maketrans({"〔": "[", "〕": "]", "〖": "【", "〗": "】", "「": '"', "」": '"', "『": '"', "』": '"',
@@ -72,10 +54,7 @@ def _char_clean(ch: str) -> str:
     """`clean` for one character out of context (no run folding); "" for noise and spaces."""
     if _is_noise(ch) or _ZW.match(ch):
         return ""
-    t = unicodedata.normalize("NFKC", ch).translate(_EXTRA)
-    if t and t[0] in _trad_chars():
-        import zhconv
-        t = zhconv.convert(t, "zh-cn")
+    t = to_simplified(unicodedata.normalize("NFKC", ch).translate(_EXTRA))
     return "".join(c for c in t if not c.isspace())
 
 
