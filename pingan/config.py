@@ -7,13 +7,12 @@ short names in ENV_SECRETS for platform secrets.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pingan.errors import ConfigError
+from pingan.errors import ConfigError, read_toml
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -272,12 +271,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     source = "<defaults>"
     if path is not None:
         source = str(path)
-        try:
-            data = tomllib.loads(Path(path).read_text("utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{source}: cannot read ({exc.strerror})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        data = read_toml(path)
         _resolve_paths(data, Path(path).resolve().parent)
     _env_overrides(data, env)
     try:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from pingan.errors import ConfigError
+from pingan.errors import ConfigError, read_toml
 
 SIZES = ("小", "中", "大")
 # 小事马上办, 中事协商办, 大事呼叫办 — the seed's three tracks.
@@ -73,18 +72,9 @@ def _parse_keywords(raw: list, where: str) -> dict[str, float]:
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     """Load and validate a taxonomy file; errors name the file and the entry."""
     if path is None:
-        text = resources.files("pingan.data").joinpath("taxonomy.toml").read_text("utf-8")
-        source = "pingan/data/taxonomy.toml"
-    else:
-        source = str(path)
-        try:
-            text = Path(path).read_text("utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{source}: cannot read taxonomy file ({exc.strerror})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        path = Path(str(resources.files("pingan.data").joinpath("taxonomy.toml")))
+    source = str(path)
+    data = read_toml(path)
     cats = []
     seen_items: set[str] = set()
     for ci, raw_cat in enumerate(data.get("category", [])):

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from pingan import policy
 from pingan.config import Settings
 from pingan.lifecycle import Action, target
-from pingan.models import Level, Person, Role, Source, Status, Ticket, TicketEvent
+from pingan.models import Level, Person, Role, Source, Ticket, TicketEvent
 from pingan.models.org_index import OrgIndex
 from pingan.parser import ParseResult
 from pingan.taxonomy import Taxonomy

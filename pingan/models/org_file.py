@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import csv
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlmodel import delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from pingan.errors import ConfigError
+from pingan.errors import ConfigError, read_toml
 from pingan.models.org import Channel, ChatGroup, Identity, Level, Person, Place, Role, Unit
 from pingan.models.places import expand_place
 
@@ -97,15 +96,18 @@ def _person(row: dict, where: str, errors: _Errors, known_units: set[str], seen:
         out.identities.append(Identity(person_id=pid, platform=platform, external_id=ext))
 
 
+def _binding(entry: dict, where: str, required: tuple[str, ...], known: set[str], errors: _Errors) -> None:
+    """Checks shared by [[group]] and [[channel]]: required keys present, the unit exists."""
+    for key in required:
+        if not entry.get(key):
+            errors.add(where, key, "missing")
+    if entry.get("unit") and entry["unit"] not in known:
+        errors.add(where, "unit", f"unknown unit {entry['unit']!r}")
+
+
 def parse_org_toml(path: str | Path) -> OrgData:
-    source = str(path)
-    try:
-        data = tomllib.loads(Path(path).read_text("utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    errors, out = _Errors(source), OrgData()
+    data = read_toml(path)
+    errors, out = _Errors(str(path)), OrgData()
     raw_units = data.get("unit", [])
     ids = [str(u.get("id", "")) for u in raw_units]
     known = set(ids)
@@ -142,11 +144,7 @@ def parse_org_toml(path: str | Path) -> OrgData:
         _person(p, f"person[{n}] ({p.get('id', '?')})", errors, known, seen, out)
     for n, g in enumerate(data.get("group", [])):
         where = f"group[{n}]"
-        for key in ("platform", "chat_id", "unit"):
-            if not g.get(key):
-                errors.add(where, key, "missing")
-        if g.get("unit") and g["unit"] not in known:
-            errors.add(where, "unit", f"unknown unit {g['unit']!r}")
+        _binding(g, where, ("platform", "chat_id", "unit"), known, errors)
         if g.get("kind", "coordination") not in ("coordination", "residents", "officials", "admins"):
             errors.add(where, "kind", "one of coordination, residents, officials, admins")
         out.groups.append(ChatGroup(
@@ -154,12 +152,7 @@ def parse_org_toml(path: str | Path) -> OrgData:
             unit_id=g.get("unit", ""), kind=g.get("kind", "coordination"), name=g.get("name", ""),
         ))
     for n, c in enumerate(data.get("channel", [])):
-        where = f"channel[{n}]"
-        for key in ("platform", "account", "unit"):
-            if not c.get(key):
-                errors.add(where, key, "missing")
-        if c.get("unit") and c["unit"] not in known:
-            errors.add(where, "unit", f"unknown unit {c['unit']!r}")
+        _binding(c, f"channel[{n}]", ("platform", "account", "unit"), known, errors)
         out.channels.append(Channel(platform=c.get("platform", ""), account=str(c.get("account", "")), unit_id=c.get("unit", "")))
     errors.raise_if_any()
     return out
