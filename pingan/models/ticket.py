@@ -52,6 +52,10 @@ class Ticket(SQLModel, table=True):
         Index("ix_tickets_open_due", "status", "next_check_at"),
         Index("ix_tickets_unit_created", "unit_id", "created_at"),
         Index("ix_tickets_resolved_at", "resolved_at"),
+        # digests: open tickets per unit/category (index-only), and the overdue ones
+        Index("ix_tickets_open_units", "status", "unit_id", "category", "created_at"),
+        Index("ix_tickets_status_resolve_due", "status", "resolve_due"),
+        Index("ix_tickets_status_on_scene_due", "status", "on_scene_due"),
     )
 
     id: int | None = Field(default=None, primary_key=True)  # the ticket number people type: #id

@@ -29,6 +29,7 @@ from pingan.models.org_index import OrgIndex
 from pingan.scheduler.render import span
 from pingan.taxonomy import CATEGORY_CODES, Taxonomy
 
+OPEN_STATUSES = [str(s) for s in Status if s not in (Status.resolved, Status.closed, Status.returned, Status.withdrawn)]
 KIND_TITLE = {"day": "平安日报", "week": "平安周报", "campaign": "百日攻坚阶段总结", "range": "平安统计"}
 
 
@@ -177,86 +178,98 @@ async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
         scope.append(T.created_at >= lower)
     if units is not None:
         scope.append(T.unit_id.in_(units))
-
-    q = (select(
-        T.unit_id, T.category,
-        total(and_(created_p, T.source == Source.resident)),
-        total(and_(created_p, T.source != Source.resident)),
-        total(and_(created_p, ~gave_up)),
-        total(and_(created_p, on_time)),
-        total(within(T.resolved_at)),
-        total(and_(T.status == Status.returned, within(T.closed_at))),
-        total(in_campaign),
-        total(and_(in_campaign, resolved_asof)),
-        total(and_(in_campaign, open_asof)),
-        total(and_(in_campaign, resolved_asof, ~called)),
-        total(and_(in_campaign, called)),
-        total(and_(in_campaign, overdue)),
-        total(and_(in_campaign, ~gave_up)),
-        total(and_(in_campaign, on_time)),
-    ).where(*scope).group_by(T.unit_id, T.category))
+    else:  # every unit: a plain scan beats walking an index and looking up each row (SQLite)
+        scope = [func.coalesce(T.created_at, T.created_at) < pe]
+        if lower is not None:
+            scope.append(func.coalesce(T.created_at, T.created_at) >= lower)
+    unit_scope = [T.unit_id.in_(units)] if units is not None else []
     out: dict[str | None, Tally] = defaultdict(Tally)
-    for row in (await session.exec(q)).all():
-        unit, cat, *n = row
+
+    def cat_of(t: Tally, cat: str | None) -> list[int]:
+        return t.by_cat[cat if cat in CATEGORY_CODES else "other"]
+
+    # the period's new tickets (a range of the created_at index)
+    q = (select(T.unit_id, T.category, total(T.source == Source.resident), total(T.source != Source.resident),
+                total(~gave_up), total(on_time))
+         .where(created_p, *unit_scope).group_by(T.unit_id, T.category))
+    for unit, cat, *n in (await session.exec(q)).all():
         t = out[unit]
-        (new_res, new_oth, base, ontime, resolved, returned, found, res_tot, pending, selfh, called_tot,
-         over, cum_base, cum_ontime) = (int(x or 0) for x in n)
+        new_res, new_oth, base, ontime = (int(x or 0) for x in n)
         t.new_resident += new_res
         t.new_other += new_oth
         t.arrive_base += base
         t.on_time += ontime
-        t.resolved += resolved
-        t.returned += returned
+        cat_of(t, cat)[0] += new_res + new_oth
+
+    # resolved / returned in the period
+    q = select(T.unit_id, func.count()).where(within(T.resolved_at), *unit_scope).group_by(T.unit_id)
+    for unit, n in (await session.exec(q)).all():
+        out[unit].resolved += int(n)
+    q = (select(T.unit_id, func.count()).where(T.status == Status.returned, within(T.closed_at), *unit_scope)
+         .group_by(T.unit_id))
+    for unit, n in (await session.exec(q)).all():
+        out[unit].returned += int(n)
+
+    # cumulative since the campaign start (one scan)
+    q = (select(T.unit_id, T.category, func.count(), total(resolved_asof), total(and_(resolved_asof, ~called)),
+                total(called), total(~gave_up), total(on_time))
+         .where(*scope).group_by(T.unit_id, T.category))
+    for unit, cat, *n in (await session.exec(q)).all():
+        t = out[unit]
+        found, res_tot, selfh, called_tot, cum_base, cum_ontime = (int(x or 0) for x in n)
         t.found += found
         t.resolved_total += res_tot
-        t.pending += pending
         t.self_handled += selfh
         t.called_up_total += called_tot
-        t.overdue += over
         t.cum_arrive_base += cum_base
         t.cum_on_time += cum_ontime
-        code = cat if cat in CATEGORY_CODES else "other"
-        c = t.by_cat[code]
-        c[0] += new_res + new_oth
-        c[1] += found
-        c[2] += pending
+        cat_of(t, cat)[1] += found
 
     # 呼叫 events in the period
     eq = (select(T.unit_id, func.count()).select_from(TicketEvent).join(T, T.id == TicketEvent.ticket_id)
-          .where(TicketEvent.action == "escalate", TicketEvent.at >= ps, TicketEvent.at < pe))
-    if units is not None:
-        eq = eq.where(T.unit_id.in_(units))
+          .where(TicketEvent.action == "escalate", TicketEvent.at >= ps, TicketEvent.at < pe, *unit_scope))
     for unit, n in (await session.exec(eq.group_by(T.unit_id))).all():
         out[unit].called_up += int(n)
 
     # durations for the medians (only the period's rows, two timestamps each)
-    dq = select(T.unit_id, T.dispatched_at, T.on_scene_at).where(created_p, T.on_scene_at.is_not(None), T.on_scene_at < pe)
-    rq = select(T.unit_id, T.created_at, T.resolved_at).where(within(T.resolved_at))
-    if units is not None:
-        dq, rq = dq.where(T.unit_id.in_(units)), rq.where(T.unit_id.in_(units))
+    dq = select(T.unit_id, T.dispatched_at, T.on_scene_at).where(created_p, T.on_scene_at.is_not(None),
+                                                                 T.on_scene_at < pe, *unit_scope)
+    rq = select(T.unit_id, T.created_at, T.resolved_at).where(within(T.resolved_at), *unit_scope)
     for unit, a, b in (await session.exec(dq)).all():
         if a is not None:
             out[unit].on_scene_secs.append((_aware(b) - _aware(a)).total_seconds())
     for unit, a, b in (await session.exec(rq)).all():
         out[unit].resolve_secs.append((_aware(b) - _aware(a)).total_seconds())
 
-    # the most overdue tickets per unit (a window function, capped per unit)
-    since = case((and_(not_arrived, T.on_scene_due < asof,
-                       or_(T.resolve_due.is_(None), T.on_scene_due < T.resolve_due)), T.on_scene_due),
-                 else_=T.resolve_due)
-    arrived = case((not_arrived, 0), else_=1)
-    rn = func.row_number().over(partition_by=T.unit_id, order_by=(since, T.id))
-    inner = (select(T.id, T.unit_id, T.category, T.item, T.location, T.holder_person_id, T.holder_unit_id,
-                    since.label("since"), arrived.label("arrived"), rn.label("rn"))
-             .where(overdue, *scope, in_campaign).subquery())
-    for r in (await session.exec(select(inner).where(inner.c.rn <= cap))).all():
-        since_v = r.since
-        if isinstance(since_v, str):  # SQLite hands CASE results back untyped
-            since_v = datetime.fromisoformat(since_v)
-        out[r.unit_id].overdue_rows.append(OverdueRow(
-            _aware(since_v), r.id, r.category, r.item, r.location, r.holder_person_id, r.holder_unit_id, bool(r.arrived)))
-    for t in out.values():
-        t.overdue_rows.sort(key=lambda r: (r.since, r.id))
+    # still open as of the period's end: for "now", an index-only count on (status, unit, category, created)
+    if asof >= now:
+        open_where = [T.status.in_(OPEN_STATUSES), *unit_scope]
+        if cs:
+            open_where.append(in_campaign)
+    else:  # a past date: what was open then (a scan)
+        open_where = [open_asof, *scope]
+    q = select(T.unit_id, T.category, func.count()).where(*open_where).group_by(T.unit_id, T.category)
+    for unit, cat, n in (await session.exec(q)).all():
+        out[unit].pending += int(n)
+        cat_of(out[unit], cat)[2] += int(n)
+
+    # the overdue tickets themselves (few): counted per unit, the most overdue listed (capped)
+    q = (select(T.id, T.unit_id, T.category, T.item, T.location, T.holder_person_id, T.holder_unit_id,
+                T.resolve_due, T.on_scene_due, T.on_scene_at)
+         .where(*open_where, or_(T.resolve_due < asof, and_(not_arrived, T.on_scene_due < asof))))
+    rows: dict[str | None, list[OverdueRow]] = defaultdict(list)
+    for r in (await session.exec(q)).all():
+        resolve_due, on_scene_due, on_scene_at = _aware(r.resolve_due), _aware(r.on_scene_due), _aware(r.on_scene_at)
+        arrived = on_scene_at is not None and on_scene_at <= asof
+        since = resolve_due
+        if not arrived and on_scene_due is not None and on_scene_due < asof and (
+                resolve_due is None or on_scene_due < resolve_due):
+            since = on_scene_due
+        rows[r.unit_id].append(OverdueRow(since, r.id, r.category, r.item, r.location, r.holder_person_id,
+                                          r.holder_unit_id, arrived))
+    for unit, rs in rows.items():
+        out[unit].overdue += len(rs)
+        out[unit].overdue_rows = sorted(rs, key=lambda r: (r.since, r.id))[:cap]
     return out
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 21:51:04.997983
+Create Date: 2026-11-23 22:16:46.204444
 """
 from alembic import op
 import sqlalchemy as sa
@@ -198,9 +198,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tickets_holder_person_id'), ['holder_person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_holder_unit_id'), ['holder_unit_id'], unique=False)
         batch_op.create_index('ix_tickets_open_due', ['status', 'next_check_at'], unique=False)
+        batch_op.create_index('ix_tickets_open_units', ['status', 'unit_id', 'category', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_reporter_id'), ['reporter_id'], unique=False)
         batch_op.create_index('ix_tickets_resolved_at', ['resolved_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_status'), ['status'], unique=False)
+        batch_op.create_index('ix_tickets_status_on_scene_due', ['status', 'on_scene_due'], unique=False)
+        batch_op.create_index('ix_tickets_status_resolve_due', ['status', 'resolve_due'], unique=False)
         batch_op.create_index('ix_tickets_unit_created', ['unit_id', 'created_at'], unique=False)
 
     op.create_table('ticket_events',
@@ -233,9 +236,12 @@ def downgrade() -> None:
     op.drop_table('ticket_events')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_unit_created')
+        batch_op.drop_index('ix_tickets_status_resolve_due')
+        batch_op.drop_index('ix_tickets_status_on_scene_due')
         batch_op.drop_index(batch_op.f('ix_tickets_status'))
         batch_op.drop_index('ix_tickets_resolved_at')
         batch_op.drop_index(batch_op.f('ix_tickets_reporter_id'))
+        batch_op.drop_index('ix_tickets_open_units')
         batch_op.drop_index('ix_tickets_open_due')
         batch_op.drop_index(batch_op.f('ix_tickets_holder_unit_id'))
         batch_op.drop_index(batch_op.f('ix_tickets_holder_person_id'))
