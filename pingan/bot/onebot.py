@@ -299,7 +299,7 @@ class OneBotAdapter:
             return True
         if inbound.chat.chat_type == "group":
             self.group_accounts[inbound.chat.chat_id] = inbound.chat.account
-        inbox_id = await self.bot.receive(inbound)
+        inbox_id = await self.pipeline.receive(inbound)
         if inbox_id is not None:
             self.pipeline.submit(inbox_id)
         return True

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import uuid
 from collections import defaultdict
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Protocol
 
@@ -61,8 +62,9 @@ def _unclaimed(now):
 
 class OutboxWorker:
     def __init__(self, sessions, clock: Clock, settings: OutboxSettings, senders: dict[str, Sender],
-                 org: OrgIndex | None = None, *, worker_id: str | None = None) -> None:
+                 org: OrgIndex | None = None, *, worker_id: str | None = None, write_lock=None) -> None:
         self.sessions, self.clock, self.settings, self.senders, self.org = sessions, clock, settings, senders, org
+        self.write_lock = write_lock  # on SQLite: the one in-process writer lock (see pipeline.write_gate)
         self.worker_id = worker_id or uuid.uuid4().hex[:12]
         self.limiter = SlidingWindow(clock.now)
         self._wake = asyncio.Event()
@@ -70,6 +72,9 @@ class OutboxWorker:
     def backoff(self, attempts: int) -> timedelta:
         delay = min(self.settings.base_delay_seconds * 2 ** (attempts - 1), self.settings.max_delay_seconds)
         return timedelta(seconds=delay)
+
+    def _writing(self):
+        return self.write_lock or nullcontext()
 
     def wake(self) -> None:
         """Something was enqueued: run a pass now instead of at the next interval."""
@@ -81,7 +86,7 @@ class OutboxWorker:
         unclaimed. Returns the claimed rows grouped by chat, oldest first."""
         now = self.clock.now()
         until = now + timedelta(seconds=self.settings.lease_seconds)
-        async with self.sessions() as session:
+        async with self._writing(), self.sessions() as session:
             q = (select(OutboxMessage)
                  .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
                         OutboxMessage.platform.in_(list(self.senders)), _unclaimed(now))
@@ -142,7 +147,7 @@ class OutboxWorker:
         values: dict = {"claimed_until": None, "claimed_by": None}
         if next_attempt_at is not None:
             values["next_attempt_at"] = next_attempt_at
-        async with self.sessions() as session:
+        async with self._writing(), self.sessions() as session:
             await session.exec(update(OutboxMessage)
                                .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == self.worker_id,
                                       OutboxMessage.status == "pending")
@@ -151,7 +156,10 @@ class OutboxWorker:
 
     # --- sending --------------------------------------------------------------------------------
     async def run_once(self, limit: int | None = None) -> int:
-        """Send what is due, oldest first, each chat in order. Returns messages sent."""
+        """Send what is due, oldest first, each chat in order. Returns messages sent.
+
+        Chats are sent in parallel; the outcomes of a pass are written in one transaction (one
+        write, not one per message: on SQLite writes queue behind message handling)."""
         chains = await self._claim(limit or self.settings.batch)
         if not chains:
             return 0
@@ -161,10 +169,11 @@ class OutboxWorker:
             async with sem:
                 return await self._send_chain(chain)
 
-        return sum(await asyncio.gather(*(one(c) for c in chains)))
+        outcomes = [o for chain_outcomes in await asyncio.gather(*(one(c) for c in chains)) for o in chain_outcomes]
+        return await self._record(outcomes)
 
-    async def _send_chain(self, chain: list[OutboxMessage]) -> int:
-        sent = 0
+    async def _send_chain(self, chain: list[OutboxMessage]) -> list[tuple]:
+        outcomes: list[tuple] = []
         for i, row in enumerate(chain):
             rest = [r.id for r in chain[i + 1:]]
             sender = self.senders[row.platform]
@@ -173,51 +182,65 @@ class OutboxWorker:
             if rule is not None:
                 wait = self.limiter.acquire(*rule)
                 if wait > 0:  # not an attempt: just not yet
-                    await self._release([row.id] + rest, self.clock.now() + timedelta(seconds=wait))
-                    return sent
+                    outcomes.append(("release", [row.id] + rest, self.clock.now() + timedelta(seconds=wait)))
+                    return outcomes
             try:
                 out = Outbound.from_dict(target, row.payload, row.ticket_id)
                 remote_id = await asyncio.wait_for(sender.send(out), self.settings.send_timeout_seconds)
             except Exception as exc:  # any failure is retried or dead-lettered; never lost
                 if isinstance(exc, asyncio.TimeoutError):
                     exc = SendError(f"send timed out after {self.settings.send_timeout_seconds:g}s")
-                await self._failed(row, exc)
-                await self._release(rest)
-                return sent
-            await self._mark_sent(row, remote_id)
-            sent += 1
+                outcomes.append(("failed", row, exc))
+                if rest:
+                    outcomes.append(("release", rest, None))
+                return outcomes
+            outcomes.append(("sent", row, remote_id, self.clock.now()))
+        return outcomes
+
+    async def _record(self, outcomes: list[tuple]) -> int:
+        sent, wake = 0, False
+        now = self.clock.now()
+        async with self._writing(), self.sessions() as session:
+            for o in outcomes:
+                if o[0] == "sent":
+                    _, row, remote_id, at = o
+                    await session.exec(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+                        status="sent", sent_at=at, attempts=OutboxMessage.attempts + 1,
+                        remote_id=None if remote_id is None else str(remote_id), claimed_until=None,
+                        claimed_by=None))
+                    sent += 1
+                elif o[0] == "failed":
+                    wake |= await self._failed(session, o[1], o[2], now)
+                elif o[0] == "release":
+                    values: dict = {"claimed_until": None, "claimed_by": None}
+                    if o[2] is not None:
+                        values["next_attempt_at"] = o[2]
+                    await session.exec(update(OutboxMessage).where(
+                        OutboxMessage.id.in_(o[1]), OutboxMessage.claimed_by == self.worker_id,
+                        OutboxMessage.status == "pending").values(**values))
+            await session.commit()
+        if wake:
+            self.wake()
         return sent
 
-    async def _mark_sent(self, row: OutboxMessage, remote_id) -> None:
-        async with self.sessions() as session:
-            await session.exec(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
-                status="sent", sent_at=self.clock.now(), attempts=OutboxMessage.attempts + 1,
-                remote_id=None if remote_id is None else str(remote_id), claimed_until=None, claimed_by=None))
-            await session.commit()
-
-    async def _failed(self, row: OutboxMessage, exc: Exception) -> None:
-        now = self.clock.now()
+    async def _failed(self, session, row: OutboxMessage, exc: Exception, now) -> bool:
+        """Record a failed attempt: back off, or dead-letter (True: wake, the chat is free again)."""
         attempts = row.attempts + 1
         error = f"{type(exc).__name__}: {exc}"[:500]
-        permanent = isinstance(exc, SendError) and exc.permanent
-        async with self.sessions() as session:
-            if permanent or attempts >= self.settings.max_attempts:
-                await session.exec(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
-                    status="dead", attempts=attempts, last_error=error, claimed_until=None, claimed_by=None))
-                log.error("outbox #%s dead after %d attempt(s): %s", row.id, attempts, error)
-                self._alert(session, row, attempts, error, now)
-            else:
-                wait = self.backoff(attempts)
-                if isinstance(exc, SendError) and exc.retry_after:
-                    wait = max(wait, timedelta(seconds=exc.retry_after))
-                await session.exec(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
-                    attempts=attempts, last_error=error, next_attempt_at=now + wait,
-                    claimed_until=None, claimed_by=None))
-                log.warning("outbox #%s attempt %d failed (%s); retry in %ss", row.id, attempts, error,
-                            int(wait.total_seconds()))
-            await session.commit()
-        if permanent or attempts >= self.settings.max_attempts:
-            self.wake()
+        if (isinstance(exc, SendError) and exc.permanent) or attempts >= self.settings.max_attempts:
+            await session.exec(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+                status="dead", attempts=attempts, last_error=error, claimed_until=None, claimed_by=None))
+            log.error("outbox #%s dead after %d attempt(s): %s", row.id, attempts, error)
+            self._alert(session, row, attempts, error, now)
+            return True
+        wait = self.backoff(attempts)
+        if isinstance(exc, SendError) and exc.retry_after:
+            wait = max(wait, timedelta(seconds=exc.retry_after))
+        await session.exec(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+            attempts=attempts, last_error=error, next_attempt_at=now + wait, claimed_until=None, claimed_by=None))
+        log.warning("outbox #%s attempt %d failed (%s); retry in %ss", row.id, attempts, error,
+                    int(wait.total_seconds()))
+        return False
 
     def _alert(self, session, row: OutboxMessage, attempts: int, error: str, now) -> None:
         if self.org is None or row.payload.get("alert"):
@@ -250,12 +273,12 @@ class OutboxWorker:
                     w.cancel()
 
 
-async def claim_reply(sessions, clock: Clock, target: ChatRef) -> tuple[int, Outbound] | None:
+async def claim_reply(sessions, clock: Clock, target: ChatRef, write_lock=None) -> tuple[int, Outbound] | None:
     """For a passive (in-response) reply: take the oldest pending message to `target`, if no worker
     has claimed it, and mark it sent — it is about to leave in the HTTP response, so the worker must
     not push it again. Returns (row id, message) or None."""
     now = clock.now()
-    async with sessions() as session:
+    async with write_lock or nullcontext(), sessions() as session:
         q = (select(OutboxMessage).where(
             OutboxMessage.status == "pending", OutboxMessage.platform == target.platform,
             OutboxMessage.account == target.account, OutboxMessage.chat_type == target.chat_type,

@@ -8,9 +8,22 @@ import asyncio
 import logging
 import os
 
+from contextlib import nullcontext
+
 from pingan.bot.app import Bot, Handled
+from pingan.messages import Inbound
 
 log = logging.getLogger("pingan.pipeline")
+
+
+def write_gate(bot: Bot):
+    """SQLite has one writer, and a writer that finds the database busy sleeps in SQLite's busy
+    handler (up to 100 ms a time): under load that, not the work, sets the pace. So on SQLite every
+    in-process write (store, handle, outbox updates) queues on the bot's own handling lock instead.
+    PostgreSQL needs no gate (row locks)."""
+    if bot.engine.dialect.name == "sqlite":
+        return bot._lock  # the core's handling lock (read-only use of a core attribute)
+    return None
 
 
 class Pipeline:
@@ -18,6 +31,12 @@ class Pipeline:
         self.bot = bot
         self.on_enqueued = on_enqueued  # e.g. OutboxWorker.wake
         self.tasks: set[asyncio.Task] = set()
+        self.gate = write_gate(bot)
+
+    async def receive(self, msg: Inbound) -> int | None:
+        """Store a message (before acknowledging it). None for a duplicate delivery."""
+        async with self.gate or nullcontext():
+            return await self.bot.receive(msg)
 
     def submit(self, inbox_id: int) -> asyncio.Task:
         """Handle a stored message in the background; await the task (shielded) to wait for it."""

@@ -107,7 +107,7 @@ def make_app(bot: Bot, *, env: dict[str, str] | None = None, http: HttpClient | 
     adapters = build_adapters(bot, pipeline, http, env)
     senders = {name: a.sender for name, a in adapters.items() if getattr(a, "sender", None) is not None}
     senders.update(extra_senders or {})
-    worker = OutboxWorker(bot.sessions, bot.clock, settings.outbox, senders, bot.org)
+    worker = OutboxWorker(bot.sessions, bot.clock, settings.outbox, senders, bot.org, write_lock=pipeline.gate)
     pipeline.on_enqueued = worker.wake
     for a in adapters.values():
         a.worker = worker

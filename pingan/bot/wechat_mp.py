@@ -172,14 +172,14 @@ class WeChatMPAdapter:
         if isinstance(inbound, str):
             return self._reply(msg, inbound, safe, q)
         self.last_seen[(inbound.chat.account, inbound.chat.chat_id)] = self.bot.clock.now()
-        inbox_id = await self.bot.receive(inbound)  # stored before we answer
+        inbox_id = await self.pipeline.receive(inbound)  # stored before we answer
         if inbox_id is None:
             return web.Response(text="success")  # a retry of a message we already have
         task = self.pipeline.submit(inbox_id)
         handled = await self.pipeline.wait(task, self.settings.passive_budget_seconds)
         if handled is None or not handled.outbound:
             return web.Response(text="success")
-        claimed = await claim_reply(self.bot.sessions, self.bot.clock, inbound.chat)
+        claimed = await claim_reply(self.bot.sessions, self.bot.clock, inbound.chat, self.pipeline.gate)
         if claimed is None:
             return web.Response(text="success")
         if self.worker is not None:

@@ -310,14 +310,14 @@ class WeComAdapter:
             return web.Response(text="")
         if isinstance(d.get("response_url"), str) and d["response_url"]:
             self.response_urls.put(inbound.chat.account, inbound.chat.chat_id, d["response_url"])
-        inbox_id = await self.bot.receive(inbound)  # stored before we answer
+        inbox_id = await self.pipeline.receive(inbound)  # stored before we answer
         if inbox_id is None:
             return web.Response(text="")
         task = self.pipeline.submit(inbox_id)
         handled = await self.pipeline.wait(task, self.settings.passive_budget_seconds)
         if handled is None or not handled.outbound:
             return web.Response(text="")
-        claimed = await claim_reply(self.bot.sessions, self.bot.clock, inbound.chat)
+        claimed = await claim_reply(self.bot.sessions, self.bot.clock, inbound.chat, self.pipeline.gate)
         if claimed is None:
             return web.Response(text="")
         if self.worker is not None:

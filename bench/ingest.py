@@ -1,0 +1,298 @@
+"""Ingest benchmark: the real server (SQLite) under N concurrent senders on loopback — half OneBot
+reverse-WebSocket clients, half WeChat callback POSTers — next to a bare aiohttp+wechatpy echo
+server driven the same way, in the same run.
+
+Each sender is closed-loop: it sends a hazard report, waits for the bot's answer, sends the next.
+- WeChat: latency = the callback's HTTP round trip (store → parse → ticket → route → enqueue → the
+  passive reply claimed from the outbox).
+- OneBot: latency = event sent → the bot's `send_private_msg` receipt arriving on the socket (the
+  same pipeline plus the outbox worker's send).
+The echo server does the wire work only (signature check, parse, render a reply / answer the
+event with an action).
+
+Bounded: `--messages` per sender and `--timeout` seconds overall; loopback only.
+
+    .venv/bin/python bench/ingest.py --senders 100 --messages 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+TOKEN, APP_ID, OB_TOKEN = "benchtoken", "wxbench", "obtoken"
+ACCOUNT = "gh_xinlian"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def report(i: int) -> str:
+    return f"锦城花园{i % 12 + 1}栋楼道里有人给电瓶车充电"
+
+
+# --- the bare echo server -------------------------------------------------------------------------
+
+def echo_app() -> web.Application:
+    from wechatpy import parse_message
+    from wechatpy.replies import TextReply
+    from wechatpy.utils import check_signature
+
+    async def wechat(request: web.Request) -> web.Response:
+        q = request.query
+        check_signature(TOKEN, q["signature"], q["timestamp"], q["nonce"])
+        msg = parse_message(await request.text())
+        return web.Response(text=TextReply(message=msg, content="✅ 已受理 " + msg.content).render(),
+                            content_type="application/xml")
+
+    async def onebot(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        n = 0
+        async for frame in ws:
+            ev = json.loads(frame.data)
+            if ev.get("post_type") != "message":
+                continue
+            n += 1
+            await ws.send_str(json.dumps({"action": "send_private_msg", "echo": f"e{n}", "params": {
+                "user_id": ev["user_id"], "message": [{"type": "text", "data": {"text": "✅ 已受理"}}]}},
+                ensure_ascii=False))
+        return ws
+
+    app = web.Application()
+    app.router.add_post("/wechat/mp", wechat)
+    app.router.add_get("/onebot/v11/ws", onebot)
+    return app
+
+
+def run_echo_server(port: int) -> None:
+    web.run_app(echo_app(), host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+# --- a stand-in for the WeChat API (so nothing leaves the machine) ---------------------------------
+
+async def api_stub() -> tuple[web.AppRunner, int]:
+    async def token(request):
+        return web.json_response({"access_token": "T", "expires_in": 7200})
+
+    async def ok(request):
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    app = web.Application()
+    app.router.add_get("/cgi-bin/token", token)
+    app.router.add_post("/cgi-bin/message/custom/send", ok)
+    app.router.add_post("/cgi-bin/message/template/send", ok)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, port
+
+
+# --- the senders -----------------------------------------------------------------------------------
+
+def sign(*parts: str) -> str:
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+async def wechat_sender(session: aiohttp.ClientSession, base: str, run: int, sid: int, n: int, lat: list, errors: list,
+                        deadline: float) -> None:
+    openid = f"o_bench_{sid:04d}"
+    for i in range(n):
+        if time.monotonic() > deadline:
+            return
+        ts, nonce = str(int(time.time())), f"{sid}-{i}"
+        q = {"signature": sign(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}
+        xml = (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+               f"<CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+               f"<Content><![CDATA[{report(i)}]]></Content><MsgId>{run * 10_000_000 + sid * 10_000 + i}</MsgId></xml>")
+        t0 = time.perf_counter()
+        try:
+            async with session.post(base + "/wechat/mp", params=q, data=xml.encode()) as r:
+                body = await r.text()
+                if r.status != 200 or "已受理" not in body:
+                    errors.append(f"wechat {r.status} {body[:60]!r}")
+                    continue
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            errors.append(f"wechat {type(exc).__name__} {exc}")
+            continue
+        lat.append(time.perf_counter() - t0)
+
+
+async def onebot_sender(session: aiohttp.ClientSession, base: str, run: int, sid: int, n: int, lat: list, errors: list,
+                        deadline: float) -> None:
+    self_id, user = str(20_000_000 + sid), 30_000_000 + sid
+    ws = await session.ws_connect(base.replace("http", "ws") + "/onebot/v11/ws",
+                                  headers={"X-Self-ID": self_id, "X-Client-Role": "Universal",
+                                           "Authorization": f"Bearer {OB_TOKEN}"})
+    replies: asyncio.Queue = asyncio.Queue()
+
+    async def reader():
+        async for frame in ws:
+            if frame.type != aiohttp.WSMsgType.TEXT:
+                continue
+            act = json.loads(frame.data)
+            if "action" not in act:
+                continue
+            if act["action"] == "send_private_msg" and act["params"].get("user_id") == user:
+                replies.put_nowait(time.perf_counter())
+            await ws.send_str(json.dumps({"status": "ok", "retcode": 0, "data": {"message_id": 1},
+                                          "echo": act["echo"]}))
+
+    task = asyncio.create_task(reader())
+    try:
+        for i in range(n):
+            if time.monotonic() > deadline:
+                return
+            ev = {"time": int(time.time()), "self_id": int(self_id), "post_type": "message",
+                  "message_type": "private", "sub_type": "friend", "message_id": run * 10_000_000 + sid * 10_000 + i, "user_id": user,
+                  "message": [{"type": "text", "data": {"text": report(i)}}], "raw_message": report(i),
+                  "font": 0, "sender": {"user_id": user, "nickname": f"居民{sid}"}}
+            t0 = time.perf_counter()
+            await ws.send_str(json.dumps(ev, ensure_ascii=False))
+            try:
+                t1 = await asyncio.wait_for(replies.get(), max(0.1, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                errors.append("onebot: no reply in time")
+                return
+            lat.append(t1 - t0)
+    finally:
+        await ws.close()
+        task.cancel()
+
+
+async def drive(base: str, senders: int, messages: int, timeout: float, run: int) -> dict:
+    deadline = time.monotonic() + timeout
+    lat_w, lat_o, errors = [], [], []
+    conn = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(total=30)) as session:
+        n_ob = senders // 2
+        t0 = time.perf_counter()
+        await asyncio.gather(
+            *(onebot_sender(session, base, run, s, messages, lat_o, errors, deadline) for s in range(n_ob)),
+            *(wechat_sender(session, base, run, s, messages, lat_w, errors, deadline) for s in range(n_ob, senders)))
+        elapsed = time.perf_counter() - t0
+    both = lat_w + lat_o
+
+    def pct(xs, p):
+        return statistics.quantiles(xs, n=100)[p - 1] * 1000 if len(xs) >= 2 else float("nan")
+
+    return {"done": len(both), "errors": len(errors), "first_error": errors[0] if errors else "",
+            "elapsed": elapsed, "rate": len(both) / elapsed if elapsed else 0,
+            "p50": pct(both, 50), "p99": pct(both, 99), "wechat_p50": pct(lat_w, 50), "wechat_p99": pct(lat_w, 99),
+            "onebot_p50": pct(lat_o, 50), "onebot_p99": pct(lat_o, 99)}
+
+
+async def wait_up(base: str, proc: subprocess.Popen, path: str, timeout: float = 60) -> None:
+    t = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as s:
+        while time.monotonic() < t:
+            if proc.poll() is not None:
+                raise SystemExit(f"server exited ({proc.returncode}); see its log")
+            try:
+                async with s.get(base + path) as r:
+                    if r.status < 500:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit("server did not come up")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def show(name: str, r: dict) -> None:
+    print(f"{name:<10} {r['done']:>6} msgs in {r['elapsed']:6.2f}s  {r['rate']:8.1f} msg/s   "
+          f"p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms   "
+          f"(wechat p50/p99 {r['wechat_p50']:.1f}/{r['wechat_p99']:.1f}, onebot {r['onebot_p50']:.1f}/{r['onebot_p99']:.1f})"
+          + (f"  errors {r['errors']} e.g. {r['first_error']}" if r["errors"] else ""))
+
+
+async def main(args) -> None:
+    runner, api_port = await api_stub()
+    tmp = Path(tempfile.mkdtemp(prefix="pingan-bench-"))
+    port, echo_port = free_port(), free_port()
+    (tmp / "config.toml").write_text(f"""
+[database]
+url = "sqlite+aiosqlite:///{tmp / 'bench.db'}"
+[server]
+host = "127.0.0.1"
+port = {port}
+rate_limit_exempt = ["127.0.0.0/8"]
+max_body_bytes = 262144
+[outbox]
+qq_per_chat_per_minute = 100000
+[platforms.onebot]
+enabled = true
+[platforms.wechat]
+enabled = true
+app_id = "{APP_ID}"
+api_base = "http://127.0.0.1:{api_port}"
+passive_budget_seconds = 3.0
+""", "utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PINGAN")}
+    env.update(PINGAN_CONFIG=str(tmp / "config.toml"), PINGAN_WECHAT_TOKEN=TOKEN, PINGAN_WECHAT_APP_SECRET="s",
+               PINGAN_ONEBOT_ACCESS_TOKEN=OB_TOKEN)
+    py = sys.executable
+    log = open(tmp / "server.log", "wb")  # never a pipe nobody reads: a full pipe blocks the server
+    server = subprocess.Popen([py, "-c", "from pingan.cli import app; app()", "serve"], cwd=tmp, env=env,
+                              stdout=log, stderr=subprocess.STDOUT)
+    echo = subprocess.Popen([py, __file__, "--echo-server", str(echo_port)], cwd=tmp, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        await wait_up(f"http://127.0.0.1:{port}", server, "/healthz")
+        await wait_up(f"http://127.0.0.1:{echo_port}", echo, "/")
+        print(f"{args.senders} concurrent senders ({args.senders // 2} OneBot WS + {args.senders - args.senders // 2} "
+              f"WeChat POST), {args.messages} messages each, SQLite, loopback")
+        # warm-up (jieba, connection pools) — not measured
+        await drive(f"http://127.0.0.1:{port}", 4, 2, 30, run=1)
+        await drive(f"http://127.0.0.1:{echo_port}", 4, 2, 30, run=1)
+        bare = await drive(f"http://127.0.0.1:{echo_port}", args.senders, args.messages, args.timeout, run=2)
+        full = await drive(f"http://127.0.0.1:{port}", args.senders, args.messages, args.timeout, run=2)
+        show("bare echo", bare)
+        show("pingan", full)
+        ratio = full["rate"] / bare["rate"] if bare["rate"] else 0
+        print(f"throughput ratio pingan / bare echo: {ratio:.1%}  (target ≥ 50%); "
+              f"pingan p99 {full['p99']:.1f} ms (target < 100 ms)")
+    finally:
+        stop(server)
+        stop(echo)
+        log.close()
+        print(f"server log: {tmp / 'server.log'}")
+        await runner.cleanup()
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--senders", type=int, default=100)
+    ap.add_argument("--messages", type=int, default=20, help="messages per sender")
+    ap.add_argument("--timeout", type=float, default=120.0, help="seconds per run, at most")
+    ap.add_argument("--echo-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.echo_server:
+        run_echo_server(a.echo_server)
+    else:
+        asyncio.run(main(a))
