@@ -213,7 +213,7 @@ async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
     # cumulative since the campaign start (one scan)
     q = (select(T.unit_id, T.category, func.count(), total(resolved_asof), total(and_(resolved_asof, ~called)),
                 total(called), total(~gave_up), total(on_time))
-         .where(*scope).group_by(T.unit_id, T.category))
+         .where(*scope).group_by(T.category, T.unit_id))  # (category, unit): SQLite then scans, no index walk
     for unit, cat, *n in (await session.exec(q)).all():
         t = out[unit]
         found, res_tot, selfh, called_tot, cum_base, cum_ontime = (int(x or 0) for x in n)
@@ -231,24 +231,28 @@ async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
     for unit, n in (await session.exec(eq.group_by(T.unit_id))).all():
         out[unit].called_up += int(n)
 
-    # durations for the medians (only the period's rows, two timestamps each)
-    dq = select(T.unit_id, T.dispatched_at, T.on_scene_at).where(created_p, T.on_scene_at.is_not(None),
-                                                                 T.on_scene_at < pe, *unit_scope)
-    rq = select(T.unit_id, T.created_at, T.resolved_at).where(within(T.resolved_at), *unit_scope)
-    for unit, a, b in (await session.exec(dq)).all():
-        if a is not None:
-            out[unit].on_scene_secs.append((_aware(b) - _aware(a)).total_seconds())
-    for unit, a, b in (await session.exec(rq)).all():
-        out[unit].resolve_secs.append((_aware(b) - _aware(a)).total_seconds())
+    # durations for the medians: seconds computed in SQL, only the period's rows
+    def seconds(a, b):
+        if session.bind.dialect.name == "sqlite":
+            return (func.julianday(b) - func.julianday(a)) * 86400.0
+        return func.extract("epoch", b - a)
+
+    dq = select(T.unit_id, seconds(T.dispatched_at, T.on_scene_at)).where(
+        created_p, T.on_scene_at.is_not(None), T.dispatched_at.is_not(None), T.on_scene_at < pe, *unit_scope)
+    rq = select(T.unit_id, seconds(T.created_at, T.resolved_at)).where(within(T.resolved_at), *unit_scope)
+    for unit, secs in (await session.exec(dq)).all():
+        out[unit].on_scene_secs.append(round(float(secs), 3))
+    for unit, secs in (await session.exec(rq)).all():
+        out[unit].resolve_secs.append(round(float(secs), 3))
 
     # still open as of the period's end: for "now", an index-only count on (status, unit, category, created)
     if asof >= now:
         open_where = [T.status.in_(OPEN_STATUSES), *unit_scope]
-        if cs:
-            open_where.append(in_campaign)
+        if cs:  # coalesce(): keep SQLite on the covering (status, unit, category, created) index
+            open_where.append(func.coalesce(T.created_at, T.created_at) >= cs)
     else:  # a past date: what was open then (a scan)
         open_where = [open_asof, *scope]
-    q = select(T.unit_id, T.category, func.count()).where(*open_where).group_by(T.unit_id, T.category)
+    q = select(T.unit_id, T.category, func.count()).where(*open_where).group_by(T.category, T.unit_id)
     for unit, cat, n in (await session.exec(q)).all():
         out[unit].pending += int(n)
         cat_of(out[unit], cat)[2] += int(n)
