@@ -310,3 +310,25 @@ async def test_recover_handles_stored_but_unhandled(h):
     # the receipt, and the post in the community's coordination groups on QQ and on the console
     assert sorted((r.platform, r.chat_id) for r in rows) == [
         ("console", "张阿姨"), ("console", COORD), ("qq", "700001")]
+
+
+async def test_group_commit_isolates_a_failing_message(h):
+    """Concurrent messages are handled in groups; one handler crash costs only its own message."""
+    import asyncio
+
+    from pingan.bot.console import message, private_chat
+    from pingan.handlers.router import SKIP
+
+    async def boom(ctx):
+        if ctx.msg.text == "炸":
+            raise RuntimeError("bad one")
+        return SKIP
+
+    h.bot.router.handlers.insert(0, ((), boom))
+    msgs = [message(private_chat(f"居民{i}"), f"居民{i}", "炸" if i == 3 else EBIKE) for i in range(8)]
+    results = await asyncio.gather(*(h.bot.handle(m) for m in msgs))
+    assert sum(1 for r in results if r.outbound) == 7
+    assert await count(h, Ticket) == 7
+    async with h.bot.sessions() as s:
+        failed = (await s.exec(select(InboxMessage).where(InboxMessage.error.is_not(None)))).all()
+    assert [r.payload["text"] for r in failed] == ["炸"] and "bad one" in failed[0].error

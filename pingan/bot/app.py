@@ -36,13 +36,16 @@ class Handled:
 
 
 class Bot:
+    BATCH = 64  # messages per group commit
     def __init__(self, settings: Settings, clock: Clock, engine, org: OrgIndex, taxonomy: Taxonomy) -> None:
         self.settings, self.clock, self.engine = settings, clock, engine
         self.sessions = session_factory(engine)
         self.org, self.taxonomy = org, taxonomy
         self.router = build_router()
-        # SQLite has one writer; serialising handling in-process avoids 'database is locked' retries.
-        self._lock = asyncio.Lock()
+        # SQLite has one writer: in-process writes queue here rather than in SQLite's busy handler.
+        self.write_lock = asyncio.Lock()
+        self._to_store: list = []
+        self._to_handle: list = []
 
     @classmethod
     async def create(cls, settings: Settings, clock: Clock | None = None, *, migrate: bool = True,
@@ -68,56 +71,115 @@ class Bot:
         await self.engine.dispose()
 
     # --- inbox ----------------------------------------------------------------------------------
+    # Under load, messages are stored and handled in groups: whoever holds the write lock takes
+    # everything waiting and commits it in one transaction ("group commit"). One message alone is
+    # a group of one, so nothing waits for company.
+
+    async def _grouped(self, waiting: list, item, run_batch):
+        fut = asyncio.get_running_loop().create_future()
+        waiting.append((item, fut))
+        async with self.write_lock:
+            if not fut.done():
+                batch = waiting[: self.BATCH]
+                del waiting[: self.BATCH]
+                try:
+                    results = await run_batch([i for i, _ in batch])
+                except BaseException as exc:
+                    for _, f in batch:
+                        if not f.done():
+                            f.set_exception(exc)
+                    raise
+                for (_, f), result in zip(batch, results):
+                    f.set_result(result)
+        return await fut
+
     async def receive(self, msg: Inbound) -> int | None:
         """Persist before anything else. Returns the inbox id, or None for a duplicate delivery."""
         msg.received_at = msg.received_at or self.clock.now()
-        row = InboxMessage(platform=msg.chat.platform, account=msg.chat.account, msg_id=msg.msg_id,
-                           payload=msg.to_dict(), received_at=self.clock.now())
+        return await self._grouped(self._to_store, msg, self._store)
+
+    async def _store(self, msgs: list[Inbound]) -> list[int | None]:
+        rows = [InboxMessage(platform=m.chat.platform, account=m.chat.account, msg_id=m.msg_id,
+                             payload=m.to_dict(), received_at=self.clock.now()) for m in msgs]
         async with self.sessions() as session:
-            session.add(row)
+            session.add_all(rows)
             try:
                 await session.commit()
-            except IntegrityError:
-                log.info("duplicate delivery %s/%s/%s ignored", msg.chat.platform, msg.chat.account, msg.msg_id)
-                return None
-            return row.id
+                return [r.id for r in rows]
+            except IntegrityError:  # a retried delivery in the group: store one by one
+                await session.rollback()
+        ids = []
+        for m, r in zip(msgs, rows):
+            async with self.sessions() as session:
+                session.add(InboxMessage(**r.model_dump(exclude={"id"})))
+                try:
+                    await session.commit()
+                except IntegrityError:
+                    log.info("duplicate delivery %s/%s/%s ignored", m.chat.platform, m.chat.account, m.msg_id)
+                    ids.append(None)
+                    continue
+                ids.append((await session.exec(select(InboxMessage.id).where(
+                    InboxMessage.platform == m.chat.platform, InboxMessage.account == m.chat.account,
+                    InboxMessage.msg_id == m.msg_id))).one())
+        return ids
 
     async def process(self, inbox_id: int) -> Handled:
         """Handle one stored message exactly once: handlers, ticket changes, outbox rows and the
-        'handled' mark commit together."""
-        async with self._lock, self.sessions() as session:
-            q = select(InboxMessage).where(InboxMessage.id == inbox_id).with_for_update(skip_locked=True)
-            row = (await session.exec(q)).first()
-            if row is None or row.handled_at is not None:
-                return Handled(inbox_id, True, [])
-            msg = Inbound.from_dict(row.payload)
-            now = self.clock.now()
-            notifier = Notifier(self.org, self.settings, self.taxonomy, self.clock)
-            ctx = Context(
-                msg=msg, inbox_id=inbox_id, session=session, settings=self.settings, org=self.org,
-                taxonomy=self.taxonomy, clock=self.clock, now=now,
-                sender=await find_sender(session, self.org, msg.chat.platform, msg.sender_id),
-                desk=TicketDesk(session, self.org, self.settings, self.taxonomy, now), notify=notifier,
-            )
+        'handled' mark commit together (with whatever else is waiting to be handled)."""
+        return await self._grouped(self._to_handle, inbox_id, self._handle_batch)
+
+    async def _handle_batch(self, ids: list[int]) -> list[Handled]:
+        async with self.sessions() as session:
+            q = (select(InboxMessage).where(InboxMessage.id.in_(ids), InboxMessage.handled_at.is_(None))
+                 .order_by(InboxMessage.id).with_for_update(skip_locked=True))
+            rows = {r.id: r for r in (await session.exec(q)).all()}
+            results = {}
             try:
-                await self.router.dispatch(ctx)
-            except Exception as exc:  # a handler bug must not lose the message or wedge the inbox
-                log.exception("handling inbox #%s failed", inbox_id)
-                await session.rollback()
-                row = await session.get(InboxMessage, inbox_id)
-                row.handled_at, row.error = now, f"{type(exc).__name__}: {exc}"[:500]
-                notifier.out.clear()
-                notifier.to_admins(f"⚠️ 消息处理出错(收件 #{inbox_id}):{row.error}")
-                self.enqueue(session, notifier.out, now)
+                for inbox_id, row in rows.items():
+                    results[inbox_id] = await self._handle_one(session, row)
                 await session.commit()
-                return Handled(inbox_id, False, [])
-            row.handled_at = now
+            except Exception as exc:
+                await session.rollback()
+                if len(rows) == 1:
+                    return [await self._record_failure(next(iter(rows)), exc)]
+                # one bad message must not take the others down: handle each on its own
+                return [(await self._handle_batch([i]))[0] for i in ids]
+        return [results.get(i, Handled(i, True, [])) for i in ids]
+
+    async def _handle_one(self, session, row: InboxMessage) -> Handled:
+        msg = Inbound.from_dict(row.payload)
+        now = self.clock.now()
+        notifier = Notifier(self.org, self.settings, self.taxonomy, self.clock)
+        ctx = Context(
+            msg=msg, inbox_id=row.id, session=session, settings=self.settings, org=self.org,
+            taxonomy=self.taxonomy, clock=self.clock, now=now,
+            sender=await find_sender(session, self.org, msg.chat.platform, msg.sender_id),
+            desk=TicketDesk(session, self.org, self.settings, self.taxonomy, now), notify=notifier,
+        )
+        try:
+            await self.router.dispatch(ctx)
+        except Exception:
+            log.exception("handling inbox #%s failed", row.id)
+            raise
+        row.handled_at = now
+        self.enqueue(session, notifier.out, now)
+        if ctx.handled_by:
+            log.info("inbox #%s %s:%s → %s, %d out", row.id, msg.chat.platform, msg.chat.chat_id,
+                     ctx.handled_by, len(notifier.out))
+        return Handled(row.id, False, notifier.out, ctx.handled_by)
+
+    async def _record_failure(self, inbox_id: int, exc: Exception) -> Handled:
+        """A handler bug must not lose the message or wedge the inbox: mark it, tell the admins."""
+        now = self.clock.now()
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        notifier = Notifier(self.org, self.settings, self.taxonomy, self.clock)
+        notifier.to_admins(f"⚠️ 消息处理出错(收件 #{inbox_id}):{error}")
+        async with self.sessions() as session:
+            row = await session.get(InboxMessage, inbox_id)
+            row.handled_at, row.error = now, error
             self.enqueue(session, notifier.out, now)
             await session.commit()
-            if ctx.handled_by:
-                log.info("inbox #%s %s:%s → %s, %d out", inbox_id, msg.chat.platform, msg.chat.chat_id,
-                         ctx.handled_by, len(notifier.out))
-            return Handled(inbox_id, False, notifier.out, ctx.handled_by)
+        return Handled(inbox_id, False, [])
 
     @staticmethod
     def enqueue(session, outbound: list[Outbound], now) -> None:

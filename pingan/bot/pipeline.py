@@ -8,8 +8,6 @@ import asyncio
 import logging
 import os
 
-from contextlib import nullcontext
-
 from pingan.bot.app import Bot, Handled
 from pingan.messages import Inbound
 
@@ -18,12 +16,10 @@ log = logging.getLogger("pingan.pipeline")
 
 def write_gate(bot: Bot):
     """SQLite has one writer, and a writer that finds the database busy sleeps in SQLite's busy
-    handler (up to 100 ms a time): under load that, not the work, sets the pace. So on SQLite every
-    in-process write (store, handle, outbox updates) queues on the bot's own handling lock instead.
+    handler (up to 100 ms a time): under load that, not the work, sets the pace. So on SQLite the
+    outbox's writes queue on the bot's write lock too (storing and handling already do).
     PostgreSQL needs no gate (row locks)."""
-    if bot.engine.dialect.name == "sqlite":
-        return bot._lock  # the core's handling lock (read-only use of a core attribute)
-    return None
+    return bot.write_lock if bot.engine.dialect.name == "sqlite" else None
 
 
 class Pipeline:
@@ -35,8 +31,7 @@ class Pipeline:
 
     async def receive(self, msg: Inbound) -> int | None:
         """Store a message (before acknowledging it). None for a duplicate delivery."""
-        async with self.gate or nullcontext():
-            return await self.bot.receive(msg)
+        return await self.bot.receive(msg)
 
     def submit(self, inbox_id: int) -> asyncio.Task:
         """Handle a stored message in the background; await the task (shielded) to wait for it."""
