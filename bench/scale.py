@@ -73,7 +73,6 @@ def gen_tickets(n: int, n_open: int, communities: list[str], seed: int = 7):
     """Yield ticket dicts in chunks. Open tickets are recent (within their window) and carry the
     exact scheduler state as if the previous sweep ran a minute ago; closed ones span the campaign."""
     rnd = random.Random(seed)
-    utc = timezone.utc
     span_secs = int((NOW - datetime.combine(CAMPAIGN_START, time(0), tzinfo=TZ)).total_seconds())
     windows = {"小": 0.5, "中": 3, "大": 7}  # days back an open ticket may be
     prev = NOW - timedelta(minutes=1)

@@ -164,10 +164,8 @@ async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
         return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
     created_p = within(T.created_at)
-    in_campaign = T.created_at >= cs if cs else True
     open_asof = and_(or_(T.closed_at.is_(None), T.closed_at > asof), or_(T.resolved_at.is_(None), T.resolved_at > asof))
     not_arrived = or_(T.on_scene_at.is_(None), T.on_scene_at > asof)
-    overdue = and_(open_asof, or_(T.resolve_due < asof, and_(not_arrived, T.on_scene_due < asof)))
     gave_up = and_(T.status.in_([Status.withdrawn, Status.returned]), T.on_scene_at.is_(None))
     on_time = and_(T.on_scene_at.is_not(None), T.on_scene_at <= T.on_scene_due)
     resolved_asof = and_(T.resolved_at.is_not(None), T.resolved_at < pe)

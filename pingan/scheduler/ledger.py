@@ -12,7 +12,7 @@ from typing import Callable
 
 from sqlalchemy import func, select
 
-from pingan.models import STATUS_NAMES, Person, Status, Ticket
+from pingan.models import STATUS_NAMES, Status, Ticket
 from pingan.models.org_index import OrgIndex
 from pingan.taxonomy import Taxonomy
 
