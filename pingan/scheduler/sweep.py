@@ -33,7 +33,7 @@ def due_query(now: datetime, limit: int):
 
 @contextlib.asynccontextmanager
 async def _serialised(bot):
-    lock = getattr(bot, "_lock", None)  # SQLite has one writer: share the bot's in-process lock
+    lock = getattr(bot, "write_lock", None) or getattr(bot, "_lock", None)  # SQLite: one writer; share the bot's lock
     if lock is None:
         yield
     else:
