@@ -140,11 +140,11 @@ class Notifier:
             self.to_unit(t.holder_unit_id, lambda pf: [Text(text)], t)
 
     def history(self, t: Ticket, events: list[TicketEvent], n: int = 4) -> str:
-        steps = []
-        for ev in events[-n:]:
-            name = ACTION_NAMES.get(ev.action, "上报" if ev.action == "report" else ev.action)
-            steps.append(f"{self.hhmm(ev.at)} {name}")
-        return " → ".join(steps)
+        """The last lifecycle steps ('10:00 上报 → 10:09 到场 → 10:30 呼叫'); reminders and other
+        bookkeeping events are left out."""
+        names = {"report": "上报", **{str(a): name for a, name in ACTION_NAMES.items()}}
+        steps = [f"{self.hhmm(ev.at)} {names[ev.action]}" for ev in events if ev.action in names]
+        return " → ".join(steps[-n:])
 
     def moved(self, t: Ticket, action: Action, actor: Person | None, events: list[TicketEvent], late: bool = False) -> str:
         """Confirm an accepted move in the coordination group and tell the reporter where it matters

@@ -20,7 +20,6 @@ from pingan.scheduler.plan import SUPERVISION_ORDER, SWEPT, Point, plan, snap_of
 from pingan.tickets import TicketDesk
 
 log = logging.getLogger("pingan.scheduler")
-HISTORY_ACTIONS = {"report", *[str(a) for a in Action]}  # what the 2-line history shows
 
 
 def due_query(now: datetime, limit: int):
@@ -129,9 +128,6 @@ class Sweeper:
                     data["late"] = True
                 obj.data = data
 
-    async def history(self, t: Ticket) -> list[TicketEvent]:
-        return [e for e in await self.desk.events(t.id) if e.action in HISTORY_ACTIONS]
-
     async def act(self, t: Ticket, p: Point, late: bool) -> None:
         n, now = self.n, self.now
         if p.kind == "dispatch":
@@ -159,7 +155,7 @@ class Sweeper:
                 tag = "(补发)" if late else ""
                 await self.desk.move(t, Action.escalate, None, None, note=f"办结超期,系统自动呼叫{tag}")
                 self._mark_move_event(t, "escalate", p, late, overdue_since=p.deadline.isoformat())
-                n.moved(t, Action.escalate, None, await self.history(t), late=late)
+                n.moved(t, Action.escalate, None, await self.desk.events(t.id), late=late)
             else:
                 await self.supervise(t, p, "普通", late)
         elif p.kind == "supervise":
