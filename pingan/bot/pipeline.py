@@ -9,7 +9,8 @@ import logging
 import os
 
 from pingan.bot.app import Bot, Handled
-from pingan.messages import Inbound
+from pingan.bot.outbox import claim_reply
+from pingan.messages import Inbound, Outbound
 
 log = logging.getLogger("pingan.pipeline")
 
@@ -58,6 +59,24 @@ class Pipeline:
             return await asyncio.wait_for(asyncio.shield(task), budget)
         except asyncio.TimeoutError:
             return None
+
+    async def passive_reply(self, msg: Inbound, budget: float) -> Outbound | None:
+        """For platforms that answer in the HTTP response (WeChat's 5-second rule, WeCom's stream):
+        store the message, handle it, and if a reply to this chat is ready within `budget` seconds,
+        claim that outbox row so the worker won't push it again. None → answer empty; the outbox
+        sends whatever is owed later. A re-delivery of a stored message also gets None."""
+        inbox_id = await self.receive(msg)
+        if inbox_id is None:
+            return None
+        handled = await self.wait(self.submit(inbox_id), budget)
+        if handled is None or not handled.outbound:
+            return None
+        claimed = await claim_reply(self.bot.sessions, self.bot.clock, msg.chat, self.gate)
+        if claimed is None:
+            return None
+        if self.on_enqueued is not None:  # the claim may unblock later rows of this chat
+            self.on_enqueued()
+        return claimed[1]
 
     async def drain(self, timeout: float = 10.0) -> None:
         if self.tasks:

@@ -110,7 +110,6 @@ def make_app(bot: Bot, *, env: dict[str, str] | None = None, http: HttpClient | 
     worker = OutboxWorker(bot.sessions, bot.clock, settings.outbox, senders, bot.org, write_lock=pipeline.gate)
     pipeline.on_enqueued = worker.wake
     for a in adapters.values():
-        a.worker = worker
         a.register(app)
     app[BOT], app[PIPELINE], app[WORKER], app[ADAPTERS] = bot, pipeline, worker, adapters
     app.router.add_get("/healthz", healthz)

@@ -32,7 +32,7 @@ from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
 from pingan.bot.http import HttpClient
-from pingan.bot.outbox import SendError, claim_reply
+from pingan.bot.outbox import SendError
 from pingan.config import WeChatSettings
 from pingan.messages import ChatRef, Inbound, Location, Mention, Outbound, Text
 
@@ -96,7 +96,6 @@ class WeChatMPAdapter:
         self.http = http or HttpClient()
         self.crypto = WeChatCrypto(settings.token, settings.aes_key, settings.app_id) if settings.aes_key else None
         self.last_seen: dict[tuple[str, str], datetime] = {}  # (account, openid) → their last message
-        self.worker = None  # set by the server: woken after a passive reply claimed a row
         self.sender = WeChatSender(settings, self.http, bot.clock, self.last_seen)
 
     def register(self, app: web.Application) -> None:
@@ -171,19 +170,10 @@ class WeChatMPAdapter:
         if isinstance(inbound, str):
             return self._reply(msg, inbound, safe, q)
         self.last_seen[(inbound.chat.account, inbound.chat.chat_id)] = self.bot.clock.now()
-        inbox_id = await self.pipeline.receive(inbound)  # stored before we answer
-        if inbox_id is None:
-            return web.Response(text="success")  # a retry of a message we already have
-        task = self.pipeline.submit(inbox_id)
-        handled = await self.pipeline.wait(task, self.settings.passive_budget_seconds)
-        if handled is None or not handled.outbound:
+        reply = await self.pipeline.passive_reply(inbound, self.settings.passive_budget_seconds)
+        if reply is None:  # a retry of a stored message, or the answer is not ready: push it later
             return web.Response(text="success")
-        claimed = await claim_reply(self.bot.sessions, self.bot.clock, inbound.chat, self.pipeline.gate)
-        if claimed is None:
-            return web.Response(text="success")
-        if self.worker is not None:
-            self.worker.wake()
-        return self._reply(msg, render_text(claimed[1]), safe, q)
+        return self._reply(msg, render_text(reply), safe, q)
 
     def _reply(self, msg, text: str, safe: bool, q) -> web.Response:
         xml = TextReply(message=msg, content=text).render()

@@ -36,7 +36,7 @@ from wechatpy.crypto import PrpCrypto
 from wechatpy.utils import WeChatSigner
 
 from pingan.bot.http import HttpClient
-from pingan.bot.outbox import SendError, claim_reply
+from pingan.bot.outbox import SendError
 from pingan.config import WeComSettings
 from pingan.messages import ChatRef, Inbound, Mention, Outbound, Text
 
@@ -257,7 +257,6 @@ class WeComAdapter:
         self.http = http or HttpClient()
         self.crypto = AiBotCrypto(settings.bot_token, settings.bot_aes_key) if settings.bot_aes_key else None
         self.response_urls = ResponseUrls(bot.clock)
-        self.worker = None
         self.sender = WeComSender(settings, self.http, bot.clock, env, self.response_urls)
 
     def register(self, app: web.Application) -> None:
@@ -310,18 +309,9 @@ class WeComAdapter:
             return web.Response(text="")
         if isinstance(d.get("response_url"), str) and d["response_url"]:
             self.response_urls.put(inbound.chat.account, inbound.chat.chat_id, d["response_url"])
-        inbox_id = await self.pipeline.receive(inbound)  # stored before we answer
-        if inbox_id is None:
+        ready = await self.pipeline.passive_reply(inbound, self.settings.passive_budget_seconds)
+        if ready is None:  # a re-delivery, or not ready in time: response_url / the webhook later
             return web.Response(text="")
-        task = self.pipeline.submit(inbox_id)
-        handled = await self.pipeline.wait(task, self.settings.passive_budget_seconds)
-        if handled is None or not handled.outbound:
-            return web.Response(text="")
-        claimed = await claim_reply(self.bot.sessions, self.bot.clock, inbound.chat, self.pipeline.gate)
-        if claimed is None:
-            return web.Response(text="")
-        if self.worker is not None:
-            self.worker.wake()
         reply = {"msgtype": "stream", "stream": {"id": uuid.uuid4().hex, "finish": True,
-                                                 "content": plain_text(claimed[1])}}
+                                                 "content": plain_text(ready)}}
         return web.json_response(self.crypto.encrypt(json.dumps(reply, ensure_ascii=False), nonce, ts))
