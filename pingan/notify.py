@@ -110,6 +110,9 @@ class Notifier:
                 f"📍{t.location or '位置待补充(已追问上报人)'}\n"
                 f"📝“{excerpt(t.raw_text)}”\n"
                 f"👤上报:{mask_name(reporter.name)}")
+        backup = self.org.on_duty(t.unit_id)
+        if t.holder_level == Level.grid and backup is not None and backup not in people:
+            body += f"  备岗:{backup.name}"  # the community's on-duty staff, if the grid worker can't go
         if t.urgent:
             body += f"\n{self.emergency_line()}"
         ask = f"⏰请 {self.hhmm(t.on_scene_due)} 前到场,回复「到场 #{t.id}」"

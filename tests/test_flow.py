@@ -31,6 +31,7 @@ async def test_report_creates_ticket_and_mentions_grid_worker(h):
     group = texts(out, COORD)
     assert "#1" in group and "@周网格" in group and "锦城花园3栋" in group
     assert "张阿姨" not in group and "张**" in group  # reporter masked in groups
+    assert "备岗:王书记" in group  # the community's on-duty staff backs the grid worker up
     receipt = texts(out, "张阿姨")
     assert "编号 #1" in receipt and "周网格" in receipt and "15 分钟" in receipt and "09:15" in receipt
     assert t.on_scene_due.astimezone(h.clock.tz).strftime("%H:%M") == "09:15"
