@@ -146,8 +146,7 @@ async def post_digests(bot, kind: str, day: date | None = None, now: datetime | 
     for period in periods_for(kind, day, bot.settings):
         for d in await build_digests(bot, sorted(targets), period, now, charts):
             post(notifier, d, targets[d.unit_id], bot.settings, late)
-    lock = getattr(bot, "write_lock", None) or getattr(bot, "_lock", None) or asyncio.Lock()
-    async with lock, bot.sessions() as session:
+    async with bot.write_lock, bot.sessions() as session:
         session.add(SchedulerRun(job=job, key=key, at=now, late=late))
         try:
             await session.flush()

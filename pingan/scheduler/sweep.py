@@ -5,7 +5,6 @@ next_check_at in the same transaction as the events and the outbox rows."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from datetime import datetime, timedelta
 
@@ -30,23 +29,13 @@ def due_query(now: datetime, limit: int):
             .with_for_update(skip_locked=True))
 
 
-@contextlib.asynccontextmanager
-async def _serialised(bot):
-    lock = getattr(bot, "write_lock", None) or getattr(bot, "_lock", None)  # SQLite: one writer; share the bot's lock
-    if lock is None:
-        yield
-    else:
-        async with lock:
-            yield
-
-
 async def sweep(bot, now: datetime | None = None) -> int:
     """Act on everything due at `now` (default: the bot's clock). Returns the number of actions."""
     now = now or bot.clock.now()
     batch = bot.settings.scheduler.batch_size
     acted = 0
     while True:
-        async with _serialised(bot), bot.sessions() as session:
+        async with bot.write_lock, bot.sessions() as session:  # in-process writes take turns
             session.info[SCHEDULER_SESSION] = True
             tickets = list((await session.exec(due_query(now, batch))).all())
             if not tickets:
