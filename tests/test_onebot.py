@@ -139,6 +139,8 @@ def test_meta_and_notice_events_are_not_messages():
                              "status": {}, "interval": 5000}) is None
     assert event_to_inbound({"post_type": "notice", "notice_type": "group_increase"}) is None
     assert event_to_inbound({"post_type": "message_sent", "message_type": "group"}) is None
+    # clients that report the bot's own posts as ordinary messages: never answer ourselves
+    assert event_to_inbound(group_event("【隐患 #1】消防·电瓶车违规充电", 9, user_id=int(BOT_QQ))) is None
 
 
 def test_render_mentions_and_image(tmp_path):

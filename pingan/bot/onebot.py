@@ -89,6 +89,8 @@ def event_to_inbound(ev: dict, self_id: str | None = None) -> Inbound | None:
         return None
     me = _str_id(ev.get("self_id", self_id), "self_id")
     user_id = _str_id(ev.get("user_id"), "user_id")
+    if user_id == me:  # some clients report the bot's own posts as messages: never answer ourselves
+        return None
     msg_id = _str_id(ev.get("message_id"), "message_id")
     chat_id = _str_id(ev.get("group_id"), "group_id") if kind == "group" else user_id
     raw = ev.get("message", ev.get("raw_message", ""))
