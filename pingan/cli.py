@@ -40,6 +40,8 @@ def _settings(config: Optional[Path], db: Optional[str] = None):
 def _logging(verbose: bool = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    if not verbose:  # one line per sweep a minute drowns what an operator needs to see
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @app.command()
