@@ -305,3 +305,23 @@ def test_model_fallback_when_no_keywords():
     from pingan.parser.model import get_model
     cats = get_model().categories("楼下那家天天把电瓶车推到屋头充电")
     assert max(cats, key=cats.get) == "fire"
+
+
+def test_negated_praise_is_not_praise():
+    r = parse("养老院的饭菜经常是剩的,老人们吃了都说不舒服")
+    assert r.report and r.item == "托幼养老机构"
+    assert not parse("现在楼道干净多了,住着舒服").report
+
+
+@pytest.mark.parametrize("text", ["有个娃娃掉到鱼塘里了!快来人啊", "刚才一个老人滑进堰塘里了"])
+def test_falling_into_water_is_urgent(text):
+    r = parse(text)
+    assert r.urgent and r.item == "夏季水面安全"
+
+
+def test_dropping_a_phone_in_water_is_not_urgent():
+    assert not parse("我手机掉到水里了,谁有米").urgent
+
+
+def test_a_pronoun_tail_is_not_an_estate_name():
+    assert parse("我想反映一下我们小区的问题,楼道有电瓶车在充电").location is None

@@ -17,11 +17,11 @@ from pingan.errors import ConfigError
 from pingan.taxonomy import Taxonomy
 
 
-def _alternation(words) -> re.Pattern | None:
+def _alternation(words, prefix: str = "") -> re.Pattern | None:
     words = sorted({w for w in words if w}, key=lambda w: (-len(w), w))
     if not words:
         return None
-    return re.compile("|".join(re.escape(w) for w in words))
+    return re.compile(prefix + "(?:" + "|".join(re.escape(w) for w in words) + ")")
 
 
 def _weighted(raw: list, where: str) -> dict[str, float]:
@@ -185,7 +185,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         present=tuple(neg.get("present", [])),
         elsewhere_re=_alternation(cues.get("elsewhere", [])),
         patterns=patterns,
-        positive_re=_alternation(cues.get("positive", [])),
+        positive_re=_alternation(cues.get("positive", []), prefix="(?<![不没])"),  # 不舒服 is no praise
         inquiry_re=_alternation(cues.get("inquiry", [])),
         strong_problem_re=_alternation(cues.get("strong_problem", [])),
         notice_strong_re=_alternation(cues.get("notice_strong", [])),

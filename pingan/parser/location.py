@@ -81,8 +81,8 @@ class LocationFinder:
     def _is_generic(self, name: str, suf: str, boundary: bool = False) -> bool:
         if not name or name in self.generic:
             return True
-        if len(name) == 1 and len(suf) == 1 and not boundary:
-            return True  # "府河" at a boundary is a name; "下河" inside a clause is not
+        if len(name) == 1 and not boundary:
+            return True  # "府河" at a boundary is a name; "下河" or "(我)们小区" inside a clause is not
         if name.isdigit():
             return True
         return False
