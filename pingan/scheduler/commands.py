@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Optional
@@ -20,12 +21,17 @@ def _unit(bot, query: str) -> str:
     return found[0]
 
 
+@contextlib.asynccontextmanager
 async def _bot(config, db):
+    """A bot on the configured database, closed afterwards."""
     from pingan.bot.app import Bot
     from pingan.cli import _settings
 
-    settings = _settings(config, db)
-    return await Bot.create(settings)
+    bot = await Bot.create(_settings(config, db))
+    try:
+        yield bot
+    finally:
+        await bot.close()
 
 
 def register(app: typer.Typer) -> None:
@@ -49,8 +55,7 @@ def register(app: typer.Typer) -> None:
         from pingan.scheduler.jobs import build_digests
 
         async def main() -> None:
-            bot = await _bot(config, db)
-            try:
+            async with _bot(config, db) as bot:
                 uid = _unit(bot, unit)
                 end = date.fromisoformat(on) if on else bot.clock.now().date()
                 if campaign and bot.settings.scheduler.campaign_start:
@@ -67,8 +72,6 @@ def register(app: typer.Typer) -> None:
                 if chart is not None and d.chart:
                     Path(d.chart).replace(chart)
                     typer.echo(f"图表:{chart}")
-            finally:
-                await bot.close()
 
         asyncio.run(main())
 
@@ -88,8 +91,7 @@ def register(app: typer.Typer) -> None:
         from pingan.scheduler.ledger import export_ledger
 
         async def main() -> None:
-            bot = await _bot(config, db)
-            try:
+            async with _bot(config, db) as bot:
                 uid = _unit(bot, unit)
                 with Progress(TextColumn("台账 {task.description}"), BarColumn(), MofNCompleteColumn(),
                               TimeElapsedColumn()) as bar:
@@ -99,8 +101,6 @@ def register(app: typer.Typer) -> None:
                         as_csv=as_csv or file.suffix.lower() == ".csv",
                         progress=lambda n: bar.advance(task, n), total_cb=lambda n: bar.update(task, total=n))
                 typer.echo(f"已导出 {summary.rows} 件(超期 {summary.overdue})→ {file}")
-            finally:
-                await bot.close()
 
         asyncio.run(main())
 
