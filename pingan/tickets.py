@@ -82,10 +82,11 @@ class TicketDesk:
 
     # --- writing --------------------------------------------------------------------------------
     def event(self, ticket: Ticket, action: str, actor: Person | None, inbox_id: int | None,
-              from_status: str | None = None, note: str | None = None, **data) -> TicketEvent:
+              from_status: str | None = None, note: str | None = None, to_status: str | None = None,
+              **data) -> TicketEvent:
         ev = TicketEvent(ticket_id=ticket.id, at=self.now, actor_id=actor.id if actor else None, action=action,
-                         from_status=from_status, to_status=ticket.status, note=note, inbox_id=inbox_id,
-                         data=data or None)
+                         from_status=from_status, to_status=to_status or ticket.status, note=note,
+                         inbox_id=inbox_id, data=data or None)
         self.session.add(ev)
         return ev
 
@@ -126,11 +127,14 @@ class TicketDesk:
             policy=policy.snapshot(self.settings.policy), created_at=self.now,
             followup_until=self.now + timedelta(minutes=self.settings.bot.followup_minutes),
         )
-        self.session.add(ticket)
-        await self.session.flush()  # assigns the number
-        self.event(ticket, "report", reporter, inbox_id, note=parsed.location, matched=parsed.matched)
+        reported = ticket.status
         self.route(ticket, fallback_unit)
-        await self.move(ticket, Action.dispatch, None, inbox_id)
+        data = self._apply(ticket, Action.dispatch)  # routed and dispatched before the one INSERT
+        self.session.add(ticket)
+        await self.session.flush()  # assigns the number the events need
+        self.event(ticket, "report", reporter, inbox_id, note=parsed.location, to_status=reported,
+                   matched=parsed.matched)
+        self.event(ticket, str(Action.dispatch), None, inbox_id, from_status=reported, **data)
         return ticket
 
     def set_deadlines(self, ticket: Ticket) -> None:
@@ -143,6 +147,14 @@ class TicketDesk:
                    note: str | None = None, department=None, size: str | None = None) -> Moved:
         """Apply one lifecycle action (already authorised) and record it. Raises IllegalMove."""
         before, holder_before = ticket.status, ticket.holder_unit_id
+        data = self._apply(ticket, action, note, department, size)
+        self.event(ticket, str(action), actor, inbox_id, from_status=before, note=note, **data)
+        return Moved(ticket, action, before, holder_before)
+
+    def _apply(self, ticket: Ticket, action: Action, note: str | None = None, department=None,
+               size: str | None = None) -> dict:
+        """Change the ticket for `action`; returns what the event should record besides the statuses."""
+        holder_before = ticket.holder_unit_id
         ticket.status = target(action, ticket.status)
         now = self.now
         ticket.updated_at = now
@@ -188,8 +200,7 @@ class TicketDesk:
             data["size"] = size
         if ticket.holder_unit_id != holder_before:
             data["holder"] = ticket.holder_unit_id
-        self.event(ticket, str(action), actor, inbox_id, from_status=before, note=note, **data)
-        return Moved(ticket, action, before, holder_before)
+        return data
 
     def escalation_target(self, ticket: Ticket):
         """The unit a 呼叫 would reach, or None at the top of the ladder."""

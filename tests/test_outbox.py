@@ -45,7 +45,7 @@ def chat(cid: str) -> ChatRef:
 
 async def enqueue(bot, clock, *items: tuple[str, str], alert: bool = False) -> None:
     async with bot.sessions() as s:
-        bot.enqueue(s, [Outbound(chat(c), [Text(t)]) for c, t in items], clock.now())
+        await bot.enqueue(s, [Outbound(chat(c), [Text(t)]) for c, t in items], clock.now())
         await s.commit()
 
 

@@ -161,7 +161,7 @@ async def test_webhook_text_mentions_and_image(settings, clock, hooks, tmp_path)
 
 async def _enqueue(bot, clock, chat_id: str, n: int, account: str = "") -> None:
     async with bot.sessions() as s:
-        bot.enqueue(s, [Outbound(ChatRef("wecom", account, "group", chat_id), [Text(f"m{i}")]) for i in range(n)],
+        await bot.enqueue(s, [Outbound(ChatRef("wecom", account, "group", chat_id), [Text(f"m{i}")]) for i in range(n)],
                     clock.now())
         await s.commit()
 
@@ -259,7 +259,7 @@ async def test_late_replies_use_response_url_once_then_webhook(running, bot, hoo
     assert "<@liwangge>" in hooks.responses[0]["markdown"]["content"]
     # response_url is spent: the next message to that group goes through its webhook
     async with bot.sessions() as s:
-        bot.enqueue(s, [Outbound(ChatRef("wecom", AIBOT, "group", GROUP_CHAT), [Text("通知")])], bot.clock.now())
+        await bot.enqueue(s, [Outbound(ChatRef("wecom", AIBOT, "group", GROUP_CHAT), [Text("通知")])], bot.clock.now())
         await s.commit()
     assert await running.worker.run_once() == 1
     assert hooks.webhook[-1] == ("KEY-RES", {"msgtype": "text", "text": {"content": "通知", "mentioned_list": [],

@@ -7,15 +7,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 
 from pingan.clock import Clock, SystemClock
 from pingan.config import Settings
 from pingan.handlers import build_router
 from pingan.handlers.context import Context, find_sender
-from pingan.messages import Inbound, Outbound
+from pingan.messages import ChatRef, Inbound, Outbound
 from pingan.models import InboxMessage, OutboxMessage
 from pingan.models.db import make_engine, session_factory, upgrade
 from pingan.models.org_file import apply_org, parse_org_toml
@@ -27,12 +28,31 @@ from pingan.tickets import TicketDesk
 log = logging.getLogger("pingan.bot")
 
 
+INBOX, OUTBOX = InboxMessage.__table__, OutboxMessage.__table__
+INSERT_INBOX = insert(INBOX).returning(INBOX.c.id, sort_by_parameter_order=True)
+
+
 @dataclass
 class Handled:
     inbox_id: int | None
     duplicate: bool
     outbound: list[Outbound]
     handled_by: str | None = None
+    chat: ChatRef | None = None
+
+
+def outbox_rows(outbound: list[Outbound], now: datetime, hold_until: datetime | None = None,
+                held_chat: ChatRef | None = None) -> list[dict]:
+    return [{"platform": o.target.platform, "account": o.target.account, "chat_type": o.target.chat_type,
+             "chat_id": o.target.chat_id, "payload": o.to_dict(), "ticket_id": o.ticket_id, "status": "pending",
+             "attempts": 0, "created_at": now,
+             "next_attempt_at": hold_until if hold_until and o.target == held_chat else now} for o in outbound]
+
+
+async def insert_outbox(session, rows: list[dict]) -> None:
+    """Plain table inserts, one statement for many rows: the outbox is written, not read, here."""
+    if rows:
+        await session.exec(insert(OUTBOX), params=rows)
 
 
 class Bot:
@@ -99,59 +119,65 @@ class Bot:
         return await self._grouped(self._to_store, msg, self._store)
 
     async def _store(self, msgs: list[Inbound]) -> list[int | None]:
-        rows = [InboxMessage(platform=m.chat.platform, account=m.chat.account, msg_id=m.msg_id,
-                             payload=m.to_dict(), received_at=self.clock.now()) for m in msgs]
+        now = self.clock.now()
+        rows = [{"platform": m.chat.platform, "account": m.chat.account, "msg_id": m.msg_id,
+                 "payload": m.to_dict(), "received_at": now} for m in msgs]
         async with self.sessions() as session:
-            session.add_all(rows)
-            try:
+            try:  # one statement for the whole group (a plain table insert: no ORM objects needed)
+                ids = (await session.exec(INSERT_INBOX, params=rows)).scalars().all()
                 await session.commit()
-                return [r.id for r in rows]
+                return list(ids)
             except IntegrityError:  # a retried delivery in the group: store one by one
                 await session.rollback()
         ids = []
-        for m, r in zip(msgs, rows):
+        for m, row in zip(msgs, rows):
             async with self.sessions() as session:
-                session.add(InboxMessage(**r.model_dump(exclude={"id"})))
                 try:
+                    ids.append((await session.exec(INSERT_INBOX, params=[row])).scalar_one())
                     await session.commit()
                 except IntegrityError:
                     log.info("duplicate delivery %s/%s/%s ignored", m.chat.platform, m.chat.account, m.msg_id)
                     ids.append(None)
-                    continue
-                ids.append((await session.exec(select(InboxMessage.id).where(
-                    InboxMessage.platform == m.chat.platform, InboxMessage.account == m.chat.account,
-                    InboxMessage.msg_id == m.msg_id))).one())
         return ids
 
-    async def process(self, inbox_id: int) -> Handled:
+    async def process(self, inbox_id: int, hold_replies_until: datetime | None = None) -> Handled:
         """Handle one stored message exactly once: handlers, ticket changes, outbox rows and the
-        'handled' mark commit together (with whatever else is waiting to be handled)."""
-        return await self._grouped(self._to_handle, inbox_id, self._handle_batch)
+        'handled' mark commit together (with whatever else is waiting to be handled).
+        `hold_replies_until`: the replies to the message's own chat wait for the outbox worker until
+        then, because the adapter means to claim one for a passive (in-response) reply."""
+        return await self._grouped(self._to_handle, (inbox_id, hold_replies_until), self._handle_batch)
 
-    async def _handle_batch(self, ids: list[int]) -> list[Handled]:
+    async def _handle_batch(self, items: list[tuple[int, datetime | None]]) -> list[Handled]:
+        ids = [i for i, _ in items]
         async with self.sessions() as session:
-            q = (select(InboxMessage).where(InboxMessage.id.in_(ids), InboxMessage.handled_at.is_(None))
-                 .order_by(InboxMessage.id).with_for_update(skip_locked=True))
-            rows = {r.id: r for r in (await session.exec(q)).all()}
-            results = {}
+            q = (select(INBOX.c.id, INBOX.c.payload).where(INBOX.c.id.in_(ids), INBOX.c.handled_at.is_(None))
+                 .order_by(INBOX.c.id).with_for_update(skip_locked=True))
+            rows = (await session.exec(q)).all()
+            hold = dict(items)
+            results, outbox = {}, []
             try:
-                for inbox_id, row in rows.items():
-                    results[inbox_id] = await self._handle_one(session, row)
+                for inbox_id, payload in rows:
+                    results[inbox_id] = handled = await self._handle_one(session, inbox_id, payload)
+                    outbox += outbox_rows(handled.outbound, self.clock.now(), hold[inbox_id], handled.chat)
+                if rows:
+                    await session.exec(update(INBOX).where(INBOX.c.id.in_(list(results)))
+                                          .values(handled_at=self.clock.now()))
+                    await insert_outbox(session, outbox)
                 await session.commit()
             except Exception as exc:
                 await session.rollback()
                 if len(rows) == 1:
-                    return [await self._record_failure(next(iter(rows)), exc)]
+                    return [await self._record_failure(rows[0][0], exc)]
                 # one bad message must not take the others down: handle each on its own
-                return [(await self._handle_batch([i]))[0] for i in ids]
+                return [(await self._handle_batch([item]))[0] for item in items]
         return [results.get(i, Handled(i, True, [])) for i in ids]
 
-    async def _handle_one(self, session, row: InboxMessage) -> Handled:
-        msg = Inbound.from_dict(row.payload)
+    async def _handle_one(self, session, inbox_id: int, payload: dict) -> Handled:
+        msg = Inbound.from_dict(payload)
         now = self.clock.now()
         notifier = Notifier(self.org, self.settings, self.taxonomy, self.clock)
         ctx = Context(
-            msg=msg, inbox_id=row.id, session=session, settings=self.settings, org=self.org,
+            msg=msg, inbox_id=inbox_id, session=session, settings=self.settings, org=self.org,
             taxonomy=self.taxonomy, clock=self.clock, now=now,
             sender=await find_sender(session, self.org, msg.chat.platform, msg.sender_id),
             desk=TicketDesk(session, self.org, self.settings, self.taxonomy, now), notify=notifier,
@@ -159,14 +185,12 @@ class Bot:
         try:
             await self.router.dispatch(ctx)
         except Exception:
-            log.exception("handling inbox #%s failed", row.id)
+            log.exception("handling inbox #%s failed", inbox_id)
             raise
-        row.handled_at = now
-        self.enqueue(session, notifier.out, now)
         if ctx.handled_by:
-            log.info("inbox #%s %s:%s → %s, %d out", row.id, msg.chat.platform, msg.chat.chat_id,
+            log.info("inbox #%s %s:%s → %s, %d out", inbox_id, msg.chat.platform, msg.chat.chat_id,
                      ctx.handled_by, len(notifier.out))
-        return Handled(row.id, False, notifier.out, ctx.handled_by)
+        return Handled(inbox_id, False, notifier.out, ctx.handled_by, msg.chat)
 
     async def _record_failure(self, inbox_id: int, exc: Exception) -> Handled:
         """A handler bug must not lose the message or wedge the inbox: mark it, tell the admins."""
@@ -175,18 +199,14 @@ class Bot:
         notifier = Notifier(self.org, self.settings, self.taxonomy, self.clock)
         notifier.to_admins(f"⚠️ 消息处理出错(收件 #{inbox_id}):{error}")
         async with self.sessions() as session:
-            row = await session.get(InboxMessage, inbox_id)
-            row.handled_at, row.error = now, error
-            self.enqueue(session, notifier.out, now)
+            await session.exec(update(INBOX).where(INBOX.c.id == inbox_id).values(handled_at=now, error=error))
+            await self.enqueue(session, notifier.out, now)
             await session.commit()
         return Handled(inbox_id, False, [])
 
     @staticmethod
-    def enqueue(session, outbound: list[Outbound], now) -> None:
-        for out in outbound:
-            t = out.target
-            session.add(OutboxMessage(platform=t.platform, account=t.account, chat_type=t.chat_type, chat_id=t.chat_id,
-                                      payload=out.to_dict(), ticket_id=out.ticket_id, next_attempt_at=now, created_at=now))
+    async def enqueue(session, outbound: list[Outbound], now: datetime) -> None:
+        await insert_outbox(session, outbox_rows(outbound, now))
 
     async def handle(self, msg: Inbound) -> Handled:
         inbox_id = await self.receive(msg)
@@ -197,8 +217,8 @@ class Bot:
     async def recover(self) -> int:
         """Handle what was stored but not handled before a crash, oldest first. Returns how many."""
         async with self.sessions() as session:
-            q = select(InboxMessage.id).where(InboxMessage.handled_at.is_(None)).order_by(InboxMessage.id)
-            pending = list((await session.exec(q)).all())
+            q = select(INBOX.c.id).where(INBOX.c.handled_at.is_(None)).order_by(INBOX.c.id)
+            pending = list((await session.exec(q)).scalars().all())
         for inbox_id in pending:
             await self.process(inbox_id)
         if pending:

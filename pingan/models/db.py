@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
-from sqlalchemy import event
+import aiosqlite
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,10 +23,31 @@ def normalise_url(url: str) -> str:
     return url
 
 
+class InlineSQLite(aiosqlite.Connection):
+    """aiosqlite's connection with each call run on the event loop's own thread.
+
+    A SQLite call on a WAL database takes microseconds, while handing it to aiosqlite's worker
+    thread and back costs two thread switches; with SQLAlchemy making several calls per statement,
+    those hand-offs were most of the CPU a report cost (bench/ingest.py). The worker thread still
+    opens and closes the connection."""
+
+    async def _execute(self, fn, *args, **kwargs):
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+
+def _inline_sqlite(path: str):
+    async def connect() -> InlineSQLite:
+        # opened on the worker thread, used on the loop's: hence check_same_thread=False
+        return await InlineSQLite(lambda: sqlite3.connect(path, timeout=30, check_same_thread=False), 64)
+    return connect
+
+
 def make_engine(url: str, echo: bool = False) -> AsyncEngine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_async_engine(url, echo=echo, async_creator=_inline_sqlite(make_url(url).database))
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn, _record):  # WAL lets the server read while the scheduler writes

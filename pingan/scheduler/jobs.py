@@ -153,7 +153,7 @@ async def post_digests(bot, kind: str, day: date | None = None, now: datetime | 
         except IntegrityError:  # another process posted it first
             await session.rollback()
             return 0
-        bot.enqueue(session, notifier.out, now)
+        await bot.enqueue(session, notifier.out, now)
         await session.commit()
     log.info("%s %s: %d message(s)%s", job, key, len(notifier.out), " (late)" if late else "")
     return len(notifier.out)

@@ -45,7 +45,7 @@ async def sweep(bot, now: datetime | None = None) -> int:
             worker = Sweeper(bot, session, desk, notifier, now)
             for t in tickets:
                 acted += await worker.ticket(t)
-            bot.enqueue(session, notifier.out, now)
+            await bot.enqueue(session, notifier.out, now)
             await session.commit()
         if len(tickets) < batch:
             return acted
