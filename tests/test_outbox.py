@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from pingan.bot.outbox import OutboxWorker, SendError, claim_reply
-from pingan.messages import ChatRef, Outbound, Text
+from pingan.messages import ChatRef, Inbound, Outbound, Text
 from pingan.models import OutboxMessage
 from pingan.models.db import make_engine, session_factory
 from tests.test_server import rows
@@ -88,6 +88,18 @@ async def test_backoff_is_exponential_capped_and_honours_retry_after(bot, clock,
     assert [t for c, t in sender.sent] == ["b1", "a1", "a2"]
 
 
+async def test_a_stuck_chat_does_not_starve_the_others(bot, clock, worker, sender, settings):
+    """A chat whose head is backing off, with more queued behind it than a whole batch, must not
+    fill every pass: the other chats' messages still go out at once."""
+    settings.outbox.batch = 5
+    await enqueue(bot, clock, *[("A", f"a{i}") for i in range(20)])
+    sender.failures = [SendError("group muted")]
+    assert await worker.run_once() == 0  # a0 fails and backs off; a1… wait behind it
+    await enqueue(bot, clock, ("B", "b1"), ("C", "c1"))
+    assert await worker.run_once() == 2
+    assert [t for _, t in sender.sent] == ["b1", "c1"]
+
+
 async def test_dead_letter_alerts_admins_once(bot, clock, worker, sender, settings):
     settings.outbox.max_attempts = 2
     await enqueue(bot, clock, ("A", "a1"), ("A", "a2"))
@@ -148,6 +160,25 @@ async def test_passive_claim_wins_over_worker(bot, clock, worker, sender):
     rid, out = await claim_reply(bot.sessions, clock, chat("A"))
     assert out.plain() == "first"
     assert await worker.run_once() == 1 and sender.sent == [("A", "second")]
+
+
+@pytest.mark.parametrize("claimed", [True, False])
+async def test_replies_held_for_a_passive_reply(bot, clock, worker, sender, claimed):
+    """While an adapter may still answer in its HTTP response, the worker leaves that chat's reply
+    alone (and sends the rest); after the hold, an unclaimed reply goes out the normal way."""
+    resident = ChatRef("qq", "", "private", "30001")
+    msg = Inbound(chat=resident, msg_id="m1", sender_id="30001", sender_name="张阿姨",
+                  text="锦城花园3栋楼道里有人给电瓶车充电")
+    handled = await bot.process(await bot.receive(msg), hold_replies_until=clock.now() + timedelta(seconds=3))
+    assert {o.target.chat_type for o in handled.outbound} == {"private", "group"}
+    await worker.run_once()
+    assert sender.sent and all(c != "30001" for c, _ in sender.sent)  # the group was told; the receipt waits
+    if claimed:
+        _, out = await claim_reply(bot.sessions, clock, resident)
+        assert "已受理" in out.plain()
+    clock.advance(seconds=3)
+    await worker.run_once()
+    assert [c for c, _ in sender.sent].count("30001") == (0 if claimed else 1)
 
 
 async def test_rate_limited_rows_wait_without_an_attempt(bot, clock, worker, sender):

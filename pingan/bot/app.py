@@ -55,6 +55,48 @@ async def insert_outbox(session, rows: list[dict]) -> None:
         await session.exec(insert(OUTBOX), params=rows)
 
 
+class GroupCommit:
+    """Under load, messages are stored and handled in groups: callers queue their item, and one
+    drain task runs what is waiting, a batch at a time, each batch one transaction under the write
+    lock ("group commit"). One message alone is a group of one, so nothing waits for company; and
+    the lock's queue stays short, so the outbox and the scheduler get their turns."""
+
+    def __init__(self, lock: asyncio.Lock, run_batch, size: int) -> None:
+        self.lock, self.run_batch, self.size = lock, run_batch, size
+        self.waiting: list[tuple[object, asyncio.Future]] = []
+        self.drain: asyncio.Task | None = None
+
+    async def __call__(self, item):
+        fut = asyncio.get_running_loop().create_future()
+        self.waiting.append((item, fut))
+        if self.drain is None:  # a task of its own: a caller that is cancelled must not strand the rest
+            self.drain = asyncio.create_task(self._drain())
+        return await fut
+
+    async def _drain(self) -> None:
+        batch: list = []
+        try:
+            while self.waiting:
+                batch, self.waiting = self.waiting[: self.size], self.waiting[self.size:]
+                try:
+                    async with self.lock:
+                        results = await self.run_batch([item for item, _ in batch])
+                except Exception as exc:
+                    for _, f in batch:
+                        if not f.done():
+                            f.set_exception(exc)
+                    continue
+                for (_, f), result in zip(batch, results):
+                    if not f.done():
+                        f.set_result(result)
+                batch = []
+        finally:
+            self.drain = None
+            for _, f in batch + self.waiting:  # only when cancelled (shutdown)
+                f.cancel()
+            self.waiting = []
+
+
 class Bot:
     BATCH = 64  # messages per group commit
     def __init__(self, settings: Settings, clock: Clock, engine, org: OrgIndex, taxonomy: Taxonomy) -> None:
@@ -64,8 +106,8 @@ class Bot:
         self.router = build_router()
         # SQLite has one writer: in-process writes queue here rather than in SQLite's busy handler.
         self.write_lock = asyncio.Lock()
-        self._to_store: list = []
-        self._to_handle: list = []
+        self._store_group = GroupCommit(self.write_lock, self._store, self.BATCH)
+        self._handle_group = GroupCommit(self.write_lock, self._handle_batch, self.BATCH)
 
     @classmethod
     async def create(cls, settings: Settings, clock: Clock | None = None, *, migrate: bool = True,
@@ -91,32 +133,10 @@ class Bot:
         await self.engine.dispose()
 
     # --- inbox ----------------------------------------------------------------------------------
-    # Under load, messages are stored and handled in groups: whoever holds the write lock takes
-    # everything waiting and commits it in one transaction ("group commit"). One message alone is
-    # a group of one, so nothing waits for company.
-
-    async def _grouped(self, waiting: list, item, run_batch):
-        fut = asyncio.get_running_loop().create_future()
-        waiting.append((item, fut))
-        async with self.write_lock:
-            if not fut.done():
-                batch = waiting[: self.BATCH]
-                del waiting[: self.BATCH]
-                try:
-                    results = await run_batch([i for i, _ in batch])
-                except BaseException as exc:
-                    for _, f in batch:
-                        if not f.done():
-                            f.set_exception(exc)
-                    raise
-                for (_, f), result in zip(batch, results):
-                    f.set_result(result)
-        return await fut
-
     async def receive(self, msg: Inbound) -> int | None:
         """Persist before anything else. Returns the inbox id, or None for a duplicate delivery."""
         msg.received_at = msg.received_at or self.clock.now()
-        return await self._grouped(self._to_store, msg, self._store)
+        return await self._store_group(msg)
 
     async def _store(self, msgs: list[Inbound]) -> list[int | None]:
         now = self.clock.now()
@@ -145,7 +165,7 @@ class Bot:
         'handled' mark commit together (with whatever else is waiting to be handled).
         `hold_replies_until`: the replies to the message's own chat wait for the outbox worker until
         then, because the adapter means to claim one for a passive (in-response) reply."""
-        return await self._grouped(self._to_handle, (inbox_id, hold_replies_until), self._handle_batch)
+        return await self._handle_group((inbox_id, hold_replies_until))
 
     async def _handle_batch(self, items: list[tuple[int, datetime | None]]) -> list[Handled]:
         ids = [i for i, _ in items]

@@ -19,7 +19,8 @@ from contextlib import nullcontext
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import or_, update
+from sqlalchemy import exists, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import select
 
 from pingan.bot.ratelimit import SlidingWindow
@@ -61,6 +62,8 @@ def _unclaimed(now):
 
 
 class OutboxWorker:
+    RUN = 10  # rows of one chat per pass: a pass ends when its slowest chat is done, so a busy chat
+    # (one coordination group @-ed for every report) must not hold up everyone else's replies
     def __init__(self, sessions, clock: Clock, settings: OutboxSettings, senders: dict[str, Sender],
                  org: OrgIndex | None = None, *, worker_id: str | None = None, write_lock=None) -> None:
         self.sessions, self.clock, self.settings, self.senders, self.org = sessions, clock, settings, senders, org
@@ -87,35 +90,47 @@ class OutboxWorker:
         now = self.clock.now()
         until = now + timedelta(seconds=self.settings.lease_seconds)
         async with self._writing(), self.sessions() as session:
+            # Chats whose oldest pending row is ready. Asking for ready rows instead would let one
+            # stuck chat (its head backing off, hundreds queued behind it) fill every batch and
+            # starve all the others.
+            older = aliased(OutboxMessage)
             q = (select(OutboxMessage)
                  .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
-                        OutboxMessage.platform.in_(list(self.senders)), _unclaimed(now))
+                        OutboxMessage.platform.in_(list(self.senders)), _unclaimed(now),
+                        ~exists().where(older.chat_id == OutboxMessage.chat_id, older.status == "pending",
+                                        older.id < OutboxMessage.id, older.platform == OutboxMessage.platform,
+                                        older.account == OutboxMessage.account,
+                                        older.chat_type == OutboxMessage.chat_type))
                  .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True))
-            candidates = list((await session.exec(q)).all())
-            if not candidates:
+            heads = list((await session.exec(q)).all())
+            if not heads:
                 await session.rollback()
                 return []
-            by_id = {r.id: r for r in candidates}
-            chats = {_chat(r) for r in candidates}
-            # every pending row of those chats (locked or not, due or not), to find each chat's head
-            q = (select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.account,
-                        OutboxMessage.chat_type, OutboxMessage.chat_id)
+            chats = {_chat(r) for r in heads}
+            # the rows right behind each head, while they are ready too
+            q = (select(OutboxMessage)
                  .where(OutboxMessage.status == "pending",
-                        OutboxMessage.chat_id.in_(sorted({c[3] for c in chats})))
+                        OutboxMessage.chat_id.in_(sorted({c[3] for c in chats})),
+                        OutboxMessage.id.not_in([r.id for r in heads]))
                  .order_by(OutboxMessage.id))
-            pending: dict[tuple, list[int]] = defaultdict(list)
-            for rid, *chat in (await session.exec(q)).all():
-                if tuple(chat) in chats:
-                    pending[tuple(chat)].append(rid)
+            behind: dict[tuple, list[OutboxMessage]] = defaultdict(list)
+            for row in (await session.exec(q)).all():
+                if _chat(row) in chats:
+                    behind[_chat(row)].append(row)
+            by_id = {r.id: r for r in heads}
             wanted: list[list[int]] = []
-            for chat in chats:
-                run = []
-                for rid in pending.get(chat, []):
-                    if rid not in by_id:
-                        break  # an older row is waiting, claimed elsewhere or locked: keep order
-                    run.append(rid)
-                if run:
-                    wanted.append(run)
+            room = limit  # rows in all; what is left stays for other workers
+            for head in heads:
+                if room <= 0:
+                    break
+                run = [head.id]
+                for row in behind[_chat(head)][: min(self.RUN, room) - 1]:
+                    if row.next_attempt_at > now or not (row.claimed_until is None or row.claimed_until <= now):
+                        break  # keep order: nothing after a row that must wait
+                    by_id[row.id] = row
+                    run.append(row.id)
+                wanted.append(run)
+                room -= len(run)
             ids = [rid for run in wanted for rid in run]
             if not ids:
                 await session.rollback()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from datetime import timedelta
 
 from pingan.bot.app import Bot, Handled
 from pingan.bot.outbox import claim_reply
@@ -34,18 +35,18 @@ class Pipeline:
         """Store a message (before acknowledging it). None for a duplicate delivery."""
         return await self.bot.receive(msg)
 
-    def submit(self, inbox_id: int) -> asyncio.Task:
+    def submit(self, inbox_id: int, hold_replies_until=None) -> asyncio.Task:
         """Handle a stored message in the background; await the task (shielded) to wait for it."""
         if os.environ.get("PINGAN_TEST_CRASH_AFTER_RECEIVE") == "1":  # crash test: die stored-but-unhandled
             os._exit(70)
-        task = asyncio.create_task(self._process(inbox_id), name=f"inbox-{inbox_id}")
+        task = asyncio.create_task(self._process(inbox_id, hold_replies_until), name=f"inbox-{inbox_id}")
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
 
-    async def _process(self, inbox_id: int) -> Handled | None:
+    async def _process(self, inbox_id: int, hold_replies_until=None) -> Handled | None:
         try:
-            handled = await self.bot.process(inbox_id)
+            handled = await self.bot.process(inbox_id, hold_replies_until)
         except Exception:  # stays stored and unhandled: the recovery sweep picks it up
             log.exception("processing inbox #%s failed; left for recovery", inbox_id)
             return None
@@ -68,7 +69,10 @@ class Pipeline:
         inbox_id = await self.receive(msg)
         if inbox_id is None:
             return None
-        handled = await self.wait(self.submit(inbox_id), budget)
+        # the outbox worker leaves this chat's replies alone until the budget is spent, so the one we
+        # claim below is not pushed a second time through the platform's API meanwhile
+        hold = self.bot.clock.now() + timedelta(seconds=budget)
+        handled = await self.wait(self.submit(inbox_id, hold), budget)
         if handled is None or not handled.outbound:
             return None
         claimed = await claim_reply(self.bot.sessions, self.bot.clock, msg.chat, self.gate)
