@@ -13,6 +13,7 @@ from pingan.config import Settings
 from pingan.lifecycle import Action, target
 from pingan.models import Level, Person, Role, Source, Ticket, TicketEvent
 from pingan.models.org_index import OrgIndex
+from pingan.models.ticket import stage_event, write_pending_events
 from pingan.parser import ParseResult
 from pingan.taxonomy import Taxonomy
 
@@ -51,6 +52,7 @@ class TicketDesk:
         return list((await self.session.exec(q.order_by(Ticket.id))).all())
 
     async def events(self, ticket_id: int) -> list[TicketEvent]:
+        await self.session.run_sync(write_pending_events)
         q = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
         return list((await self.session.exec(q)).all())
 
@@ -87,7 +89,7 @@ class TicketDesk:
         ev = TicketEvent(ticket_id=ticket.id, at=self.now, actor_id=actor.id if actor else None, action=action,
                          from_status=from_status, to_status=to_status or ticket.status, note=note,
                          inbox_id=inbox_id, data=data or None)
-        self.session.add(ev)
+        stage_event(self.session.sync_session, ev)
         return ev
 
     def _hold(self, ticket: Ticket, unit_id: str, level: str, person: Person | None) -> None:

@@ -313,6 +313,21 @@ async def test_recover_handles_stored_but_unhandled(h):
         ("console", "张阿姨"), ("console", COORD), ("qq", "700001")]
 
 
+async def test_staged_events_are_written_at_commit_and_dropped_by_a_rollback(h):
+    from pingan.models.ticket import stage_event
+
+    await h.say("张阿姨", EBIKE, group=None)
+    before = await count(h, TicketEvent)
+    async with h.bot.sessions() as s:
+        await s.get(Ticket, 1)  # in a transaction, as a handler is
+        stage_event(s.sync_session, TicketEvent(ticket_id=1, at=h.clock.now(), action="note", note="丢弃"))
+        await s.rollback()
+        stage_event(s.sync_session, TicketEvent(ticket_id=1, at=h.clock.now(), action="note", note="保留"))
+        await s.commit()
+        notes = (await s.exec(select(TicketEvent.note).where(TicketEvent.action == "note"))).all()
+    assert notes == ["保留"] and await count(h, TicketEvent) == before + 1
+
+
 async def test_group_commit_isolates_a_failing_message(h):
     """Concurrent messages are handled in groups; one handler crash costs only its own message."""
     import asyncio
@@ -330,6 +345,7 @@ async def test_group_commit_isolates_a_failing_message(h):
     results = await asyncio.gather(*(h.bot.handle(m) for m in msgs))
     assert sum(1 for r in results if r.outbound) == 7
     assert await count(h, Ticket) == 7
+    assert await count(h, TicketEvent) == 14  # report + dispatch each; the failed group's were dropped
     async with h.bot.sessions() as s:
         failed = (await s.exec(select(InboxMessage).where(InboxMessage.error.is_not(None)))).all()
     assert [r.payload["text"] for r in failed] == ["炸"] and "bad one" in failed[0].error

@@ -19,7 +19,7 @@ from contextlib import nullcontext
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import exists, or_, update
+from sqlalchemy import exists, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
@@ -55,6 +55,9 @@ class Sender(Protocol):
 
 def _chat(row: OutboxMessage) -> tuple[str, str, str, str]:
     return (row.platform, row.account, row.chat_type, row.chat_id)
+
+
+CHAT_COLUMNS = (OutboxMessage.platform, OutboxMessage.account, OutboxMessage.chat_type, OutboxMessage.chat_id)
 
 
 def _unclaimed(now):
@@ -107,12 +110,15 @@ class OutboxWorker:
                 await session.rollback()
                 return []
             chats = {_chat(r) for r in heads}
-            # the rows right behind each head, while they are ready too
-            q = (select(OutboxMessage)
-                 .where(OutboxMessage.status == "pending",
-                        OutboxMessage.chat_id.in_(sorted({c[3] for c in chats})),
-                        OutboxMessage.id.not_in([r.id for r in heads]))
-                 .order_by(OutboxMessage.id))
+            # the next few rows behind each head (a busy chat may have thousands queued)
+            place = (func.row_number().over(partition_by=CHAT_COLUMNS, order_by=OutboxMessage.id)
+                     .label("place"))
+            queued = (select(OutboxMessage.id, place)
+                      .where(OutboxMessage.status == "pending",
+                             OutboxMessage.chat_id.in_(sorted({c[3] for c in chats})))
+                      .subquery())
+            q = (select(OutboxMessage).join(queued, queued.c.id == OutboxMessage.id)
+                 .where(queued.c.place > 1, queued.c.place <= self.RUN).order_by(OutboxMessage.id))
             behind: dict[tuple, list[OutboxMessage]] = defaultdict(list)
             for row in (await session.exec(q)).all():
                 if _chat(row) in chats:

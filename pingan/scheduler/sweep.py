@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from pingan.lifecycle import Action
 from pingan.models import Level, Person, Ticket
-from pingan.models.ticket import SCHEDULER_SESSION, TicketEvent
+from pingan.models.ticket import SCHEDULER_SESSION, TicketEvent, pending_events
 from pingan.notify import Notifier
 from pingan.scheduler import render
 from pingan.scheduler.plan import SUPERVISION_ORDER, SWEPT, Point, plan, snap_of
@@ -110,8 +110,8 @@ class Sweeper:
 
     def _mark_move_event(self, t: Ticket, action: str, p: Point, late: bool, **extra) -> None:
         """desk.move recorded the lifecycle event; add what the scheduler knows (late, key)."""
-        for obj in self.session.new:
-            if isinstance(obj, TicketEvent) and obj.ticket_id == t.id and obj.action == action:
+        for obj in pending_events(self.session.sync_session):
+            if obj.ticket_id == t.id and obj.action == action:
                 data = {**(obj.data or {}), "auto": True, "key": p.key, "due": p.due.isoformat(), **extra}
                 if late:
                     data["late"] = True
