@@ -349,3 +349,26 @@ async def test_group_commit_isolates_a_failing_message(h):
     async with h.bot.sessions() as s:
         failed = (await s.exec(select(InboxMessage).where(InboxMessage.error.is_not(None)))).all()
     assert [r.payload["text"] for r in failed] == ["炸"] and "bad one" in failed[0].error
+
+
+async def test_a_sender_is_remembered_only_once_committed(h):
+    """A resident first stored in a group that rolled back (another message in it failed) was never
+    stored: handling their message again must create them again, not reuse the undone person."""
+    import asyncio
+
+    from pingan.bot.console import message, private_chat
+    from pingan.handlers.router import SKIP
+
+    async def boom(ctx):
+        await ctx.ensure_sender()
+        if ctx.msg.text == "炸":
+            raise RuntimeError("bad one")
+        return SKIP
+
+    h.bot.router.handlers.insert(0, ((), boom))
+    ids = [await h.bot.receive(message(private_chat(who), who, text)) for who, text in
+           (("新居民", EBIKE), ("别人", "炸"))]
+    await asyncio.gather(*(h.bot.process(i) for i in ids))  # one group: it fails, then each alone
+    assert await count(h, Ticket) == 1
+    assert h.bot.known.get("console", "新居民").role == "resident"
+    assert h.bot.known.get("console", "别人") is None

@@ -15,9 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from pingan.clock import Clock, SystemClock
 from pingan.config import Settings
 from pingan.handlers import build_router
-from pingan.handlers.context import Context, find_sender
+from pingan.handlers.context import Context, KnownSenders, find_sender
 from pingan.messages import ChatRef, Inbound, Outbound
-from pingan.models import InboxMessage, OutboxMessage
+from pingan.models import InboxMessage, OutboxMessage, Person
 from pingan.models.db import make_engine, session_factory, upgrade
 from pingan.models.org_file import apply_org, parse_org_toml
 from pingan.models.org_index import OrgIndex
@@ -39,6 +39,7 @@ class Handled:
     outbound: list[Outbound]
     handled_by: str | None = None
     chat: ChatRef | None = None
+    sender: tuple[str, Person] | None = None  # (external id, person) once known
 
 
 def outbox_rows(outbound: list[Outbound], now: datetime, hold_until: datetime | None = None,
@@ -104,6 +105,7 @@ class Bot:
         self.sessions = session_factory(engine)
         self.org, self.taxonomy = org, taxonomy
         self.router = build_router()
+        self.known = KnownSenders()
         # SQLite has one writer: in-process writes queue here rather than in SQLite's busy handler.
         self.write_lock = asyncio.Lock()
         self._store_group = GroupCommit(self.write_lock, self._store, self.BATCH)
@@ -181,7 +183,7 @@ class Bot:
                     outbox += outbox_rows(handled.outbound, self.clock.now(), hold[inbox_id], handled.chat)
                 if rows:
                     await session.exec(update(INBOX).where(INBOX.c.id.in_(list(results)))
-                                          .values(handled_at=self.clock.now()))
+                                       .values(handled_at=self.clock.now()))
                     await insert_outbox(session, outbox)
                 await session.commit()
             except Exception as exc:
@@ -190,6 +192,9 @@ class Bot:
                     return [await self._record_failure(rows[0][0], exc)]
                 # one bad message must not take the others down: handle each on its own
                 return [(await self._handle_batch([item]))[0] for item in items]
+        for h in results.values():
+            if h.sender:
+                self.known.remember(h.chat.platform, *h.sender)
         return [results.get(i, Handled(i, True, [])) for i in ids]
 
     async def _handle_one(self, session, inbox_id: int, payload: dict) -> Handled:
@@ -199,7 +204,8 @@ class Bot:
         ctx = Context(
             msg=msg, inbox_id=inbox_id, session=session, settings=self.settings, org=self.org,
             taxonomy=self.taxonomy, clock=self.clock, now=now,
-            sender=await find_sender(session, self.org, msg.chat.platform, msg.sender_id),
+            sender=(self.known.get(msg.chat.platform, msg.sender_id)
+                    or await find_sender(session, self.org, msg.chat.platform, msg.sender_id)),
             desk=TicketDesk(session, self.org, self.settings, self.taxonomy, now), notify=notifier,
         )
         try:
@@ -210,7 +216,8 @@ class Bot:
         if ctx.handled_by:
             log.info("inbox #%s %s:%s → %s, %d out", inbox_id, msg.chat.platform, msg.chat.chat_id,
                      ctx.handled_by, len(notifier.out))
-        return Handled(inbox_id, False, notifier.out, ctx.handled_by, msg.chat)
+        return Handled(inbox_id, False, notifier.out, ctx.handled_by, msg.chat,
+                       (msg.sender_id, ctx.sender) if ctx.sender else None)
 
     async def _record_failure(self, inbox_id: int, exc: Exception) -> Handled:
         """A handler bug must not lose the message or wedge the inbox: mark it, tell the admins."""

@@ -81,3 +81,24 @@ async def find_sender(session: AsyncSession, org: OrgIndex, platform: str, exter
     q = select(Person).join(Identity, Identity.person_id == Person.id).where(
         Identity.platform == platform, Identity.external_id == external_id)
     return (await session.exec(q)).first()
+
+
+class KnownSenders:
+    """Recent senders by (platform, external id), so a busy chat costs no lookup per message. Filled
+    only after a commit (never a person a rollback undid). The organisation is loaded once when the
+    bot starts, and so is this: a roster import takes effect at the next restart."""
+
+    SIZE = 50_000
+
+    def __init__(self) -> None:
+        self._people: dict[tuple[str, str], Person] = {}
+
+    def get(self, platform: str, external_id: str) -> Person | None:
+        return self._people.get((platform, external_id))
+
+    def remember(self, platform: str, external_id: str, person: Person) -> None:
+        key = (platform, external_id)
+        self._people.pop(key, None)
+        self._people[key] = person
+        if len(self._people) > self.SIZE:  # forget the least recently remembered
+            del self._people[next(iter(self._people))]
