@@ -21,21 +21,21 @@ async def followup_ticket(ctx: Context) -> bool | dict:
     """The sender's ticket still open for additions in this chat (a few minutes after reporting)."""
     if ctx.sender is None:
         return False
-    q = (select(Ticket).where(Ticket.reporter_id == ctx.sender.id, Ticket.followup_until > ctx.now,
-                              Ticket.status.in_(list(HELD)))
+    # columns first: most messages are not follow-ups, and a whole ticket costs more to load
+    q = (select(Ticket.id, Ticket.reply_chat, Ticket.location, Ticket.item)
+         .where(Ticket.reporter_id == ctx.sender.id, Ticket.followup_until > ctx.now,
+                Ticket.status.in_(list(HELD)))
          .order_by(Ticket.id.desc()).limit(1))
-    ticket = (await ctx.session.exec(q)).first()
-    if ticket is None or (ticket.reply_chat or {}).get("key") != ctx.msg.chat.key():
+    latest = (await ctx.session.exec(q)).first()
+    if latest is None or (latest.reply_chat or {}).get("key") != ctx.msg.chat.key():
         return False
-    has_media = bool(ctx.msg.images or ctx.msg.location)
-    if has_media:
-        return {"ticket": ticket}
-    if ticket.location is None and ctx.msg.text.strip():
+    if not (ctx.msg.images or ctx.msg.location):
+        if latest.location is not None or not ctx.msg.text.strip():
+            return False
         result = parsed(ctx)
-        if result.report and result.item and result.item != ticket.item and not result.location:
+        if result.report and result.item and result.item != latest.item and not result.location:
             return False  # a different hazard, not the answer to our question
-        return {"ticket": ticket}
-    return False
+    return {"ticket": await ctx.desk.get(latest.id)}
 
 
 @router.message(followup_ticket)
