@@ -19,7 +19,7 @@ from contextlib import nullcontext
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import exists, func, or_, update
+from sqlalchemy import bindparam, exists, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
@@ -58,6 +58,12 @@ def _chat(row: OutboxMessage) -> tuple[str, str, str, str]:
 
 
 CHAT_COLUMNS = (OutboxMessage.platform, OutboxMessage.account, OutboxMessage.chat_type, OutboxMessage.chat_id)
+
+
+OUTBOX = OutboxMessage.__table__
+MARK_SENT = (update(OUTBOX).where(OUTBOX.c.id == bindparam("row"))
+             .values(status="sent", sent_at=bindparam("at"), attempts=OUTBOX.c.attempts + 1,
+                     remote_id=bindparam("remote"), claimed_until=None, claimed_by=None))
 
 
 def _unclaimed(now):
@@ -222,15 +228,13 @@ class OutboxWorker:
         sent, wake = 0, False
         now = self.clock.now()
         async with self._writing(), self.sessions() as session:
+            done = [{"row": row.id, "at": at, "remote": None if remote_id is None else str(remote_id)}
+                    for _, row, remote_id, at in (o for o in outcomes if o[0] == "sent")]
+            if done:  # one statement for the pass's sent rows
+                await session.exec(MARK_SENT, params=done)
+                sent = len(done)
             for o in outcomes:
-                if o[0] == "sent":
-                    _, row, remote_id, at = o
-                    await session.exec(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
-                        status="sent", sent_at=at, attempts=OutboxMessage.attempts + 1,
-                        remote_id=None if remote_id is None else str(remote_id), claimed_until=None,
-                        claimed_by=None))
-                    sent += 1
-                elif o[0] == "failed":
+                if o[0] == "failed":
                     wake |= await self._failed(session, o[1], o[2], now)
                 elif o[0] == "release":
                     values: dict = {"claimed_until": None, "claimed_by": None}
