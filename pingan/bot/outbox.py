@@ -58,8 +58,6 @@ def _chat(row: OutboxMessage) -> tuple[str, str, str, str]:
 
 
 CHAT_COLUMNS = (OutboxMessage.platform, OutboxMessage.account, OutboxMessage.chat_type, OutboxMessage.chat_id)
-
-
 OUTBOX = OutboxMessage.__table__
 MARK_SENT = (update(OUTBOX).where(OUTBOX.c.id == bindparam("row"))
              .values(status="sent", sent_at=bindparam("at"), attempts=OUTBOX.c.attempts + 1,
@@ -73,6 +71,7 @@ def _unclaimed(now):
 class OutboxWorker:
     RUN = 10  # rows of one chat per pass: a pass ends when its slowest chat is done, so a busy chat
     # (one coordination group @-ed for every report) must not hold up everyone else's replies
+
     def __init__(self, sessions, clock: Clock, settings: OutboxSettings, senders: dict[str, Sender],
                  org: OrgIndex | None = None, *, worker_id: str | None = None, write_lock=None) -> None:
         self.sessions, self.clock, self.settings, self.senders, self.org = sessions, clock, settings, senders, org
