@@ -45,6 +45,7 @@ class Inbound:
     sender_name: str = ""
     mentions_bot: bool = False
     reply_to: str | None = None  # platform message id of a quoted message
+    quoted_text: str | None = None  # a quoted message's text, where the platform sends that, not its id
     images: list[str] = field(default_factory=list)
     location: Location | None = None
     received_at: datetime | None = None

@@ -225,6 +225,7 @@ def test_callback_mapping_strips_at_and_keeps_quote_out_of_text():
                               bot_name="平安小助手")
     assert msg.chat == ChatRef("wecom", AIBOT, "group", GROUP_CHAT)
     assert (msg.text, msg.sender_id, msg.mentions_bot, msg.msg_id) == ("到场 #3", "liwangge", True, "m1")
+    assert msg.quoted_text == "【隐患 #3】"
     single = callback_to_inbound(robot_message("查询", "m2", chattype="single"))
     assert single.chat == ChatRef("wecom", AIBOT, "private", "liwangge") and single.text == "查询"
     assert callback_to_inbound({"msgtype": "event", "event": {"eventtype": "enter_chat"}}) is None
@@ -271,6 +272,24 @@ async def test_late_replies_use_response_url_once_then_webhook(running, bot, hoo
     assert await running.worker.run_once() == 1
     assert hooks.webhook[-1] == ("KEY-RES", {"msgtype": "text", "text": {"content": "通知", "mentioned_list": [],
                                                                          "mentioned_mobile_list": []}})
+
+
+async def test_a_quote_reply_names_the_ticket_by_the_quoted_text(running, bot):
+    """WeCom sends the quoted message's text, not its id: the one ticket number in it is the ticket."""
+    peer = Peer(running)
+    status, reply = await peer.post(robot_message(f"@平安小助手 {REPORT}", "q-1", userid="resident-7"))
+    assert "#1" in reply["stream"]["content"]
+    posted = {"msgtype": "text", "text": {"content": "【隐患 #1】消防安全·电动车违规停放充电 请王书记到场"}}
+    status, reply = await peer.post(robot_message("@平安小助手 到场", "q-2", userid="wangshuji", quote=posted))
+    assert status == 200 and "#1" in reply["stream"]["content"]
+    (ticket,) = await rows(bot, Ticket)
+    assert ticket.status == "on_scene" and ticket.on_scene_at is not None
+    # a quoted digest names several tickets: ask for the number, change nothing
+    digest = {"msgtype": "text", "text": {"content": "今日:#1 进行中;#2 已办结"}}
+    status, reply = await peer.post(robot_message("@平安小助手 办结", "q-3", userid="wangshuji", quote=digest))
+    assert "请写上编号" in reply["stream"]["content"]
+    (ticket,) = await rows(bot, Ticket)
+    assert ticket.status == "on_scene"
 
 
 async def test_private_chat_maps_to_channel_unit(running, bot):

@@ -221,11 +221,24 @@ def callback_to_inbound(d: dict, bot_name: str = "") -> Inbound | None:
     chat_id = d.get("chatid") if group else userid
     if not isinstance(chat_id, str) or not chat_id:
         raise BadCallback(400, "chatid is required for group messages")
-    text, images = "", []
+    text, images = body_of(d)
+    quote = d.get("quote")
+    quoted = body_of(quote)[0] if isinstance(quote, dict) else ""
+    if bot_name and f"@{bot_name}" in text:
+        text = text.replace(f"@{bot_name}", "", 1)
+    elif group:
+        text = _LEADING_AT.sub("", text, count=1)
+    return Inbound(chat=ChatRef(PLATFORM, aibotid, "group" if group else "private", chat_id), msg_id=msgid,
+                   sender_id=userid, sender_name=userid, text=text.strip(), mentions_bot=group, images=images,
+                   quoted_text=quoted or None)
 
+
+def body_of(d: dict) -> tuple[str, list[str]]:
+    """The text and image URLs of a message body (a callback, or the message it quotes)."""
     def content(obj) -> str:
         return str(obj.get("content") or "") if isinstance(obj, dict) else ""
 
+    msgtype, text, images = d.get("msgtype"), "", []
     if msgtype == "text":
         text = content(d.get("text"))
     elif msgtype == "voice":
@@ -240,12 +253,7 @@ def callback_to_inbound(d: dict, bot_name: str = "") -> Inbound | None:
                 text += content(item.get("text"))
             elif item.get("msgtype") == "image" and isinstance(item.get("image"), dict) and item["image"].get("url"):
                 images.append(str(item["image"]["url"]))
-    if bot_name and f"@{bot_name}" in text:
-        text = text.replace(f"@{bot_name}", "", 1)
-    elif group:
-        text = _LEADING_AT.sub("", text, count=1)
-    return Inbound(chat=ChatRef(PLATFORM, aibotid, "group" if group else "private", chat_id), msg_id=msgid,
-                   sender_id=userid, sender_name=userid, text=text.strip(), mentions_bot=group, images=images)
+    return text, images
 
 
 class WeComAdapter:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlmodel import select
 
 from pingan.handlers.commands import parse_command
@@ -22,13 +24,22 @@ def command(*names: str):
     return f
 
 
+TICKET_NUMBER = re.compile(r"#(\d{1,9})")
+
+
+def is_quote(ctx: Context) -> bool:
+    return bool(ctx.msg.reply_to or ctx.msg.quoted_text)
+
+
 async def quoted_ticket(ctx: Context) -> int | None:
-    """The ticket a quote-reply points at: the bot's post it quotes was about that ticket."""
-    if not ctx.msg.reply_to:
-        return None
-    q = select(OutboxMessage.ticket_id).where(
-        OutboxMessage.platform == ctx.msg.chat.platform, OutboxMessage.remote_id == ctx.msg.reply_to)
-    return (await ctx.session.exec(q)).first()
+    """The ticket a quote-reply points at: the bot's post it quotes was about that ticket. Where a
+    platform sends the quoted text instead of its id (WeCom), the one ticket number in that text."""
+    if ctx.msg.reply_to:
+        q = select(OutboxMessage.ticket_id).where(
+            OutboxMessage.platform == ctx.msg.chat.platform, OutboxMessage.remote_id == ctx.msg.reply_to)
+        return (await ctx.session.exec(q)).first()
+    numbers = set(TICKET_NUMBER.findall(ctx.msg.quoted_text or ""))
+    return int(numbers.pop()) if len(numbers) == 1 else None  # a digest names many: ask for the number
 
 
 def parsed(ctx: Context) -> ParseResult:

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from pingan.handlers.commands import Command
 from pingan.handlers.context import Context
-from pingan.handlers.filters import command
+from pingan.handlers.filters import command, is_quote
 from pingan.handlers.router import SKIP, Router
 from pingan.handlers.status import OPEN, resolve_target
 from pingan.models import STATUS_NAMES, Ticket
@@ -16,7 +16,7 @@ router = Router("queries")
 
 @router.message(command("query"))
 async def progress(ctx: Context, cmd: Command):
-    if cmd.ticket_id is not None or ctx.msg.reply_to:
+    if cmd.ticket_id is not None or is_quote(ctx):
         ticket = await resolve_target(ctx, cmd, None)
         if ticket is not None and ticket is not SKIP:
             ctx.reply(ctx.notify.status_card(ticket, await ctx.desk.events(ticket.id)))

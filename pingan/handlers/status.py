@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pingan.handlers.commands import Command
 from pingan.handlers.context import Context
-from pingan.handlers.filters import command, quoted_ticket
+from pingan.handlers.filters import command, is_quote, quoted_ticket
 from pingan.handlers.router import SKIP, Router
 from pingan.lifecycle import ACTION_NAMES, Action, IllegalMove, allowed
 from pingan.models import STATUS_NAMES, Status, Ticket
@@ -28,7 +28,7 @@ OPEN = [s for s in Status if s not in (Status.closed, Status.returned, Status.wi
 async def which_ticket(ctx: Context, cmd: Command) -> Ticket | None | bool:
     """The ticket a command is about. False = not a command here (let other handlers try);
     None = a number was given but there is no such ticket."""
-    if cmd.ticket_id is None and ctx.msg.reply_to:
+    if cmd.ticket_id is None and is_quote(ctx):
         quoted = await quoted_ticket(ctx)
         return await ctx.desk.get(quoted) if quoted is not None else None
     if cmd.ticket_id is not None:
