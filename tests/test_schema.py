@@ -14,7 +14,7 @@ async def test_migrations_match_models(db_url):
     async with engine.connect() as conn:
         diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), SQLModel.metadata))
     await engine.dispose()
-    assert diff == [], "models changed without a migration: run scripts/regen_initial_migration.py"
+    assert diff == [], 'models changed without a migration: run scripts/new_migration.py "what changed"'
 
 
 async def test_upgrade_is_idempotent(db_url):

@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pingan.bot.http import HttpClient
 from pingan.bot.outbox import OutboxWorker
 from pingan.bot.server import make_app
-from pingan.bot.wecom import WeComSender, callback_to_inbound, webhook_env_name
+from pingan.bot.wecom import ResponseUrls, WeComSender, callback_to_inbound, webhook_env_name
 from pingan.messages import ChatRef, Mention, Outbound, Text
-from pingan.models import InboxMessage, OutboxMessage, Ticket
+from pingan.models import InboxMessage, OutboxMessage, ReplyUrl, Ticket
 from tests.test_server import REPORT, Running, count, rows, settled, stub_server
 
 TOKEN, AES_KEY = "wctoken", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -88,6 +88,7 @@ class Hooks:
     def __init__(self) -> None:
         self.webhook: list[tuple[str, dict]] = []
         self.responses: list[dict] = []
+        self.codes: list[str] = []  # each response_url's response_code, in the order used
         self.script: list = []
         self.server = None
 
@@ -103,6 +104,7 @@ class Hooks:
 
         async def respond(request):
             self.responses.append(await request.json())
+            self.codes.append(request.query.get("response_code"))
             return web.json_response({"errcode": 0, "errmsg": "ok"})
 
         self.server = await stub_server([("POST", "/cgi-bin/webhook/send", webhook),
@@ -290,6 +292,31 @@ async def test_a_quote_reply_names_the_ticket_by_the_quoted_text(running, bot):
     assert "请写上编号" in reply["stream"]["content"]
     (ticket,) = await rows(bot, Ticket)
     assert ticket.status == "on_scene"
+
+
+async def test_response_urls_outlive_a_restart_newest_first_until_they_expire(running, bot, hooks, settings, clock):
+    settings.platforms.wecom.passive_budget_seconds = 0.0
+    peer = Peer(running)
+    for n in (1, 2):
+        url = hooks.url("/cgi-bin/aibot/response") + f"?response_code=RC{n}"
+        assert await peer.post(robot_message("@平安小助手 帮助", f"r-{n}", response_url=url)) == (200, "")
+    await settled(running.app)
+    # a new server (same database) answers through the stored URLs: the newest first, each once
+    async with Running(make_app(bot, env=ENV)) as restarted:
+        assert await restarted.worker.run_once() == 2
+        assert hooks.codes == ["RC2", "RC1"] and all("<@liwangge>" in r["markdown"]["content"] for r in hooks.responses)
+        assert hooks.webhook == []
+        target = ChatRef("wecom", AIBOT, "group", GROUP_CHAT)
+        for text in ("通知一", "通知二"):
+            url = hooks.url("/cgi-bin/aibot/response") + "?response_code=RC3"
+            await ResponseUrls(bot.sessions, clock).put(AIBOT, GROUP_CHAT, url)
+            clock.advance(timedelta(minutes=56))  # expired before it is used: the webhook instead
+            async with bot.sessions() as s:
+                await bot.enqueue(s, [Outbound(target, [Text(text)])], bot.clock.now())
+                await s.commit()
+            assert await restarted.worker.run_once() == 1
+        assert len(hooks.responses) == 2 and [b["text"]["content"] for _, b in hooks.webhook] == ["通知一", "通知二"]
+    assert await count(bot, ReplyUrl) == 1  # the expired ones of a chat are cleared as new ones come
 
 
 async def test_private_chat_maps_to_channel_unit(running, bot):

@@ -12,8 +12,9 @@
   IV = key[:16], PKCS#7 to 32; plaintext = 16 random bytes + 4-byte length + msg + receiveid,
   receiveid "" for internal robots). Only messages that @ the robot arrive in groups. The first
   reply, if ready within the budget, goes back as the passive reply (an encrypted `stream` message
-  with finish=true); later replies go to the message's `response_url` (usable once, within an hour)
-  as markdown, else to the group's webhook if one is configured."""
+  with finish=true); later replies go to the message's `response_url` (usable once, within an hour;
+  kept in the database) as markdown, else to the group's webhook if one is configured. A quote
+  carries the quoted text, not its id: its one ticket number names the ticket."""
 
 from __future__ import annotations
 
@@ -27,11 +28,12 @@ import re
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from contextlib import nullcontext
+from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy import and_, delete, insert, select
 from wechatpy.crypto import PrpCrypto
 from wechatpy.utils import WeChatSigner
 
@@ -39,6 +41,7 @@ from pingan.bot.http import HttpClient
 from pingan.bot.outbox import SendError
 from pingan.config import WeComSettings
 from pingan.messages import ChatRef, Inbound, Mention, Outbound, Text
+from pingan.models import ReplyUrl
 
 log = logging.getLogger("pingan.wecom")
 PLATFORM = "wecom"
@@ -98,33 +101,39 @@ class AiBotCrypto:
                 "timestamp": timestamp, "nonce": nonce}
 
 
-# --- response_url registry --------------------------------------------------------------------
+# --- response_urls ------------------------------------------------------------------------------
 
-@dataclass
-class _ResponseUrl:
-    url: str
-    expires: datetime
+REPLY_URL = ReplyUrl.__table__
 
 
 class ResponseUrls:
-    """The last unused response_url per (robot, chat), each usable once within an hour. Held in
-    memory: after a restart, replies fall back to the group's webhook (if configured)."""
+    """Each message's response_url, usable once within an hour, kept in the database so that a
+    restart, or the other server's outbox worker, can still answer through it. The newest unexpired
+    one of a chat is used first."""
 
-    def __init__(self, clock, ttl: timedelta = timedelta(minutes=55)) -> None:
-        self.clock, self.ttl = clock, ttl
-        self._urls: dict[tuple[str, str], _ResponseUrl] = {}
+    def __init__(self, sessions, clock, write_lock=None, ttl: timedelta = timedelta(minutes=55)) -> None:
+        self.sessions, self.clock, self.write_lock, self.ttl = sessions, clock, write_lock, ttl
 
-    def put(self, account: str, chat_id: str, url: str) -> None:
-        self._urls[(account, chat_id)] = _ResponseUrl(url, self.clock.now() + self.ttl)
-        if len(self._urls) > 10_000:
-            now = self.clock.now()
-            self._urls = {k: v for k, v in self._urls.items() if v.expires > now}
+    def _chat(self, account: str, chat_id: str):
+        return and_(REPLY_URL.c.platform == PLATFORM, REPLY_URL.c.account == account, REPLY_URL.c.chat_id == chat_id)
 
-    def take(self, account: str, chat_id: str) -> str | None:
-        entry = self._urls.pop((account, chat_id), None)
-        if entry is None or entry.expires <= self.clock.now():
-            return None
-        return entry.url
+    async def put(self, account: str, chat_id: str, url: str) -> None:
+        now = self.clock.now()
+        async with self.write_lock or nullcontext(), self.sessions() as session:
+            await session.exec(delete(REPLY_URL).where(self._chat(account, chat_id), REPLY_URL.c.expires_at <= now))
+            await session.exec(insert(REPLY_URL).values(platform=PLATFORM, account=account, chat_id=chat_id,
+                                                        url=url, expires_at=now + self.ttl))
+            await session.commit()
+
+    async def take(self, account: str, chat_id: str) -> str | None:
+        """The newest usable URL of the chat, deleted as it is taken (two servers never share one)."""
+        newest = (select(REPLY_URL.c.id).where(self._chat(account, chat_id), REPLY_URL.c.expires_at > self.clock.now())
+                  .order_by(REPLY_URL.c.id.desc()).limit(1).with_for_update(skip_locked=True).scalar_subquery())
+        async with self.write_lock or nullcontext(), self.sessions() as session:
+            url = (await session.exec(delete(REPLY_URL).where(REPLY_URL.c.id == newest)
+                                      .returning(REPLY_URL.c.url))).scalar_one_or_none()
+            await session.commit()
+        return url
 
 
 # --- the sender -------------------------------------------------------------------------------
@@ -136,7 +145,7 @@ class WeComSender:
                  response_urls: ResponseUrls | None = None) -> None:
         self.settings, self.http, self.clock = settings, http, clock
         self.env = dict(os.environ) if env is None else env
-        self.response_urls = response_urls or ResponseUrls(clock)
+        self.response_urls = response_urls  # None: webhooks only
 
     def webhook_key(self, chat_id: str) -> str | None:
         return self.env.get(webhook_env_name(chat_id)) or None
@@ -148,7 +157,7 @@ class WeComSender:
 
     async def send(self, out: Outbound) -> str | None:
         t = out.target
-        url = self.response_urls.take(t.account, t.chat_id) if t.account else None
+        url = await self.response_urls.take(t.account, t.chat_id) if self.response_urls and t.account else None
         if url is not None:
             await self._post(url, {"msgtype": "markdown", "markdown": {"content": self.markdown(out)}})
             return None
@@ -264,7 +273,7 @@ class WeComAdapter:
         self.bot, self.pipeline, self.settings = bot, pipeline, settings
         self.http = http or HttpClient()
         self.crypto = AiBotCrypto(settings.bot_token, settings.bot_aes_key) if settings.bot_aes_key else None
-        self.response_urls = ResponseUrls(bot.clock)
+        self.response_urls = ResponseUrls(bot.sessions, bot.clock, pipeline.gate)
         self.sender = WeComSender(settings, self.http, bot.clock, env, self.response_urls)
 
     def register(self, app: web.Application) -> None:
@@ -316,7 +325,7 @@ class WeComAdapter:
         if inbound is None:
             return web.Response(text="")
         if isinstance(d.get("response_url"), str) and d["response_url"]:
-            self.response_urls.put(inbound.chat.account, inbound.chat.chat_id, d["response_url"])
+            await self.response_urls.put(inbound.chat.account, inbound.chat.chat_id, d["response_url"])
         ready = await self.pipeline.passive_reply(inbound, self.settings.passive_budget_seconds)
         if ready is None:  # a re-delivery, or not ready in time: response_url / the webhook later
             return web.Response(text="")

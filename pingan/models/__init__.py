@@ -1,6 +1,6 @@
 """Tables and data access. Importing this module registers every table on SQLModel.metadata."""
 
-from pingan.models.delivery import InboxMessage, OutboxMessage
+from pingan.models.delivery import InboxMessage, OutboxMessage, ReplyUrl
 from pingan.models.org import (
     LADDER, LEVEL_NAMES, ROLE_NAMES, STAFF_ROLES, Channel, ChatGroup, Identity, Level, Person, Place, Role, Unit,
 )
@@ -9,5 +9,5 @@ from pingan.models.ticket import STATUS_NAMES, TERMINAL, Source, Status, Ticket,
 __all__ = [
     "LADDER", "LEVEL_NAMES", "ROLE_NAMES", "STAFF_ROLES", "STATUS_NAMES", "TERMINAL",
     "Channel", "ChatGroup", "Identity", "InboxMessage", "Level", "OutboxMessage", "Person", "Place",
-    "Role", "Source", "Status", "Ticket", "TicketEvent", "Unit",
+    "ReplyUrl", "Role", "Source", "Status", "Ticket", "TicketEvent", "Unit",
 ]

@@ -52,3 +52,18 @@ class OutboxMessage(SQLModel, table=True):
     # A worker claims a row for `lease` seconds before sending it, so two servers never both send it.
     claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     claimed_by: str | None = None
+
+
+class ReplyUrl(SQLModel, table=True):
+    """A one-time reply address a platform hands us with a message (WeCom's response_url), kept in
+    the database until used or expired: after a restart, or on the other server, it still works."""
+
+    __tablename__ = "reply_url"
+    __table_args__ = (Index("ix_reply_url_chat", "platform", "account", "chat_id", "expires_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    account: str
+    chat_id: str
+    url: str
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
