@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from pingan.bot.outbox import OutboxWorker, SendError, claim_reply
+from pingan.bot.outbox import OutboxWorker, SendError, claim_replies
 from pingan.messages import ChatRef, Inbound, Outbound, Text
 from pingan.models import OutboxMessage
 from pingan.models.db import make_engine, session_factory
@@ -143,6 +143,26 @@ async def test_survives_restart(bot, clock, sender, settings):
     assert await second.run_once() == 2 and [t for _, t in sender.sent] == ["a1", "a2"]
 
 
+async def claim(bot, clock, *targets: ChatRef):
+    async with bot.sessions() as session:
+        claimed = await claim_replies(session, clock.now(), list(targets))
+        await session.commit()
+    return claimed
+
+
+async def test_passive_claims_of_a_group_take_each_chat_in_order(bot, clock, worker, sender):
+    """Claims made together: a chat named twice gets its first and second rows; an image (no
+    passive reply can carry it) stops its chat there; a chat with nothing pending gets None."""
+    await enqueue(bot, clock, ("A", "a1"), ("B", "b1"), ("A", "a2"), ("A", "a3"))
+    async with bot.sessions() as s:
+        await bot.enqueue(s, [Outbound(chat("C"), [Text("图")], image="chart.png"), Outbound(chat("C"), [Text("c2")])],
+                          clock.now())
+        await s.commit()
+    got = await claim(bot, clock, chat("A"), chat("C"), chat("B"), chat("A"), chat("C"), chat("D"))
+    assert [g and g[1].plain() for g in got] == ["a1", None, "b1", "a2", None, None]
+    assert await worker.run_once() == 3 and sender.sent == [("A", "a3"), ("C", "图"), ("C", "c2")]
+
+
 async def test_lease_blocks_other_workers_until_it_expires(bot, clock, sender, settings):
     a = OutboxWorker(bot.sessions, clock, settings.outbox, {"qq": sender}, bot.org, worker_id="A")
     b = OutboxWorker(bot.sessions, clock, settings.outbox, {"qq": sender}, bot.org, worker_id="B")
@@ -150,14 +170,14 @@ async def test_lease_blocks_other_workers_until_it_expires(bot, clock, sender, s
     chains = await a._claim(10)  # A claims, then "crashes" before sending
     assert [r.id for r in chains[0]] == [1, 2]
     assert await b.run_once() == 0
-    assert await claim_reply(bot.sessions, clock, chat("A")) is None  # nor can a passive reply take it
+    assert await claim(bot, clock, chat("A")) == [None]  # nor can a passive reply take it
     clock.advance(seconds=settings.outbox.lease_seconds + 1)
     assert await b.run_once() == 2 and len(sender.sent) == 2
 
 
 async def test_passive_claim_wins_over_worker(bot, clock, worker, sender):
     await enqueue(bot, clock, ("A", "first"), ("A", "second"))
-    rid, out = await claim_reply(bot.sessions, clock, chat("A"))
+    [(rid, out)] = await claim(bot, clock, chat("A"))
     assert out.plain() == "first"
     assert await worker.run_once() == 1 and sender.sent == [("A", "second")]
 
@@ -174,7 +194,7 @@ async def test_replies_held_for_a_passive_reply(bot, clock, worker, sender, clai
     await worker.run_once()
     assert sender.sent and all(c != "30001" for c, _ in sender.sent)  # the group was told; the receipt waits
     if claimed:
-        _, out = await claim_reply(bot.sessions, clock, resident)
+        [(_, out)] = await claim(bot, clock, resident)
         assert "已受理" in out.plain()
     clock.advance(seconds=3)
     await worker.run_once()

@@ -62,7 +62,7 @@ class GroupCommit:
     lock ("group commit"). One message alone is a group of one, so nothing waits for company; and
     the lock's queue stays short, so the outbox and the scheduler get their turns."""
 
-    def __init__(self, lock: asyncio.Lock, run_batch, size: int) -> None:
+    def __init__(self, lock, run_batch, size: int) -> None:  # lock: the write lock, or a nullcontext
         self.lock, self.run_batch, self.size = lock, run_batch, size
         self.waiting: list[tuple[object, asyncio.Future]] = []
         self.drain: asyncio.Task | None = None

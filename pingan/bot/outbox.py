@@ -297,28 +297,38 @@ class OutboxWorker:
                     w.cancel()
 
 
-async def claim_reply(sessions, clock: Clock, target: ChatRef, write_lock=None) -> tuple[int, Outbound] | None:
-    """For a passive (in-response) reply: take the oldest pending message to `target`, if no worker
-    has claimed it, and mark it sent — it is about to leave in the HTTP response, so the worker must
-    not push it again. Returns (row id, message) or None."""
-    now = clock.now()
-    async with write_lock or nullcontext(), sessions() as session:
-        q = (select(OutboxMessage).where(
-            OutboxMessage.status == "pending", OutboxMessage.platform == target.platform,
-            OutboxMessage.account == target.account, OutboxMessage.chat_type == target.chat_type,
-            OutboxMessage.chat_id == target.chat_id).order_by(OutboxMessage.id).limit(1))
-        row = (await session.exec(q)).first()
-        if row is None or row.payload.get("image") or row.payload.get("file"):
-            await session.rollback()
-            return None
-        res = await session.exec(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending", _unclaimed(now))
-            .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1, remote_id=None,
-                    last_error="passive reply", claimed_until=None, claimed_by=None)
-            .returning(OutboxMessage.id))
-        if res.first() is None:
-            await session.rollback()
-            return None
-        await session.commit()
-    return row.id, Outbound.from_dict(target, row.payload, row.ticket_id)
+async def claim_replies(session, now, targets: list[ChatRef]) -> list[tuple[int, Outbound] | None]:
+    """For passive (in-response) replies, in the caller's transaction: per target chat, take its
+    oldest pending message (the k-th time a chat is named, its k-th), if it is text and no worker has
+    claimed it, and mark it sent: it is about to leave in an HTTP response, so the worker must not
+    push it again. One query and one update for all targets. Returns (row id, message) or None each."""
+    place = func.row_number().over(partition_by=CHAT_COLUMNS, order_by=OUTBOX.c.id).label("place")
+    queued = (select(OUTBOX.c.id, OUTBOX.c.platform, OUTBOX.c.account, OUTBOX.c.chat_type, OUTBOX.c.chat_id,
+                     OUTBOX.c.payload, OUTBOX.c.ticket_id, OUTBOX.c.claimed_until, place)
+              .where(OUTBOX.c.status == "pending", OUTBOX.c.chat_id.in_(sorted({t.chat_id for t in targets})))
+              .subquery())
+    rows = {(r.platform, r.account, r.chat_type, r.chat_id, r.place): r
+            for r in (await session.exec(queued.select().where(queued.c.place <= len(targets)))).all()}
+    seen: dict[ChatRef, int] = defaultdict(int)
+    last: dict[ChatRef, object] = {}
+    picked: list = []
+    for t in targets:
+        seen[t] += 1
+        row = rows.get((t.platform, t.account, t.chat_type, t.chat_id, seen[t]))
+        ok = (row is not None and not (row.payload.get("image") or row.payload.get("file"))
+              and (row.claimed_until is None or row.claimed_until <= now)
+              and (seen[t] == 1 or last[t] is not None))  # in order: never past a row left behind
+        last[t] = row if ok else None
+        picked.append(last[t])
+    ids = [r.id for r in picked if r is not None]
+    if not ids:
+        return [None] * len(targets)
+    res = await session.exec(
+        update(OUTBOX).where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == "pending",
+                             or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until <= now))
+        .values(status="sent", sent_at=now, attempts=OUTBOX.c.attempts + 1, remote_id=None,
+                last_error="passive reply", claimed_until=None, claimed_by=None)
+        .returning(OUTBOX.c.id))
+    got = {r[0] for r in res.all()}
+    return [(r.id, Outbound.from_dict(t, r.payload, r.ticket_id)) if r is not None and r.id in got else None
+            for t, r in zip(targets, picked)]

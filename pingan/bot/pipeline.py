@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from contextlib import nullcontext
 from datetime import timedelta
 
-from pingan.bot.app import Bot, Handled
-from pingan.bot.outbox import claim_reply
-from pingan.messages import Inbound, Outbound
+from pingan.bot.app import Bot, GroupCommit, Handled
+from pingan.bot.outbox import claim_replies
+from pingan.messages import ChatRef, Inbound, Outbound
 
 log = logging.getLogger("pingan.pipeline")
 
@@ -30,6 +31,7 @@ class Pipeline:
         self.on_enqueued = on_enqueued  # e.g. OutboxWorker.wake
         self.tasks: set[asyncio.Task] = set()
         self.gate = write_gate(bot)
+        self._claims = GroupCommit(self.gate or nullcontext(), self._claim_batch, Bot.BATCH)
 
     async def receive(self, msg: Inbound) -> int | None:
         """Store a message (before acknowledging it). None for a duplicate delivery."""
@@ -75,12 +77,18 @@ class Pipeline:
         handled = await self.wait(self.submit(inbox_id, hold), budget)
         if handled is None or not handled.outbound:
             return None
-        claimed = await claim_reply(self.bot.sessions, self.bot.clock, msg.chat, self.gate)
+        claimed = await self._claims(msg.chat)
         if claimed is None:
             return None
         if self.on_enqueued is not None:  # the claim may unblock later rows of this chat
             self.on_enqueued()
         return claimed[1]
+
+    async def _claim_batch(self, chats: list[ChatRef]) -> list[tuple[int, Outbound] | None]:
+        async with self.bot.sessions() as session:
+            claimed = await claim_replies(session, self.bot.clock.now(), chats)
+            await session.commit()
+        return claimed
 
     async def drain(self, timeout: float = 10.0) -> None:
         if self.tasks:
