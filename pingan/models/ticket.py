@@ -174,16 +174,22 @@ def _drop_pending_events(session, transaction) -> None:
         session.info.pop(PENDING_EVENTS, None)
 
 
+def check_soon(ticket: "Ticket") -> None:
+    """Pull a changed open ticket's next_check_at forward to the change (see above)."""
+    if ticket.status in NOT_SWEPT:
+        return
+    stamps = [t for t in (ticket.created_at, ticket.updated_at, ticket.held_since) if t is not None]
+    if not stamps:
+        return
+    stamp = max(stamps)
+    if ticket.next_check_at is None or ticket.next_check_at > stamp:
+        ticket.next_check_at = stamp
+
+
 @event.listens_for(Session, "before_flush")
 def _check_changed_tickets_soon(session, flush_context, instances) -> None:
     if session.info.get(SCHEDULER_SESSION):
         return
     for obj in (*session.new, *session.dirty):
-        if not isinstance(obj, Ticket) or obj.status in NOT_SWEPT:
-            continue
-        stamps = [t for t in (obj.created_at, obj.updated_at, obj.held_since) if t is not None]
-        if not stamps:
-            continue
-        stamp = max(stamps)
-        if obj.next_check_at is None or obj.next_check_at > stamp:
-            obj.next_check_at = stamp
+        if isinstance(obj, Ticket):
+            check_soon(obj)
