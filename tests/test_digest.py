@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.util import await_only
 from sqlmodel import select
 
 from pingan.models import OutboxMessage, Ticket, TicketEvent
@@ -73,6 +77,35 @@ async def tallies(bot, period=Period.day(DAY)):
     async with bot.sessions() as s:
         per = await collect(s, bot.settings, TZ, period, bot.clock.now())
     return roll_up(bot.org, per, bot.settings.scheduler.overdue_list_cap)
+
+
+async def test_a_slow_report_query_does_not_stop_the_event_loop(day):
+    """On SQLite, message handling runs its SQL on the loop's thread (fast); a report's long scan
+    must not: here every report query is slowed to tens of milliseconds, and the loop keeps ticking."""
+    if day.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's driver never blocks the loop")
+
+    @event.listens_for(day.report_engine.sync_engine, "connect")
+    def slow(_dbapi_conn, record):  # aiosqlite's own call, awaited from SQLAlchemy's sync event
+        await_only(record.driver_connection.set_progress_handler(lambda: time.sleep(0.0005) and 0, 20))
+
+    await day.report_engine.dispose()  # reconnect, through the listener
+    ticks, stop = [], asyncio.Event()
+
+    async def heartbeat():
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+            await asyncio.sleep(0.002)
+
+    beat = asyncio.create_task(heartbeat())
+    t0 = time.perf_counter()
+    [d] = await build_digests(day, ["dujiangyan"], Period.day(DAY), day.clock.now(), charts=False)
+    took = time.perf_counter() - t0
+    stop.set()
+    await beat
+    assert "永丰街道" in d.text and took > 0.05
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    assert max(gaps) < took / 2, (max(gaps), took)
 
 
 async def test_community_figures_match_the_hand_count(day):

@@ -100,9 +100,14 @@ class GroupCommit:
 
 class Bot:
     BATCH = 64  # messages per group commit
-    def __init__(self, settings: Settings, clock: Clock, engine, org: OrgIndex, taxonomy: Taxonomy) -> None:
+    def __init__(self, settings: Settings, clock: Clock, engine, org: OrgIndex, taxonomy: Taxonomy,
+                 report_engine=None) -> None:
         self.settings, self.clock, self.engine = settings, clock, engine
         self.sessions = session_factory(engine)
+        # long read-only reports (digests, ledgers, officials' queries): on SQLite their own engine,
+        # off the event loop's thread, so messages keep flowing while a city's digest is computed
+        self.report_engine = report_engine or engine
+        self.reports = session_factory(self.report_engine)
         self.org, self.taxonomy = org, taxonomy
         self.router = build_router()
         self.known = KnownSenders()
@@ -118,6 +123,8 @@ class Bot:
         if migrate:
             await upgrade(settings.database.url)
         engine = make_engine(settings.database.url, settings.database.echo)
+        report_engine = (make_engine(settings.database.url, settings.database.echo, inline=False)
+                         if engine.dialect.name == "sqlite" else None)
         taxonomy = load_taxonomy(settings.org.taxonomy)
         sessions = session_factory(engine)
         async with sessions() as session:
@@ -125,7 +132,7 @@ class Bot:
                 await apply_org(session, parse_org_toml(settings.org.file), replace_structure=True)
                 await session.commit()
             org = await OrgIndex.load(session)
-        return cls(settings, clock, engine, org, taxonomy)
+        return cls(settings, clock, engine, org, taxonomy, report_engine)
 
     async def reload_org(self) -> None:
         async with self.sessions() as session:
@@ -133,6 +140,8 @@ class Bot:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.report_engine is not self.engine:
+            await self.report_engine.dispose()
 
     # --- inbox ----------------------------------------------------------------------------------
     async def receive(self, msg: Inbound) -> int | None:
@@ -202,7 +211,7 @@ class Bot:
         now = self.clock.now()
         notifier = Notifier(self.org, self.settings, self.taxonomy, self.clock)
         ctx = Context(
-            msg=msg, inbox_id=inbox_id, session=session, settings=self.settings, org=self.org,
+            msg=msg, inbox_id=inbox_id, session=session, reports=self.reports, settings=self.settings, org=self.org,
             taxonomy=self.taxonomy, clock=self.clock, now=now,
             sender=(self.known.get(msg.chat.platform, msg.sender_id)
                     or await find_sender(session, self.org, msg.chat.platform, msg.sender_id)),

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pingan.clock import Clock
@@ -23,7 +24,8 @@ from pingan.tickets import TicketDesk
 class Context:
     msg: Inbound
     inbox_id: int | None
-    session: AsyncSession
+    session: AsyncSession  # the message's transaction: whatever the handler changes commits with it
+    reports: async_sessionmaker  # read-only sessions for long reports (see Bot.reports)
     settings: Settings
     org: OrgIndex
     taxonomy: Taxonomy

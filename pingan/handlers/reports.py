@@ -42,8 +42,9 @@ def report_unit(ctx: Context) -> str | None:
 
 async def digest_for(ctx: Context, unit_id: str, cap: int | None = None):
     scope = ctx.org.descendants(unit_id)
-    per = await collect(ctx.session, ctx.settings, ctx.clock.tz, Period.day(ctx.now.astimezone(ctx.clock.tz).date()),
-                        ctx.now, scope if len(scope) <= 1000 else None)
+    async with ctx.reports() as session:
+        per = await collect(session, ctx.settings, ctx.clock.tz, Period.day(ctx.now.astimezone(ctx.clock.tz).date()),
+                            ctx.now, scope if len(scope) <= 1000 else None)
     rolled = roll_up(ctx.org, per, cap or ctx.settings.scheduler.overdue_list_cap)
     from pingan.scheduler.digest import Tally
 
@@ -84,15 +85,17 @@ async def ledger(ctx: Context, unit_id: str) -> None:
     head = f"📒【{name} 台账】{start.isoformat()} 至 {today.isoformat()}"
     if platform_takes_files(ctx):
         path = Path(ctx.settings.scheduler.files_dir) / "ledger" / f"{unit_id}-{today.isoformat()}-{ctx.inbox_id or 0}.xlsx"
-        s = await ledger_.export(ctx.session, unit_id, start, today, path)
+        async with ctx.reports() as session:
+            s = await ledger_.export(session, unit_id, start, today, path)
         send(ctx, [Text(f"{head}\n共 {s.rows} 件,超期 {s.overdue} 件,呼叫上级 {s.escalated} 件。详见附件。")],
              file=str(path))
         return
     from pingan.scheduler.ledger import Summary
 
     s = Summary()
-    async for t in ledger_.rows(ctx.session, unit_id, start, today):
-        ledger_._tally(s, t)
+    async with ctx.reports() as session:
+        async for t in ledger_.rows(session, unit_id, start, today):
+            ledger_._tally(s, t)
     lines = [head, f"共 {s.rows} 件,超期 {s.overdue} 件,15分钟内到场 {s.on_time} 件,呼叫上级 {s.escalated} 件"]
     lines += [f"  {k}:{v}" for k, v in s.by_status.most_common()]
     lines.append("本平台不能发文件,完整台账请用「pingan export」导出。")

@@ -44,10 +44,13 @@ def _inline_sqlite(path: str):
     return connect
 
 
-def make_engine(url: str, echo: bool = False) -> AsyncEngine:
+def make_engine(url: str, echo: bool = False, *, inline: bool = True) -> AsyncEngine:
+    """`inline=False` on SQLite: calls go to aiosqlite's thread, and SQLite lets go of the GIL while
+    it works, so a long read (a city's digest, a ledger) does not stop the event loop."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, async_creator=_inline_sqlite(make_url(url).database))
+        creator = {"async_creator": _inline_sqlite(make_url(url).database)} if inline else {}
+        engine = create_async_engine(url, echo=echo, **creator)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn, _record):  # WAL lets the server read while the scheduler writes

@@ -102,14 +102,16 @@ def chart_data(org, taxonomy, unit_id: str, digest_tally, ranked) -> tuple[list[
 
 
 async def build_digests(bot, units: list[str], period: Period, now: datetime, charts: bool) -> list[Digest]:
-    async with bot.sessions() as session:
+    async with bot.reports() as session:
         scope = None
         if len(units) <= 50:
             scope = sorted({d for u in units for d in bot.org.descendants(u)})
         per_unit = await collect(session, bot.settings, bot.clock.tz, period, now, scope)
     rolled = roll_up(bot.org, per_unit, bot.settings.scheduler.overdue_list_cap)
     out = []
-    for uid in units:
+    for n, uid in enumerate(units):
+        if n % 200 == 199:  # a city's digests take seconds to render: let messages through meanwhile
+            await asyncio.sleep(0)
         tally = rolled.get(uid) or Tally()
         d = render(bot.org, bot.taxonomy, bot.settings, uid, tally, period, rolled)
         if charts:

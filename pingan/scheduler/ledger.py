@@ -151,7 +151,7 @@ class Ledger:
 async def export_ledger(bot, unit_id: str, start: date, end: date, path: Path, as_csv: bool = False,
                         progress=None, total_cb=None) -> Summary:
     ledger = Ledger(bot.org, bot.taxonomy, bot.clock.tz, bot.clock.now())
-    async with bot.sessions() as session:
+    async with bot.reports() as session:
         if total_cb is not None:
             total_cb(await ledger.count(session, unit_id, start, end))
         return await ledger.export(session, unit_id, start, end, path, as_csv, progress)
