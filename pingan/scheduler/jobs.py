@@ -146,7 +146,9 @@ async def post_digests(bot, kind: str, day: date | None = None, now: datetime | 
     notifier = Notifier(bot.org, bot.settings, bot.taxonomy, bot.clock)
     charts = bot.settings.scheduler.digest_charts
     for period in periods_for(kind, day, bot.settings):
-        for d in await build_digests(bot, sorted(targets), period, now, charts):
+        for n, d in enumerate(await build_digests(bot, sorted(targets), period, now, charts)):
+            if n % 200 == 199:
+                await asyncio.sleep(0)  # see build_digests
             post(notifier, d, targets[d.unit_id], bot.settings, late)
     async with bot.write_lock, bot.sessions() as session:
         session.add(SchedulerRun(job=job, key=key, at=now, late=late))

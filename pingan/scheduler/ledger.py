@@ -3,6 +3,8 @@ database into an .xlsx (openpyxl write_only) or .csv, plus a summary sheet."""
 
 from __future__ import annotations
 
+import asyncio
+
 import csv
 from collections import Counter
 from dataclasses import dataclass, field
@@ -91,8 +93,9 @@ class Ledger:
         done = t.resolved_at or (t.closed_at if t.status in (Status.withdrawn, Status.returned) else None)
         return bool(t.resolve_due and (done or self.now) > t.resolve_due)
 
-    async def rows(self, session, unit_id: str, start: date, end: date, chunk: int = 2000):
-        """Tickets in id order, streamed in chunks (keyset pagination: flat memory, any backend)."""
+    async def rows(self, session, unit_id: str, start: date, end: date, chunk: int = 500):
+        """Tickets in id order, streamed in chunks (keyset pagination: flat memory, any backend).
+        Each chunk is a query, so the event loop serves messages between chunks."""
         last = 0
         where = self.query(unit_id, start, end)
         while True:
@@ -133,7 +136,7 @@ class Ledger:
         sheet.append(["导出时间", self.fmt(self.now)])
         for k, v in summary.lines():
             sheet.append([k, v])
-        wb.save(path)
+        await asyncio.to_thread(wb.save, path)  # zipping a big sheet takes a while: not on the loop
         return summary
 
     def _tally(self, s: Summary, t: Ticket) -> list:
