@@ -64,8 +64,10 @@ class Notifier:
         return f"⚠️ 如有明火、燃气泄漏或人员受伤,请立即拨打 {nums},并远离危险区域。"
 
     # --- addressing -----------------------------------------------------------------------------
-    def to_chat(self, chat: ChatRef, parts: list[Part], ticket: Ticket | None = None, image: str | None = None) -> None:
-        self.out.append(Outbound(target=chat, parts=parts, image=image, ticket_id=ticket.id if ticket else None))
+    def to_chat(self, chat: ChatRef, parts: list[Part], ticket: Ticket | None = None, image: str | None = None,
+                file: str | None = None) -> None:
+        self.out.append(Outbound(target=chat, parts=parts, image=image, file=file,
+                                 ticket_id=ticket.id if ticket else None))
 
     def to_unit(self, unit_id: str | None, build, ticket: Ticket | None = None, kinds=("coordination",)) -> bool:
         """Post to every group of the nearest unit (self or above) that has one. `build(platform)`

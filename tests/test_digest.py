@@ -79,17 +79,22 @@ async def tallies(bot, period=Period.day(DAY)):
     return roll_up(bot.org, per, bot.settings.scheduler.overdue_list_cap)
 
 
-async def test_a_slow_report_query_does_not_stop_the_event_loop(day):
-    """On SQLite, message handling runs its SQL on the loop's thread (fast); a report's long scan
-    must not: here every report query is slowed to tens of milliseconds, and the loop keeps ticking."""
-    if day.engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL's driver never blocks the loop")
+async def slow_reports(bot) -> None:
+    """Make every query of the report engine slow (SQLite calls back into Python as it works)."""
+    if bot.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's driver never blocks the loop, and its queries cannot be slowed from here")
 
-    @event.listens_for(day.report_engine.sync_engine, "connect")
+    @event.listens_for(bot.report_engine.sync_engine, "connect")
     def slow(_dbapi_conn, record):  # aiosqlite's own call, awaited from SQLAlchemy's sync event
         await_only(record.driver_connection.set_progress_handler(lambda: time.sleep(0.0005) and 0, 20))
 
-    await day.report_engine.dispose()  # reconnect, through the listener
+    await bot.report_engine.dispose()  # reconnect, through the listener
+
+
+async def test_a_slow_report_query_does_not_stop_the_event_loop(day):
+    """On SQLite, message handling runs its SQL on the loop's thread (fast); a report's long scan
+    must not: here every report query is slowed to tens of milliseconds, and the loop keeps ticking."""
+    await slow_reports(day)
     ticks, stop = [], asyncio.Event()
 
     async def heartbeat():

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from datetime import date
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from sqlmodel import select
 
+from pingan.bot.console import group_chat, message, private_chat
+from pingan.models import OutboxMessage
 from pingan.scheduler.ledger import HEADERS, export_ledger
 from tests.conftest import COORD, STREET
-from tests.test_digest import DAY, day  # noqa: F401  (the hand-counted fixture day)
+from tests.test_digest import DAY, day, slow_reports  # noqa: F401  (the hand-counted fixture day)
 
 
 @pytest.fixture
@@ -67,6 +71,24 @@ async def test_ledger_in_chat_is_a_file_where_the_platform_takes_files(day, h, f
     out = await h.say("王书记", "台账")
     assert "共 10 件" in out[0][1] and "pingan export" in out[0][1]
     assert h.sender.delivered[-1][2].file is None
+
+
+async def test_an_officials_query_holds_up_no_report(day, h, files):  # noqa: F811
+    """台账 is counted after its message's transaction: a report sent while it is counted is handled
+    (ticket made, receipt queued) before the ledger's answer."""
+    await slow_reports(day)
+    query = asyncio.create_task(h.bot.handle(message(group_chat(COORD), "王书记", "台账")))
+    await asyncio.sleep(0.01)
+    report = await h.bot.handle(message(private_chat("张阿姨"), "张阿姨", "锦城花园3栋楼道里有人给电瓶车充电"))
+    assert any("已受理" in o.plain() for o in report.outbound)
+    assert not query.done()  # still counting
+    await query
+    async with day.sessions() as s:
+        rows = (await s.exec(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    texts = ["".join(p.get("text", "") for p in r.payload["parts"]) for r in rows]
+    receipt = next(i for i, t in enumerate(texts) if "已受理" in t)
+    answer = next(i for i, t in enumerate(texts) if "台账】" in t)
+    assert receipt < answer == len(texts) - 1
 
 
 async def test_residents_may_not_query(day, h, files):  # noqa: F811

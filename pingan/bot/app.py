@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
@@ -16,7 +16,7 @@ from pingan.clock import Clock, SystemClock
 from pingan.config import Settings
 from pingan.handlers import build_router
 from pingan.handlers.context import Context, KnownSenders, find_sender
-from pingan.messages import ChatRef, Inbound, Outbound
+from pingan.messages import ChatRef, Inbound, Outbound, Text
 from pingan.models import InboxMessage, OutboxMessage, Person
 from pingan.models.db import make_engine, session_factory, upgrade
 from pingan.models.org_file import apply_org, parse_org_toml
@@ -40,6 +40,7 @@ class Handled:
     handled_by: str | None = None
     chat: ChatRef | None = None
     sender: tuple[str, Person] | None = None  # (external id, person) once known
+    later: list = field(default_factory=list)  # Context.after_commit jobs; tasks once committed
 
 
 def outbox_rows(outbound: list[Outbound], now: datetime, hold_until: datetime | None = None,
@@ -115,6 +116,7 @@ class Bot:
         self.write_lock = asyncio.Lock()
         self._store_group = GroupCommit(self.write_lock, self._store, self.BATCH)
         self._handle_group = GroupCommit(self.write_lock, self._handle_batch, self.BATCH)
+        self.followups: set[asyncio.Task] = set()  # after-commit jobs still running
 
     @classmethod
     async def create(cls, settings: Settings, clock: Clock | None = None, *, migrate: bool = True,
@@ -139,6 +141,8 @@ class Bot:
             self.org = await OrgIndex.load(session)
 
     async def close(self) -> None:
+        if self.followups:
+            await asyncio.wait(list(self.followups), timeout=10)
         await self.engine.dispose()
         if self.report_engine is not self.engine:
             await self.report_engine.dispose()
@@ -204,6 +208,7 @@ class Bot:
         for h in results.values():
             if h.sender:
                 self.known.remember(h.chat.platform, *h.sender)
+            h.later = [self._follow_up(h.chat, h.inbox_id, job) for job in h.later]
         return [results.get(i, Handled(i, True, [])) for i in ids]
 
     async def _handle_one(self, session, inbox_id: int, payload: dict) -> Handled:
@@ -226,7 +231,27 @@ class Bot:
             log.info("inbox #%s %s:%s → %s, %d out", inbox_id, msg.chat.platform, msg.chat.chat_id,
                      ctx.handled_by, len(notifier.out))
         return Handled(inbox_id, False, notifier.out, ctx.handled_by, msg.chat,
-                       (msg.sender_id, ctx.sender) if ctx.sender else None)
+                       (msg.sender_id, ctx.sender) if ctx.sender else None, ctx.later)
+
+    def _follow_up(self, chat: ChatRef, inbox_id: int, job) -> asyncio.Task:
+        task = asyncio.create_task(self._run_follow_up(chat, inbox_id, job), name=f"inbox-{inbox_id}-after-commit")
+        self.followups.add(task)
+        task.add_done_callback(self.followups.discard)
+        return task
+
+    async def _run_follow_up(self, chat: ChatRef, inbox_id: int, job) -> None:
+        """An after-commit job's messages are enqueued on their own. It only reads: if it fails, or
+        the process stops first, the asker gets an apology or nothing, never a half-done change."""
+        notifier = Notifier(self.org, self.settings, self.taxonomy, self.clock)
+        try:
+            await job(notifier)
+        except Exception:
+            log.exception("after-commit job of inbox #%s failed", inbox_id)
+            notifier.out = [Outbound(chat, [Text("抱歉,这次没有办完,请稍后再试。")])]
+        if notifier.out:
+            async with self.write_lock, self.sessions() as session:
+                await self.enqueue(session, notifier.out, self.clock.now())
+                await session.commit()
 
     async def _record_failure(self, inbox_id: int, exc: Exception) -> Handled:
         """A handler bug must not lose the message or wedge the inbox: mark it, tell the admins."""
@@ -248,7 +273,9 @@ class Bot:
         inbox_id = await self.receive(msg)
         if inbox_id is None:
             return Handled(None, True, [])
-        return await self.process(inbox_id)
+        handled = await self.process(inbox_id)
+        await asyncio.gather(*handled.later)  # the console and tests want the whole answer
+        return handled
 
     async def recover(self) -> int:
         """Handle what was stored but not handled before a crash, oldest first. Returns how many."""

@@ -52,8 +52,11 @@ class Pipeline:
         except Exception:  # stays stored and unhandled: the recovery sweep picks it up
             log.exception("processing inbox #%s failed; left for recovery", inbox_id)
             return None
-        if handled.outbound and self.on_enqueued is not None:
-            self.on_enqueued()
+        if self.on_enqueued is not None:
+            if handled.outbound:
+                self.on_enqueued()
+            for task in handled.later:  # after-commit jobs enqueue their answers later
+                task.add_done_callback(lambda _: self.on_enqueued())
         return handled
 
     async def wait(self, task: asyncio.Task, budget: float) -> Handled | None:

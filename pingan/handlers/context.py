@@ -36,6 +36,13 @@ class Context:
     notify: Notifier
     handled_by: str | None = None
     cache: dict = field(default_factory=dict)  # filters share parsed results through here
+    later: list = field(default_factory=list)  # see after_commit
+
+    def after_commit(self, job) -> None:
+        """Run `async job(notifier)` once this message's transaction has committed, outside it: for
+        long read-only work (an official's 台账) that must not hold up other messages. What it sends
+        through the notifier is enqueued in a transaction of its own."""
+        self.later.append(job)
 
     @property
     def group(self) -> ChatGroup | None:

@@ -10,8 +10,9 @@ from pathlib import Path
 from pingan.handlers.commands import normalise
 from pingan.handlers.context import Context
 from pingan.handlers.router import Router
-from pingan.messages import Outbound, Text
+from pingan.messages import Text
 from pingan.models import Level
+from pingan.notify import Notifier
 from pingan.scheduler.digest import Period, collect, roll_up
 from pingan.scheduler.digest import render as render_digest
 from pingan.scheduler.ledger import Ledger
@@ -52,10 +53,6 @@ async def digest_for(ctx: Context, unit_id: str, cap: int | None = None):
                          Period.day(ctx.now.astimezone(ctx.clock.tz).date()), rolled)
 
 
-def send(ctx: Context, parts, image: str | None = None, file: str | None = None) -> None:
-    ctx.notify.out.append(Outbound(target=ctx.msg.chat, parts=parts, image=image, file=file))
-
-
 @router.message(report("today", "overdue", "ledger"))
 async def officials_query(ctx: Context, which: str):
     if not ctx.is_staff:
@@ -65,19 +62,25 @@ async def officials_query(ctx: Context, which: str):
     if unit_id is None:
         ctx.reply("这个群还没有绑定单位,无法统计。请联系管理员在组织文件里配置本群。")
         return
+    # counted after this message's transaction: a city's figures take seconds, and must not hold up
+    # the reports arriving meanwhile
+    ctx.after_commit(lambda notify: answer(ctx, notify, which, unit_id))
+
+
+async def answer(ctx: Context, notify: Notifier, which: str, unit_id: str) -> None:
     platform = ctx.msg.chat.platform
     if which == "today":
         d = await digest_for(ctx, unit_id)
-        send(ctx, d.build(ctx.notify)(platform))
+        notify.to_chat(ctx.msg.chat, d.build(notify)(platform))
     elif which == "overdue":
         d = await digest_for(ctx, unit_id, cap=20)
-        d.text = f"⚠️【{ctx.org.units[unit_id].name} 超期工单】截至 {ctx.notify.hhmm(ctx.now)}"
-        send(ctx, d.build(ctx.notify)(platform))
+        d.text = f"⚠️【{ctx.org.units[unit_id].name} 超期工单】截至 {notify.hhmm(ctx.now)}"
+        notify.to_chat(ctx.msg.chat, d.build(notify)(platform))
     else:
-        await ledger(ctx, unit_id)
+        await ledger(ctx, notify, unit_id)
 
 
-async def ledger(ctx: Context, unit_id: str) -> None:
+async def ledger(ctx: Context, notify: Notifier, unit_id: str) -> None:
     today = ctx.now.astimezone(ctx.clock.tz).date()
     start = date(today.year, today.month, 1)
     name = ctx.org.units[unit_id].name
@@ -87,8 +90,8 @@ async def ledger(ctx: Context, unit_id: str) -> None:
         path = Path(ctx.settings.scheduler.files_dir) / "ledger" / f"{unit_id}-{today.isoformat()}-{ctx.inbox_id or 0}.xlsx"
         async with ctx.reports() as session:
             s = await ledger_.export(session, unit_id, start, today, path)
-        send(ctx, [Text(f"{head}\n共 {s.rows} 件,超期 {s.overdue} 件,呼叫上级 {s.escalated} 件。详见附件。")],
-             file=str(path))
+        notify.to_chat(ctx.msg.chat, [Text(f"{head}\n共 {s.rows} 件,超期 {s.overdue} 件,呼叫上级 {s.escalated} 件。详见附件。")],
+                       file=str(path))
         return
     from pingan.scheduler.ledger import Summary
 
@@ -99,7 +102,7 @@ async def ledger(ctx: Context, unit_id: str) -> None:
     lines = [head, f"共 {s.rows} 件,超期 {s.overdue} 件,15分钟内到场 {s.on_time} 件,呼叫上级 {s.escalated} 件"]
     lines += [f"  {k}:{v}" for k, v in s.by_status.most_common()]
     lines.append("本平台不能发文件,完整台账请用「pingan export」导出。")
-    send(ctx, [Text("\n".join(lines))])
+    notify.to_chat(ctx.msg.chat, [Text("\n".join(lines))])
 
 
 def platform_takes_files(ctx: Context) -> bool:
