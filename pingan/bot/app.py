@@ -40,7 +40,8 @@ class Handled:
     handled_by: str | None = None
     chat: ChatRef | None = None
     sender: tuple[str, Person] | None = None  # (external id, person) once known
-    later: list = field(default_factory=list)  # Context.after_commit jobs; tasks once committed
+    later: list = field(default_factory=list)  # Context.after_commit jobs
+    followups: list[asyncio.Task] = field(default_factory=list)  # those jobs, running once committed
 
 
 def outbox_rows(outbound: list[Outbound], now: datetime, hold_until: datetime | None = None,
@@ -208,7 +209,7 @@ class Bot:
         for h in results.values():
             if h.sender:
                 self.known.remember(h.chat.platform, *h.sender)
-            h.later = [self._follow_up(h.chat, h.inbox_id, job) for job in h.later]
+            h.followups = [self._follow_up(h.chat, h.inbox_id, job) for job in h.later]
         return [results.get(i, Handled(i, True, [])) for i in ids]
 
     async def _handle_one(self, session, inbox_id: int, payload: dict) -> Handled:
@@ -274,7 +275,7 @@ class Bot:
         if inbox_id is None:
             return Handled(None, True, [])
         handled = await self.process(inbox_id)
-        await asyncio.gather(*handled.later)  # the console and tests want the whole answer
+        await asyncio.gather(*handled.followups)  # the console and tests want the whole answer
         return handled
 
     async def recover(self) -> int:

@@ -55,7 +55,7 @@ class Pipeline:
         if self.on_enqueued is not None:
             if handled.outbound:
                 self.on_enqueued()
-            for task in handled.later:  # after-commit jobs enqueue their answers later
+            for task in handled.followups:  # after-commit jobs enqueue their answers later
                 task.add_done_callback(lambda _: self.on_enqueued())
         return handled
 

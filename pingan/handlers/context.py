@@ -6,8 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pingan.clock import Clock
