@@ -46,6 +46,7 @@ class DatabaseSettings(_Section):
 class OrgSettings(_Section):
     file: str = str(DATA_DIR / "demo_org.toml")
     taxonomy: str = str(DATA_DIR / "taxonomy.toml")
+    watch_seconds: float = Field(30, gt=0, description="how often `pingan serve` looks for an organisation import")
 
 
 class EmergencySettings(_Section):

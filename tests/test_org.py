@@ -140,3 +140,39 @@ def test_taxonomy_has_nine_categories_and_29_items_and_longgang_is_expressible()
         assert tax.item(name) is not None
     longgang = load_taxonomy(Path(__file__).parents[1] / "pingan" / "data" / "taxonomy_longgang.toml")
     assert {"余泥渣土", "危险边坡", "地面塌陷"} <= {i.name for i in longgang.items()}
+
+
+async def test_a_running_bot_picks_up_a_roster_import(bot, h, settings, tmp_path):
+    """李网格 moves to grid 2 by a roster import: the running bot (which remembers him) lets him act
+    on grid 2's ticket once it has refreshed, without a restart."""
+    await h.say("张阿姨", "锦城花园3栋楼道里有人给电瓶车充电", group=None)  # #1, grid 2 (周网格)
+    assert "不在 #1 的处置链上" in (await h.say("李网格", "到场 #1"))[0][1]
+    assert await bot.refresh_org() is False  # nothing imported since start-up: no reload
+    roster = tmp_path / "moves.csv"
+    roster.write_text(HEADER + "li-wangge,李网格,grid_worker,xinlian-g2,13800000001,20001,liwangge,,李网格,否,否\n",
+                      encoding="utf-8")
+    await import_file(settings, roster)
+    assert "不在 #1 的处置链上" in (await h.say("李网格", "到场 #1"))[0][1]  # not yet refreshed
+    assert await bot.refresh_org() is True
+    assert any("已到场" in text for _, text in await h.say("李网格", "到场 #1"))
+
+
+async def test_the_server_watches_for_imports(bot, h, settings, tmp_path):
+    import asyncio
+
+    from pingan.bot.server import org_watch
+
+    settings.org.watch_seconds = 0.01
+    stop, loaded = asyncio.Event(), bot.org
+    watch = asyncio.create_task(org_watch(bot, h.worker, stop))
+    roster = tmp_path / "new.csv"
+    roster.write_text(HEADER + "new1,新网格员,grid_worker,xinlian-g1,13900000001,30001,,,,否,是\n", encoding="utf-8")
+    await import_file(settings, roster)
+    for _ in range(500):
+        if bot.org is not loaded:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await watch
+    assert bot.org is not loaded and h.worker.org is bot.org
+    assert "new1" in {p.id for p in bot.org.staff("xinlian-g1")}

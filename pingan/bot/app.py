@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pingan.clock import Clock, SystemClock
@@ -17,7 +17,7 @@ from pingan.config import Settings
 from pingan.handlers import build_router
 from pingan.handlers.context import Context, KnownSenders, find_sender
 from pingan.messages import ChatRef, Inbound, Outbound, Text
-from pingan.models import InboxMessage, OutboxMessage, Person
+from pingan.models import InboxMessage, OrgRevision, OutboxMessage, Person
 from pingan.models.db import make_engine, session_factory, upgrade
 from pingan.models.org_file import apply_org, parse_org_toml
 from pingan.models.org_index import OrgIndex
@@ -29,6 +29,10 @@ log = logging.getLogger("pingan.bot")
 
 
 INBOX, OUTBOX = InboxMessage.__table__, OutboxMessage.__table__
+
+
+async def org_revision(session) -> int | None:
+    return (await session.exec(select(func.max(OrgRevision.__table__.c.id)))).scalar()
 INSERT_INBOX = insert(INBOX).returning(INBOX.c.id, sort_by_parameter_order=True)
 
 
@@ -103,7 +107,7 @@ class GroupCommit:
 class Bot:
     BATCH = 64  # messages per group commit
     def __init__(self, settings: Settings, clock: Clock, engine, org: OrgIndex, taxonomy: Taxonomy,
-                 report_engine=None) -> None:
+                 report_engine=None, org_revision: int | None = None) -> None:
         self.settings, self.clock, self.engine = settings, clock, engine
         self.sessions = session_factory(engine)
         # long read-only reports (digests, ledgers, officials' queries): on SQLite their own engine,
@@ -111,6 +115,7 @@ class Bot:
         self.report_engine = report_engine or engine
         self.reports = session_factory(self.report_engine)
         self.org, self.taxonomy = org, taxonomy
+        self.org_revision = org_revision  # the last organisation import this process has loaded
         self.router = build_router()
         self.known = KnownSenders()
         # SQLite has one writer: in-process writes queue here rather than in SQLite's busy handler.
@@ -132,14 +137,24 @@ class Bot:
         sessions = session_factory(engine)
         async with sessions() as session:
             if load_org and settings.org.file:
-                await apply_org(session, parse_org_toml(settings.org.file), replace_structure=True)
+                await apply_org(session, parse_org_toml(settings.org.file), True, clock.now())
                 await session.commit()
+            revision = await org_revision(session)
             org = await OrgIndex.load(session)
-        return cls(settings, clock, engine, org, taxonomy, report_engine)
+        return cls(settings, clock, engine, org, taxonomy, report_engine, revision)
 
-    async def reload_org(self) -> None:
+    async def refresh_org(self) -> bool:
+        """Reload the organisation if it was imported again since this process loaded it: a new
+        grid worker's 到场 at 2 a.m. must not wait for a restart. True if it reloaded."""
         async with self.sessions() as session:
-            self.org = await OrgIndex.load(session)
+            revision = await org_revision(session)  # before the load: a later import is seen next time
+            if revision == self.org_revision:
+                return False
+            org = await OrgIndex.load(session)
+        self.org, self.org_revision = org, revision
+        self.known = KnownSenders()  # people may have new roles
+        log.info("organisation reloaded (import #%s): %d units", revision, len(org.units))
+        return True
 
     async def close(self) -> None:
         if self.followups:

@@ -127,15 +127,31 @@ def make_app(bot: Bot, *, env: dict[str, str] | None = None, http: HttpClient | 
     return app
 
 
-async def recovery_sweep(bot: Bot, stop: asyncio.Event) -> None:
-    """Handle anything stored but left unhandled (a processing error, a crash elsewhere)."""
-    while not stop.is_set():
+async def every(seconds: float, stop: asyncio.Event):
+    """Yield every `seconds` until `stop` is set."""
+    while True:
         try:
-            await asyncio.wait_for(stop.wait(), bot.settings.server.recover_seconds)
+            await asyncio.wait_for(stop.wait(), seconds)
         except asyncio.TimeoutError:
             pass
         if stop.is_set():
-            break
+            return
+        yield
+
+
+async def org_watch(bot: Bot, worker, stop: asyncio.Event) -> None:
+    """Pick up organisation imports (`pingan org import`) without a restart."""
+    async for _ in every(bot.settings.org.watch_seconds, stop):
+        try:
+            if await bot.refresh_org():
+                worker.org = bot.org  # its admins' groups, for dead-letter alerts
+        except Exception:
+            log.exception("organisation reload failed; keeping the one loaded")
+
+
+async def recovery_sweep(bot: Bot, stop: asyncio.Event) -> None:
+    """Handle anything stored but left unhandled (a processing error, a crash elsewhere)."""
+    async for _ in every(bot.settings.server.recover_seconds, stop):
         try:
             await bot.recover()
         except Exception:
@@ -157,7 +173,8 @@ async def serve(bot: Bot, host: str, port: int, stop: asyncio.Event | None = Non
     await site.start()
     log.info("pingan listening on http://%s:%s (platforms: %s)", host, port, ", ".join(app[ADAPTERS]) or "none")
     tasks = [asyncio.create_task(app[WORKER].run_forever(stop), name="outbox"),
-             asyncio.create_task(recovery_sweep(bot, stop), name="recovery")]
+             asyncio.create_task(recovery_sweep(bot, stop), name="recovery"),
+             asyncio.create_task(org_watch(bot, app[WORKER], stop), name="org-watch")]
     tasks += [asyncio.create_task(fn(bot, stop), name=getattr(fn, "__name__", "background")) for fn in background]
     from pingan.scheduler.jobs import run_scheduler  # deadlines, reminders, ladder, digests (issue #5)
     tasks.append(asyncio.create_task(run_scheduler(bot, stop), name="scheduler"))

@@ -94,8 +94,8 @@ async def find_sender(session: AsyncSession, org: OrgIndex, platform: str, exter
 
 class KnownSenders:
     """Recent senders by (platform, external id), so a busy chat costs no lookup per message. Filled
-    only after a commit (never a person a rollback undid). The organisation is loaded once when the
-    bot starts, and so is this: a roster import takes effect at the next restart."""
+    only after a commit (never a person a rollback undid); emptied when the organisation is
+    reloaded after an import (Bot.refresh_org), since people may have new roles."""
 
     SIZE = 50_000
 

@@ -2,12 +2,13 @@
 
 from pingan.models.delivery import InboxMessage, OutboxMessage, ReplyUrl
 from pingan.models.org import (
-    LADDER, LEVEL_NAMES, ROLE_NAMES, STAFF_ROLES, Channel, ChatGroup, Identity, Level, Person, Place, Role, Unit,
+    LADDER, LEVEL_NAMES, ROLE_NAMES, STAFF_ROLES, Channel, ChatGroup, Identity, Level, OrgRevision, Person, Place,
+    Role, Unit,
 )
 from pingan.models.ticket import STATUS_NAMES, TERMINAL, Source, Status, Ticket, TicketEvent
 
 __all__ = [
     "LADDER", "LEVEL_NAMES", "ROLE_NAMES", "STAFF_ROLES", "STATUS_NAMES", "TERMINAL",
-    "Channel", "ChatGroup", "Identity", "InboxMessage", "Level", "OutboxMessage", "Person", "Place",
+    "Channel", "ChatGroup", "Identity", "InboxMessage", "Level", "OrgRevision", "OutboxMessage", "Person", "Place",
     "ReplyUrl", "Role", "Source", "Status", "Ticket", "TicketEvent", "Unit",
 ]

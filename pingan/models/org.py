@@ -3,10 +3,13 @@ their platform identities, chat groups and channels bound to units, and the plac
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from pingan.models.types import UTCDateTime
 
 
 class Level(StrEnum):
@@ -115,3 +118,13 @@ class Place(SQLModel, table=True):
     grid_id: str = Field(foreign_key="units.id", index=True)
     name: str
     key: str = Field(index=True)
+
+
+class OrgRevision(SQLModel, table=True):
+    """One row per organisation import: a running server that sees a newer one reloads the
+    organisation (Bot.refresh_org), so a roster change needs no restart."""
+
+    __tablename__ = "org_revisions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -9,13 +9,14 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlmodel import delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pingan.errors import ConfigError, read_toml
-from pingan.models.org import Channel, ChatGroup, Identity, Level, Person, Place, Role, Unit
+from pingan.models.org import Channel, ChatGroup, Identity, Level, OrgRevision, Person, Place, Role, Unit
 from pingan.models.places import expand_place
 
 IDENTITY_KEYS = ("qq", "wecom", "wechat", "console")
@@ -201,9 +202,10 @@ def parse_roster(path: str | Path, known_units: set[str], existing_ids: dict[tup
     return out
 
 
-async def apply_org(session: AsyncSession, data: OrgData, replace_structure: bool) -> None:
+async def apply_org(session: AsyncSession, data: OrgData, replace_structure: bool, now: datetime) -> None:
     """Write validated org data in the caller's transaction. With replace_structure the file is the
-    truth for units/groups/channels/places; people are upserted (residents and rostered staff stay)."""
+    truth for units/groups/channels/places; people are upserted (residents and rostered staff stay).
+    Records a new OrgRevision, which running servers pick up."""
     if replace_structure:
         for table in (Place, ChatGroup, Channel):
             await session.exec(delete(table))
@@ -222,4 +224,5 @@ async def apply_org(session: AsyncSession, data: OrgData, replace_structure: boo
             session.add(ident)
         else:
             existing.person_id = ident.person_id
+    session.add(OrgRevision(at=now))
     await session.flush()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from pingan.clock import SystemClock
 from pingan.config import Settings
 from pingan.errors import ConfigError
 from pingan.models.db import make_engine, session_factory, upgrade
@@ -29,7 +30,7 @@ async def import_file(settings: Settings, path: Path) -> str:
                 units = set((await session.exec(select(Unit.id))).all())
                 owners = {(i.platform, i.external_id): i.person_id for i in (await session.exec(select(Identity))).all()}
                 data = parse_roster(path, units, owners)
-            await apply_org(session, data, replace_structure=suffix == ".toml")
+            await apply_org(session, data, suffix == ".toml", SystemClock(settings.bot.timezone).now())
             await session.commit()
     finally:
         await engine.dispose()
