@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pingan.clock import Clock, SystemClock
@@ -17,7 +17,7 @@ from pingan.config import Settings
 from pingan.handlers import build_router
 from pingan.handlers.context import Context, KnownSenders, find_sender
 from pingan.messages import ChatRef, Inbound, Outbound, Text
-from pingan.models import InboxMessage, OrgRevision, OutboxMessage, Person
+from pingan.models import InboxMessage, OutboxMessage, Person
 from pingan.models.db import make_engine, session_factory, upgrade
 from pingan.models.org_file import apply_org, parse_org_toml
 from pingan.models.org_index import OrgIndex
@@ -30,9 +30,6 @@ log = logging.getLogger("pingan.bot")
 
 INBOX, OUTBOX = InboxMessage.__table__, OutboxMessage.__table__
 
-
-async def org_revision(session) -> int | None:
-    return (await session.exec(select(func.max(OrgRevision.__table__.c.id)))).scalar()
 INSERT_INBOX = insert(INBOX).returning(INBOX.c.id, sort_by_parameter_order=True)
 
 
@@ -137,9 +134,9 @@ class Bot:
         sessions = session_factory(engine)
         async with sessions() as session:
             if load_org and settings.org.file:
-                await apply_org(session, parse_org_toml(settings.org.file), True, clock.now())
+                await apply_org(session, parse_org_toml(settings.org.file), replace_structure=True, now=clock.now())
                 await session.commit()
-            revision = await org_revision(session)
+            revision = await OrgIndex.revision(session)
             org = await OrgIndex.load(session)
         return cls(settings, clock, engine, org, taxonomy, report_engine, revision)
 
@@ -147,7 +144,7 @@ class Bot:
         """Reload the organisation if it was imported again since this process loaded it: a new
         grid worker's 到场 at 2 a.m. must not wait for a restart. True if it reloaded."""
         async with self.sessions() as session:
-            revision = await org_revision(session)  # before the load: a later import is seen next time
+            revision = await OrgIndex.revision(session)  # before the load: a later import is seen next time
             if revision == self.org_revision:
                 return False
             org = await OrgIndex.load(session)

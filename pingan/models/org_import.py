@@ -30,7 +30,8 @@ async def import_file(settings: Settings, path: Path) -> str:
                 units = set((await session.exec(select(Unit.id))).all())
                 owners = {(i.platform, i.external_id): i.person_id for i in (await session.exec(select(Identity))).all()}
                 data = parse_roster(path, units, owners)
-            await apply_org(session, data, suffix == ".toml", SystemClock(settings.bot.timezone).now())
+            await apply_org(session, data, replace_structure=suffix == ".toml",
+                            now=SystemClock(settings.bot.timezone).now())
             await session.commit()
     finally:
         await engine.dispose()

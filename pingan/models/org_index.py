@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from pingan.models.org import LADDER, Channel, ChatGroup, Identity, Level, Person, Place, Role, Unit
+from pingan.models.org import LADDER, Channel, ChatGroup, Identity, Level, OrgRevision, Person, Place, Role, Unit
 from pingan.models.places import place_key
 
 
@@ -33,6 +34,11 @@ class OrgIndex:
             self.groups_of_unit[g.unit_id].append(g)
         self.channels: dict[tuple[str, str], Channel] = {(c.platform, c.account): c for c in channels}
         self.places: list[tuple[str, str]] = sorted(((p.key, p.grid_id) for p in places), key=lambda kv: -len(kv[0]))
+
+    @staticmethod
+    async def revision(session: AsyncSession) -> int | None:
+        """The latest organisation import (OrgRevision), to tell whether a loaded index is stale."""
+        return (await session.exec(select(func.max(OrgRevision.id)))).one()
 
     @classmethod
     async def load(cls, session: AsyncSession) -> "OrgIndex":
