@@ -6,7 +6,6 @@ Create Date: 2026-11-24 02:01:21.388110
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
 import pingan.models.types
 
 
