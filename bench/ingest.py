@@ -8,7 +8,9 @@ Each sender is closed-loop: it sends a hazard report, waits for the bot's answer
 - OneBot: latency = event sent → the bot's `send_private_msg` receipt arriving on the socket (the
   same pipeline plus the outbox worker's send).
 The echo server does the wire work only (signature check, parse, render a reply / answer the
-event with an action).
+event with an action). A second echo server also runs pingan's text parser on each report and
+nothing else: no storage, tickets, routing or outbox. It is the ceiling for any pipeline that
+parses the report.
 
 Bounded: `--messages` per sender and `--timeout` seconds overall; loopback only.
 
@@ -49,15 +51,23 @@ def report(i: int) -> str:
 
 # --- the bare echo server -------------------------------------------------------------------------
 
-def echo_app() -> web.Application:
+def echo_app(with_parser: bool = False) -> web.Application:
     from wechatpy import parse_message
     from wechatpy.replies import TextReply
     from wechatpy.utils import check_signature
+
+    if with_parser:
+        from pingan.parser import parse
+        parse("预热")  # load the lexicon and model before the first request
+    else:
+        def parse(text: str) -> None:
+            return None
 
     async def wechat(request: web.Request) -> web.Response:
         q = request.query
         check_signature(TOKEN, q["signature"], q["timestamp"], q["nonce"])
         msg = parse_message(await request.text())
+        parse(msg.content)
         return web.Response(text=TextReply(message=msg, content="✅ 已受理 " + msg.content).render(),
                             content_type="application/xml")
 
@@ -70,6 +80,7 @@ def echo_app() -> web.Application:
             if ev.get("post_type") != "message":
                 continue
             n += 1
+            parse(ev["raw_message"])
             await ws.send_str(json.dumps({"action": "send_private_msg", "echo": f"e{n}", "params": {
                 "user_id": ev["user_id"], "message": [{"type": "text", "data": {"text": "✅ 已受理"}}]}},
                 ensure_ascii=False))
@@ -81,8 +92,8 @@ def echo_app() -> web.Application:
     return app
 
 
-def run_echo_server(port: int) -> None:
-    web.run_app(echo_app(), host="127.0.0.1", port=port, access_log=None, print=None)
+def run_echo_server(port: int, with_parser: bool) -> None:
+    web.run_app(echo_app(with_parser), host="127.0.0.1", port=port, access_log=None, print=None)
 
 
 # --- a stand-in for the WeChat API (so nothing leaves the machine) ---------------------------------
@@ -234,7 +245,7 @@ def show(name: str, r: dict) -> None:
 async def main(args) -> None:
     runner, api_port = await api_stub()
     tmp = Path(tempfile.mkdtemp(prefix="pingan-bench-"))
-    port, echo_port = free_port(), free_port()
+    port, echo_port, parse_port = free_port(), free_port(), free_port()
     (tmp / "config.toml").write_text(f"""
 [database]
 url = "sqlite+aiosqlite:///{tmp / 'bench.db'}"
@@ -266,24 +277,33 @@ passive_budget_seconds = 3.0
                               stdout=log, stderr=subprocess.STDOUT)
     echo = subprocess.Popen([py, __file__, "--echo-server", str(echo_port)], cwd=tmp, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
+    echo_parse = subprocess.Popen([py, __file__, "--echo-server", str(parse_port), "--with-parser"], cwd=tmp,
+                                  env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         await wait_up(f"http://127.0.0.1:{port}", server, "/healthz")
         await wait_up(f"http://127.0.0.1:{echo_port}", echo, "/")
+        await wait_up(f"http://127.0.0.1:{parse_port}", echo_parse, "/")
         print(f"{args.senders} concurrent senders ({args.senders // 2} OneBot WS + {args.senders - args.senders // 2} "
               f"WeChat POST), {args.messages} messages each, SQLite, loopback")
         # warm-up (jieba, connection pools) — not measured
         await drive(f"http://127.0.0.1:{port}", 4, 2, 30, run=1)
         await drive(f"http://127.0.0.1:{echo_port}", 4, 2, 30, run=1)
+        await drive(f"http://127.0.0.1:{parse_port}", 4, 2, 30, run=1)
         bare = await drive(f"http://127.0.0.1:{echo_port}", args.senders, args.messages, args.timeout, run=2)
+        parsing = await drive(f"http://127.0.0.1:{parse_port}", args.senders, args.messages, args.timeout, run=2)
         full = await drive(f"http://127.0.0.1:{port}", args.senders, args.messages, args.timeout, run=2)
         show("bare echo", bare)
+        show("echo+parse", parsing)
         show("pingan", full)
         ratio = full["rate"] / bare["rate"] if bare["rate"] else 0
+        print(f"throughput ratio echo+parse / bare echo: {parsing['rate'] / bare['rate'] if bare['rate'] else 0:.1%}  "
+              "(the parser alone, the ceiling for any pipeline that parses)")
         print(f"throughput ratio pingan / bare echo: {ratio:.1%}  (target ≥ 50%); "
               f"pingan p99 {full['p99']:.1f} ms (target < 100 ms)")
     finally:
         stop(server)
         stop(echo)
+        stop(echo_parse)
         log.close()
         print(f"server log: {tmp / 'server.log'}")
         await runner.cleanup()
@@ -295,8 +315,9 @@ if __name__ == "__main__":
     ap.add_argument("--messages", type=int, default=20, help="messages per sender")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per run, at most")
     ap.add_argument("--echo-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    ap.add_argument("--with-parser", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.echo_server:
-        run_echo_server(a.echo_server)
+        run_echo_server(a.echo_server, a.with_parser)
     else:
         asyncio.run(main(a))
