@@ -1,6 +1,7 @@
 """Scale benchmark for the scheduler: a city of 4,351 communities (~300 streets, 20 districts) with
 1,000,000 tickets (100,000 open), bulk-inserted; then times one sweep, all community digests,
-one street's monthly ledger export, and reports peak memory.
+one street's monthly ledger export, a sample of digest charts (drawn in a thread, then in worker
+processes), and reports peak memory.
 
     .venv/bin/python bench/scale.py                       # SQLite (a temporary file)
     .venv/bin/python bench/scale.py --tickets 100000      # a quick run
@@ -49,18 +50,20 @@ OPEN_STATUSES = ["dispatched", "acknowledged", "on_scene", "in_progress", "escal
 
 class Stall:
     """The event loop's longest pause while a step runs: how long a report arriving then would wait
-    before the server even read it (the scheduler shares the loop with the adapters)."""
+    before the server even read it (the scheduler shares the loop with the adapters). Also the mean
+    lateness of its 5 ms ticks: how much slower everything on the loop runs meanwhile."""
 
     TICK = 0.005
 
     async def __aenter__(self) -> "Stall":
-        self.worst = 0.0
+        self.worst, self.late, self.ticks = 0.0, 0.0, 0
 
         async def beat():
             while True:
                 t = clock_time.perf_counter()
                 await asyncio.sleep(self.TICK)
-                self.worst = max(self.worst, clock_time.perf_counter() - t - self.TICK)
+                late = clock_time.perf_counter() - t - self.TICK
+                self.worst, self.late, self.ticks = max(self.worst, late), self.late + late, self.ticks + 1
 
         self.task = asyncio.create_task(beat())
         await asyncio.sleep(0)
@@ -68,6 +71,10 @@ class Stall:
 
     async def __aexit__(self, *exc) -> None:
         self.task.cancel()
+
+    @property
+    def mean(self) -> float:
+        return self.late / self.ticks if self.ticks else 0.0
 
 
 def peak_mb() -> float:
@@ -245,11 +252,10 @@ async def load_pg(dsn: str, n: int, n_open: int) -> int:
 
 # --- the measurements -------------------------------------------------------------------------
 
-async def measure(url: str, label: str, n: int, n_open: int, out_dir: Path) -> dict:
+async def measure(url: str, label: str, n: int, n_open: int, out_dir: Path, charts: int) -> dict:
     from pingan.bot.app import Bot
     from pingan.models.db import upgrade
     from pingan.scheduler import sweep
-    from pingan.scheduler.chart import bar_chart
     from pingan.scheduler.digest import Period
     from pingan.scheduler.jobs import build_digests, community_targets, post_digests
     from pingan.scheduler.ledger import export_ledger
@@ -295,10 +301,20 @@ async def measure(url: str, label: str, n: int, n_open: int, out_dir: Path) -> d
             figures["digest_posts"] = await post_digests(bot, "community", NOW.date(), NOW)
         figures["digests_posted_s"] = clock_time.perf_counter() - t0
         figures["digests_stall"] = stall.worst
-        t0 = clock_time.perf_counter()
-        labels = [c.name for c in bot.taxonomy.categories]
-        bar_chart(out_dir / "one.png", "第0001社区 平安日报", labels, {"本期新增": [1] * 10, "待化解": [2] * 10})
-        figures["one_chart_s"] = clock_time.perf_counter() - t0
+        async with Stall() as idle:
+            await asyncio.sleep(1)
+        figures["idle_late"] = idle.mean
+        sample = comms[:charts]
+        for processes, label in ((0, "thread"), (settings.scheduler.chart_processes, "processes")):
+            bot.charts.processes = processes
+            t0 = clock_time.perf_counter()
+            async with Stall() as stall:
+                ds = await build_digests(bot, sample, Period.day(NOW.date()), NOW, charts=True)
+            figures[f"charts_{label}_s"] = clock_time.perf_counter() - t0
+            figures[f"charts_{label}_stall"] = stall.worst
+            figures[f"charts_{label}_late"] = stall.mean
+            figures["charts_drawn"] = sum(d.chart is not None for d in ds)
+        figures["charts"], figures["communities"] = len(sample), len(comms)
 
         street = "s000"
         t0 = clock_time.perf_counter()
@@ -336,7 +352,12 @@ def report(f: dict) -> None:
           f"{ok(f['digests_s'], 10)} < 10 s")
     print(f"  digests posted:   {f['digests_posted_s']:.2f} s  ({f['digest_posts']:,} outbox rows, one transaction)"
           f"  (longest event-loop stall {f['digests_stall'] * 1000:.0f} ms)")
-    print(f"  one chart (PNG):  {f['one_chart_s']:.3f} s")
+    for label in ("thread", "processes"):
+        per = f[f"charts_{label}_s"] / f["charts"]
+        print(f"  charts, {label + ':':<10} {f[f'charts_{label}_s']:6.2f} s for {f['charts']} digests "
+              f"({f['charts_drawn']} drawn; {per * 1000:.0f} ms each, all {f['communities']:,}: ~{per * f['communities'] / 60:.1f} min)"
+              f"  (longest stall {f[f'charts_{label}_stall'] * 1000:.0f} ms; a 5 ms tick late by "
+              f"{f[f'charts_{label}_late'] * 1000:.1f} ms on average, idle {f['idle_late'] * 1000:.1f} ms)")
     print(f"  ledger export:    {f['ledger_s']:.2f} s  (street s000, June: {f['ledger_rows']:,} rows, xlsx)"
           f"  (longest event-loop stall {f['ledger_stall'] * 1000:.0f} ms)")
     print(f"  peak memory:      {f['peak_mb']:.0f} MB  {ok(f['peak_mb'], 500)} < 500 MB")
@@ -348,16 +369,17 @@ def main() -> None:
     ap.add_argument("--open", type=int, default=None, help="open tickets (default: 10 %)")
     ap.add_argument("--pg", default=os.environ.get("PINGAN_BENCH_PG"), help="PostgreSQL DSN (its schema is reset)")
     ap.add_argument("--no-sqlite", action="store_true")
+    ap.add_argument("--charts", type=int, default=120, help="community digests drawn with charts, each way")
     args = ap.parse_args()
     n_open = args.open if args.open is not None else args.tickets // 10
     with tempfile.TemporaryDirectory(prefix="pingan-bench-") as tmp:
         out = Path(tmp)
         if not args.no_sqlite:
-            report(asyncio.run(measure(f"sqlite+aiosqlite:///{out / 'bench.db'}", "SQLite", args.tickets, n_open, out)))
+            report(asyncio.run(measure(f"sqlite+aiosqlite:///{out / 'bench.db'}", "SQLite", args.tickets, n_open, out, args.charts)))
         if args.pg:
             asyncio.run(reset_pg(args.pg))
             url = args.pg if "+asyncpg" in args.pg else "postgresql+asyncpg://" + args.pg.split("://", 1)[1]
-            report(asyncio.run(measure(url, "PostgreSQL", args.tickets, n_open, out)))
+            report(asyncio.run(measure(url, "PostgreSQL", args.tickets, n_open, out, args.charts)))
 
 
 if __name__ == "__main__":

@@ -138,6 +138,7 @@ class SchedulerSettings(_Section):
     overdue_list_cap: int = Field(5, ge=1, description="overdue tickets listed by name in a digest")
     digest_charts: bool = True
     chart_font: str = Field("", description="a CJK font file or family for charts ('' = find one)")
+    chart_processes: int = Field(1, ge=0, description="worker processes that draw a city's digest charts (0 = a thread)")
     files_dir: str = Field("pingan-files", description="where digest charts and ledger exports are written")
     image_platforms: list[str] = ["qq", "wecom", "console"]
     file_platforms: list[str] = ["qq", "wecom", "console"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import time
 import warnings
 from datetime import datetime, timedelta
@@ -14,7 +15,7 @@ from sqlalchemy.util import await_only
 from sqlmodel import select
 
 from pingan.models import OutboxMessage, Ticket, TicketEvent
-from pingan.scheduler.chart import find_cjk_font
+from pingan.scheduler.chart import ChartJob, ChartPool, find_cjk_font
 from pingan.scheduler.digest import Period, collect, rank, render, roll_up
 from pingan.scheduler.jobs import build_digests, catch_up, post_digests
 from tests.conftest import COORD, TZ
@@ -185,6 +186,28 @@ async def test_chart_png_renders_chinese_without_missing_glyphs(day):
     for d in ds:
         assert d.chart and Path(d.chart).stat().st_size > 1000
         assert Path(d.chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("processes", [0, 1])
+async def test_a_city_s_charts_are_drawn_in_worker_processes(tmp_path, processes, caplog):
+    """More than a handful of charts go to worker processes (unless configured off); a chart that
+    cannot be drawn leaves its digest as text and the others unharmed."""
+    if find_cjk_font() is None:
+        pytest.skip("no CJK font installed (Debian: apt-get install -y fonts-wqy-microhei)")
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    jobs = [ChartJob(tmp_path / f"{i}.png", f"第{i}社区 平安日报", ["消防安全", "治安"], {"本期新增": [i, 1]})
+            for i in range(ChartPool.IN_THREAD)]
+    jobs.append(ChartJob(not_a_dir / "x.png", "画不出来", ["消防安全"], {"本期新增": [1]}))
+    pool = ChartPool(processes)
+    try:
+        paths = await pool.draw(jobs)
+        assert bool(multiprocessing.active_children()) == bool(processes)
+    finally:
+        await pool.close()
+    assert not multiprocessing.active_children()
+    assert paths[-1] is None and "x.png not drawn" in caplog.text
+    assert [Path(p).read_bytes()[:8] for p in paths[:-1]] == [b"\x89PNG\r\n\x1a\n"] * ChartPool.IN_THREAD
 
 
 async def test_no_cjk_font_degrades_to_text(day, monkeypatch, caplog):

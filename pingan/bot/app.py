@@ -22,6 +22,7 @@ from pingan.models.db import make_engine, session_factory, upgrade
 from pingan.models.org_file import apply_org, parse_org_toml
 from pingan.models.org_index import OrgIndex
 from pingan.notify import Notifier
+from pingan.scheduler.chart import ChartPool
 from pingan.taxonomy import Taxonomy, load_taxonomy
 from pingan.tickets import TicketDesk
 
@@ -120,6 +121,7 @@ class Bot:
         self._store_group = GroupCommit(self.write_lock, self._store, self.BATCH)
         self._handle_group = GroupCommit(self.write_lock, self._handle_batch, self.BATCH)
         self.followups: set[asyncio.Task] = set()  # after-commit jobs still running
+        self.charts = ChartPool(settings.scheduler.chart_processes, settings.scheduler.chart_font)
 
     @classmethod
     async def create(cls, settings: Settings, clock: Clock | None = None, *, migrate: bool = True,
@@ -156,6 +158,7 @@ class Bot:
     async def close(self) -> None:
         if self.followups:
             await asyncio.wait(list(self.followups), timeout=10)
+        await self.charts.close()
         await self.engine.dispose()
         if self.report_engine is not self.engine:
             await self.report_engine.dispose()

@@ -80,17 +80,14 @@ def periods_for(kind: str, day: date, settings) -> list[Period]:
 
 # --- charts -----------------------------------------------------------------------------------
 
-def chart_for(d: Digest, rolled_rows, settings, org, taxonomy, period: Period) -> str | None:
+def chart_job(d: Digest, data, settings, period: Period) -> chart.ChartJob:
     """Community: found/pending by category. Street/district: pending/overdue by child unit."""
-    s = settings.scheduler
-    path = Path(s.files_dir) / "digests" / f"{period.kind}-{period.end.isoformat()}" / f"{d.unit_id}.png"
-    if rolled_rows is None:
-        return None
-    labels, series = rolled_rows
-    return chart.bar_chart(path, d.title.strip("📊"), labels, series, s.chart_font)
+    path = Path(settings.scheduler.files_dir) / "digests" / f"{period.kind}-{period.end.isoformat()}" / f"{d.unit_id}.png"
+    labels, series = data
+    return chart.ChartJob(path, d.title.strip("📊"), labels, series)
 
 
-def chart_data(org, taxonomy, unit_id: str, digest_tally, ranked) -> tuple[list[str], dict[str, list[int]]] | None:
+def chart_data(org, taxonomy, unit_id: str, digest_tally, ranked) -> tuple[list[str], dict[str, list[int]]]:
     if ranked:
         rows = ranked[:15]
         return ([org.units[c].name for c, _ in rows],
@@ -108,7 +105,7 @@ async def build_digests(bot, units: list[str], period: Period, now: datetime, ch
             scope = sorted({d for u in units for d in bot.org.descendants(u)})
         per_unit = await collect(session, bot.settings, bot.clock.tz, period, now, scope)
     rolled = roll_up(bot.org, per_unit, bot.settings.scheduler.overdue_list_cap)
-    out = []
+    out, jobs = [], []
     for n, uid in enumerate(units):
         if n % 200 == 199:  # a city's digests take seconds to render: let messages through meanwhile
             await asyncio.sleep(0)
@@ -116,8 +113,11 @@ async def build_digests(bot, units: list[str], period: Period, now: datetime, ch
         d = render(bot.org, bot.taxonomy, bot.settings, uid, tally, period, rolled)
         if charts:
             data = chart_data(bot.org, bot.taxonomy, uid, tally, rank(bot.org, rolled, uid))
-            d.chart = await asyncio.to_thread(chart_for, d, data, bot.settings, bot.org, bot.taxonomy, period)
+            jobs.append(chart_job(d, data, bot.settings, period))
         out.append(d)
+    if jobs:
+        for d, path in zip(out, await bot.charts.draw(jobs)):
+            d.chart = path
     return out
 
 
