@@ -25,6 +25,7 @@ class BotSettings(_Section):
     name: str = "平安小助手"
     timezone: str = "Asia/Shanghai"
     followup_minutes: int = Field(5, ge=1, description="how long images/locations/answers attach to a new report")
+    location_answer_hours: int = Field(24, ge=0, description="a place sent this long after a report that lacks one is its answer")
 
     @field_validator("timezone")
     @classmethod

@@ -152,8 +152,37 @@ async def test_authorisation_matrix(h, who, text, allowed):
     await h.say("张阿姨", EBIKE, group=None)
     out = await h.say(who, text)
     assert ((await ticket(h, 1)).status == Status.on_scene) is allowed
-    if not allowed:
-        assert "不在 #1 的处置链上" in texts(out)
+    if not allowed:  # staff are told it is not theirs; the reporter how to withdraw it
+        refusal = {"张阿姨": "#1 由工作人员处置", "路人甲": "只能查询、撤销"}.get(who, "不在 #1 的处置链上")
+        assert refusal in texts(out)
+
+
+@pytest.mark.parametrize("text", ["办结 锦城花园3栋楼道的电瓶车已经推走了", "到场了,幸福里5栋燃气味道已经没有了", "签收"])
+async def test_a_workers_keyword_without_a_number_is_asked_about_and_opens_no_ticket(h, text):
+    await h.say("张阿姨", EBIKE, group=None)
+    out = await h.say("周网格", text)
+    assert "请写上编号" in texts(out) and "#1 消防·电瓶车违规充电" in texts(out)  # the tickets they hold
+    assert await count(h, Ticket) == 1 and (await ticket(h, 1)).status == Status.dispatched
+    assert await h.say("周网格", "收到") == []  # said in passing: just a word
+
+
+async def test_a_workers_remark_naming_a_ticket_opens_no_ticket(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    out = await h.say("周网格", "说明 #1 是楼下烧烤摊着火,已扑灭")
+    assert "没看懂要对 #1 做什么" in texts(out) and "办结 #1 说明" in texts(out)
+    out = await h.say("周网格", "说明 #9 楼道着火已扑灭")
+    assert "没有找到 #9" in texts(out)
+    assert await count(h, Ticket) == 1
+
+
+async def test_one_ticket_per_command(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    await h.say("李大爷", "锦城花园3栋楼道堆满了杂物", group=None)
+    out = await h.say("周网格", "到场 #1 #2")
+    assert "一次只能处理一个编号,#1、#2 都没有更新" in texts(out)
+    assert [(await ticket(h, n)).status for n in (1, 2)] == [Status.dispatched] * 2
+    out = await h.say("周网格", "辦結 #1 已清理雜物")  # traditional script: still the keyword 办结
+    assert "不能「办结」" in texts(out) and await count(h, Ticket) == 2
 
 
 async def test_department_liaison_after_transfer(h):
@@ -177,7 +206,7 @@ async def test_transfer_defaults_to_items_department_and_unknown_department_is_e
 async def test_resident_owner_and_other_resident(h):
     await h.say("张阿姨", EBIKE, group=None)
     out = await h.say("李大爷", "查询 #1", group=None)
-    assert "不在 #1 的处置链上" in texts(out)
+    assert "您只能查询、撤销或评价自己上报的事项" in texts(out) and "处置链" not in texts(out)
     out = await h.say("李大爷", "撤销 #1", group=None)
     assert (await ticket(h, 1)).status == Status.dispatched
     out = await h.say("张阿姨", "查询 #1", group=None)
@@ -244,6 +273,35 @@ async def test_missing_location_gets_one_question_and_the_answer_attaches(h):
     assert (t.location, t.grid_id, t.holder_person_id) == ("幸福里5栋2单元", "xinlian-g3", "wu-wangge")
     assert "@吴网格" in texts(out, COORD) and "已补充到 #1" in texts(out, "刘婆婆")
     assert await count(h, Ticket) == 1
+
+
+async def test_only_a_place_answers_where_and_another_hazard_is_a_ticket_of_its_own(h):
+    await h.say("严大爷", "楼下有人在吵架,要打起来了", group=None)
+    for not_a_place in ("谢谢", "👍"):
+        out = await h.say("严大爷", not_a_place, group=None)
+        assert "#1 还缺具体位置" in texts(out, "严大爷") and texts(out, COORD) == ""
+    out = await h.say("严大爷", "锦城花园A区2栋楼下的垃圾站臭得很,好几天没人收了", group=None)
+    assert "编号 #2" in texts(out, "严大爷") and "已补充" not in texts(out)
+    first, second = await ticket(h, 1), await ticket(h, 2)
+    assert first.location is None and first.grid_id is None
+    assert second.location == "锦城花园A区2栋" and second.item == "生活性排污"
+
+
+async def test_a_place_sent_hours_later_still_answers_where(h):
+    await h.say("欧阳阿姨", "楼道的灯坏了好几天了 黑黢黢的 老年人上下楼容易摔", group=None)
+    assert (await ticket(h, 1)).location is None
+    h.clock.advance(hours=3)
+    out = await h.say("欧阳阿姨", "谢谢", group=None)  # past the follow-up minutes: no more nagging
+    assert "还缺具体位置" not in texts(out)
+    out = await h.say("欧阳阿姨", "锦城花园A区5栋2单元", group=None)
+    t = await ticket(h, 1)
+    assert t.location == "锦城花园A区5栋2单元" and t.holder_person_id is not None
+    assert "已补充到 #1" in texts(out, "欧阳阿姨") and "📍 #1 位置补充" in texts(out)
+    h.clock.advance(hours=h.bot.settings.bot.location_answer_hours)
+    await h.say("欧阳阿姨", "楼道里的灯又坏了", group=None)
+    h.clock.advance(hours=h.bot.settings.bot.location_answer_hours, minutes=1)
+    out = await h.say("欧阳阿姨", "锦城花园A区5栋", group=None)
+    assert "已补充" not in texts(out) and (await ticket(h, 2)).location is None
 
 
 async def test_images_within_minutes_attach_later_ones_do_not(h):

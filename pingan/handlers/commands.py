@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pingan.config import KeywordSettings
+from pingan.text import to_simplified
 
 _REF = re.compile(r"#\s*(\d{1,9})")
 _LEADING_AT = re.compile(r"^(?:@\S+\s*)+")
@@ -21,10 +22,13 @@ class Command:
     name: str  # a KeywordSettings field: ack, on_scene, progress, resolve, escalate, transfer, return_, ...
     ticket_id: int | None
     arg: str
+    word: str = ""  # the keyword as configured
+    more_ids: list[int] = field(default_factory=list)  # further #numbers: one ticket per command
 
 
 def normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").strip()
+    """Full-width → half-width, and traditional → simplified ('辦結 #8' is 办结)."""
+    return to_simplified(unicodedata.normalize("NFKC", text or "").strip())
 
 
 def _table(keywords: KeywordSettings) -> list[tuple[str, str]]:
@@ -39,6 +43,7 @@ def parse_command(text: str, keywords: KeywordSettings) -> Command | None:
     if ref:
         ticket_id = int(ref.group(1))
         s = (s[: ref.start()] + " " + s[ref.end():]).strip(_SEPARATORS)
+    more_ids = [n for n in dict.fromkeys(int(m) for m in _REF.findall(s)) if n != ticket_id]
     for word, name in _table(keywords):
         if not s.lower().startswith(word.lower()):
             continue
@@ -49,5 +54,5 @@ def parse_command(text: str, keywords: KeywordSettings) -> Command | None:
             m = re.match(r"^\s*(\d{1,9})(?!\d)(?:\s|$|[,，])", rest)
             if m:
                 ticket_id, rest = int(m.group(1)), rest[m.end():]
-        return Command(name=name, ticket_id=ticket_id, arg=rest.strip(_SEPARATORS))
+        return Command(name=name, ticket_id=ticket_id, arg=rest.strip(_SEPARATORS), word=word, more_ids=more_ids)
     return None

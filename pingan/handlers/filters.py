@@ -6,7 +6,7 @@ import re
 
 from sqlmodel import select
 
-from pingan.handlers.commands import parse_command
+from pingan.handlers.commands import normalise, parse_command
 from pingan.handlers.context import Context
 from pingan.models import OutboxMessage
 from pingan.parser import ParseResult, parse
@@ -24,7 +24,7 @@ def command(*names: str):
     return f
 
 
-TICKET_NUMBER = re.compile(r"#(\d{1,9})")
+TICKET_NUMBER = re.compile(r"#\s*(\d{1,9})")
 
 
 def is_quote(ctx: Context) -> bool:
@@ -40,6 +40,12 @@ async def quoted_ticket(ctx: Context) -> int | None:
         return (await ctx.session.exec(q)).first()
     numbers = set(TICKET_NUMBER.findall(ctx.msg.quoted_text or ""))
     return int(numbers.pop()) if len(numbers) == 1 else None  # a digest names many: ask for the number
+
+
+def ticket_number(ctx: Context) -> int | None:
+    """The first #number the message's text names ('＃７' too)."""
+    m = TICKET_NUMBER.search(normalise(ctx.msg.text)) if ctx.msg.text else None
+    return int(m.group(1)) if m else None
 
 
 def parsed(ctx: Context) -> ParseResult:

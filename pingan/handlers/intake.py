@@ -4,13 +4,16 @@ question; the answer, photos or a location sent soon after attach to that ticket
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select
 
 from pingan.handlers.context import Context
-from pingan.handlers.filters import parsed, private_chat
+from pingan.handlers.filters import parsed, private_chat, ticket_number
 from pingan.handlers.router import Router
 from pingan.lifecycle import HELD
 from pingan.models import Source, Ticket
+from pingan.parser import find_place
 from pingan.tickets import TICKETS
 
 router = Router("intake")
@@ -20,29 +23,46 @@ HELD_LIST = sorted(HELD)
 
 
 async def followup_ticket(ctx: Context) -> bool | dict:
-    """The sender's ticket still open for additions in this chat (a few minutes after reporting)."""
-    if ctx.sender is None:
+    """The sender's ticket this message adds to: photos or a location pin within a few minutes of
+    the report, or the answer to "where is it?" while the ticket still lacks a place. An answer must
+    name a place: "谢谢" or 👍 is not one, and a report of another hazard is a ticket of its own."""
+    if ctx.sender is None or ticket_number(ctx) is not None:  # "部门 #7 消防" is about #7
         return False
     # a few columns of the table, not the ORM entity: most messages are not follow-ups, and the
     # entity's machinery costs more than the query
     t = TICKETS.c
-    q = (select(t.id, t.reply_chat, t.location, t.item)
-         .where(t.reporter_id == ctx.sender.id, t.followup_until > ctx.now, t.status.in_(HELD_LIST))
+    asked_where = and_(t.location.is_(None),
+                       t.created_at > ctx.now - timedelta(hours=ctx.settings.bot.location_answer_hours))
+    q = (select(t.id, t.reply_chat, t.location, t.item, t.followup_until)
+         .where(t.reporter_id == ctx.sender.id, or_(t.followup_until > ctx.now, asked_where),
+                t.status.in_(HELD_LIST))
          .order_by(t.id.desc()).limit(1))
     latest = (await ctx.session.exec(q)).first()
     if latest is None or (latest.reply_chat or {}).get("key") != ctx.msg.chat.key():
         return False
-    if not (ctx.msg.images or ctx.msg.location):
+    fresh = latest.followup_until is not None and latest.followup_until > ctx.now
+    place = None
+    if ctx.msg.images or ctx.msg.location:
+        if not fresh and not (ctx.msg.location and latest.location is None):
+            return False
+    else:
         if latest.location is not None or not ctx.msg.text.strip():
             return False
         result = parsed(ctx)
-        if result.report and result.item and result.item != latest.item and not result.location:
+        if result.report and result.item != latest.item:
             return False  # a different hazard, not the answer to our question
-    return {"ticket": await ctx.desk.get(latest.id)}
+        text = ctx.msg.text.strip()
+        place = result.location or find_place(text) or (text[:60] if ctx.org.route(text) else None)
+        if place is None and not fresh:
+            return False
+    return {"ticket": await ctx.desk.get(latest.id), "place": place}
 
 
 @router.message(followup_ticket)
-async def attach_to_recent_report(ctx: Context, ticket: Ticket):
+async def attach_to_recent_report(ctx: Context, ticket: Ticket, place: str | None):
+    if not (ctx.msg.images or ctx.msg.location or place):  # "谢谢", 👍: not the answer we asked for
+        ctx.reply(f"收到。#{ticket.id} 还缺具体位置,请回复小区和楼栋,例如「锦城花园3栋」,或发送位置。")
+        return
     notes, had_location = [], ticket.location is not None
     if ctx.msg.images:
         ticket.attachments = (ticket.attachments or []) + [{"image": ref} for ref in ctx.msg.images]
@@ -52,10 +72,9 @@ async def attach_to_recent_report(ctx: Context, ticket: Ticket):
         if ticket.location is None and ctx.msg.location.label:
             ticket.location = ctx.msg.location.label
         notes.append("位置")
-    text = ctx.msg.text.strip()
-    if ticket.location is None and text:
-        ticket.location = parsed(ctx).location or text[:60]
-        notes.append(f"地点「{ticket.location}」")
+    if ticket.location is None and place:
+        ticket.location = place
+        notes.append(f"地点「{place}」")
     ticket.updated_at = ctx.now
     ctx.desk.event(ticket, "attach", ctx.sender, ctx.inbox_id, from_status=ticket.status, note=";".join(notes))
     if ticket.location is not None and not had_location:
@@ -64,6 +83,24 @@ async def attach_to_recent_report(ctx: Context, ticket: Ticket):
             ctx.desk.route(ticket, ticket.unit_id)
         ctx.notify.located(ticket, rerouted=ticket.holder_person_id != holder_before)
     ctx.reply(f"已补充到 #{ticket.id}:{'、'.join(notes)}。谢谢!")
+
+
+async def staff_names_a_ticket(ctx: Context) -> bool | dict:
+    number = ticket_number(ctx)
+    return {"number": number} if number is not None and ctx.is_staff else False
+
+
+@router.message(staff_names_a_ticket)
+async def unclear_about_a_ticket(ctx: Context, number: int):
+    """A worker's "说明 #7 已扑灭" is about #7 but has no keyword: say which words work, and never
+    open a new ticket in the worker's name."""
+    if await ctx.desk.get(number) is None:
+        ctx.reply(f"没有找到 #{number},请核对编号。回复「帮助」查看用法。")
+        return
+    k = ctx.settings.keywords
+    words = [f"{k.on_scene[0]} #{number}", f"{k.progress[0]} #{number} 说明", f"{k.resolve[0]} #{number} 说明",
+             f"{k.escalate[0]} #{number} 原因", f"{k.transfer[0]} #{number} 部门", f"{k.return_[0]} #{number} 原因"]
+    ctx.reply(f"没看懂要对 #{number} 做什么,这条消息没有改动任何工单。可以回复:" + "、".join(words) + "。")
 
 
 async def is_report(ctx: Context) -> bool:

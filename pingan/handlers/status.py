@@ -23,6 +23,9 @@ WORKER_ACTIONS = {
 }
 RESIDENT_ACTIONS = {"withdraw": Action.withdraw, "satisfied": Action.close, "unsatisfied": Action.reopen}
 OPEN = [s for s in Status if s not in (Status.closed, Status.returned, Status.withdrawn)]
+# Words also said in passing ("收到", "上报一下…", "转发…"): naming no ticket, they are just words,
+# and a worker's "上报 …" may be a hazard they found.
+IN_PASSING = {"收到", "上报", "转"}
 
 
 async def which_ticket(ctx: Context, cmd: Command) -> Ticket | None | bool:
@@ -61,11 +64,36 @@ async def apply(ctx: Context, ticket: Ticket, action: Action, **kw) -> None:
         ctx.reply(confirmation)
 
 
+async def ask_for_number(ctx: Context, cmd: Command) -> None:
+    """A worker's '办结' with no number: never a new report, and never silence."""
+    held = await ctx.desk.held_by(ctx.sender.id, OPEN)
+    note = " 处理说明" if cmd.name == "resolve" else ""
+    mine = "".join(f"\n#{t.id} {ctx.notify.label(t)} {t.location or ''}".rstrip() for t in held[:5])
+    ctx.reply(f"请写上编号,例如「{cmd.word} #{held[0].id if held else 12}{note}」。"
+              + (f"您手上的工单:{mine}" if held else "") + "\n这条消息没有改动任何工单。")
+
+
+def refusal(ctx: Context, ticket: Ticket, action: Action | None) -> str:
+    if ctx.is_staff:
+        name = ACTION_NAMES[action] if action else "查询"
+        return f"抱歉,您不在 #{ticket.id} 的处置链上,不能「{name}」。如需协助请联系社区工作人员。"
+    if ctx.sender is not None and ticket.reporter_id == ctx.sender.id:  # a worker's move on their own report
+        return f"#{ticket.id} 由工作人员处置。如果问题已经没有了,可以回复「撤销 #{ticket.id}」。"
+    return "抱歉,您只能查询、撤销或评价自己上报的事项。"
+
+
 async def resolve_target(ctx: Context, cmd: Command, action: Action | None):
     """Find the ticket and check the sender may act on it. Returns the ticket; None after replying
-    with why not; or SKIP when the keyword names no ticket (then it is just a word, e.g. '收到')."""
+    with why not; or SKIP when the keyword names no ticket and is just a word (e.g. '收到')."""
+    if cmd.more_ids:
+        numbers = "、".join(f"#{n}" for n in [cmd.ticket_id, *cmd.more_ids])
+        ctx.reply(f"一次只能处理一个编号,{numbers} 都没有更新。请分开发送,例如「{cmd.word} #{cmd.ticket_id}」。")
+        return None
     ticket = await which_ticket(ctx, cmd)
     if ticket is False:
+        if ctx.is_staff and action in WORKER_ACTIONS.values() and cmd.word not in IN_PASSING:
+            await ask_for_number(ctx, cmd)
+            return None
         return SKIP
     if ticket is None and cmd.ticket_id is None:
         ctx.reply("引用的消息不是工单消息,请写上编号,例如「到场 #12」。")
@@ -76,8 +104,7 @@ async def resolve_target(ctx: Context, cmd: Command, action: Action | None):
     try:
         ctx.desk.check(ctx.sender, ticket, action)
     except NotAllowed:
-        name = ACTION_NAMES[action] if action else "查询"
-        ctx.reply(f"抱歉,您不在 #{ticket.id} 的处置链上,不能「{name}」。如需协助请联系社区工作人员。")
+        ctx.reply(refusal(ctx, ticket, action))
         return None
     return ticket
 

@@ -262,6 +262,13 @@ def _truthy(value, lex: Lexicon) -> bool:
 
 
 # ------------------------------------------------------------------------------------------
+def find_place(text: str, taxonomy: Taxonomy | None = None) -> str | None:
+    """The place a message names, as written ("锦城花园A区5栋2单元"), whether or not it is a report:
+    for answers to "where is it?"."""
+    c = clean(text or "")
+    return as_written(text, _runtime(taxonomy or default_taxonomy()).places.best(c)) if c else None
+
+
 def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = None) -> ParseResult:
     """Classify one message. `fields` (category/item/location/description/urgent/report) override."""
     tax = taxonomy or default_taxonomy()
