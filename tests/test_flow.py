@@ -175,6 +175,17 @@ async def test_a_workers_remark_naming_a_ticket_opens_no_ticket(h):
     assert await count(h, Ticket) == 1
 
 
+async def test_a_bare_rating_or_withdrawal_with_several_candidates_asks_which(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    await h.say("张阿姨", "锦城花园3栋楼道堆满了杂物", group=None)
+    out = await h.say("张阿姨", "撤销", group=None)
+    assert "您有 2 件事项,请写上编号" in texts(out) and "#2" in texts(out) and "#1" in texts(out)
+    assert [(await ticket(h, n)).status for n in (1, 2)] == [Status.dispatched] * 2
+    await h.say("张阿姨", "撤销 #2", group=None)
+    out = await h.say("张阿姨", "撤销", group=None)  # one left: no question
+    assert (await ticket(h, 1)).status == Status.withdrawn
+
+
 async def test_one_ticket_per_command(h):
     await h.say("张阿姨", EBIKE, group=None)
     await h.say("李大爷", "锦城花园3栋楼道堆满了杂物", group=None)
@@ -326,6 +337,8 @@ async def test_chatter_in_coordination_group_creates_nothing(h, chatter):
 async def test_private_non_report_gets_a_polite_answer(h):
     out = await h.say("张阿姨", "你好", group=None)
     assert "发现安全隐患请直接描述问题和位置" in texts(out)
+    out = await h.say("张阿姨", "谢谢你们哈", group=None)
+    assert "不客气" in texts(out)
     out = await h.say("张阿姨", "帮助", group=None)
     assert "上报隐患" in texts(out)
     out = await h.say("周网格", "帮助")

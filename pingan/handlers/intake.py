@@ -4,6 +4,7 @@ question; the answer, photos or a location sent soon after attach to that ticket
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import and_, or_, select
@@ -19,6 +20,7 @@ from pingan.tickets import TICKETS
 router = Router("intake")
 
 PATROL_WORDS = ("巡查", "排查", "走访")
+THANKS = re.compile(r"谢|感谢|辛苦|👍|🙏")
 HELD_LIST = sorted(HELD)
 
 
@@ -139,6 +141,9 @@ async def not_understood(ctx: Context):
     """In a private chat every message gets an answer, even when it is not a report."""
     if ctx.msg.images or ctx.msg.location:
         ctx.reply("收到图片/位置。请再用一句话说明是什么问题,例如「这里消防通道被车堵了」。")
+        return
+    if THANKS.search(ctx.msg.text):
+        ctx.reply("不客气!发现安全隐患随时告诉我。")
         return
     ctx.reply(f"您好,我是{ctx.settings.bot.name}。发现安全隐患请直接描述问题和位置,"
               "例如「锦城花园3栋楼道有人给电瓶车充电」。回复「帮助」查看用法。")

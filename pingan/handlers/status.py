@@ -6,6 +6,8 @@ what is allowed instead; nothing changes on a refusal."""
 
 from __future__ import annotations
 
+from sqlmodel import select
+
 from pingan.handlers.commands import Command
 from pingan.handlers.context import Context
 from pingan.handlers.filters import command, is_quote, quoted_ticket
@@ -28,9 +30,26 @@ OPEN = [s for s in Status if s not in (Status.closed, Status.returned, Status.wi
 IN_PASSING = {"收到", "上报", "转"}
 
 
+class Ambiguous(Exception):
+    """A bare 满意/撤销 that could mean more than one of the sender's tickets."""
+
+    def __init__(self, tickets: list[Ticket]) -> None:
+        self.tickets = tickets
+
+
+async def own_ticket(ctx: Context, statuses) -> Ticket | bool:
+    """The sender's one reported ticket in `statuses`; False if none; Ambiguous if several."""
+    q = (select(Ticket).where(Ticket.reporter_id == ctx.sender.id, Ticket.status.in_(statuses))
+         .order_by(Ticket.id.desc()).limit(5))
+    mine = list((await ctx.session.exec(q)).all())
+    if len(mine) > 1:
+        raise Ambiguous(mine)
+    return mine[0] if mine else False
+
+
 async def which_ticket(ctx: Context, cmd: Command) -> Ticket | None | bool:
     """The ticket a command is about. False = not a command here (let other handlers try);
-    None = a number was given but there is no such ticket."""
+    None = a number was given but there is no such ticket. Raises Ambiguous."""
     if cmd.ticket_id is None and is_quote(ctx):
         quoted = await quoted_ticket(ctx)
         return await ctx.desk.get(quoted) if quoted is not None else None
@@ -39,9 +58,9 @@ async def which_ticket(ctx: Context, cmd: Command) -> Ticket | None | bool:
     if ctx.sender is None:
         return False
     if cmd.name == "satisfied" or cmd.name == "unsatisfied":
-        return await ctx.desk.latest_for_reporter(ctx.sender.id, {Status.resolved}) or False
+        return await own_ticket(ctx, [Status.resolved])
     if cmd.name == "withdraw" and not ctx.is_staff:
-        return await ctx.desk.latest_for_reporter(ctx.sender.id, set(OPEN)) or False
+        return await own_ticket(ctx, OPEN)
     if ctx.msg.chat.chat_type == "private" and ctx.is_staff and cmd.name in WORKER_ACTIONS:
         held = await ctx.desk.held_by(ctx.sender.id, OPEN)
         return held[0] if len(held) == 1 else False
@@ -89,7 +108,12 @@ async def resolve_target(ctx: Context, cmd: Command, action: Action | None):
         numbers = "、".join(f"#{n}" for n in [cmd.ticket_id, *cmd.more_ids])
         ctx.reply(f"一次只能处理一个编号,{numbers} 都没有更新。请分开发送,例如「{cmd.word} #{cmd.ticket_id}」。")
         return None
-    ticket = await which_ticket(ctx, cmd)
+    try:
+        ticket = await which_ticket(ctx, cmd)
+    except Ambiguous as many:
+        lines = "".join(f"\n#{t.id} {ctx.notify.label(t)} {t.location or ''}".rstrip() for t in many.tickets)
+        ctx.reply(f"您有 {len(many.tickets)} 件事项,请写上编号,例如「{cmd.word} #{many.tickets[0].id}」:{lines}")
+        return None
     if ticket is False:
         if ctx.is_staff and action in WORKER_ACTIONS.values() and cmd.word not in IN_PASSING:
             await ask_for_number(ctx, cmd)
