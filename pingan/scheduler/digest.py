@@ -5,7 +5,8 @@ never per unit), rolled up the org tree in memory.
 Definitions (docs/scheduler.md):
 - 新增: tickets created in the period (居民上报 = source resident; 巡查/网格员 = patrol/worker).
 - 15分钟到场率: of the period's new tickets that needed someone on scene (all but those withdrawn
-  or returned before anyone arrived), the share answered 到场 by their on-scene deadline.
+  or returned before anyone arrived, and those still inside their on-scene window), the share
+  answered 到场 by their on-scene deadline.
 - 办结: resolved in the period; 呼叫上级: 呼叫 events in the period; 退回: returned in the period.
 - 累计 (since campaign_start): 发现 = created; 已化解 = resolved/closed; 待化解 = still open;
   社区自处理 = resolved without any 呼叫 or 派单; 呼叫上级 = ever called up or sent to a department.
@@ -167,6 +168,8 @@ async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
     open_asof = and_(or_(T.closed_at.is_(None), T.closed_at > asof), or_(T.resolved_at.is_(None), T.resolved_at > asof))
     not_arrived = or_(T.on_scene_at.is_(None), T.on_scene_at > asof)
     gave_up = and_(T.status.in_([Status.withdrawn, Status.returned]), T.on_scene_at.is_(None))
+    # still inside its 15 minutes: neither on time nor late yet (a 今日统计 at 11:00 must not count it)
+    not_due = and_(not_arrived, T.on_scene_due.is_not(None), T.on_scene_due > asof)
     on_time = and_(T.on_scene_at.is_not(None), T.on_scene_at <= T.on_scene_due)
     resolved_asof = and_(T.resolved_at.is_not(None), T.resolved_at < pe)
     called = or_(T.escalations > 0, T.department_id.is_not(None))
@@ -188,7 +191,7 @@ async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
 
     # the period's new tickets (a range of the created_at index)
     q = (select(T.unit_id, T.category, total(T.source == Source.resident), total(T.source != Source.resident),
-                total(~gave_up), total(on_time))
+                total(and_(~gave_up, ~not_due)), total(on_time))
          .where(created_p, *unit_scope).group_by(T.unit_id, T.category))
     for unit, cat, *n in (await session.exec(q)).all():
         t = out[unit]
