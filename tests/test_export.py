@@ -63,6 +63,19 @@ async def test_officials_query_today_and_overdue_in_group(day, h, files):  # noq
     assert "永丰街道 超期工单" in out[0][1] and "#3" in out[0][1] and "#9" in out[0][1]
 
 
+async def test_overdue_query_lists_past_the_digest_cap_urgent_first(day, h, files):  # noqa: F811
+    from pingan.models import Ticket
+
+    h.bot.settings.scheduler.overdue_list_cap = 1  # the digests list one; 超期 is asked for the list
+    async with h.bot.sessions() as s:
+        (await s.get(Ticket, 9)).urgent = True
+        await s.commit()
+    [(_, digest)] = await h.say("王书记", "今日统计")
+    assert "🚨#9" in digest and "#3" not in digest and "等 2 件" in digest
+    [(_, overdue)] = await h.say("王书记", "超期")
+    assert overdue.index("🚨#9") < overdue.index("#3 ")  # #3 is older, but #9 is urgent
+
+
 async def test_ledger_in_chat_is_a_file_where_the_platform_takes_files(day, h, files):  # noqa: F811
     await h.say("王书记", "台账")
     outbound = h.sender.delivered[-1][2]

@@ -45,7 +45,7 @@ async def digest_for(ctx: Context, unit_id: str, cap: int | None = None):
     scope = ctx.org.descendants(unit_id)
     async with ctx.reports() as session:
         per = await collect(session, ctx.settings, ctx.clock.tz, Period.day(ctx.now.astimezone(ctx.clock.tz).date()),
-                            ctx.now, scope if len(scope) <= 1000 else None)
+                            ctx.now, scope if len(scope) <= 1000 else None, cap)
     rolled = roll_up(ctx.org, per, cap or ctx.settings.scheduler.overdue_list_cap)
     from pingan.scheduler.digest import Tally
 

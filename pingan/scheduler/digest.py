@@ -98,7 +98,7 @@ class Tally:
                 mine[i] += v[i]
         self.on_scene_secs += o.on_scene_secs
         self.resolve_secs += o.resolve_secs
-        self.overdue_rows = sorted(self.overdue_rows + o.overdue_rows, key=lambda r: (r.since, r.id))[:cap]
+        self.overdue_rows = sorted(self.overdue_rows + o.overdue_rows, key=worst_first)[:cap]
 
     @property
     def new(self) -> int:
@@ -135,6 +135,12 @@ class OverdueRow:
     holder_person_id: str | None
     holder_unit_id: str | None
     on_scene: bool  # False: overdue for arrival
+    urgent: bool = False
+
+
+def worst_first(r: OverdueRow) -> tuple:
+    """Urgent ones first (danger to life), then the longest overdue."""
+    return (not r.urgent, r.since, r.id)
 
 
 def _aware(dt: datetime | None) -> datetime | None:
@@ -149,14 +155,15 @@ def campaign_start(settings, tz: tzinfo) -> datetime | None:
 
 
 async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
-                  units: list[str] | None = None) -> dict[str | None, Tally]:
-    """Per ticket-unit (community) tallies in four grouped queries. `units` limits the scan."""
+                  units: list[str] | None = None, cap: int | None = None) -> dict[str | None, Tally]:
+    """Per ticket-unit (community) tallies in four grouped queries. `units` limits the scan; `cap`
+    overdue tickets are listed per unit (default: the digests' `overdue_list_cap`)."""
     T = Ticket
     ps, pe = period.bounds(tz)
     asof = min(now, pe)
     cs = campaign_start(settings, tz)
     lower = min(cs, ps) if cs else None
-    cap = settings.scheduler.overdue_list_cap
+    cap = cap or settings.scheduler.overdue_list_cap
 
     def within(col):
         return and_(col >= ps, col < pe)
@@ -260,7 +267,7 @@ async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
 
     # the overdue tickets themselves (few): counted per unit, the most overdue listed (capped)
     q = (select(T.id, T.unit_id, T.category, T.item, T.location, T.holder_person_id, T.holder_unit_id,
-                T.resolve_due, T.on_scene_due, T.on_scene_at)
+                T.resolve_due, T.on_scene_due, T.on_scene_at, T.urgent)
          .where(*open_where, or_(T.resolve_due < asof, and_(not_arrived, T.on_scene_due < asof))))
     rows: dict[str | None, list[OverdueRow]] = defaultdict(list)
     for r in (await session.exec(q)).all():
@@ -271,10 +278,10 @@ async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
                 resolve_due is None or on_scene_due < resolve_due):
             since = on_scene_due
         rows[r.unit_id].append(OverdueRow(since, r.id, r.category, r.item, r.location, r.holder_person_id,
-                                          r.holder_unit_id, arrived))
+                                          r.holder_unit_id, arrived, bool(r.urgent)))
     for unit, rs in rows.items():
         out[unit].overdue += len(rs)
-        out[unit].overdue_rows = sorted(rs, key=lambda r: (r.since, r.id))[:cap]
+        out[unit].overdue_rows = sorted(rs, key=worst_first)[:cap]
     return out
 
 
@@ -320,7 +327,7 @@ class Digest:
                 what = notifier.taxonomy.label(r.category, r.item)
                 kind = "未到场" if not r.on_scene else "未办结"
                 late = span(notifier.clock.now() - r.since)
-                out.append(Text(f"\n  #{r.id} {what} {r.location or ''} {kind},超期 {late} "))
+                out.append(Text(f"\n  {'🚨' if r.urgent else ''}#{r.id} {what} {r.location or ''} {kind},超期 {late} "))
                 person = org.people.get(r.holder_person_id) or org.on_duty(r.holder_unit_id)
                 if person is not None:
                     out.append(notifier.mention(person, platform))
