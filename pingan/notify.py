@@ -5,7 +5,7 @@ on, and an @-mention carries the person's id on that group's platform (the adapt
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pingan.clock import Clock
 from pingan.config import Settings
@@ -40,6 +40,17 @@ class Notifier:
         local, today = self.clock.local(dt), self.clock.now().date()
         return local.strftime("%H:%M") if local.date() == today else local.strftime("%m-%d %H:%M")
 
+    def due(self, dt: datetime | None) -> str:
+        """A resolution deadline: local midnight reads as 24:00 of the day before (小事 same day),
+        as in the scheduler's reminders."""
+        if dt is None:
+            return "—"
+        local = self.clock.local(dt)
+        if (local.hour, local.minute) != (0, 0):
+            return self.hhmm(dt)
+        prev = local - timedelta(minutes=1)
+        return "24:00" if prev.date() == self.clock.now().date() else prev.strftime("%m-%d 24:00")
+
     def label(self, t: Ticket) -> str:
         return self.taxonomy.label(t.category, t.item)
 
@@ -53,6 +64,8 @@ class Notifier:
         person = self.org.people.get(t.holder_person_id)
         if t.holder_level == Level.grid:
             return self.who(person)
+        if unit and person and person.unit_id != unit.id:  # a dispatcher following up an unreachable department
+            return f"{unit.name}(跟进:{person.name})"
         return f"{unit.name if unit else ''} {person.name if person else ''}".strip()
 
     def mention(self, person: Person, platform: str) -> Mention:
@@ -156,7 +169,9 @@ class Notifier:
         (on scene, resolved, returned, called up). Returns the one-line confirmation for the actor."""
         by = actor.name if actor else "系统"
         n = f"#{t.id}"
+        is_reporter = actor is not None and actor.id == t.reporter_id
         group_text, resident_text = None, None
+        confirm = None  # the actor's confirmation when it is not the group post
         if action == Action.ack:
             group_text = f"✅ {n} 已签收({by})"
         elif action == Action.on_scene:
@@ -178,21 +193,30 @@ class Notifier:
         elif action == Action.reopen:
             holder = self.org.people.get(t.holder_person_id)
             group_text = f"🔁 {n} 居民回访不满意,已重新打开,请再次处置。"
+            why = self._note(events, action)  # the resident's words tell the worker what is still wrong
+            said = [Text(f"\n{'居民' if is_reporter else by}说:{why}")] if why else []
             self.to_unit(t.holder_unit_id, lambda pf: [Text(group_text)]
-                         + ([Text(" "), self.mention(holder, pf)] if holder else []), t)
+                         + ([Text(" "), self.mention(holder, pf)] if holder else []) + said, t)
             group_text = None
             resident_text = f"已收到,{n} 已重新打开,工作人员会再次处理。"
         elif action == Action.escalate:
             self.escalated(t, actor, events, late)
-            resident_text = f"您反映的 {n} 已呼叫{self.org.units[t.holder_unit_id].name}协调处理。"
+            up = self.org.units[t.holder_unit_id].name
+            resident_text = f"您反映的 {n} 已呼叫{up}协调处理。"
+            confirm = f"⬆️ {n} 已呼叫{up}协调处理。"  # escalated() posted in the groups already
         elif action == Action.transfer:
             dept = self.org.units[t.department_id]
-            liaison = self.org.people.get(t.holder_person_id)
+            holder = self.org.people.get(t.holder_person_id)
+            liaison = holder if holder and holder.unit_id == dept.id else None
             group_text = f"📤 {n} 已派单 {dept.name}({by})"
             head = (f"📤【派单 {n}】{self.label(t)} 📍{t.location or '—'}\n"
                     f"“{excerpt(t.raw_text)}”\n历史:{self.history(t, events)}\n")
-            self.to_unit(dept.id, lambda pf: [Text(head)]
-                         + (self._ask(t, pf, [liaison], f"请签收,回复「签收 {n}」") if liaison else []), t)
+            if liaison:
+                self.to_unit(dept.id, lambda pf: [Text(head)] + self._ask(t, pf, [liaison], f"请签收,回复「签收 {n}」"), t)
+            else:  # nobody there the bot can reach: say so, and who is following it up
+                group_text += f"\n⚠️ {dept.name}未登记联络人,机器人无法通知,请电话联系该部门并跟进。"
+                follow = f",由{holder.name}电话跟进" if holder else ",请电话联系"
+                self.to_unit(dept.id, lambda pf: [Text(f"{head}⚠️ {dept.name}未登记联络人{follow}。")], t)
         elif action == Action.return_:
             group_text = f"↩️ {n} 已退回({by}):{t.return_reason or '未说明原因'}"
             resident_text = f"您反映的 {n} 经核实已退回:{t.return_reason or '未说明原因'}。如有疑问请回复或联系社区。"
@@ -200,13 +224,18 @@ class Notifier:
             group_text = f"🚫 {n} 已由上报人撤销"
             resident_text = f"已撤销 {n}。"
         elif action == Action.grade:
-            group_text = f"📏 {n} 定级为{t.size}事({SIZE_TRACK[t.size]}),办结期限 {self.hhmm(t.resolve_due)}"
+            group_text = f"📏 {n} 定级为{t.size}事({SIZE_TRACK[t.size]}),办结期限 {self.due(t.resolve_due)}"
         if group_text:
             self.to_unit(t.unit_id, lambda pf: [Text(group_text)], t)
-        is_reporter = actor is not None and actor.id == t.reporter_id
         if resident_text and not is_reporter:
             self.to_reporter(t, resident_text)
-        return (resident_text if is_reporter else group_text) or resident_text or f"{n} 已更新"
+        return (resident_text if is_reporter else confirm or group_text) or resident_text or f"{n} 已更新"
+
+    @staticmethod
+    def _note(events: list[TicketEvent], action: Action) -> str | None:
+        """What was typed with the latest `action` (a 呼叫 or 不满意 reason); the move's own event is last."""
+        ev = next((e for e in reversed(events) if e.action == str(action)), None)
+        return ev.note if ev else None
 
     def posted_to(self, chat: ChatRef) -> bool:
         return any(o.target.platform == chat.platform and o.target.chat_id == chat.chat_id for o in self.out)
@@ -217,9 +246,12 @@ class Notifier:
         person = self.org.people.get(t.holder_person_id)
         origin = "系统自动(超期)" if actor is None else actor.name
         tag = "(补发)" if late else ""
+        # a person's reason tells the upper tier what is needed; the system's own note only repeats 超期
+        why = self._note(events, Action.escalate) if actor is not None else None
         body = (f"📣【呼叫 #{t.id}】{tag}{self.label(t)}({t.size}事)📍{t.location or '—'}\n"
                 f"“{excerpt(t.raw_text)}” — 由{origin}呼叫{LEVEL_NAMES.get(unit.level, '')}\n"
-                f"历史:{self.history(t, events)}\n")
+                + (f"原因:{why}\n" if why else "")
+                + f"历史:{self.history(t, events)}\n")
         ask = f"请签收,回复「签收 #{t.id}」;需部门处理请回复「派单 #{t.id} 部门」"
         self.to_unit(unit.id, lambda pf: [Text(body)] + (self._ask(t, pf, [person], ask) if person else [Text(ask)]), t)
         here = {g.id for g in self.org.coordination_groups(t.unit_id)}
@@ -235,6 +267,6 @@ class Notifier:
         if t.on_scene_at is None and t.on_scene_due:
             lines.append(f"到场期限:{self.hhmm(t.on_scene_due)}")
         if t.resolved_at is None and t.resolve_due:
-            lines.append(f"办结期限:{self.hhmm(t.resolve_due)}")
+            lines.append(f"办结期限:{self.due(t.resolve_due)}")
         lines.append(f"经过:{self.history(t, events)}")
         return "\n".join(lines)

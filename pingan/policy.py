@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
 from pingan.config import PolicySettings
@@ -39,8 +39,16 @@ def on_scene_due(snap: dict, dispatched_at: datetime) -> datetime:
     return dispatched_at + timedelta(minutes=snap["on_scene_minutes"])
 
 
-def resolve_due(snap: dict, size: str, start: datetime) -> datetime:
-    """小事 same day by 24:00 (local), 'Nd' N days (working days if configured), 'Nh' N hours."""
+def resolve_due(snap: dict, size: str, start: datetime, tz: tzinfo | None = None) -> datetime:
+    """小事 same day by 24:00 (local), 'Nd' N days (working days if configured), 'Nh' N hours.
+
+    Days are local calendar days: pass `tz` (the clock's zone) whenever `start` may come from the
+    database, which hands datetimes back in UTC — its date is the day before for 00:00–08:00 in
+    Shanghai. Without `tz`, `start` must already be in local time."""
+    if start.tzinfo is None:
+        raise ValueError("naive datetime given to resolve_due; use the clock")
+    if tz is not None:
+        start = start.astimezone(tz)
     rule = snap[SIZE_KEYS.get(size, "resolve_medium")]
     if rule == "same_day":
         next_day: date = start.date() + timedelta(days=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 from sqlmodel import select
@@ -38,17 +39,14 @@ class NotAllowed(Exception):
 
 class TicketDesk:
     def __init__(self, session: AsyncSession, org: OrgIndex, settings: Settings, taxonomy: Taxonomy, now: datetime) -> None:
-        self.session, self.org, self.settings, self.taxonomy, self.now = session, org, settings, taxonomy, now
+        self.session, self.org, self.settings, self.taxonomy = session, org, settings, taxonomy
+        # deadlines are counted in local calendar days: the clock's zone (it is built from this setting)
+        self.tz = ZoneInfo(settings.bot.timezone)
+        self.now = now.astimezone(self.tz)
 
     # --- reading --------------------------------------------------------------------------------
     async def get(self, ticket_id: int) -> Ticket | None:
         return await self.session.get(Ticket, ticket_id)
-
-    async def latest_for_reporter(self, person_id: str, statuses: set[str] | None = None) -> Ticket | None:
-        q = select(Ticket).where(Ticket.reporter_id == person_id)
-        if statuses:
-            q = q.where(Ticket.status.in_(statuses))
-        return (await self.session.exec(q.order_by(Ticket.id.desc()).limit(1))).first()
 
     async def held_by(self, person_id: str, statuses) -> list[Ticket]:
         q = select(Ticket).where(Ticket.holder_person_id == person_id, Ticket.status.in_(statuses))
@@ -148,19 +146,19 @@ class TicketDesk:
     def set_deadlines(self, ticket: Ticket) -> None:
         snap = ticket.policy
         ticket.on_scene_due = policy.on_scene_due(snap, self.now)
-        ticket.resolve_due = policy.resolve_due(snap, ticket.size, self.now)
+        ticket.resolve_due = policy.resolve_due(snap, ticket.size, self.now, self.tz)
         ticket.next_check_at = ticket.on_scene_due
 
     async def move(self, ticket: Ticket, action: Action, actor: Person | None, inbox_id: int | None,
                    note: str | None = None, department=None, size: str | None = None) -> Moved:
         """Apply one lifecycle action (already authorised) and record it. Raises IllegalMove."""
         before, holder_before = ticket.status, ticket.holder_unit_id
-        data = self._apply(ticket, action, note, department, size)
+        data = self._apply(ticket, action, note, department, size, actor)
         self.event(ticket, str(action), actor, inbox_id, from_status=before, note=note, **data)
         return Moved(ticket, action, before, holder_before)
 
     def _apply(self, ticket: Ticket, action: Action, note: str | None = None, department=None,
-               size: str | None = None) -> dict:
+               size: str | None = None, actor: Person | None = None) -> dict:
         """Change the ticket for `action`; returns what the event should record besides the statuses."""
         holder_before = ticket.holder_unit_id
         ticket.status = target(action, ticket.status)
@@ -191,7 +189,12 @@ class TicketDesk:
             ticket.next_check_at = ticket.resolve_due
         elif action == Action.transfer:
             ticket.department_id = department.id
-            self._hold(ticket, department.id, Level.department, self.org.on_duty(department.id))
+            # The department is responsible either way. With nobody of it registered, the bot cannot
+            # reach it, and a ticket held by no person gets reminders and 督办 that @ nobody: the
+            # dispatcher, who has to phone the department, holds it and is chased (else the last holder).
+            person = (self.org.on_duty(department.id) or actor
+                      or self.org.people.get(ticket.holder_person_id))
+            self._hold(ticket, department.id, Level.department, person)
             ticket.next_check_at = ticket.resolve_due
         elif action == Action.return_:
             ticket.return_reason = note
@@ -200,7 +203,8 @@ class TicketDesk:
             ticket.closed_at, ticket.next_check_at = now, None
         elif action == Action.grade:
             ticket.size = size
-            ticket.resolve_due = policy.resolve_due(ticket.policy, size, ticket.dispatched_at or now)
+            # dispatched_at comes back from the database in UTC: resolve_due takes its local date
+            ticket.resolve_due = policy.resolve_due(ticket.policy, size, ticket.dispatched_at or now, self.tz)
         data = {}
         if department is not None:
             data["department"] = department.id
