@@ -183,7 +183,7 @@ class TicketDesk:
             ticket.held_since = now
             ticket.next_check_at = now
         elif action == Action.escalate:
-            up = self.escalation_target(ticket)
+            up = self.escalation_target(ticket, actor)
             ticket.escalations += 1
             self._hold(ticket, up.id, up.level, self.org.on_duty(up.id))
             ticket.next_check_at = ticket.resolve_due
@@ -214,7 +214,14 @@ class TicketDesk:
             data["holder"] = ticket.holder_unit_id
         return data
 
-    def escalation_target(self, ticket: Ticket):
-        """The unit a 呼叫 would reach, or None at the top of the ladder."""
+    def escalation_target(self, ticket: Ticket, caller: Person | None = None):
+        """The unit a 呼叫 would reach: the tier above the ticket's holder, or above the caller when
+        the caller sits higher on the ticket's chain (a community secretary's 呼叫 on a grid's ticket
+        means "the street", not himself). None at the top of the ladder."""
         here = ticket.holder_unit_id or ticket.unit_id
-        return self.org.next_up(here) if here in self.org.units else None
+        if here not in self.org.units:
+            return None
+        if (caller is not None and caller.role != Role.admin and caller.unit_id in self.org.units
+                and self.org.is_within(here, caller.unit_id)):
+            here = caller.unit_id
+        return self.org.next_up(here)

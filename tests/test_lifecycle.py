@@ -113,6 +113,17 @@ async def test_call_up_confirms_to_staff_and_tells_the_resident_separately(h):
     assert "您反映的 #1 已呼叫永丰街道协调处理" in _texts(out, "张阿姨")
 
 
+async def test_an_officials_call_up_goes_above_the_official(h):
+    """王书记 (community) calling up a grid's ticket means the street, not himself."""
+    await h.say("张阿姨", EBIKE, group=None)
+    out = await h.say("王书记", "呼叫 #1")
+    t = await _ticket(h)
+    assert (t.holder_unit_id, t.holder_person_id, t.escalations) == ("yongfeng", "chen-jiedao", 1)
+    assert "@陈主任" in _texts(out, STREET) and "@王书记" not in _texts(out, COORD)
+    out = await h.say("周网格", "呼叫 #1")  # the grid worker is below the street: one tier above the holder
+    assert (await _ticket(h)).holder_unit_id == "dujiangyan"
+
+
 async def test_call_up_reason_reaches_the_upper_tier(h):
     await h.say("张阿姨", EBIKE, group=None)
     await h.say("周网格", "呼叫 #1")

@@ -149,7 +149,7 @@ async def call_up(ctx: Context, cmd: Command):
     ticket = await resolve_target(ctx, cmd, Action.escalate)
     if ticket is None or ticket is SKIP:
         return ticket
-    if ctx.desk.escalation_target(ticket) is None:
+    if ctx.desk.escalation_target(ticket, ctx.sender) is None:
         ctx.reply(f"#{ticket.id} 已在最高一级,无法再呼叫。请派单给职能部门:「派单 #{ticket.id} 部门」。")
         return
     await apply(ctx, ticket, Action.escalate, note=cmd.arg or None)
