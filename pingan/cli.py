@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sys
 import tempfile
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Optional
 
@@ -22,6 +23,28 @@ app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 
 ConfigOpt = typer.Option(None, "--config", "-c", help="config.toml (default: $PINGAN_CONFIG or ./config.toml)")
+
+# 2026-11-24, 2026/11/24, 2026.11.24, 2026年11月24日 or 20261124: what clerks type or copy from Excel
+_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?|(\d{4})(\d{2})(\d{2})")
+
+
+def parse_date(value: str | date) -> date:
+    """The parser of every date option: typer names the option in front of the message."""
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    m = _DATE.fullmatch(text)
+    if m is None:
+        raise typer.BadParameter("日期格式不对,请写成 2026-11-24")
+    y, mo, d = (int(g) for g in m.groups() if g is not None)
+    try:
+        return date(y, mo, d)
+    except ValueError:
+        raise typer.BadParameter(f"没有 {text} 这一天,请检查月份和日期") from None
+
+
+def DateOpt(default, *names: str, help: str):  # named like ConfigOpt: used where typer.Option would be
+    return typer.Option(default, *names, parser=parse_date, metavar="YYYY-MM-DD", help=help)
 
 
 def _settings(config: Optional[Path], db: Optional[str] = None):

@@ -46,9 +46,9 @@ mobile = "123"
     with pytest.raises(ConfigError) as err:
         parse_org_toml(bad)
     msg = str(err.value)
-    assert f"{bad}: unit[1] (g): parent: unknown unit 'nowhere'" in msg
-    assert "person[0] (p1): role: unknown role 'wizard'" in msg
-    assert "person[0] (p1): mobile: not an 11-digit mobile number" in msg
+    assert f"{bad}: unit[1] (g) parent:未知单位「nowhere」" in msg
+    assert "person[0] (p1) role:未知角色「wizard」" in msg
+    assert "person[0] (p1) mobile:手机号应为 11 位数字" in msg
 
 
 async def _people(url):
@@ -71,11 +71,11 @@ async def test_roster_with_bad_rows_imports_nothing(db_url, tmp_path):
     with pytest.raises(ConfigError) as err:
         await import_file(settings, roster)
     msg = str(err.value)
-    assert f"{roster}: row 3: name: missing" in msg
-    assert "row 3: unit: unknown unit 'nowhere'" in msg
-    assert "row 3: mobile: not an 11-digit mobile number" in msg
-    assert "row 3: lead: expected yes/no" in msg
-    assert "row 4: qq: '20001' already belongs to person 'li-wangge'" in msg
+    assert f"{roster}: 第3行 name:不能为空" in msg
+    assert "第3行 unit:未知单位「nowhere」" in msg
+    assert "第3行 mobile:手机号应为 11 位数字,不是「139」" in msg
+    assert "第3行 lead:应填 是 或 否,不是「maybe」" in msg
+    assert "第4行 qq:「20001」已是人员 li-wangge 的账号" in msg
     people, _ = await _people(db_url)
     assert "new1" not in people  # the good row was not imported either
 
@@ -93,11 +93,98 @@ async def test_roster_csv_and_xlsx_import(db_url, tmp_path):
     wb.active.append(["new2", "表格员", "community_staff", "xinlian", "13900000002", 30002, "biaoge", None, None, "是", None])
     wb.save(tmp_path / "roster.xlsx")
     summary = await import_file(settings, tmp_path / "roster.xlsx")
-    assert "1 people" in summary
+    assert "人员 1 人" in summary
     people, ids = await _people(db_url)
     assert people["new1"].on_duty and not people["new1"].lead
     assert people["new2"].lead and people["new2"].role == "community_staff"
     assert ids[("qq", "30002")] == "new2" and ids[("wecom", "biaoge")] == "new2"
+
+
+async def test_roster_saved_by_excel_on_chinese_windows_imports(db_url, tmp_path):
+    """Excel's plain "CSV" on Chinese Windows is GBK: read it (as GB18030, its superset)."""
+    settings = load_settings(None, env={"PINGAN__DATABASE__URL": db_url})
+    await import_file(settings, DEMO)
+    roster = tmp_path / "花名册.csv"
+    roster.write_bytes((HEADER + "new1,新网格员,grid_worker,xinlian-g1,13900000001,30001,,,,否,是\r\n")
+                       .encode("gbk"))
+    assert "人员 1 人" in await import_file(settings, roster)
+    people, _ = await _people(db_url)
+    assert people["new1"].name == "新网格员"
+
+
+async def test_roster_in_an_unknown_encoding_says_to_save_as_csv_utf8(db_url, tmp_path):
+    settings = load_settings(None, env={"PINGAN__DATABASE__URL": db_url})
+    roster = tmp_path / "roster.csv"
+    roster.write_bytes((HEADER + "new1,新网格员,grid_worker,xinlian-g1,,,,,,,\n").encode("utf-16"))  # Excel's "Unicode 文本"
+    with pytest.raises(ConfigError) as err:
+        await import_file(settings, roster)
+    assert str(err.value).startswith(f"{roster}: 读不懂文件的编码")
+    assert "CSV UTF-8" in str(err.value) and "codec" not in str(err.value)
+
+
+async def test_roster_takes_unit_names_and_chinese_role_names(db_url, tmp_path):
+    settings = load_settings(None, env={"PINGAN__DATABASE__URL": db_url})
+    await import_file(settings, DEMO)
+    roles = {"居民": "resident", "网格员": "grid_worker", "社区工作人员": "community_staff",
+             "街道干部": "street_official", "街道工作人员": "street_official", "区县干部": "district_official",
+             "市级干部": "city_official", "部门联络员": "dept_liaison", "管理员": "admin"}
+    units = {"居民": "", "网格员": "新联社区第一网格", "社区工作人员": "新联社区", "街道干部": "永丰街道",
+             "街道工作人员": "yongfeng", "区县干部": "都江堰市", "市级干部": "成都市",
+             "部门联络员": "都江堰市消防救援大队", "管理员": "成都市"}
+    roster = tmp_path / "roster.csv"
+    roster.write_text(HEADER + "".join(f"p{n},人{n},{role},{units[role]},,,,,,,\n" for n, role in enumerate(roles)),
+                      encoding="utf-8-sig")
+    await import_file(settings, roster)
+    people, _ = await _people(db_url)
+    for n, role in enumerate(roles):
+        assert people[f"p{n}"].role == roles[role]
+    assert people["p1"].unit_id == "xinlian-g1" and people["p4"].unit_id == "yongfeng"
+    assert people["p7"].unit_id == "djy-fire" and people["p0"].unit_id is None
+
+
+async def test_roster_bad_role_and_ambiguous_unit_name_in_chinese_and_nothing_imported(db_url, tmp_path):
+    settings = load_settings(None, env={"PINGAN__DATABASE__URL": db_url})
+    org = tmp_path / "org.toml"
+    org.write_text('''
+[[unit]]
+id = "c"
+name = "市"
+level = "city"
+[[unit]]
+id = "a"
+name = "甲社区"
+level = "community"
+parent = "c"
+[[unit]]
+id = "a1"
+name = "第一网格"
+level = "grid"
+parent = "a"
+[[unit]]
+id = "b"
+name = "乙社区"
+level = "community"
+parent = "c"
+[[unit]]
+id = "b1"
+name = "第一网格"
+level = "grid"
+parent = "b"
+''', encoding="utf-8")
+    await import_file(settings, org)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(HEADER + "p1,甲,网格员,甲社区,,,,,,,\n"
+                      + "p2,乙,网格长,a1,,,,,,,\n"
+                      + "p3,丙,网格员,第一网格,,,,,,,\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        await import_file(settings, roster)
+    msg = str(err.value)
+    assert (f"{roster}: 第3行 role:未知角色「网格长」,"
+            "可用:居民、网格员、社区工作人员、街道干部、区县干部、市级干部、部门联络员、管理员") in msg
+    assert "第4行 unit:有 2 个单位叫「第一网格」,请改写单位编号:a1、b1" in msg
+    assert "第2行" not in msg
+    people, _ = await _people(db_url)
+    assert "p1" not in people  # all or nothing
 
 
 def test_cli_reports_errors_and_exits_nonzero(tmp_path):
@@ -107,7 +194,7 @@ def test_cli_reports_errors_and_exits_nonzero(tmp_path):
     run = subprocess.run([sys.executable, "-m", "pingan.cli", "org", "import", str(roster), "--db", db],
                          capture_output=True, text=True)
     assert run.returncode == 1
-    assert "row 2: name: missing" in run.stderr and "nothing imported" in run.stderr
+    assert "第2行 name:不能为空" in run.stderr and "未写入任何数据" in run.stderr
 
 
 def test_config_errors_name_the_key(tmp_path):

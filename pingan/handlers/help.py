@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pingan.handlers.context import Context
 from pingan.handlers.filters import command, event
+from pingan.handlers.reports import platform_takes_files, report_unit
 from pingan.handlers.router import Router
 
 router = Router("help")
@@ -38,9 +39,28 @@ def staff_help(ctx: Context) -> str:
     )
 
 
+def officials_help(ctx: Context) -> str | None:
+    """今日统计 / 超期 / 台账 (reports.officials_query), for those it answers: staff, where there is a
+    unit to count."""
+    unit_id = report_unit(ctx) if ctx.is_staff else None
+    if unit_id is None:
+        return None
+    name = ctx.org.units[unit_id].name
+    ledger = "本月台账(Excel 文件)" if platform_takes_files(ctx) else "本月台账汇总(本平台不能发文件)"
+    return (
+        f"📊 统计查询(直接发这几个字,统计{name})\n"
+        "• 今日统计 —— 今天的日报\n"
+        "• 超期 —— 超期未到场、未办结的工单\n"
+        f"• 台账 —— {ledger}"
+    )
+
+
 @router.message(command("help"))
 async def show_help(ctx: Context, cmd) -> None:
-    ctx.reply(staff_help(ctx) if ctx.is_staff else resident_help(ctx))
+    if not ctx.is_staff:
+        ctx.reply(resident_help(ctx))
+        return
+    ctx.reply("\n\n".join(filter(None, (staff_help(ctx), officials_help(ctx)))))
 
 
 @router.message(event("subscribe"))

@@ -17,9 +17,9 @@ from pingan.models.org_file import apply_org, parse_org_toml, parse_roster
 async def import_file(settings: Settings, path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".csv", ".xlsx"):
-        raise ConfigError(f"{path}: unsupported file type {suffix!r} (use .toml, .csv or .xlsx)")
+        raise ConfigError(f"{path}: 只能导入 .toml、.csv 或 .xlsx 文件")
     if not path.exists():
-        raise ConfigError(f"{path}: no such file")
+        raise ConfigError(f"{path}: 找不到这个文件")
     await upgrade(settings.database.url)
     engine = make_engine(settings.database.url)
     try:
@@ -27,7 +27,7 @@ async def import_file(settings: Settings, path: Path) -> str:
             if suffix == ".toml":
                 data = parse_org_toml(path)
             else:
-                units = set((await session.exec(select(Unit.id))).all())
+                units = dict((await session.exec(select(Unit.id, Unit.name))).all())
                 owners = {(i.platform, i.external_id): i.person_id for i in (await session.exec(select(Identity))).all()}
                 data = parse_roster(path, units, owners)
             await apply_org(session, data, replace_structure=suffix == ".toml",
@@ -35,5 +35,7 @@ async def import_file(settings: Settings, path: Path) -> str:
             await session.commit()
     finally:
         await engine.dispose()
-    return (f"imported {len(data.units)} units, {len(data.people)} people, {len(data.identities)} identities, "
-            f"{len(data.groups)} groups, {len(data.places)} places from {path}")
+    counts = [("单位", data.units, "个"), ("人员", data.people, "人"), ("账号", data.identities, "个"),
+              ("群", data.groups, "个"), ("地点", data.places, "处")]
+    return f"已导入 {path}:" + ",".join(f"{what} {len(rows)} {unit}" for what, rows, unit in counts
+                                       if rows or what == "人员")

@@ -11,14 +11,30 @@ from typing import Optional
 import typer
 
 
+# Tickets are filed under their community and roll up the tree (digest.roll_up, ledger.scope_units):
+# a grid or a department has no figures of its own, so asking for one would print zeros.
+REPORT_LEVELS = ("community", "street", "district", "city")
+
+
 def _unit(bot, query: str) -> str:
-    if query in bot.org.units:
-        return query
-    found = [u.id for u in bot.org.units.values() if u.name == query] or \
-            [u.id for u in bot.org.units.values() if query in u.name]
-    if not found:
-        raise typer.BadParameter(f"unknown unit {query!r} (use its id or name, e.g. xinlian / 新联社区)")
-    return found[0]
+    from pingan.models.org import LEVEL_NAMES, Level
+
+    org = bot.org
+    if query in org.units:
+        uid = query
+    else:
+        found = [u for u in org.units.values() if u.name == query] or \
+                [u for u in org.units.values() if query in u.name]
+        if not found:
+            raise typer.BadParameter(f"找不到单位「{query}」,请写名称或编号,如 新联社区", param_hint="'--unit'")
+        uid = next((u for u in found if u.level in REPORT_LEVELS), found[0]).id
+    unit = org.units[uid]
+    if unit.level not in REPORT_LEVELS:
+        community = org.up_to(uid, Level.community)
+        hint = f",如 {community.name}" if community is not None else ""
+        raise typer.BadParameter(f"{unit.name}是{LEVEL_NAMES.get(unit.level, unit.level)},"
+                                 f"只能按社区、街道、区(县)或市统计{hint}", param_hint="'--unit'")
+    return uid
 
 
 @contextlib.asynccontextmanager
@@ -35,12 +51,12 @@ async def _bot(config, db):
 
 
 def register(app: typer.Typer) -> None:
-    from pingan.cli import ConfigOpt
+    from pingan.cli import ConfigOpt, DateOpt
 
     @app.command()
     def digest(
-        unit: str = typer.Option(..., "--unit", "-u", help="unit id or name (community, street, district)"),
-        on: Optional[str] = typer.Option(None, "--date", help="YYYY-MM-DD (default: today)"),
+        unit: str = typer.Option(..., "--unit", "-u", help="unit id or name (community, street, district, city)"),
+        on: Optional[date] = DateOpt(None, "--date", help="2026-11-24, 2026/11/24 or 2026.11.24 (default: today)"),
         days: int = typer.Option(1, "--days", help="a range of N days ending on --date (7 = weekly)"),
         campaign: bool = typer.Option(False, "--campaign", help="the whole campaign up to --date"),
         chart: Optional[Path] = typer.Option(None, "--chart", help="also write the chart PNG here"),
@@ -57,7 +73,7 @@ def register(app: typer.Typer) -> None:
         async def main() -> None:
             async with _bot(config, db) as bot:
                 uid = _unit(bot, unit)
-                end = date.fromisoformat(on) if on else bot.clock.now().date()
+                end = on or bot.clock.now().date()
                 if campaign and bot.settings.scheduler.campaign_start:
                     period = Period(date.fromisoformat(bot.settings.scheduler.campaign_start), end, "campaign")
                 elif days > 1:
@@ -78,9 +94,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def export(
         file: Path = typer.Argument(..., help="output .xlsx (or .csv with --csv)"),
-        unit: str = typer.Option(..., "--unit", "-u", help="unit id or name"),
-        start: str = typer.Option(..., "--from", help="YYYY-MM-DD"),
-        end: str = typer.Option(..., "--to", help="YYYY-MM-DD (inclusive)"),
+        unit: str = typer.Option(..., "--unit", "-u", help="unit id or name (community, street, district, city)"),
+        start: date = DateOpt(..., "--from", help="first day, e.g. 2026-11-01"),
+        end: date = DateOpt(..., "--to", help="last day (inclusive), e.g. 2026-11-30"),
         as_csv: bool = typer.Option(False, "--csv", help="write CSV (UTF-8 with BOM) instead of xlsx"),
         config: Optional[Path] = ConfigOpt,
         db: Optional[str] = typer.Option(None, help="database URL"),
@@ -90,6 +106,9 @@ def register(app: typer.Typer) -> None:
 
         from pingan.scheduler.ledger import export_ledger
 
+        if start > end:  # would quietly write an empty ledger
+            raise typer.BadParameter("开始日期晚于结束日期,请对调", param_hint="'--from' / '--to'")
+
         async def main() -> None:
             async with _bot(config, db) as bot:
                 uid = _unit(bot, unit)
@@ -97,7 +116,7 @@ def register(app: typer.Typer) -> None:
                               TimeElapsedColumn()) as bar:
                     task = bar.add_task(bot.org.units[uid].name, total=None)
                     summary = await export_ledger(
-                        bot, uid, date.fromisoformat(start), date.fromisoformat(end), file,
+                        bot, uid, start, end, file,
                         as_csv=as_csv or file.suffix.lower() == ".csv",
                         progress=lambda n: bar.advance(task, n), total_cb=lambda n: bar.update(task, total=n))
                 typer.echo(f"已导出 {summary.rows} 件(超期 {summary.overdue})→ {file}")
