@@ -103,7 +103,11 @@ class TicketDesk:
         worker, or the community's on-duty staff when no grid is known."""
         community = self.org.up_to(fallback_unit, Level.community) if fallback_unit else None
         within = community.id if community else fallback_unit
-        grid = self.org.route(ticket.location, within) or self.org.route(ticket.raw_text, within)
+        grid = self.org.route(ticket.location, within)
+        if grid is None and (hit := self.org.match_place(ticket.raw_text, within)) is not None:
+            grid = hit[1]
+            if ticket.location is None:  # the parser missed it, the roster's places did not ("山水天成⑵栋")
+                ticket.location = hit[0]
         if grid is not None:
             ticket.grid_id = grid
             ticket.unit_id = self.org.up_to(grid, Level.community).id

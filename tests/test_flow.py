@@ -298,6 +298,13 @@ async def test_only_a_place_answers_where_and_another_hazard_is_a_ticket_of_its_
     assert second.location == "锦城花园A区2栋" and second.item == "生活性排污"
 
 
+async def test_a_place_the_roster_knows_is_the_location_when_the_parser_misses_it(h):
+    out = await h.say("李大爷", "山水天成⑵栋 外墙的磚一直往下掉 好嚇人", group=None)
+    t = await ticket(h, 1)
+    assert (t.location, t.grid_id, t.holder_person_id) == ("山水天成2栋", "xinlian-g1", "li-wangge")
+    assert "📍山水天成2栋" in texts(out, COORD) and "请问具体在哪里" not in texts(out, "李大爷")
+
+
 async def test_a_place_sent_hours_later_still_answers_where(h):
     await h.say("欧阳阿姨", "楼道的灯坏了好几天了 黑黢黢的 老年人上下楼容易摔", group=None)
     assert (await ticket(h, 1)).location is None

@@ -129,13 +129,18 @@ class OrgIndex:
         return None
 
     def route(self, text: str | None, within: str | None = None) -> str | None:
-        """The grid whose places best match the text (longest place key wins), preferring grids
+        """The grid whose places best match the text (see `match_place`)."""
+        hit = self.match_place(text, within)
+        return hit[1] if hit else None
+
+    def match_place(self, text: str | None, within: str | None = None) -> tuple[str, str] | None:
+        """(place key, grid) of the place the text names best (longest key wins), preferring grids
         under `within` so that two towns' '幸福里' don't collide."""
         if not text:
             return None
         key = place_key(text)
-        hits = [grid for pkey, grid in self.places if pkey and pkey in key]
+        hits = [(pkey, grid) for pkey, grid in self.places if pkey and pkey in key]
         if within is not None:
-            scoped = [g for g in hits if self.is_within(g, within)]
+            scoped = [h for h in hits if self.is_within(h[1], within)]
             hits = scoped or hits
         return hits[0] if hits else None
