@@ -112,7 +112,9 @@ class Notifier:
         parts.append(Text(ask))
         return parts
 
-    def new_ticket(self, t: Ticket, reporter: Person) -> None:
+    def new_ticket(self, t: Ticket, reporter: Person, same_as: int | None = None) -> None:
+        """Post a new ticket in its holder's group; `same_as`: an open ticket that looks like the same
+        hazard (the worker decides: one trip, and 退回 the copy)."""
         holder = self.org.people.get(t.holder_person_id)
         people = [holder] if holder else []
         if t.urgent:
@@ -130,6 +132,8 @@ class Notifier:
             body += f"  备岗:{backup.name}"  # the community's on-duty staff, if the grid worker can't go
         if t.urgent:
             body += f"\n{self.emergency_line()}"
+        if same_as is not None:
+            body += f"\n🔁 可能与 #{same_as} 是同一件事(同一地点、同类问题,还在处理中)。是重复的请回复「退回 #{t.id} 与 #{same_as} 重复」"
         ask = f"⏰请 {self.hhmm(t.on_scene_due)} 前到场,回复「到场 #{t.id}」"
         self.to_unit(t.holder_unit_id, lambda pf: [Text(body + "\n")] + self._ask(t, pf, people, ask), t)
 

@@ -12,8 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pingan import policy
 from pingan.config import Settings
-from pingan.lifecycle import Action, target
+from pingan.lifecycle import HELD, Action, target
 from pingan.models import Level, Person, Role, Source, Ticket, TicketEvent
+from pingan.models.places import place_key
 from pingan.models.org_index import OrgIndex
 from pingan.models.ticket import check_soon, stage_event, write_pending_events
 from pingan.parser import ParseResult
@@ -47,6 +48,23 @@ class TicketDesk:
     # --- reading --------------------------------------------------------------------------------
     async def get(self, ticket_id: int) -> Ticket | None:
         return await self.session.get(Ticket, ticket_id)
+
+    async def same_hazard(self, ticket: Ticket) -> int | None:
+        """An earlier open ticket of the last day that looks like this one: the same item (or
+        category) at the same place ("锦城花园3栋" and "锦城花园３栋楼道" are one place)."""
+        if not ticket.location:
+            return None
+        q = (select(Ticket.id, Ticket.location).where(
+            Ticket.id != ticket.id, Ticket.status.in_(sorted(HELD)), Ticket.unit_id == ticket.unit_id,
+            Ticket.created_at > self.now - timedelta(days=1), Ticket.location.is_not(None),
+            (Ticket.item == ticket.item) if ticket.item else (Ticket.category == ticket.category))
+             .order_by(Ticket.id.desc()).limit(50))
+        here = place_key(ticket.location)
+        for other_id, where in (await self.session.exec(q)).all():
+            there = place_key(where)
+            if here in there or there in here:
+                return other_id
+        return None
 
     async def held_by(self, person_id: str, statuses) -> list[Ticket]:
         q = select(Ticket).where(Ticket.holder_person_id == person_id, Ticket.status.in_(statuses))

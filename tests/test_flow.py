@@ -305,6 +305,15 @@ async def test_a_place_the_roster_knows_is_the_location_when_the_parser_misses_i
     assert "📍山水天成2栋" in texts(out, COORD) and "请问具体在哪里" not in texts(out, "李大爷")
 
 
+async def test_a_second_report_of_the_same_hazard_is_flagged_for_the_worker(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    out = await h.say("卫大姐", "锦城花园３栋楼道又有人充电瓶车了", group=None)
+    assert "可能与 #1 是同一件事" in texts(out, COORD) and "退回 #2 与 #1 重复" in texts(out, COORD)
+    out = await h.say("李大爷", "锦城花园3栋楼道堆满了杂物", group=None)  # another hazard, same place
+    out += await h.say("秦阿姨", "锦城花园5栋楼道有人给电瓶车充电", group=None)  # same hazard, another place
+    assert "同一件事" not in texts(out, COORD)
+
+
 async def test_a_place_sent_hours_later_still_answers_where(h):
     await h.say("欧阳阿姨", "楼道的灯坏了好几天了 黑黢黢的 老年人上下楼容易摔", group=None)
     assert (await ticket(h, 1)).location is None

@@ -126,7 +126,7 @@ async def report(ctx: Context):
     loc = ctx.msg.location
     ticket = await ctx.desk.create(result, ctx.msg.text, reporter, source, reply_chat, fallback, ctx.inbox_id,
                                    attachments=attachments, lat=loc.lat if loc else None, lon=loc.lon if loc else None)
-    ctx.notify.new_ticket(ticket, reporter)
+    ctx.notify.new_ticket(ticket, reporter, same_as=await ctx.desk.same_hazard(ticket))
     if not ctx.notify.posted_to(ctx.msg.chat):
         ctx.reply(ctx.notify.receipt(ticket))
 
