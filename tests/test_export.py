@@ -40,8 +40,12 @@ async def test_xlsx_has_one_row_per_ticket_and_a_summary(day, files):  # noqa: F
         "居民上报", "治安", "新联社区", "已派发", "是", "周网格")
     assert by_id[4]["办结时间"] == "2019-04-08 09:40" and by_id[4]["是否超期"] == "否"
     assert by_id[11]["责任部门"] == "都江堰市住建局(房管)"
+    assert by_id[3]["反映内容"] == "fixture 3"  # the resident's words, so a row says what was reported
     summary = {row[0]: row[1] for row in wb["汇总"].values}
     assert summary["工单总数"] == 10 and summary["状态:已派发"] == 2
+    sheet = load_workbook(path)["台账"]  # made to be read: header frozen, filters on, wide text columns
+    assert sheet.freeze_panes == "B2" and sheet.auto_filter.ref == "A1:W1"
+    assert sheet.column_dimensions["G"].width == 40
 
 
 async def test_street_scope_and_csv(day, files):  # noqa: F811
@@ -50,7 +54,7 @@ async def test_street_scope_and_csv(day, files):  # noqa: F811
     assert s.rows == 7  # today's tickets of both streets
     with open(path, encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == HEADERS and len(rows) == 8 and {r[6] for r in rows[1:]} == {"新联社区", "祥龙社区"}
+    assert rows[0] == HEADERS and len(rows) == 8 and {r[7] for r in rows[1:]} == {"新联社区", "祥龙社区"}
     s = await export_ledger(day, "huayang", date(2019, 4, 1), DAY, files / "h.csv", as_csv=True)
     assert s.rows == 1
 

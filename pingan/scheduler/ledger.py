@@ -18,8 +18,13 @@ from pingan.models import STATUS_NAMES, Status, Ticket
 from pingan.models.org_index import OrgIndex
 from pingan.taxonomy import Taxonomy
 
-HEADERS = ["编号", "上报时间", "来源", "类别", "事项", "地点", "社区", "网格", "大小", "状态", "责任单位", "责任人",
-           "责任部门", "到场期限", "到场时间", "办结期限", "办结时间", "是否超期", "呼叫次数", "督办", "办结说明", "回访评价"]
+HEADERS = ["编号", "上报时间", "来源", "类别", "事项", "地点", "反映内容", "社区", "网格", "大小", "状态", "责任单位",
+           "责任人", "责任部门", "到场期限", "到场时间", "办结期限", "办结时间", "是否超期", "呼叫次数", "督办", "办结说明",
+           "回访评价"]
+COLUMN = {h: i for i, h in enumerate(HEADERS)}
+# Excel column widths (characters) where the default is too narrow to read a row at a glance
+WIDTHS = {"编号": 7, "上报时间": 17, "事项": 14, "地点": 18, "反映内容": 40, "社区": 12, "网格": 16, "责任单位": 14,
+          "责任部门": 14, "到场期限": 17, "到场时间": 17, "办结期限": 17, "办结时间": 17, "办结说明": 24}
 SOURCE_NAMES = {"resident": "居民上报", "worker": "网格员", "patrol": "巡查"}
 OPEN = [s for s in Status if s not in (Status.resolved, Status.closed, Status.returned, Status.withdrawn)]
 
@@ -79,7 +84,8 @@ class Ledger:
         cat = self.taxonomy.category(t.category)
         return [
             t.id, self.fmt(t.created_at), SOURCE_NAMES.get(t.source, t.source), cat.name if cat else t.category,
-            t.item or "", t.location or "", unit.name if unit else (t.unit_id or ""), grid.name if grid else "",
+            t.item or "", t.location or "", t.raw_text or "", unit.name if unit else (t.unit_id or ""),
+            grid.name if grid else "",
             t.size, STATUS_NAMES.get(t.status, t.status), holder_unit.name if holder_unit else "",
             person.name if person else "", dept.name if dept else "", self.fmt(t.on_scene_due), self.fmt(t.on_scene_at),
             self.fmt(t.resolve_due), self.fmt(t.resolved_at), "是" if self.overdue(t) else "否", t.escalations,
@@ -122,9 +128,15 @@ class Ledger:
                         progress(1)
             return summary
         from openpyxl import Workbook
+        from openpyxl.utils import get_column_letter
 
         wb = Workbook(write_only=True)
         ws = wb.create_sheet("台账")
+        # set before the rows (a write-only sheet is streamed): the header stays in view and filters
+        ws.freeze_panes = "B2"
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(HEADERS))}1"
+        for name, width in WIDTHS.items():
+            ws.column_dimensions[get_column_letter(COLUMN[name] + 1)].width = width
         ws.append(HEADERS)
         async for t in self.rows(session, unit_id, start, end):
             ws.append(self._tally(summary, t))
@@ -142,10 +154,10 @@ class Ledger:
     def _tally(self, s: Summary, t: Ticket) -> list:
         row = self.row(t)
         s.rows += 1
-        s.by_status[row[9]] += 1
-        s.by_category[row[3]] += 1
-        s.by_source[row[2]] += 1
-        s.overdue += row[17] == "是"
+        s.by_status[row[COLUMN["状态"]]] += 1
+        s.by_category[row[COLUMN["类别"]]] += 1
+        s.by_source[row[COLUMN["来源"]]] += 1
+        s.overdue += row[COLUMN["是否超期"]] == "是"
         s.on_time += bool(t.on_scene_at and t.on_scene_due and t.on_scene_at <= t.on_scene_due)
         s.escalated += t.escalations > 0
         return row
