@@ -23,3 +23,12 @@ def test_demo_transcript_key_lines():
     # a withdrawn report and a refused unauthorised keyword
     assert "🚫 #3 已由上报人撤销" in out
     assert "@马网格 抱歉,您不在 #2 的处置链上,不能「办结」" in out
+
+
+def test_the_console_shows_where_a_chart_or_a_ledger_went():
+    from pingan.bot.console import attachments, private_chat
+    from pingan.messages import Outbound, Text
+
+    out = Outbound(private_chat("王书记"), [Text("📒【新联社区 台账】… 详见附件。")], file="pingan-files/ledger/x.xlsx")
+    assert attachments(out) == "\n📎 附件:pingan-files/ledger/x.xlsx"
+    assert attachments(Outbound(private_chat("王书记"), [Text("好")])) == ""

@@ -7,7 +7,7 @@ import asyncio
 import time
 
 from pingan.bot.app import Bot
-from pingan.bot.console import ConsoleSender, group_chat, message, private_chat, render
+from pingan.bot.console import ConsoleSender, attachments, group_chat, message, private_chat, render
 from pingan.bot.outbox import OutboxWorker
 from pingan.config import Settings
 
@@ -28,7 +28,7 @@ async def run_chat(settings: Settings) -> None:
     def show(remote_id: str, out) -> None:
         where = out.target.chat_id if out.target.chat_type == "group" else f"私聊→{out.target.chat_id}"
         number = remote_id.removeprefix(sender.prefix)
-        print(f"  [{number}] 🤖 ({where}) " + render(out).replace("\n", "\n        "))
+        print(f"  [{number}] 🤖 ({where}) " + (render(out) + attachments(out)).replace("\n", "\n        "))
 
     sender = ConsoleSender(printer=show, prefix=f"chat{int(time.time())}-")
     worker = OutboxWorker(bot.sessions, bot.clock, settings.outbox, {"console": sender}, bot.org)

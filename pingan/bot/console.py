@@ -32,6 +32,12 @@ def render(out: Outbound) -> str:
     return "".join(f"@{p.name}" if isinstance(p, Mention) else p.text for p in out.parts)
 
 
+def attachments(out: Outbound) -> str:
+    """Where a chart or a ledger went: the console can only show its path."""
+    lines = ([f"🖼️ 图表:{out.image}"] if out.image else []) + ([f"📎 附件:{out.file}"] if out.file else [])
+    return "".join("\n" + line for line in lines)
+
+
 @dataclass
 class ConsoleSender:
     """Delivers to an in-memory transcript; each delivered message gets a number for quote-replies."""

@@ -11,7 +11,7 @@ from typing import Callable
 from sqlmodel import func, select
 
 from pingan.bot.app import Bot
-from pingan.bot.console import ConsoleSender, group_chat, message, private_chat, render
+from pingan.bot.console import ConsoleSender, attachments, group_chat, message, private_chat, render
 from pingan.bot.outbox import OutboxWorker
 from pingan.clock import FrozenClock
 
@@ -83,9 +83,7 @@ async def run_demo(bot: Bot, clock: FrozenClock, echo: Callable[[str], None] = p
 
     def show(remote_id: str, out) -> None:
         where = f"[{out.target.chat_id}]" if out.target.chat_type == "group" else f"[私聊 → {out.target.chat_id}]"
-        body = render(out).replace("\n", "\n        ")
-        if out.image:
-            body += f"\n        🖼️ 图表:{out.image}"
+        body = (render(out) + attachments(out)).replace("\n", "\n        ")
         say(f"{clock.now():%H:%M} {where} 🤖 {bot.settings.bot.name}: {body}")
 
     sender = ConsoleSender(printer=show)
