@@ -273,4 +273,8 @@ class Notifier:
         if t.resolved_at is None and t.resolve_due:
             lines.append(f"办结期限:{self.due(t.resolve_due)}")
         lines.append(f"经过:{self.history(t, events)}")
+        note = next((e for e in reversed(events) if e.action == "note"), None)
+        if note is not None:
+            who = self.org.people.get(note.actor_id)
+            lines.append(f"说明:{note.note}({who.name if who else ''} {self.hhmm(note.at)})")
         return "\n".join(lines)

@@ -168,11 +168,27 @@ async def test_a_workers_keyword_without_a_number_is_asked_about_and_opens_no_ti
 
 async def test_a_workers_remark_naming_a_ticket_opens_no_ticket(h):
     await h.say("张阿姨", EBIKE, group=None)
-    out = await h.say("周网格", "说明 #1 是楼下烧烤摊着火,已扑灭")
-    assert "没看懂要对 #1 做什么" in texts(out) and "办结 #1 说明" in texts(out)
-    out = await h.say("周网格", "说明 #9 楼道着火已扑灭")
+    out = await h.say("周网格", "#1 那边是楼下烧烤摊着火,已扑灭")
+    assert "没看懂要对 #1 做什么" in texts(out) and "说明 #1 情况" in texts(out)
+    out = await h.say("周网格", "#9 楼道着火已扑灭")
     assert "没有找到 #9" in texts(out)
     assert await count(h, Ticket) == 1
+
+
+async def test_a_note_is_kept_and_a_late_resolution_note_reaches_the_resident(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    out = await h.say("周网格", "说明 #1 车主电话打不通,先去看看")
+    assert "📝 已记入 #1" in texts(out) and texts(out, "张阿姨") == ""  # a working note stays with the staff
+    assert (await ticket(h, 1)).status == Status.dispatched
+    assert "说明:车主电话打不通,先去看看(周网格" in texts(await h.say("周网格", "查询 #1"))
+    await h.say("周网格", "到场 #1")
+    out = await h.say("周网格", "办结 #1")
+    assert "补一句处理情况" in texts(out, COORD)
+    out = await h.say("周网格", "备注 #1 已拔掉电源,车推到车棚")
+    assert "处理情况:已拔掉电源,车推到车棚" in texts(out, "张阿姨")
+    assert (await ticket(h, 1)).resolution_note == "已拔掉电源,车推到车棚"
+    out = await h.say("张阿姨", "说明一下,锦城花园5栋楼道堆满了纸箱", group=None)  # a resident's 说明 is a report
+    assert "编号 #2" in texts(out)
 
 
 async def test_a_bare_rating_or_withdrawal_with_several_candidates_asks_which(h):

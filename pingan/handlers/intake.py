@@ -101,7 +101,8 @@ async def unclear_about_a_ticket(ctx: Context, number: int):
         return
     k = ctx.settings.keywords
     words = [f"{k.on_scene[0]} #{number}", f"{k.progress[0]} #{number} 说明", f"{k.resolve[0]} #{number} 说明",
-             f"{k.escalate[0]} #{number} 原因", f"{k.transfer[0]} #{number} 部门", f"{k.return_[0]} #{number} 原因"]
+             f"{k.escalate[0]} #{number} 原因", f"{k.transfer[0]} #{number} 部门", f"{k.return_[0]} #{number} 原因",
+             f"{k.note[0]} #{number} 情况"]
     ctx.reply(f"没看懂要对 #{number} 做什么,这条消息没有改动任何工单。可以回复:" + "、".join(words) + "。")
 
 

@@ -115,7 +115,7 @@ async def resolve_target(ctx: Context, cmd: Command, action: Action | None):
         ctx.reply(f"您有 {len(many.tickets)} 件事项,请写上编号,例如「{cmd.word} #{many.tickets[0].id}」:{lines}")
         return None
     if ticket is False:
-        if ctx.is_staff and action in WORKER_ACTIONS.values() and cmd.word not in IN_PASSING:
+        if ctx.is_staff and (action in WORKER_ACTIONS.values() or cmd.name == "note") and cmd.word not in IN_PASSING:
             await ask_for_number(ctx, cmd)
             return None
         return SKIP
@@ -141,6 +141,27 @@ async def simple_move(ctx: Context, cmd: Command):
         return ticket
     note = cmd.arg or ({"satisfied": "满意"}.get(cmd.name))
     await apply(ctx, ticket, action, note=note)
+    if action == Action.resolve and not note and ticket.status == Status.resolved:
+        ctx.reply(f"💡 居民只收到「已办结」。补一句处理情况,居民会看到:「{ctx.settings.keywords.note[0]} #{ticket.id} 已拔掉电源」")
+
+
+@router.message(command("note"))
+async def add_note(ctx: Context, cmd: Command):
+    """说明/备注 #12 …: a worker's remark, kept in the ticket's history and shown by 查询; on a
+    resolved ticket without a 办结说明 it becomes that, and the reporter is told."""
+    if not ctx.is_staff:
+        return SKIP  # a resident's "说明一下,…" is a report
+    ticket = await resolve_target(ctx, cmd, None)
+    if ticket is None or ticket is SKIP:
+        return ticket
+    if not cmd.arg:
+        ctx.reply(f"请写上说明内容,例如「{cmd.word} #{ticket.id} 已联系物业清理」。")
+        return
+    ctx.desk.event(ticket, "note", ctx.sender, ctx.inbox_id, from_status=ticket.status, note=cmd.arg)
+    if ticket.status == Status.resolved and not ticket.resolution_note:
+        ticket.resolution_note = cmd.arg
+        ctx.notify.to_reporter(ticket, f"您反映的 #{ticket.id} 处理情况:{cmd.arg}")
+    ctx.reply(f"📝 已记入 #{ticket.id}。")
 
 
 @router.message(command("escalate"))
