@@ -90,6 +90,15 @@ class Notifier:
             self.to_chat(ChatRef(g.platform, g.account, "group", g.chat_id), build(g.platform), ticket)
         return bool(groups)
 
+    def holder_groups(self, t: Ticket) -> str | None:
+        """The unit whose groups reach the ticket's holder: the holding unit's, except for a dispatcher
+        following up a department nobody in the bot can reach (they are in their own unit's group,
+        not in the one nearest the department)."""
+        person = self.org.people.get(t.holder_person_id)
+        if person is not None and t.holder_level == Level.department and person.unit_id != t.holder_unit_id:
+            return person.unit_id
+        return t.holder_unit_id
+
     def to_reporter(self, t: Ticket, text: str) -> None:
         if not t.reply_chat:
             return
@@ -199,7 +208,7 @@ class Notifier:
             group_text = f"🔁 {n} 居民回访不满意,已重新打开,请再次处置。"
             why = self._note(events, action)  # the resident's words tell the worker what is still wrong
             said = [Text(f"\n{'居民' if is_reporter else by}说:{why}")] if why else []
-            self.to_unit(t.holder_unit_id, lambda pf: [Text(group_text)]
+            self.to_unit(self.holder_groups(t), lambda pf: [Text(group_text)]
                          + ([Text(" "), self.mention(holder, pf)] if holder else []) + said, t)
             group_text = None
             resident_text = f"已收到,{n} 已重新打开,工作人员会再次处理。"

@@ -95,8 +95,9 @@ async def test_transfer_to_department_without_liaison_warns_and_keeps_a_follower
     h.clock.advance(hours=7, minutes=31)
     await sweep(h.bot)
     await h.worker.run_once()
-    reminders = [t for _, t in h.new() if "【办结提醒 #1】" in t]
-    assert reminders and all("@王书记" in t for t in reminders)
+    reminders = [(chat, t) for chat, t in h.new() if "【办结提醒 #1】" in t]
+    assert reminders and all("@王书记" in t for _, t in reminders)
+    assert {chat for chat, _ in reminders} == {COORD}  # where 王书记 is, not the district's group
 
 
 async def test_transfer_confirmation_in_private_chat_carries_the_warning(h):

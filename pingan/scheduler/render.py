@@ -66,7 +66,7 @@ def reminder(n: Notifier, t: Ticket, p: Point, holder: Person | None, now: datet
         body = head(n, t, "办结提醒", late) + (
             f"办结期限 {when(n, p.deadline)}({left_or_over(p.deadline, now)}),"
             f"办结后回复「办结 #{t.id} 处理结果」;需上级协调回复「呼叫 #{t.id}」")
-    n.to_unit(t.holder_unit_id, lambda pf: [Text(body + "\n")] + _mentions(n, pf, [holder]), t)
+    n.to_unit(n.holder_groups(t), lambda pf: [Text(body + "\n")] + _mentions(n, pf, [holder]), t)
 
 
 def on_scene_overdue(n: Notifier, t: Ticket, p: Point, holder: Person | None, lead: Person | None,
@@ -77,7 +77,7 @@ def on_scene_overdue(n: Notifier, t: Ticket, p: Point, holder: Person | None, le
         f"{'(' + span(now - p.deadline) + ')' if now - p.deadline >= timedelta(minutes=1) else ''},"
         "责任人尚未回复「到场」。\n")
     ask = "请立即到场;社区值班负责人请督促或另行安排人员。"
-    n.to_unit(t.holder_unit_id, lambda pf: [Text(body)] + _mentions(n, pf, [holder, lead]) + [Text(ask)], t)
+    n.to_unit(n.holder_groups(t), lambda pf: [Text(body)] + _mentions(n, pf, [holder, lead]) + [Text(ask)], t)
 
 
 def urgent_repeat(n: Notifier, t: Ticket, p: Point, holder: Person | None, lead: Person | None,
@@ -86,7 +86,7 @@ def urgent_repeat(n: Notifier, t: Ticket, p: Point, holder: Person | None, lead:
     body = head(n, t, f"紧急 第{p.repeat}次催办", late) + (
         f"已派发 {span(now - t.dispatched_at)} 仍无人回复「到场」{folded}\n")
     ask = f"请立即到场并回复「到场 #{t.id}」。"
-    n.to_unit(t.holder_unit_id, lambda pf: [Text(body)] + _mentions(n, pf, [holder, lead]) + [Text(ask)], t)
+    n.to_unit(n.holder_groups(t), lambda pf: [Text(body)] + _mentions(n, pf, [holder, lead]) + [Text(ask)], t)
 
 
 def supervision(n: Notifier, t: Ticket, p: Point, level: str, holder: Person | None, above_unit: str | None,
@@ -98,9 +98,9 @@ def supervision(n: Notifier, t: Ticket, p: Point, level: str, holder: Person | N
             f"📍{t.location or '—'}\n“{excerpt(t.raw_text, 30)}”\n"
             f"办结期限 {when(n, p.deadline)},已超期 {span(now - p.deadline)};责任:{where}\n")
     ask = f"请立即处置并回复进展(办结回复「办结 #{t.id} 处理结果」)。"
-    n.to_unit(t.holder_unit_id, lambda pf: [Text(body)] + _mentions(n, pf, [holder]) + [Text(ask)], t)
+    n.to_unit(n.holder_groups(t), lambda pf: [Text(body)] + _mentions(n, pf, [holder]) + [Text(ask)], t)
     if level != "普通" and above_unit is not None:
-        mine = {g.id for g in n.org.coordination_groups(t.holder_unit_id)}
+        mine = {g.id for g in n.org.coordination_groups(n.holder_groups(t))}
         theirs = {g.id for g in n.org.coordination_groups(above_unit)}
         if theirs and theirs != mine:
             note = f"请{n.org.units[above_unit].name}跟进督办。"
