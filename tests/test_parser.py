@@ -325,3 +325,177 @@ def test_dropping_a_phone_in_water_is_not_urgent():
 
 def test_a_pronoun_tail_is_not_an_estate_name():
     assert parse("我想反映一下我们小区的问题,楼道有电瓶车在充电").location is None
+
+
+# --- residents' phrasing: lead-ins, illegal building, "all clear", denials, sizes ----------------------
+@pytest.mark.parametrize("text, category, item", [
+    ("转发一下:锦城花园B区6栋楼顶有人私搭乱建", "facility", "老旧危房"),
+    ("转发:锦城花园3栋楼道有人飞线给电瓶车充电", "fire", "电瓶车违规充电"),
+    ("转一下,伏龙小区2栋门口的消防栓被人拆了", "fire", "消防设施老化"),
+    ("帮邻居问下,3栋楼道有人给电瓶车充电", "fire", "电瓶车违规充电"),
+    ("帮忙转发一下:幸福路那个井盖丢了,晚上好危险", "traffic", "交通安全设施"),
+    ("邻居让我反映一下,5栋楼顶有人违章搭建", "facility", "老旧危房"),
+    ("我替我妈说一下,她们楼道的灯坏了一个月了", "security", "人防物防技防隐患"),
+    ("扩散!!锦城花园B区6栋楼顶有人在乱搭乱建", "facility", "老旧危房"),
+    ("转自业主群:3栋楼道里面堆满了纸箱子", "fire", "应急通道堵塞"),
+    ("楼顶有人加盖了一层彩钢房,大家帮忙扩散", "facility", "老旧危房"),
+])
+def test_forwarding_lead_ins_keep_the_report(text, category, item):
+    r = parse(text)
+    assert r.report and (r.category, r.item) == (category, item), r
+
+
+def test_lead_in_does_not_change_the_result():
+    body = "锦城花园B区6栋楼顶有人私搭乱建"
+    plain = parse(body)
+    for lead in ("转发一下:", "转发 ", "转一下,", "帮邻居问下,", "帮忙转发:", "邻居让我反映", "我替我妈说一下,", "扩散!"):
+        r = parse(lead + body)
+        assert (r.report, r.category, r.item, r.location) == (True, plain.category, plain.item, "锦城花园B区6栋"), lead
+
+
+@pytest.mark.parametrize("text", [
+    "转发一下",
+    "转发:成都市今年将新增100个口袋公园",
+    "麻烦大家帮忙转发一下,社区招聘两名网格员",
+    "请大家转发,明天停水",
+    "帮邻居问下,社区的老年证在哪里办",
+])
+def test_forwarded_non_reports_stay_non_reports(text):
+    assert parse(text).report is False
+
+
+@pytest.mark.parametrize("text", [
+    "锦城花园B区6栋楼顶有人私搭乱建",
+    "锦城花园6栋有人违章搭建",
+    "3栋楼顶加建了一层彩钢房",
+    "伏龙小区有人在绿化带上乱搭乱建,搭了个棚子",
+    "锦城花园6栋楼顶违建好多年了,没人管",
+    "小区里好几家在楼顶违规搭建",
+])
+def test_illegal_building_is_an_item(text):
+    r = parse(text)
+    assert r.report and (r.category, r.item) == ("facility", "老旧危房"), r
+    assert r.confidence >= 0.6
+
+
+def test_shed_in_a_neighbour_quarrel_stays_a_dispute():
+    r = parse("邻居在公共过道私自搭建了个棚子,我们说了他还骂人")
+    assert r.report and r.category == "dispute"
+
+
+@pytest.mark.parametrize("text", [
+    "锦城花园3栋没有人充电了,谢谢你们",
+    "锦城花园3栋没有人充电了",
+    "3栋楼道已经没有人堆东西了,谢谢",
+    "现在没有人在楼道堆东西了,谢谢网格员",
+    "楼上不吵了,谢谢你们",
+    "楼上现在不吵了,谢谢",
+    "煤气味现在没有了,谢谢",
+    "已经不漏水了,谢谢",
+    "已经修好了,谢谢",
+    "已经好了,谢谢社区",
+    "漏水已经处理了,谢谢物业",
+    "塔吊没有晃,是我看错了",
+    # denied: "不是X,是Y" (Y is no hazard)
+    "不是着火,是邻居在熏腊肉,烟子大",
+    "不是着火哈,是邻居家在熏腊肉",
+    "不是着火,是楼下在烧烤,烟子大",
+    "不是漏气,是楼下在炒辣椒,呛得很",
+])
+def test_all_clear_or_denied_is_not_a_report(text):
+    r = parse(text)
+    assert r.report is False and not r.urgent, r
+
+
+@pytest.mark.parametrize("text", [
+    "路灯不亮了,麻烦处理一下,谢谢",                  # asks for something
+    "楼道的灯坏了好几天了,麻烦来修一下,谢谢",
+    "消防栓现在没有水了,谢谢",                        # the thing that stopped is a function
+    "灭火器已经没有了",                                # missing equipment is the hazard
+    "3栋门口的井盖现在没有了,好危险",
+    "电梯已经不能用了,谢谢",
+    "楼上吵得睡不着了,谢谢",                           # 睡不着 is not "no longer"
+    "晚上吵得受不了了,谢谢",
+    "现在没人管了,垃圾堆成山",
+    "已经没有办法了,楼上天天漏水",
+    "物业说已经处理了,但是还是在漏",                   # re-opened
+])
+def test_no_longer_wording_that_is_still_a_report(text):
+    assert parse(text).report, text
+
+
+@pytest.mark.parametrize("text, category, item, urgent", [
+    ("不是着火,是配电箱在冒火花,快来人", "facility", "电气设施", True),
+    ("这个井盖不是坏了,是被人偷了", "traffic", "交通安全设施", False),
+    ("电线老化不是小事,是大隐患", "facility", "电气设施", False),    # the subject is not denied
+])
+def test_denial_keeps_what_follows_or_precedes(text, category, item, urgent):
+    r = parse(text)
+    assert r.report and (r.category, r.item, r.urgent) == (category, item, urgent), r
+
+
+@pytest.mark.parametrize("text, category, item, urgent", [
+    ("锦城花园B区地下车库淹水了,水都到膝盖了", "environment", "生活性排污", True),
+    ("地下车库进水了,水已经淹到大腿了", "environment", "生活性排污", True),
+    ("小区地下室被淹了,水还在涨", "environment", "生活性排污", True),
+    ("一下大雨小区门口就淹水,排水不畅", "environment", "生活性排污", False),
+    ("新联路工地晚上12点还在施工 吵得睡不着 而且塔吊好像在晃", "production", "特种设备", True),
+    ("工地上的塔吊在晃,下面还有工人", "production", "特种设备", True),
+    ("塔吊吊的东西掉下来了", "production", "特种设备", True),
+    ("工地脚手架好像要倒了", "production", None, True),
+    ("伏龙小区2栋门口的消防栓被人拆了", "fire", "消防设施老化", False),
+    ("楼下有人在吵架,要打起来了", None, None, True),
+    ("楼下两个人吵得好凶,要动手了", "security", None, True),
+    ("那两个男的要打起来了,快来人", "security", None, True),
+])
+def test_situations_and_urgency(text, category, item, urgent):
+    r = parse(text)
+    assert r.report and r.urgent is urgent, r
+    if category:
+        assert (r.category, r.item) == (category, item), r
+
+
+@pytest.mark.parametrize("text", [
+    "两家邻居吵架,差点打起来,希望社区来调解",
+    "担心他们会打起来",
+    "担心塔吊会倒",
+    "河里的水淹到大腿了",
+    "几个小伙子在烧烤摊吵架",
+])
+def test_not_urgent_situations(text):
+    assert not parse(text).urgent, text
+
+
+def test_trapped_alone_is_urgent():
+    r = parse("有人被困")
+    assert r.report and r.urgent
+
+
+@pytest.mark.parametrize("text, item, size", [
+    ("🔥🔥🔥锦城花园B区着火了!!!快来人", None, "大"),
+    ("车棚电瓶车充电着火了,快打119", "电瓶车违规充电", "大"),   # a fire in progress outranks the item's 小
+    ("3栋2单元楼道里好大一股煤气味,不晓得哪家漏气了", "燃气管道", "大"),
+    ("围墙垮下来了 压到了一个路过的人", "失修围墙", "大"),
+    ("楼下两个人打架,有一个拿着刀", None, "中"),              # urgent, but no size floor
+    ("锦城花园北门消防通道天天停满车", "应急通道堵塞", "小"),   # not urgent: the item's size
+])
+def test_size_of_urgent_fire_gas_collapse(text, item, size):
+    r = parse(text)
+    assert r.report and r.item == item and r.size == size, r
+    if size == "大" and item is None:
+        assert r.urgent and r.category == "fire"
+
+
+def test_burning_in_a_barbecue_stall_name_is_not_a_fire():
+    r = parse("几个小伙子在烧烤摊打架 酒瓶子都砸破了 有人头在流血")
+    assert r.urgent and r.category == "security" and "在烧" not in r.matched
+
+
+def test_lexicon_rejects_a_bad_urgent_size(tmp_path):
+    from pingan.errors import ConfigError
+    from pingan.parser.lexicon import build_lexicon
+    from pingan.taxonomy import default_taxonomy
+    bad = tmp_path / "lex.toml"
+    bad.write_text('[[urgent]]\nname = "x"\nany = ["着火"]\nsize = "巨"\n', "utf-8")
+    with pytest.raises(ConfigError):
+        build_lexicon(default_taxonomy(), bad)

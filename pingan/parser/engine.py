@@ -5,11 +5,13 @@ Pipeline (each step is data-driven; see pingan/data/parser_lexicon.toml):
 1. clean: full-width → half-width, traditional → simplified, emoji out, punctuation runs folded;
    then dialect/typo rewrites for matching only.
 2. forms: `上报 类别:… 地点:… 描述:…` and friends give category/location/description directly.
-3. chatter / notices / "all clear" clauses are recognised and keep a message from being a report.
+3. forwarding lead-ins ("转发一下:") are blanked; chatter / notices / "all clear", "no longer"
+   ("没有人充电了") and denied ("不是着火,是…") clauses keep a message from being a report.
 4. keywords (taxonomy items + category-level words) are scored; negated hits are dropped except
    for safety equipment ("没有灭火器" is the hazard).
 5. urgent rules (gas, fire, sparks, trapped, falling objects, weapons, elderly not answering,
-   drowning, …) with co-occurrence, "unless" words and negation.
+   drowning, swaying cranes, deep flooding, …) with co-occurrence, "unless" words and negation;
+   a rule's `size` raises the result's size (fire, gas, collapse → 大).
 6. location: place-name suffixes + building chains (see location.py).
 """
 
@@ -26,6 +28,7 @@ from pingan.parser.normalise import as_written, clean, rewrite
 from pingan.parser.result import ParseResult
 from pingan.taxonomy import Taxonomy, default_taxonomy
 
+_SIZES = ("小", "中", "大")
 _SENT_END = re.compile(r"[。!?\n;]")
 _CLAUSE_END = re.compile(r"[。!?\n;,:]| (?=\S)")
 _STRIP_CHATTER = re.compile(r"[\s!?。,.~:;…\"'()()\[\]【】-]+")
@@ -116,6 +119,7 @@ class _Scan:
     urgent_items: dict[str, float] = field(default_factory=dict)
     urgent_cats: dict[str, float] = field(default_factory=dict)
     urgent_pos: int | None = None
+    urgent_size: str | None = None
     cleared_hits: int = 0
     live_hits: int = 0
 
@@ -132,18 +136,32 @@ def _bounds(text: str, pos: int, pattern: re.Pattern, limit: int = 60) -> tuple[
 
 
 def _clear_zones(w: str, lex: Lexicon) -> list[tuple[int, int]]:
-    """Spans of text described as fine/solved ("巡查了消防通道,没发现问题"). Hits inside don't count."""
+    """Spans of text described as fine/solved ("巡查了消防通道,没发现问题"), no longer happening
+    ("没有人充电了") or denied ("不是着火,是…"). Hits inside don't count."""
     zones: list[tuple[int, int]] = []
-    if lex.clear_re is None:
-        return zones
-    for m in lex.clear_re.finditer(w):
+    # (match, kind): "clear" and "stopped" zones run from the sentence start, "not" is just the denial
+    found = [(m, "clear") for m in lex.clear_re.finditer(w)] if lex.clear_re is not None else []
+    if lex.stopped_re is not None:
+        found += [(m, "stopped") for m in lex.stopped_re.finditer(w)]
+    if lex.stopped_thanks_re is not None and lex.thanks_re is not None and lex.thanks_re.search(w) \
+            and not (lex.request_re is not None and lex.request_re.search(w)):
+        found += [(m, "stopped") for m in lex.stopped_thanks_re.finditer(w)]
+    if lex.not_this_re is not None:
+        found += [(m, "not") for m in lex.not_this_re.finditer(w)]
+    if len(found) > 1:
+        found.sort(key=lambda x: x[0].start())
+    for m, kind in found:
         if _QUESTION_AFTER.match(w[m.end():m.end() + 4]):
             continue
         if not m.group(0)[0] in "没未无并暂尚" and _NEG_BEFORE_CLEAR.search(w[max(0, m.start() - 2):m.start()]):
             continue
         if lex.reopen_re is not None and lex.reopen_re.search(w, m.end(), m.end() + 20):
             continue  # "修好了,但是又坏了"
-        start, _ = _bounds(w, m.start(), _SENT_END, limit=80)
+        if kind == "stopped" and lex.absence_re is not None:
+            c0, _ = _bounds(w, m.start(), _CLAUSE_END, limit=20)
+            if lex.absence_re.search(w, c0, m.end()):
+                continue  # "灭火器已经没有了": missing equipment is the hazard
+        start = m.start() if kind == "not" else _bounds(w, m.start(), _SENT_END, limit=80)[0]
         for z0, z1 in zones:
             if z0 <= start < z1:
                 start = z1
@@ -217,7 +235,7 @@ def _scan(w: str, lex: Lexicon, zones) -> _Scan:
                 continue
             s0, s1 = _bounds(w, pos, _SENT_END, limit=30)
             for rule in lex.urgent_by_trigger.get(word, ()):
-                near = w[max(s0, pos - 20):pos] + "|" + w[end:min(s1, end + 20)]
+                near = w[max(s0, pos - 20):min(s1, end + 20)]  # whole span: "在烧|烤摊" is 烧烤
                 if rule.unless and any(u in near for u in rule.unless):
                     continue
                 if rule.with_:
@@ -235,6 +253,8 @@ def _scan(w: str, lex: Lexicon, zones) -> _Scan:
                     sc.urgent_items[rule.item] = max(sc.urgent_items.get(rule.item, 0.0), rule.boost)
                 if rule.category:
                     sc.urgent_cats[rule.category] = max(sc.urgent_cats.get(rule.category, 0.0), rule.boost)
+                if rule.size and _SIZES.index(rule.size) > _SIZES.index(sc.urgent_size or "小"):
+                    sc.urgent_size = rule.size
     return sc
 
 
@@ -289,6 +309,9 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
         if extra not in analysis:
             analysis = (analysis + "。" + extra) if analysis else extra
     w = rewrite(analysis, lex.rewrite, lex.rewrite_re)
+    if lex.lead_in_re is not None:
+        # forwarding lead-ins ("转发一下:", "帮邻居问下") say nothing about the hazard
+        w = lex.lead_in_re.sub(lambda m: " " * len(m.group(0)), w)
 
     forced_cat = _category_code(fields.get("category"), lex) or _category_code(form_fields.get("category"), lex)
     forced_item = lex.taxonomy.item(fields.get("item")) if fields.get("item") else None
@@ -447,9 +470,12 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
     if item is None:
         conf -= 0.1
     conf = max(0.05, min(1.0, conf))
+    size = item.size if item else "中"
+    if urgent and sc.urgent_size and _SIZES.index(sc.urgent_size) > _SIZES.index(size):
+        size = sc.urgent_size  # a fire, gas leak or collapse in progress is a 大事
     return ParseResult(
         report=True, category=category, item=item.name if item else None, location=location or None,
-        urgent=urgent, size=item.size if item else "中", confidence=round(conf, 2), matched=matched,
+        urgent=urgent, size=size, confidence=round(conf, 2), matched=matched,
         description=description,
     )
 

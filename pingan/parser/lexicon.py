@@ -45,6 +45,7 @@ class UrgentRule:
     item: str | None = None
     category: str | None = None
     boost: float = 2.0
+    size: str | None = None  # minimum ticket size when the rule fires ("大" for fire, gas, collapse)
 
 
 @dataclass
@@ -73,6 +74,16 @@ class Lexicon:
     notice_strong_re: re.Pattern | None
     absence_is_hazard: frozenset[str]
     clear_re: re.Pattern | None
+    # "no longer" wording ("没有人充电了", "已经不漏了"): clear unless it names missing equipment;
+    # `stopped_thanks_re` only when the message also thanks someone and asks for nothing
+    stopped_re: re.Pattern | None
+    stopped_thanks_re: re.Pattern | None
+    request_re: re.Pattern | None
+    # "不是着火,是…": the denied part (the match itself) does not count
+    not_this_re: re.Pattern | None
+    absence_re: re.Pattern | None
+    # "转发一下:", "帮邻居问下": forwarding lead-ins, blanked before analysis
+    lead_in_re: re.Pattern | None
     reopen_re: re.Pattern | None
     problem_re: re.Pattern | None
     notice_re: re.Pattern | None
@@ -93,6 +104,17 @@ _CLEAR_PATTERNS = [
     r"(?:没有|没|未)(?:发现|查到|看到|检查到)[^,。!?;]{1,14}?(?:的)?(?:情况|现象|问题|隐患|行为)",
     r"(?:没有|不存在|无)[^,。!?;]{1,8}?(?:情况|现象)",
 ]
+
+
+def _regexes(patterns, source: str, where: str) -> re.Pattern | None:
+    """One alternation of regular expressions from the lexicon."""
+    patterns = [str(p) for p in patterns if p]
+    if not patterns:
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns))
+    except re.error as exc:
+        raise ConfigError(f"{source}: {where}: bad regular expression ({exc})") from None
 
 
 def _read_lexicon_text(path: str | Path | None) -> tuple[str, str]:
@@ -143,11 +165,13 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
 
     rules: list[UrgentRule] = []
     for n, raw in enumerate(data.get("urgent", [])):
+        if raw.get("size") not in (None, "小", "中", "大"):
+            raise ConfigError(f"{source}: urgent[{n}].size: must be one of 小/中/大, got {raw['size']!r}")
         rules.append(UrgentRule(
             name=raw.get("name", f"rule{n}"), triggers=tuple(raw.get("any", [])),
             with_=tuple(raw.get("with", [])), unless=tuple(raw.get("unless", [])),
             window=raw.get("window"), item=raw.get("item"), category=raw.get("category"),
-            boost=float(raw.get("boost", 2.0)),
+            boost=float(raw.get("boost", 2.0)), size=raw.get("size"),
         ))
     # the taxonomy's own per-item urgent words are unconditional rules pointing at that item
     for item in taxonomy.items():
@@ -169,7 +193,15 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         cat_names.setdefault(c.code, c.code)
 
     clear_words = [re.escape(w) for w in sorted(set(clauses.get("clear", [])), key=len, reverse=True)]
-    clear_re = re.compile("|".join(_CLEAR_PATTERNS + clear_words)) if clear_words or _CLEAR_PATTERNS else None
+    clear_rx = _CLEAR_PATTERNS + list(clauses.get("clear_patterns", []))
+    clear_re = _regexes(clear_rx + clear_words, source, "clauses.clear_patterns")
+    stopped_re = _regexes(clauses.get("stopped", []), source, "clauses.stopped")
+    stopped_thanks_re = _regexes(clauses.get("stopped_with_thanks", []), source, "clauses.stopped_with_thanks")
+    not_this_re = _regexes(clauses.get("not_this", []), source, "clauses.not_this")
+    lead_in = _regexes(cues.get("lead_in", []), source, "cues.lead_in")
+    # at the start of the message, or as a clause of its own anywhere
+    lead_in_re = re.compile(r"^\s*(?:" + lead_in.pattern + r")[\s,。!?;:~…]*|(?<=[,。!?;:\s])(?:"
+                            + lead_in.pattern + r")(?=[,。!?;:~…\s]|$)") if lead_in else None
     chatter = sorted(set(cues.get("chatter", [])), key=len, reverse=True)
     chatter_re = re.compile("(?:" + "|".join(re.escape(w) for w in chatter) + ")+", re.I) if chatter else None
 
@@ -190,7 +222,10 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         strong_problem_re=_alternation(cues.get("strong_problem", [])),
         notice_strong_re=_alternation(cues.get("notice_strong", [])),
         absence_is_hazard=frozenset(neg.get("absence_is_hazard", [])),
-        clear_re=clear_re, reopen_re=_alternation(clauses.get("reopen", [])),
+        clear_re=clear_re, stopped_re=stopped_re, stopped_thanks_re=stopped_thanks_re,
+        request_re=_alternation(clauses.get("request", [])), not_this_re=not_this_re,
+        absence_re=_alternation(neg.get("absence_is_hazard", [])), lead_in_re=lead_in_re,
+        reopen_re=_alternation(clauses.get("reopen", [])),
         problem_re=_alternation(cues.get("problem", [])), notice_re=_alternation(cues.get("notice", [])),
         discovery_re=_alternation(cues.get("discovery", [])), chatter_re=chatter_re,
         thanks_re=_alternation(cues.get("thanks", [])),
