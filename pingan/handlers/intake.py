@@ -94,7 +94,7 @@ async def staff_names_a_ticket(ctx: Context) -> bool | dict:
 
 @router.message(staff_names_a_ticket)
 async def unclear_about_a_ticket(ctx: Context, number: int):
-    """A worker's "说明 #7 已扑灭" is about #7 but has no keyword: say which words work, and never
+    """A worker's "#7 那边已扑灭" is about #7 but has no keyword: say which words work, and never
     open a new ticket in the worker's name."""
     if await ctx.desk.get(number) is None:
         ctx.reply(f"没有找到 #{number},请核对编号。回复「帮助」查看用法。")

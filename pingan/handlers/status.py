@@ -83,13 +83,17 @@ async def apply(ctx: Context, ticket: Ticket, action: Action, **kw) -> None:
         ctx.reply(confirmation)
 
 
+def listed(ctx: Context, tickets: list[Ticket]) -> str:
+    """One line per ticket, to pick a number from."""
+    return "".join(f"\n#{t.id} {ctx.notify.label(t)} {t.location or ''}".rstrip() for t in tickets)
+
+
 async def ask_for_number(ctx: Context, cmd: Command) -> None:
     """A worker's '办结' with no number: never a new report, and never silence."""
     held = await ctx.desk.held_by(ctx.sender.id, OPEN)
     note = " 处理说明" if cmd.name == "resolve" else ""
-    mine = "".join(f"\n#{t.id} {ctx.notify.label(t)} {t.location or ''}".rstrip() for t in held[:5])
     ctx.reply(f"请写上编号,例如「{cmd.word} #{held[0].id if held else 12}{note}」。"
-              + (f"您手上的工单:{mine}" if held else "") + "\n这条消息没有改动任何工单。")
+              + (f"您手上的工单:{listed(ctx, held[:5])}" if held else "") + "\n这条消息没有改动任何工单。")
 
 
 def refusal(ctx: Context, ticket: Ticket, action: Action | None) -> str:
@@ -111,8 +115,8 @@ async def resolve_target(ctx: Context, cmd: Command, action: Action | None):
     try:
         ticket = await which_ticket(ctx, cmd)
     except Ambiguous as many:
-        lines = "".join(f"\n#{t.id} {ctx.notify.label(t)} {t.location or ''}".rstrip() for t in many.tickets)
-        ctx.reply(f"您有 {len(many.tickets)} 件事项,请写上编号,例如「{cmd.word} #{many.tickets[0].id}」:{lines}")
+        ctx.reply(f"您有 {len(many.tickets)} 件事项,请写上编号,例如「{cmd.word} #{many.tickets[0].id}」:"
+                  + listed(ctx, many.tickets))
         return None
     if ticket is False:
         if ctx.is_staff and (action in WORKER_ACTIONS.values() or cmd.name == "note") and cmd.word not in IN_PASSING:
