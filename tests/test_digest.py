@@ -154,7 +154,7 @@ async def test_rendered_community_digest(day, h):
     text = d.text
     assert "【新联社区 平安日报】2019-04-08(百日攻坚第 8 天)" in text
     assert "今日新增 6 件(居民上报 4 · 巡查/网格员 2)" in text
-    assert "15分钟到场 2/4(50%)· 办结 2 · 呼叫上级 1 · 退回 1" in text
+    assert "15分钟到场 2/4(50%)· 办结 2 · 呼叫 1 次 · 退回 1" in text
     assert "中位用时:到场 10分钟 · 办结 9小时20分钟" in text
     assert "排查发现问题隐患 10 个,已化解 3 个,待化解 5 个;社区自处理 2 个,呼叫上级 3 个" in text
     assert "  消防 2/3/0" in text and "  其他 0/0/0" in text

@@ -125,6 +125,7 @@ async def test_illegal_move_is_refused_with_what_is_allowed(h):
     await h.say("张阿姨", EBIKE, group=None)
     out = await h.say("周网格", "办结 #1")  # must arrive or sign first
     assert "不能「办结」" in texts(out) and "到场" in texts(out)
+    assert "撤销" not in texts(out)  # the reporter's move, not the worker's
     assert (await ticket(h, 1)).status == Status.dispatched
     events_before = await count(h, TicketEvent)
     await h.say("周网格", "满意 #1")

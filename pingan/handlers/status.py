@@ -13,8 +13,9 @@ from pingan.handlers.context import Context
 from pingan.handlers.filters import command, is_quote, quoted_ticket
 from pingan.handlers.router import SKIP, Router
 from pingan.lifecycle import ACTION_NAMES, Action, IllegalMove, allowed
-from pingan.models import STATUS_NAMES, Status, Ticket
+from pingan.models import STATUS_NAMES, Role, Status, Ticket
 from pingan.taxonomy import SIZE_TRACK
+from pingan.tickets import RESIDENT_ACTIONS as RESIDENT_ONLY
 from pingan.tickets import NotAllowed
 
 router = Router("status")
@@ -68,7 +69,10 @@ async def which_ticket(ctx: Context, cmd: Command) -> Ticket | None | bool:
 
 
 def refuse_illegal(ctx: Context, ticket: Ticket, action: Action) -> None:
-    options = "、".join(ACTION_NAMES[a] for a in allowed(ticket.status)) or "无(工单已结束)"
+    # only the moves this person could make: a worker is not offered the resident's 不满意
+    mine = [a for a in allowed(ticket.status) if (a in RESIDENT_ONLY) != ctx.is_staff
+            or (ctx.sender is not None and ctx.sender.role == Role.admin)]
+    options = "、".join(ACTION_NAMES[a] for a in mine) or "无(工单已结束)"
     ctx.reply(f"#{ticket.id} 当前「{STATUS_NAMES[ticket.status]}」,不能「{ACTION_NAMES[action]}」。现在可以:{options}。")
 
 

@@ -7,7 +7,8 @@ Definitions (docs/scheduler.md):
 - 15分钟到场率: of the period's new tickets that needed someone on scene (all but those withdrawn
   or returned before anyone arrived, and those still inside their on-scene window), the share
   answered 到场 by their on-scene deadline.
-- 办结: resolved in the period; 呼叫上级: 呼叫 events in the period; 退回: returned in the period.
+- 办结: resolved in the period; 呼叫 N 次: 呼叫 events in the period (the cumulative 呼叫上级 counts
+  tickets, so the two are worded apart); 退回: returned in the period.
 - 累计 (since campaign_start): 发现 = created; 已化解 = resolved/closed; 待化解 = still open;
   社区自处理 = resolved without any 呼叫 or 派单; 呼叫上级 = ever called up or sent to a department.
 - 超期 (as of the period's end, or now if earlier): open and past its resolution deadline, or not
@@ -367,7 +368,7 @@ def render(org: OrgIndex, taxonomy: Taxonomy, settings, unit_id: str, t: Tally, 
         title,
         f"{w}新增 {t.new} 件(居民上报 {t.new_resident} · 巡查/网格员 {t.new_other})",
         f"{mins}分钟到场 {t.on_time}/{t.arrive_base}({pct(t.on_time_rate)})· 办结 {t.resolved} · "
-        f"呼叫上级 {t.called_up} · 退回 {t.returned}",
+        f"呼叫 {t.called_up} 次 · 退回 {t.returned}",
         f"中位用时:到场 {dur(t.median_on_scene)} · 办结 {dur(t.median_resolve)}",
         f"累计{'(自 ' + cs + ')' if cs else ''}:排查发现问题隐患 {t.found} 个,已化解 {t.resolved_total} 个,"
         f"待化解 {t.pending} 个;社区自处理 {t.self_handled} 个,呼叫上级 {t.called_up_total} 个",
