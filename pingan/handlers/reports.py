@@ -4,6 +4,7 @@ the group's (in a private chat, the asker's own unit)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from pathlib import Path
 
@@ -46,7 +47,7 @@ async def digest_for(ctx: Context, unit_id: str, cap: int | None = None):
     async with ctx.reports() as session:
         per = await collect(session, ctx.settings, ctx.clock.tz, Period.day(ctx.now.astimezone(ctx.clock.tz).date()),
                             ctx.now, scope if len(scope) <= 1000 else None, cap)
-    rolled = roll_up(ctx.org, per, cap or ctx.settings.scheduler.overdue_list_cap)
+    rolled = await asyncio.to_thread(roll_up, ctx.org, per, cap or ctx.settings.scheduler.overdue_list_cap)  # see build_digests
     from pingan.scheduler.digest import Tally
 
     return render_digest(ctx.org, ctx.taxonomy, ctx.settings, unit_id, rolled.get(unit_id) or Tally(),
