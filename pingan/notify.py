@@ -234,7 +234,13 @@ class Notifier:
             group_text = f"↩️ {n} 已退回({by}):{t.return_reason or '未说明原因'}"
             resident_text = f"您反映的 {n} 经核实已退回:{t.return_reason or '未说明原因'}。如有疑问请回复或联系社区。"
         elif action == Action.withdraw:
-            group_text = f"🚫 {n} 已由上报人撤销"
+            why = self._note(events, action)
+            group_text = f"🚫 {n} 已由上报人撤销" + (f":{why}" if why else "")
+            holder, there = self.org.people.get(t.holder_person_id), self.holder_groups(t)
+            mine = {g.id for g in self.org.coordination_groups(t.unit_id)}
+            if {g.id for g in self.org.coordination_groups(there)} - mine:  # called up or sent out: tell them too
+                self.to_unit(there, lambda pf: [Text(group_text + ",无需再处理")]
+                             + ([Text(" "), self.mention(holder, pf)] if holder else []), t)
             resident_text = f"已撤销 {n}。"
         elif action == Action.grade:
             group_text = f"📏 {n} 定级为{t.size}事({SIZE_TRACK[t.size]}),办结期限 {self.due(t.resolve_due)}"
@@ -271,7 +277,8 @@ class Notifier:
         if here != {g.id for g in self.org.coordination_groups(unit.id)}:
             self.to_unit(t.unit_id, lambda pf: [Text(f"⬆️ #{t.id} 已呼叫 {unit.name}")], t)
 
-    def status_card(self, t: Ticket, events: list[TicketEvent]) -> str:
+    def status_card(self, t: Ticket, events: list[TicketEvent], staff: bool = True) -> str:
+        """A ticket at a glance. Workers' remarks (说明) are for staff; a resident sees the 办结说明."""
         lines = [
             f"📋 #{t.id} {self.label(t)}({t.size}事)",
             f"📍{t.location or '—'}",
@@ -282,7 +289,9 @@ class Notifier:
         if t.resolved_at is None and t.resolve_due:
             lines.append(f"办结期限:{self.due(t.resolve_due)}")
         lines.append(f"经过:{self.history(t, events)}")
-        note = next((e for e in reversed(events) if e.action == "note"), None)
+        if t.resolution_note and t.resolved_at is not None:
+            lines.append(f"办结说明:{t.resolution_note}")
+        note = next((e for e in reversed(events) if e.action == "note"), None) if staff else None
         if note is not None:
             who = self.org.people.get(note.actor_id)
             lines.append(f"说明:{note.note}({who.name if who else ''} {self.hhmm(note.at)})")

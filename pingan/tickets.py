@@ -62,7 +62,9 @@ class TicketDesk:
         here = place_key(ticket.location)
         for other_id, where in (await self.session.exec(q)).all():
             there = place_key(where)
-            if here in there or there in here:
+            short, long_ = sorted((here, there), key=len)
+            # one place, said more or less precisely; a bare "3栋" or "团结路" is too vague to match
+            if long_.startswith(short) and len(short) >= 5:
                 return other_id
         return None
 
@@ -245,5 +247,6 @@ class TicketDesk:
             return None
         if (caller is not None and caller.role != Role.admin and caller.unit_id in self.org.units
                 and self.org.is_within(here, caller.unit_id)):
-            here = caller.unit_id
+            # nobody above a city official: then the tier above the holder, as for anyone else
+            return self.org.next_up(caller.unit_id) or self.org.next_up(here)
         return self.org.next_up(here)

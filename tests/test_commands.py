@@ -57,3 +57,11 @@ def test_keywords_come_from_config():
     k = KeywordSettings(on_scene=["到了"])
     assert parse_command("到了 #4", k).name == "on_scene"
     assert parse_command("到场 #4", k) is None
+
+
+@pytest.mark.parametrize("text, more", [
+    ("到场 #7 #8", [8]), ("到场 #7、#8 和 #9", [8, 9]),
+    ("退回 #8 与 #7 重复", []), ("说明 #19 和 #14 是同一栋楼", []),
+])
+def test_several_numbers_are_several_tickets_only_when_listed(text, more):
+    assert parse_command(text, K).more_ids == more

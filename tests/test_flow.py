@@ -158,13 +158,19 @@ async def test_authorisation_matrix(h, who, text, allowed):
         assert refusal in texts(out)
 
 
-@pytest.mark.parametrize("text", ["办结 锦城花园3栋楼道的电瓶车已经推走了", "到场了,幸福里5栋燃气味道已经没有了", "签收"])
+@pytest.mark.parametrize("text", ["办结 锦城花园3栋楼道的电瓶车已经推走了", "到场了,幸福里5栋电线还在冒火花", "签收"])
 async def test_a_workers_keyword_without_a_number_is_asked_about_and_opens_no_ticket(h, text):
     await h.say("张阿姨", EBIKE, group=None)
     out = await h.say("周网格", text)
     assert "请写上编号" in texts(out) and "#1 消防·电瓶车违规充电" in texts(out)  # the tickets they hold
     assert await count(h, Ticket) == 1 and (await ticket(h, 1)).status == Status.dispatched
-    assert await h.say("周网格", "收到") == []  # said in passing: just a word
+
+
+@pytest.mark.parametrize("text", ["收到", "办结率这个月要提高", "呼叫周网格,看到请回电话", "派单系统今天很卡",
+                                  "说明一下,今天下午三点开会"])
+async def test_group_talk_that_starts_with_a_keyword_is_left_alone(h, text):
+    await h.say("张阿姨", EBIKE, group=None)
+    assert await h.say("王书记", text) == [] and await count(h, Ticket) == 1
 
 
 async def test_a_workers_remark_naming_a_ticket_opens_no_ticket(h):
@@ -188,6 +194,8 @@ async def test_a_note_is_kept_and_a_late_resolution_note_reaches_the_resident(h)
     out = await h.say("周网格", "备注 #1 已拔掉电源,车推到车棚")
     assert "处理情况:已拔掉电源,车推到车棚" in texts(out, "张阿姨")
     assert (await ticket(h, 1)).resolution_note == "已拔掉电源,车推到车棚"
+    card = texts(await h.say("张阿姨", "查询 #1", group=None))
+    assert "办结说明:已拔掉电源,车推到车棚" in card and "车主电话打不通" not in card  # remarks stay with the staff
     out = await h.say("张阿姨", "说明一下,锦城花园5栋楼道堆满了纸箱", group=None)  # a resident's 说明 is a report
     assert "编号 #2" in texts(out)
 
@@ -328,6 +336,8 @@ async def test_a_second_report_of_the_same_hazard_is_flagged_for_the_worker(h):
     assert "可能与 #1 是同一件事" in texts(out, COORD) and "退回 #2 与 #1 重复" in texts(out, COORD)
     out = await h.say("李大爷", "锦城花园3栋楼道堆满了杂物", group=None)  # another hazard, same place
     out += await h.say("秦阿姨", "锦城花园5栋楼道有人给电瓶车充电", group=None)  # same hazard, another place
+    out += await h.say("秦阿姨", "幸福里13栋楼道有人给电瓶车充电", group=None)
+    out += await h.say("李大爷", "3栋楼道有人给电瓶车充电", group=None)  # "3栋" is not "幸福里13栋"
     assert "同一件事" not in texts(out, COORD)
 
 
@@ -337,7 +347,9 @@ async def test_a_place_sent_hours_later_still_answers_where(h):
     h.clock.advance(hours=3)
     out = await h.say("欧阳阿姨", "谢谢", group=None)  # past the follow-up minutes: no more nagging
     assert "还缺具体位置" not in texts(out)
-    out = await h.say("欧阳阿姨", "锦城花园A区5栋2单元", group=None)
+    out = await h.say("欧阳阿姨", "我住锦城花园5栋,想问下社区几点下班", group=None)  # mentions a place, answers nothing
+    assert "已补充" not in texts(out) and (await ticket(h, 1)).location is None
+    out = await h.say("欧阳阿姨", "#1 在锦城花园A区5栋2单元", group=None)
     t = await ticket(h, 1)
     assert t.location == "锦城花园A区5栋2单元" and t.holder_person_id is not None
     assert "已补充到 #1" in texts(out, "欧阳阿姨") and "📍 #1 位置补充" in texts(out)

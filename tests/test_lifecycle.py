@@ -123,6 +123,18 @@ async def test_an_officials_call_up_goes_above_the_official(h):
     assert "@陈主任" in _texts(out, STREET) and "@王书记" not in _texts(out, COORD)
     out = await h.say("周网格", "呼叫 #1")  # the grid worker is below the street: one tier above the holder
     assert (await _ticket(h)).holder_unit_id == "dujiangyan"
+    await h.say("李大爷", "锦城花园3栋楼道堆满了杂物", group=None)
+    await h.say("孙处长", "呼叫 #2", group=None)  # nobody is above the city: one tier above the holder
+    async with h.bot.sessions() as s:
+        assert (await s.get(Ticket, 2)).holder_unit_id == "xinlian"
+
+
+async def test_a_withdrawal_reaches_whoever_holds_the_ticket_now(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    await h.say("王书记", "呼叫 #1")  # now the street's
+    out = await h.say("张阿姨", "撤销 #1 邻居已经把车推走了", group=None)
+    assert "🚫 #1 已由上报人撤销:邻居已经把车推走了" in _texts(out, COORD)
+    assert "无需再处理" in _texts(out, STREET) and "@陈主任" in _texts(out, STREET)
 
 
 async def test_call_up_reason_reaches_the_upper_tier(h):

@@ -54,5 +54,8 @@ def parse_command(text: str, keywords: KeywordSettings) -> Command | None:
             m = re.match(r"^\s*(\d{1,9})(?!\d)(?:\s|$|[,，])", rest)
             if m:
                 ticket_id, rest = int(m.group(1)), rest[m.end():]
-        return Command(name=name, ticket_id=ticket_id, arg=rest.strip(_SEPARATORS), word=word, more_ids=more_ids)
+        arg = rest.strip(_SEPARATORS)
+        # "到场 #7 #8" names two tickets; "退回 #8 与 #7 重复" names one and mentions another
+        listed = not _REF.sub("", arg).strip(_SEPARATORS + "和与及")
+        return Command(name=name, ticket_id=ticket_id, arg=arg, word=word, more_ids=more_ids if listed else [])
     return None

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, select
 
 from pingan.handlers.context import Context
-from pingan.handlers.filters import parsed, private_chat, ticket_number
+from pingan.handlers.filters import TICKET_NUMBER, parsed, private_chat, ticket_number
 from pingan.handlers.router import Router
 from pingan.lifecycle import HELD
 from pingan.models import Source, Ticket
@@ -21,6 +21,7 @@ router = Router("intake")
 
 PATROL_WORDS = ("巡查", "排查", "走访")
 THANKS = re.compile(r"谢|感谢|辛苦|👍|🙏")
+_BARE = re.compile(r"[\s,.!?;:，。！？；：、~～]+|^在|^就在")  # what an answer may add around a place
 HELD_LIST = sorted(HELD)
 
 
@@ -28,7 +29,7 @@ async def followup_ticket(ctx: Context) -> bool | dict:
     """The sender's ticket this message adds to: photos or a location pin within a few minutes of
     the report, or the answer to "where is it?" while the ticket still lacks a place. An answer must
     name a place: "谢谢" or 👍 is not one, and a report of another hazard is a ticket of its own."""
-    if ctx.sender is None or ticket_number(ctx) is not None:  # "部门 #7 消防" is about #7
+    if ctx.sender is None:
         return False
     # a few columns of the table, not the ORM entity: most messages are not follow-ups, and the
     # entity's machinery costs more than the query
@@ -42,6 +43,8 @@ async def followup_ticket(ctx: Context) -> bool | dict:
     latest = (await ctx.session.exec(q)).first()
     if latest is None or (latest.reply_chat or {}).get("key") != ctx.msg.chat.key():
         return False
+    if ticket_number(ctx) not in (None, latest.id):  # "部门 #7 消防" is about #7; "#12 锦城花园5栋" answers #12
+        return False
     fresh = latest.followup_until is not None and latest.followup_until > ctx.now
     place = None
     if ctx.msg.images or ctx.msg.location:
@@ -53,9 +56,10 @@ async def followup_ticket(ctx: Context) -> bool | dict:
         result = parsed(ctx)
         if result.report and result.item != latest.item:
             return False  # a different hazard, not the answer to our question
-        text = ctx.msg.text.strip()
+        text = TICKET_NUMBER.sub("", ctx.msg.text).strip()
         place = result.location or find_place(text) or (text[:60] if ctx.org.route(text) else None)
-        if place is None and not fresh:
+        # later, only a message that is mostly a place answers: "我住幸福里5栋,想问下几点下班" does not
+        if not fresh and (place is None or len(place) < 0.6 * len(_BARE.sub("", text))):
             return False
     return {"ticket": await ctx.desk.get(latest.id), "place": place}
 

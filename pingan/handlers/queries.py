@@ -19,7 +19,7 @@ async def progress(ctx: Context, cmd: Command):
     if cmd.ticket_id is not None or is_quote(ctx):
         ticket = await resolve_target(ctx, cmd, None)
         if ticket is not None and ticket is not SKIP:
-            ctx.reply(ctx.notify.status_card(ticket, await ctx.desk.events(ticket.id)))
+            ctx.reply(ctx.notify.status_card(ticket, await ctx.desk.events(ticket.id), staff=ctx.is_staff))
         return None if ticket is not SKIP else SKIP
     if ctx.sender is None:
         ctx.reply("您还没有上报过问题。直接发问题和位置即可上报,回复「帮助」查看用法。")

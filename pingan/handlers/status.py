@@ -12,8 +12,9 @@ from pingan.handlers.commands import Command
 from pingan.handlers.context import Context
 from pingan.handlers.filters import command, is_quote, quoted_ticket
 from pingan.handlers.router import SKIP, Router
-from pingan.lifecycle import ACTION_NAMES, Action, IllegalMove, allowed
+from pingan.lifecycle import ACTION_NAMES, HELD, Action, IllegalMove, allowed
 from pingan.models import STATUS_NAMES, Role, Status, Ticket
+from pingan.parser import parse
 from pingan.taxonomy import SIZE_TRACK
 from pingan.tickets import RESIDENT_ACTIONS as RESIDENT_ONLY
 from pingan.tickets import NotAllowed
@@ -26,9 +27,10 @@ WORKER_ACTIONS = {
 }
 RESIDENT_ACTIONS = {"withdraw": Action.withdraw, "satisfied": Action.close, "unsatisfied": Action.reopen}
 OPEN = [s for s in Status if s not in (Status.closed, Status.returned, Status.withdrawn)]
-# Words also said in passing ("收到", "上报一下…", "转发…"): naming no ticket, they are just words,
-# and a worker's "上报 …" may be a hazard they found.
-IN_PASSING = {"收到", "上报", "转"}
+# Naming no ticket, a bare "收到" is just a word; and a worker's "上报 …"/"转发 …" may be a hazard
+# they found, so those two never ask for a number.
+BARE_IS_CHAT = {"收到"}
+MAY_BE_A_REPORT = {"上报", "转"}
 
 
 class Ambiguous(Exception):
@@ -63,7 +65,7 @@ async def which_ticket(ctx: Context, cmd: Command) -> Ticket | None | bool:
     if cmd.name == "withdraw" and not ctx.is_staff:
         return await own_ticket(ctx, OPEN)
     if ctx.msg.chat.chat_type == "private" and ctx.is_staff and cmd.name in WORKER_ACTIONS:
-        held = await ctx.desk.held_by(ctx.sender.id, OPEN)
+        held = await ctx.desk.held_by(ctx.sender.id, sorted(HELD))
         return held[0] if len(held) == 1 else False
     return False
 
@@ -92,9 +94,20 @@ def listed(ctx: Context, tickets: list[Ticket]) -> str:
     return "".join(f"\n#{t.id} {ctx.notify.label(t)} {t.location or ''}".rstrip() for t in tickets)
 
 
+def wants_a_number(ctx: Context, cmd: Command, action: Action | None) -> bool:
+    """A worker's keyword that names no ticket: "办结" alone, or "办结 电瓶车已推走" whose rest reads
+    like a hazard (filed, it would be a new ticket in the worker's name). Other talk that happens to
+    start with a keyword ("办结率要提高", "呼叫周网格回电话") is left alone."""
+    if not ctx.is_staff or cmd.word in MAY_BE_A_REPORT or not (action in WORKER_ACTIONS.values() or cmd.name == "note"):
+        return False
+    if not cmd.arg:
+        return cmd.word not in BARE_IS_CHAT
+    return parse(cmd.arg).report
+
+
 async def ask_for_number(ctx: Context, cmd: Command) -> None:
     """A worker's '办结' with no number: never a new report, and never silence."""
-    held = await ctx.desk.held_by(ctx.sender.id, OPEN)
+    held = await ctx.desk.held_by(ctx.sender.id, sorted(HELD))  # being worked on, not awaiting the resident
     note = " 处理说明" if cmd.name == "resolve" else ""
     ctx.reply(f"请写上编号,例如「{cmd.word} #{held[0].id if held else 12}{note}」。"
               + (f"您手上的工单:{listed(ctx, held[:5])}" if held else "") + "\n这条消息没有改动任何工单。")
@@ -123,7 +136,7 @@ async def resolve_target(ctx: Context, cmd: Command, action: Action | None):
                   + listed(ctx, many.tickets))
         return None
     if ticket is False:
-        if ctx.is_staff and (action in WORKER_ACTIONS.values() or cmd.name == "note") and cmd.word not in IN_PASSING:
+        if wants_a_number(ctx, cmd, action):
             await ask_for_number(ctx, cmd)
             return None
         return SKIP
