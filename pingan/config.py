@@ -71,6 +71,7 @@ class PolicySettings(_Section):
     supervise_yellow: float = Field(2.0, gt=0, description="multiples of the window overdue → 黄牌")
     supervise_red: float = Field(3.0, gt=0, description="multiples of the window overdue → 红牌")
     urgent_repeat_minutes: int = Field(5, ge=1)
+    urgent_call_above_every: int = Field(3, ge=0, description="urgent, nobody on scene: every Nth repeat also goes to the tier above the community (0 = never)")
     quiet_start: str = "22:00"
     quiet_end: str = "07:00"
 

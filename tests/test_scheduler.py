@@ -146,15 +146,18 @@ async def test_urgent_ignores_quiet_hours_and_repeats_until_on_scene(h):
     assert "紧急 第1次催办 #1" in text(out) and "@吴网格" in text(out)
     assert await tick(h, at=at(23, 24)) == []
     out = await tick(h, at=at(23, 25))
-    assert "第2次催办" in text(out)
+    assert "第2次催办" in text(out) and not [c for c, _ in out if c == STREET]
+    out = await tick(h, at=at(23, 30))  # the 3rd: the street hears of it too
+    street = "\n".join(t for c, t in out if c == STREET)
+    assert "紧急 第3次催办 #1" in street and "@陈主任" in street and "请永丰街道立即联系社区" in street
     await h.say("吴网格", "到场 #1")
-    for m in (30, 35, 40):
+    for m in (35, 40, 45):
         out = await tick(h, at=at(23, m))
         assert "催办" not in text(out)
     evs = await events(h)
-    assert [e.action for e in evs].count("urgent_repeat") == 2
+    assert [e.action for e in evs].count("urgent_repeat") == 3
     t = await ticket(h)
-    assert t.reminders_sent.count("u:2") == 1 and "u:1" not in t.reminders_sent
+    assert t.reminders_sent.count("u:3") == 1 and "u:1" not in t.reminders_sent
 
 
 # --- the escalation ladder ------------------------------------------------------------------------

@@ -28,7 +28,7 @@ SUPERVISION_ORDER = {None: 0, "普通": 1, "黄牌": 2, "红牌": 3}
 DEFAULT_SNAPSHOT = {
     "on_scene_minutes": 15, "resolve_small": "same_day", "resolve_medium": "3d", "resolve_large": "7d",
     "working_days": False, "reminders": [0.5, 0.8, 1.0], "on_overdue": "escalate",
-    "supervise_yellow": 2.0, "supervise_red": 3.0, "urgent_repeat_minutes": 5,
+    "supervise_yellow": 2.0, "supervise_red": 3.0, "urgent_repeat_minutes": 5, "urgent_call_above_every": 3,
     "quiet_start": "22:00", "quiet_end": "07:00",
 }
 

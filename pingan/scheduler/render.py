@@ -81,12 +81,16 @@ def on_scene_overdue(n: Notifier, t: Ticket, p: Point, holder: Person | None, le
 
 
 def urgent_repeat(n: Notifier, t: Ticket, p: Point, holder: Person | None, lead: Person | None,
-                  now: datetime, late: bool) -> None:
+                  now: datetime, late: bool, above_unit: str | None = None, above: Person | None = None) -> None:
     folded = f"(停机期间另有 {p.missed} 次提醒未发出)" if p.missed else ""
     body = head(n, t, f"紧急 第{p.repeat}次催办", late) + (
         f"已派发 {span(now - t.dispatched_at)} 仍无人回复「到场」{folded}\n")
     ask = f"请立即到场并回复「到场 #{t.id}」。"
     n.to_unit(n.holder_groups(t), lambda pf: [Text(body)] + _mentions(n, pf, [holder, lead]) + [Text(ask)], t)
+    mine = {g.id for g in n.org.coordination_groups(n.holder_groups(t))}
+    if above_unit is not None and {g.id for g in n.org.coordination_groups(above_unit)} - mine:
+        note = f"请{n.org.units[above_unit].name}立即联系社区并协调到场。"
+        n.to_unit(above_unit, lambda pf: [Text(body)] + _mentions(n, pf, [above]) + [Text(note)], t)
 
 
 def supervision(n: Notifier, t: Ticket, p: Point, level: str, holder: Person | None, above_unit: str | None,

@@ -90,6 +90,12 @@ class Sweeper:
         staff = self.org.staff(uid)
         return next((p for p in staff if p.lead and p.on_duty), None) or self.org.on_duty(uid)
 
+    def above_community(self, t: Ticket) -> str | None:
+        """The tier above the ticket's community, or above its holder if that is higher."""
+        base = t.unit_id if t.holder_level in (Level.grid, Level.community) else t.holder_unit_id
+        up = self.org.next_up(base) if base in self.org.units else None
+        return up.id if up else None
+
     def supervisor_unit(self, t: Ticket) -> str | None:
         here = t.holder_unit_id
         if here not in self.org.units:
@@ -135,8 +141,14 @@ class Sweeper:
             render.on_scene_overdue(n, t, p, self.holder(t), lead, now, late)
         elif p.kind == "urgent_repeat":
             lead = self.community_lead(t)
-            self.record(t, "urgent_repeat", p, late, repeat=p.repeat, missed=p.missed)
-            render.urgent_repeat(n, t, p, self.holder(t), lead, now, late)
+            every = snap_of(t)["urgent_call_above_every"]
+            # nobody reached a danger to life: past the community (its lead is @-mentioned from the
+            # start), the tier above hears of it too, every few repeats, so a night of nagging one group
+            # that sleeps is not all that happens
+            above = self.above_community(t) if every and p.repeat % every == 0 else None
+            self.record(t, "urgent_repeat", p, late, repeat=p.repeat, missed=p.missed, above=above)
+            render.urgent_repeat(n, t, p, self.holder(t), lead, now, late, above,
+                                 self.org.on_duty(above) if above else None)
         elif p.kind == "overdue":
             snap = snap_of(t)
             target = self.desk.escalation_target(t)
