@@ -499,3 +499,40 @@ def test_lexicon_rejects_a_bad_urgent_size(tmp_path):
     bad.write_text('[[urgent]]\nname = "x"\nany = ["着火"]\nsize = "巨"\n', "utf-8")
     with pytest.raises(ConfigError):
         build_lexicon(default_taxonomy(), bad)
+
+
+# A cleared / denied clause removes only its own hits: a hazard named in another clause keeps
+# the message a report, thanks or not; "不亮了/没退/关不上/往下掉" are hazards, not all-clear.
+@pytest.mark.parametrize("text, category", [
+    ("楼上不是漏水,是整个天花板在往下掉渣,谢谢", "facility"),
+    ("幸福里5栋楼道没有人充电了,就是堆了好多杂物,谢谢", None),
+    ("锦城花园3栋楼顶的水箱已经不漏了,但墙上全是裂缝,谢谢", "facility"),
+    ("不是电瓶车,是有人在楼道里用液化气罐做饭,谢谢", "fire"),
+    ("电梯不是坏了,是门关不上,谢谢", None),
+    ("锦城花园3栋的灯修好了,谢谢,还有5栋门口井盖没有了", None),
+    ("锦城花园3栋楼道的灯已经不亮了", None),
+    ("锦城花园B区车库的水没退", None),
+    ("楼道里堆了好多杂物,没有人充电了,谢谢", None),   # "no longer" speaks for its own clause
+    ("上报一下楼道堆杂物", None),
+])
+def test_hazard_outside_the_cleared_clause_is_a_report(text, category):
+    r = parse(text)
+    assert r.report, r
+    if category:
+        assert r.category == category, r
+
+
+@pytest.mark.parametrize("text", [
+    "幸福里5栋的煤气味没有了,谢谢",   # urgent rules do not fire inside a cleared zone
+    "幸福里5栋的煤气味没有了",
+    "上报一下",                        # a marker that names no hazard
+    "上报街道了,等回复",
+])
+def test_all_clear_gas_and_bare_markers_are_not_reports(text):
+    r = parse(text)
+    assert not r.report and not r.urgent, r
+
+
+def test_gas_smell_still_urgent():
+    r = parse("幸福里5栋楼道有煤气味")
+    assert r.report and r.urgent and r.item == "燃气管道", r

@@ -122,6 +122,7 @@ class _Scan:
     urgent_size: str | None = None
     cleared_hits: int = 0
     live_hits: int = 0
+    live_pos: list[int] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------------------
@@ -138,7 +139,12 @@ def _bounds(text: str, pos: int, pattern: re.Pattern, limit: int = 60) -> tuple[
 def _clear_zones(w: str, lex: Lexicon) -> list[tuple[int, int]]:
     """Spans of text described as fine/solved ("巡查了消防通道,没发现问题"), no longer happening
     ("没有人充电了") or denied ("不是着火,是…"). Hits inside don't count."""
-    zones: list[tuple[int, int]] = []
+    return [(a, b) for a, b, _ in _clear_zones_kinds(w, lex)]
+
+
+def _clear_zones_kinds(w: str, lex: Lexicon) -> list[tuple[int, int, str]]:
+    """`_clear_zones` with each zone's kind: "clear", "stopped" or "not" (a denial)."""
+    zones: list[tuple[int, int, str]] = []
     # (match, kind): "clear" and "stopped" zones run from the sentence start, "not" is just the denial
     found = [(m, "clear") for m in lex.clear_re.finditer(w)] if lex.clear_re is not None else []
     if lex.stopped_re is not None:
@@ -161,12 +167,25 @@ def _clear_zones(w: str, lex: Lexicon) -> list[tuple[int, int]]:
             c0, _ = _bounds(w, m.start(), _CLAUSE_END, limit=20)
             if lex.absence_re.search(w, c0, m.end()):
                 continue  # "灭火器已经没有了": missing equipment is the hazard
-        start = m.start() if kind == "not" else _bounds(w, m.start(), _SENT_END, limit=80)[0]
-        for z0, z1 in zones:
+        if kind == "not":
+            start = m.start()
+        elif kind == "stopped":
+            # "no longer" speaks of its own clause: "堆了好多杂物,没有人充电了" keeps the 杂物
+            start = _bounds(w, m.start(), _CLAUSE_END, limit=40)[0]
+        else:
+            start = _bounds(w, m.start(), _SENT_END, limit=80)[0]
+        for z0, z1, _ in zones:
             if z0 <= start < z1:
                 start = z1
-        zones.append((start, m.end()))
+        if start < m.end():
+            zones.append((start, m.end(), kind))
     return zones
+
+
+def _closed_regions(w: str, zones_k) -> list[tuple[int, int]]:
+    """What an all-clear / no-longer zone speaks for: the zone and the rest of its last clause
+    ("修好了电梯"). Denials ("不是X,是Y") speak for nothing: Y is asserted."""
+    return [(a, _bounds(w, max(a, b - 1), _CLAUSE_END, limit=40)[1]) for a, b, k in zones_k if k != "not"]
 
 
 def _in_zones(pos: int, zones) -> bool:
@@ -195,6 +214,7 @@ def _scan(w: str, lex: Lexicon, zones) -> _Scan:
             if not targets:
                 continue  # neutral phrase
             sc.live_hits += 1
+            sc.live_pos.append(pos)
             if word in seen:
                 continue  # each distinct word counts once
             seen.add(word)
@@ -212,6 +232,7 @@ def _scan(w: str, lex: Lexicon, zones) -> _Scan:
         if m is None or _in_zones(m.start(), zones):
             continue
         sc.live_hits += 1
+        sc.live_pos.append(m.start())
         word = m.group(0)
         if kind == "item":
             sc.item_score[target] = sc.item_score.get(target, 0.0) + weight
@@ -322,7 +343,8 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
     bare = _STRIP_CHATTER.sub("", w)
     is_chatter = not bare or (lex.chatter_re is not None and lex.chatter_re.fullmatch(bare) is not None)
 
-    zones = _clear_zones(w, lex)
+    zones_k = _clear_zones_kinds(w, lex)
+    zones = [(a, b) for a, b, _ in zones_k]
     sc = _scan(w, lex, zones) if not is_chatter else _Scan()
 
     # -- scores ------------------------------------------------------------------------------
@@ -369,6 +391,13 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
     strong = has(lex.strong_problem_re)
     notice = has(lex.notice_re, w)
     discovery = has(lex.discovery_re) or strong
+    # all clear only if nothing outside what the all-clear / no-longer wording speaks for names a
+    # problem: "水箱已经不漏了,但墙上全是裂缝,谢谢" is a report
+    closed = _closed_regions(w, zones_k)
+    rest = "".join(" " if _in_zones(i, closed) else ch for i, ch in enumerate(live)) if closed else live
+    rest_problem = has(lex.problem_re, rest) or has(lex.strong_problem_re, rest)
+    thanks_clear = bool(closed) and has(lex.thanks_re, w) and not rest_problem \
+        and all(_in_zones(p, closed) for p in sc.live_pos)
     reason = ""
     if is_chatter:
         report, reason = False, "chatter"
@@ -379,12 +408,17 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
     elif has(lex.elsewhere_re, w) and not has(lex.discovery_re, lex.elsewhere_re.sub(" ", live)) \
             and not (form is not None and form.marker):
         report, reason = False, "notice"  # "新闻上说外地有个小区着火了"
+    elif form is not None and form.marker and not form_fields and not forced_cat and best_score == 0 \
+            and sc.live_hits == 0 and not has(lex.problem_re, form.rest) and not has(lex.strong_problem_re, form.rest) \
+            and (len(_STRIP_CHATTER.sub("", form.rest)) < 6 or _Stats(form.rest, tax).p_report() < _NB_REPORT_MIN):
+        report, reason = False, "weak"  # "上报一下", "上报街道了,等回复": a marker naming no hazard
     elif form is not None and form.marker or form_fields:
         all_clear = bool(zones) and sc.live_hits == 0 and not forced_cat
         report, reason = (not all_clear), ("clear" if all_clear else "")
     elif notice and not discovery:
         report, reason = False, "notice"
-    elif zones and (sc.live_hits == 0 or has(lex.thanks_re, w)) and not has(lex.reopen_re, w[zones[-1][1]:]):
+    elif zones and (sc.live_hits == 0 and not rest_problem or thanks_clear) \
+            and not has(lex.reopen_re, w[zones[-1][1]:]):
         report, reason = False, "clear"
     elif (has(lex.positive_re) or has(lex.inquiry_re)) and not strong:
         report, reason = False, "chatter"
