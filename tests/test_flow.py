@@ -349,7 +349,7 @@ async def test_a_place_sent_hours_later_still_answers_where(h):
     assert "还缺具体位置" not in texts(out)
     out = await h.say("欧阳阿姨", "我住锦城花园5栋,想问下社区几点下班", group=None)  # mentions a place, answers nothing
     assert "已补充" not in texts(out) and (await ticket(h, 1)).location is None
-    out = await h.say("欧阳阿姨", "#1 在锦城花园A区5栋2单元", group=None)
+    out = await h.say("欧阳阿姨", "＃１ 在锦城花园A区5栋2单元", group=None)
     t = await ticket(h, 1)
     assert t.location == "锦城花园A区5栋2单元" and t.holder_person_id is not None
     assert "已补充到 #1" in texts(out, "欧阳阿姨") and "📍 #1 位置补充" in texts(out)

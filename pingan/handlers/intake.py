@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, select
 
+from pingan.handlers.commands import normalise
 from pingan.handlers.context import Context
 from pingan.handlers.filters import TICKET_NUMBER, parsed, private_chat, ticket_number
 from pingan.handlers.router import Router
@@ -56,7 +57,7 @@ async def followup_ticket(ctx: Context) -> bool | dict:
         result = parsed(ctx)
         if result.report and result.item != latest.item:
             return False  # a different hazard, not the answer to our question
-        text = TICKET_NUMBER.sub("", ctx.msg.text).strip()
+        text = TICKET_NUMBER.sub("", normalise(ctx.msg.text)).strip()  # "＃１２ 锦城花园5栋" too
         place = result.location or find_place(text) or (text[:60] if ctx.org.route(text) else None)
         # later, only a message that is mostly a place answers: "我住幸福里5栋,想问下几点下班" does not
         if not fresh and (place is None or len(place) < 0.6 * len(_BARE.sub("", text))):
