@@ -117,10 +117,10 @@ async def test_a_slow_report_query_does_not_stop_the_event_loop(day):
 async def test_a_ticket_inside_its_on_scene_window_is_not_counted_late_yet(day):
     day.clock.set(at(8, 14, 10))  # #9 came in at 14:00, nobody there yet, due 14:15
     t = (await tallies(day))["xinlian"]
-    assert (t.on_time, t.arrive_base) == (2, 3)
+    assert (t.on_time, t.arrive_base, t.cum_arrive_base) == (2, 3, 7)  # the ranking's rate agrees
     day.clock.set(at(8, 14, 16))  # now it is late
     t = (await tallies(day))["xinlian"]
-    assert (t.on_time, t.arrive_base) == (2, 4)
+    assert (t.on_time, t.arrive_base, t.cum_arrive_base) == (2, 4, 8)
 
 
 async def test_community_figures_match_the_hand_count(day):

@@ -221,7 +221,7 @@ async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
 
     # cumulative since the campaign start (one scan)
     q = (select(T.unit_id, T.category, func.count(), total(resolved_asof), total(and_(resolved_asof, ~called)),
-                total(called), total(~gave_up), total(on_time))
+                total(called), total(and_(~gave_up, ~not_due)), total(on_time))
          .where(*scope).group_by(T.category, T.unit_id))  # (category, unit): SQLite then scans, no index walk
     for unit, cat, *n in (await session.exec(q)).all():
         t = out[unit]
