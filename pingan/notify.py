@@ -165,8 +165,11 @@ class Notifier:
         holder = self.org.people.get(t.holder_person_id)
         text = f"📍 #{t.id} 位置补充:{t.location}"
         if rerouted and holder:
+            due = t.on_scene_due
+            # an answer that came late: no deadline that has already gone by
+            when = f"请 {self.hhmm(due)} 前到场" if due and due > self.clock.now() else "请尽快到场"
             self.to_unit(t.holder_unit_id, lambda pf: [Text(text + "\n")] + self._ask(
-                t, pf, [holder], f"请 {self.hhmm(t.on_scene_due)} 前到场,回复「到场 #{t.id}」"), t)
+                t, pf, [holder], f"{when},回复「到场 #{t.id}」"), t)
         else:
             self.to_unit(t.holder_unit_id, lambda pf: [Text(text)], t)
 

@@ -211,6 +211,14 @@ async def test_a_bare_rating_or_withdrawal_with_several_candidates_asks_which(h)
     assert (await ticket(h, 1)).status == Status.withdrawn
 
 
+async def test_a_bare_2_in_a_group_is_not_a_rating(h):
+    await h.say("周网格", "锦城花园3栋楼道有人给电瓶车充电")  # a worker's own patrol report
+    await h.say("周网格", "到场 #1")
+    await h.say("周网格", "办结 #1 已劝离")
+    assert await h.say("周网格", "2") == []  # 接龙 in the group
+    assert (await ticket(h, 1)).status == Status.resolved
+
+
 async def test_one_ticket_per_command(h):
     await h.say("张阿姨", EBIKE, group=None)
     await h.say("李大爷", "锦城花园3栋楼道堆满了杂物", group=None)
@@ -353,6 +361,7 @@ async def test_a_place_sent_hours_later_still_answers_where(h):
     t = await ticket(h, 1)
     assert t.location == "锦城花园A区5栋2单元" and t.holder_person_id is not None
     assert "已补充到 #1" in texts(out, "欧阳阿姨") and "📍 #1 位置补充" in texts(out)
+    assert "请尽快到场" in texts(out)  # its 15 minutes went by hours ago: no past deadline to meet
     h.clock.advance(hours=h.bot.settings.bot.location_answer_hours)
     await h.say("欧阳阿姨", "楼道里的灯又坏了", group=None)
     h.clock.advance(hours=h.bot.settings.bot.location_answer_hours, minutes=1)

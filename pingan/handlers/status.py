@@ -61,6 +61,8 @@ async def which_ticket(ctx: Context, cmd: Command) -> Ticket | None | bool:
     if ctx.sender is None:
         return False
     if cmd.name == "satisfied" or cmd.name == "unsatisfied":
+        if cmd.word.isdigit() and ctx.msg.chat.chat_type == "group":
+            return False  # a bare "1"/"2" in a group is 接龙 or a count, not a rating
         return await own_ticket(ctx, [Status.resolved])
     if cmd.name == "withdraw" and not ctx.is_staff:
         return await own_ticket(ctx, OPEN)
