@@ -59,12 +59,20 @@ class Notifier:
             return "(未配置值班人员)"
         return f"{ROLE_NAMES.get(person.role, '')} {person.name}".strip()
 
+    def follower(self, t: Ticket) -> Person | None:
+        """The dispatcher following up by phone a department nobody in the bot can reach (see
+        TicketDesk._apply, 派单): they hold the ticket but are not of the holding unit."""
+        person = self.org.people.get(t.holder_person_id)
+        if person is not None and t.holder_level == Level.department and person.unit_id != t.holder_unit_id:
+            return person
+        return None
+
     def holder_name(self, t: Ticket) -> str:
         unit = self.org.units.get(t.holder_unit_id)
         person = self.org.people.get(t.holder_person_id)
         if t.holder_level == Level.grid:
             return self.who(person)
-        if unit and person and person.unit_id != unit.id:  # a dispatcher following up an unreachable department
+        if unit and self.follower(t):
             return f"{unit.name}(跟进:{person.name})"
         return f"{unit.name if unit else ''} {person.name if person else ''}".strip()
 
@@ -91,13 +99,10 @@ class Notifier:
         return bool(groups)
 
     def holder_groups(self, t: Ticket) -> str | None:
-        """The unit whose groups reach the ticket's holder: the holding unit's, except for a dispatcher
-        following up a department nobody in the bot can reach (they are in their own unit's group,
-        not in the one nearest the department)."""
-        person = self.org.people.get(t.holder_person_id)
-        if person is not None and t.holder_level == Level.department and person.unit_id != t.holder_unit_id:
-            return person.unit_id
-        return t.holder_unit_id
+        """The unit whose groups reach the ticket's holder: the holding unit's, or a follower's own
+        (they are in their unit's group, not in the one nearest the department)."""
+        follower = self.follower(t)
+        return follower.unit_id if follower else t.holder_unit_id
 
     def to_reporter(self, t: Ticket, text: str) -> None:
         if not t.reply_chat:
@@ -223,7 +228,7 @@ class Notifier:
         elif action == Action.transfer:
             dept = self.org.units[t.department_id]
             holder = self.org.people.get(t.holder_person_id)
-            liaison = holder if holder and holder.unit_id == dept.id else None
+            liaison = None if self.follower(t) else holder
             group_text = f"📤 {n} 已派单 {dept.name}({by})"
             head = (f"📤【派单 {n}】{self.label(t)} 📍{t.location or '—'}\n"
                     f"“{excerpt(t.raw_text)}”\n历史:{self.history(t, events)}\n")
