@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,6 +22,18 @@ from pingan.taxonomy import Taxonomy
 
 TICKETS = Ticket.__table__
 INSERT_TICKET = insert(TICKETS).returning(TICKETS.c.id)
+
+
+def _same_hazard(column):
+    """Built once: a statement built per report costs more than running it (see same_hazard)."""
+    t = TICKETS.c
+    return (select(t.id, t.location)
+            .where(t.id != bindparam("id"), t.status.in_(sorted(HELD)), t.unit_id == bindparam("unit"),
+                   t.created_at > bindparam("since"), t.location.is_not(None), column == bindparam("what"))
+            .order_by(t.created_at.desc()).limit(20))
+
+
+SAME_ITEM, SAME_CATEGORY = _same_hazard(TICKETS.c.item), _same_hazard(TICKETS.c.category)
 STAFF_ON_CHAIN = {Role.grid_worker, Role.community_staff, Role.street_official, Role.district_official, Role.city_official}
 RESIDENT_ACTIONS = {Action.withdraw, Action.close, Action.reopen}
 
@@ -54,13 +66,11 @@ class TicketDesk:
         category) at the same place ("锦城花园3栋" and "锦城花园３栋楼道" are one place)."""
         if not ticket.location:
             return None
-        q = (select(Ticket.id, Ticket.location).where(
-            Ticket.id != ticket.id, Ticket.status.in_(sorted(HELD)), Ticket.unit_id == ticket.unit_id,
-            Ticket.created_at > self.now - timedelta(days=1), Ticket.location.is_not(None),
-            (Ticket.item == ticket.item) if ticket.item else (Ticket.category == ticket.category))
-             .order_by(Ticket.id.desc()).limit(50))
+        params = {"id": ticket.id, "unit": ticket.unit_id, "since": self.now - timedelta(days=1),
+                  "what": ticket.item or ticket.category}
+        rows = (await self.session.exec(SAME_ITEM if ticket.item else SAME_CATEGORY, params=params)).all()
         here = place_key(ticket.location)
-        for other_id, where in (await self.session.exec(q)).all():
+        for other_id, where in rows:
             there = place_key(where)
             short, long_ = sorted((here, there), key=len)
             # one place, said more or less precisely; a bare "3栋" or "团结路" is too vague to match

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from pingan.handlers.commands import normalise
 from pingan.handlers.context import Context
@@ -24,6 +24,14 @@ PATROL_WORDS = ("巡查", "排查", "走访")
 THANKS = re.compile(r"谢|感谢|辛苦|👍|🙏")
 _BARE = re.compile(r"[\s,.!?;:，。！？；：、~～]+|^在|^就在")  # what an answer may add around a place
 HELD_LIST = sorted(HELD)
+# The sender's newest ticket still taking additions: built once, and a few columns of the table,
+# not the ORM entity (most messages are not follow-ups; the machinery would cost more than the query).
+_t = TICKETS.c
+LATEST_OPEN = (select(_t.id, _t.reply_chat, _t.location, _t.item, _t.followup_until)
+               .where(_t.reporter_id == bindparam("reporter"), _t.status.in_(HELD_LIST),
+                      or_(_t.followup_until > bindparam("now"),
+                          and_(_t.location.is_(None), _t.created_at > bindparam("since"))))
+               .order_by(_t.id.desc()).limit(1))
 
 
 async def followup_ticket(ctx: Context) -> bool | dict:
@@ -32,16 +40,9 @@ async def followup_ticket(ctx: Context) -> bool | dict:
     name a place: "谢谢" or 👍 is not one, and a report of another hazard is a ticket of its own."""
     if ctx.sender is None:
         return False
-    # a few columns of the table, not the ORM entity: most messages are not follow-ups, and the
-    # entity's machinery costs more than the query
-    t = TICKETS.c
-    asked_where = and_(t.location.is_(None),
-                       t.created_at > ctx.now - timedelta(hours=ctx.settings.bot.location_answer_hours))
-    q = (select(t.id, t.reply_chat, t.location, t.item, t.followup_until)
-         .where(t.reporter_id == ctx.sender.id, or_(t.followup_until > ctx.now, asked_where),
-                t.status.in_(HELD_LIST))
-         .order_by(t.id.desc()).limit(1))
-    latest = (await ctx.session.exec(q)).first()
+    since = ctx.now - timedelta(hours=ctx.settings.bot.location_answer_hours)
+    latest = (await ctx.session.exec(LATEST_OPEN, params={"reporter": ctx.sender.id, "now": ctx.now,
+                                                         "since": since})).first()
     if latest is None or (latest.reply_chat or {}).get("key") != ctx.msg.chat.key():
         return False
     if ticket_number(ctx) not in (None, latest.id):  # "部门 #7 消防" is about #7; "#12 锦城花园5栋" answers #12

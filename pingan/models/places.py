@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import cn2an
 
@@ -22,6 +23,7 @@ def _cn_digits(m: re.Match) -> str:
         return m.group(1)
 
 
+@lru_cache(maxsize=4096)  # the same estates and buildings come up all day
 def place_key(text: str) -> str:
     """Normalise: NFKC (full-width → half-width), simplified script, no spaces/punctuation, one building word."""
     s = to_simplified(unicodedata.normalize("NFKC", text or "")).lower()
