@@ -136,14 +136,10 @@ def _bounds(text: str, pos: int, pattern: re.Pattern, limit: int = 60) -> tuple[
     return start, end
 
 
-def _clear_zones(w: str, lex: Lexicon) -> list[tuple[int, int]]:
-    """Spans of text described as fine/solved ("巡查了消防通道,没发现问题"), no longer happening
-    ("没有人充电了") or denied ("不是着火,是…"). Hits inside don't count."""
-    return [(a, b) for a, b, _ in _clear_zones_kinds(w, lex)]
-
-
 def _clear_zones_kinds(w: str, lex: Lexicon) -> list[tuple[int, int, str]]:
-    """`_clear_zones` with each zone's kind: "clear", "stopped" or "not" (a denial)."""
+    """Spans of text described as fine/solved ("巡查了消防通道,没发现问题"), no longer happening
+    ("没有人充电了") or denied ("不是着火,是…"), each with its kind: "clear", "stopped" or "not".
+    Hits inside don't count."""
     zones: list[tuple[int, int, str]] = []
     # (match, kind): "clear" and "stopped" zones run from the sentence start, "not" is just the denial
     found = [(m, "clear") for m in lex.clear_re.finditer(w)] if lex.clear_re is not None else []
