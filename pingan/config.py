@@ -110,7 +110,7 @@ class KeywordSettings(_Section):
     return_: list[str] = Field(["退回"], alias="return")
     grade: list[str] = ["定级"]
     query: list[str] = ["查询", "进度"]
-    note: list[str] = ["说明", "备注"]
+    note: list[str] = ["说明", "备注", "补充"]
     withdraw: list[str] = ["撤销", "撤回"]
     satisfied: list[str] = ["满意", "1"]
     unsatisfied: list[str] = ["不满意", "2"]

@@ -178,6 +178,12 @@ class Notifier:
         else:
             self.to_unit(t.holder_unit_id, lambda pf: [Text(text)], t)
 
+    def reporter_added(self, t: Ticket, text: str) -> None:
+        """The reporter's 补充 (the car is still there, it got worse): to whoever holds the ticket."""
+        holder = self.org.people.get(t.holder_person_id)
+        self.to_unit(self.holder_groups(t), lambda pf: [Text(f"💬 #{t.id} 上报人补充:{text}")]
+                     + ([Text(" "), self.mention(holder, pf)] if holder else []), t)
+
     def history(self, t: Ticket, events: list[TicketEvent], n: int = 4) -> str:
         """The last lifecycle steps ('10:00 上报 → 10:09 到场 → 10:30 呼叫'); reminders and other
         bookkeeping events are left out."""

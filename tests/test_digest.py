@@ -178,7 +178,7 @@ async def test_overdue_list_is_capped(day):
     d = render(day.org, day.taxonomy, day.settings, "xinlian", rolled["xinlian"], Period.day(DAY), rolled)
     parts = d.build(Notifier(day.org, day.settings, day.taxonomy, day.clock))("console")
     body = plain(Outbound(ChatRef("console", "console", "group", COORD), parts))
-    assert "#3" in body and "#9" not in body and "等 2 件" in body
+    assert "#3" in body and "#9" not in body and "共 2 件,以上是最紧急的 1 件" in body
 
 
 async def test_week_range(day):

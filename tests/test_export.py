@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -38,7 +38,8 @@ async def test_xlsx_has_one_row_per_ticket_and_a_summary(day, files):  # noqa: F
     r = by_id[3]
     assert (r["来源"], r["类别"], r["社区"], r["状态"], r["是否超期"], r["责任人"]) == (
         "居民上报", "治安", "新联社区", "已派发", "是", "周网格")
-    assert by_id[4]["办结时间"] == "2019-04-08 09:40" and by_id[4]["是否超期"] == "否"
+    assert by_id[4]["办结时间"] == datetime(2019, 4, 8, 9, 40) and by_id[4]["是否超期"] == "否"  # a date cell
+    assert by_id[3]["到场时间"] is None
     assert by_id[11]["责任部门"] == "都江堰市住建局(房管)"
     assert by_id[3]["反映内容"] == "fixture 3"  # the resident's words, so a row says what was reported
     summary = {row[0]: row[1] for row in wb["汇总"].values}
@@ -46,6 +47,7 @@ async def test_xlsx_has_one_row_per_ticket_and_a_summary(day, files):  # noqa: F
     sheet = load_workbook(path)["台账"]  # made to be read: header frozen, filters on, wide text columns
     assert sheet.freeze_panes == "B2" and sheet.auto_filter.ref == "A1:W1"
     assert sheet.column_dimensions["G"].width == 40
+    assert sheet.cell(5, HEADERS.index("上报时间") + 1).number_format == "yyyy-mm-dd hh:mm"
 
 
 async def test_street_scope_and_csv(day, files):  # noqa: F811
@@ -55,6 +57,7 @@ async def test_street_scope_and_csv(day, files):  # noqa: F811
     with open(path, encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))
     assert rows[0] == HEADERS and len(rows) == 8 and {r[7] for r in rows[1:]} == {"新联社区", "祥龙社区"}
+    assert all(len(r[1]) == 16 and r[1].startswith("2019-04-08 ") for r in rows[1:])  # text dates in a CSV
     s = await export_ledger(day, "huayang", date(2019, 4, 1), DAY, files / "h.csv", as_csv=True)
     assert s.rows == 1
 
@@ -75,7 +78,7 @@ async def test_overdue_query_lists_past_the_digest_cap_urgent_first(day, h, file
         (await s.get(Ticket, 9)).urgent = True
         await s.commit()
     [(_, digest)] = await h.say("王书记", "今日统计")
-    assert "🚨#9" in digest and "#3" not in digest and "等 2 件" in digest
+    assert "🚨#9" in digest and "#3" not in digest and "共 2 件,以上是最紧急的 1 件;全部请看台账" in digest
     [(_, overdue)] = await h.say("王书记", "超期")
     assert overdue.index("🚨#9") < overdue.index("#3 ")  # #3 is older, but #9 is urgent
 

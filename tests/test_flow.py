@@ -154,7 +154,7 @@ async def test_authorisation_matrix(h, who, text, allowed):
     out = await h.say(who, text)
     assert ((await ticket(h, 1)).status == Status.on_scene) is allowed
     if not allowed:  # staff are told it is not theirs; the reporter how to withdraw it
-        refusal = {"张阿姨": "#1 由工作人员处置", "路人甲": "只能查询、撤销"}.get(who, "不在 #1 的处置链上")
+        refusal = {"张阿姨": "#1 由工作人员处置", "路人甲": "只能查询、补充、撤销"}.get(who, "不在 #1 的处置链上")
         assert refusal in texts(out)
 
 
@@ -211,6 +211,29 @@ async def test_a_bare_rating_or_withdrawal_with_several_candidates_asks_which(h)
     assert (await ticket(h, 1)).status == Status.withdrawn
 
 
+async def test_a_reporters_addition_reaches_the_holder_and_opens_no_ticket(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    out = await h.say("张阿姨", "补充 #1 充电的是一辆红色电动车,还在冒烟", group=None)
+    assert "已把您的补充转给 #1" in texts(out, "张阿姨")
+    assert "💬 #1 上报人补充:充电的是一辆红色电动车,还在冒烟 @周网格" in texts(out, COORD)
+    assert await count(h, Ticket) == 1 and (await ticket(h, 1)).status == Status.dispatched
+    assert "上报人补充" not in texts(await h.say("路人甲", "补充 #1 我也看到了", group=None))  # not theirs: refused
+    await h.say("周网格", "到场 #1")
+    await h.say("周网格", "办结 #1 已断电")
+    out = await h.say("张阿姨", "补充 #1 又有人在充了", group=None)
+    assert "不满意 #1 又有人在充了" in texts(out) and (await ticket(h, 1)).status == Status.resolved
+
+
+async def test_a_bare_withdrawal_of_an_urgent_ticket_asks_for_its_number(h):
+    await h.say("张阿姨", "锦城花园3栋2单元楼道里燃气味很重", group=None)
+    assert (await ticket(h, 1)).urgent
+    out = await h.say("张阿姨", "撤销", group=None)
+    assert "是紧急事" in texts(out) and "确认撤销请回复「撤销 #1」" in texts(out)
+    assert (await ticket(h, 1)).status == Status.dispatched and texts(out, COORD) == ""
+    await h.say("张阿姨", "撤销 #1 是邻居家在炖肉", group=None)
+    assert (await ticket(h, 1)).status == Status.withdrawn
+
+
 async def test_a_bare_2_in_a_group_is_not_a_rating(h):
     await h.say("周网格", "锦城花园3栋楼道有人给电瓶车充电")  # a worker's own patrol report
     await h.say("周网格", "到场 #1")
@@ -250,7 +273,7 @@ async def test_transfer_defaults_to_items_department_and_unknown_department_is_e
 async def test_resident_owner_and_other_resident(h):
     await h.say("张阿姨", EBIKE, group=None)
     out = await h.say("李大爷", "查询 #1", group=None)
-    assert "您只能查询、撤销或评价自己上报的事项" in texts(out) and "处置链" not in texts(out)
+    assert "您只能查询、补充、撤销或评价自己上报的事项" in texts(out) and "处置链" not in texts(out)
     out = await h.say("李大爷", "撤销 #1", group=None)
     assert (await ticket(h, 1)).status == Status.dispatched
     out = await h.say("张阿姨", "查询 #1", group=None)

@@ -121,7 +121,7 @@ def refusal(ctx: Context, ticket: Ticket, action: Action | None) -> str:
         return f"抱歉,您不在 #{ticket.id} 的处置链上,不能「{name}」。如需协助请联系社区工作人员。"
     if ctx.sender is not None and ticket.reporter_id == ctx.sender.id:  # a worker's move on their own report
         return f"#{ticket.id} 由工作人员处置。如果问题已经没有了,可以回复「撤销 #{ticket.id}」。"
-    return "抱歉,您只能查询、撤销或评价自己上报的事项。"
+    return "抱歉,您只能查询、补充、撤销或评价自己上报的事项。"
 
 
 async def resolve_target(ctx: Context, cmd: Command, action: Action | None):
@@ -162,6 +162,11 @@ async def simple_move(ctx: Context, cmd: Command):
     ticket = await resolve_target(ctx, cmd, action)
     if ticket is None or ticket is SKIP:
         return ticket
+    if action == Action.withdraw and cmd.ticket_id is None and not is_quote(ctx) and (ticket.urgent or ticket.size == "大"):
+        # a danger withdrawn by a stray word would stop the people on their way: ask for the number
+        ctx.reply(f"#{ticket.id}({ctx.notify.label(ticket)})是{'紧急' if ticket.urgent else '大'}事,"
+                  f"工作人员正在处理。确认撤销请回复「{cmd.word} #{ticket.id}」。")
+        return
     note = cmd.arg or ({"satisfied": "满意"}.get(cmd.name))
     await apply(ctx, ticket, action, note=note)
     if action == Action.resolve and not note and ticket.status == Status.resolved:
@@ -170,21 +175,38 @@ async def simple_move(ctx: Context, cmd: Command):
 
 @router.message(command("note"))
 async def add_note(ctx: Context, cmd: Command):
-    """说明/备注 #12 …: a worker's remark, kept in the ticket's history and shown by 查询; on a
-    resolved ticket without a 办结说明 it becomes that, and the reporter is told."""
-    if not ctx.is_staff:
-        return SKIP  # a resident's "说明一下,…" is a report
+    """说明/备注/补充 #12 …: a worker's remark, kept in the ticket's history and shown by 查询; on a
+    resolved ticket without a 办结说明 it becomes that, and the reporter is told. The reporter's own
+    补充 #12 goes to whoever holds the ticket."""
+    if not ctx.is_staff and cmd.ticket_id is None and not is_quote(ctx):
+        return SKIP  # a resident's "说明一下,…" names no ticket: it is a report
     ticket = await resolve_target(ctx, cmd, None)
     if ticket is None or ticket is SKIP:
         return ticket
     if not cmd.arg:
-        ctx.reply(f"请写上说明内容,例如「{cmd.word} #{ticket.id} 已联系物业清理」。")
+        example = "已联系物业清理" if ctx.is_staff else "车还停在那里"
+        ctx.reply(f"请写上内容,例如「{cmd.word} #{ticket.id} {example}」。")
+        return
+    if not ctx.is_staff:
+        await reporters_addition(ctx, ticket, cmd.arg)
         return
     ctx.desk.event(ticket, "note", ctx.sender, ctx.inbox_id, from_status=ticket.status, note=cmd.arg)
     if ticket.status == Status.resolved and not ticket.resolution_note:
         ticket.resolution_note = cmd.arg
         ctx.notify.to_reporter(ticket, f"您反映的 #{ticket.id} 处理情况:{cmd.arg}")
     ctx.reply(f"📝 已记入 #{ticket.id}。")
+
+
+async def reporters_addition(ctx: Context, ticket: Ticket, text: str) -> None:
+    if ticket.status == Status.resolved:  # "it is still there" is what 不满意 is for
+        ctx.reply(f"#{ticket.id} 已办结。如果问题还在,请回复「不满意 #{ticket.id} {text}」,我们会重新处理。")
+        return
+    if ticket.status not in OPEN:
+        ctx.reply(f"#{ticket.id} 已{STATUS_NAMES[ticket.status]}。问题还在的话,请直接描述问题和位置,我会重新登记。")
+        return
+    ctx.desk.event(ticket, "note", ctx.sender, ctx.inbox_id, from_status=ticket.status, note=text)
+    ctx.notify.reporter_added(ticket, text)
+    ctx.reply(f"已把您的补充转给 #{ticket.id} 的处理人员,谢谢!")
 
 
 @router.message(command("escalate"))

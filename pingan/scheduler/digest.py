@@ -333,7 +333,8 @@ class Digest:
                 if person is not None:
                     out.append(notifier.mention(person, platform))
             if self.overdue_total > len(self.overdue):
-                out.append(Text(f"\n  …等 {self.overdue_total} 件"))
+                out.append(Text(f"\n  …共 {self.overdue_total} 件,以上是最紧急的 {len(self.overdue)} 件;"
+                                "全部请看台账(发「台账」)"))
             return out
 
         return parts

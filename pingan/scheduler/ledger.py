@@ -25,6 +25,9 @@ COLUMN = {h: i for i, h in enumerate(HEADERS)}
 # Excel column widths (characters) where the default is too narrow to read a row at a glance
 WIDTHS = {"编号": 7, "上报时间": 17, "事项": 14, "地点": 18, "反映内容": 40, "社区": 12, "网格": 16, "责任单位": 14,
           "责任部门": 14, "到场期限": 17, "到场时间": 17, "办结期限": 17, "办结时间": 17, "办结说明": 24}
+# date columns are real dates in Excel (sortable, filterable by month); text in a CSV
+DATES = [COLUMN[h] for h in ("上报时间", "到场期限", "到场时间", "办结期限", "办结时间")]
+DATE_FORMAT = "yyyy-mm-dd hh:mm"
 SOURCE_NAMES = {"resident": "居民上报", "worker": "网格员", "patrol": "巡查"}
 OPEN = [s for s in Status if s not in (Status.resolved, Status.closed, Status.returned, Status.withdrawn)]
 
@@ -75,6 +78,13 @@ class Ledger:
     def fmt(self, dt: datetime | None) -> str:
         return dt.astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if dt else ""
 
+    def local(self, dt: datetime | None) -> datetime | None:
+        """Local wall time without a zone: what Excel can store in a date cell."""
+        return dt.astimezone(self.tz).replace(tzinfo=None) if dt else None
+
+    def as_text(self, row: list) -> list:
+        return [self.fmt(v.replace(tzinfo=self.tz)) if isinstance(v, datetime) else v for v in row]
+
     def row(self, t: Ticket) -> list:
         unit = self.org.units.get(t.unit_id)
         grid = self.org.units.get(t.grid_id)
@@ -83,12 +93,12 @@ class Ledger:
         dept = self.org.units.get(t.department_id)
         cat = self.taxonomy.category(t.category)
         return [
-            t.id, self.fmt(t.created_at), SOURCE_NAMES.get(t.source, t.source), cat.name if cat else t.category,
+            t.id, self.local(t.created_at), SOURCE_NAMES.get(t.source, t.source), cat.name if cat else t.category,
             t.item or "", t.location or "", t.raw_text or "", unit.name if unit else (t.unit_id or ""),
             grid.name if grid else "",
             t.size, STATUS_NAMES.get(t.status, t.status), holder_unit.name if holder_unit else "",
-            person.name if person else "", dept.name if dept else "", self.fmt(t.on_scene_due), self.fmt(t.on_scene_at),
-            self.fmt(t.resolve_due), self.fmt(t.resolved_at), "是" if self.overdue(t) else "否", t.escalations,
+            person.name if person else "", dept.name if dept else "", self.local(t.on_scene_due), self.local(t.on_scene_at),
+            self.local(t.resolve_due), self.local(t.resolved_at), "是" if self.overdue(t) else "否", t.escalations,
             t.supervision or "", t.resolution_note or t.return_reason or "", t.feedback or "",
         ]
 
@@ -123,11 +133,12 @@ class Ledger:
                 w = csv.writer(f)
                 w.writerow(HEADERS)
                 async for t in self.rows(session, unit_id, start, end):
-                    w.writerow(self._tally(summary, t))
+                    w.writerow(self.as_text(self._tally(summary, t)))
                     if progress:
                         progress(1)
             return summary
         from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
         from openpyxl.utils import get_column_letter
 
         wb = Workbook(write_only=True)
@@ -139,7 +150,12 @@ class Ledger:
             ws.column_dimensions[get_column_letter(COLUMN[name] + 1)].width = width
         ws.append(HEADERS)
         async for t in self.rows(session, unit_id, start, end):
-            ws.append(self._tally(summary, t))
+            row = self._tally(summary, t)
+            for i in DATES:
+                if row[i] is not None:
+                    row[i] = WriteOnlyCell(ws, value=row[i])
+                    row[i].number_format = DATE_FORMAT
+            ws.append(row)
             if progress:
                 progress(1)
         sheet = wb.create_sheet("汇总", 0)
