@@ -14,6 +14,7 @@ from pingan.messages import ChatRef, Mention, Outbound, Part, Text
 from pingan.models import LEVEL_NAMES, ROLE_NAMES, STATUS_NAMES, Level, Person, Ticket, TicketEvent
 from pingan.models.org_index import OrgIndex
 from pingan.taxonomy import SIZE_TRACK, Taxonomy
+from pingan.tickets import lacks_place
 
 
 def mask_name(name: str | None) -> str:
@@ -50,6 +51,11 @@ class Notifier:
             return self.hhmm(dt)
         prev = local - timedelta(minutes=1)
         return "24:00" if prev.date() == self.clock.now().date() else prev.strftime("%m-%d 24:00")
+
+    def place(self, t: Ticket) -> str:
+        if t.location is None:
+            return "位置待补充(已追问上报人)"
+        return f"{t.location}(哪个小区待确认,已追问上报人)" if lacks_place(t) else t.location
 
     def label(self, t: Ticket) -> str:
         return self.taxonomy.label(t.category, t.item)
@@ -138,7 +144,7 @@ class Notifier:
         head = "🚨【紧急隐患" if t.urgent else "【隐患"
         track = SIZE_TRACK.get(t.size, "")
         body = (f"{head} #{t.id}】{self.label(t)}({t.size}事·{track})\n"
-                f"📍{t.location or '位置待补充(已追问上报人)'}\n"
+                f"📍{self.place(t)}\n"
                 f"📝“{excerpt(t.raw_text)}”\n"
                 f"👤上报:{mask_name(reporter.name)}")
         backup = self.org.on_duty(t.unit_id)
@@ -163,6 +169,8 @@ class Notifier:
             lines.append(self.emergency_line())
         if not t.location:
             lines.append("❓请问具体在哪里?请回复小区、楼栋或路口,例如「锦城花园3栋2单元」。")
+        elif lacks_place(t):
+            lines.append(f"❓请问是哪个小区(或哪条路)的{t.location}?请回复小区名,例如「锦城花园」。")
         lines.append(f"查询进度回复「查询 #{t.id}」,撤销回复「撤销 #{t.id}」。")
         return "\n".join(lines)
 

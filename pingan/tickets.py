@@ -17,7 +17,7 @@ from pingan.models import Level, Person, Role, Source, Ticket, TicketEvent
 from pingan.models.places import place_key
 from pingan.models.org_index import OrgIndex
 from pingan.models.ticket import check_soon, stage_event, write_pending_events
-from pingan.parser import ParseResult
+from pingan.parser import ParseResult, vague_place
 from pingan.taxonomy import Taxonomy
 
 TICKETS = Ticket.__table__
@@ -36,6 +36,18 @@ def _same_hazard(column):
 SAME_ITEM, SAME_CATEGORY = _same_hazard(TICKETS.c.item), _same_hazard(TICKETS.c.category)
 STAFF_ON_CHAIN = {Role.grid_worker, Role.community_staff, Role.street_official, Role.district_official, Role.city_official}
 RESIDENT_ACTIONS = {Action.withdraw, Action.close, Action.reopen}
+
+
+def lacks_place(t) -> bool:
+    """No place yet, or only "3栋" that the roster could not place: the reporter is asked where."""
+    return t.location is None or (t.grid_id is None and vague_place(t.location))
+
+
+def with_estate(answer: str, partial: str | None) -> str:
+    """The answer to "which estate's 3栋?" completes the place: "锦城花园" + "3栋"."""
+    if not partial or partial in answer or vague_place(answer):
+        return answer
+    return answer + partial
 
 
 @dataclass

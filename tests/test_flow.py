@@ -234,6 +234,22 @@ async def test_a_bare_withdrawal_of_an_urgent_ticket_asks_for_its_number(h):
     assert (await ticket(h, 1)).status == Status.withdrawn
 
 
+async def test_a_building_without_its_estate_is_asked_about_and_completed_by_the_answer(h):
+    out = await h.say("张阿姨", "3栋楼道有人给电瓶车充电", group=None)
+    t = await ticket(h, 1)
+    assert (t.location, t.grid_id) == ("3栋", None)  # 山水天成 and 锦城花园 both have a 3栋
+    assert "请问是哪个小区(或哪条路)的3栋" in texts(out, "张阿姨")
+    assert "📍3栋(哪个小区待确认,已追问上报人)" in texts(out, COORD)
+    h.clock.advance(hours=2)  # past the first minutes: a place still answers
+    out = await h.say("张阿姨", "锦城花园", group=None)
+    t = await ticket(h, 1)
+    assert (t.location, t.grid_id, t.holder_person_id) == ("锦城花园3栋", "xinlian-g2", "zhou-wangge")
+    assert "地点「锦城花园3栋」" in texts(out, "张阿姨") and "@周网格" in texts(out, COORD)
+    assert await count(h, Ticket) == 1
+    out = await h.say("张阿姨", "幸福里", group=None)  # placed now: no longer an answer
+    assert "#1" not in texts(out) and (await ticket(h, 1)).location == "锦城花园3栋"
+
+
 async def test_a_bare_2_in_a_group_is_not_a_rating(h):
     await h.say("周网格", "锦城花园3栋楼道有人给电瓶车充电")  # a worker's own patrol report
     await h.say("周网格", "到场 #1")

@@ -16,7 +16,7 @@ from pingan.handlers.router import Router
 from pingan.lifecycle import HELD
 from pingan.models import Source, Ticket
 from pingan.parser import find_place
-from pingan.tickets import TICKETS
+from pingan.tickets import TICKETS, lacks_place, with_estate
 
 router = Router("intake")
 
@@ -27,17 +27,19 @@ HELD_LIST = sorted(HELD)
 # The sender's newest ticket still taking additions: built once, and a few columns of the table,
 # not the ORM entity (most messages are not follow-ups; the machinery would cost more than the query).
 _t = TICKETS.c
-LATEST_OPEN = (select(_t.id, _t.reply_chat, _t.location, _t.item, _t.followup_until)
+LATEST_OPEN = (select(_t.id, _t.reply_chat, _t.location, _t.grid_id, _t.item, _t.followup_until)
                .where(_t.reporter_id == bindparam("reporter"), _t.status.in_(HELD_LIST),
                       or_(_t.followup_until > bindparam("now"),
-                          and_(_t.location.is_(None), _t.created_at > bindparam("since"))))
+                          and_(or_(_t.location.is_(None), _t.grid_id.is_(None)),  # see lacks_place
+                               _t.created_at > bindparam("since"))))
                .order_by(_t.id.desc()).limit(1))
 
 
 async def followup_ticket(ctx: Context) -> bool | dict:
     """The sender's ticket this message adds to: photos or a location pin within a few minutes of
     the report, or the answer to "where is it?" while the ticket still lacks a place. An answer must
-    name a place: "谢谢" or 👍 is not one, and a report of another hazard is a ticket of its own."""
+    name a place: "谢谢" or 👍 is not one, and a report of another hazard is a ticket of its own.
+    "Where" includes "which estate's 3栋?"."""
     if ctx.sender is None:
         return False
     since = ctx.now - timedelta(hours=ctx.settings.bot.location_answer_hours)
@@ -50,10 +52,10 @@ async def followup_ticket(ctx: Context) -> bool | dict:
     fresh = latest.followup_until is not None and latest.followup_until > ctx.now
     place = None
     if ctx.msg.images or ctx.msg.location:
-        if not fresh and not (ctx.msg.location and latest.location is None):
+        if not fresh and not (ctx.msg.location and lacks_place(latest)):
             return False
     else:
-        if latest.location is not None or not ctx.msg.text.strip():
+        if not lacks_place(latest) or not ctx.msg.text.strip():
             return False
         result = parsed(ctx)
         if result.report and result.item != latest.item:
@@ -71,21 +73,21 @@ async def attach_to_recent_report(ctx: Context, ticket: Ticket, place: str | Non
     if not (ctx.msg.images or ctx.msg.location or place):  # "谢谢", 👍: not the answer we asked for
         ctx.reply(f"收到。#{ticket.id} 还缺具体位置,请回复小区和楼栋,例如「锦城花园3栋」,或发送位置。")
         return
-    notes, had_location = [], ticket.location is not None
+    notes, had_place = [], not lacks_place(ticket)
     if ctx.msg.images:
         ticket.attachments = (ticket.attachments or []) + [{"image": ref} for ref in ctx.msg.images]
         notes.append(f"{len(ctx.msg.images)} 张照片")
     if ctx.msg.location:
         ticket.lat, ticket.lon = ctx.msg.location.lat, ctx.msg.location.lon
-        if ticket.location is None and ctx.msg.location.label:
-            ticket.location = ctx.msg.location.label
+        if not had_place and ctx.msg.location.label:
+            ticket.location = with_estate(ctx.msg.location.label, ticket.location)
         notes.append("位置")
-    if ticket.location is None and place:
-        ticket.location = place
-        notes.append(f"地点「{place}」")
+    if not had_place and place:
+        ticket.location = with_estate(place, ticket.location)
+        notes.append(f"地点「{ticket.location}」")
     ticket.updated_at = ctx.now
     ctx.desk.event(ticket, "attach", ctx.sender, ctx.inbox_id, from_status=ticket.status, note=";".join(notes))
-    if ticket.location is not None and not had_location:
+    if ticket.location is not None and not had_place:
         holder_before = ticket.holder_person_id
         if ticket.grid_id is None:  # now we know where: hand it to that grid's worker
             ctx.desk.route(ticket, ticket.unit_id)

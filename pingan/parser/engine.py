@@ -306,6 +306,13 @@ def find_place(text: str, taxonomy: Taxonomy | None = None) -> str | None:
     return as_written(text, _runtime(taxonomy or default_taxonomy()).places.best(c)) if c else None
 
 
+def vague_place(place: str | None, taxonomy: Taxonomy | None = None) -> bool:
+    """A place that names no estate or road ("3栋", "5号楼电梯口"): in a community of several
+    estates nobody can go there without asking."""
+    c = clean(place or "")
+    return bool(c) and _runtime(taxonomy or default_taxonomy()).places.vague(c)
+
+
 def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = None) -> ParseResult:
     """Classify one message. `fields` (category/item/location/description/urgent/report) override."""
     tax = taxonomy or default_taxonomy()

@@ -188,6 +188,11 @@ class LocationFinder:
             merged.append(sp)
         return merged
 
+    def vague(self, s: str) -> bool:
+        """Only building numbers ("3栋", "2单元门口"): which estate or road is not said."""
+        spans = self.find_all(s)
+        return bool(spans) and not any(sp.named for sp in spans)
+
     def best(self, s: str, focus: int | None = None) -> str | None:
         spans = self.find_all(s)
         if not spans:
