@@ -41,7 +41,10 @@ TRANSITIONS: dict[Action, tuple[frozenset[S], S | None]] = {
     Action.ack: (frozenset({S.dispatched, S.escalated, S.transferred, S.reopened}), S.acknowledged),
     Action.on_scene: (AWAITING_ARRIVAL, S.on_scene),
     Action.progress: (AWAITING_ARRIVAL | {S.on_scene}, S.in_progress),
-    Action.resolve: (frozenset({S.acknowledged, S.on_scene, S.in_progress}), S.resolved),
+    # not before anyone has it in hand (dispatched); a new holder after 呼叫/派单/不满意 may, though:
+    # the worker on scene who called for help finishes the job with the street's help
+    Action.resolve: (frozenset({S.acknowledged, S.on_scene, S.in_progress, S.escalated, S.transferred, S.reopened}),
+                     S.resolved),
     Action.close: (frozenset({S.resolved}), S.closed),
     Action.escalate: (HELD, S.escalated),
     Action.transfer: (HELD, S.transferred),

@@ -35,6 +35,13 @@ def _add_days(start: datetime, days: int, working: bool, holidays: set[str]) -> 
     return d
 
 
+def tier_due(snap: dict, size: str, start: datetime, tz: tzinfo | None = None) -> datetime:
+    """The resolution deadline of a holder who got the ticket at `start` (the first, or a new one
+    after 呼叫, 派单 or 不满意): never less than an hour."""
+    due = resolve_due(snap, size, start, tz)
+    return max(due, start + timedelta(hours=1))
+
+
 def on_scene_due(snap: dict, dispatched_at: datetime) -> datetime:
     return dispatched_at + timedelta(minutes=snap["on_scene_minutes"])
 
@@ -51,8 +58,11 @@ def resolve_due(snap: dict, size: str, start: datetime, tz: tzinfo | None = None
         start = start.astimezone(tz)
     rule = snap[SIZE_KEYS.get(size, "resolve_medium")]
     if rule == "same_day":
-        next_day: date = start.date() + timedelta(days=1)
-        return datetime.combine(next_day, time(0, 0), tzinfo=start.tzinfo)
+        day: date = start.date()
+        quiet_start, quiet_end = snap.get("quiet_start"), snap.get("quiet_end")
+        if quiet_start and quiet_end and quiet_start > quiet_end and start.time() >= time.fromisoformat(quiet_start):
+            day += timedelta(days=1)  # reported at 23:55: "today" is the next day, not five minutes
+        return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=start.tzinfo)
     n = int(rule[:-1])
     if rule.endswith("h"):
         return start + timedelta(hours=n)

@@ -192,7 +192,7 @@ class TicketDesk:
     def set_deadlines(self, ticket: Ticket) -> None:
         snap = ticket.policy
         ticket.on_scene_due = policy.on_scene_due(snap, self.now)
-        ticket.resolve_due = policy.resolve_due(snap, ticket.size, self.now, self.tz)
+        ticket.resolve_due = policy.tier_due(snap, ticket.size, self.now, self.tz)
         ticket.next_check_at = ticket.on_scene_due
 
     async def move(self, ticket: Ticket, action: Action, actor: Person | None, inbox_id: int | None,
@@ -227,12 +227,13 @@ class TicketDesk:
         elif action == Action.reopen:
             ticket.feedback, ticket.resolved_at, ticket.closed_at = "不满意", None, None
             ticket.held_since = now
+            self._new_window(ticket)
             ticket.next_check_at = now
         elif action == Action.escalate:
             up = self.escalation_target(ticket, actor)
             ticket.escalations += 1
             self._hold(ticket, up.id, up.level, self.org.on_duty(up.id))
-            ticket.next_check_at = ticket.resolve_due
+            self._new_window(ticket)
         elif action == Action.transfer:
             ticket.department_id = department.id
             # The department is responsible either way. With nobody of it registered, the bot cannot
@@ -241,7 +242,7 @@ class TicketDesk:
             person = (self.org.on_duty(department.id) or actor
                       or self.org.people.get(ticket.holder_person_id))
             self._hold(ticket, department.id, Level.department, person)
-            ticket.next_check_at = ticket.resolve_due
+            self._new_window(ticket)
         elif action == Action.return_:
             ticket.return_reason = note
             ticket.closed_at, ticket.next_check_at = now, None
@@ -249,8 +250,11 @@ class TicketDesk:
             ticket.closed_at, ticket.next_check_at = now, None
         elif action == Action.grade:
             ticket.size = size
-            # dispatched_at comes back from the database in UTC: resolve_due takes its local date
-            ticket.resolve_due = policy.resolve_due(ticket.policy, size, ticket.dispatched_at or now, self.tz)
+            # from when the current holder got it (the database hands it back in UTC: tier_due takes
+            # the local date); never a deadline already gone by, which would fire at once
+            start = ticket.held_since or ticket.dispatched_at or now
+            due = policy.tier_due(ticket.policy, size, start, self.tz)
+            ticket.resolve_due = due if due > now else policy.tier_due(ticket.policy, size, now, self.tz)
         data = {}
         if department is not None:
             data["department"] = department.id
@@ -259,6 +263,12 @@ class TicketDesk:
         if ticket.holder_unit_id != holder_before:
             data["holder"] = ticket.holder_unit_id
         return data
+
+    def _new_window(self, ticket: Ticket) -> None:
+        """A new holder (呼叫, 派单, 不满意) has a resolution window of its own from now: the one the
+        scheduler chases (plan.tier_window), and the one queries, digests and the ledger show."""
+        ticket.resolve_due = policy.tier_due(ticket.policy, ticket.size, self.now, self.tz)
+        ticket.next_check_at = ticket.resolve_due
 
     def escalation_target(self, ticket: Ticket, caller: Person | None = None):
         """The unit a 呼叫 would reach: the tier above the ticket's holder, or above the caller when

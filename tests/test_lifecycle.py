@@ -1,7 +1,7 @@
 """Every (action, status) pair: legal moves land on the documented status, illegal ones raise; and
 moves through the bot: deadlines in local days, 派单 to an unreachable department, 呼叫/不满意 wording."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -15,7 +15,7 @@ LEGAL = {
     Action.ack: {s: S.acknowledged for s in (S.dispatched, S.escalated, S.transferred, S.reopened)},
     Action.on_scene: {s: S.on_scene for s in (S.dispatched, S.acknowledged, S.escalated, S.transferred, S.reopened)},
     Action.progress: {s: S.in_progress for s in (S.dispatched, S.acknowledged, S.on_scene, S.escalated, S.transferred, S.reopened)},
-    Action.resolve: {s: S.resolved for s in (S.acknowledged, S.on_scene, S.in_progress)},
+    Action.resolve: {s: S.resolved for s in (S.acknowledged, S.on_scene, S.in_progress, S.escalated, S.transferred, S.reopened)},
     Action.close: {S.resolved: S.closed},
     Action.escalate: {s: S.escalated for s in (S.dispatched, S.acknowledged, S.on_scene, S.in_progress, S.escalated, S.transferred, S.reopened)},
     Action.transfer: {s: S.transferred for s in (S.dispatched, S.acknowledged, S.on_scene, S.in_progress, S.escalated, S.transferred, S.reopened)},
@@ -58,7 +58,7 @@ def _texts(out, chat=None) -> str:
     return "\n".join(t for c, t in out if chat is None or c == chat)
 
 
-@pytest.mark.parametrize("hh,mm", [(7, 30), (9, 0), (23, 30)])  # 07:30 local is still 04-07 in UTC
+@pytest.mark.parametrize("hh,mm", [(7, 30), (9, 0), (21, 30)])  # 07:30 local is still 04-07 in UTC
 async def test_grade_small_is_due_at_local_midnight(h, hh, mm):
     h.clock.set(datetime(2019, 4, 8, hh, mm, tzinfo=TZ))
     await h.say("张阿姨", EBIKE, group=None)
@@ -66,6 +66,30 @@ async def test_grade_small_is_due_at_local_midnight(h, hh, mm):
     out = await h.say("周网格", "定级 #1 小")
     assert (await _ticket(h)).resolve_due == MIDNIGHT
     assert "定级为小事(马上办),办结期限 24:00" in _texts(out, COORD)
+
+
+async def test_a_small_thing_reported_in_the_night_is_due_the_next_day_not_in_minutes(h):
+    h.clock.set(datetime(2019, 4, 7, 23, 55, tzinfo=TZ))  # after quiet hours began: tomorrow's work
+    await h.say("张阿姨", EBIKE, group=None)
+    assert (await _ticket(h)).resolve_due == MIDNIGHT
+    h.clock.set(datetime(2019, 4, 9, 9, 0, tzinfo=TZ))  # graded the day after its deadline passed
+    out = await h.say("周网格", "定级 #1 小")
+    assert (await _ticket(h)).resolve_due == MIDNIGHT + timedelta(days=1)  # today, not already gone by
+    assert "办结期限 24:00" in _texts(out, COORD)
+
+
+async def test_after_a_call_up_the_ticket_can_be_resolved_and_shows_the_new_holders_deadline(h):
+    h.clock.set(datetime(2019, 4, 8, 9, 0, tzinfo=TZ))
+    await h.say("张阿姨", "幸福里5栋门口的井盖没有了", group=None)  # 中事: 3 days
+    await h.say("吴网格", "到场 #1")
+    h.clock.set(datetime(2019, 4, 12, 10, 0, tzinfo=TZ))  # past the grid's window
+    await h.say("吴网格", "呼叫 #1 需要市政来换井盖")
+    t = await _ticket(h)
+    assert t.resolve_due == datetime(2019, 4, 15, 10, 0, tzinfo=TZ)  # the street's own 3 days, from now
+    card = _texts(await h.say("吴网格", "查询 #1"))
+    assert "办结期限:04-15 10:00" in card
+    out = await h.say("吴网格", "办结 #1 市政已换新井盖")  # the worker on scene finishes with the street's help
+    assert (await _ticket(h)).status == Status.resolved and "不能" not in _texts(out)
 
 
 async def test_grade_counts_working_days_in_local_dates(h):

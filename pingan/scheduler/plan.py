@@ -95,10 +95,7 @@ def tier_key(t: Ticket) -> str:
 def tier_window(t: Ticket, tz: tzinfo) -> tuple[datetime, datetime]:
     """(start, deadline) of the current holder's resolution window."""
     start = tier_start(t).astimezone(tz)
-    due = policy.resolve_due(snap_of(t), t.size, start)
-    if due <= start:
-        due = start + timedelta(hours=1)
-    return start, due
+    return start, policy.tier_due(snap_of(t), t.size, start)
 
 
 def _urgent_done(sent: set[str]) -> int:

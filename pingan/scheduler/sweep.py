@@ -152,7 +152,10 @@ class Sweeper:
         elif p.kind == "overdue":
             snap = snap_of(t)
             target = self.desk.escalation_target(t)
-            if snap["on_overdue"] == "escalate" and t.holder_level != Level.department and target is not None:
+            # the system calls a missed deadline up once, out of the community (小事不出社区); above
+            # that, a person decides whether to call further, and the scheduler supervises (督办)
+            if (snap["on_overdue"] == "escalate" and t.holder_level in (Level.grid, Level.community)
+                    and target is not None):
                 tag = "(补发)" if late else ""
                 await self.desk.move(t, Action.escalate, None, None, note=f"办结超期,系统自动呼叫{tag}")
                 self._mark_move_event(t, "escalate", p, late, overdue_since=p.deadline.isoformat())
