@@ -39,7 +39,7 @@ AWAITING_ARRIVAL = frozenset({S.dispatched, S.acknowledged, S.escalated, S.trans
 TRANSITIONS: dict[Action, tuple[frozenset[S], S | None]] = {
     Action.dispatch: (frozenset({S.new}), S.dispatched),
     Action.ack: (frozenset({S.dispatched, S.escalated, S.transferred, S.reopened}), S.acknowledged),
-    Action.on_scene: (AWAITING_ARRIVAL, S.on_scene),
+    Action.on_scene: (AWAITING_ARRIVAL | {S.in_progress}, S.on_scene),  # 处理中 by phone, then 到场
     Action.progress: (AWAITING_ARRIVAL | {S.on_scene}, S.in_progress),
     # not before anyone has it in hand (dispatched); a new holder after 呼叫/派单/不满意 may, though:
     # the worker on scene who called for help finishes the job with the street's help

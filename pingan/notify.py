@@ -215,6 +215,11 @@ class Notifier:
                 took = f",用时 {int((t.on_scene_at - t.dispatched_at).total_seconds() // 60)} 分钟"
             group_text = f"✅ {n} {by} 已到场({self.hhmm(t.on_scene_at)}{took})"
             resident_text = f"您反映的 {n}({self.label(t)})工作人员已到场处置。"
+            alerted = {ev.data["above"] for ev in events if ev.action == "urgent_repeat" and (ev.data or {}).get("above")}
+            here = {g.id for g in self.org.coordination_groups(t.unit_id)}
+            for unit_id in alerted:  # the tier told nobody had come hears that someone has
+                if {g.id for g in self.org.coordination_groups(unit_id)} - here:
+                    self.to_unit(unit_id, lambda pf: [Text(group_text + ",无需再协调")], t)
         elif action == Action.progress:
             group_text = f"🔧 {n} 处置中({by})"
         elif action == Action.resolve:

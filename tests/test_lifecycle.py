@@ -13,7 +13,7 @@ from tests.conftest import COORD, STREET, TZ
 LEGAL = {
     Action.dispatch: {S.new: S.dispatched},
     Action.ack: {s: S.acknowledged for s in (S.dispatched, S.escalated, S.transferred, S.reopened)},
-    Action.on_scene: {s: S.on_scene for s in (S.dispatched, S.acknowledged, S.escalated, S.transferred, S.reopened)},
+    Action.on_scene: {s: S.on_scene for s in (S.dispatched, S.acknowledged, S.in_progress, S.escalated, S.transferred, S.reopened)},
     Action.progress: {s: S.in_progress for s in (S.dispatched, S.acknowledged, S.on_scene, S.escalated, S.transferred, S.reopened)},
     Action.resolve: {s: S.resolved for s in (S.acknowledged, S.on_scene, S.in_progress, S.escalated, S.transferred, S.reopened)},
     Action.close: {S.resolved: S.closed},

@@ -119,7 +119,9 @@ def points(t: Ticket, tz: tzinfo) -> list[Point]:
             out.append(Point(kind, due, quiet(due), key, **kw))
 
     # the on-scene window (15 minutes from dispatch)
-    if t.on_scene_at is None and t.status in AWAITING_ARRIVAL and t.on_scene_due and t.dispatched_at:
+    # a 处理中 with nobody on scene does not silence an urgent ticket's alarm
+    waiting = t.status in AWAITING_ARRIVAL or (t.urgent and t.status == Status.in_progress)
+    if t.on_scene_at is None and waiting and t.on_scene_due and t.dispatched_at:
         start, deadline = t.dispatched_at, t.on_scene_due
         for f in fractions:
             add("remind", start + (deadline - start) * f, f"os:{f:g}", window="on_scene", deadline=deadline, fraction=f)

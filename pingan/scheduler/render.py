@@ -78,6 +78,9 @@ def on_scene_overdue(n: Notifier, t: Ticket, p: Point, holder: Person | None, le
         "责任人尚未回复「到场」。\n")
     ask = "请立即到场;社区值班负责人请督促或另行安排人员。"
     n.to_unit(n.holder_groups(t), lambda pf: [Text(body)] + _mentions(n, pf, [holder, lead]) + [Text(ask)], t)
+    if t.urgent:  # the reporter was promised 15 minutes and may still be standing next to the danger
+        n.to_reporter(t, f"您反映的 #{t.id} 工作人员还没有到场,我们正在加急催办,并已通知社区负责人。\n"
+                         + n.emergency_line())
 
 
 def urgent_repeat(n: Notifier, t: Ticket, p: Point, holder: Person | None, lead: Person | None,
