@@ -74,6 +74,7 @@ class PolicySettings(_Section):
     urgent_call_above_every: int = Field(3, ge=0, description="urgent, nobody on scene: every Nth repeat also goes to the tier above the community (0 = never)")
     quiet_start: str = "22:00"
     quiet_end: str = "07:00"
+    feedback_days: int = Field(3, ge=0, description="a resolved ticket the reporter has not rated closes itself after N days (0 = never)")
 
     @field_validator("resolve_small", "resolve_medium", "resolve_large")
     @classmethod

@@ -220,7 +220,8 @@ class TicketDesk:
             ticket.next_check_at = ticket.resolve_due
         elif action == Action.resolve:
             ticket.resolved_at, ticket.resolution_note = now, note
-            ticket.next_check_at = None
+            days = (ticket.policy or {}).get("feedback_days", 0)
+            ticket.next_check_at = now + timedelta(days=days) if days else None  # see plan: auto_close
         elif action == Action.close:
             ticket.closed_at, ticket.feedback = now, note or ticket.feedback
             ticket.next_check_at = None

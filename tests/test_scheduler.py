@@ -164,6 +164,22 @@ async def test_urgent_ignores_quiet_hours_and_repeats_until_on_scene(h):
     assert t.reminders_sent.count("u:3") == 1 and "u:1" not in t.reminders_sent
 
 
+async def test_a_resolved_ticket_nobody_rates_closes_itself_after_the_feedback_days(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    await h.say("周网格", "到场 #1")
+    await h.say("周网格", "办结 #1 已断电")
+    assert await tick(h, at=at(8, 59, day=11)) == []  # not yet: 3 days from 09:00 on the 8th
+    out = await tick(h, at=at(9, 5, day=11))
+    t = await ticket(h)
+    assert (t.status, t.feedback) == (Status.closed, "未评价")
+    told = "\n".join(x for c, x in out if c == "张阿姨")
+    assert "#1 办结已 3 天,没有收到评价,已自动关闭" in told and "不满意 #1" in told
+    assert not [c for c, _ in out if c == COORD]  # no "居民回访:满意" in the group: nobody said so
+    assert await tick(h, at=at(9, 0, day=15)) == []  # closed: nothing more
+    await h.say("张阿姨", "不满意 #1 又有人在充电", group=None)
+    assert (await ticket(h)).status == Status.reopened
+
+
 # --- the escalation ladder ------------------------------------------------------------------------
 
 async def test_overdue_resolution_is_called_up_out_of_the_community_then_supervised(h):

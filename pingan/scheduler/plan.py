@@ -23,19 +23,19 @@ from pingan import policy
 from pingan.lifecycle import AWAITING_ARRIVAL, HELD
 from pingan.models.ticket import Status, Ticket
 
-SWEPT = frozenset({Status.new} | HELD)
+SWEPT = frozenset({Status.new, Status.resolved} | HELD)
 SUPERVISION_ORDER = {None: 0, "普通": 1, "黄牌": 2, "红牌": 3}
 DEFAULT_SNAPSHOT = {
     "on_scene_minutes": 15, "resolve_small": "same_day", "resolve_medium": "3d", "resolve_large": "7d",
     "working_days": False, "reminders": [0.5, 0.8, 1.0], "on_overdue": "escalate",
     "supervise_yellow": 2.0, "supervise_red": 3.0, "urgent_repeat_minutes": 5, "urgent_call_above_every": 3,
-    "quiet_start": "22:00", "quiet_end": "07:00",
+    "quiet_start": "22:00", "quiet_end": "07:00", "feedback_days": 3,
 }
 
 
 @dataclass(frozen=True)
 class Point:
-    kind: str  # dispatch | remind | overdue_on_scene | urgent_repeat | overdue | supervise
+    kind: str  # dispatch | remind | overdue_on_scene | urgent_repeat | overdue | supervise | auto_close
     due: datetime  # when the policy says it happens
     at: datetime  # when to act: `due`, or the end of quiet hours for a non-urgent ticket
     key: str | None = None  # recorded in ticket.reminders_sent; None for dispatch
@@ -110,6 +110,10 @@ def points(t: Ticket, tz: tzinfo) -> list[Point]:
     quiet = (lambda d: d) if t.urgent else (lambda d: defer_quiet(d, snap, tz))
     if t.status == Status.new:
         return [Point("dispatch", t.created_at, t.created_at)]
+    if t.status == Status.resolved:  # 回访 unanswered: closed as 未评价 (a 不满意 still reopens it)
+        days = snap["feedback_days"]
+        due = t.resolved_at + timedelta(days=days) if days and t.resolved_at else None
+        return [Point("auto_close", due, quiet(due), "fb")] if due else []
     sent = set(t.reminders_sent or [])
     fractions = [f for f in snap["reminders"] if f < 1]
     out: list[Point] = []

@@ -162,6 +162,11 @@ class Sweeper:
                 n.moved(t, Action.escalate, None, await self.desk.events(t.id), late=late)
             else:
                 await self.supervise(t, p, "普通", late)
+        elif p.kind == "auto_close":
+            await self.desk.move(t, Action.close, None, None, note="未评价")
+            self._mark_move_event(t, "close", p, late)
+            n.to_reporter(t, f"您反映的 #{t.id} 办结已 {snap_of(t)['feedback_days']} 天,没有收到评价,已自动关闭。"
+                             f"如果问题还在,回复「不满意 #{t.id}」可以重新打开。")
         elif p.kind == "supervise":
             await self.supervise(t, p, p.level, late)
 
