@@ -24,6 +24,18 @@ def mask_name(name: str | None) -> str:
     return name[0] + "*" * max(1, len(name) - 1)
 
 
+def span(d: timedelta) -> str:
+    """'1天3小时', '2小时5分钟', '7分钟' (never negative)."""
+    minutes = max(0, int(d.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}天{hours}小时" if hours else f"{days}天"
+    if hours:
+        return f"{hours}小时{mins}分钟" if mins else f"{hours}小时"
+    return f"{mins}分钟"
+
+
 def excerpt(text: str, n: int = 40) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -212,7 +224,7 @@ class Notifier:
         elif action == Action.on_scene:
             took = ""
             if t.dispatched_at and t.on_scene_at:
-                took = f",用时 {int((t.on_scene_at - t.dispatched_at).total_seconds() // 60)} 分钟"
+                took = f",用时 {span(t.on_scene_at - t.dispatched_at)}"
             group_text = f"✅ {n} {by} 已到场({self.hhmm(t.on_scene_at)}{took})"
             resident_text = f"您反映的 {n}({self.label(t)})工作人员已到场处置。"
             alerted = {ev.data["above"] for ev in events if ev.action == "urgent_repeat" and (ev.data or {}).get("above")}

@@ -11,7 +11,7 @@ def test_demo_transcript_key_lines():
     # a resident reports e-bike charging; the grid worker is @-mentioned with the 15-minute promise
     assert "【隐患 #1】消防·电瓶车违规充电" in out and "@周网格" in out and "09:15 前到场" in out
     # on scene within 15 minutes, resolved with a note, the resident is told and rates it
-    assert "#1 周网格 已到场(09:08,用时 8 分钟)" in out
+    assert "#1 周网格 已到场(09:08,用时 8分钟)" in out
     assert "您反映的 #1(消防·电瓶车违规充电)已办结:已劝离并断电" in out
     assert "👍 #1 居民回访:满意,已关闭" in out
     # chatter creates nothing: the meeting notice is not followed by a bot line

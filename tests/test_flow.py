@@ -77,7 +77,7 @@ async def test_worker_moves_ticket_and_resident_is_told(h):
     await h.say("张阿姨", EBIKE, group=None)
     h.clock.advance(minutes=8)
     out = await h.say("周网格", "到场 #1")
-    assert "已到场" in texts(out, COORD) and "用时 8 分钟" in texts(out, COORD)
+    assert "已到场" in texts(out, COORD) and "用时 8分钟" in texts(out, COORD)
     assert "已到场" in texts(out, "张阿姨")
     out = await h.say("周网格", "办结 #1 已断电并劝离")
     assert "已办结" in texts(out, "张阿姨") and "已断电并劝离" in texts(out, "张阿姨")

@@ -152,7 +152,7 @@ async def test_urgent_ignores_quiet_hours_and_repeats_until_on_scene(h):
     assert "第2次催办" in text(out) and not [c for c, _ in out if c == STREET]
     out = await tick(h, at=at(23, 30))  # the 3rd: the street hears of it too
     street = "\n".join(t for c, t in out if c == STREET)
-    assert "紧急 第3次催办 #1" in street and "@陈主任" in street and "请永丰街道立即联系社区" in street
+    assert "紧急·无人到场 #1" in street and "第3次" not in street and "@陈主任" in street and "请永丰街道立即联系社区" in street
     out = await h.say("吴网格", "到场 #1")
     assert "✅ #1 吴网格 已到场" in "\n".join(t for c, t in out if c == STREET)  # the street stands down
     for m in (35, 40, 45):

@@ -28,7 +28,7 @@ from sqlalchemy import and_, case, func, or_, select
 from pingan.messages import Part, Text
 from pingan.models import Level, Source, Status, Ticket, TicketEvent
 from pingan.models.org_index import OrgIndex
-from pingan.scheduler.render import span
+from pingan.notify import span
 from pingan.taxonomy import CATEGORY_CODES, Taxonomy
 
 OPEN_STATUSES = [str(s) for s in Status if s not in (Status.resolved, Status.closed, Status.returned, Status.withdrawn)]

@@ -7,23 +7,11 @@ from datetime import datetime, timedelta
 
 from pingan.messages import Part, Text
 from pingan.models import Person, Ticket
-from pingan.notify import Notifier, excerpt
+from pingan.notify import Notifier, excerpt, span
 from pingan.scheduler.plan import Point
 
 LATE = "(补发)"
 LEVEL_ICON = {"普通": "📌", "黄牌": "🟨", "红牌": "🟥"}
-
-
-def span(d: timedelta) -> str:
-    """'1天3小时', '2小时5分钟', '7分钟' (never negative)."""
-    minutes = max(0, int(d.total_seconds() // 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}天{hours}小时" if hours else f"{days}天"
-    if hours:
-        return f"{hours}小时{mins}分钟" if mins else f"{hours}小时"
-    return f"{mins}分钟"
 
 
 def when(n: Notifier, dt: datetime | None) -> str:
@@ -86,14 +74,15 @@ def on_scene_overdue(n: Notifier, t: Ticket, p: Point, holder: Person | None, le
 def urgent_repeat(n: Notifier, t: Ticket, p: Point, holder: Person | None, lead: Person | None,
                   now: datetime, late: bool, above_unit: str | None = None, above: Person | None = None) -> None:
     folded = f"(停机期间另有 {p.missed} 次提醒未发出)" if p.missed else ""
-    body = head(n, t, f"紧急 第{p.repeat}次催办", late) + (
-        f"已派发 {span(now - t.dispatched_at)} 仍无人回复「到场」{folded}\n")
+    waited = f"已派发 {span(now - t.dispatched_at)} 仍无人回复「到场」{folded}\n"
+    body = head(n, t, f"紧急 第{p.repeat}次催办", late) + waited
     ask = f"请立即到场并回复「到场 #{t.id}」。"
     n.to_unit(n.holder_groups(t), lambda pf: [Text(body)] + _mentions(n, pf, [holder, lead]) + [Text(ask)], t)
     mine = {g.id for g in n.org.coordination_groups(n.holder_groups(t))}
     if above_unit is not None and {g.id for g in n.org.coordination_groups(above_unit)} - mine:
         note = f"请{n.org.units[above_unit].name}立即联系社区并协调到场。"
-        n.to_unit(above_unit, lambda pf: [Text(body)] + _mentions(n, pf, [above]) + [Text(note)], t)
+        alert = head(n, t, "紧急·无人到场", late) + waited  # their first word of it: no "第3次"
+        n.to_unit(above_unit, lambda pf: [Text(alert)] + _mentions(n, pf, [above]) + [Text(note)], t)
 
 
 def supervision(n: Notifier, t: Ticket, p: Point, level: str, holder: Person | None, above_unit: str | None,
