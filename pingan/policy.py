@@ -35,6 +35,9 @@ def _add_days(start: datetime, days: int, working: bool, holidays: set[str]) -> 
     return d
 
 
+SAME_DAY_MARGIN = timedelta(hours=2)  # a 小事 needs this much daytime to be done "the same day"
+
+
 def tier_due(snap: dict, size: str, start: datetime, tz: tzinfo | None = None) -> datetime:
     """The resolution deadline of a holder who got the ticket at `start` (the first, or a new one
     after 呼叫, 派单 or 不满意): never less than an hour."""
@@ -60,8 +63,12 @@ def resolve_due(snap: dict, size: str, start: datetime, tz: tzinfo | None = None
     if rule == "same_day":
         day: date = start.date()
         quiet_start, quiet_end = snap.get("quiet_start"), snap.get("quiet_end")
-        if quiet_start and quiet_end and quiet_start > quiet_end and start.time() >= time.fromisoformat(quiet_start):
-            day += timedelta(days=1)  # reported at 23:55: "today" is the next day, not five minutes
+        if quiet_start and quiet_end and quiet_start > quiet_end:
+            # reported at 23:55, or at 21:50 with two working hours left: "today" is tomorrow, not
+            # minutes before the quiet hours hold everything until an automatic 呼叫 at 07:00
+            evening = datetime.combine(day, time.fromisoformat(quiet_start), tzinfo=start.tzinfo) - SAME_DAY_MARGIN
+            if start >= evening:
+                day += timedelta(days=1)
         return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=start.tzinfo)
     n = int(rule[:-1])
     if rule.endswith("h"):

@@ -58,7 +58,7 @@ def _texts(out, chat=None) -> str:
     return "\n".join(t for c, t in out if chat is None or c == chat)
 
 
-@pytest.mark.parametrize("hh,mm", [(7, 30), (9, 0), (21, 30)])  # 07:30 local is still 04-07 in UTC
+@pytest.mark.parametrize("hh,mm", [(7, 30), (9, 0), (19, 30)])  # 07:30 local is still 04-07 in UTC
 async def test_grade_small_is_due_at_local_midnight(h, hh, mm):
     h.clock.set(datetime(2019, 4, 8, hh, mm, tzinfo=TZ))
     await h.say("张阿姨", EBIKE, group=None)

@@ -107,7 +107,10 @@ def points(t: Ticket, tz: tzinfo) -> list[Point]:
     if t.status not in SWEPT:
         return []
     snap = snap_of(t)
-    quiet = (lambda d: d) if t.urgent else (lambda d: defer_quiet(d, snap, tz))
+    def quiet(d: datetime, window: str = "") -> datetime:
+        # an urgent ticket wakes people up to get someone there, not for its 办结 reminders
+        return d if t.urgent and window == "on_scene" else defer_quiet(d, snap, tz)
+
     if t.status == Status.new:
         return [Point("dispatch", t.created_at, t.created_at)]
     if t.status == Status.resolved:  # 回访 unanswered: closed as 未评价 (a 不满意 still reopens it)
@@ -120,14 +123,14 @@ def points(t: Ticket, tz: tzinfo) -> list[Point]:
 
     def add(kind: str, due: datetime, key: str, **kw) -> None:
         if key not in sent:
-            out.append(Point(kind, due, quiet(due), key, **kw))
+            out.append(Point(kind, due, quiet(due, kw.get("window", "")), key, **kw))
 
     # the on-scene window (15 minutes from dispatch)
     # a 处理中 with nobody on scene does not silence an urgent ticket's alarm
     waiting = t.status in AWAITING_ARRIVAL or (t.urgent and t.status == Status.in_progress)
     if t.on_scene_at is None and waiting and t.on_scene_due and t.dispatched_at:
         start, deadline = t.dispatched_at, t.on_scene_due
-        for f in fractions:
+        for f in fractions if t.acknowledged_at is None else []:  # 签收 said "on my way"
             add("remind", start + (deadline - start) * f, f"os:{f:g}", window="on_scene", deadline=deadline, fraction=f)
         add("overdue_on_scene", deadline, "os:due", window="on_scene", deadline=deadline)
         if t.urgent:

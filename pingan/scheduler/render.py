@@ -51,7 +51,7 @@ def reminder(n: Notifier, t: Ticket, p: Point, holder: Person | None, now: datet
         body = head(n, t, "到场提醒", late) + (
             f"到场期限 {when(n, p.deadline)}({left_or_over(p.deadline, now)}),到场后回复「到场 #{t.id}」")
     else:
-        body = head(n, t, "办结提醒", late) + (
+        body = head(n, t, "办结提醒", late) + ("⚠️ 至今无人回复「到场」\n" if t.on_scene_at is None else "") + (
             f"办结期限 {when(n, p.deadline)}({left_or_over(p.deadline, now)}),"
             f"办结后回复「办结 #{t.id} 处理结果」;需上级协调回复「呼叫 #{t.id}」")
     n.to_unit(n.holder_groups(t), lambda pf: [Text(body + "\n")] + _mentions(n, pf, [holder]), t)

@@ -1,6 +1,7 @@
 """The sweep: one indexed query finds the tickets whose next check is due, claims them
 (FOR UPDATE SKIP LOCKED, so two processes never act on the same ticket), acts on every due point
-in order — each once, each an event, late ones marked (补发) — and stores the recomputed
+in order — each once, each an event, late ones marked (补发); a 提醒 overtaken by a later step of its
+window (held back by quiet hours or downtime) is only marked done — and stores the recomputed
 next_check_at in the same transaction as the events and the outbox rows."""
 
 from __future__ import annotations
@@ -65,7 +66,10 @@ class Sweeper:
             if not p.due:
                 break
             point = p.due[0]
-            await self.act(t, point, late=self.now - point.at > self.grace or point.missed > 0)
+            # held back (quiet hours, downtime) behind a later step of the same window: a 提醒 that
+            # would say "已超时" next to the overdue call itself is noise; it is marked, not posted
+            if not (point.kind == "remind" and any(q.window == point.window for q in p.due[1:])):
+                await self.act(t, point, late=self.now - point.at > self.grace or point.missed > 0)
             if point.key:
                 t.reminders_sent = [k for k in (t.reminders_sent or []) if not k.startswith("u:") or
                                     not point.key.startswith("u:")] + [point.key]
