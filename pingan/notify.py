@@ -64,6 +64,11 @@ class Notifier:
         prev = local - timedelta(minutes=1)
         return "24:00" if prev.date() == self.clock.now().date() else prev.strftime("%m-%d 24:00")
 
+    def at_night(self, t: Ticket) -> bool:
+        """Its on-scene window starts after quiet hours (policy.on_scene_due)."""
+        return bool(t.on_scene_due and t.dispatched_at
+                    and t.on_scene_due - t.dispatched_at > timedelta(minutes=t.policy["on_scene_minutes"] + 1))
+
     def place(self, t: Ticket) -> str:
         if t.location is None:
             return "位置待补充(已追问上报人)"
@@ -175,7 +180,8 @@ class Notifier:
             f"✅ 已受理,编号 #{t.id}",
             f"类别:{self.label(t)}",
             f"地点:{t.location or '(待补充)'}",
-            f"责任人:{self.holder_name(t)},承诺 {minutes} 分钟内到场({self.hhmm(t.on_scene_due)} 前)",
+            f"责任人:{self.holder_name(t)}," + (f"承诺 {minutes} 分钟内到场({self.hhmm(t.on_scene_due)} 前)"
+                if not self.at_night(t) else f"夜间非紧急事项,明早 {self.hhmm(t.on_scene_due)} 前到场"),
         ]
         if t.urgent:
             lines.append(self.emergency_line())

@@ -45,8 +45,29 @@ def tier_due(snap: dict, size: str, start: datetime, tz: tzinfo | None = None) -
     return max(due, start + timedelta(hours=1))
 
 
-def on_scene_due(snap: dict, dispatched_at: datetime) -> datetime:
-    return dispatched_at + timedelta(minutes=snap["on_scene_minutes"])
+def defer_quiet(when: datetime, snap: dict, tz: tzinfo) -> datetime:
+    """Inside quiet hours (local), the end of them; otherwise `when` unchanged."""
+    qs, qe = time.fromisoformat(snap["quiet_start"]), time.fromisoformat(snap["quiet_end"])
+    if qs == qe:
+        return when
+    local = when.astimezone(tz)
+    t = local.time()
+    if qs > qe:  # spans midnight (22:00–07:00)
+        if t >= qs:
+            return datetime.combine(local.date() + timedelta(days=1), qe, tzinfo=tz)
+        if t < qe:
+            return datetime.combine(local.date(), qe, tzinfo=tz)
+        return when
+    if qs <= t < qe:
+        return datetime.combine(local.date(), qe, tzinfo=tz)
+    return when
+
+
+def on_scene_due(snap: dict, dispatched_at: datetime, urgent: bool = False, tz: tzinfo | None = None) -> datetime:
+    """15 minutes from dispatch. A report that is not urgent, made in quiet hours, is the morning's:
+    15 minutes from their end (nobody is woken for it, so a promise of 15 minutes would be false)."""
+    start = dispatched_at if urgent or tz is None else defer_quiet(dispatched_at, snap, tz)
+    return start + timedelta(minutes=snap["on_scene_minutes"])
 
 
 def resolve_due(snap: dict, size: str, start: datetime, tz: tzinfo | None = None) -> datetime:

@@ -191,7 +191,7 @@ class TicketDesk:
 
     def set_deadlines(self, ticket: Ticket) -> None:
         snap = ticket.policy
-        ticket.on_scene_due = policy.on_scene_due(snap, self.now)
+        ticket.on_scene_due = policy.on_scene_due(snap, self.now, ticket.urgent, self.tz)
         ticket.resolve_due = policy.tier_due(snap, ticket.size, self.now, self.tz)
         ticket.next_check_at = ticket.on_scene_due
 

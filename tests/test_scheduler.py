@@ -192,6 +192,20 @@ async def test_after_sign_off_only_the_deadline_calls_and_urgent_resolve_reminde
     assert "#2" in text(out)
 
 
+async def test_a_night_report_that_is_not_urgent_is_promised_for_the_morning(h):
+    h.clock.set(at(23, 0))
+    out = await h.say("张阿姨", EBIKE, group=None)
+    receipt = "\n".join(x for c, x in out if c == "张阿姨")
+    assert "夜间非紧急事项,明早 04-09 07:15 前到场" in receipt and "15 分钟内" not in receipt
+    assert (await ticket(h)).on_scene_due == at(7, 15, day=9)
+    assert "请 04-09 07:15 前到场" in "\n".join(x for c, x in out if c == COORD)
+    out = await tick(h, at=at(7, 0, day=9))  # one reminder when the day starts, not the night's backlog
+    assert text(out).count("到场提醒 #1") == 1 and "还剩 15分钟" in text(out)
+    h.clock.set(at(2, 0, day=10))
+    out = await h.say("刘婆婆", GAS, group=None)  # urgent at any hour: 15 minutes
+    assert "承诺 15 分钟内到场(02:15 前)" in "\n".join(x for c, x in out if c == "刘婆婆")
+
+
 async def test_resolve_reminders_say_when_nobody_has_arrived(h):
     await h.say("张阿姨", EBIKE, group=None)  # 09:00, 小事: due 24:00
     await tick(h, at=at(9, 15))

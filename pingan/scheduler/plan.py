@@ -17,9 +17,10 @@ Windows:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from pingan import policy
+from pingan.policy import defer_quiet
 from pingan.lifecycle import AWAITING_ARRIVAL, HELD
 from pingan.models.ticket import Status, Ticket
 
@@ -59,29 +60,6 @@ class Plan:
 
 def snap_of(t: Ticket) -> dict:
     return {**DEFAULT_SNAPSHOT, **(t.policy or {})}
-
-
-def _hhmm(v: str) -> time:
-    h, m = v.split(":")
-    return time(int(h), int(m))
-
-
-def defer_quiet(when: datetime, snap: dict, tz: tzinfo) -> datetime:
-    """Inside quiet hours (local), the end of them; otherwise `when` unchanged."""
-    qs, qe = _hhmm(snap["quiet_start"]), _hhmm(snap["quiet_end"])
-    if qs == qe:
-        return when
-    local = when.astimezone(tz)
-    t = local.time()
-    if qs > qe:  # spans midnight (22:00–07:00)
-        if t >= qs:
-            return datetime.combine(local.date() + timedelta(days=1), qe, tzinfo=tz)
-        if t < qe:
-            return datetime.combine(local.date(), qe, tzinfo=tz)
-        return when
-    if qs <= t < qe:
-        return datetime.combine(local.date(), qe, tzinfo=tz)
-    return when
 
 
 def tier_start(t: Ticket) -> datetime:
