@@ -206,6 +206,16 @@ async def test_a_night_report_that_is_not_urgent_is_promised_for_the_morning(h):
     assert "承诺 15 分钟内到场(02:15 前)" in "\n".join(x for c, x in out if c == "刘婆婆")
 
 
+async def test_an_urgent_tickets_first_post_and_the_later_calls_reach_the_same_person_on_duty(h):
+    people = h.bot.org.people
+    people["wang-shequ"].on_duty, people["zhao-shequ"].on_duty = False, True  # the secretary is off tonight
+    out = await h.say("刘婆婆", GAS, group=None)
+    first = "\n".join(x for c, x in out if c == COORD)
+    assert "@赵社工" in first and "@王书记" not in first
+    out = await tick(h, at=at(9, 15))
+    assert "@赵社工" in text(out) and "@王书记" not in text(out)
+
+
 async def test_resolve_reminders_say_when_nobody_has_arrived(h):
     await h.say("张阿姨", EBIKE, group=None)  # 09:00, 小事: due 24:00
     await tick(h, at=at(9, 15))

@@ -92,7 +92,9 @@ class OrgIndex:
             or (people[0] if people else None)
 
     def lead(self, unit_id: str | None) -> Person | None:
-        return next((p for p in self.staff(unit_id) if p.lead), None) or self.on_duty(unit_id)
+        """Who leads a unit now: a lead on duty, else whoever is on duty (see on_duty). The same
+        person for a ticket's first urgent post and for the scheduler's calls after it."""
+        return next((p for p in self.staff(unit_id) if p.lead and p.on_duty), None) or self.on_duty(unit_id)
 
     def external_id(self, person_id: str | None, platform: str) -> str | None:
         return self.identity.get((person_id, platform)) if person_id else None

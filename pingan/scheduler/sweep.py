@@ -88,11 +88,9 @@ class Sweeper:
         return self.org.people.get(t.holder_person_id) or self.org.on_duty(t.holder_unit_id)
 
     def community_lead(self, t: Ticket) -> Person | None:
-        """The community's on-duty lead: a lead on duty, else whoever is on duty, else the lead."""
+        """The community's lead now (OrgIndex.lead)."""
         community = self.org.up_to(t.unit_id or t.holder_unit_id, Level.community)
-        uid = community.id if community else (t.unit_id or t.holder_unit_id)
-        staff = self.org.staff(uid)
-        return next((p for p in staff if p.lead and p.on_duty), None) or self.org.on_duty(uid)
+        return self.org.lead(community.id if community else (t.unit_id or t.holder_unit_id))
 
     def above_community(self, t: Ticket) -> str | None:
         """The tier above the ticket's community, or above its holder if that is higher."""
