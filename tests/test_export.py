@@ -65,7 +65,7 @@ async def test_street_scope_and_csv(day, files):  # noqa: F811
 async def test_officials_query_today_and_overdue_in_group(day, h, files):  # noqa: F811
     out = await h.say("王书记", "今日统计")
     assert len(out) == 1 and out[0][0] == COORD
-    assert "新联社区 平安日报" in out[0][1] and "今日新增 6 件" in out[0][1] and "@周网格" in out[0][1]
+    assert "新联社区 平安日报" in out[0][1] and "当日新增 6 件" in out[0][1] and "@周网格" in out[0][1]
     out = await h.say("陈主任", "超期", group=STREET)
     assert "永丰街道 超期工单" in out[0][1] and "#3" in out[0][1] and "#9" in out[0][1]
 
@@ -86,7 +86,7 @@ async def test_overdue_query_lists_past_the_digest_cap_urgent_first(day, h, file
 async def test_ledger_in_chat_is_a_file_where_the_platform_takes_files(day, h, files):  # noqa: F811
     await h.say("王书记", "台账")
     outbound = h.sender.delivered[-1][2]
-    assert outbound.file and Path(outbound.file).exists() and "共 10 件" in outbound.plain()
+    assert outbound.file and Path(outbound.file).exists() and "共 10 件,曾超期" in outbound.plain()
     h.bot.settings.scheduler.file_platforms = []
     out = await h.say("王书记", "台账")
     assert "共 10 件" in out[0][1] and "pingan export" in out[0][1]

@@ -91,7 +91,7 @@ async def ledger(ctx: Context, notify: Notifier, unit_id: str) -> None:
         path = Path(ctx.settings.scheduler.files_dir) / "ledger" / f"{unit_id}-{today.isoformat()}-{ctx.inbox_id or 0}.xlsx"
         async with ctx.reports() as session:
             s = await ledger_.export(session, unit_id, start, today, path)
-        notify.to_chat(ctx.msg.chat, [Text(f"{head}\n共 {s.rows} 件,超期 {s.overdue} 件,呼叫上级 {s.escalated} 件。详见附件。")],
+        notify.to_chat(ctx.msg.chat, [Text(f"{head}\n共 {s.rows} 件,曾超期 {s.overdue} 件,呼叫上级 {s.escalated} 件。详见附件。")],
                        file=str(path))
         return
     from pingan.scheduler.ledger import Summary
@@ -100,7 +100,7 @@ async def ledger(ctx: Context, notify: Notifier, unit_id: str) -> None:
     async with ctx.reports() as session:
         async for t in ledger_.rows(session, unit_id, start, today):
             ledger_._tally(s, t)
-    lines = [head, f"共 {s.rows} 件,超期 {s.overdue} 件,15分钟内到场 {s.on_time} 件,呼叫上级 {s.escalated} 件"]
+    lines = [head, f"共 {s.rows} 件,曾超期 {s.overdue} 件,15分钟内到场 {s.on_time} 件,呼叫上级 {s.escalated} 件"]
     lines += [f"  {k}:{v}" for k, v in s.by_status.most_common()]
     lines.append("本平台不能发文件,完整台账请用「pingan export」导出。")
     notify.to_chat(ctx.msg.chat, [Text("\n".join(lines))])

@@ -60,7 +60,7 @@ class Period:
 
     @property
     def word(self) -> str:
-        return "今日" if self.kind == "day" else "本期"
+        return "当日" if self.kind == "day" else "本期"  # the officials' morning digest is about yesterday
 
 
 @dataclass
@@ -74,6 +74,7 @@ class Tally:
     resolved: int = 0
     returned: int = 0
     called_up: int = 0
+    called_up_auto: int = 0  # of those, the scheduler's (a missed deadline), not a person's
     found: int = 0
     resolved_total: int = 0
     pending: int = 0
@@ -87,7 +88,8 @@ class Tally:
     resolve_secs: list = field(default_factory=list)
     overdue_rows: list = field(default_factory=list)  # (since, id, label fields…)
 
-    NUMS = ("new_resident", "new_other", "arrive_base", "on_time", "resolved", "returned", "called_up", "found",
+    NUMS = ("new_resident", "new_other", "arrive_base", "on_time", "resolved", "returned", "called_up",
+            "called_up_auto", "found",
             "resolved_total", "pending", "self_handled", "called_up_total", "overdue", "cum_arrive_base", "cum_on_time")
 
     def add(self, o: "Tally", cap: int) -> None:
@@ -104,6 +106,12 @@ class Tally:
     @property
     def new(self) -> int:
         return self.new_resident + self.new_other
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing happened and nothing is open: a short digest, no chart."""
+        return not (self.new or self.found or self.pending or self.overdue or self.resolved or self.returned
+                    or self.called_up)
 
     @staticmethod
     def rate(num: int, den: int) -> float | None:
@@ -235,10 +243,12 @@ async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
         cat_of(t, cat)[1] += found
 
     # 呼叫 events in the period
-    eq = (select(T.unit_id, func.count()).select_from(TicketEvent).join(T, T.id == TicketEvent.ticket_id)
+    eq = (select(T.unit_id, func.count(), total(TicketEvent.actor_id.is_(None))).select_from(TicketEvent)
+          .join(T, T.id == TicketEvent.ticket_id)
           .where(TicketEvent.action == "escalate", TicketEvent.at >= ps, TicketEvent.at < pe, *unit_scope))
-    for unit, n in (await session.exec(eq.group_by(T.unit_id))).all():
+    for unit, n, auto in (await session.exec(eq.group_by(T.unit_id))).all():
         out[unit].called_up += int(n)
+        out[unit].called_up_auto += int(auto or 0)
 
     # durations for the medians: seconds computed in SQL, only the period's rows
     def seconds(a, b):
@@ -364,12 +374,15 @@ def render(org: OrgIndex, taxonomy: Taxonomy, settings, unit_id: str, t: Tally, 
             day_no = f"(百日攻坚第 {n} 天)"
     title = f"📊【{unit.name} {KIND_TITLE[period.kind]}】{period.label()}{day_no}"
     w = period.word
+    if t.quiet and not (rolled is not None and child_units(org, unit_id)):
+        return Digest(unit_id, title, f"{title}\n{w}无新增,也没有待化解的事项。", [], 0)
+    auto = f"(超期自动 {t.called_up_auto} 次)" if t.called_up_auto else ""
     mins = settings.policy.on_scene_minutes
     lines = [
         title,
         f"{w}新增 {t.new} 件(居民上报 {t.new_resident} · 巡查/网格员 {t.new_other})",
         f"{mins}分钟到场 {t.on_time}/{t.arrive_base}({pct(t.on_time_rate)})· 办结 {t.resolved} · "
-        f"呼叫 {t.called_up} 次 · 退回 {t.returned}",
+        f"呼叫 {t.called_up} 次{auto} · 退回 {t.returned}",
         f"中位用时:到场 {dur(t.median_on_scene)} · 办结 {dur(t.median_resolve)}",
         f"累计{'(自 ' + cs + ')' if cs else ''}:排查发现问题隐患 {t.found} 个,已化解 {t.resolved_total} 个,"
         f"待化解 {t.pending} 个;社区自处理 {t.self_handled} 个,呼叫上级 {t.called_up_total} 个",

@@ -25,7 +25,7 @@ from pingan.models import Level
 from pingan.models.ticket import SchedulerRun
 from pingan.notify import Notifier
 from pingan.scheduler import chart
-from pingan.scheduler.digest import Digest, Period, Tally, collect, rank, render, roll_up
+from pingan.scheduler.digest import Digest, Period, Tally, child_units, collect, rank, render, roll_up
 from pingan.scheduler.sweep import sweep
 
 log = logging.getLogger("pingan.scheduler")
@@ -107,18 +107,19 @@ async def build_digests(bot, units: list[str], period: Period, now: datetime, ch
     # a city's roll-up is ~0.5 s of pure Python: on a thread the GIL still switches back to the loop
     # every few ms, so reports keep flowing instead of waiting for it in one piece
     rolled = await asyncio.to_thread(roll_up, bot.org, per_unit, bot.settings.scheduler.overdue_list_cap)
-    out, jobs = [], []
+    out, jobs, charted = [], [], []
     for n, uid in enumerate(units):
         if n % 200 == 199:  # a city's digests take seconds to render: let messages through meanwhile
             await asyncio.sleep(0)
         tally = rolled.get(uid) or Tally()
         d = render(bot.org, bot.taxonomy, bot.settings, uid, tally, period, rolled)
-        if charts:
+        if charts and not (tally.quiet and not child_units(bot.org, uid)):  # a short digest needs no chart
             data = chart_data(bot.org, bot.taxonomy, uid, tally, rank(bot.org, rolled, uid))
             jobs.append(chart_job(d, data, bot.settings, period))
+            charted.append(d)
         out.append(d)
     if jobs:
-        for d, path in zip(out, await bot.charts.draw(jobs)):
+        for d, path in zip(charted, await bot.charts.draw(jobs)):
             d.chart = path
     return out
 
@@ -128,7 +129,7 @@ def post(notifier: Notifier, d: Digest, groups, settings, late: bool = False) ->
     for g in groups:
         parts = build(g.platform)
         if late:
-            parts = [Text("(补发)")] + parts
+            parts = [Text("(补发) ")] + parts
         image = d.chart if d.chart and g.platform in settings.scheduler.image_platforms else None
         notifier.to_chat(ChatRef(g.platform, g.account, "group", g.chat_id), parts, image=image)
 

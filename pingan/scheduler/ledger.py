@@ -43,7 +43,7 @@ class Summary:
     escalated: int = 0
 
     def lines(self) -> list[tuple[str, object]]:
-        out: list[tuple[str, object]] = [("工单总数", self.rows), ("超期", self.overdue),
+        out: list[tuple[str, object]] = [("工单总数", self.rows), ("曾超期(到场或办结晚于期限)", self.overdue),
                                          ("15分钟内到场", self.on_time), ("呼叫上级", self.escalated), ("", "")]
         out += [("状态:" + k, v) for k, v in self.by_status.most_common()]
         out += [("", "")] + [("类别:" + k, v) for k, v in self.by_category.most_common()]
