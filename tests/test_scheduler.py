@@ -263,6 +263,11 @@ async def test_overdue_resolution_is_called_up_out_of_the_community_then_supervi
     async with h.bot.sessions() as s:  # the city's group is on QQ only: @ carries the QQ number
         rows = (await s.exec(select(OutboxMessage).where(OutboxMessage.chat_id == "700030"))).all()
     assert any({"mention": {"name": "孙处长", "user_id": "20040", "mobile": None}} in r.payload["parts"] for r in rows)
+    await tick(h, at=at(16, 0, day=11))  # past half the city's window: nobody above it to call
+    async with h.bot.sessions() as s:
+        rows = (await s.exec(select(OutboxMessage).where(OutboxMessage.chat_id == "700030"))).all()
+    [reminder] = [r.payload["parts"][0]["text"] for r in rows if "办结提醒 #1" in r.payload["parts"][0]["text"]]
+    assert "办结 #1 处理结果" in reminder and "呼叫" not in reminder
 
 
 async def test_supervision_levels_in_remind_mode(h):

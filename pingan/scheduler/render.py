@@ -46,6 +46,11 @@ def head(n: Notifier, t: Ticket, title: str, late: bool) -> str:
             f"📍{t.location or '—'}\n“{excerpt(t.raw_text, 30)}”\n")
 
 
+def has_above(n: Notifier, t: Ticket) -> bool:
+    """Is there a tier to call up to (not at the top of the ladder)?"""
+    return t.holder_unit_id in n.org.units and n.org.next_up(t.holder_unit_id) is not None
+
+
 def reminder(n: Notifier, t: Ticket, p: Point, holder: Person | None, now: datetime, late: bool) -> None:
     if p.window == "on_scene":
         body = head(n, t, "到场提醒", late) + (
@@ -53,7 +58,7 @@ def reminder(n: Notifier, t: Ticket, p: Point, holder: Person | None, now: datet
     else:
         body = head(n, t, "办结提醒", late) + ("⚠️ 至今无人回复「到场」\n" if t.on_scene_at is None else "") + (
             f"办结期限 {when(n, p.deadline)}({left_or_over(p.deadline, now)}),"
-            f"办结后回复「办结 #{t.id} 处理结果」;需上级协调回复「呼叫 #{t.id}」")
+            f"办结后回复「办结 #{t.id} 处理结果」" + (f";需上级协调回复「呼叫 #{t.id}」" if has_above(n, t) else ""))
     n.to_unit(n.holder_groups(t), lambda pf: [Text(body + "\n")] + _mentions(n, pf, [holder]), t)
 
 
