@@ -83,13 +83,11 @@ def resolve_due(snap: dict, size: str, start: datetime, tz: tzinfo | None = None
     rule = snap[SIZE_KEYS.get(size, "resolve_medium")]
     if rule == "same_day":
         day: date = start.date()
-        quiet_start, quiet_end = snap.get("quiet_start"), snap.get("quiet_end")
-        if quiet_start and quiet_end and quiet_start > quiet_end:
-            # reported at 23:55, or at 21:50 with two working hours left: "today" is tomorrow, not
-            # minutes before the quiet hours hold everything until an automatic 呼叫 at 07:00
-            evening = datetime.combine(day, time.fromisoformat(quiet_start), tzinfo=start.tzinfo) - SAME_DAY_MARGIN
-            if start >= evening:
-                day += timedelta(days=1)
+        qs, qe = (time.fromisoformat(snap.get(k, "00:00")) for k in ("quiet_start", "quiet_end"))
+        # reported at 23:55, or at 21:50 with two working hours left: "today" is tomorrow, not
+        # minutes before the quiet hours hold everything until an automatic 呼叫 at 07:00
+        if qs > qe and start >= datetime.combine(day, qs, tzinfo=start.tzinfo) - SAME_DAY_MARGIN:
+            day += timedelta(days=1)
         return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=start.tzinfo)
     n = int(rule[:-1])
     if rule.endswith("h"):

@@ -323,6 +323,7 @@ class Digest:
     overdue: list[OverdueRow]
     overdue_total: int
     chart: str | None = None
+    brief: bool = False  # nothing happened and nothing is open: two lines, no chart
 
     def build(self, notifier):
         """build(platform) → parts: the body, then the overdue list with the holders @-mentioned."""
@@ -375,7 +376,7 @@ def render(org: OrgIndex, taxonomy: Taxonomy, settings, unit_id: str, t: Tally, 
     title = f"📊【{unit.name} {KIND_TITLE[period.kind]}】{period.label()}{day_no}"
     w = period.word
     if t.quiet and not (rolled is not None and child_units(org, unit_id)):
-        return Digest(unit_id, title, f"{title}\n{w}无新增,也没有待化解的事项。", [], 0)
+        return Digest(unit_id, title, f"{title}\n{w}无新增,也没有待化解的事项。", [], 0, brief=True)
     auto = f"(超期自动 {t.called_up_auto} 次)" if t.called_up_auto else ""
     mins = settings.policy.on_scene_minutes
     lines = [

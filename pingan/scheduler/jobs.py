@@ -25,7 +25,7 @@ from pingan.models import Level
 from pingan.models.ticket import SchedulerRun
 from pingan.notify import Notifier
 from pingan.scheduler import chart
-from pingan.scheduler.digest import Digest, Period, Tally, child_units, collect, rank, render, roll_up
+from pingan.scheduler.digest import Digest, Period, Tally, collect, rank, render, roll_up
 from pingan.scheduler.sweep import sweep
 
 log = logging.getLogger("pingan.scheduler")
@@ -113,7 +113,7 @@ async def build_digests(bot, units: list[str], period: Period, now: datetime, ch
             await asyncio.sleep(0)
         tally = rolled.get(uid) or Tally()
         d = render(bot.org, bot.taxonomy, bot.settings, uid, tally, period, rolled)
-        if charts and not (tally.quiet and not child_units(bot.org, uid)):  # a short digest needs no chart
+        if charts and not d.brief:
             data = chart_data(bot.org, bot.taxonomy, uid, tally, rank(bot.org, rolled, uid))
             jobs.append(chart_job(d, data, bot.settings, period))
             charted.append(d)
