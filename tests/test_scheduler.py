@@ -99,6 +99,13 @@ async def test_next_check_at_is_indexed_and_exact(h):
 
 # --- quiet hours and urgent tickets ---------------------------------------------------------------
 
+def test_a_deadline_reached_this_minute_reads_as_due_not_zero_minutes_late():
+    from pingan.scheduler.render import left_or_over
+
+    assert left_or_over(at(12, 0), at(12, 0)) == "已到期"
+    assert left_or_over(at(12, 0), at(12, 5)) == "已超时 5分钟" and left_or_over(at(12, 0), at(11, 30)) == "还剩 30分钟"
+
+
 def test_defer_quiet_spans_midnight():
     snap = {"quiet_start": "22:00", "quiet_end": "07:00"}
     assert defer_quiet(at(21, 59), snap, TZ) == at(21, 59)

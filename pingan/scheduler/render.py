@@ -27,6 +27,8 @@ def when(n: Notifier, dt: datetime | None) -> str:
 
 
 def left_or_over(deadline: datetime, now: datetime) -> str:
+    if abs(now - deadline) < timedelta(minutes=1):
+        return "已到期"  # not "已超时 0分钟"
     return f"还剩 {span(deadline - now)}" if deadline > now else f"已超时 {span(now - deadline)}"
 
 
@@ -97,7 +99,7 @@ def supervision(n: Notifier, t: Ticket, p: Point, level: str, holder: Person | N
     title = f"督办·{level}"
     body = (f"{LEVEL_ICON[level]}【{title} #{t.id}】{LATE if late else ''}{n.label(t)}({t.size}事)"
             f"📍{t.location or '—'}\n“{excerpt(t.raw_text, 30)}”\n"
-            f"办结期限 {when(n, p.deadline)},已超期 {span(now - p.deadline)};责任:{where}\n")
+            f"办结期限 {when(n, p.deadline)},{left_or_over(p.deadline, now)};责任:{where}\n")
     ask = f"请立即处置并回复进展(办结回复「办结 #{t.id} 处理结果」)。"
     n.to_unit(n.holder_groups(t), lambda pf: [Text(body)] + _mentions(n, pf, [holder]) + [Text(ask)], t)
     if level != "普通" and above_unit is not None:
