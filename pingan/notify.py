@@ -239,7 +239,8 @@ class Notifier:
                 if {g.id for g in self.org.coordination_groups(unit_id)} - here:
                     self.to_unit(unit_id, lambda pf: [Text(group_text + ",无需再协调")], t)
         elif action == Action.progress:
-            group_text = f"🔧 {n} 处置中({by})"
+            why = self._note(events, action)  # "已电话联系燃气公司": what is being done, for the others
+            group_text = f"🔧 {n} 处置中({by})" + (f":{why}" if why else "")
         elif action == Action.resolve:
             note = f":{t.resolution_note}" if t.resolution_note else ""
             group_text = f"✅ {n} 已办结({by}){note}"

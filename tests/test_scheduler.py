@@ -149,7 +149,8 @@ async def test_urgent_ignores_quiet_hours_and_repeats_until_on_scene(h):
     assert "超时未到场 #1" in text(out) and "@吴网格" in text(out) and "@王书记" in text(out)
     told = "\n".join(t for c, t in out if c == "刘婆婆")  # the reporter is not left wondering
     assert "#1 工作人员还没有到场,我们正在加急催办" in told and "119" in told
-    await h.say("吴网格", "处理中 #1 已电话联系燃气公司")  # no one on scene yet: the alarm goes on
+    out = await h.say("吴网格", "处理中 #1 已电话联系燃气公司")  # no one on scene yet: the alarm goes on
+    assert "🔧 #1 处置中(吴网格):已电话联系燃气公司" in text(out)
     out = await tick(h, at=at(23, 20))  # repeat every 5 minutes after the deadline
     assert "紧急 第1次催办 #1" in text(out) and "@吴网格" in text(out)
     assert await tick(h, at=at(23, 24)) == []
