@@ -142,7 +142,7 @@ def gen_tickets(n: int, n_open: int, communities: list[str], seed: int = 7):
             if row["on_scene_at"] and row["status"] in ("dispatched", "acknowledged", "escalated", "transferred"):
                 row["status"] = "in_progress"
             row["policy"] = SNAP
-            t = SimpleNamespace(**row)  # plan() only reads attributes
+            t = SimpleNamespace(**row, acknowledged_at=None)  # plan() only reads attributes
             t.reminders_sent = []
             sent = []
             for _ in range(20):  # what earlier sweeps already did
