@@ -256,9 +256,10 @@ async def measure(url: str, label: str, n: int, n_open: int, out_dir: Path, char
     from pingan.bot.app import Bot
     from pingan.models.db import upgrade
     from pingan.scheduler import sweep
-    from pingan.scheduler.digest import Period
-    from pingan.scheduler.jobs import build_digests, community_targets, post_digests
-    from pingan.scheduler.ledger import export_ledger
+    from pingan.reports.digest import Period
+    from pingan.reports.publish import build_digests, community_targets
+    from pingan.scheduler.jobs import post_digests
+    from pingan.reports.ledger import export_ledger
 
     figures: dict[str, object] = {"backend": label, "tickets": n, "open": n_open}
     await upgrade(url)

@@ -1,8 +1,9 @@
-"""Command line: serve, chat, demo, parse, db upgrade, org import (and the scheduler's digest/export)."""
+"""Command line: serve, chat, demo, parse, db upgrade, org import, digest, export."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -167,16 +168,97 @@ def org_import(file: Path, config: Optional[Path] = ConfigOpt,
     typer.echo(summary)
 
 
-def _register_plugins() -> None:
-    """Commands owned by other packages (the scheduler's digest/export) register themselves here."""
+@contextlib.asynccontextmanager
+async def _bot(config, db):
+    """A bot on the configured database, closed afterwards."""
+    from pingan.bot.app import Bot
+
+    bot = await Bot.create(_settings(config, db))
     try:
-        from pingan.scheduler.commands import register
-    except ImportError:
-        return
-    register(app)
+        yield bot
+    finally:
+        await bot.close()
 
 
-_register_plugins()
+def _report_unit(bot, query: str) -> str:
+    from pingan.reports.units import NoSuchReportUnit, find_report_unit
+
+    try:
+        return find_report_unit(bot.org, query)
+    except NoSuchReportUnit as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--unit'") from None
+
+
+UnitOpt = typer.Option(..., "--unit", "-u", help="unit id or name (community, street, district, city)")
+DbOpt = typer.Option(None, help="database URL")
+
+
+@app.command()
+def digest(
+    unit: str = UnitOpt,
+    on: Optional[date] = DateOpt(None, "--date", help="2026-11-24, 2026/11/24 or 2026.11.24 (default: today)"),
+    days: int = typer.Option(1, "--days", help="a range of N days ending on --date (7 = weekly)"),
+    campaign: bool = typer.Option(False, "--campaign", help="the whole campaign up to --date"),
+    chart: Optional[Path] = typer.Option(None, "--chart", help="also write the chart PNG here"),
+    config: Optional[Path] = ConfigOpt,
+    db: Optional[str] = DbOpt,
+) -> None:
+    """Print a unit's digest (日报; --days 7 周报; --campaign 阶段总结)."""
+    from pingan.bot.console import render as plain
+    from pingan.messages import ChatRef, Outbound
+    from pingan.notify import Notifier
+    from pingan.reports.digest import Period
+    from pingan.reports.publish import build_digests
+
+    async def main() -> None:
+        async with _bot(config, db) as bot:
+            uid = _report_unit(bot, unit)
+            s = bot.settings.scheduler
+            period = Period.ending(on or bot.clock.now().date(), days, s.campaign_start if campaign else None)
+            if chart is not None:
+                s.files_dir = str(chart.parent)
+            [d] = await build_digests(bot, [uid], period, bot.clock.now(), charts=chart is not None)
+            parts = d.build(Notifier(bot.org, bot.settings, bot.taxonomy, bot.clock))("console")
+            typer.echo(plain(Outbound(ChatRef("console", "console", "group", "cli"), parts)))
+            if chart is not None and d.chart:
+                Path(d.chart).replace(chart)
+                typer.echo(f"图表:{chart}")
+
+    asyncio.run(main())
+
+
+@app.command()
+def export(
+    file: Path = typer.Argument(..., help="output .xlsx (or .csv with --csv)"),
+    unit: str = UnitOpt,
+    start: date = DateOpt(..., "--from", help="first day, e.g. 2026-11-01"),
+    end: date = DateOpt(..., "--to", help="last day (inclusive), e.g. 2026-11-30"),
+    as_csv: bool = typer.Option(False, "--csv", help="write CSV (UTF-8 with BOM) instead of xlsx"),
+    config: Optional[Path] = ConfigOpt,
+    db: Optional[str] = DbOpt,
+) -> None:
+    """Export the ledger (台账): one row per ticket, plus a summary sheet."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pingan.reports.ledger import export_ledger
+
+    if start > end:  # would quietly write an empty ledger
+        raise typer.BadParameter("开始日期晚于结束日期,请对调", param_hint="'--from' / '--to'")
+
+    async def main() -> None:
+        async with _bot(config, db) as bot:
+            uid = _report_unit(bot, unit)
+            with Progress(TextColumn("台账 {task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn()) as bar:
+                task = bar.add_task(bot.org.units[uid].name, total=None)
+                summary = await export_ledger(
+                    bot, uid, start, end, file,
+                    as_csv=as_csv or file.suffix.lower() == ".csv",
+                    progress=lambda n: bar.advance(task, n), total_cb=lambda n: bar.update(task, total=n))
+            typer.echo(f"已导出 {summary.rows} 件(超期 {summary.overdue})→ {file}")
+
+    asyncio.run(main())
+
 
 if __name__ == "__main__":
     app()

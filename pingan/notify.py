@@ -16,6 +16,8 @@ from pingan.models.org_index import OrgIndex
 from pingan.taxonomy import SIZE_TRACK, Taxonomy
 from pingan.tickets import lacks_place
 
+LATE = "(补发)"  # marks a post that went out after its time (downtime, quiet hours held it back)
+
 
 def mask_name(name: str | None) -> str:
     """'张小明' → '张**': reporters are never named in groups."""

@@ -5,8 +5,8 @@ from pingan.handlers.router import Router
 
 
 def build_router() -> Router:
-    from pingan.handlers import help, intake, queries, reports, status
+    from pingan.handlers import help, intake, queries, statistics, status
 
     root = Router("root")
-    root.include(help.router, status.router, queries.router, reports.router, intake.router)
+    root.include(help.router, status.router, queries.router, statistics.router, intake.router)
     return root

@@ -49,6 +49,15 @@ class Period:
     def week_before(cls, d: date) -> "Period":
         return cls(d - timedelta(days=7), d - timedelta(days=1), "week")
 
+    @classmethod
+    def ending(cls, end: date, days: int = 1, campaign_start: str | None = None) -> "Period":
+        """The campaign up to `end` (when one is configured and asked for), else `days` days to `end`."""
+        if campaign_start:
+            return cls(date.fromisoformat(campaign_start), end, "campaign")
+        if days > 1:
+            return cls(end - timedelta(days=days - 1), end, "week" if days == 7 else "range")
+        return cls.day(end)
+
     def bounds(self, tz: tzinfo) -> tuple[datetime, datetime]:
         return (datetime.combine(self.start, time(0), tzinfo=tz),
                 datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=tz))
