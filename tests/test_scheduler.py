@@ -13,7 +13,9 @@ from sqlmodel import func, select
 from pingan.bot.app import Bot
 from pingan.models import OutboxMessage, Status, Ticket, TicketEvent
 from pingan.scheduler import sweep
-from pingan.scheduler.plan import defer_quiet, plan, snap_of
+from pingan.policy import defer_quiet
+from pingan.policy import of as snap_of
+from pingan.scheduler.plan import plan
 from tests.conftest import COORD, PG, STREET, TZ
 
 EBIKE = "锦城花园3栋楼道里有人给电瓶车充电"  # → grid 2, 周网格; community lead 王书记
@@ -100,7 +102,7 @@ async def test_next_check_at_is_indexed_and_exact(h):
 # --- quiet hours and urgent tickets ---------------------------------------------------------------
 
 def test_a_deadline_reached_this_minute_reads_as_due_not_zero_minutes_late():
-    from pingan.scheduler.render import left_or_over
+    from pingan.notify import left_or_over
 
     assert left_or_over(at(12, 0), at(12, 0)) == "已到期"
     assert left_or_over(at(12, 0), at(12, 5)) == "已超时 5分钟" and left_or_over(at(12, 0), at(11, 30)) == "还剩 30分钟"

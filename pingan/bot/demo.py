@@ -106,11 +106,11 @@ async def run_demo(bot: Bot, clock: FrozenClock, echo: Callable[[str], None] = p
         """Jump the clock to each minute the sweep has work (as the every-minute job would find it)."""
         from pingan.models import Ticket
         from pingan.scheduler import sweep
-        from pingan.scheduler.plan import SWEPT
+        from pingan.scheduler.sweep import SWEPT
 
         for _ in range(500):
             async with bot.sessions() as session:
-                q = select(func.min(Ticket.next_check_at)).where(Ticket.status.in_([str(x) for x in SWEPT]))
+                q = select(func.min(Ticket.next_check_at)).where(Ticket.status.in_(SWEPT))
                 nxt = (await session.exec(q)).one()
             nxt = nxt[0] if isinstance(nxt, tuple) else nxt
             if nxt is None or nxt > until:

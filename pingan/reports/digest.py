@@ -25,13 +25,14 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 from sqlalchemy import and_, case, func, or_, select
 
+from pingan.lifecycle import OPEN
 from pingan.messages import Part, Text
 from pingan.models import Level, Source, Status, Ticket, TicketEvent
 from pingan.models.org_index import OrgIndex
 from pingan.notify import span
 from pingan.taxonomy import CATEGORY_CODES, Taxonomy
 
-OPEN_STATUSES = [str(s) for s in Status if s not in (Status.resolved, Status.closed, Status.returned, Status.withdrawn)]
+OPEN_STATUSES = sorted(OPEN)
 KIND_TITLE = {"day": "平安日报", "week": "平安周报", "campaign": "百日攻坚阶段总结", "range": "平安统计"}
 
 

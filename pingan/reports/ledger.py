@@ -29,7 +29,6 @@ WIDTHS = {"编号": 7, "上报时间": 17, "事项": 14, "地点": 18, "反映�
 DATES = [COLUMN[h] for h in ("上报时间", "到场期限", "到场时间", "办结期限", "办结时间")]
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 SOURCE_NAMES = {"resident": "居民上报", "worker": "网格员", "patrol": "巡查"}
-OPEN = [s for s in Status if s not in (Status.resolved, Status.closed, Status.returned, Status.withdrawn)]
 
 
 @dataclass
