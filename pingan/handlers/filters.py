@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 
 from sqlmodel import select
 
-from pingan.handlers.commands import normalise, parse_command
+from pingan.handlers.commands import TICKET_NUMBER, normalise, parse_command
 from pingan.handlers.context import Context
 from pingan.models import OutboxMessage
 from pingan.parser import ParseResult, parse
@@ -22,9 +21,6 @@ def command(*names: str):
         return {"cmd": cmd} if cmd is not None and cmd.name in names else False
 
     return f
-
-
-TICKET_NUMBER = re.compile(r"#\s*(\d{1,9})")
 
 
 def is_quote(ctx: Context) -> bool:

@@ -15,7 +15,7 @@ from pingan.messages import Text
 from pingan.notify import Notifier
 from pingan.reports.digest import Period, Tally, collect, roll_up
 from pingan.reports.digest import render as render_digest
-from pingan.reports.ledger import Ledger, Summary
+from pingan.reports.ledger import Ledger
 from pingan.reports.units import report_unit_of
 
 router = Router("statistics")
@@ -80,7 +80,7 @@ async def ledger(ctx: Context, notify: Notifier, unit_id: str) -> None:
     today = ctx.now.astimezone(ctx.clock.tz).date()
     start = date(today.year, today.month, 1)
     name = ctx.org.units[unit_id].name
-    ledger_ = Ledger(ctx.org, ctx.taxonomy, ctx.clock.tz, ctx.now)
+    ledger_ = Ledger(ctx.org, ctx.taxonomy, ctx.clock.tz, ctx.now, ctx.settings.policy.on_scene_minutes)
     head = f"📒【{name} 台账】{start.isoformat()} 至 {today.isoformat()}"
     if platform_takes_files(ctx):
         path = Path(ctx.settings.scheduler.files_dir) / "ledger" / f"{unit_id}-{today.isoformat()}-{ctx.inbox_id or 0}.xlsx"
@@ -89,11 +89,11 @@ async def ledger(ctx: Context, notify: Notifier, unit_id: str) -> None:
         notify.to_chat(ctx.msg.chat, [Text(f"{head}\n共 {s.rows} 件,曾超期 {s.overdue} 件,呼叫上级 {s.escalated} 件。详见附件。")],
                        file=str(path))
         return
-    s = Summary()
+    s = ledger_.summary()
     async with ctx.reports() as session:
         async for t in ledger_.rows(session, unit_id, start, today):
-            ledger_._tally(s, t)
-    lines = [head, f"共 {s.rows} 件,曾超期 {s.overdue} 件,15分钟内到场 {s.on_time} 件,呼叫上级 {s.escalated} 件"]
+            ledger_.tally(s, t)
+    lines = [head, f"共 {s.rows} 件,曾超期 {s.overdue} 件,{s.on_scene_minutes}分钟内到场 {s.on_time} 件,呼叫上级 {s.escalated} 件"]
     lines += [f"  {k}:{v}" for k, v in s.by_status.most_common()]
     lines.append("本平台不能发文件,完整台账请用「pingan export」导出。")
     notify.to_chat(ctx.msg.chat, [Text("\n".join(lines))])
