@@ -561,3 +561,36 @@ async def test_authenticated_onebot_is_not_rate_limited(bot, settings):
         await ws.close()
         bad = [(await r.client.post("/onebot/v11/http", data=b"{}")).status for _ in range(32)]
         assert bad[:30] == [401] * 30 and bad[30:] == [429, 429]  # failed authentications still count
+
+
+async def test_ledger_in_a_qq_group_uploads_the_file(running, bot, tmp_path):
+    import base64
+
+    bot.settings.scheduler.files_dir = str(tmp_path / "files")
+    ob = await FakeOneBot(running).connect()
+    await wait_until(lambda: adapter_of(running).connections)
+    await ob.send(group_event(f"[CQ:at,qq={BOT_QQ}] 台账", 2001, user_id=20010))  # 王书记
+    await wait_count(bot, OutboxMessage, 1)
+    await settled(running.app)
+    await running.worker.run_once()
+    said, upload = ob.actions
+    assert said["action"] == "send_group_msg" and "详见附件" in json.dumps(said, ensure_ascii=False)
+    assert upload["action"] == "upload_group_file" and upload["params"]["group_id"] == int(GROUP)
+    assert upload["params"]["name"].endswith(".xlsx")
+    assert base64.b64decode(upload["params"]["file"].removeprefix("base64://"))[:2] == b"PK"
+    await ob.close()
+
+
+async def test_new_report_with_its_photo_in_the_followup_window_is_its_own_ticket(running, bot):
+    ob = await FakeOneBot(running).connect()
+    await wait_until(lambda: adapter_of(running).connections)
+    await ob.send(private_event(REPORT, 2101))
+    await wait_count(bot, InboxMessage, 1, InboxMessage.handled_at.is_not(None))
+    await ob.send(private_event([{"type": "text", "data": {"text": "锦城花园5栋消防通道被杂物堵死了"}},
+                                 {"type": "image", "data": {"file": "p.jpg", "url": "https://q/p.jpg"}}], 2102))
+    await wait_count(bot, InboxMessage, 2, InboxMessage.handled_at.is_not(None))
+    await settled(running.app)
+    first, second = await rows(bot, Ticket)
+    assert not first.attachments and second.attachments == [{"image": "https://q/p.jpg"}]
+    assert "消防通道" in second.raw_text
+    await ob.close()
