@@ -29,6 +29,8 @@ class ChatRef:
         return cls(d["platform"], d["account"], d["chat_type"], d["chat_id"])
 
 
+# the polite answer to a message type the bot cannot read (video, file, sticker-only…)
+UNSUPPORTED_REPLY = "暂不支持这类消息。请发送文字说明隐患和位置，也可以发照片或位置。紧急情况请直接拨打 119 / 110 / 120。"
 MAX_ID = 128  # platform ids are short; a longer one is forged or broken (and would not index)
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates: no database stores them
 

@@ -35,11 +35,10 @@ from wechatpy.replies import TextReply
 from pingan.bot.http import HttpClient
 from pingan.bot.outbox import SendError
 from pingan.config import WeChatSettings
-from pingan.messages import MAX_ID, ChatRef, Inbound, Location, Mention, Outbound, Text
+from pingan.messages import MAX_ID, UNSUPPORTED_REPLY, ChatRef, Inbound, Location, Mention, Outbound, Text
 
 log = logging.getLogger("pingan.wechat")
 PLATFORM = "wechat"
-UNSUPPORTED = "暂不支持这类消息。请发送文字说明隐患和位置,也可以发照片或位置。紧急情况请直接拨打 119 / 110 / 120。"
 TOKEN_ERRORS = {40001, 40014, 42001}  # invalid / expired access token: fetch a new one and retry once
 WINDOW_CLOSED = {45015, 45047}  # outside the 48-hour window / over the customer-service quota
 HOPELESS = {40003, 43004, 48001}  # bad openid / not following / no API right: retrying cannot help
@@ -117,7 +116,7 @@ def message_to_inbound(msg, fields: dict | None = None) -> Inbound | None | str:
         return Inbound(**base, location=loc, text="")
     if isinstance(msg, VoiceMessage) and (msg.recognition or "").strip():
         return Inbound(**base, text=str(msg.recognition).strip())
-    return UNSUPPORTED
+    return UNSUPPORTED_REPLY
 
 
 class WeChatMPAdapter:
