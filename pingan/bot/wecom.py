@@ -40,7 +40,7 @@ from wechatpy.utils import WeChatSigner
 from pingan.bot.http import HttpClient
 from pingan.bot.outbox import SendError
 from pingan.config import WeComSettings
-from pingan.messages import MAX_ID, UNSUPPORTED_REPLY, ChatRef, Inbound, Mention, Outbound, Text, check_id
+from pingan.messages import MAX_ID, UNSUPPORTED_REPLY, ChatRef, Inbound, Mention, Outbound, Text, check_id, storable
 from pingan.models import ReplyUrl
 
 log = logging.getLogger("pingan.wecom")
@@ -391,8 +391,9 @@ class WeComAdapter:
             return web.Response(text="")
         if isinstance(inbound, str):
             return self._stream(inbound, nonce, ts)
-        if isinstance(d.get("response_url"), str) and d["response_url"]:
-            await self.response_urls.put(inbound.chat.account, inbound.chat.chat_id, d["response_url"])
+        url = d.get("response_url")
+        if isinstance(url, str) and url.startswith(("https://", "http://")) and len(url) <= 2048 and storable(url) == url:
+            await self.response_urls.put(inbound.chat.account, inbound.chat.chat_id, url)
         ready = await self.pipeline.passive_reply(inbound, self.settings.passive_budget_seconds)
         if ready is None:  # a re-delivery, or not ready in time: response_url / the webhook later
             return web.Response(text="")
