@@ -182,15 +182,73 @@ def wecom_encrypt(plain: bytes) -> str:
 
 # --- the run ------------------------------------------------------------------------------------
 
-async def fuzz(bot, cases: int, seed: int = 13) -> dict[str, Counter]:
-    """`cases` mutated requests per endpoint against `bot`'s server. The figures, by endpoint."""
-    import aiohttp
-    from aiohttp.test_utils import TestClient, TestServer
+async def stored(bot, msg_id: str | None = None) -> int:
+    """Inbox rows (with this message id)."""
     from sqlalchemy import func
     from sqlmodel import select
 
-    from pingan.bot.server import ADAPTERS, PIPELINE, make_app
     from pingan.models import InboxMessage
+
+    q = select(func.count()).select_from(InboxMessage)
+    async with bot.sessions() as s:
+        return (await s.exec(q if msg_id is None else q.where(InboxMessage.msg_id == msg_id))).one()
+
+
+async def http_cases(bot, client, rng: random.Random, cases: int, stats: dict[str, Counter]) -> None:
+    async def post(name: str, path: str, body: bytes, params=None, headers=None) -> None:
+        before = await stored(bot)
+        resp = await client.post(path, data=body, params=params, headers=headers)
+        await resp.read()
+        st = stats[name]
+        st["cases"] += 1
+        st[f"{resp.status // 100}xx"] += 1
+        if 400 <= resp.status < 500 and await stored(bot) != before:
+            st["4xx that stored"] += 1
+
+    for i in range(cases):
+        ts, nonce = str(int(time.time())), f"fz{i}"
+        q = {"signature": sha1_sorted(WX_TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}
+        await post("wechat mp", "/wechat/mp", mutate_xml(rng, wechat_seed(rng, i)), params=q)
+        await post("onebot http", "/onebot/v11/http", mutate_json(rng, onebot_seed(rng, i)),
+                   headers={"Authorization": f"Bearer {OB_TOKEN}"})
+        enc = wecom_encrypt(mutate_json(rng, wecom_seed(rng, i)))
+        outer = json.dumps({"encrypt": enc}).encode() if rng.random() < 0.9 else mutate_json(rng, {"encrypt": enc})
+        q = {"msg_signature": sha1_sorted(WC_TOKEN, ts, nonce, enc), "timestamp": ts, "nonce": nonce}
+        await post("wecom", "/wecom/bot", outer, params=q)
+
+
+async def ws_cases(bot, client, adapter, rng: random.Random, cases: int, st: Counter) -> None:
+    """Junk frames on one socket, then a valid event: is the socket still there, is it stored?"""
+    st["closed the socket"] = 0
+    headers = {"X-Self-ID": "10001", "Authorization": f"Bearer {OB_TOKEN}"}
+    ws = await client.ws_connect("/onebot/v11/ws", headers=headers)
+    for i in range(cases):
+        frame = mutate_json(rng, onebot_seed(rng, cases + i))
+        try:
+            await (ws.send_bytes(frame) if rng.random() < 0.1 else ws.send_str(frame.decode("utf-8", "surrogatepass")))
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            await ws.send_bytes(frame)
+        st["cases"] += 1
+        if ws.closed or not adapter.connections:
+            st["closed the socket"] += 1
+            ws = await client.ws_connect("/onebot/v11/ws", headers=headers)
+    marker = "99999999"
+    await ws.send_str(json.dumps({"post_type": "message", "message_type": "private", "self_id": 10001,
+                                  "user_id": 30001, "message_id": int(marker), "message": "帮助"}))
+    for _ in range(3000):  # up to 30 s: the junk's valid neighbours are still being handled
+        if found := await stored(bot, marker):
+            break
+        await asyncio.sleep(0.01)
+    st["valid event after the junk stored"] = found
+    st["2xx"] = st["4xx"] = 0  # frames get no status; what counts is the socket
+    await ws.close()
+
+
+async def fuzz(bot, cases: int, seed: int = 13) -> dict[str, Counter]:
+    """`cases` mutated requests per endpoint against `bot`'s server. The figures, by endpoint."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from pingan.bot.server import ADAPTERS, PIPELINE, make_app
 
     p = bot.settings.platforms
     p.onebot.enabled = p.wechat.enabled = p.wecom.enabled = True
@@ -200,65 +258,13 @@ async def fuzz(bot, cases: int, seed: int = 13) -> dict[str, Counter]:
     bot.settings.server.rate_limit_exempt = ["127.0.0.0/8"]
     bot.settings.server.max_body_bytes = 1 << 20
     app = make_app(bot, env={})
-    server = TestServer(app, host="127.0.0.1")
-    client = TestClient(server)
+    client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     rng = random.Random(seed)
     stats: dict[str, Counter] = {k: Counter() for k in ("wechat mp", "onebot http", "onebot ws", "wecom")}
-
-    async def stored() -> int:
-        async with bot.sessions() as s:
-            return (await s.exec(select(func.count()).select_from(InboxMessage))).one()
-
-    async def post(name: str, path: str, body: bytes, params=None, headers=None) -> None:
-        before = await stored()
-        resp = await client.post(path, data=body, params=params, headers=headers)
-        await resp.read()
-        st = stats[name]
-        st["cases"] += 1
-        st[f"{resp.status // 100}xx"] += 1
-        if 400 <= resp.status < 500 and await stored() != before:
-            st["4xx that stored"] += 1
-
     try:
-        for i in range(cases):
-            ts, nonce = str(int(time.time())), f"fz{i}"
-            q = {"signature": sha1_sorted(WX_TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}
-            await post("wechat mp", "/wechat/mp", mutate_xml(rng, wechat_seed(rng, i)), params=q)
-            await post("onebot http", "/onebot/v11/http", mutate_json(rng, onebot_seed(rng, i)),
-                       headers={"Authorization": f"Bearer {OB_TOKEN}"})
-            inner = mutate_json(rng, wecom_seed(rng, i))
-            enc = wecom_encrypt(inner)
-            outer = json.dumps({"encrypt": enc}).encode() if rng.random() < 0.9 else mutate_json(rng, {"encrypt": enc})
-            q = {"msg_signature": sha1_sorted(WC_TOKEN, ts, nonce, enc), "timestamp": ts, "nonce": nonce}
-            await post("wecom", "/wecom/bot", outer, params=q)
-        ws_stats = stats["onebot ws"]
-        headers = {"X-Self-ID": "10001", "Authorization": f"Bearer {OB_TOKEN}"}
-        ws = await client.ws_connect("/onebot/v11/ws", headers=headers)
-        for i in range(cases):
-            frame = mutate_json(rng, onebot_seed(rng, cases + i))
-            try:
-                await (ws.send_bytes(frame) if rng.random() < 0.1 else
-                       ws.send_str(frame.decode("utf-8", "surrogatepass")))
-            except (UnicodeDecodeError, UnicodeEncodeError):
-                await ws.send_bytes(frame)
-            ws_stats["cases"] += 1
-            if ws.closed or not app[ADAPTERS]["qq"].connections:
-                ws_stats["closed the socket"] += 1
-                ws = await client.ws_connect("/onebot/v11/ws", headers=headers)
-        marker = 99_999_999
-        await ws.send_str(json.dumps({"post_type": "message", "message_type": "private", "self_id": 10001,
-                                      "user_id": 30001, "message_id": marker, "message": "帮助"}))
-        for _ in range(3000):  # up to 30 s: the junk's valid neighbours are still being handled
-            async with bot.sessions() as s:
-                found = (await s.exec(select(func.count()).select_from(InboxMessage)
-                                      .where(InboxMessage.msg_id == str(marker)))).one()
-            if found:
-                break
-            await asyncio.sleep(0.01)
-        ws_stats["valid event after the junk stored"] = found
-        ws_stats["2xx"] = ws_stats["4xx"] = 0  # frames get no status; what counts is the socket
-        await ws.close()
+        await http_cases(bot, client, rng, cases, stats)
+        await ws_cases(bot, client, app[ADAPTERS]["qq"], rng, cases, stats["onebot ws"])
         await app[PIPELINE].drain(30)
     finally:
         await client.close()

@@ -6,6 +6,10 @@ Transports:
 - HTTP POST events at /onebot/v11/http (optionally signed: X-Signature: sha1=HMAC-SHA1(secret, body)),
   with actions sent to the client's HTTP API (`platforms.onebot.api_url`).
 
+Without an access token or secret the adapter refuses to start, unless
+`allow_unauthenticated_loopback` lets clients on this machine in. Files go up with
+upload_group_file / upload_private_file (NapCat, LLOneBot).
+
 Several accounts may be connected at once. A group message addressed with account "" goes out
 through an account that has seen that group (the last one to receive from it), else any connected
 account. With no usable connection a send raises SendError and the outbox retries later."""

@@ -1,8 +1,11 @@
 """WeChat Official Account (公众号): the residents' channel. Wire ↔ core types, nothing more.
 
 Callback at /wechat/mp:
+- every request: the URL's signature (constant-time), a timestamp within 5 minutes of now, and a
+  nonce not seen with another body (WeChat signs the URL, not a plaintext body);
 - GET: URL check (signature/timestamp/nonce → echo `echostr`);
-- POST: plaintext or safe mode (encrypt_type=aes, msg_signature). The message is stored first; then
+- POST: plaintext, or with an EncodingAESKey set only safe mode (encrypt_type=aes, msg_signature);
+  a DOCTYPE or a repeated field is refused. The message is stored first; then
   handling gets a short budget (`passive_budget_seconds`, ~3 s of WeChat's 5). If the first reply to
   this user is ready by then it goes back as the passive reply — the outbox row is claimed and marked
   sent so the worker never pushes it again; otherwise we answer "success" at once and handling goes
