@@ -132,6 +132,7 @@ class WeChatMPAdapter:
         self.last_seen: dict[tuple[str, str], datetime] = {}  # (account, openid) → their last message
         self.wall = time.time  # the callback timestamps are real time, whatever the bot's clock says
         self.nonces: dict[tuple[str, str], bytes] = {}  # (timestamp, nonce) → digest of its body
+        self._prune_at = MAX_NONCES
         self.sender = WeChatSender(settings, self.http, bot.clock, self.last_seen)
 
     def register(self, app: web.Application) -> None:
@@ -159,9 +160,10 @@ class WeChatMPAdapter:
         digest = hashlib.sha1(body).digest()
         if self.nonces.setdefault((ts, nonce), digest) != digest:
             raise BadRequest(403, "nonce already used for another message")
-        if len(self.nonces) > MAX_NONCES:  # the oldest are outside the window by now
-            for key in list(self.nonces)[: MAX_NONCES // 2]:
-                del self.nonces[key]
+        if len(self.nonces) > self._prune_at:  # forget what the window refuses anyway
+            stale = self.wall() - WINDOW.total_seconds()
+            self.nonces = {k: v for k, v in self.nonces.items() if int(k[0]) >= stale}
+            self._prune_at = max(MAX_NONCES, 2 * len(self.nonces))  # a busy window: prune less often
 
     async def verify(self, request: web.Request) -> web.Response:
         try:
