@@ -56,6 +56,8 @@ async def followup_ticket(ctx: Context) -> bool | dict:
     if ctx.msg.images or ctx.msg.location:
         if not fresh and not (ctx.msg.location and lacks_place(latest)):
             return False
+        if ctx.msg.text.strip() and parsed(ctx).report and parsed(ctx).item != latest.item:
+            return False  # a new report sent with its own photo: a ticket of its own, photo and all
     else:
         if not lacks_place(latest) or not ctx.msg.text.strip():
             return False
