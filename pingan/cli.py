@@ -168,7 +168,10 @@ def org_import(file: Path, config: Optional[Path] = ConfigOpt,
 
 
 def _register_plugins() -> None:
-    """Commands owned by other packages (the scheduler's digest/export) register themselves here."""
+    """Commands owned by other packages (the scheduler's digest/export, the web's link) register themselves here."""
+    from pingan.web.cli import register as register_web
+
+    register_web(app)
     try:
         from pingan.scheduler.commands import register
     except ImportError:

@@ -113,6 +113,9 @@ def make_app(bot: Bot, *, env: dict[str, str] | None = None, http: HttpClient | 
         a.register(app)
     app[BOT], app[PIPELINE], app[WORKER], app[ADAPTERS] = bot, pipeline, worker, adapters
     app.router.add_get("/healthz", healthz)
+    from pingan.web import mount  # the officials' workbench, /metrics, Open311 (issue #18)
+
+    mount(app, bot)
 
     async def on_shutdown(app: web.Application) -> None:
         for a in adapters.values():

@@ -1,0 +1,14 @@
+"""The officials' workbench on the web (issue #18), served by `pingan serve` beside the platforms:
+sign-in through the chat identity, the wall (挂图作战) with live updates, drill-down to units and
+tickets, /metrics and Open311 GeoReport v2. It only reads the core's tables (and files reports
+through the normal intake path); the core knows nothing of it."""
+
+from __future__ import annotations
+
+
+def mount(app, bot) -> None:
+    """Add the workbench to the server's aiohttp app."""
+    from pingan.web.views import workbench
+
+    if bot.settings.web.enabled:
+        app.add_subapp("/web/", workbench(bot))
