@@ -21,6 +21,7 @@ from pingan.models import Person, WebKey, WebLinkUse, WebSession
 from pingan.models.org_index import OrgIndex
 
 COOKIE = "pingan_session"
+USED = "这个登录链接已经用过了。请在工作群里发「看板」重新获取。"
 
 
 class LinkRefused(Exception):
@@ -69,8 +70,8 @@ def make_link_token(key: bytes, person_id: str, now: datetime, minutes: int) -> 
     return payload + "." + _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
 
 
-def read_link_token(key: bytes, token: str, now: datetime) -> dict:
-    """The link's claims if it is genuine and unexpired (use is checked in `use_link`)."""
+def read_link_token(key: bytes, token: str) -> dict:
+    """The link's claims if it is genuine (its age: `check_fresh`; its use: `link_used`, `use_link`)."""
     payload, _, sig = (token or "").partition(".")
     try:
         good = hmac.compare_digest(_unb64(sig), hmac.new(key, payload.encode(), hashlib.sha256).digest())
@@ -79,9 +80,12 @@ def read_link_token(key: bytes, token: str, now: datetime) -> dict:
         claims = None
     if not isinstance(claims, dict) or not {"p", "e", "n"} <= claims.keys():
         raise LinkRefused("这个登录链接无效。请在工作群里发「看板」重新获取。")
-    if now.timestamp() > claims["e"]:
-        raise LinkRefused("这个登录链接已过期(10分钟内有效)。请在工作群里发「看板」重新获取。")
     return claims
+
+
+def check_fresh(claims: dict, now: datetime, minutes: int) -> None:
+    if now.timestamp() > claims["e"]:
+        raise LinkRefused(f"这个登录链接已过期({minutes}分钟内有效)。请在工作群里发「看板」重新获取。")
 
 
 async def link_used(session, claims: dict) -> bool:
@@ -99,7 +103,7 @@ async def use_link(sessions, claims: dict, now: datetime, hours: float) -> tuple
         try:
             await session.flush()
         except IntegrityError:
-            raise LinkRefused("这个登录链接已经用过了。请在工作群里发「看板」重新获取。") from None
+            raise LinkRefused(USED) from None
         session.add(ws)
         await session.commit()
     return cookie, ws

@@ -68,9 +68,10 @@ async def _claims(request, token: str) -> tuple[dict | None, web.Response | None
     try:
         async with bot.sessions() as session:
             key = await auth.signing_key(session, bot.settings)
-            claims = auth.read_link_token(key, token, bot.clock.now())
+            claims = auth.read_link_token(key, token)
             if await auth.link_used(session, claims):
-                raise auth.LinkRefused("这个登录链接已经用过了。请在工作群里发「看板」重新获取。")
+                raise auth.LinkRefused(auth.USED)
+        auth.check_fresh(claims, bot.clock.now(), bot.settings.web.link_minutes)
     except auth.LinkRefused as exc:
         return None, refuse(403, "无法登录", str(exc))
     if claims["p"] not in bot.org.people:
