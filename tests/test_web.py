@@ -185,3 +185,21 @@ def test_cli_prints_a_link(settings, tmp_path):
     assert "/web/login?t=" in result.output
     result = CliRunner().invoke(app, ["web", "link", "nobody", "--db", url])
     assert result.exit_code == 1
+
+
+async def test_metrics_from_localhost_or_with_the_token(web_app, bot, h, settings):
+    await h.say("张阿姨", "锦城花园3栋楼道有人给电瓶车充电")
+    resp = await web_app.client.get("/metrics")  # the test client is on 127.0.0.1
+    text = await resp.text()
+    assert resp.status == 200
+    assert 'pingan_messages_in_total{platform="console"} 1.0' in text
+    assert 'pingan_tickets{status="dispatched"} 1.0' in text
+    assert 'pingan_messages_out_total{platform="console"}' in text
+    assert "pingan_outbox_depth" in text and "pingan_sweep_lag_seconds" in text
+    await h.say("周网格", "到场 #1")
+    text = await (await web_app.client.get("/metrics")).text()
+    assert 'pingan_reply_latency_seconds_count 1.0' in text  # the message after the first scrape
+    settings.web.metrics_token = "m3tr1cs"
+    assert (await web_app.client.get("/metrics")).status == 403
+    ok = await web_app.client.get("/metrics", headers={"Authorization": "Bearer m3tr1cs"})
+    assert ok.status == 200

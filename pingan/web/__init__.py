@@ -8,7 +8,9 @@ from __future__ import annotations
 
 def mount(app, bot) -> None:
     """Add the workbench to the server's aiohttp app."""
+    from pingan.web.metrics import add_metrics
     from pingan.web.views import workbench
 
     if bot.settings.web.enabled:
         app.add_subapp("/web/", workbench(bot))
+    add_metrics(app, bot)
