@@ -223,7 +223,6 @@ class WebSettings(_Section):
     page_size: int = Field(50, ge=1, le=500)
     metrics_token: str = Field("", description="env PINGAN_METRICS_TOKEN; '' = /metrics only from localhost")
     open311_keys: str = Field("", description="env PINGAN_OPEN311_KEYS: 'client:key,client:key'")
-    open311_unit: str = Field("", description="the unit whose communities Open311 requests are filed under ('' = the top)")
     photos_dir: str = Field("pingan-photos", description="where photos are kept once fetched")
 
 

@@ -6,11 +6,13 @@ through the normal intake path); the core knows nothing of it."""
 from __future__ import annotations
 
 
-def mount(app, bot) -> None:
-    """Add the workbench to the server's aiohttp app."""
+def mount(app, bot, worker) -> None:
+    """Add the workbench, /metrics and Open311 to the server's aiohttp app (`worker`: the outbox's)."""
     from pingan.web.metrics import add_metrics
+    from pingan.web.open311 import open311
     from pingan.web.views import workbench
 
     if bot.settings.web.enabled:
         app.add_subapp("/web/", workbench(bot))
+        app.add_subapp("/open311/v2/", open311(bot, worker))
     add_metrics(app, bot)
