@@ -155,7 +155,9 @@ async def test_filters_search_and_escaping(web_app, bot, h):
         ticket = await (await client.get("/web/ticket/1")).text()
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in ticket and "<script>alert" not in ticket
         assert "张**" in ticket and "张阿姨" not in ticket  # masked as in groups
-        assert "<svg" in await (await client.get("/web/unit/xinlian")).text()
+        assert "trend.svg" in await (await client.get("/web/unit/xinlian")).text()
+        svg = await client.get("/web/unit/xinlian/trend.svg")
+        assert svg.content_type == "image/svg+xml" and "<rect" in await svg.text()
     finally:
         await client.close()
 

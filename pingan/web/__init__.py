@@ -5,6 +5,10 @@ through the normal intake path); the core knows nothing of it."""
 
 from __future__ import annotations
 
+from aiohttp import web
+
+WORKBENCH = web.AppKey("workbench", web.Application)  # the /web/ sub-application, on the server's app
+
 
 def mount(app, bot, worker) -> None:
     """Add the workbench, /metrics and Open311 to the server's aiohttp app (`worker`: the outbox's)."""
@@ -13,6 +17,7 @@ def mount(app, bot, worker) -> None:
     from pingan.web.views import workbench
 
     if bot.settings.web.enabled:
-        app.add_subapp("/web/", workbench(bot))
+        app[WORKBENCH] = workbench(bot)
+        app.add_subapp("/web/", app[WORKBENCH])
         app.add_subapp("/open311/v2/", open311(bot, worker))
     add_metrics(app, bot)

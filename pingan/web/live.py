@@ -27,9 +27,11 @@ class Live:
         self.per: queries.Tally | None = None
         self.mark: tuple | None = None
         self.full_at = 0.0
+        self.recounting = False
         self.changed = asyncio.Condition()
         self.lock = asyncio.Lock()
         self.viewers = 0
+        self._rolled: dict = {}  # unit → (me, tiles) of the current figures; None → the org they were rolled for
         self._poller: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -57,7 +59,11 @@ class Live:
             async with self.bot.reports() as session:
                 ids = await queries.change_mark(session)
                 if self.per is None or time.monotonic() - self.full_at > self.FULL_SECONDS:
-                    per, self.full_at = await queries.tally(session, now), time.monotonic()
+                    self.recounting = True
+                    try:
+                        per, self.full_at = await queries.tally(session, now), time.monotonic()
+                    finally:
+                        self.recounting = False
                 elif (*ids, now) == self.mark:
                     return False
                 else:
@@ -66,6 +72,8 @@ class Live:
                     per = {k: t for k, t in self.per.items() if k[0] not in units} | fresh
             changed = per != self.per
             self.per, self.mark = per, (*ids, now)
+            if changed:
+                self._rolled = {}
         if changed:
             async with self.changed:
                 self.version += 1
@@ -83,9 +91,13 @@ class Live:
 
     async def wall(self, unit_id: str, fresh: bool = True):
         """(me, tiles) of a unit; `fresh`: look for changes first (a page load), else as last polled (SSE)."""
-        if fresh or self.per is None:
+        if self.per is None or fresh and not self.recounting:  # not behind a 10-minute recount
             await self.refresh()
         if self.bot.org.units[unit_id].level == Level.department:  # not on the ladder: counted directly
             async with self.bot.reports() as session:
                 return await queries.wall(session, self.bot.org, unit_id, self.bot.clock.now())
-        return queries.roll(self.bot.org, self.per, unit_id)
+        if self._rolled.get(None) is not self.bot.org:  # reloaded after an import
+            self._rolled = {None: self.bot.org}
+        if unit_id not in self._rolled:  # once per change however many watch it (a city's: ~50 ms)
+            self._rolled[unit_id] = queries.roll(self.bot.org, self.per, unit_id)
+        return self._rolled[unit_id]

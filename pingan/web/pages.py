@@ -91,6 +91,15 @@ def wall_section(org, unit_id: str, me: Tile, tiles: list[Tile], wall_mode: bool
 LIVE_SCRIPT = '<script src="/web/static/wall.js"></script>'
 
 
+TREND_STYLE = (".f{fill:#1f5fa8}.r{fill:#9cc3ea}.rate{fill:none;stroke:#c62828;stroke-width:2}.axis{stroke:#999}"
+               "text{font-size:11px;fill:#555;font-family:sans-serif}")
+
+
+def trend_img(unit_id: str) -> str:
+    return (f'<img class="trend" src="/web/unit/{h(unit_id)}/trend.svg" width="720" height="180" '
+            f'alt="近30天每日发现、化解与按时到场率">')
+
+
 def trend_svg(days: list[dict]) -> str:
     """Per-day found (bars) and resolved (bars) with the on-time rate as a line, drawn in SVG."""
     w, hgt, pad = 720, 180, 28
@@ -110,7 +119,8 @@ def trend_svg(days: list[dict]) -> str:
         if i % 7 == 0:
             labels.append(f'<text x="{x:.1f}" y="{hgt - 8}">{h(d["day"][5:])}</text>')
     line = f'<polyline class="rate" points="{" ".join(points)}"/>' if points else ""
-    return (f'<svg class="trend" viewBox="0 0 {w} {hgt}" role="img" aria-label="近30天趋势">'
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {hgt}" role="img" aria-label="近30天趋势">'
+            f'<style>{TREND_STYLE}</style><rect width="{w}" height="{hgt}" fill="#fff"/>'
             f'<line x1="{pad}" y1="{hgt - pad}" x2="{w - pad}" y2="{hgt - pad}" class="axis"/>'
             f'{"".join(bars)}{line}{"".join(labels)}'
             f'<text x="{pad}" y="14">峰值 {top} 件/天 · 柱:发现(深)/化解(浅) · 折线:按时到场率</text></svg>')
