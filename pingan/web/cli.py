@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Optional
 
@@ -33,8 +33,8 @@ def register(app: typer.Typer) -> None:
              db: Optional[str] = typer.Option(None, help="database URL (default: a new SQLite file, kept)"),
              host: str = "127.0.0.1", port: int = 8080,
              quiet: bool = typer.Option(True, help="do not print the chat transcript")) -> None:
-        """Replay the demo day (`pingan demo`) into a database, then serve the workbench on it at the
-        demo's evening and print sign-in links (the demo's clock stands still, so links do not expire)."""
+        """Replay the demo day (`pingan demo`) into a database, then serve the workbench on it as of
+        08:30 the morning after and print sign-in links (the demo's clock stands still from then)."""
         from pingan.cli import _settings
 
         settings = _settings(config, db)
@@ -78,6 +78,7 @@ async def serve_demo(settings, host: str, port: int, echo) -> None:
     bot = await Bot.create(settings, clock)
     try:
         await run_demo(bot, clock, echo or (lambda line: None))
+        clock.set(datetime.combine(clock.now().date() + timedelta(days=1), time(8, 30), clock.tz))  # the morning after
         print(f"演示数据库:{settings.database.url}")
         async with bot.sessions() as session:
             for person_id, who in DEMO_PEOPLE:

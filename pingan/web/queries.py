@@ -67,9 +67,9 @@ class Tile:
 
 
 def child_tiles(org: OrgIndex, unit_id: str) -> list[str]:
-    """The tiles of a unit's wall: its children on the ladder (a grid's wall is the grid itself)."""
-    kids = [c for c in org.children.get(unit_id, []) if org.units[c].level in LADDER_DOWN]
-    return sorted(kids, key=lambda c: (org.units[c].name, c)) or [unit_id]
+    """The tiles of a unit's wall: its children on the ladder, in the organisation file's order (a
+    grid's wall is the grid itself)."""
+    return [c for c in org.children.get(unit_id, []) if org.units[c].level in LADDER_DOWN] or [unit_id]
 
 
 def scope(org: OrgIndex, unit_id: str):
