@@ -205,3 +205,48 @@ async def test_metrics_from_localhost_or_with_the_token(web_app, bot, h, setting
     assert (await web_app.client.get("/metrics")).status == 403
     ok = await web_app.client.get("/metrics", headers={"Authorization": "Bearer m3tr1cs"})
     assert ok.status == 200
+
+
+async def test_photos_are_kept_after_the_platform_link_expires(web_app, bot, h, clock, settings, tmp_path):
+    from aiohttp import web as aioweb
+
+    from tests.test_server import stub_server
+
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 100
+    served = []
+
+    async def image(request):
+        served.append(request.path)
+        if len(served) == 1:
+            return aioweb.Response(status=503)  # the first try fails: retried with the outbox's backoff
+        return aioweb.Response(body=png, content_type="image/png")
+
+    platform = await stub_server([("GET", "/img/1.png", image)])
+    from pingan.web import WORKBENCH
+    from pingan.web.views import PHOTOS
+
+    keeper = web_app.app[WORKBENCH][PHOTOS]
+    keeper.dir = tmp_path / "photos"
+    try:
+        url = str(platform.make_url("/img/1.png"))
+        await h.say("张阿姨", "锦城花园3栋楼道有人给电瓶车充电", images=[url])
+        client, _ = await sign_in(web_app, bot, "wang-shequ")
+
+        async def kept() -> bool:
+            return (tmp_path / "photos" / "1-0.png").exists()
+
+        from tests.test_server import wait_until
+
+        await wait_until(lambda: len(served) == 1)
+        assert not await kept()
+        clock.advance(seconds=bot.settings.outbox.base_delay_seconds + 1)
+        await wait_until(lambda: (tmp_path / "photos" / "1-0.png").exists())
+        await platform.close()  # the platform's link is gone
+        page = await (await client.get("/web/ticket/1")).text()
+        assert 'src="/web/photo/1/0"' in page
+        resp = await client.get("/web/photo/1/0")
+        assert resp.status == 200 and await resp.read() == png
+        assert (await client.get("/web/photo/1/5")).status == 404
+        await client.close()
+    finally:
+        await platform.close()

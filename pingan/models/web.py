@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from pingan.models.types import UTCDateTime
@@ -41,3 +41,22 @@ class WebKey(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=128)
+
+
+class WebPhoto(SQLModel, table=True):
+    """A ticket's photo (its n-th attachment) fetched from the platform's short-lived link and kept
+    in `[web] photos_dir`, so the ticket page still shows it after the link expires."""
+
+    __tablename__ = "web_photos"
+    __table_args__ = (UniqueConstraint("ticket_id", "n", name="uq_web_photos_ticket_n"),
+                      Index("ix_web_photos_due", "fetched_at", "next_attempt_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(index=True)
+    n: int
+    ref: str
+    path: str | None = None  # file name under photos_dir, once fetched
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    fetched_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    error: str | None = None

@@ -17,7 +17,7 @@ def mount(app, bot, worker) -> None:
     from pingan.web.views import workbench
 
     if bot.settings.web.enabled:
-        app[WORKBENCH] = workbench(bot)
+        app[WORKBENCH] = workbench(bot, worker)
         app.add_subapp("/web/", app[WORKBENCH])
         app.add_subapp("/open311/v2/", open311(bot, worker))
     add_metrics(app, bot)

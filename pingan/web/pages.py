@@ -196,7 +196,9 @@ def timeline(org, events, people: dict, notifier) -> str:
 
 
 def photos(t) -> str:
-    refs = [a.get("image") for a in (t.attachments or []) if isinstance(a, dict) and a.get("image")]
+    from pingan.web.photos import image_refs
+
+    refs = image_refs(t)
     if not refs:
         return "<p>无照片</p>"
     return "".join(f'<figure><img src="/web/photo/{t.id}/{i}" alt="照片{i + 1}" loading="lazy"></figure>'

@@ -19,6 +19,7 @@ PUBLIC = ("/web/login", "/web/static/", "/web/signed-out")
 
 BOT = web.AppKey("web_bot", object)
 LIVE = web.AppKey("web_live", object)
+PHOTOS = web.AppKey("web_photos", object)
 VIEWER = web.RequestKey("viewer", auth.Viewer)
 
 
@@ -188,18 +189,41 @@ async def live(request: web.Request) -> web.StreamResponse:
 
 # --- a ticket -------------------------------------------------------------------------------------------
 
-async def ticket_page(request: web.Request) -> web.Response:
-    bot, viewer = _bot(request), request[VIEWER]
+async def _ticket(request, session) -> Ticket:
+    """The ticket the path names, if the viewer may see it (else 404 / 403)."""
     try:
         ticket_id = int(request.match_info["id"])
     except ValueError:
         raise not_found("没有这个工单。") from None
+    t = await session.get(Ticket, ticket_id)
+    if t is None:
+        raise not_found("没有这个工单。")
+    if not request[VIEWER].may_see(t):
+        raise forbidden("您没有查看这个工单的权限。")
+    return t
+
+
+async def photo(request: web.Request) -> web.StreamResponse:
+    """A kept photo; one not kept (yet) sends the browser to the platform's link while it lasts."""
+    from pingan.web.photos import image_refs
+
+    async with _bot(request).reports() as session:
+        t = await _ticket(request, session)
+    n, refs = request.match_info["n"], image_refs(t)
+    if not n.isdigit() or int(n) >= len(refs):
+        raise not_found("没有这张照片。")
+    path, ref = await request.app[PHOTOS].file_of(t.id, int(n)), refs[int(n)]
+    if path is not None and path.exists():
+        return web.FileResponse(path, headers={"Cache-Control": "private, max-age=86400"})
+    if ref and ref.startswith(("http://", "https://")):
+        raise web.HTTPFound(ref)
+    raise not_found("这张照片没有保存下来。")
+
+
+async def ticket_page(request: web.Request) -> web.Response:
+    bot, viewer = _bot(request), request[VIEWER]
     async with bot.reports() as session:
-        t = await session.get(Ticket, ticket_id)
-        if t is None:
-            raise not_found("没有这个工单。")
-        if not viewer.may_see(t):
-            raise forbidden("您没有查看这个工单的权限。")
+        t = await _ticket(request, session)
         events = await queries.events(session, t.id)
         ids = {e.actor_id for e in events if e.actor_id} | {t.reporter_id}
         people = {p.id: p for p in (await session.exec(select(Person).where(Person.id.in_(ids - {None})))).all()}
@@ -221,12 +245,13 @@ async def tiles_json(request: web.Request) -> web.Response:
     return web.json_response(json.loads(pages.tiles_json(tiles, me)))
 
 
-def workbench(bot) -> web.Application:
+def workbench(bot, worker) -> web.Application:
     """The /web/ sub-application (its own middleware: nothing else on the server needs a session)."""
     from pingan.web.live import Live
+    from pingan.web.photos import PhotoKeeper
 
     app = web.Application(middlewares=[signed_in])
-    app[BOT], app[LIVE] = bot, Live(bot)
+    app[BOT], app[LIVE], app[PHOTOS] = bot, Live(bot), PhotoKeeper(bot, worker)
     r = app.router
     r.add_get("/login", login_page)
     r.add_post("/login", login)
@@ -239,16 +264,19 @@ def workbench(bot) -> web.Application:
     r.add_get("/wall/{unit}", wall_page)
     r.add_get("/live/{unit}", live)
     r.add_get("/ticket/{id}", ticket_page)
+    r.add_get("/photo/{id}/{n}", photo)
     r.add_static("/static/", STATIC, append_version=False)
 
     async def stop_live(_app) -> None:
         await _app[LIVE].stop()
+        await _app[PHOTOS].stop()
 
     async def start(_app) -> None:
         async with bot.write_lock, bot.sessions() as session:  # the key, before any link is signed
             await auth.signing_key(session, bot.settings)
             await session.commit()
         _app[LIVE].start()  # counts the figures now, not when the first official arrives
+        _app[PHOTOS].start()
 
     app.on_startup.append(start)
     app.on_cleanup.append(stop_live)
