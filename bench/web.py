@@ -64,6 +64,25 @@ async def viewer(client, path: str, got: list, stop: asyncio.Event) -> None:
                 return
 
 
+async def with_viewers(bot, client, viewers: int) -> tuple[list[float], int]:
+    """Reports handled while `viewers` SSE streams watch the city, a district and two streets."""
+    stop, got = asyncio.Event(), []
+    units = ["city", "d00", "s000", "s001"]
+    tasks = [asyncio.create_task(viewer(client, f"/web/live/{units[i % len(units)]}", got, stop))
+             for i in range(viewers)]
+    while len(got) < viewers:  # every viewer has its first picture
+        await asyncio.sleep(0.05)
+    got.clear()
+    latencies = await handle_latency(bot, 60, 1000)
+    await asyncio.sleep(1.0)
+    pushes = len(got)
+    stop.set()
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return latencies, pushes
+
+
 async def measure(url: str, label: str, n: int, n_open: int, load: bool, viewers: int) -> dict:
     from aiohttp import ClientSession, ClientTimeout, CookieJar, TCPConnector
     from aiohttp.test_utils import TestServer
@@ -112,20 +131,7 @@ async def measure(url: str, label: str, n: int, n_open: int, load: bool, viewers
         f["street_page_s"], _ = await timed_get(client, "/web/unit/s000", 3)
         f["trend_s"], _ = await timed_get(client, "/web/unit/city/trend.svg", 1)
         f["alone"] = await handle_latency(bot, 60, 0)
-        stop, got = asyncio.Event(), []
-        units = ["city", "d00", "s000", "s001"]
-        tasks = [asyncio.create_task(viewer(client, f"/web/live/{units[i % len(units)]}", got, stop))
-                 for i in range(viewers)]
-        while len(got) < viewers:  # every viewer has its first picture
-            await asyncio.sleep(0.05)
-        got.clear()
-        f["watched"] = await handle_latency(bot, 60, 1000)
-        await asyncio.sleep(1.0)
-        f["pushes"] = len(got)
-        stop.set()
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        f["watched"], f["pushes"] = await with_viewers(bot, client, viewers)
     await server.close()
     await bot.close()
     return f
@@ -138,7 +144,7 @@ def report(f: dict, viewers: int) -> None:
     print(f"  live hub start-up (whole city counted once): {f['warmup_s']:.2f} s")
     print(f"  city wall, HTTP GET /web/wall/city:  {f['wall_s'] * 1000:.0f} ms ({f['wall_bytes']:,} bytes)  {ok(f['wall_s'], 1)} < 1 s")
     print(f"  district wall /web/wall/d00:        {f['district_s'] * 1000:.0f} ms")
-    print(f"  city unit page (wall, first 50 of 1M tickets): {f['unit_s'] * 1000:.0f} ms")
+    print(f"  city unit page (wall, the first 50 tickets): {f['unit_s'] * 1000:.0f} ms")
     print(f"  street unit page /web/unit/s000:    {f['street_page_s'] * 1000:.0f} ms")
     print(f"  city 30-day chart (its own request, off the page): {f['trend_s']:.2f} s")
     print(f"  reports handled, no viewers:        {ms(f['alone'])}")

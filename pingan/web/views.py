@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -180,7 +179,7 @@ async def live(request: web.Request) -> web.StreamResponse:
             if data != sent:
                 await resp.write(f"event: tiles\ndata: {data}\n\n".encode())
                 sent = data
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:  # the viewer went away
         pass
     finally:
         hub.viewers -= 1
