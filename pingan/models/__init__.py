@@ -6,9 +6,11 @@ from pingan.models.org import (
     Role, Unit,
 )
 from pingan.models.ticket import STATUS_NAMES, Source, Status, Ticket, TicketEvent
+from pingan.models.web import WebKey, WebLinkUse, WebPhoto, WebSession
 
 __all__ = [
     "LADDER", "LEVEL_NAMES", "ROLE_NAMES", "STAFF_ROLES", "STATUS_NAMES",
     "Channel", "ChatGroup", "Identity", "InboxMessage", "Level", "OrgRevision", "OutboxMessage", "Person", "Place",
     "ReplyUrl", "Role", "Source", "Status", "Ticket", "TicketEvent", "Unit",
+    "WebKey", "WebLinkUse", "WebPhoto", "WebSession",
 ]
