@@ -176,3 +176,23 @@ async def test_a_write_that_fails_is_not_healthy(bot, enabled):
 
 
 
+
+
+async def test_two_servers_migrating_an_empty_postgresql_at_once(db_url):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's advisory lock")
+    import sys
+
+    from tests.conftest import PG, _admin
+
+    name = db_url.rsplit("/", 1)[1] + "_empty"
+    await _admin(PG, f'CREATE DATABASE "{name}"')
+    try:  # three processes, as three servers starting together would be
+        url = PG.rsplit("/", 1)[0] + "/" + name
+        procs = [await asyncio.create_subprocess_exec(
+            sys.executable, "-c", f"from pingan.models.db import upgrade_sync; upgrade_sync({url!r})",
+            stderr=asyncio.subprocess.PIPE) for _ in range(3)]
+        results = [(await p.wait(), (await p.stderr.read()).decode()[-500:]) for p in procs]
+        assert all(rc == 0 for rc, _ in results), results
+    finally:
+        await _admin(PG, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -175,6 +175,11 @@ class Bot:
         self._store_group = GroupCommit(self.write_lock, self._store, self.BATCH)
         self._handle_group = GroupCommit(self.write_lock, self._handle_batch, self.BATCH)
         self.followups: set[asyncio.Task] = set()  # after-commit jobs still running
+        # platforms this process can send to (make_app sets it from its senders; None: all, e.g. tests).
+        # Messages for the others are not queued: nothing would ever send them (the demo's console
+        # groups under `serve` left thousands pending).
+        self.outbox_platforms: set[str] | None = None
+        self._unsendable_logged: set[str] = set()
         self.charts = ChartPool(settings.scheduler.chart_processes, settings.scheduler.chart_font)
 
     @classmethod
@@ -294,7 +299,8 @@ class Bot:
             try:
                 for inbox_id, payload in rows:
                     results[inbox_id] = handled = await self._handle_one(session, inbox_id, payload)
-                    outbox += outbox_rows(handled.outbound, self.clock.now(), hold[inbox_id], handled.chat)
+                    outbox += outbox_rows(self.sendable(handled.outbound), self.clock.now(), hold[inbox_id],
+                                          handled.chat)
                 if rows:
                     await session.exec(update(INBOX).where(INBOX.c.id.in_(list(results)))
                                        .values(handled_at=self.clock.now()))
@@ -376,9 +382,18 @@ class Bot:
             await session.commit()
         return Handled(inbox_id, False, [])
 
-    @staticmethod
-    async def enqueue(session, outbound: list[Outbound], now: datetime) -> None:
-        await insert_outbox(session, outbox_rows(outbound, now))
+    async def enqueue(self, session, outbound: list[Outbound], now: datetime) -> None:
+        await insert_outbox(session, outbox_rows(self.sendable(outbound), now))
+
+    def sendable(self, outbound: list[Outbound]) -> list[Outbound]:
+        if self.outbox_platforms is None:
+            return outbound
+        for o in outbound:
+            p = o.target.platform
+            if p not in self.outbox_platforms and p not in self._unsendable_logged:
+                self._unsendable_logged.add(p)
+                log.warning("no sender for platform %r in this process: its messages are not queued", p)
+        return [o for o in outbound if o.target.platform in self.outbox_platforms]
 
     async def handle(self, msg: Inbound) -> Handled:
         inbox_id = await self.receive(msg)

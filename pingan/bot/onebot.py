@@ -253,6 +253,8 @@ class OneBotAdapter:
             if old is not None:
                 await old.ws.close(code=aiohttp.WSCloseCode.POLICY_VIOLATION, message=b"replaced by a new connection")
         log.info("OneBot account %s connected (%s)", self_id, role)
+        if conn.role != "event" and self.pipeline.on_enqueued is not None:
+            self.pipeline.on_enqueued()  # its waiting rows can go now
         try:
             async for frame in ws:
                 if frame.type == aiohttp.WSMsgType.TEXT:
@@ -346,7 +348,7 @@ class OneBotAdapter:
         if self.settings.api_url:
             return await self._call_http(action, params, target.account)
         who = f"account {target.account}" if target.account else "any account"
-        raise SendError(f"OneBot: no connection for {who}")
+        raise SendError(f"OneBot: no connection for {who}", unavailable=True)
 
     async def _call_ws(self, conn: Connection, action: str, params: dict) -> dict | None:
         echo = f"{self._prefix}-{next(self._echo)}"
@@ -392,6 +394,14 @@ class OneBotSender:
 
     def __init__(self, adapter: OneBotAdapter) -> None:
         self.adapter = adapter
+
+    def accounts(self) -> set[str] | None:
+        """The accounts with a live connection here ('' = any account, for rows that name none);
+        None with an HTTP API, which reaches every account."""
+        if self.adapter.settings.api_url:
+            return None
+        live = set(self.adapter.connections)
+        return live | {""} if live else live
 
     def rate_limit(self, target: ChatRef) -> tuple[str, int, float]:
         per = self.adapter.bot.settings.outbox.qq_per_chat_per_minute

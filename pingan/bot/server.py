@@ -120,6 +120,7 @@ def make_app(bot: Bot, *, env: dict[str, str] | None = None, http: HttpClient | 
     adapters = build_adapters(bot, pipeline, http, env)
     senders = {name: a.sender for name, a in adapters.items() if getattr(a, "sender", None) is not None}
     senders.update(extra_senders or {})
+    bot.outbox_platforms = set(senders)
     worker = OutboxWorker(bot.sessions, bot.clock, settings.outbox, senders, bot.org, write_lock=pipeline.gate)
     pipeline.on_enqueued = worker.wake
     for a in adapters.values():
