@@ -196,3 +196,33 @@ async def test_two_servers_migrating_an_empty_postgresql_at_once(db_url):
         assert all(rc == 0 for rc, _ in results), results
     finally:
         await _admin(PG, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_inbox_retry_command_reruns_parked_messages(settings, clock):
+    """`pingan inbox retry`: what a handler bug parked is handled once the bug is gone."""
+    from typer.testing import CliRunner
+
+    from pingan.bot.app import Bot
+    from pingan.cli import app
+
+    async def park() -> None:
+        bot = await Bot.create(settings, clock)
+
+        async def boom(ctx):
+            raise RuntimeError("handler bug")
+
+        bot.router.handlers.insert(0, ((), boom))
+        await bot.handle(message(private_chat("张阿姨"), "张阿姨", EBIKE))
+        await bot.close()
+
+    async def tickets() -> int:
+        bot = await Bot.create(settings, clock, load_org=False)
+        try:
+            return await count(bot, Ticket)
+        finally:
+            await bot.close()
+
+    asyncio.run(park())
+    r = CliRunner().invoke(app, ["inbox", "retry", "--db", settings.database.url])
+    assert r.exit_code == 0 and "重新处理 1 条" in r.output, r.output
+    assert asyncio.run(tickets()) == 1
