@@ -56,9 +56,9 @@ def start_server(db_url: str, port: int, cwd: str, **env_extra: str) -> subproce
     env.update({"PINGAN__DATABASE__URL": db_url, "PINGAN__PLATFORMS__ONEBOT__ENABLED": "true",
                 "PINGAN_ONEBOT_ACCESS_TOKEN": TOKEN, "PINGAN__SERVER__HOST": "127.0.0.1",
                 "PINGAN__SERVER__PORT": str(port), "PINGAN__SERVER__RATE_LIMIT_PER_MINUTE": "100000",
-                "PINGAN__SCHEDULER__ENABLED": "false", **env_extra})
+                "PINGAN__SCHEDULER__ENABLED": "false", "PINGAN__OUTBOX__QQ_PER_CHAT_PER_MINUTE": "100000", **env_extra})
     return subprocess.Popen([sys.executable, "-c", "from pingan.cli import app; app()", "serve"], cwd=cwd,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env=env, stdout=subprocess.DEVNULL, stderr=open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "ab"))
 
 
 async def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:

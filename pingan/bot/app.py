@@ -20,7 +20,7 @@ from pingan.handlers import build_router
 from pingan.handlers.context import Context, KnownSenders, find_sender
 from pingan.messages import ChatRef, Inbound, Outbound, Text
 from pingan.models import InboxMessage, OutboxMessage, Person
-from pingan.models.db import make_engine, session_factory, transient, upgrade
+from pingan.models.db import SERVER_LOCK_WAIT, make_engine, serialised, session_factory, transient, upgrade
 from pingan.models.org_file import apply_org, parse_org_toml
 from pingan.models.org_index import OrgIndex
 from pingan.notify import Notifier
@@ -188,13 +188,15 @@ class Bot:
         clock = clock or SystemClock(settings.bot.timezone)
         if migrate:
             await upgrade(settings.database.url)
-        engine = make_engine(settings.database.url, settings.database.echo)
-        report_engine = (make_engine(settings.database.url, settings.database.echo, inline=False)
+        db = settings.database
+        engine = make_engine(db.url, db.echo, synchronous=db.synchronous, lock_wait=SERVER_LOCK_WAIT)
+        report_engine = (make_engine(db.url, db.echo, inline=False, synchronous=db.synchronous)
                          if engine.dialect.name == "sqlite" else None)
         taxonomy = load_taxonomy(settings.org.taxonomy)
         sessions = session_factory(engine)
         async with sessions() as session:
             if load_org and settings.org.file:
+                await serialised(session, "pingan:org")  # two servers starting at once
                 await apply_org(session, parse_org_toml(settings.org.file), replace_structure=True, now=clock.now())
                 await session.commit()
             revision = await OrgIndex.revision(session)

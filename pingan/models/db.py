@@ -37,27 +37,28 @@ class InlineSQLite(aiosqlite.Connection):
         return fn(*args, **kwargs)
 
 
-# On the event loop's thread SQLite's busy handler would stop the whole server while another
-# process holds the write lock (it waited 30 s): wait briefly, fail, and let the caller retry
-# asynchronously (or answer 503).
-INLINE_LOCK_WAIT = 0.1
+# On the event loop's thread SQLite's busy handler stops the whole server while another process
+# holds the write lock (it waited 30 s): the bot waits briefly, fails, and retries asynchronously
+# (or answers 503). One-shot commands keep the long wait.
+SERVER_LOCK_WAIT = 0.1
 
 
-def _inline_sqlite(path: str):
+def _inline_sqlite(path: str, lock_wait: float):
     async def connect() -> InlineSQLite:
         # opened on the worker thread, used on the loop's: hence check_same_thread=False
-        return await InlineSQLite(
-            lambda: sqlite3.connect(path, timeout=INLINE_LOCK_WAIT, check_same_thread=False), 64)
+        return await InlineSQLite(lambda: sqlite3.connect(path, timeout=lock_wait, check_same_thread=False), 64)
     return connect
 
 
-def make_engine(url: str, echo: bool = False, *, inline: bool = True, synchronous: str = "NORMAL") -> AsyncEngine:
+def make_engine(url: str, echo: bool = False, *, inline: bool = True, synchronous: str = "NORMAL",
+                lock_wait: float = 30.0) -> AsyncEngine:
     """`inline=False` on SQLite: calls go to aiosqlite's thread, and SQLite lets go of the GIL while
     it works, so a long read (a city's digest, a ledger) does not stop the event loop.
-    `synchronous`: SQLite's durability against power loss (see config `database.synchronous`)."""
+    `synchronous`: SQLite's durability against power loss (see config `database.synchronous`);
+    `lock_wait`: seconds an inline SQLite call waits for another process's write lock."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        creator = {"async_creator": _inline_sqlite(make_url(url).database)} if inline else {}
+        creator = {"async_creator": _inline_sqlite(make_url(url).database, lock_wait)} if inline else {}
         engine = create_async_engine(url, echo=echo, **creator)
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
@@ -90,6 +91,15 @@ def transient(exc: BaseException) -> bool:
         return True
     code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
     return bool(code) and str(code).startswith(_PG_TRANSIENT)
+
+
+async def serialised(session, name: str) -> None:
+    """PostgreSQL: hold an advisory lock named `name` until the session's transaction ends, so two
+    servers doing the same start-up write take turns (SQLite has one writer anyway)."""
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        await session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), params={"name": name})
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
