@@ -311,6 +311,7 @@ async def two_servers(pg: str, n: int = 60) -> dict:
 
 
 async def _outbox_state(url: str) -> tuple[int, int, int]:
+    """(QQ posts pending + messages not yet handled, most attempts of a row, dead letters)"""
     from sqlalchemy import text
 
     from pingan.models.db import make_engine
@@ -319,7 +320,8 @@ async def _outbox_state(url: str) -> tuple[int, int, int]:
     try:
         async with engine.connect() as c:
             row = (await c.execute(text(
-                "SELECT count(*) FILTER (WHERE status = 'pending' AND platform = 'qq'), "
+                "SELECT count(*) FILTER (WHERE status = 'pending' AND platform = 'qq') "
+                "+ (SELECT count(*) FROM inbox WHERE handled_at IS NULL), "
                 "coalesce(max(attempts), 0), count(*) FILTER (WHERE status = 'dead') FROM outbox"))).one()
     finally:
         await engine.dispose()
