@@ -226,3 +226,16 @@ def test_inbox_retry_command_reruns_parked_messages(settings, clock):
     r = CliRunner().invoke(app, ["inbox", "retry", "--db", settings.database.url])
     assert r.exit_code == 0 and "重新处理 1 条" in r.output, r.output
     assert asyncio.run(tickets()) == 1
+
+
+async def test_a_group_stored_in_one_statement_gets_each_message_its_own_id(bot):
+    """The group's inbox rows go in as one multi-row INSERT: every caller gets its own row's id."""
+    from sqlalchemy import event
+
+    statements = []
+    event.listen(bot.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    msgs = [qq(f"7000{i % 3}", f"order{i}") for i in range(40)]
+    ids = await asyncio.gather(*(bot.receive(m) for m in msgs))
+    assert sum(1 for s in statements if s.lstrip().upper().startswith("INSERT")) == 1
+    by_msg = {r.msg_id: r.id for r in await rows(bot, InboxMessage)}
+    assert ids == [by_msg[f"order{i}"] for i in range(40)]

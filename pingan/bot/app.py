@@ -34,6 +34,10 @@ log = logging.getLogger("pingan.bot")
 INBOX, OUTBOX = InboxMessage.__table__, OutboxMessage.__table__
 
 INSERT_INBOX = insert(INBOX).returning(INBOX.c.id, sort_by_parameter_order=True)
+# SQLite: with sort_by_parameter_order SQLAlchemy falls back to one statement per row. SQLite gives
+# each new row one more than the largest rowid so far, in the statement's order, so one multi-row
+# INSERT's ids, sorted, are the rows' ids in order (we hold the write lock).
+INSERT_INBOX_SQLITE = insert(INBOX).returning(INBOX.c.id)
 MAX_ID_BYTES = 128  # a longer platform message id is stored as its hash (PostgreSQL's index rows are bounded)
 
 
@@ -247,9 +251,12 @@ class Bot:
     async def _store(self, rows: list[dict]) -> list[int | None | Exception]:
         async with self.sessions() as session:
             try:  # one statement for the whole group (a plain table insert: no ORM objects needed)
-                ids = (await session.exec(INSERT_INBOX, params=rows)).scalars().all()
+                if self.engine.dialect.name == "sqlite":
+                    ids = sorted((await session.exec(INSERT_INBOX_SQLITE, params=rows)).scalars().all())
+                else:
+                    ids = list((await session.exec(INSERT_INBOX, params=rows)).scalars().all())
                 await session.commit()
-                return list(ids)
+                return ids
             except Exception as exc:
                 await session.rollback()
                 if transient(exc):
