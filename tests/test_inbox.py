@@ -239,3 +239,21 @@ async def test_a_group_stored_in_one_statement_gets_each_message_its_own_id(bot)
     assert sum(1 for s in statements if s.lstrip().upper().startswith("INSERT")) == 1
     by_msg = {r.msg_id: r.id for r in await rows(bot, InboxMessage)}
     assert ids == [by_msg[f"order{i}"] for i in range(40)]
+
+
+async def test_a_websocket_message_waits_out_a_held_lock(bot, enabled):
+    """OneBot's WebSocket never delivers again: its message is stored once the lock is gone."""
+    if not sqlite_path(bot):
+        pytest.skip("SQLite's write lock")
+    from tests.test_onebot import FakeOneBot
+
+    enabled.server.store_budget_seconds, enabled.server.retry_base_seconds = 0.2, 0.05
+    enabled.platforms.onebot.access_token = "tok"
+    async with Running(make_app(bot, env={})) as r:
+        ob = await FakeOneBot(r, token="tok").connect()
+        lock = HeldLock(sqlite_path(bot))
+        await ob.send(onebot_event(77))
+        await asyncio.sleep(0.8)  # several store budgets
+        lock.release()
+        await wait_until(lambda: count(bot, InboxMessage))
+        await ob.close()

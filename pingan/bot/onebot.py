@@ -285,13 +285,13 @@ class OneBotAdapter:
         if not isinstance(obj, dict):
             return
         if "post_type" in obj:
-            await self._on_event(obj, conn.self_id)
+            await self._on_event(obj, conn.self_id, patient=True)
             return
         fut = conn.pending.pop(str(obj.get("echo")), None)
         if fut is not None and not fut.done():
             fut.set_result(obj)
 
-    async def _on_event(self, ev: dict, self_id: str) -> bool:
+    async def _on_event(self, ev: dict, self_id: str, patient: bool = False) -> bool:
         """Store the message (before anything else), then hand it to the pipeline. False if the
         event was malformed."""
         try:
@@ -303,7 +303,7 @@ class OneBotAdapter:
             return True
         if inbound.chat.chat_type == "group":
             self.group_accounts[inbound.chat.chat_id] = inbound.chat.account
-        inbox_id = await self.pipeline.receive(inbound)
+        inbox_id = await self.pipeline.receive(inbound, patient=patient)
         if inbox_id is not None:
             self.pipeline.submit(inbox_id)
         return True

@@ -9,7 +9,7 @@ import logging
 from contextlib import nullcontext
 from datetime import timedelta
 
-from pingan.bot.app import Bot, GroupCommit, Handled
+from pingan.bot.app import Bot, GroupCommit, Handled, StoreUnavailable
 from pingan.bot.outbox import claim_replies
 from pingan.messages import ChatRef, Inbound, Outbound
 from pingan.models.db import transient
@@ -33,9 +33,19 @@ class Pipeline:
         self.gate = write_gate(bot)
         self._claims = GroupCommit(self.gate or nullcontext(), self._claim_batch, Bot.BATCH)
 
-    async def receive(self, msg: Inbound) -> int | None:
-        """Store a message (before acknowledging it). None for a duplicate delivery."""
-        return await self.bot.receive(msg)
+    async def receive(self, msg: Inbound, patient: bool = False) -> int | None:
+        """Store a message (before acknowledging it). None for a duplicate delivery.
+        `patient`: for a transport that never delivers again (OneBot's WebSocket has no ack), keep
+        trying while the database is unavailable instead of raising StoreUnavailable; the frames
+        behind it wait on their socket meanwhile."""
+        while True:
+            try:
+                return await self.bot.receive(msg)
+            except StoreUnavailable as exc:
+                if not patient:
+                    raise
+                log.warning("%s; message %s kept waiting", exc, msg.msg_id)
+            await asyncio.sleep(self.bot.settings.server.retry_base_seconds)
 
     def submit(self, inbox_id: int, hold_replies_until=None) -> asyncio.Task:
         """Handle a stored message in the background; await the task (shielded) to wait for it."""
