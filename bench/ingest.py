@@ -338,10 +338,7 @@ def spread(name: str, runs: list[dict]) -> None:
           f"p99 coordination @ {mmm('coord_p99', '.1f')} ms   (min/median/max of {len(runs)})")
 
 
-async def main(args) -> None:
-    runner, api_port = await api_stub()
-    tmp = Path(tempfile.mkdtemp(prefix="pingan-bench-"))
-    port, echo_port, parse_port = free_port(), free_port(), free_port()
+def write_config(tmp: Path, port: int, api_port: int) -> None:
     (tmp / "config.toml").write_text(f"""
 [database]
 url = "sqlite+aiosqlite:///{tmp / 'bench.db'}"
@@ -364,6 +361,13 @@ app_id = "{APP_ID}"
 api_base = "http://127.0.0.1:{api_port}"
 passive_budget_seconds = 3.0
 """, "utf-8")
+
+
+async def main(args) -> None:
+    runner, api_port = await api_stub()
+    tmp = Path(tempfile.mkdtemp(prefix="pingan-bench-"))
+    port, echo_port, parse_port = free_port(), free_port(), free_port()
+    write_config(tmp, port, api_port)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PINGAN")}
     env.update(PINGAN_CONFIG=str(tmp / "config.toml"), PINGAN_WECHAT_TOKEN=TOKEN, PINGAN_WECHAT_APP_SECRET="s",
                PINGAN_ONEBOT_ACCESS_TOKEN=OB_TOKEN)

@@ -230,16 +230,7 @@ async def outage(db_url: str, minutes: int = 30, chats: int = 5, per_chat: int =
                     await s.commit()
             clock.advance(seconds=10)
             await worker.run_once()
-        ws = await client.ws_connect("/onebot/v11/ws", headers={
-            "X-Self-ID": "10001", "X-Client-Role": "Universal", "Authorization": f"Bearer {TOKEN}"})
-
-        async def answer():
-            async for frame in ws:
-                a = json.loads(frame.data)
-                got.append((str(a["params"]["group_id"]), a["params"]["message"][0]["data"]["text"]))
-                await ws.send_json({"status": "ok", "retcode": 0, "data": {"message_id": len(got)}, "echo": a["echo"]})
-
-        reader = asyncio.create_task(answer())
+        ws, reader = await qq_client(client, got)
         for _ in range(100):
             if len(got) >= chats * per_chat:
                 break
@@ -259,6 +250,20 @@ async def outage(db_url: str, minutes: int = 30, chats: int = 5, per_chat: int =
                    for c2 in range(chats))
     return {"minutes": minutes, "queued": chats * per_chat, "delivered": len(got), "dead_letters": dead,
             "max_attempts": attempts, "order_kept": in_order}
+
+
+async def qq_client(client, got: list) -> tuple:
+    """A OneBot client connecting (its posts land in `got` as (group, text)); returns (ws, reader)."""
+    ws = await client.ws_connect("/onebot/v11/ws", headers={
+        "X-Self-ID": "10001", "X-Client-Role": "Universal", "Authorization": f"Bearer {TOKEN}"})
+
+    async def answer():
+        async for frame in ws:
+            a = json.loads(frame.data)
+            got.append((str(a["params"]["group_id"]), a["params"]["message"][0]["data"]["text"]))
+            await ws.send_json({"status": "ok", "retcode": 0, "data": {"message_id": len(got)}, "echo": a["echo"]})
+
+    return ws, asyncio.create_task(answer())
 
 
 # --- two servers on one PostgreSQL ----------------------------------------------------------------
