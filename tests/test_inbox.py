@@ -257,3 +257,25 @@ async def test_a_websocket_message_waits_out_a_held_lock(bot, enabled):
         lock.release()
         await wait_until(lambda: count(bot, InboxMessage))
         await ob.close()
+
+
+async def test_an_error_that_only_looks_transient_is_parked_in_the_end(bot):
+    """A handler that keeps raising ConnectionError is retried, then parked; recovery goes on
+    past it meanwhile."""
+    async def flaky(ctx):
+        if ctx.msg.text == "坏":
+            raise ConnectionError("a handler's socket")
+        from pingan.handlers.router import SKIP
+        return SKIP
+
+    bot.router.handlers.insert(0, ((), flaky))
+    bot.TRANSIENT_LIMIT = 3
+    bad = await bot.receive(message(private_chat("李大爷"), "李大爷", "坏"))
+    await bot.receive(message(private_chat("张阿姨"), "张阿姨", EBIKE))
+    assert await bot.recover() == 2  # the bad one fails, the report behind it is handled
+    assert await count(bot, Ticket) == 1
+    with pytest.raises(ConnectionError):
+        await bot.process(bad)
+    await bot.process(bad)  # the third time: parked
+    (row,) = await rows(bot, InboxMessage, InboxMessage.id == bad)
+    assert row.handled_at is not None and "ConnectionError" in row.error

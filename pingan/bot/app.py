@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import logging
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -184,6 +185,7 @@ class Bot:
         # groups under `serve` left thousands pending).
         self.outbox_platforms: set[str] | None = None
         self._unsendable_logged: set[str] = set()
+        self._transient_tries: Counter[int] = Counter()  # inbox id → transient failures so far
         self.charts = ChartPool(settings.scheduler.chart_processes, settings.scheduler.chart_font)
 
     @classmethod
@@ -317,13 +319,14 @@ class Bot:
                 await session.commit()
             except Exception as exc:
                 await session.rollback()
-                if transient(exc):  # nothing is wrong with the messages: the caller tries again later
-                    raise
+                if transient(exc) and not self._hopeless([i for i, _ in rows]):
+                    raise  # nothing is wrong with the messages: the caller tries again later
                 if len(rows) == 1:
                     return [await self._record_failure(rows[0][0], exc)]
                 # one bad message must not take the others down: handle each on its own
                 return [await self._handle_alone(item) for item in items]
         for h in results.values():
+            self._transient_tries.pop(h.inbox_id, None)
             if h.sender:
                 self.known.remember(h.chat.platform, *h.sender)
             h.followups = [self._follow_up(h.chat, h.inbox_id, job) for job in h.later]
@@ -350,6 +353,16 @@ class Bot:
                      ctx.handled_by, len(notifier.out))
         return Handled(inbox_id, False, notifier.out, ctx.handled_by, msg.chat,
                        (msg.sender_id, ctx.sender) if ctx.sender else None, ctx.later)
+
+    TRANSIENT_LIMIT = 20  # a message that keeps meeting "transient" errors is parked after this many
+
+    def _hopeless(self, ids: list[int]) -> bool:
+        """Count a transient failure of a message handled alone; True once it is past the limit
+        (an error that is not the database's, only looking like it, must not retry forever)."""
+        if len(ids) != 1:
+            return False
+        self._transient_tries[ids[0]] += 1
+        return self._transient_tries[ids[0]] >= self.TRANSIENT_LIMIT
 
     async def _handle_alone(self, item: tuple[int, datetime | None]) -> Handled | Exception:
         try:
@@ -381,6 +394,7 @@ class Bot:
         """A message that fails deterministically (a handler bug, data the database refuses) must
         not wedge the inbox: park it (handled, with its error), tell the admins. `pingan inbox
         retry` runs parked messages again once the cause is fixed."""
+        self._transient_tries.pop(inbox_id, None)
         now = self.clock.now()
         error = f"{type(exc).__name__}: {exc}"[:500]
         notifier = Notifier(self.org, self.settings, self.taxonomy, self.clock)
@@ -435,7 +449,12 @@ class Bot:
             q = select(INBOX.c.id).where(INBOX.c.handled_at.is_(None)).order_by(INBOX.c.id)
             pending = list((await session.exec(q)).scalars().all())
         for inbox_id in pending:
-            await self.process(inbox_id)
+            try:
+                await self.process(inbox_id)
+            except Exception as exc:  # the next one may fare better; this one is tried next sweep
+                if not transient(exc):
+                    raise
+                log.warning("recovering inbox #%s: %s; left for the next sweep", inbox_id, type(exc).__name__)
         if pending:
             log.warning("recovered %d stored-but-unhandled message(s)", len(pending))
         return len(pending)

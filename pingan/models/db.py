@@ -83,7 +83,7 @@ _PG_TRANSIENT = ("08", "40", "53", "57", "55P03")
 def transient(exc: BaseException) -> bool:
     """A database error that may go away if the same work is tried again later (a held lock, a
     dropped connection, a full disk), as opposed to one this input will always cause."""
-    if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
+    if isinstance(exc, (ConnectionError, TimeoutError)):  # e.g. a driver's socket, not a handler's file
         return True
     if not isinstance(exc, sa_exc.DBAPIError):
         return False
