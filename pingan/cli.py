@@ -154,6 +154,29 @@ def db_upgrade(config: Optional[Path] = ConfigOpt, db: Optional[str] = typer.Opt
     typer.echo(f"database is up to date: {settings.database.url}")
 
 
+inbox_app = typer.Typer(help="stored messages", no_args_is_help=True)
+app.add_typer(inbox_app, name="inbox")
+
+
+@inbox_app.command("retry")
+def inbox_retry(ids: list[int] = typer.Argument(None, help="inbox ids (default: every parked message)"),
+                config: Optional[Path] = ConfigOpt,
+                db: Optional[str] = typer.Option(None, help="database URL")) -> None:
+    """Handle parked messages (a handler error parked them) again, e.g. after a fix."""
+    from pingan.bot.app import Bot
+
+    async def main() -> tuple[int, int]:
+        bot = await Bot.create(_settings(config, db), load_org=False)
+        try:
+            return await bot.retry_parked(ids or None)
+        finally:
+            await bot.close()
+
+    ran, failed = asyncio.run(main())
+    typer.echo(f"重新处理 {ran} 条，仍失败 {failed} 条。")
+    raise typer.Exit(1 if failed else 0)
+
+
 @org_app.command("import")
 def org_import(file: Path, config: Optional[Path] = ConfigOpt,
                db: Optional[str] = typer.Option(None, help="database URL")) -> None:

@@ -42,6 +42,8 @@ class BotSettings(_Section):
 class DatabaseSettings(_Section):
     url: str = "sqlite+aiosqlite:///pingan.db"
     echo: bool = False
+    synchronous: Literal["NORMAL", "FULL"] = Field(
+        "NORMAL", description="SQLite: FULL also keeps the last commits through a power loss (an fsync per commit)")
 
 
 class OrgSettings(_Section):
@@ -128,6 +130,9 @@ class ServerSettings(_Section):
     rate_limit_per_minute: int = Field(120, ge=1)  # per source IP on the public callback endpoints
     rate_limit_exempt: list[str] = []  # IPs/CIDRs never rate-limited (e.g. a trusted reverse proxy)
     recover_seconds: int = Field(300, ge=1)  # sweep for stored-but-unhandled messages this often
+    store_budget_seconds: float = Field(2.0, gt=0, description="how long storing a message may wait for a busy database before the request gets 503")
+    retry_base_seconds: float = Field(1.0, gt=0, description="first wait before handling again after a transient database error (doubles each time)")
+    dedupe_days: int = Field(7, ge=1, description="a platform message id seen again within this many days is a re-delivery")
 
 
 class SchedulerSettings(_Section):
@@ -184,7 +189,6 @@ class OneBotSettings(_Section):
     secret: str = ""
     api_url: str = ""  # HTTP API of the client for the HTTP transport, e.g. http://127.0.0.1:3000
     action_timeout_seconds: float = 10.0
-    connect_timeout_seconds: float = 10.0
     # with neither access token nor secret, OneBot refuses to start unless this allows clients on
     # this machine (127.0.0.1/::1) to connect unauthenticated
     allow_unauthenticated_loopback: bool = False

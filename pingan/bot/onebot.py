@@ -357,6 +357,8 @@ class OneBotAdapter:
             if old is not None:
                 await old.ws.close(code=aiohttp.WSCloseCode.POLICY_VIOLATION, message=b"replaced by a new connection")
         log.info("OneBot account %s connected (%s)", self_id, role)
+        if conn.role != "event" and self.pipeline.on_enqueued is not None:
+            self.pipeline.on_enqueued()  # its waiting rows can go now
         try:
             async for frame in ws:
                 if frame.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
@@ -392,14 +394,14 @@ class OneBotAdapter:
         if not isinstance(obj, dict):
             return
         if "post_type" in obj:
-            await self._on_event(obj, conn.self_id)
+            await self._on_event(obj, conn.self_id, patient=True)
             return
         echo = obj.get("echo")
         fut = conn.pending.pop(echo, None) if isinstance(echo, str) else None
         if fut is not None and not fut.done():
             fut.set_result(obj)
 
-    async def _on_event(self, ev: dict, self_id: str) -> bool:
+    async def _on_event(self, ev: dict, self_id: str, patient: bool = False) -> bool:
         """Store the message (before anything else), then hand it to the pipeline. False if the
         event was malformed."""
         try:
@@ -413,7 +415,7 @@ class OneBotAdapter:
             self.group_accounts[inbound.chat.chat_id] = inbound.chat.account
         elif ev.get("sub_type") == "group":  # a temporary session started from a group
             self._remember_temp(inbound, ev)
-        inbox_id = await self.pipeline.receive(inbound)
+        inbox_id = await self.pipeline.receive(inbound, patient=patient)
         if inbox_id is not None:
             self.pipeline.submit(inbox_id)
         return True
@@ -458,7 +460,7 @@ class OneBotAdapter:
         if self.settings.api_url:
             return await self._call_http(action, params, target.account)
         who = f"account {target.account}" if target.account else "any account"
-        raise SendError(f"OneBot: no connection for {who}")
+        raise SendError(f"OneBot: no connection for {who}", unavailable=True)
 
     async def _call_ws(self, conn: Connection, action: str, params: dict) -> dict | None:
         """Send an action and wait for its answer. A slow client may answer after the timeout: the
@@ -511,6 +513,14 @@ class OneBotSender:
 
     def __init__(self, adapter: OneBotAdapter) -> None:
         self.adapter = adapter
+
+    def accounts(self) -> set[str] | None:
+        """The accounts with a live connection here ('' = any account, for rows that name none);
+        None with an HTTP API, which reaches every account."""
+        if self.adapter.settings.api_url:
+            return None
+        live = set(self.adapter.connections)
+        return live | {""} if live else live
 
     def rate_limit(self, target: ChatRef) -> tuple[str, int, float]:
         per = self.adapter.bot.settings.outbox.qq_per_chat_per_minute

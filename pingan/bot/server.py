@@ -15,7 +15,7 @@ from typing import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
-from pingan.bot.app import Bot
+from pingan.bot.app import Bot, StoreUnavailable
 from pingan.bot.http import HttpClient
 from pingan.bot.outbox import OutboxWorker
 from pingan.bot.pipeline import Pipeline
@@ -33,15 +33,25 @@ PUBLIC_PREFIXES = ("/onebot/", "/wechat/", "/wecom/", "/open311/")
 Background = Callable[[Bot, asyncio.Event], Awaitable[None]]
 
 
-async def healthz(request: web.Request) -> web.Response:
-    bot = request.app[BOT]
+HEALTH_BUDGET = 2.0  # seconds: a database that cannot take a write by then is not healthy
+
+
+async def _write_probe(bot: Bot) -> None:
+    """A real committed write (the schema version row, rewritten as it is), in its turn at the
+    write lock: a held lock or a full disk shows here, as it would for a message."""
     from sqlalchemy import text
 
+    async with bot.write_lock, bot.sessions() as session:
+        await session.exec(text("UPDATE alembic_version SET version_num = version_num"))
+        await session.commit()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    bot = request.app[BOT]
     try:
-        async with bot.sessions() as session:
-            await session.exec(text("SELECT 1"))
+        await asyncio.wait_for(_write_probe(bot), HEALTH_BUDGET)
     except Exception as exc:  # report, don't crash: the orchestrator decides what to do
-        return web.json_response({"ok": False, "database": str(exc)[:200]}, status=503)
+        return web.json_response({"ok": False, "database": f"{type(exc).__name__}: {exc}"[:200]}, status=503)
     adapters = request.app[ADAPTERS]
     onebot = adapters.get("qq")
     return web.json_response({"ok": True, "platforms": sorted(adapters),
@@ -70,6 +80,9 @@ def _guard(settings):
             resp = await handler(request)
         except web.HTTPException:
             raise
+        except StoreUnavailable as exc:  # nothing stored, nothing acknowledged: deliver again later
+            log.warning("%s %s: 503 (%s)", request.method, request.path, exc)
+            return web.json_response({"error": "database busy, try again"}, status=503, headers={"Retry-After": "5"})
         except (ValueError, KeyError, TypeError, UnicodeError, LookupError, ArithmeticError, RecursionError) as exc:
             # a malformed request an adapter did not anticipate: the client's fault, not a 500
             log.warning("%s %s: bad request (%s: %s)", request.method, request.path, type(exc).__name__, exc)
@@ -113,6 +126,7 @@ def make_app(bot: Bot, *, env: dict[str, str] | None = None, http: HttpClient | 
     adapters = build_adapters(bot, pipeline, http, env)
     senders = {name: a.sender for name, a in adapters.items() if getattr(a, "sender", None) is not None}
     senders.update(extra_senders or {})
+    bot.outbox_platforms = set(senders)
     worker = OutboxWorker(bot.sessions, bot.clock, settings.outbox, senders, bot.org, write_lock=pipeline.gate)
     pipeline.on_enqueued = worker.wake
     for a in adapters.values():
@@ -163,6 +177,7 @@ async def recovery_sweep(bot: Bot, stop: asyncio.Event) -> None:
     async for _ in every(bot.settings.server.recover_seconds, stop):
         try:
             await bot.recover()
+            await bot.forget_old_keys()
         except Exception:
             log.exception("recovery sweep failed")
 

@@ -1,6 +1,6 @@
 """web sessions and photos
 
-Revision ID: 0004_web
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-01 08:06:57.691018
 """
@@ -10,7 +10,7 @@ import sqlmodel
 import pingan.models.types
 
 
-revision = '0004_web'
+revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None
