@@ -3,10 +3,13 @@
     python bench/parse_eval.py [FILE] [--errors]
 
 FILE defaults to tests/data/parser_dev.jsonl; each line holds
-{"text", "report", "category", "item", "location", "urgent"}. Messages go through
-`pingan.parser.jsonl.parse_line`, the same path as `pingan parse --jsonl`. Prints report
-precision/recall/F1, category and item accuracy, location hit rate, urgent recall/precision
-and a category confusion table. `--errors` also lists the misses. Always exits 0.
+{"text", "report", "category", "item", "location", "urgent"} and optionally "hazard" and
+"why_not". Messages go through `pingan.parser.jsonl.parse_line`, the same path as
+`pingan parse --jsonl`. Prints report precision/recall/F1, specificity on non-reports, category
+and item accuracy, location hit rate, urgent recall/precision and false alarms (share of true
+reports marked urgent that are not), hazard-kind accuracy, a category confusion table, and the
+recorded first (untuned) run of each fresh holdout (bench/parse_first_runs.json).
+`--errors` also lists the misses. Always exits 0.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "tests" / "data" / "parser_dev.jsonl"
+# the score each fresh holdout got the first time the parser saw it, before any tuning on it
+FIRST_RUNS = ROOT / "bench" / "parse_first_runs.json"
 
 
 def location_hit(gold: str | None, got: str | None) -> bool:
@@ -34,6 +39,7 @@ def evaluate(path: str | Path) -> dict:
     tp = fp = fn = tn = 0
     cat_ok = cat_n = item_ok = item_n = loc_ok = loc_n = 0
     u_tp = u_fp = u_fn = 0
+    u_false_reports = hz_ok = hz_n = 0
     confusion: Counter = Counter()
     errors: list[str] = []
     for row in rows:
@@ -67,6 +73,13 @@ def evaluate(path: str | Path) -> dict:
                 else:
                     errors.append(f"LOC {row['location']!r}→{p.get('location')!r}: {row['text'][:80]}")
         gu, pu = bool(row.get("urgent")), bool(p.get("urgent"))
+        u_false_reports += gold_r and pu and not gu
+        if gu and row.get("hazard"):
+            hz_n += 1
+            if p.get("hazard") == row["hazard"]:
+                hz_ok += 1
+            elif pu:
+                errors.append(f"HAZARD {row['hazard']}→{p.get('hazard')}: {row['text'][:80]}")
         u_tp += gu and pu
         u_fp += (not gu) and pu
         u_fn += gu and not pu
@@ -88,12 +101,29 @@ def evaluate(path: str | Path) -> dict:
         "location_hit": ratio(loc_ok, loc_n), "location_n": loc_n,
         "urgent_recall": ratio(u_tp, u_tp + u_fn), "urgent_precision": ratio(u_tp, u_tp + u_fp),
         "urgent_n": u_tp + u_fn,
+        "specificity": chat_rec, "nonreport_n": tn + fp,
+        "urgent_false_alarm": ratio(u_false_reports, cat_n),
+        "hazard_accuracy": ratio(hz_ok, hz_n), "hazard_n": hz_n,
         "confusion": confusion, "errors": errors,
     }
 
 
-TARGETS = {"report_f1": 0.95, "category_accuracy": 0.92, "item_accuracy": 0.85, "location_hit": 0.85,
-           "urgent_recall": 0.97, "urgent_precision": 0.80}
+TARGETS = {"report_f1": 0.95, "specificity": 0.90, "category_accuracy": 0.90, "item_accuracy": 0.85,
+           "location_hit": 0.85, "urgent_recall": 0.97, "urgent_precision": 0.80}
+# at most: non-urgent true reports marked urgent, as a share of true reports
+MAX_URGENT_FALSE_ALARM = 0.02
+
+
+def below_target(m: dict) -> list[str]:
+    out = [k for k, t in TARGETS.items() if m[k] < t]
+    return out + (["urgent_false_alarm"] if m["urgent_false_alarm"] > MAX_URGENT_FALSE_ALARM else [])
+
+
+def first_runs() -> dict:
+    try:
+        return json.loads(FIRST_RUNS.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def main(argv: list[str]) -> int:
@@ -107,11 +137,14 @@ def main(argv: list[str]) -> int:
     print(f"file: {path}  ({m['n']} messages)")
     print(f"report   P={m['report_precision']:.3f}  R={m['report_recall']:.3f}  F1={m['report_f1']:.3f}")
     print(f"chatter  P={m['chatter_precision']:.3f}  R={m['chatter_recall']:.3f}  F1={m['chatter_f1']:.3f}")
+    print(f"specificity (non-reports left alone, n={m['nonreport_n']}): {m['specificity']:.3f}")
     print(f"category accuracy (true reports, n={m['category_n']}): {m['category_accuracy']:.3f}")
     print(f"item accuracy     (gold item,    n={m['item_n']}): {m['item_accuracy']:.3f}")
     print(f"location hit      (gold located, n={m['location_n']}): {m['location_hit']:.3f}")
-    print(f"urgent   R={m['urgent_recall']:.3f}  P={m['urgent_precision']:.3f}  (n={m['urgent_n']})")
-    missed = [k for k, t in TARGETS.items() if m[k] < t]
+    print(f"urgent   R={m['urgent_recall']:.3f}  P={m['urgent_precision']:.3f}  (n={m['urgent_n']})"
+          f"  false alarms {m['urgent_false_alarm']:.3f} of reports")
+    print(f"hazard kind       (gold urgent,  n={m['hazard_n']}): {m['hazard_accuracy']:.3f}")
+    missed = below_target(m)
     print("targets: " + ("all met" if not missed else "below target: " + ", ".join(missed)))
 
     conf = m["confusion"]
@@ -122,6 +155,16 @@ def main(argv: list[str]) -> int:
     print(" " * 12 + "".join(f"{str(p):>{width}}" for p in preds))
     for g in golds:
         print(f"{str(g):<12}" + "".join(f"{conf.get((g, p), 0) or '.':>{width}}" for p in preds))
+    runs = first_runs()
+    if runs:
+        print("\nfirst untuned run of each fresh holdout (bench/parse_first_runs.json):")
+        for name, r in runs.items():
+            print(f"  {name}: " + "  ".join(f"{k}={v}" for k, v in r.items()))
+    if "--record-first-run" in argv:
+        keys = ("report_f1", "specificity", "category_accuracy", "item_accuracy", "location_hit",
+                "urgent_recall", "urgent_false_alarm", "hazard_accuracy")
+        runs.setdefault(path.name, {k: round(m[k], 3) for k in keys})
+        FIRST_RUNS.write_text(json.dumps(runs, ensure_ascii=False, indent=1) + "\n", "utf-8")
     if "--errors" in argv:
         print("\nerrors:")
         for e in m["errors"]:
