@@ -251,7 +251,7 @@ def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool)
         return True
     if pos > 0 and any(w[max(0, pos - len(x)):pos] == x for x in lex.negation_immediate):
         return True
-    if not emergency and any(x in w[end:end + 4 + len(x)] for x in lex.negation_after):
+    if not emergency and any(x in w[end:end + 2 + len(x)] for x in lex.negation_after):
         return True
     c0, c1 = _bounds(w, pos, _CLAUSE_END, limit=40)
     return any(x in w[c0:pos] for x in lex.past) and not any(x in w[c0:c1] for x in lex.present)
@@ -514,7 +514,7 @@ def _scope(ev: _Evidence, score: float, lex: Lexicon) -> str | None:
     """Why a message is outside the bot's scope (question, billing, licensing, service_complaint,
     suggestion, ...): one of the reason's cues, no defect or hazard described anywhere, and no
     hazard named strongly enough to stand alone ("散装汽油")."""
-    if not lex.scope or score >= _SCOPE_TOPIC or (lex.defect_re is not None and lex.defect_re.search(ev.live)):
+    if not lex.scope or score >= _SCOPE_TOPIC and len(ev.live) < _LONG or (lex.defect_re is not None and lex.defect_re.search(ev.live)):
         return None
     return next((reason for reason, rx in lex.scope.items() if rx.search(ev.live)), None)
 

@@ -123,7 +123,8 @@ def _read_lexicon_text(path: str | Path | None) -> tuple[str, str]:
         raise ConfigError(f"{path}: cannot read parser lexicon ({exc.strerror})") from None
 
 
-HAZARDS = ("fire", "gas", "electric", "collapse", "trapped_lift", "drowning", "violence", "casualty", "other")
+# gravest first: when several rules fire the first kind found here is the result's
+HAZARDS = ("fire", "gas", "electric", "trapped_lift", "collapse", "drowning", "violence", "casualty", "other")
 # the hazard kind of the taxonomy's own per-item urgent words
 _ITEM_HAZARD = {"燃气管道": "gas", "夏季水面安全": "drowning", "特种设备": "trapped_lift", "电气设施": "electric"}
 
