@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pingan.parser import ParseResult, parse
+from pingan.parser import ParseResult, find_place, parse, vague_place
 from pingan.parser.jsonl import parse_line, run_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,7 +164,7 @@ def test_long_message_hazard_is_one_sentence():
     ("团结路和新华路路口的红绿灯坏了", "团结路和新华路路口"),
     ("山水天成3栋外墙瓷砖脱落", "山水天成3栋"),
     ("光华村6组的微型消防站器材都是摆设", "光华村6组"),
-    ("楼道的电线老化了,好危险", None),
+    ("楼道的电线老化了,好危险", "楼道"),            # a generic place is kept as detail (still vague)
 ])
 def test_locations(text, loc):
     assert parse(text).location == loc
@@ -324,7 +324,8 @@ def test_dropping_a_phone_in_water_is_not_urgent():
 
 
 def test_a_pronoun_tail_is_not_an_estate_name():
-    assert parse("我想反映一下我们小区的问题,楼道有电瓶车在充电").location is None
+    r = parse("我想反映一下我们小区的问题,楼道有电瓶车在充电")
+    assert r.location == "楼道" and vague_place(r.location)
 
 
 # --- residents' phrasing: lead-ins, illegal building, "all clear", denials, sizes ----------------------
@@ -536,3 +537,118 @@ def test_all_clear_gas_and_bare_markers_are_not_reports(text):
 def test_gas_smell_still_urgent():
     r = parse("幸福里5栋楼道有煤气味")
     assert r.report and r.urgent and r.item == "燃气管道", r
+
+
+# --- issue 14: scope, other senses, asking, danger now, places ------------------------------------
+@pytest.mark.parametrize("text, why", [
+    ("我想问一下社区的办公时间", "question"),
+    ("请问电动车上牌在哪里上，要带发票吗", "licensing"),
+    ("你们社区的人办事太慢了", "service_complaint"),
+    ("打了三次电话都没人接，你们社区的工作人员到底上不上班", "service_complaint"),
+    ("燃气费怎么突然涨了这么多，这个月交了三百多", "billing"),
+    ("我想在小区门口开个小卖部，营业执照怎么办", "licensing"),
+    ("希望小区能多装几个快递柜", "suggestion"),
+    ("好久不见，最近都好吗", "chatter"),
+    ("手机在充电 等哈给你回", "other_sense"),
+    ("王姐，我回家把煤气关好了再出来", "other_sense"),
+    ("公交线路调整了，以后上班要多走十分钟", "other_sense"),
+    ("今天去游泳馆游了一千米 累惨了", "other_sense"),
+    ("刚才消防车来了，是误报，没有着火", "all_clear"),
+])
+def test_out_of_scope_messages_say_why_not(text, why):
+    r = parse(text)
+    assert not r.report and r.why_not == why, r
+
+
+@pytest.mark.parametrize("text, item", [
+    ("请问一下我们单元的灭火器被人偷了,现在一个都莫得,找哪个", "消防设施老化"),   # a question naming a defect
+    ("建议在学校门口装红绿灯，现在没有红绿灯，车子开得飞快", "交通安全设施"),     # a suggestion naming one
+    ("物业收了钱不办事 电梯坏了一个月都不修 业主要罢交物业费", None),             # a bill in a real dispute
+])
+def test_a_defect_keeps_a_question_or_suggestion_in_scope(text, item):
+    r = parse(text)
+    assert r.report, r
+    if item:
+        assert r.item == item, r
+
+
+def test_the_model_alone_never_files_a_report_it_asks():
+    r = parse("这里好危险哦")
+    assert not r.report and r.category is None and r.why_not in ("unsure", "weak")
+    assert parse("这里好危险哦，嘿嘿开玩笑的").why_not == "all_clear"
+
+
+def test_a_thin_report_asks_and_a_plain_one_does_not():
+    assert parse("3栋楼道堆满了纸箱子 人都过不去").ask is False
+    assert parse("楼道里有煤气味").ask is False
+
+
+@pytest.mark.parametrize("text, hazard", [
+    ("燃气表在滴答响 是不是漏气", "gas"),
+    ("隔壁那个精神病又拿起刀在楼下乱砍", "violence"),
+    ("幸福里有栋房子在往下垮", "collapse"),
+    ("楼道里电瓶车充电起火了!!浓烟好大", "fire"),
+    ("电线断了掉在路上 还在冒火花 有人从旁边走", "electric"),
+    ("电梯突然往下掉 停在负一楼了 门打不开 里面还有三个人", "trapped_lift"),
+    ("河边有个小孩掉水里了 快来人", "drowning"),
+    ("我爸在厕所摔倒了起不来 头在流血", "casualty"),
+    ("人民路和建设路路口发生车祸 有人被压在车底下", "casualty"),
+    ("隔壁两口子又在打 女的在喊救命", "violence"),
+    ("有个女的站在楼顶边边上 说不想活了", "other"),
+])
+def test_danger_now_carries_its_hazard_and_is_big(text, hazard):
+    r = parse(text)
+    assert r.report and r.urgent and r.hazard == hazard and r.size == "大", r
+
+
+@pytest.mark.parametrize("text", [
+    "上个月3栋着过火，提醒大家注意用电安全",
+    "万一发生火灾，请大家不要乘坐电梯",
+    "一旦闻到燃气味，先关阀门再开窗",
+    "电视剧里那场大火拍得好真",
+    "小区预埋了充电桩的管线，以后可以装",
+    "外墙的瓷砖经常往下掉，下面是老人活动的地方",
+    "幸福小区靠河那面院墙塌了一半,晚上啥子人都进得来",
+])
+def test_past_hypothetical_fiction_and_habit_are_not_danger_now(text):
+    r = parse(text)
+    assert not r.urgent and r.hazard is None, r
+
+
+def test_a_non_urgent_report_has_no_hazard():
+    r = parse("3栋楼道堆满了纸箱子 人都过不去")
+    assert r.report and not r.urgent and r.hazard is None and r.why_not is None
+
+
+@pytest.mark.parametrize("text, place", [
+    ("武侯区玉林街道玉林小区12栋楼道电线乱拉", "武侯区玉林街道玉林小区12栋"),
+    ("我是A市A3区金桂苑小区的业主", "A市A3区金桂苑小区"),
+    ("L1区河西新村5栋楼道被杂物堵住了", "L1区河西新村5栋"),
+    ("救命 有人跳河了 在南河大桥下面", "南河大桥"),
+    ("地下室的墙在渗水", "地下室"),
+    ("小区东门那个井盖翘起来了", "小区东门"),
+])
+def test_places_as_a_worker_needs_them(text, place):
+    assert find_place(text) == place
+
+
+@pytest.mark.parametrize("text", ["我想问一下社区的办公时间", "房内用电线路老化", "公交线路调整了"])
+def test_no_span_that_is_not_a_place(text):
+    assert find_place(text) is None
+
+
+def test_generic_places_are_vague():
+    assert vague_place("地下室") and vague_place("3栋") and not vague_place("锦城花园3栋")
+
+
+def test_title_weighs_most_in_a_long_message():
+    text = ("关于鑫苑小区夜间噪音扰民的投诉：楼下酒吧每天晚上放音乐到凌晨三点，低音炮震得窗户嗡嗡响，"
+            "客人把车停在消防通道口，我们业主长期睡不好觉，身体已经吃不消了，请求相关部门依法查处。" * 2)
+    r = parse(text)
+    assert r.report and r.item == "噪音扰民", r
+
+
+def test_jsonl_contract_has_the_new_fields():
+    out = parse_line(json.dumps({"text": "燃气费怎么涨了"}, ensure_ascii=False))["parsed"]
+    assert {"report", "category", "item", "location", "urgent", "size", "hazard", "why_not", "ask"} <= set(out)
+    assert out["why_not"] == "billing"

@@ -347,6 +347,7 @@ class _Msg:
     forced_cat: str | None
     forced_item: object | None
     senses: bool              # a hazard word in another sense was blanked ("燃气费")
+    unblanked: str            # the analysis text before that: scope cues read it ("燃气费" is a bill)
     head_end: int             # end of the title / first sentence of a long message, else 0
     chatter: bool = False
     zones_k: list = field(default_factory=list)
@@ -378,6 +379,7 @@ def _prepare(text: str, fields: dict, rt: _Runtime) -> _Msg:
     w = rewrite(analysis, lex.rewrite, lex.rewrite_re)
     # forwarding lead-ins ("转发一下:", "帮邻居问下") say nothing about the hazard
     w, _ = _blank(lex.lead_in_re, w)
+    unblanked = w
     w, senses = _blank(lex.senses_re, w)
     forced_cat = _category_code(fields.get("category"), lex) or _category_code(form_fields.get("category"), lex)
     forced_item = lex.taxonomy.item(fields.get("item")) if fields.get("item") else None
@@ -388,7 +390,7 @@ def _prepare(text: str, fields: dict, rt: _Runtime) -> _Msg:
         m = _SENT_END.search(w)
         head_end = m.start() if m and m.start() <= 60 else min(len(w), 40)
     msg = _Msg(text=text, c=c, w=w, form=form, form_fields=form_fields, f_desc=f_desc, forced_cat=forced_cat,
-               forced_item=forced_item, senses=senses, head_end=head_end)
+               forced_item=forced_item, senses=senses, unblanked=unblanked, head_end=head_end)
     msg.bare = _STRIP_CHATTER.sub("", w)
     msg.chatter = not msg.bare or (lex.chatter_re is not None and lex.chatter_re.fullmatch(msg.bare) is not None)
     msg.zones_k = _clear_zones_kinds(w, lex)
@@ -510,13 +512,13 @@ def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats:
     return False, "weak"
 
 
-def _scope(ev: _Evidence, score: float, lex: Lexicon) -> str | None:
+def _scope(msg: _Msg, ev: _Evidence, score: float, lex: Lexicon) -> str | None:
     """Why a message is outside the bot's scope (question, billing, licensing, service_complaint,
     suggestion, ...): one of the reason's cues, no defect or hazard described anywhere, and no
     hazard named strongly enough to stand alone ("散装汽油")."""
     if not lex.scope or score >= _SCOPE_TOPIC and len(ev.live) < _LONG or (lex.defect_re is not None and lex.defect_re.search(ev.live)):
         return None
-    return next((reason for reason, rx in lex.scope.items() if rx.search(ev.live)), None)
+    return next((reason for reason, rx in lex.scope.items() if rx.search(msg.unblanked)), None)
 
 
 def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = None) -> ParseResult:
@@ -532,11 +534,11 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
     ev = _evidence(msg, sc, lex)
     report, reason = _gate(msg, sc, rank, urgent, ev, stats, lex)
     if report and not urgent and not msg.forced_cat and not msg.form_fields and not (msg.form and msg.form.marker):
-        out_of_scope = _scope(ev, rank.best_score, lex)
+        out_of_scope = _scope(msg, ev, rank.best_score, lex)
         if out_of_scope:
             report, reason = False, out_of_scope
     if not report and reason in ("weak", "chatter") and not msg.chatter:
-        reason = _scope(ev, rank.best_score, lex) or ("other_sense" if msg.senses else reason)
+        reason = _scope(msg, ev, rank.best_score, lex) or ("other_sense" if msg.senses else reason)
     if "report" in fields and fields["report"] is not None:
         report = bool(fields["report"])
     if msg.forced_cat and "report" not in fields:

@@ -42,8 +42,21 @@ class LocationFinder:
         after = sorted(set(loc.get("after", [])), key=len, reverse=True)
         self.cut = sorted(set(loc.get("cut_after", [])), key=len, reverse=True)
         self.generic = frozenset(loc.get("generic_names", []))
+        # a name with one of these is a clause, not a place ("想问一下社区", "有人跳河")
+        self.not_in_names = tuple(loc.get("not_in_names", []))
+        # a place-name suffix that ends a word which is no place ("电线路", "公交线路")
+        self.false_endings = tuple(loc.get("false_endings", []))
+        admin = "|".join(re.escape(x) for x in sorted(loc.get("admin_suffixes", []), key=len, reverse=True))
+        # one administrative level right before a place: "A3区", "武侯区", "玉林街道", "青山镇"
+        self.admin_tail = re.compile(rf"(?:[A-Za-z][0-9]{{0,3}}|[\u4e00-\u9fff]{{2,4}}?)(?:{admin})$") if admin else None
+        self.admin_cut = frozenset("".join(w for w in self.cut if len(w) == 1))
         alt = lambda ws: "|".join(re.escape(w) for w in ws)  # noqa: E731
         chain = rf"(?:{_LINK})(?:[-, ]?(?:{_LINK}))*"
+        generic_places = sorted(set(loc.get("generic_places", [])), key=len, reverse=True)
+        # no named place: a building chain with a generic place, or the generic place alone
+        # ("3栋2单元楼道", "地下室", "小区东门", "菜市场门口"), kept as detail for the worker
+        self.generic_place = re.compile(rf"(?:{chain})?(?:{alt(generic_places)})(?:{alt(after)})?") \
+            if generic_places else None
         self.chain_only = re.compile(chain)
         self.after_re = re.compile(rf"(?:{alt(after)})") if after else None
         self.place = re.compile(
@@ -51,6 +64,7 @@ class LocationFinder:
         )
         self.place2 = re.compile(rf"(?P<name>{_NAME_CHARS}{{2,10}}?)(?P<suf>{alt(est + roads)})")
         self.suffixes = frozenset(est + roads)
+        self.continued = re.compile(rf"{_NAME_CHARS}{{1,3}}?(?:{alt([x for x in est + roads if len(x) >= 2])})")
         self.suffix_re = re.compile(rf"(?:{alt(est + roads)})")
         self.roads = frozenset(roads)
         self.crossing = re.compile(
@@ -79,7 +93,9 @@ class LocationFinder:
         return name
 
     def _is_generic(self, name: str, suf: str, boundary: bool = False) -> bool:
-        if not name or name in self.generic:
+        if not name or name in self.generic or any(x in name for x in self.not_in_names):
+            return True
+        if (name + suf).endswith(self.false_endings):
             return True
         if len(name) == 1 and not boundary:
             return True  # "府河" at a boundary is a name; "下河" or "(我)们小区" inside a clause is not
@@ -147,6 +163,9 @@ class LocationFinder:
                 if not m2:
                     break
                 end0 = m2.end()
+            m3 = self.continued.match(s, end0) if len(s[m.end("name"):end0]) == 1 else None
+            if m3:
+                end0 = m3.end()  # "河西新村": 河 was part of the name
             suf = s[m.end("name"):end0]
             pos = end0
             boundary = (start == 0 or not re.match(_NAME_CHARS, s[start - 1])) and suf[:1] in "河江湖桥堰塘"
@@ -191,12 +210,41 @@ class LocationFinder:
     def vague(self, s: str) -> bool:
         """Only building numbers ("3栋", "2单元门口"): which estate or road is not said."""
         spans = self.find_all(s)
-        return bool(spans) and not any(sp.named for sp in spans)
+        if not spans:
+            return self._generic(s, None) is not None  # "楼道", "地下室": which building?
+        return not any(sp.named for sp in spans)
+
+    def _with_admin(self, s: str, start: int) -> int:
+        """Move a place's start left over the administrative levels written before it
+        ("武侯区玉林街道" + "玉林小区"), so the span holds them however a reader quotes it."""
+        if self.admin_tail is None:
+            return start
+        while start > 0:
+            head = s[max(0, start - 8):start]
+            m = None
+            for k in range(len(head) - 1):  # longest level first, never across a cut word or a level
+                cand = self.admin_tail.fullmatch(head[k:])
+                if cand and not any(ch in self.admin_cut or ch in "省市区县镇乡" for ch in head[k:cand.end() - 1]):
+                    m = cand
+                    break
+            if m is None:
+                return start
+            start -= len(m.group(0))
+        return start
+
+    def _generic(self, s: str, focus: int | None) -> str | None:
+        if self.generic_place is None:
+            return None
+        found = [m for m in self.generic_place.finditer(s)]
+        if not found:
+            return None
+        top = min(found, key=lambda m: abs(m.start() - focus) if focus is not None else m.start())
+        return top.group(0)
 
     def best(self, s: str, focus: int | None = None) -> str | None:
         spans = self.find_all(s)
         if not spans:
-            return None
+            return self._generic(s, focus)
 
         def score(sp: Span) -> tuple:
             near = 0.0
@@ -206,5 +254,6 @@ class LocationFinder:
             return (2 * sp.named + sp.chain + near, -sp.start)
 
         top = max(spans, key=score)
-        out = top.text(s).strip(" ,的")
+        start = self._with_admin(s, top.start) if top.named else top.start
+        out = s[start:top.end].strip(" ,的")
         return out or None
