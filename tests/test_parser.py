@@ -419,7 +419,7 @@ def test_all_clear_or_denied_is_not_a_report(text):
     "晚上吵得受不了了,谢谢",
     "现在没人管了,垃圾堆成山",
     "已经没有办法了,楼上天天漏水",
-    "物业说已经处理了,但是还是在漏",                   # re-opened
+    "物业说已经处理了,但是水管还是在漏",               # re-opened
 ])
 def test_no_longer_wording_that_is_still_a_report(text):
     assert parse(text).report, text
@@ -652,3 +652,27 @@ def test_jsonl_contract_has_the_new_fields():
     out = parse_line(json.dumps({"text": "燃气费怎么涨了"}, ensure_ascii=False))["parsed"]
     assert {"report", "category", "item", "location", "urgent", "size", "hazard", "why_not", "ask"} <= set(out)
     assert out["why_not"] == "billing"
+
+
+def test_a_denied_defect_does_not_keep_a_bill_in_scope():
+    r = parse("这个月水费怎么比平时多了一百多，家里也没漏水，能不能帮忙查下水表")
+    assert not r.report and r.why_not in ("billing", "unsure"), r
+
+
+def test_problem_words_without_a_hazard_are_not_filed():
+    for text in ("我家猫又跑出去了 看到的帮我说一声 橘色的", "我这电脑又卡死了，气得我想砸了它"):
+        r = parse(text)
+        assert not r.report and r.category is None, r
+
+
+def test_a_keyword_used_as_a_landmark_does_not_decide_the_topic():
+    r = parse("我家就住在变压器正对面，楼下那家烧烤店每天晚上吵到两点")
+    assert r.report and r.item == "噪音扰民", r
+
+
+def test_a_notice_word_deep_in_a_long_complaint_does_not_make_it_a_notice():
+    text = ("投诉幸福小区物业不作为：小区3栋楼道的消防栓箱里灭火器全部过期，应急灯也不亮，"
+            "我们多次找物业，物业总说会安排人来看，会组织检查，可是三个月过去了一直没人来处理，"
+            "住户们都很担心，万一出事后果不堪设想。")
+    r = parse(text)
+    assert r.report and r.category == "fire", r

@@ -44,6 +44,7 @@ _NB_CAT_MIN = 0.55     # no category words at all: take the model's category abo
 _NB_ITEM_MIN = 0.6     # no item decided by keywords: take the model's item above this
 _NB_REPORT_MIN = 0.85  # a weak message with some evidence reads like a report above this: ask
 _HEAD_WEIGHT = 1.5     # keyword weight in the title / first sentence of a long message
+_LANDMARK_WEIGHT = 0.3 # a keyword used as a landmark ("变压器正对面") counts this much
 _LONG = 80             # characters from which a message is "long" (title weighs more, scope from title)
 _SCOPE_TOPIC = 3.0     # keyword score at which a hazard is named plainly enough to keep a question in scope
 _ASK_BELOW = 0.5       # a report below this confidence is not filed silently: the bot asks first
@@ -239,6 +240,8 @@ def _scan_keywords(w: str, lex: Lexicon, zones, head_end: int, sc: _Scan) -> Non
             continue  # each distinct word counts once
         seen.add(word)
         factor = _HEAD_WEIGHT if pos < head_end else 1.0
+        if lex.landmark_re is not None and lex.landmark_re.match(w, m.end()):
+            factor *= _LANDMARK_WEIGHT  # "变压器正对面", "消防通道口": the hazard word only says where
         for kind, target, weight in targets:
             sc.add(kind, target, weight * factor, word, pos)
 
@@ -495,8 +498,8 @@ def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats:
     if marker or msg.form_fields:
         all_clear = bool(zones) and sc.live_hits == 0 and not msg.forced_cat
         return (False, "all_clear") if all_clear else (True, "")
-    if _has(lex.notice_re, w) and not ev.discovery:
-        return False, "notice"
+    if _has(lex.notice_re, w[:msg.head_end] if msg.head_end else w) and not ev.discovery:
+        return False, "notice"  # a long complaint that mentions 安排 or 组织 is no group notice
     if zones and (sc.live_hits == 0 and not ev.rest_problem or ev.thanks_clear) \
             and not _has(lex.reopen_re, w[zones[-1][1]:]):
         return False, "all_clear"
@@ -506,17 +509,25 @@ def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats:
     if score >= 2.0 or (score >= 1.0 and problem >= 1) or (score > 0 and problem >= 2):
         return True, ""
     if (problem >= 2 or ev.strong and problem >= 1) and long_enough >= 8 and not zones:
-        return True, ""
+        # problem words but no hazard named: the model would have to pick the topic alone
+        return (True, "") if score > 0 else (False, "unsure")
     if (score > 0 or problem >= 1) and long_enough >= 6 and not zones and stats.p_report() >= _NB_REPORT_MIN:
         return False, "unsure"  # the words are thin but the message reads like a report: ask
     return False, "weak"
+
+
+def _describes_defect(live: str, lex: Lexicon) -> bool:
+    """A defect or hazard stated, not denied ("家里也没漏水" states none)."""
+    if lex.defect_re is None:
+        return False
+    return any(not _negated(live, m.start(), _ITEM_NEG, 2) for m in lex.defect_re.finditer(live))
 
 
 def _scope(msg: _Msg, ev: _Evidence, score: float, lex: Lexicon) -> str | None:
     """Why a message is outside the bot's scope (question, billing, licensing, service_complaint,
     suggestion, ...): one of the reason's cues, no defect or hazard described anywhere, and no
     hazard named strongly enough to stand alone ("散装汽油")."""
-    if not lex.scope or score >= _SCOPE_TOPIC and len(ev.live) < _LONG or (lex.defect_re is not None and lex.defect_re.search(ev.live)):
+    if not lex.scope or score >= _SCOPE_TOPIC and len(ev.live) < _LONG or _describes_defect(ev.live, lex):
         return None
     return next((reason for reason, rx in lex.scope.items() if rx.search(msg.unblanked)), None)
 
@@ -537,7 +548,7 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
         out_of_scope = _scope(msg, ev, rank.best_score, lex)
         if out_of_scope:
             report, reason = False, out_of_scope
-    if not report and reason in ("weak", "chatter") and not msg.chatter:
+    if not report and reason in ("weak", "chatter", "unsure") and not msg.chatter:
         reason = _scope(msg, ev, rank.best_score, lex) or ("other_sense" if msg.senses else reason)
     if "report" in fields and fields["report"] is not None:
         report = bool(fields["report"])

@@ -90,6 +90,8 @@ class Lexicon:
     scope: dict[str, re.Pattern] = field(default_factory=dict)
     # a defect or hazard actually described ("坏了", "堵死", "没有护栏"): keeps a message in scope
     defect_re: re.Pattern | None = None
+    # right after a keyword, it is only a landmark: "变压器正对面", "消防通道口那家店"
+    landmark_re: re.Pattern | None = None
     location: dict = field(default_factory=dict)
 
 
@@ -177,6 +179,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         urgent_yes=frozenset(str(v).lower() for v in forms.get("urgent_values", {}).get("yes", [])),
         senses_re=_regexes(data.get("senses", {}).get("other", []), source, "senses.other"),
         scope=scope, defect_re=_regexes(scope_raw.get("defect", []), source, "scope.defect"),
+        landmark_re=_regexes(data.get("location", {}).get("landmark_after", []), source, "location.landmark_after"),
         location=data.get("location", {}),
     )
 
