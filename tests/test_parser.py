@@ -676,3 +676,22 @@ def test_a_notice_word_deep_in_a_long_complaint_does_not_make_it_a_notice():
             "住户们都很担心，万一出事后果不堪设想。")
     r = parse(text)
     assert r.report and r.category == "fire", r
+
+
+@pytest.mark.parametrize("text, place", [
+    ("锦江区玉林街道南苑新村，有个小孩掉河里了", "锦江区玉林街道南苑新村"),       # a level and the estate
+    ("双流区东升街道和平里12幢出租屋里有人吸毒", "双流区东升街道和平里12幢"),
+    ("青羊小区变压器一直嗡嗡响,旁边就是幼儿园", "青羊小区"),                  # 小区 is no district
+    ("各位，A3区春熙路口东门这里红绿灯坏了", "A3区春熙路口东门"),
+])
+def test_places_after_administrative_levels(text, place):
+    assert find_place(text) == place
+
+
+def test_a_cry_for_help_is_drowning_only_by_the_water():
+    assert parse("独居老人倒在家里叫不醒 救命啊").hazard == "casualty"
+    assert parse("河边有人在喊救命 好像掉下去了").hazard == "drowning"
+
+
+def test_a_quarrel_with_the_property_company_is_a_property_dispute():
+    assert parse("业主和物业吵起来了 请社区来一下").item == "小区物业矛盾纠纷"

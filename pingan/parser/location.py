@@ -46,7 +46,7 @@ class LocationFinder:
         self.not_in_names = tuple(loc.get("not_in_names", []))
         # a place-name suffix that ends a word which is no place ("电线路", "公交线路")
         self.false_endings = tuple(loc.get("false_endings", []))
-        admin = "|".join(re.escape(x) for x in sorted(loc.get("admin_suffixes", []), key=len, reverse=True))
+        admin = "|".join(sorted(loc.get("admin_suffixes", []), key=len, reverse=True))  # regular expressions
         # one administrative level right before a place: "A3区", "武侯区", "玉林街道", "青山镇"
         self.admin_tail = re.compile(rf"(?:[A-Za-z][0-9]{{0,3}}|[\u4e00-\u9fff]{{2,4}}?)(?:{admin})$") if admin else None
         self.admin_cut = frozenset("".join(w for w in self.cut if len(w) == 1))
@@ -186,7 +186,9 @@ class LocationFinder:
                 end, _ = self._extend(s, m.end())
                 start, named = m.start(), False
                 # "山水天成3栋": a bare estate name right before the chain
-                run = re.search(rf"{_NAME_CHARS}{{2,10}}$", s[max(0, start - 10):start])
+                lo = max(0, start - 10)
+                lo = max([lo] + [k + 1 for k in range(lo, start) if taken[k]])  # not into a place before it
+                run = re.search(rf"{_NAME_CHARS}{{2,10}}$", s[lo:start])
                 if run and not re.search(r"[0-9A-Za-z]$", run.group(0)):
                     name = self._trim_name(run.group(0))
                     if 2 <= len(name) <= 6 and not self._is_generic(name, "") \
@@ -254,6 +256,15 @@ class LocationFinder:
             return (2 * sp.named + sp.chain + near, -sp.start)
 
         top = max(spans, key=score)
+        end = top.end
+        nxt = next((sp for sp in spans if sp.start > top.start), None)
+        if nxt is not None and self._is_admin(s[top.start:top.end]) \
+                and re.fullmatch(rf"{_NAME_CHARS}{{0,4}}", s[top.end:nxt.start]) and (nxt.start == top.end or nxt.chain):
+            # "锦江区玉林街道" + "南苑新村", "东升街道" + "和平里" + "12幢": the level and the estate are one place
+            end = nxt.end
         start = self._with_admin(s, top.start) if top.named else top.start
-        out = s[start:top.end].strip(" ,的")
+        out = s[start:end].strip(" ,的")
         return out or None
+
+    def _is_admin(self, text: str) -> bool:
+        return self.admin_tail is not None and self.admin_tail.search(text) is not None
