@@ -457,20 +457,29 @@ class _Evidence:
 
 def _evidence(msg: _Msg, sc: _Scan, lex: Lexicon) -> _Evidence:
     w, zones = msg.w, msg.zones
-    live = "".join(ch if not _in_zones(i, zones) else " " for i, ch in enumerate(w)) if zones else w
+    live = _mask(w, zones)
     for phrase in _CUE_BLANK:
         live = live.replace(phrase, " " * len(phrase))
     strong = _has(lex.strong_problem_re, live)
     # all clear only if nothing outside what the all-clear / no-longer wording speaks for names a
     # problem: "水箱已经不漏了,但墙上全是裂缝,谢谢" is a report
     closed = _closed_regions(w, msg.zones_k)
-    rest = "".join(" " if _in_zones(i, closed) else ch for i, ch in enumerate(live)) if closed else live
+    rest = _mask(live, closed)
     rest_problem = _has(lex.problem_re, rest) or _has(lex.strong_problem_re, rest)
     return _Evidence(
         live=live, problem=len(lex.problem_re.findall(live)) if lex.problem_re is not None else 0,
         strong=strong, discovery=_has(lex.discovery_re, live) or strong, rest_problem=rest_problem,
         thanks_clear=bool(closed) and _has(lex.thanks_re, w) and not rest_problem
         and all(_in_zones(p, closed) for p in sc.live_pos))
+
+
+def _mask(text: str, zones) -> str:
+    """`text` with the zones blanked (same length, so positions still line up)."""
+    for a, b in zones:
+        b = min(b, len(text))
+        if a < b:
+            text = text[:a] + " " * (b - a) + text[b:]
+    return text
 
 
 def _has(pat: re.Pattern | None, text: str) -> bool:
