@@ -695,3 +695,24 @@ def test_a_cry_for_help_is_drowning_only_by_the_water():
 
 def test_a_quarrel_with_the_property_company_is_a_property_dispute():
     assert parse("业主和物业吵起来了 请社区来一下").item == "小区物业矛盾纠纷"
+
+
+def test_a_traffic_jam_and_a_schoolyard_fight():
+    assert parse("路上堵死了").why_not == "other_sense"
+    r = parse("孩子在学校打架了 老师叫我去")
+    assert not r.urgent and r.hazard is None
+
+
+def test_a_utility_bill_is_out_of_scope_a_property_fee_dispute_is_not():
+    assert parse("天然气费能在微信上交吗").why_not == "billing"
+    assert parse("物业费年年涨,服务一点都没提高,业主们都不想交了").item == "小区物业矛盾纠纷"
+
+
+def test_an_outage_mentioned_in_a_report_is_no_notice():
+    r = parse("地下车库的应急灯全部不亮 停电了黑漆漆的")
+    assert r.report and r.item == "消防设施老化", r
+
+
+def test_a_pit_giving_way_on_a_site_is_a_work_safety_collapse():
+    r = parse("工地基坑边上的土在往下垮 下面还有工人在干活")
+    assert r.urgent and r.hazard == "collapse" and r.category == "production", r

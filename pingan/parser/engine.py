@@ -492,7 +492,7 @@ def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats:
     thinks it reads like a report: the bot asks instead of filing)."""
     w, form, zones, score = msg.w, msg.form, msg.zones, rank.best_score
     if msg.chatter:
-        return False, "chatter"
+        return False, "other_sense" if msg.senses and not msg.bare else "chatter"
     if urgent:
         if _has(lex.notice_strong_re, w) and not ev.discovery and not _has(lex.emergency_re, w):
             return False, "notice"  # "温馨提示:发现有人溺水不要盲目施救"
