@@ -36,76 +36,74 @@ def evaluate(path: str | Path) -> dict:
     from pingan.parser.jsonl import parse_line
 
     rows = [json.loads(line) for line in Path(path).read_text("utf-8").splitlines() if line.strip()]
-    tp = fp = fn = tn = 0
-    cat_ok = cat_n = item_ok = item_n = loc_ok = loc_n = 0
-    u_tp = u_fp = u_fn = 0
-    u_false_reports = hz_ok = hz_n = 0
+    c: Counter = Counter()
     confusion: Counter = Counter()
     errors: list[str] = []
     for row in rows:
         out = parse_line(json.dumps({"text": row["text"]}, ensure_ascii=False))
-        p = out.get("parsed") or {"report": False}
-        gold_r, got_r = bool(row.get("report")), bool(p.get("report"))
-        tp += gold_r and got_r
-        fp += (not gold_r) and got_r
-        fn += gold_r and not got_r
-        tn += (not gold_r) and not got_r
-        if gold_r != got_r:
-            errors.append(f"REPORT gold={gold_r} got={got_r}: {row['text'][:80]}")
-        if gold_r:
-            cat_n += 1
-            gc, pc = row.get("category"), p.get("category") if got_r else None
-            confusion[(gc, pc)] += 1
-            if gc == pc:
-                cat_ok += 1
-            elif got_r:
-                errors.append(f"CAT {gc}→{pc} {p.get('matched')}: {row['text'][:80]}")
-            if row.get("item"):
-                item_n += 1
-                if p.get("item") == row["item"]:
-                    item_ok += 1
-                elif got_r:
-                    errors.append(f"ITEM {row['item']}→{p.get('item')} {p.get('matched')}: {row['text'][:80]}")
-            if row.get("location"):
-                loc_n += 1
-                if location_hit(row["location"], p.get("location")):
-                    loc_ok += 1
-                else:
-                    errors.append(f"LOC {row['location']!r}→{p.get('location')!r}: {row['text'][:80]}")
-        gu, pu = bool(row.get("urgent")), bool(p.get("urgent"))
-        u_false_reports += gold_r and pu and not gu
-        if gu and row.get("hazard"):
-            hz_n += 1
-            if p.get("hazard") == row["hazard"]:
-                hz_ok += 1
-            elif pu:
-                errors.append(f"HAZARD {row['hazard']}→{p.get('hazard')}: {row['text'][:80]}")
-        u_tp += gu and pu
-        u_fp += (not gu) and pu
-        u_fn += gu and not pu
-        if gu != pu:
-            errors.append(f"URGENT gold={gu} got={pu} {p.get('matched')}: {row['text'][:80]}")
+        _score_row(row, out.get("parsed") or {"report": False}, c, confusion, errors)
 
     def ratio(a, b):
         return a / b if b else 0.0
 
-    prec, rec = ratio(tp, tp + fp), ratio(tp, tp + fn)
-    chat_prec, chat_rec = ratio(tn, tn + fn), ratio(tn, tn + fp)
+    prec, rec = ratio(c["tp"], c["tp"] + c["fp"]), ratio(c["tp"], c["tp"] + c["fn"])
+    chat_prec, chat_rec = ratio(c["tn"], c["tn"] + c["fn"]), ratio(c["tn"], c["tn"] + c["fp"])
     return {
         "n": len(rows),
         "report_precision": prec, "report_recall": rec, "report_f1": ratio(2 * prec * rec, prec + rec),
         "chatter_precision": chat_prec, "chatter_recall": chat_rec,
         "chatter_f1": ratio(2 * chat_prec * chat_rec, chat_prec + chat_rec),
-        "category_accuracy": ratio(cat_ok, cat_n), "category_n": cat_n,
-        "item_accuracy": ratio(item_ok, item_n), "item_n": item_n,
-        "location_hit": ratio(loc_ok, loc_n), "location_n": loc_n,
-        "urgent_recall": ratio(u_tp, u_tp + u_fn), "urgent_precision": ratio(u_tp, u_tp + u_fp),
-        "urgent_n": u_tp + u_fn,
-        "specificity": chat_rec, "nonreport_n": tn + fp,
-        "urgent_false_alarm": ratio(u_false_reports, cat_n),
-        "hazard_accuracy": ratio(hz_ok, hz_n), "hazard_n": hz_n,
+        "category_accuracy": ratio(c["cat_ok"], c["cat_n"]), "category_n": c["cat_n"],
+        "item_accuracy": ratio(c["item_ok"], c["item_n"]), "item_n": c["item_n"],
+        "location_hit": ratio(c["loc_ok"], c["loc_n"]), "location_n": c["loc_n"],
+        "urgent_recall": ratio(c["u_tp"], c["u_tp"] + c["u_fn"]),
+        "urgent_precision": ratio(c["u_tp"], c["u_tp"] + c["u_fp"]), "urgent_n": c["u_tp"] + c["u_fn"],
+        "specificity": chat_rec, "nonreport_n": c["tn"] + c["fp"],
+        "urgent_false_alarm": ratio(c["u_false_report"], c["cat_n"]),
+        "hazard_accuracy": ratio(c["hz_ok"], c["hz_n"]), "hazard_n": c["hz_n"],
         "confusion": confusion, "errors": errors,
     }
+
+
+def _score_row(row: dict, p: dict, c: Counter, confusion: Counter, errors: list[str]) -> None:
+    text = row["text"][:80]
+    gold_r, got_r = bool(row.get("report")), bool(p.get("report"))
+    c[{(True, True): "tp", (False, True): "fp", (True, False): "fn", (False, False): "tn"}[gold_r, got_r]] += 1
+    if gold_r != got_r:
+        errors.append(f"REPORT gold={gold_r} got={got_r}: {text}")
+    if gold_r:
+        c["cat_n"] += 1
+        gc, pc = row.get("category"), p.get("category") if got_r else None
+        confusion[(gc, pc)] += 1
+        if gc == pc:
+            c["cat_ok"] += 1
+        elif got_r:
+            errors.append(f"CAT {gc}→{pc} {p.get('matched')}: {text}")
+        if row.get("item"):
+            c["item_n"] += 1
+            if p.get("item") == row["item"]:
+                c["item_ok"] += 1
+            elif got_r:
+                errors.append(f"ITEM {row['item']}→{p.get('item')} {p.get('matched')}: {text}")
+        if row.get("location"):
+            c["loc_n"] += 1
+            if location_hit(row["location"], p.get("location")):
+                c["loc_ok"] += 1
+            else:
+                errors.append(f"LOC {row['location']!r}→{p.get('location')!r}: {text}")
+    gu, pu = bool(row.get("urgent")), bool(p.get("urgent"))
+    c["u_false_report"] += gold_r and pu and not gu
+    if gu and row.get("hazard"):
+        c["hz_n"] += 1
+        if p.get("hazard") == row["hazard"]:
+            c["hz_ok"] += 1
+        elif pu:
+            errors.append(f"HAZARD {row['hazard']}→{p.get('hazard')}: {text}")
+    c["u_tp"] += gu and pu
+    c["u_fp"] += (not gu) and pu
+    c["u_fn"] += gu and not pu
+    if gu != pu:
+        errors.append(f"URGENT gold={gu} got={pu} {p.get('matched')}: {text}")
 
 
 TARGETS = {"report_f1": 0.95, "specificity": 0.90, "category_accuracy": 0.90, "item_accuracy": 0.85,

@@ -716,3 +716,18 @@ def test_an_outage_mentioned_in_a_report_is_no_notice():
 def test_a_pit_giving_way_on_a_site_is_a_work_safety_collapse():
     r = parse("工地基坑边上的土在往下垮 下面还有工人在干活")
     assert r.urgent and r.hazard == "collapse" and r.category == "production", r
+
+
+def test_training_never_reads_a_held_out_file():
+    spec = importlib.util.spec_from_file_location("train_parser_model", ROOT / "scripts" / "train_parser_model.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    names = {p.name for p in mod.training_files()}
+    assert "parser_corpus_train.jsonl" in names
+    assert not any(n.startswith("parser_holdout") or n == "parser_corpus_dev.jsonl" for n in names)
+
+
+def test_the_first_untuned_runs_are_recorded():
+    runs = _load_eval().first_runs()
+    assert runs["parser_holdout4.jsonl"]["specificity"] < 0.9  # what the parser did before this work
+    assert {"report_f1", "urgent_recall", "location_hit"} <= set(runs["parser_holdout5.jsonl"])

@@ -34,6 +34,34 @@ class Span:
         return s[self.start:self.end]
 
 
+class _Found:
+    """Spans found in one text so far; a later finder never overlaps an earlier one."""
+
+    def __init__(self, s: str):
+        self.s = s
+        self.spans: list[Span] = []
+        self.taken = [False] * (len(s) + 1)
+
+    def add(self, start: int, end: int, named: bool, chain: bool) -> None:
+        if any(self.taken[start:end]):
+            return
+        for k in range(start, end):
+            self.taken[k] = True
+        self.spans.append(Span(start, end, named, chain))
+
+    def merged(self) -> list[Span]:
+        """In text order, "锦城花园 3栋" / "锦城花园的3栋" neighbours merged."""
+        out: list[Span] = []
+        for sp in sorted(self.spans, key=lambda sp: sp.start):
+            if out:
+                prev = out[-1]
+                if self.s[prev.end:sp.start] in ("", " ", "的") and (sp.chain and not sp.named or prev.chain and not prev.named):
+                    out[-1] = Span(prev.start, sp.end, prev.named or sp.named, True)
+                    continue
+            out.append(sp)
+        return out
+
+
 class LocationFinder:
     def __init__(self, lex: Lexicon):
         loc = lex.location
@@ -123,91 +151,74 @@ class LocationFinder:
 
     # -- main --------------------------------------------------------------------------
     def find_all(self, s: str) -> list[Span]:
-        spans: list[Span] = []
-        taken = [False] * (len(s) + 1)
+        found = _Found(s)
+        self._crossings(found)
+        self._named(found)
+        for m in self.this_estate.finditer(s):
+            name = m.group("n")
+            if not self._is_generic(name, "小区") and not any(w in name for w in ("这", "那", "小区")):
+                found.add(m.start("n"), m.end("n"), True, False)
+        self._chains(found)
+        return found.merged()
 
-        def add(start: int, end: int, named: bool, chain: bool):
-            if any(taken[start:end]):
-                return
-            for k in range(start, end):
-                taken[k] = True
-            spans.append(Span(start, end, named, chain))
-
-        for m in self.crossing.finditer(s):
+    def _crossings(self, found: _Found) -> None:
+        """"人民路和建设路路口"."""
+        for m in self.crossing.finditer(found.s):
             a_full = m.group("a")
             suf_len = 1 if a_full[-1] in self.roads else 2
             a_name = self._trim_name(a_full[:-suf_len])
-            b_full = m.group("b")
-            b_name = self._trim_name(b_full[:-1])
+            b_name = self._trim_name(m.group("b")[:-1])
             if self._is_generic(a_name, "路") or self._is_generic(b_name, "路"):
                 continue
-            start = m.start("a") + (len(a_full) - suf_len - len(a_name))
-            add(start, m.end(), True, False)
+            found.add(m.start("a") + (len(a_full) - suf_len - len(a_name)), m.end(), True, False)
 
-        pos = 0
-        while True:
-            m = self.place.search(s, pos)
-            if not m:
-                break
-            name, suf = m.group("name"), m.group("suf")
-            trimmed = self._trim_name(name)
+    def _named(self, found: _Found) -> None:
+        """Names before a place suffix ("锦城花园", "府河", "河西新村"), with what follows them."""
+        s, pos = found.s, 0
+        while (m := self.place.search(s, pos)) is not None:
+            trimmed = self._trim_name(m.group("name"))
             start = m.end("name") - len(trimmed)
             if len(trimmed) < 2:
                 # "天府花城": "天"+"府" is too short; try a longer name from the same start
                 m2 = self.place2.match(s, start)
                 if m2 and len(m2.group("name")) <= 6 and not self._is_generic(m2.group("name"), m2.group("suf")):
-                    m, name, suf, trimmed = m2, m2.group("name"), m2.group("suf"), m2.group("name")
+                    m, trimmed = m2, m2.group("name")
             end0 = m.end()
             for _ in range(3):  # "锦" + "城" + "花园", "柏条河" + "绿道"
                 m2 = self.suffix_re.match(s, end0)
                 if not m2:
                     break
                 end0 = m2.end()
-            m3 = self.continued.match(s, end0) if len(s[m.end("name"):end0]) == 1 else None
+            m3 = self.continued.match(s, end0) if end0 - m.end("name") == 1 else None
             if m3:
                 end0 = m3.end()  # "河西新村": 河 was part of the name
             suf = s[m.end("name"):end0]
             pos = end0
             boundary = (start == 0 or not re.match(_NAME_CHARS, s[start - 1])) and suf[:1] in "河江湖桥堰塘"
             if self._is_generic(trimmed, suf, boundary):
-                # "我们小区3栋" — the chain alone can still be a place
-                continue
+                continue  # "我们小区3栋" — the chain alone can still be a place
             end, chain = self._extend(s, end0)
-            add(start, end, True, chain)
+            found.add(start, end, True, chain)
             pos = max(pos, end)
 
-        for m in self.this_estate.finditer(s):
-            name = m.group("n")
-            if not self._is_generic(name, "小区") and not any(w in name for w in ("这", "那", "小区")):
-                add(m.start("n"), m.end("n"), True, False)
-
+    def _chains(self, found: _Found) -> None:
+        """Building chains not attached to a name yet ("3栋2单元"), or right after a bare estate
+        name ("山水天成3栋")."""
+        s, taken = found.s, found.taken
         for m in self.chain_only.finditer(s):
-            if _STRONG.search(m.group(0)) and not any(taken[m.start():m.end()]):
-                end, _ = self._extend(s, m.end())
-                start, named = m.start(), False
-                # "山水天成3栋": a bare estate name right before the chain
-                lo = max(0, start - 10)
-                lo = max([lo] + [k + 1 for k in range(lo, start) if taken[k]])  # not into a place before it
-                run = re.search(rf"{_NAME_CHARS}{{2,10}}$", s[lo:start])
-                if run and not re.search(r"[0-9A-Za-z]$", run.group(0)):
-                    name = self._trim_name(run.group(0))
-                    if 2 <= len(name) <= 6 and not self._is_generic(name, "") \
-                            and not any(name.endswith(g) for g in self.generic if len(g) >= 2):
-                        start, named = start - len(name), True
-                add(start, end, named, True)
-
-        spans.sort(key=lambda sp: sp.start)
-        # merge "锦城花园 3栋" / "锦城花园的3栋" style neighbours
-        merged: list[Span] = []
-        for sp in spans:
-            if merged:
-                prev = merged[-1]
-                gap = s[prev.end:sp.start]
-                if gap in ("", " ", "的") and (sp.chain and not sp.named or prev.chain and not prev.named):
-                    merged[-1] = Span(prev.start, sp.end, prev.named or sp.named, True)
-                    continue
-            merged.append(sp)
-        return merged
+            if not _STRONG.search(m.group(0)) or any(taken[m.start():m.end()]):
+                continue
+            end, _ = self._extend(s, m.end())
+            start, named = m.start(), False
+            lo = max(0, start - 10)
+            lo = max([lo] + [k + 1 for k in range(lo, start) if taken[k]])  # not into a place before it
+            run = re.search(rf"{_NAME_CHARS}{{2,10}}$", s[lo:start])
+            if run and not re.search(r"[0-9A-Za-z]$", run.group(0)):
+                name = self._trim_name(run.group(0))
+                if 2 <= len(name) <= 6 and not self._is_generic(name, "") \
+                        and not any(name.endswith(g) for g in self.generic if len(g) >= 2):
+                    start, named = start - len(name), True
+            found.add(start, end, named, True)
 
     def vague(self, s: str) -> bool:
         """Only building numbers ("3栋", "2单元门口"): which estate or road is not said."""
