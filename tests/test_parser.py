@@ -731,3 +731,9 @@ def test_the_first_untuned_runs_are_recorded():
     runs = _load_eval().first_runs()
     assert runs["parser_holdout4.jsonl"]["specificity"] < 0.9  # what the parser did before this work
     assert {"report_f1", "urgent_recall", "location_hit"} <= set(runs["parser_holdout5.jsonl"])
+
+
+def test_a_staircase_is_no_lift_and_smoke_not_seen_is_no_fire():
+    r = parse("外墙的水泥块掉下来，楼梯间墙上裂了好几条缝")
+    assert r.hazard != "trapped_lift"
+    assert not parse("化工厂白天的时候看不到冒烟，晚上就偷排废气").urgent
