@@ -737,3 +737,8 @@ def test_a_staircase_is_no_lift_and_smoke_not_seen_is_no_fire():
     r = parse("外墙的水泥块掉下来，楼梯间墙上裂了好几条缝")
     assert r.hazard != "trapped_lift"
     assert not parse("化工厂白天的时候看不到冒烟，晚上就偷排废气").urgent
+
+
+def test_a_time_long_gone_earlier_in_the_sentence_is_not_danger_now():
+    assert not parse("我们小区的电梯上个月困过人，老人在里面关了一个多小时，物业到现在也没有彻底检修").urgent
+    assert parse("说个事哈,我妈今年78了,一个人住,我在外地上班,今天打了一下午电话都没人接,邻居说好几天没看到她出门了").urgent

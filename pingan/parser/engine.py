@@ -248,7 +248,7 @@ def _scan_keywords(w: str, lex: Lexicon, zones, head_end: int, sc: _Scan) -> Non
 
 def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool) -> bool:
     """Negated ("没有闻到煤气味"), hypothetical ("万一着火"), a rule ("着火时") or past
-    ("上个月着过火") unless the clause says it is still going on."""
+    ("上个月着过火") unless the sentence says it is still going on."""
     pos, end = m.start(), m.end()
     if _in_zones(pos, zones) or _negated(w, pos, lex.negation_before, 5):
         return True
@@ -257,7 +257,11 @@ def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool)
     if not emergency and any(x in w[end:end + 2 + len(x)] for x in lex.negation_after):
         return True
     c0, c1 = _bounds(w, pos, _CLAUSE_END, limit=40)
-    return any(x in w[c0:pos] for x in lex.past) and not any(x in w[c0:c1] for x in lex.present)
+    if any(x in w[c0:pos] for x in lex.past) and not any(x in w[c0:c1] for x in lex.present):
+        return True
+    # a time long gone earlier in the sentence ("上个月电梯困过人,老人在里面关了一个小时")
+    s0, _ = _bounds(w, pos, _SENT_END, limit=50)
+    return any(x in w[s0:pos] for x in lex.past_narrative) and not any(x in w[s0:c1] for x in lex.present)
 
 
 def _rule_fires(w: str, rule, m: re.Match, s0: int, s1: int) -> bool:

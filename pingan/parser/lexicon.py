@@ -54,6 +54,7 @@ class Lexicon:
     negation_after: tuple[str, ...]
     emergency_re: re.Pattern | None
     past: tuple[str, ...]
+    past_narrative: tuple[str, ...]
     present: tuple[str, ...]
     elsewhere_re: re.Pattern | None
     # regular-expression keywords ("住了十几个人", "摆了五十桌"): (pattern, kind, target, weight)
@@ -160,6 +161,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         negation_after=tuple(neg.get("after", [])),
         emergency_re=_alternation(neg.get("emergency", [])),
         past=tuple(neg.get("past", [])),
+        past_narrative=tuple(neg.get("past_narrative", [])),
         present=tuple(neg.get("present", [])),
         elsewhere_re=_alternation(cues.get("elsewhere", [])),
         patterns=_patterns(data, taxonomy, source),
