@@ -742,3 +742,41 @@ def test_a_staircase_is_no_lift_and_smoke_not_seen_is_no_fire():
 def test_a_time_long_gone_earlier_in_the_sentence_is_not_danger_now():
     assert not parse("我们小区的电梯上个月困过人，老人在里面关了一个多小时，物业到现在也没有彻底检修").urgent
     assert parse("说个事哈,我妈今年78了,一个人住,我在外地上班,今天打了一下午电话都没人接,邻居说好几天没看到她出门了").urgent
+
+
+@pytest.mark.parametrize("text", [
+    "考试感觉要挂了，心态炸了",
+    "手机没电了 充电宝借我一下",
+    "他们家生意火得很 天天排长队",
+    "新买的电瓶车好好骑哦 一次充电跑六十公里",
+    "我的微信被盗了，大家别信借钱的消息",
+    "最近股市大跌，亏惨了",
+    "出门记得关燃气阀门 我每次都怕忘",
+])
+def test_other_senses_of_hazard_words(text):
+    r = parse(text)
+    assert not r.report and not r.urgent, r
+
+
+@pytest.mark.parametrize("text", [
+    "楼下那根断掉的电线供电局已经来接好了，谢谢大家",
+    "小时候这条河里淹死过一个小孩，想起来都后怕",
+])
+def test_fixed_and_long_past_are_not_reports(text):
+    assert not parse(text).report
+
+
+@pytest.mark.parametrize("text, item", [
+    ("工地的工人在十几层楼高的地方干活都没系安全带", None),          # missing safety gear is the hazard
+    ("楼下小作坊白天干活晚上工人就睡在里面 后面住人", "三合一九小场所消防隐患"),
+    ("那个足浴店晚上关着门营业 怀疑有不正当交易", "黄赌毒"),
+    ("燃起管道外面包的那层皮烂了 能看到里面的管子生锈", "燃气管道"),  # a typo rewritten
+])
+def test_vocabulary_added_for_real_wording(text, item):
+    r = parse(text)
+    assert r.report and (item is None or r.item == item), r
+
+
+def test_a_homeless_person_is_a_key_group():
+    r = parse("桥下面住着一个流浪人员 晚上冷得很 好像生病了")
+    assert r.report and r.category == "key_groups", r
