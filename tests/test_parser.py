@@ -780,3 +780,10 @@ def test_vocabulary_added_for_real_wording(text, item):
 def test_a_homeless_person_is_a_key_group():
     r = parse("桥下面住着一个流浪人员 晚上冷得很 好像生病了")
     assert r.report and r.category == "key_groups", r
+
+
+@pytest.mark.parametrize("text", ["商场跳楼价大甩卖", "我老公又在阳台抽烟", "电梯里好热", "今天好热 中暑了差点晕倒",
+                                  "天然气灶换了个新的 好用"])
+def test_more_word_sense_traps(text):
+    r = parse(text)
+    assert not r.report and not r.urgent, r
