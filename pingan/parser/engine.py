@@ -1,18 +1,20 @@
 """Hazard-report parser: rules and weighted keywords, all driven by data files.
 
-Pipeline (each step is data-driven; see pingan/data/parser_lexicon.toml):
+`parse` runs these steps (each data-driven; see pingan/data/parser_lexicon.toml):
 
-1. clean: full-width → half-width, traditional → simplified, emoji out, punctuation runs folded;
-   then dialect/typo rewrites for matching only.
-2. forms: `上报 类别:… 地点:… 描述:…` and friends give category/location/description directly.
-3. forwarding lead-ins ("转发一下:") are blanked; chatter / notices / "all clear", "no longer"
-   ("没有人充电了") and denied ("不是着火,是…") clauses keep a message from being a report.
-4. keywords (taxonomy items + category-level words) are scored; negated hits are dropped except
-   for safety equipment ("没有灭火器" is the hazard).
-5. urgent rules (gas, fire, sparks, trapped, falling objects, weapons, elderly not answering,
-   drowning, swaying cranes, deep flooding, …) with co-occurrence, "unless" words and negation;
-   a rule's `size` raises the result's size (fire, gas, collapse → 大).
-6. location: place-name suffixes + building chains (see location.py).
+1. `_prepare`: clean (full-width → half-width, traditional → simplified, emoji out, punctuation
+   runs folded), read forms (`上报 类别:… 地点:…`), dialect/typo rewrites, blank forwarding
+   lead-ins ("转发一下:") and other senses of hazard words ("燃气费", "手机在充电"); find
+   all-clear, no-longer and denial zones.
+2. `_scan`: keywords (taxonomy items + category words; negated hits dropped except missing safety
+   equipment; title words of a long message weigh more, landmark uses less) and urgent rules
+   (triggers, `with`/`unless` words, cancelled when negated, hypothetical, a rule, or past).
+3. `_rank`: category totals; a near-tie goes to the statistical model.
+4. `_gate` and `_scope`: report or not, and `why_not` (chatter, notice, all_clear, question,
+   billing, licensing, service_complaint, suggestion, other_sense, weak, unsure). The model
+   never files a report alone: it can only make the bot ask (`ask`).
+5. `_report`: item (`_choose`), place nearest the hazard (`_locate`, location.py), confidence,
+   and for danger now the `hazard` kind and size 大.
 """
 
 from __future__ import annotations
