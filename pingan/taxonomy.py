@@ -56,8 +56,9 @@ class Taxonomy:
         return f"{head}·{item}" if item else head
 
 
-def weighted_words(raw: list, where: str) -> dict[str, float]:
-    """["词:权重", "词", …] → {词: 权重} (weight 1 when none is written); errors name `where[n]`."""
+def parse_weighted_words(raw: list, where: str) -> dict[str, float]:
+    """`["词:权重", "词"]` → {词: 权重} (default weight 1); `where` names the list in errors.
+    The one reading of keyword weights, for the taxonomy and the parser lexicon alike."""
     out: dict[str, float] = {}
     for n, entry in enumerate(raw):
         if not isinstance(entry, str) or not entry.strip():
@@ -97,7 +98,7 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
                 raise ConfigError(f"{iwhere}.size: must be one of 小/中/大, got {size!r}")
             items.append(Item(
                 name=name, category=code, department=raw.get("department", ""), size=size,
-                keywords=weighted_words(raw.get("keywords", []), f"{iwhere}.keywords"),
+                keywords=parse_weighted_words(raw.get("keywords", []), f"{iwhere}.keywords"),
                 urgent=tuple(raw.get("urgent", [])),
             ))
         cats.append(Category(code=code, name=raw_cat.get("name", code), items=tuple(items)))
