@@ -27,9 +27,10 @@ def token(url: str) -> str:
 
 
 @pytest.fixture
-async def web_app(bot, settings):
+async def web_app(bot, settings, h):
     settings.web.live_seconds = 0.05
-    async with Running(make_app(bot, env={})) as r:
+    # the console chats' replies are queued only where a console sender runs (as in `pingan chat`)
+    async with Running(make_app(bot, env={}, extra_senders={"console": h.sender})) as r:
         yield r
 
 
