@@ -177,6 +177,8 @@ def _register_plugins() -> None:
 
 
 _register_plugins()
+from pingan.roster.cli import register as _roster  # noqa: E402  (the duty roster's commands)
+_roster(app)
 
 if __name__ == "__main__":
     app()

@@ -85,7 +85,7 @@ class Sweeper:
 
     # --- people -----------------------------------------------------------------------------------
     def holder(self, t: Ticket) -> Person | None:
-        return self.org.people.get(t.holder_person_id) or self.org.on_duty(t.holder_unit_id)
+        return self.org.answering(t.holder_person_id, t.holder_unit_id)
 
     def community_lead(self, t: Ticket) -> Person | None:
         """The community's lead now (OrgIndex.lead)."""
