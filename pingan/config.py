@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pingan.errors import ConfigError, read_toml
+from pingan.paging.settings import PagingSettings
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -227,6 +228,7 @@ class Settings(_Section):
     scheduler: SchedulerSettings = SchedulerSettings()
     outbox: OutboxSettings = OutboxSettings()
     platforms: PlatformSettings = PlatformSettings()
+    paging: PagingSettings = PagingSettings()
     source: str = "<defaults>"
 
 
@@ -240,6 +242,8 @@ ENV_SECRETS = {
     "PINGAN_WECHAT_AES_KEY": ("platforms", "wechat", "aes_key"),
     "PINGAN_WECOM_BOT_TOKEN": ("platforms", "wecom", "bot_token"),
     "PINGAN_WECOM_BOT_AES_KEY": ("platforms", "wecom", "bot_aes_key"),
+    "PINGAN_TENCENTCLOUD_SECRET_ID": ("paging", "secret_id"),
+    "PINGAN_TENCENTCLOUD_SECRET_KEY": ("paging", "secret_key"),
     # WeCom group-robot webhook keys are read per group: PINGAN_WECOM_WEBHOOK_<CHAT_ID> (see docs/platforms.md)
 }
 
