@@ -154,10 +154,12 @@ class Notifier:
         hazard (the worker decides: one trip, and 退回 the copy)."""
         holder = self.org.people.get(t.holder_person_id)
         people = [holder] if holder else []
-        if t.urgent:
-            lead = self.org.lead(t.unit_id)
-            if lead and lead not in people:
-                people.append(lead)
+        if t.urgent:  # the holder, the community's lead on duty and its duty person (the roster's at night)
+            for p in (self.org.lead(t.unit_id), self.org.on_duty(t.unit_id)):
+                if p and p not in people:
+                    people.append(p)
+        elif self.at_night(t):  # nobody is woken: the morning hand-over post @-mentions the holder
+            people = []
         head = "🚨【紧急隐患" if t.urgent else "【隐患"
         track = SIZE_TRACK.get(t.size, "")
         body = (f"{head} #{t.id}】{self.label(t)}({t.size}事·{track})\n"

@@ -130,7 +130,11 @@ class OrgIndex:
         person = self.people.get(person_id)
         if person is not None and (self.roster is None or not self.roster.on_leave(person.id, at or self.roster.now())):
             return person
-        return self.on_duty(person.unit_id if person else unit_id, at)
+        for unit in self.ancestors(person.unit_id if person else unit_id):  # a grid of one: its community's
+            found = self.on_duty(unit.id, at)
+            if found is not None:
+                return found
+        return None
 
     def external_id(self, person_id: str | None, platform: str) -> str | None:
         return self.identity.get((person_id, platform)) if person_id else None

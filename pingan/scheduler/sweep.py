@@ -16,6 +16,7 @@ from pingan.models import Level, Person, Ticket
 from pingan.models.ticket import SCHEDULER_SESSION, TicketEvent, pending_events
 from pingan.notify import Notifier
 from pingan.paging.policy import sweep as page_sweep
+from pingan.roster.handover import sweep as handover_sweep
 from pingan.scheduler import render
 from pingan.scheduler.plan import SUPERVISION_ORDER, SWEPT, Point, plan, snap_of
 from pingan.tickets import TicketDesk
@@ -35,7 +36,8 @@ async def sweep(bot, now: datetime | None = None) -> int:
     """Act on everything due at `now` (default: the bot's clock). Returns the number of actions."""
     now = now or bot.clock.now()
     batch = bot.settings.scheduler.batch_size
-    acted = await page_sweep(bot, now)  # SMS/voice pages for urgent tickets nobody has answered
+    # SMS/voice pages for urgent tickets nobody has answered; hand-over posts at shift changes
+    acted = await page_sweep(bot, now) + await handover_sweep(bot, now)
     while True:
         async with bot.write_lock, bot.sessions() as session:  # in-process writes take turns
             session.info[SCHEDULER_SESSION] = True
