@@ -76,6 +76,8 @@ async def test_an_unanswered_urgent_night_report_pages_the_holder_and_lead_then_
     evs = await page_events(h)
     assert [(e.action, (e.data or {}).get("step")) for e in evs] == [("page", 1), ("page", 2), ("page_answered", None)]
     assert evs[0].note == "吴网格、王书记" and evs[-1].note == "陈主任" and evs[-1].data["after_seconds"] == 300  # 02:05 → 02:10
+    card = "\n".join(t for _, t in await h.say("陈主任", "查询 #1", group=STREET))
+    assert "02:05 短信呼叫 → 02:10 短信呼叫 → 02:10 签收" in card  # the pages in the ticket's history
     sent = len(provider.sent)
     out = await tick(h, minutes=10)
     assert "📞" not in out and len(provider.sent) == sent  # answered: no more pages

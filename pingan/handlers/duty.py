@@ -98,7 +98,7 @@ async def leave(ctx: Context, m: re.Match):
         roster.add_leave(person.id, starts, ends)
     held = list((await ctx.session.exec(select(Ticket.id).where(
         Ticket.holder_person_id == person.id, Ticket.status.in_(OPEN)).order_by(Ticket.id))).all())
-    stand_in = ctx.org.answering(person.id, person.unit_id, starts) if roster is not None else None
+    stand_in = ctx.org.answering(person.id, person.unit_id, max(starts, ctx.now)) if roster is not None else None
     fmt = "%m月%d日 %H:%M"
     text = f"✅ 已登记 {person.name} 请假:{starts.strftime(fmt)} 至 {ends.strftime(fmt)}。"
     if held:
