@@ -83,9 +83,9 @@ async def sweep(bot, now: datetime) -> int:
         for tid in paged_ids - set(tickets):
             tickets[tid] = await session.get(Ticket, tid)
         n = Notifier(bot.org, bot.settings, bot.taxonomy, bot.clock)
-        queued = 0
+        queued, unanswered = 0, {w.id for w in waiting}
         for tid, t in sorted(tickets.items()):
-            queued += await _ticket(session, n, t, events[tid], now, s, waiting=tid in {w.id for w in waiting})
+            queued += await _ticket(session, n, t, events[tid], now, s, waiting=tid in unanswered)
         await bot.enqueue(session, n.out, now)
         await session.commit()
     return queued
