@@ -57,6 +57,27 @@ def params(n: Notifier, t: Ticket) -> list[Text]:
     return [Text(f"#{t.id}"), Text(excerpt(n.label(t), PARAM_CHARS)), Text(excerpt(t.location or "位置待补充", PARAM_CHARS))]
 
 
+def waiting_query(now: datetime, s):
+    """Urgent tickets nobody has 签收/到场 since dispatch, past the first page's time (indexed:
+    ix_tickets_urgent_dispatched)."""
+    return select(Ticket).where(
+        Ticket.urgent.is_(True), Ticket.dispatched_at > now - timedelta(hours=s.horizon_hours),
+        Ticket.dispatched_at <= now - timedelta(minutes=s.after_minutes),
+        Ticket.acknowledged_at.is_(None), Ticket.on_scene_at.is_(None),
+        Ticket.status.in_([str(x) for x in AWAITING_ARRIVAL]))
+
+
+async def next_page_at(session, now: datetime, s) -> datetime | None:
+    """The next moment a page step may fall due (for a replay that jumps between due moments, as
+    `pingan demo` does; the server's sweep runs every minute)."""
+    if not s.enabled:
+        return None
+    every, after = timedelta(minutes=s.every_minutes), timedelta(minutes=s.after_minutes)
+    soon = [t.dispatched_at + after for t in (await session.exec(waiting_query(now + after, s))).all()]
+    return min((first + every * (int((now - first) / every) + 1) if first <= now else first for first in soon),
+               default=None)
+
+
 async def sweep(bot, now: datetime) -> int:
     """Page the due steps and stop the answered; returns pages queued. Off unless paging.enabled."""
     s = bot.settings.paging
@@ -64,12 +85,7 @@ async def sweep(bot, now: datetime) -> int:
         return 0
     since = now - timedelta(hours=s.horizon_hours)
     async with bot.write_lock, bot.sessions() as session:
-        waiting = list((await session.exec(  # the index ix_tickets_urgent_dispatched
-            select(Ticket).where(Ticket.urgent.is_(True), Ticket.dispatched_at > since,
-                                 Ticket.dispatched_at <= now - timedelta(minutes=s.after_minutes),
-                                 Ticket.acknowledged_at.is_(None), Ticket.on_scene_at.is_(None),
-                                 Ticket.status.in_([str(x) for x in AWAITING_ARRIVAL]))
-            .with_for_update(skip_locked=True))).all())
+        waiting = list((await session.exec(waiting_query(now, s).with_for_update(skip_locked=True))).all())
         paged_ids = set((await session.exec(select(TicketEvent.ticket_id).where(
             TicketEvent.action == PAGE, TicketEvent.at > since))).all())
         ids = paged_ids | {t.id for t in waiting}
@@ -121,7 +137,7 @@ async def _ticket(session, n: Notifier, t: Ticket, events: list[TicketEvent], no
             f"短信呼叫 {names}。任何人在群里回复「签收 #{t.id}」或「到场 #{t.id}」即停止呼叫。") if people else \
         f"⚠️ #{t.id} 紧急隐患无人响应,第{step}级无人登记手机号,无法短信呼叫,请管理员电话联系。"
     n.to_unit(t.holder_unit_id, lambda pf: [Text(text)], t)
-    log.warning("ticket #%s: paging step %d → %s", t.id, step, names or "nobody with a mobile")
+    log.info("ticket #%s: paging step %d → %s", t.id, step, names or "nobody with a mobile")
     return len(people) * len(kinds)
 
 
@@ -132,6 +148,8 @@ async def _stop(session, n: Notifier, t: Ticket, first: TicketEvent, said: Ticke
         OutboxMessage.status == "pending").values(status="cancelled", last_error="answered in chat"))
     who = n.org.people.get(said.actor_id) if said else None
     at = said.at if said else now
+    if who is not None:
+        n.to_unit(t.holder_unit_id, lambda pf: [Text(f"📵 #{t.id} {who.name} 已响应,停止短信和电话呼叫。")], t)
     stage_event(session.sync_session, TicketEvent(
         ticket_id=t.id, at=now, actor_id=who.id if who else None, action=ANSWERED, to_status=t.status,
         note=who.name if who else f"工单{t.status}",
