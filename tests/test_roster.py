@@ -106,5 +106,14 @@ def test_cli_import_and_show(tmp_path, monkeypatch):
     code, out = run("roster", "show", "--unit", "新联社区", "--date", "2019-04-15")
     assert code == 0
     assert "夜班 20:00–08:00(次日) 带班领导 陈主任" in out and "白班 08:00–20:00 值班员 赵社工" in out
+    assert "⚠️ 无人值班:00:00–08:00" in out  # no Sunday night in the rotation
     code, out = run("roster", "show", "--unit", "新联社区", "--date", "2019-04-16")
     assert "无排班" in out
+
+
+async def test_the_hours_nobody_is_rostered(bot, tmp_path):
+    await load(bot, write(tmp_path, WEEKLY))
+    roster = bot.org.roster
+    hhmm = lambda gaps: [(a.strftime("%H:%M"), b.strftime("%d %H:%M")) for a, b in gaps]  # noqa: E731
+    assert hhmm(roster.gaps("xinlian", datetime(2019, 4, 8).date())) == [("00:00", "08 08:00")]
+    assert hhmm(roster.gaps("xinlian", datetime(2019, 4, 9).date())) == [("08:00", "10 00:00")]  # after the night

@@ -61,7 +61,8 @@ def waiting_query(now: datetime, s):
     """Urgent tickets nobody has 签收/到场 since dispatch, past the first page's time (indexed:
     ix_tickets_urgent_dispatched)."""
     return select(Ticket).where(
-        Ticket.urgent.is_(True), Ticket.dispatched_at > now - timedelta(hours=s.horizon_hours),
+        Ticket.urgent == True,  # noqa: E712 (= true, the form the index serves)
+        Ticket.dispatched_at > now - timedelta(hours=s.horizon_hours),
         Ticket.dispatched_at <= now - timedelta(minutes=s.after_minutes),
         Ticket.acknowledged_at.is_(None), Ticket.on_scene_at.is_(None),
         Ticket.status.in_([str(x) for x in AWAITING_ARRIVAL]))
@@ -86,8 +87,10 @@ async def sweep(bot, now: datetime) -> int:
     since = now - timedelta(hours=s.horizon_hours)
     async with bot.write_lock, bot.sessions() as session:
         waiting = list((await session.exec(waiting_query(now, s).with_for_update(skip_locked=True))).all())
-        paged_ids = set((await session.exec(select(TicketEvent.ticket_id).where(
-            TicketEvent.action == PAGE, TicketEvent.at > since))).all())
+        def recent(action):  # ix_ticket_events_action_at
+            return select(TicketEvent.ticket_id).where(TicketEvent.action == action, TicketEvent.at > since)
+
+        paged_ids = set((await session.exec(recent(PAGE))).all()) - set((await session.exec(recent(ANSWERED))).all())
         ids = paged_ids | {t.id for t in waiting}
         if not ids:
             return 0

@@ -3,6 +3,8 @@ PINGAN_TENCENTCLOUD_SECRET_KEY), never from config.toml."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -18,7 +20,7 @@ class PagingSettings(BaseModel):
     secret_id: str = ""
     secret_key: str = ""
     region: str = "ap-guangzhou"
-    scheme: str = "https"
+    scheme: Literal["https", "http"] = "https"
     sms_endpoint: str = "sms.tencentcloudapi.com"
     vms_endpoint: str = "vms.tencentcloudapi.com"
     sms_app_id: str = Field("", description="SmsSdkAppId")

@@ -85,6 +85,21 @@ class Roster:
                 return [d for d in later if d.starts == first]
         return []
 
+    def gaps(self, unit_id: str, day: date) -> list[tuple[datetime, datetime]]:
+        """The stretches of `day` (local) no shift covers (a night from the day before counts)."""
+        start = datetime.combine(day, time(0, 0), tzinfo=self.tz)
+        end, out, at = start + timedelta(days=1), [], start
+        duties = self.day(unit_id, day - timedelta(days=1)) + self.day(unit_id, day)
+        for d in sorted(duties, key=lambda d: d.starts):
+            if d.starts > at:
+                out.append((at, min(d.starts, end)))
+            at = max(at, d.ends)
+            if at >= end:
+                break
+        if at < end:
+            out.append((at, end))
+        return [(a, b) for a, b in out if b > a]
+
     def person(self, unit_id: str | None, role: str, at: datetime | None = None) -> str | None:
         """The person in `role` (lead | duty) on duty at the moment, if any."""
         return next((d.person_id for d in self.at(unit_id, at) if d.role == role), None)

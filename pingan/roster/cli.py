@@ -87,5 +87,9 @@ def register(app: typer.Typer) -> None:
         lines = lines_for_day(org, uid, day)
         typer.echo(f"{org.units[uid].name} {day.isoformat()} 值班:")
         typer.echo("\n".join(lines) if lines else "(无排班,按组织文件的值班标记)")
+        holes = org.roster.gaps(uid, day) if lines else []
+        if holes:  # nobody rostered then: the organisation file's flags answer
+            typer.echo("⚠️ 无人值班:" + "、".join(f"{a:%H:%M}–{'24:00' if b.date() > day else f'{b:%H:%M}'}"
+                                               for a, b in holes))
 
     app.add_typer(roster_app, name="roster")

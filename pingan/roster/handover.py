@@ -91,7 +91,7 @@ async def sweep(bot, now: datetime) -> int:
         if qs != qe and timedelta(0) <= local - end < LATE:
             start = datetime.combine(local.date() - timedelta(days=1) if qs > qe else local.date(), qs, tzinfo=tz)
             night = list((await session.exec(select(Ticket).where(  # ix on created_at
-                Ticket.created_at >= start, Ticket.created_at < end, Ticket.urgent.is_(False),
+                Ticket.created_at >= start, Ticket.created_at < end, Ticket.urgent == False,  # noqa: E712
                 Ticket.status.in_([str(s) for s in HELD])).order_by(Ticket.id))).all())
             for unit_id in sorted({t.unit_id for t in night if t.unit_id}):
                 due[f"{unit_id}@morning@{local.date().isoformat()}"] = (
