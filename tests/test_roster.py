@@ -53,6 +53,11 @@ async def test_every_bad_row_is_named_and_nothing_is_written(bot, tmp_path):
     assert bot.org.roster.units == set()  # the good rows before them were not written either
 
 
+async def test_a_file_without_the_needed_columns_is_refused_by_its_header(bot, tmp_path):
+    with pytest.raises(ConfigError, match="缺少列:开始、结束"):
+        await load(bot, write(tmp_path, "日期,姓名\n2019-04-09,王书记\n"), unit="xinlian")
+
+
 async def test_on_duty_follows_the_weekly_rotation_across_day_and_night(bot, clock, tmp_path):
     await load(bot, write(tmp_path, WEEKLY))
     org = bot.org

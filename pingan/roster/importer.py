@@ -143,6 +143,10 @@ def parse_shifts(path: Path, unit: str | None, units: list[Unit], people: list[P
         raise ConfigError(f"{path}: 无法读取:{exc}") from None
     if not rows:
         raise ConfigError(f"{path}: 没有任何值班记录")
+    present = {COLUMNS[k.strip()] for k in rows[0][1] if k and k.strip() in COLUMNS}
+    missing = [HEADER_OF[f] for f in ("date", "start", "end", "name") if f not in present]
+    if missing:
+        raise ConfigError(f"{path}: 缺少列:{'、'.join(missing)}(表头应有 日期、开始、结束、姓名,可选 单位、班次、职务)")
     known, parents = UnitNames({u.id: u.name for u in units}), {u.id: u.parent_id for u in units}
     default_unit = None
     if unit:
