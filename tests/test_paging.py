@@ -139,3 +139,15 @@ async def test_a_page_the_provider_refuses_for_good_alerts_the_admins(pager, pro
         rows = (await s.exec(select(OutboxMessage).where(OutboxMessage.chat_id == "700099"))).all()  # admins
     said = "".join(p["text"] for r in rows for p in r.payload["parts"])
     assert "消息发送失败已放弃" in said and re.search(r"(sms|voice):13800000", said) and "PhoneNumberDailyLimit" in said
+
+
+def test_paging_switched_on_with_a_piece_missing_is_a_config_error():
+    from pingan.config import load_settings
+    from pingan.errors import ConfigError
+
+    env = {"PINGAN__PAGING__ENABLED": "true", "PINGAN__PAGING__SMS_APP_ID": "1400000001",
+           "PINGAN__PAGING__SIGN_NAME": "平安社区", "PINGAN__PAGING__SMS_TEMPLATE_ID": "2000001"}
+    with pytest.raises(ConfigError, match="secret_id, secret_key not set"):
+        load_settings(None, env=env)
+    ok = load_settings(None, env={**env, "PINGAN_TENCENTCLOUD_SECRET_ID": "AKID", "PINGAN_TENCENTCLOUD_SECRET_KEY": "k"})
+    assert ok.paging.enabled and ok.paging.secret_id == "AKID"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class PagingSettings(BaseModel):
@@ -29,3 +29,16 @@ class PagingSettings(BaseModel):
     vms_app_id: str = Field("", description="VoiceSdkAppid")
     voice_template_id: str = Field("", description="TTS template with the same three parameters")
     timeout_seconds: float = Field(10, gt=0)
+
+    @model_validator(mode="after")
+    def _complete(self) -> "PagingSettings":
+        """Paging on with a piece missing would only fail at 2 a.m.: say so at start-up."""
+        if self.enabled:
+            need = ["secret_id", "secret_key", "sms_app_id", "sign_name", "sms_template_id"]
+            need += ["vms_app_id", "voice_template_id"] if self.voice else []
+            missing = [k for k in need if not getattr(self, k)]
+            if missing:
+                raise ValueError(f"paging is enabled but {', '.join(missing)} not set (secrets: "
+                                 "PINGAN_TENCENTCLOUD_SECRET_ID / PINGAN_TENCENTCLOUD_SECRET_KEY)")
+        return self
+
