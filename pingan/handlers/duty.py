@@ -69,6 +69,8 @@ def _moment(groups: tuple, today: date, end: bool) -> datetime | None:
     y, mo, d, hh, mm = groups
     try:
         day = date(int(y) if y else today.year, int(mo), int(d))
+        if not y and day < today - timedelta(days=180):  # 「1月3日」 typed in December: next January
+            day = day.replace(year=today.year + 1)
     except ValueError:
         return None
     if hh is None:  # a whole day: from its start, or to its end

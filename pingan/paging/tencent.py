@@ -9,13 +9,10 @@ of it and phone by hand), anything else is retried with backoff."""
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from pingan.bot.outbox import SendError
 from pingan.messages import ChatRef, Outbound, Text
 from pingan.paging.settings import PagingSettings
-
-log = logging.getLogger("pingan.paging")
 
 # seconds to wait after the provider's per-number limits; the daily one cannot wait for a night
 WAIT = {"LimitExceeded.PhoneNumberThirtySecondLimit": 30, "LimitExceeded.PhoneNumberOneHourLimit": 3600,
