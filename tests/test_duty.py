@@ -49,7 +49,8 @@ async def test_who_is_on_duty_now_and_next(rostered):
 
 async def test_leave_sends_the_holders_reminders_to_the_duty_person(rostered):
     h = rostered
-    await h.say("张阿姨", EBIKE, group=None)  # #1, 周网格, on scene by 09:15
+    out = said(await h.say("张阿姨", EBIKE, group=None))  # #1, 周网格, on scene by 09:15
+    assert "备岗:赵社工" in out  # the first post's backup is the roster's duty person (the file says 王书记)
     out = said(await h.say("周网格", "请假 4月8日-4月9日"))
     assert "已登记 周网格 请假:04月08日 00:00 至 04月10日 00:00" in out
     assert "您手上的 1 件工单(#1)在此期间的提醒改发 赵社工" in out
