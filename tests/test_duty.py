@@ -84,6 +84,7 @@ async def test_a_night_report_waits_for_the_morning_hand_over(rostered):
     await h.say("张阿姨", EBIKE, group=None)  # #1 at night, not urgent
     assert "@周网格" not in await tick(h, at(23, 30))
     out = await tick(h, at(7, 0, day=9))
+    assert "🌙 昨夜上报 1 件,其中紧急 0 件。" in out
     assert "🌙 夜间非紧急上报 1 件:#1" in out and "@周网格" in out
     assert "夜间非紧急" not in await tick(h, at(7, 5, day=9))  # once
 

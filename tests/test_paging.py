@@ -87,6 +87,9 @@ async def test_an_unanswered_urgent_night_report_pages_the_holder_and_lead_then_
     sent = len(provider.sent)
     out = await tick(h, minutes=10)
     assert "📞" not in out and len(provider.sent) == sent  # answered: no more pages
+    h.clock.set(NIGHT.replace(hour=7))  # the morning hand-over sums up the night
+    out = await tick(h, seconds=0)
+    assert "🌙 昨夜上报 1 件,其中紧急 1 件,平均 10分钟 响应;短信呼叫 3 次(1 件),1 件有人响应。" in out
 
 
 async def test_a_page_queued_when_someone_answers_is_cancelled(h, provider):
