@@ -1,8 +1,9 @@
-"""Command line: serve, chat, demo, parse, db upgrade, org import (and the scheduler's digest/export)."""
+"""Command line: serve, chat, demo, parse, db upgrade, org import, digest, export, roster import/show."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -167,18 +168,178 @@ def org_import(file: Path, config: Optional[Path] = ConfigOpt,
     typer.echo(summary)
 
 
-def _register_plugins() -> None:
-    """Commands owned by other packages (the scheduler's digest/export) register themselves here."""
+@contextlib.asynccontextmanager
+async def _bot(config, db):
+    """A bot on the configured database, closed afterwards."""
+    from pingan.bot.app import Bot
+
+    bot = await Bot.create(_settings(config, db))
     try:
-        from pingan.scheduler.commands import register
-    except ImportError:
-        return
-    register(app)
+        yield bot
+    finally:
+        await bot.close()
 
 
-_register_plugins()
-from pingan.roster.cli import register as _roster  # noqa: E402  (the duty roster's commands)
-_roster(app)
+def _report_unit(bot, query: str) -> str:
+    from pingan.reports.units import NoSuchReportUnit, find_report_unit
+
+    try:
+        return find_report_unit(bot.org, query)
+    except NoSuchReportUnit as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--unit'") from None
+
+
+UnitOpt = typer.Option(..., "--unit", "-u", help="unit id or name (community, street, district, city)")
+DbOpt = typer.Option(None, help="database URL")
+
+
+@app.command()
+def digest(
+    unit: str = UnitOpt,
+    on: Optional[date] = DateOpt(None, "--date", help="2026-11-24, 2026/11/24 or 2026.11.24 (default: today)"),
+    days: int = typer.Option(1, "--days", help="a range of N days ending on --date (7 = weekly)"),
+    campaign: bool = typer.Option(False, "--campaign", help="the whole campaign up to --date"),
+    chart: Optional[Path] = typer.Option(None, "--chart", help="also write the chart PNG here"),
+    config: Optional[Path] = ConfigOpt,
+    db: Optional[str] = DbOpt,
+) -> None:
+    """Print a unit's digest (日报; --days 7 周报; --campaign 阶段总结)."""
+    from pingan.bot.console import render as plain
+    from pingan.messages import ChatRef, Outbound
+    from pingan.notify import Notifier
+    from pingan.reports.digest import Period
+    from pingan.reports.publish import build_digests
+
+    async def main() -> None:
+        async with _bot(config, db) as bot:
+            uid = _report_unit(bot, unit)
+            s = bot.settings.scheduler
+            period = Period.ending(on or bot.clock.now().date(), days, s.campaign_start if campaign else None)
+            if chart is not None:
+                s.files_dir = str(chart.parent)
+            [d] = await build_digests(bot, [uid], period, bot.clock.now(), charts=chart is not None)
+            parts = d.build(Notifier(bot.org, bot.settings, bot.taxonomy, bot.clock))("console")
+            typer.echo(plain(Outbound(ChatRef("console", "console", "group", "cli"), parts)))
+            if chart is not None and d.chart:
+                Path(d.chart).replace(chart)
+                typer.echo(f"图表:{chart}")
+
+    asyncio.run(main())
+
+
+@app.command()
+def export(
+    file: Path = typer.Argument(..., help="output .xlsx (or .csv with --csv)"),
+    unit: str = UnitOpt,
+    start: date = DateOpt(..., "--from", help="first day, e.g. 2026-11-01"),
+    end: date = DateOpt(..., "--to", help="last day (inclusive), e.g. 2026-11-30"),
+    as_csv: bool = typer.Option(False, "--csv", help="write CSV (UTF-8 with BOM) instead of xlsx"),
+    config: Optional[Path] = ConfigOpt,
+    db: Optional[str] = DbOpt,
+) -> None:
+    """Export the ledger (台账): one row per ticket, plus a summary sheet."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pingan.reports.ledger import export_ledger
+
+    if start > end:  # would quietly write an empty ledger
+        raise typer.BadParameter("开始日期晚于结束日期,请对调", param_hint="'--from' / '--to'")
+
+    async def main() -> None:
+        async with _bot(config, db) as bot:
+            uid = _report_unit(bot, unit)
+            with Progress(TextColumn("台账 {task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn()) as bar:
+                task = bar.add_task(bot.org.units[uid].name, total=None)
+                summary = await export_ledger(
+                    bot, uid, start, end, file,
+                    as_csv=as_csv or file.suffix.lower() == ".csv",
+                    progress=lambda n: bar.advance(task, n), total_cb=lambda n: bar.update(task, total=n))
+            typer.echo(f"已导出 {summary.rows} 件(超期 {summary.overdue})→ {file}")
+
+    asyncio.run(main())
+
+
+# --- the duty roster (值班表) ---------------------------------------------------------------------
+roster_app = typer.Typer(help="duty roster (值班表)", no_args_is_help=True)
+app.add_typer(roster_app, name="roster")
+
+
+async def _with_session(settings, work):
+    from pingan.models.db import make_engine, session_factory, upgrade
+
+    await upgrade(settings.database.url)
+    engine = make_engine(settings.database.url)
+    try:
+        async with session_factory(engine)() as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+def _shift_lines(org, unit_id: str, day: date) -> list[str]:
+    """The unit's shifts of the day, as `roster show` prints them."""
+    from pingan.models.roster import DUTY_ROLES
+
+    out = []
+    for d in org.roster.day(unit_id, day):
+        person = org.people.get(d.person_id)
+        away = "(请假)" if org.roster.on_leave(d.person_id, d.starts) else ""
+        label = f"{d.label} " if d.label else ""
+        out.append(f"{label}{d.starts:%H:%M}–{d.ends:%H:%M}{'(次日)' if d.ends.date() > day else ''}"
+                   f" {DUTY_ROLES.get(d.role, d.role)} {person.name if person else d.person_id}{away}")
+    return out
+
+
+@roster_app.command("import")
+def roster_import(file: Path, unit: Optional[str] = typer.Option(None, help="单位(文件没有单位列时)"),
+                  config: Optional[Path] = ConfigOpt, db: Optional[str] = DbOpt) -> None:
+    """Import a duty roster (.csv/.xlsx): every row checked, nothing written on any error."""
+    from pingan.clock import SystemClock
+    from pingan.roster.importer import import_shifts
+
+    settings = _settings(config, db)
+
+    async def work(session):
+        summary = await import_shifts(session, file, unit, SystemClock(settings.bot.timezone).now())
+        await session.commit()
+        return summary
+
+    try:
+        typer.echo(asyncio.run(_with_session(settings, work)))
+    except ConfigError as exc:
+        typer.secho(f"导入失败,未写入任何数据:\n{exc}", fg="red", err=True)
+        raise typer.Exit(1) from None
+
+
+@roster_app.command("show")
+def roster_show(unit: str = typer.Option(..., help="单位名称或编号"),
+                day: Optional[date] = DateOpt(None, "--date", help="日期(默认今天)"),
+                config: Optional[Path] = ConfigOpt, db: Optional[str] = DbOpt) -> None:
+    """Print a unit's shifts of a day (dated ones, else the weekly rotation)."""
+    from pingan.clock import SystemClock
+    from pingan.models.org_file import UnitNames
+    from pingan.models.org_index import OrgIndex
+
+    settings = _settings(config, db)
+    clock = SystemClock(settings.bot.timezone)
+
+    async def work(session):
+        return await OrgIndex.load(session, clock)
+
+    org = asyncio.run(_with_session(settings, work))
+    uid, why = UnitNames({u.id: u.name for u in org.units.values()}).resolve(unit)
+    if why:
+        raise typer.BadParameter(why, param_hint="'--unit'")
+    day = day or clock.now().date()
+    lines = _shift_lines(org, uid, day)
+    typer.echo(f"{org.units[uid].name} {day.isoformat()} 值班:")
+    typer.echo("\n".join(lines) if lines else "(无排班,按组织文件的值班标记)")
+    holes = org.roster.gaps(uid, day) if lines else []
+    if holes:  # nobody rostered then: the organisation file's flags answer
+        typer.echo("⚠️ 无人值班:" + "、".join(f"{a:%H:%M}–{'24:00' if b.date() > day else f'{b:%H:%M}'}"
+                                           for a, b in holes))
+
 
 if __name__ == "__main__":
     app()

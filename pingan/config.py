@@ -185,6 +185,9 @@ class OneBotSettings(_Section):
     api_url: str = ""  # HTTP API of the client for the HTTP transport, e.g. http://127.0.0.1:3000
     action_timeout_seconds: float = 10.0
     connect_timeout_seconds: float = 10.0
+    # with neither access token nor secret, OneBot refuses to start unless this allows clients on
+    # this machine (127.0.0.1/::1) to connect unauthenticated
+    allow_unauthenticated_loopback: bool = False
 
 
 class WeChatSettings(_Section):

@@ -79,7 +79,7 @@ async def test_an_unanswered_urgent_night_report_pages_the_holder_and_lead_then_
     assert evs[0].note == "吴网格、王书记" and evs[-1].note == "陈主任" and evs[-1].data["after_seconds"] == 300  # 02:05 → 02:10
     card = "\n".join(t for _, t in await h.say("陈主任", "查询 #1", group=STREET))
     assert "02:05 短信呼叫 → 02:10 短信呼叫 → 02:10 签收" in card  # the pages in the ticket's history
-    from pingan.scheduler.ledger import HEADERS, export_ledger
+    from pingan.reports.ledger import HEADERS, export_ledger
 
     await export_ledger(h.bot, "xinlian", NIGHT.date(), NIGHT.date(), tmp_path / "l.csv", as_csv=True)
     row = dict(zip(HEADERS, list(csv.reader(open(tmp_path / "l.csv", encoding="utf-8-sig")))[1]))

@@ -196,3 +196,20 @@ async def test_unexpected_client_errors_are_4xx(bot, enabled):
                      b'"message":7}']:
             resp = await r.client.post("/onebot/v11/http", data=body, headers={"Authorization": "Bearer tok"})
             assert resp.status == 400, body
+
+
+async def test_fuzzing_every_endpoint_gives_no_5xx(bot):
+    """bench/fuzz.py's mutated-but-signed requests (CI also runs it with 1,000 per endpoint): every
+    answer a 2xx or 4xx, a 4xx stores nothing, no WebSocket frame closes the socket."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "fuzz.py"
+    spec = importlib.util.spec_from_file_location("fuzz", path)
+    fuzz = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fuzz)
+    stats = await fuzz.fuzz(bot, 100)
+    for name, st in stats.items():
+        assert st["cases"] == 100 and st["5xx"] == 0 and st["4xx that stored"] == 0, (name, st)
+    assert stats["onebot ws"]["closed the socket"] == 0 and stats["onebot ws"]["valid event after the junk stored"] == 1
+    assert stats["wechat mp"]["4xx"] and stats["wechat mp"]["2xx"]  # the cases reach past the signature

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pingan.config import PolicySettings
-from pingan.policy import is_working_day, resolve_due, snapshot
+from pingan.policy import is_working_day, snapshot
+from pingan.rules.resolution import resolve_due
 from tests.conftest import TZ
 
 

@@ -22,7 +22,7 @@ from pingan.models.db import make_engine, session_factory, upgrade
 from pingan.models.org_file import apply_org, parse_org_toml
 from pingan.models.org_index import OrgIndex
 from pingan.notify import Notifier
-from pingan.scheduler.chart import ChartPool
+from pingan.reports.chart import ChartPool
 from pingan.taxonomy import Taxonomy, load_taxonomy
 from pingan.tickets import TicketDesk
 

@@ -2,8 +2,9 @@
 recovery sweep and any other background tasks (e.g. the scheduler) beside it.
 
 Request limits on the public endpoints (/onebot/, /wechat/, /wecom/): bodies over
-`server.max_body_bytes` → 413, more than `server.rate_limit_per_minute` requests per source IP → 429,
-and malformed input is always a 4xx, never a 500."""
+`server.max_body_bytes` → 413, more than `server.rate_limit_per_minute` requests per source IP → 429
+(for OneBot, which authenticates every request, only failed authentications count), and malformed
+input is always a 4xx, never a 500."""
 
 from __future__ import annotations
 
@@ -55,23 +56,28 @@ def _guard(settings):
 
     @web.middleware
     async def guard(request: web.Request, handler):
+        onebot = request.path.startswith("/onebot/")
         if request.path.startswith(PUBLIC_PREFIXES):
             if request.content_length is not None and request.content_length > cap:
                 return web.json_response({"error": f"body larger than {cap} bytes"}, status=413)
             ip = request.remote or "?"
-            if ip not in exempt:
-                wait = limiter.acquire(ip, per_minute, 60.0)
-                if wait > 0:
-                    return web.json_response({"error": "too many requests"}, status=429,
-                                             headers={"Retry-After": str(int(wait) + 1)})
+            # public callbacks: every request counts; OneBot clients authenticate (a busy QQ group
+            # must not be throttled), so only their failed attempts count
+            wait = 0.0 if ip in exempt else (limiter.wait if onebot else limiter.acquire)(ip, per_minute, 60.0)
+            if wait > 0:
+                return web.json_response({"error": "too many requests"}, status=429,
+                                         headers={"Retry-After": str(int(wait) + 1)})
         try:
-            return await handler(request)
+            resp = await handler(request)
         except web.HTTPException:
             raise
-        except (ValueError, KeyError, TypeError, UnicodeError, LookupError) as exc:
+        except (ValueError, KeyError, TypeError, UnicodeError, LookupError, ArithmeticError, RecursionError) as exc:
             # a malformed request an adapter did not anticipate: the client's fault, not a 500
             log.warning("%s %s: bad request (%s: %s)", request.method, request.path, type(exc).__name__, exc)
             return web.json_response({"error": "bad request"}, status=400)
+        if onebot and resp.status in (401, 403) and request.remote not in exempt:
+            limiter.acquire(request.remote or "?", per_minute, 60.0)
+        return resp
 
     return guard
 

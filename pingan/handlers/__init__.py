@@ -1,12 +1,14 @@
-"""Message handlers, tried in this order: help, status keywords, queries, officials' reports, duty,
-intake (residents' reports last, so a keyword is never mistaken for a report)."""
+"""Message handlers, tried in this order: help, platform events (a recalled report), status
+keywords, queries, officials' statistics, duty (值班/请假/交班/接班), intake (reports last, so a
+keyword is never mistaken for a report)."""
 
 from pingan.handlers.router import Router
 
 
 def build_router() -> Router:
-    from pingan.handlers import duty, help, intake, queries, reports, status
+    from pingan.handlers import duty, help, intake, queries, recall, statistics, status
 
     root = Router("root")
-    root.include(help.router, status.router, queries.router, reports.router, duty.router, intake.router)
+    root.include(help.router, recall.router, status.router, queries.router, statistics.router, duty.router,
+                 intake.router)
     return root

@@ -11,12 +11,12 @@ from sqlmodel import select
 
 from pingan.handlers.commands import normalise
 from pingan.handlers.context import Context
-from pingan.handlers.reports import report_unit
 from pingan.handlers.router import Router
+from pingan.handlers.statistics import report_unit
 from pingan.handlers.status import OPEN
 from pingan.models import OrgRevision, Ticket
 from pingan.models.roster import Leave
-from pingan.roster import handover
+from pingan.rules import handover
 
 router = Router("duty")
 WORDS = {"值班": "who", "谁值班": "who", "值班表": "who", "交班": "handover", "接班": "takeover"}

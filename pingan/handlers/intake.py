@@ -15,8 +15,10 @@ from pingan.handlers.filters import TICKET_NUMBER, parsed, private_chat, ticket_
 from pingan.handlers.router import Router
 from pingan.lifecycle import HELD
 from pingan.models import Source, Ticket
+from pingan.notify import lacks_place
 from pingan.parser import find_place
-from pingan.tickets import TICKETS, lacks_place, with_estate
+from pingan.rules import dispatch
+from pingan.tickets import TICKETS, with_estate
 
 router = Router("intake")
 
@@ -54,6 +56,8 @@ async def followup_ticket(ctx: Context) -> bool | dict:
     if ctx.msg.images or ctx.msg.location:
         if not fresh and not (ctx.msg.location and lacks_place(latest)):
             return False
+        if ctx.msg.text.strip() and parsed(ctx).report and parsed(ctx).item != latest.item:
+            return False  # a new report sent with its own photo: a ticket of its own, photo and all
     else:
         if not lacks_place(latest) or not ctx.msg.text.strip():
             return False
@@ -135,9 +139,9 @@ async def report(ctx: Context):
     loc = ctx.msg.location
     ticket = await ctx.desk.create(result, ctx.msg.text, reporter, source, reply_chat, fallback, ctx.inbox_id,
                                    attachments=attachments, lat=loc.lat if loc else None, lon=loc.lon if loc else None)
-    ctx.notify.new_ticket(ticket, reporter, same_as=await ctx.desk.same_hazard(ticket))
+    dispatch.post(ctx.notify, ticket, reporter, same_as=await ctx.desk.same_hazard(ticket))
     if not ctx.notify.posted_to(ctx.msg.chat):
-        ctx.reply(ctx.notify.receipt(ticket))
+        ctx.reply(dispatch.receipt(ctx.notify, ticket))
 
 
 def _root_unit(ctx: Context) -> str | None:

@@ -12,9 +12,10 @@ from pingan.handlers.commands import Command
 from pingan.handlers.context import Context
 from pingan.handlers.filters import command, is_quote, quoted_ticket
 from pingan.handlers.router import SKIP, Router
-from pingan.lifecycle import ACTION_NAMES, HELD, Action, IllegalMove, allowed
+from pingan.lifecycle import ACTION_NAMES, ACTIVE, HELD, Action, IllegalMove, allowed
 from pingan.models import STATUS_NAMES, Role, Status, Ticket
 from pingan.parser import parse
+from pingan.rules import announce
 from pingan.taxonomy import SIZE_TRACK
 from pingan.tickets import RESIDENT_ACTIONS as RESIDENT_ONLY
 from pingan.tickets import NotAllowed
@@ -26,7 +27,7 @@ WORKER_ACTIONS = {
     "escalate": Action.escalate, "transfer": Action.transfer, "return_": Action.return_, "grade": Action.grade,
 }
 RESIDENT_ACTIONS = {"withdraw": Action.withdraw, "satisfied": Action.close, "unsatisfied": Action.reopen}
-OPEN = [s for s in Status if s not in (Status.closed, Status.returned, Status.withdrawn)]
+OPEN = sorted(ACTIVE)  # the reporter's: being handled, or resolved and awaiting their rating
 # Naming no ticket, a bare "收到" is just a word; and a worker's "上报 …"/"转发 …" may be a hazard
 # they found, so those two never ask for a number.
 BARE_IS_CHAT = {"收到"}
@@ -86,7 +87,7 @@ async def apply(ctx: Context, ticket: Ticket, action: Action, **kw) -> None:
     except IllegalMove:
         refuse_illegal(ctx, ticket, action)
         return
-    confirmation = ctx.notify.moved(ticket, action, ctx.sender, await ctx.desk.events(ticket.id))
+    confirmation = announce(ctx.notify, ticket, action, ctx.sender, await ctx.desk.events(ticket.id))
     if not ctx.notify.posted_to(ctx.msg.chat):
         ctx.reply(confirmation)
 

@@ -1,6 +1,6 @@
 """Paging (SMS/voice calls for urgent tickets nobody answered) keeps its state in ticket events
 (`page`, `page_answered`) and its messages in the outbox; it adds only the index the paging sweep
-reads urgent tickets by (pingan.paging.sweep)."""
+reads urgent tickets by (pingan/rules/paging.py)."""
 
 from sqlalchemy import Index
 

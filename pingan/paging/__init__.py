@@ -2,5 +2,5 @@
 (and optionally voice) calls to its holder's and the duty lead's mobiles, then up the ladder.
 
 - settings: the `[paging]` config section;
-- policy: who is paged at which step, and the paging sweep the scheduler runs;
+- (who is paged at which step, and the paging sweep, is the rule pingan/rules/paging.py;)
 - tencent: the outbox senders for platforms `sms` and `voice` (Tencent Cloud SMS/VMS SDKs)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pingan.errors import ConfigError
 from pingan.taxonomy import Taxonomy
+from pingan.taxonomy import weighted_words as _weighted  # one parser of "词:权重"
 
 
 def _alternation(words, prefix: str = "") -> re.Pattern | None:
@@ -22,17 +23,6 @@ def _alternation(words, prefix: str = "") -> re.Pattern | None:
     if not words:
         return None
     return re.compile(prefix + "(?:" + "|".join(re.escape(w) for w in words) + ")")
-
-
-def _weighted(raw: list, where: str) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for entry in raw:
-        word, _, weight = str(entry).partition(":")
-        try:
-            out[word.strip()] = float(weight) if weight else 1.0
-        except ValueError:
-            raise ConfigError(f"{where}: weight in {entry!r} is not a number") from None
-    return out
 
 
 @dataclass

@@ -3,7 +3,8 @@ incoming shift; the morning one (at the end of quiet hours) sums up the night (r
 ones' response time, SMS pages and answers) and @-mentions the holders of the night's reports that
 waited (nobody is woken for a report that is not urgent).
 
-Automatic ones are claimed once in `scheduler_runs` (job `handover`), from the scheduler's sweep."""
+Automatic ones are claimed once in `scheduler_runs` (job `handover`), from the scheduler's sweep
+(rules.SWEEPS); 「交班」 in chat (handlers/duty.py) posts the same."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pingan.models import Person, Ticket, TicketEvent
 from pingan.models.roster import DUTY_ROLES
 from pingan.models.ticket import SchedulerRun
 from pingan.notify import Notifier, span
-from pingan.paging.policy import ANSWERED, PAGE
+from pingan.rules.paging import ANSWERED, PAGE
 
 LATE = timedelta(minutes=30)  # an automatic hand-over later than this after its time is skipped
 LISTED = 15  # tickets listed by number in one post

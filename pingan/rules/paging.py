@@ -1,4 +1,4 @@
-"""Who is paged when, and the paging sweep (run by the scheduler's sweep).
+"""Paging (短信/电话呼叫): who is paged when, and its sweep (rules.SWEEPS, run by the scheduler's sweep).
 
 An urgent ticket with nobody's 签收/到场 `after_minutes` after dispatch: step 1 pages its holder (or,
 on leave, the duty person) and its community's lead on duty; every `every_minutes` more, the next
@@ -19,6 +19,7 @@ from pingan.messages import ChatRef, Outbound, Text
 from pingan.models import Level, OutboxMessage, Person, Ticket, TicketEvent
 from pingan.models.ticket import stage_event
 from pingan.notify import Notifier, excerpt, span
+from pingan.rules import ladder
 
 log = logging.getLogger("pingan.paging")
 PAGE, ANSWERED = "page", "page_answered"
@@ -28,13 +29,12 @@ PARAM_CHARS = 12  # a template parameter's length the provider accepts
 
 def chain(org, t: Ticket) -> list[list[Person]]:
     """The people of each step, nearest first; nobody twice in a step."""
+    steps = [[ladder.holder(org, t), ladder.community_lead(org, t)]]
     community = org.up_to(t.unit_id or t.holder_unit_id, Level.community)
-    base = community.id if community else t.holder_unit_id
-    steps = [[org.answering(t.holder_person_id, t.holder_unit_id), org.lead(base)]]
-    unit = org.next_up(base) if base in org.units else None
+    unit = ladder.above(org, community.id if community else t.holder_unit_id)
     while unit is not None:
         steps.append([org.on_duty(unit.id), org.lead(unit.id)])
-        unit = org.next_up(unit.id)
+        unit = ladder.above(org, unit.id)
     return [list({p.id: p for p in step if p is not None}.values()) for step in steps]
 
 
