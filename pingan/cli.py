@@ -16,6 +16,7 @@ from typing import Optional
 import typer
 
 from pingan.errors import ConfigError
+from pingan.web.cli import register as register_web
 
 app = typer.Typer(help="pingan — 平安社区 chat bot", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="database schema", no_args_is_help=True)
@@ -340,6 +341,10 @@ def roster_show(unit: str = typer.Option(..., help="单位名称或编号"),
         typer.echo("⚠️ 无人值班:" + "、".join(f"{a:%H:%M}–{'24:00' if b.date() > day else f'{b:%H:%M}'}"
                                            for a, b in holes))
 
+
+# The web workbench's commands (`pingan web link|demo`) live beside the web; they get this CLI's
+# settings loader rather than importing it back (no cli <-> web cycle).
+register_web(app, _settings)
 
 if __name__ == "__main__":
     app()

@@ -117,6 +117,7 @@ class KeywordSettings(_Section):
     satisfied: list[str] = ["满意", "1"]
     unsatisfied: list[str] = ["不满意", "2"]
     help: list[str] = ["帮助", "help", "菜单", "?", "？"]
+    workbench: list[str] = ["看板", "工作台"]  # the whole message: a one-time sign-in link to the web workbench
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -214,6 +215,21 @@ class WeComSettings(_Section):
     passive_budget_seconds: float = 3.0
 
 
+class WebSettings(_Section):
+    """The officials' workbench (pingan/web): sign-in links, sessions, live wall, metrics, Open311."""
+
+    enabled: bool = True
+    base_url: str = Field("", description="the workbench's address in sign-in links ('' = http://host:port)")
+    secret: str = Field("", description="signs sign-in links (env PINGAN_WEB_SECRET; '' = a key kept in the database)")
+    link_minutes: int = Field(10, ge=1)
+    session_hours: float = Field(12, gt=0)
+    live_seconds: float = Field(2.0, gt=0, description="how often the live wall looks for moved tickets")
+    page_size: int = Field(50, ge=1, le=500)
+    metrics_token: str = Field("", description="env PINGAN_METRICS_TOKEN; '' = /metrics only from localhost")
+    open311_keys: str = Field("", description="env PINGAN_OPEN311_KEYS: 'client:key,client:key'")
+    photos_dir: str = Field("pingan-photos", description="where photos are kept once fetched")
+
+
 class PlatformSettings(_Section):
     onebot: OneBotSettings = OneBotSettings()
     wechat: WeChatSettings = WeChatSettings()
@@ -232,6 +248,7 @@ class Settings(_Section):
     outbox: OutboxSettings = OutboxSettings()
     platforms: PlatformSettings = PlatformSettings()
     paging: PagingSettings = PagingSettings()
+    web: WebSettings = WebSettings()
     source: str = "<defaults>"
 
 
@@ -247,6 +264,9 @@ ENV_SECRETS = {
     "PINGAN_WECOM_BOT_AES_KEY": ("platforms", "wecom", "bot_aes_key"),
     "PINGAN_TENCENTCLOUD_SECRET_ID": ("paging", "secret_id"),
     "PINGAN_TENCENTCLOUD_SECRET_KEY": ("paging", "secret_key"),
+    "PINGAN_WEB_SECRET": ("web", "secret"),
+    "PINGAN_METRICS_TOKEN": ("web", "metrics_token"),
+    "PINGAN_OPEN311_KEYS": ("web", "open311_keys"),
     # WeCom group-robot webhook keys are read per group: PINGAN_WECOM_WEBHOOK_<CHAT_ID> (see docs/platforms.md)
 }
 

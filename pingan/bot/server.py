@@ -1,7 +1,7 @@
 """The aiohttp server: /healthz and the platform adapters' endpoints; runs the outbox worker, the
 recovery sweep and any other background tasks (e.g. the scheduler) beside it.
 
-Request limits on the public endpoints (/onebot/, /wechat/, /wecom/): bodies over
+Request limits on the public endpoints (/onebot/, /wechat/, /wecom/, /open311/): bodies over
 `server.max_body_bytes` → 413, more than `server.rate_limit_per_minute` requests per source IP → 429
 (for OneBot, which authenticates every request, only failed authentications count), and malformed
 input is always a 4xx, never a 500."""
@@ -28,7 +28,7 @@ PIPELINE = web.AppKey("pipeline", Pipeline)
 WORKER = web.AppKey("worker", OutboxWorker)
 ADAPTERS = web.AppKey("adapters", dict)
 
-PUBLIC_PREFIXES = ("/onebot/", "/wechat/", "/wecom/")
+PUBLIC_PREFIXES = ("/onebot/", "/wechat/", "/wecom/", "/open311/")
 
 # A background task: `async def task(bot, stop: asyncio.Event)`, run beside the server until stop is set.
 Background = Callable[[Bot, asyncio.Event], Awaitable[None]]
@@ -121,6 +121,9 @@ def make_app(bot: Bot, *, env: dict[str, str] | None = None, http: HttpClient | 
         a.register(app)
     app[BOT], app[PIPELINE], app[WORKER], app[ADAPTERS] = bot, pipeline, worker, adapters
     app.router.add_get("/healthz", healthz)
+    from pingan.web import mount  # the officials' workbench, /metrics, Open311 (issue #18)
+
+    mount(app, bot, worker)
 
     async def on_shutdown(app: web.Application) -> None:
         for a in adapters.values():

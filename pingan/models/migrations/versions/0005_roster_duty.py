@@ -1,7 +1,7 @@
 """duty roster and paging index
 
-Revision ID: 0004_roster
-Revises: 0003
+Revision ID: 0005_roster
+Revises: 0004_web
 Create Date: 2026-12-01 08:07:03.318626
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlmodel
 import pingan.models.types
 
 
-revision = '0004_roster'
-down_revision = '0003'
+revision = '0005_roster'
+down_revision = '0004_web'
 branch_labels = None
 depends_on = None
 
