@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pingan.errors import ConfigError, read_toml
+from pingan.paging.settings import PagingSettings
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -250,6 +251,7 @@ class Settings(_Section):
     scheduler: SchedulerSettings = SchedulerSettings()
     outbox: OutboxSettings = OutboxSettings()
     platforms: PlatformSettings = PlatformSettings()
+    paging: PagingSettings = PagingSettings()
     web: WebSettings = WebSettings()
     source: str = "<defaults>"
 
@@ -264,6 +266,8 @@ ENV_SECRETS = {
     "PINGAN_WECHAT_AES_KEY": ("platforms", "wechat", "aes_key"),
     "PINGAN_WECOM_BOT_TOKEN": ("platforms", "wecom", "bot_token"),
     "PINGAN_WECOM_BOT_AES_KEY": ("platforms", "wecom", "bot_aes_key"),
+    "PINGAN_TENCENTCLOUD_SECRET_ID": ("paging", "secret_id"),
+    "PINGAN_TENCENTCLOUD_SECRET_KEY": ("paging", "secret_key"),
     "PINGAN_WEB_SECRET": ("web", "secret"),
     "PINGAN_METRICS_TOKEN": ("web", "metrics_token"),
     "PINGAN_OPEN311_KEYS": ("web", "open311_keys"),

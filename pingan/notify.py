@@ -200,7 +200,7 @@ class Notifier:
     def history(self, t: Ticket, events: list[TicketEvent], n: int = 4) -> str:
         """The last lifecycle steps ('10:00 上报 → 10:09 到场 → 10:30 呼叫'); reminders and other
         bookkeeping events are left out."""
-        names = {"report": "上报", **{str(a): name for a, name in ACTION_NAMES.items()}}
+        names = {"report": "上报", "page": "短信呼叫", **{str(a): name for a, name in ACTION_NAMES.items()}}
         steps = [f"{self.hhmm(ev.at)} {names[ev.action]}" for ev in events if ev.action in names]
         return " → ".join(steps[-n:])
 

@@ -4,7 +4,7 @@ resolution.py, feedback.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
 from pingan.config import PolicySettings
@@ -14,7 +14,8 @@ def snapshot(policy: PolicySettings) -> dict:
     """What a ticket keeps, so later config edits never rewrite open tickets."""
     snap = policy.model_dump()
     if policy.working_days and policy.holidays_file:
-        snap["holidays"] = sorted(load_holidays(policy.holidays_file))
+        holidays, workdays = load_holidays(policy.holidays_file)
+        snap["holidays"], snap["workdays"] = sorted(holidays), sorted(workdays)
     return snap
 
 
@@ -27,19 +28,38 @@ def of(t) -> dict:
     return {**DEFAULT_SNAPSHOT, **(t.policy or {})}
 
 
-def load_holidays(path: str) -> set[str]:
-    """One ISO date per line ('2026-10-01'); '#' comments allowed."""
-    lines = Path(path).read_text("utf-8").splitlines()
-    return {ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()}
+def load_holidays(path: str) -> tuple[set[str], set[str]]:
+    """The local override of the national calendar: one ISO date per line ('2026-10-01') is a day
+    off; '2026-10-10 上班' a working day. '#' comments allowed. Returns (days off, working days)."""
+    off, on = set(), set()
+    for line in Path(path).read_text("utf-8").splitlines():
+        words = line.split("#", 1)[0].split()
+        if words:
+            (on if words[1:2] in (["上班"], ["班"], ["workday"]) else off).add(words[0])
+    return off, on
 
 
-def add_days(start: datetime, days: int, working: bool, holidays: set[str]) -> datetime:
+def is_working_day(day: date, holidays: set[str] = frozenset(), workdays: set[str] = frozenset()) -> bool:
+    """China's working days: statutory holidays off, 调休 weekends on (chinese-calendar), the local
+    file over both; a year the package does not know yet counts Monday to Friday."""
+    import chinese_calendar
+
+    iso = day.isoformat()
+    if iso in workdays or iso in holidays:
+        return iso in workdays
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
+def add_days(start: datetime, days: int, working: bool, holidays: set[str], workdays: set[str] = frozenset()) -> datetime:
     if not working:
         return start + timedelta(days=days)
     d = start
     while days > 0:
         d += timedelta(days=1)
-        if d.weekday() < 5 and d.date().isoformat() not in holidays:
+        if is_working_day(d.date(), holidays, workdays):
             days -= 1
     return d
 

@@ -23,6 +23,9 @@ def test_demo_transcript_key_lines():
     # a withdrawn report and a refused unauthorised keyword
     assert "🚫 #3 已由上报人撤销" in out
     assert "@马网格 抱歉,您不在 #2 的处置链上,不能「办结」" in out
+    # the night: an urgent report nobody answers is paged by SMS, then the street, until someone answers
+    assert "02:05 [📱短信 → 13800000003]" in out and "02:10 [📱短信 → 13800000020]" in out
+    assert "📵 #6 陈主任 已响应,停止短信和电话呼叫。" in out
 
 
 def test_the_console_shows_where_a_chart_or_a_ledger_went():

@@ -446,9 +446,11 @@ async def test_demo_day_includes_late_worker_auto_escalation_and_evening_digest(
     assert "【到场提醒 #5】" in text_ and "【超时未到场 #5】" in text_ and "@李网格 @王书记" in text_
     assert "由系统自动(超期)呼叫" in text_ and "平安日报" in text_ and "图表:" in text_
     assert text_.index("【超时未到场 #5】") < text_.index("到场 #5 路上堵车") < text_.index("【呼叫 #5】")
+    # the evening digest closes the day; the night (an urgent report paged by SMS) comes after it
+    assert text_.index("平安日报") < text_.index("【紧急隐患 #6】") < text_.index("📱短信")
     from pingan.reports.chart import find_cjk_font
 
-    digest = lines[-1].splitlines()  # the day ends with the community's evening digest
+    digest = next(ln for ln in lines if "平安日报】" in ln).splitlines()  # the community's evening digest
     assert "【新联社区 平安日报】2019-04-08" in digest[0]
     if find_cjk_font(bot.settings.scheduler.chart_font):  # its chart goes with it, last
         assert digest[-1].strip().startswith("🖼️ 图表:") and digest[-1].endswith("/day-2019-04-08/xinlian.png")

@@ -206,7 +206,7 @@ class Bot:
                 await apply_org(session, parse_org_toml(settings.org.file), replace_structure=True, now=clock.now())
                 await session.commit()
             revision = await OrgIndex.revision(session)
-            org = await OrgIndex.load(session)
+            org = await OrgIndex.load(session, clock)
         return cls(settings, clock, engine, org, taxonomy, report_engine, revision)
 
     async def refresh_org(self) -> bool:
@@ -216,7 +216,7 @@ class Bot:
             revision = await OrgIndex.revision(session)  # before the load: a later import is seen next time
             if revision == self.org_revision:
                 return False
-            org = await OrgIndex.load(session)
+            org = await OrgIndex.load(session, self.clock)
         self.org, self.org_revision = org, revision
         self.known = KnownSenders()  # people may have new roles
         log.info("organisation reloaded (import #%s): %d units", revision, len(org.units))

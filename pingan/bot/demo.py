@@ -14,6 +14,7 @@ from pingan.bot.app import Bot
 from pingan.bot.console import ConsoleSender, attachments, group_chat, message, private_chat, render
 from pingan.bot.outbox import OutboxWorker
 from pingan.clock import FrozenClock
+from pingan.messages import Outbound, Text
 
 COORD = "新联社区平安工作群"
 
@@ -69,10 +70,15 @@ SCRIPT = [
     # nobody resolves it: reminders, then at the deadline the sweep calls up the community (呼叫)
     Step("17:30", "王书记", "签收 #5"),
     EveningDigest("18:00"),
+    # the night: an urgent report nobody answers is paged by SMS (rules/paging.py), then up the ladder
+    Step("次日02:00", "刘婆婆", "幸福里5栋2单元楼道里煤气味好重!!", where=None),
+    Step("次日02:13", "陈主任", "签收 #6 已电话叫醒吴网格,马上到", where="永丰街道平安社区工作群"),
+    Step("次日02:24", "吴网格", "到场 #6"),
 ]
 
 
 def _demo_settings(bot: Bot) -> None:
+    bot.settings.paging.enabled = True  # the night's page is shown, the SMS provider is the console
     for key, value in DEMO_POLICY.items():
         setattr(bot.settings.policy, key, value)
     if not bot.settings.scheduler.campaign_start:  # the seed's 百日攻坚 began on 2019-03-26
@@ -82,14 +88,17 @@ def _demo_settings(bot: Bot) -> None:
 
 
 class _Replay:
-    """The script's day on a frozen clock: messages, the minute sweeps in between, the evening digest."""
+    """The script's day on a frozen clock: messages, the minute sweeps in between, the evening digest
+    and the night after it."""
 
     def __init__(self, bot: Bot, clock: FrozenClock, echo: Callable[[str], None]) -> None:
         self.bot, self.clock, self.echo = bot, clock, echo
         self.lines: list[str] = []
         self.day = clock.now().date()
         self.sender = ConsoleSender(printer=self.show)
-        self.worker = OutboxWorker(bot.sessions, clock, bot.settings.outbox, {"console": self.sender}, bot.org)
+        pager = ConsoleSender(platform="sms", printer=self.show)  # stands in for the SMS provider
+        self.worker = OutboxWorker(bot.sessions, clock, bot.settings.outbox, {"console": self.sender, "sms": pager},
+                                   bot.org)
 
     def say(self, line: str) -> None:
         self.lines.append(line)
@@ -97,16 +106,21 @@ class _Replay:
 
     def show(self, remote_id: str, out) -> None:
         where = f"[{out.target.chat_id}]" if out.target.chat_type == "group" else f"[私聊 → {out.target.chat_id}]"
+        if out.target.platform == "sms":  # a page: the SMS template's parameters
+            where = f"[📱短信 → {out.target.chat_id}]"
+            out = Outbound(out.target, [Text(" ".join(p.text for p in out.parts if isinstance(p, Text)))])
         body = (render(out) + attachments(out)).replace("\n", "\n        ")
         self.say(f"{self.clock.now():%H:%M} {where} 🤖 {self.bot.settings.bot.name}: {body}")
 
     def at(self, hhmm: str) -> datetime:
-        h, m = map(int, hhmm.split(":"))
-        return datetime.combine(self.day, time(h, m), tzinfo=self.clock.tz)
+        """'HH:MM' on the demo day, '次日HH:MM' the night after it."""
+        h, m = map(int, hhmm.removeprefix("次日").split(":"))
+        return datetime.combine(self.day + timedelta(days=hhmm.startswith("次日")), time(h, m), tzinfo=self.clock.tz)
 
     async def scheduler_until(self, until: datetime) -> None:
         """Jump the clock to each minute the sweep has work (as the every-minute job would find it)."""
         from pingan.models import Ticket
+        from pingan.rules.paging import next_page_at
         from pingan.scheduler import sweep
         from pingan.scheduler.sweep import SWEPT
 
@@ -115,7 +129,9 @@ class _Replay:
             async with bot.sessions() as session:
                 q = select(func.min(Ticket.next_check_at)).where(Ticket.status.in_(SWEPT))
                 nxt = (await session.exec(q)).one()
+                page = await next_page_at(session, clock.now(), bot.settings.paging)
             nxt = nxt[0] if isinstance(nxt, tuple) else nxt
+            nxt = min(x for x in (nxt, page) if x is not None) if (nxt or page) else None
             if nxt is None or nxt > until:
                 break
             nxt = nxt.astimezone(clock.tz)
@@ -140,7 +156,7 @@ class _Replay:
             reply_to = next(rid for rid, _, out in reversed(self.sender.delivered) if step.quote in render(out))
         where = f"[{step.where}]" if step.where else "[私聊]"
         quoted = f"(引用 {step.quote} 的消息)" if step.quote else ""
-        self.say(f"{step.at} {where} {step.who}{quoted}: {step.text}")
+        self.say(f"{self.clock.now():%H:%M} {where} {step.who}{quoted}: {step.text}")
         await self.bot.handle(message(chat, step.who, step.text, reply_to=reply_to))
         await self.worker.run_once()
 
@@ -150,7 +166,7 @@ async def run_demo(bot: Bot, clock: FrozenClock, echo: Callable[[str], None] = p
     _demo_settings(bot)
     replay = _Replay(bot, clock, echo)
     replay.say(f"=== pingan 演示:{replay.day:%Y-%m-%d} 新联社区的一天(模拟时钟,{bot.settings.bot.timezone}) ===")
-    replay.say("(演示设置:中事办结时限 3 小时,便于一天内看到超期自动呼叫;默认 3 天)")
+    replay.say("(演示设置:中事办结时限 3 小时,便于一天内看到超期自动呼叫;默认 3 天。夜里紧急隐患无人响应即短信呼叫,短信在此显示)")
     scheduling = False
     for step in script:
         if isinstance(step, Scheduler):

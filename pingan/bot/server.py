@@ -20,6 +20,7 @@ from pingan.bot.http import HttpClient
 from pingan.bot.outbox import OutboxWorker
 from pingan.bot.pipeline import Pipeline
 from pingan.bot.ratelimit import IPAllowList, SlidingWindow
+from pingan.paging.tencent import paging_senders
 
 log = logging.getLogger("pingan.server")
 BOT = web.AppKey("bot", Bot)
@@ -126,6 +127,7 @@ def make_app(bot: Bot, *, env: dict[str, str] | None = None, http: HttpClient | 
     adapters = build_adapters(bot, pipeline, http, env)
     senders = {name: a.sender for name, a in adapters.items() if getattr(a, "sender", None) is not None}
     senders.update(extra_senders or {})
+    senders.update(paging_senders(settings.paging))  # SMS/voice pages (pingan.paging)
     bot.outbox_platforms = set(senders)
     worker = OutboxWorker(bot.sessions, bot.clock, settings.outbox, senders, bot.org, write_lock=pipeline.gate)
     pipeline.on_enqueued = worker.wake

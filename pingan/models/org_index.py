@@ -34,6 +34,7 @@ class OrgIndex:
             self.groups_of_unit[g.unit_id].append(g)
         self.channels: dict[tuple[str, str], Channel] = {(c.platform, c.account): c for c in channels}
         self.places: list[tuple[str, str]] = sorted(((p.key, p.grid_id) for p in places), key=lambda kv: -len(kv[0]))
+        self.roster = None  # pingan.roster.Roster, when loaded with a clock
 
     @staticmethod
     async def revision(session: AsyncSession) -> int | None:
@@ -41,12 +42,18 @@ class OrgIndex:
         return (await session.exec(select(func.max(OrgRevision.id)))).one()
 
     @classmethod
-    async def load(cls, session: AsyncSession) -> "OrgIndex":
+    async def load(cls, session: AsyncSession, clock=None) -> "OrgIndex":
+        """With a clock, the duty roster too: who is on duty then follows it (see on_duty)."""
         async def all_(model):
             return list((await session.exec(select(model))).all())
 
-        return cls(await all_(Unit), await all_(Person), await all_(Identity), await all_(ChatGroup),
-                   await all_(Channel), await all_(Place))
+        index = cls(await all_(Unit), await all_(Person), await all_(Identity), await all_(ChatGroup),
+                    await all_(Channel), await all_(Place))
+        if clock is not None:
+            from pingan.roster import Roster
+
+            index.roster = await Roster.load(session, clock)
+        return index
 
     # --- the tree -------------------------------------------------------------------------------
     def ancestors(self, unit_id: str | None) -> list[Unit]:
@@ -85,16 +92,49 @@ class OrgIndex:
     def staff(self, unit_id: str | None, role: str | None = None) -> list[Person]:
         return [p for p in self.by_unit.get(unit_id, []) if role is None or p.role == role]
 
-    def on_duty(self, unit_id: str | None) -> Person | None:
-        """Who answers for a unit now: its on-duty person, else its lead, else anyone there."""
-        people = self.staff(unit_id)
+    def rostered(self, unit_id: str | None, roles: tuple[str, ...], at=None) -> Person | None:
+        """The unit's person on the duty roster at `at` (default now) in the first of `roles` that
+        has one; None when the unit has no roster or nobody is on shift."""
+        if self.roster is None or not self.roster.has(unit_id):
+            return None
+        ids = [self.roster.person(unit_id, role, at) for role in roles]
+        return next((self.people[i] for i in ids if i in self.people), None)
+
+    def present(self, unit_id: str | None, at=None) -> list[Person]:
+        """The unit's staff who are not on leave."""
+        away = self.roster.on_leave if self.roster is not None else None
+        now = at or (self.roster.now() if self.roster is not None else None)
+        return [p for p in self.staff(unit_id) if away is None or not away(p.id, now)]
+
+    def on_duty(self, unit_id: str | None, at=None) -> Person | None:
+        """Who answers for a unit now: its 值班员 on the roster, else its on-duty person (the
+        organisation file's flag), else its lead, else anyone there; nobody on leave."""
+        rostered = self.rostered(unit_id, ("duty", "lead"), at)
+        if rostered is not None:
+            return rostered
+        people = self.present(unit_id, at)
         return next((p for p in people if p.on_duty), None) or next((p for p in people if p.lead), None) \
             or (people[0] if people else None)
 
-    def lead(self, unit_id: str | None) -> Person | None:
-        """Who leads a unit now: a lead on duty, else whoever is on duty (see on_duty). The same
-        person for a ticket's first urgent post and for the scheduler's calls after it."""
-        return next((p for p in self.staff(unit_id) if p.lead and p.on_duty), None) or self.on_duty(unit_id)
+    def lead(self, unit_id: str | None, at=None) -> Person | None:
+        """Who leads a unit now: the 带班领导 on the roster, else a lead on duty, else whoever is on
+        duty (see on_duty). The same person for a ticket's first urgent post and for the
+        scheduler's calls after it."""
+        rostered = self.rostered(unit_id, ("lead",), at)
+        return rostered or next((p for p in self.present(unit_id, at) if p.lead and p.on_duty), None) \
+            or self.on_duty(unit_id, at)
+
+    def answering(self, person_id: str | None, unit_id: str | None, at=None) -> Person | None:
+        """Who gets a ticket's reminders: its holder, or while they are on leave (请假) their
+        unit's duty person; with no holder, the holding unit's."""
+        person = self.people.get(person_id)
+        if person is not None and (self.roster is None or not self.roster.on_leave(person.id, at or self.roster.now())):
+            return person
+        for unit in self.ancestors(person.unit_id if person else unit_id):  # a grid of one: its community's
+            found = self.on_duty(unit.id, at)
+            if found is not None:
+                return found
+        return None
 
     def external_id(self, person_id: str | None, platform: str) -> str | None:
         return self.identity.get((person_id, platform)) if person_id else None

@@ -14,13 +14,15 @@ from typing import Callable
 
 from sqlalchemy import func, select
 
-from pingan.models import STATUS_NAMES, Status, Ticket
+from pingan.models import STATUS_NAMES, Status, Ticket, TicketEvent
 from pingan.models.org_index import OrgIndex
+from pingan.notify import span
+from pingan.rules.paging import ANSWERED, PAGE
 from pingan.taxonomy import Taxonomy
 
 HEADERS = ["编号", "上报时间", "来源", "类别", "事项", "地点", "反映内容", "社区", "网格", "大小", "状态", "责任单位",
            "责任人", "责任部门", "到场期限", "到场时间", "办结期限", "办结时间", "是否超期", "呼叫次数", "督办", "办结说明",
-           "回访评价"]
+           "回访评价", "短信呼叫", "呼叫响应"]
 COLUMN = {h: i for i, h in enumerate(HEADERS)}
 # Excel column widths (characters) where the default is too narrow to read a row at a glance
 WIDTHS = {"编号": 7, "上报时间": 17, "事项": 14, "地点": 18, "反映内容": 40, "社区": 12, "网格": 16, "责任单位": 14,
@@ -63,6 +65,7 @@ class Ledger:
     def __init__(self, org: OrgIndex, taxonomy: Taxonomy, tz, now: datetime, on_scene_minutes: int) -> None:
         self.org, self.taxonomy, self.tz, self.now = org, taxonomy, tz, now
         self.on_scene_minutes = on_scene_minutes
+        self.pages: dict[int, list[TicketEvent]] = {}  # the chunk's SMS/voice pages (rules/paging.py)
 
     def summary(self) -> Summary:
         return Summary(self.on_scene_minutes)
@@ -104,8 +107,16 @@ class Ledger:
             t.size, STATUS_NAMES.get(t.status, t.status), holder_unit.name if holder_unit else "",
             person.name if person else "", dept.name if dept else "", self.local(t.on_scene_due), self.local(t.on_scene_at),
             self.local(t.resolve_due), self.local(t.resolved_at), "是" if self.overdue(t) else "否", t.escalations,
-            t.supervision or "", t.resolution_note or t.return_reason or "", t.feedback or "",
+            t.supervision or "", t.resolution_note or t.return_reason or "", t.feedback or "", *self.paged(t),
         ]
+
+    def paged(self, t: Ticket) -> tuple[str, str]:
+        """(who was paged when, who answered how soon): '02:05 吴网格、王书记;02:10 陈主任', '陈主任 5分钟'."""
+        evs = self.pages.get(t.id, [])
+        sent = ";".join(f"{e.at.astimezone(self.tz):%H:%M} {e.note}" for e in evs if e.action == PAGE)
+        answer = next((e for e in evs if e.action == ANSWERED), None)
+        took = f" {span(timedelta(seconds=answer.data['after_seconds']))}" if answer and answer.data else ""
+        return sent, f"{answer.note}{took}" if answer else ""
 
     def overdue(self, t: Ticket) -> bool:
         """Late on scene, or resolved late, or still open past the deadline."""
@@ -124,6 +135,11 @@ class Ledger:
             batch = list((await session.exec(q)).scalars().all())
             if not batch:
                 return
+            self.pages = {}
+            for ev in (await session.exec(select(TicketEvent).where(  # ix_ticket_events ticket_id
+                    TicketEvent.ticket_id.in_([t.id for t in batch]),
+                    TicketEvent.action.in_([PAGE, ANSWERED])).order_by(TicketEvent.id))).scalars().all():
+                self.pages.setdefault(ev.ticket_id, []).append(ev)
             for t in batch:
                 yield t
             last = batch[-1].id

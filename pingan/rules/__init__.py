@@ -7,16 +7,20 @@ Actions — what the action does to a ticket, and what it announces to whom:
   reopen 不满意 · escalate 呼叫 · transfer 派单 · return_ 退回 · withdraw 撤销 · grade 定级
 Windows — deadline arithmetic, the points owed, what the sweep does and says at each:
   on_scene 15分钟到场 · resolution 办结期限 · supervision 督办 · feedback 回访 (dispatch: a ticket left new)
+Sweeps — over all tickets at once, each with its own query:
+  paging 短信/电话呼叫 (an urgent ticket nobody answered) · handover 交班 (shift changes, the morning)
 The tier above is ladder.py. A new rule is a module and a line in a table below."""
 
 from __future__ import annotations
+
+from typing import Awaitable, Callable
 
 from pingan.lifecycle import Action
 from pingan.messages import Text
 from pingan.models import Person, Ticket, TicketEvent
 from pingan.notify import Notifier
-from pingan.rules import (ack, arrival, close, dispatch, escalate, feedback, grade, on_scene, progress, reopen,
-                          resolution, resolve, return_, supervision, transfer, withdraw)
+from pingan.rules import (ack, arrival, close, dispatch, escalate, feedback, grade, handover, on_scene, paging,
+                          progress, reopen, resolution, resolve, return_, supervision, transfer, withdraw)
 from pingan.rules.base import ActionRule, Told, WindowRule
 
 RULES: dict[Action, ActionRule] = {r.action: r for r in (
@@ -33,6 +37,11 @@ RULES: dict[Action, ActionRule] = {r.action: r for r in (
     withdraw.RULE,
     grade.RULE,
 )}
+
+# Sweeps over the whole bot, not one ticket's plan, run by the scheduler's sweep before the windows:
+# `async sweep(bot, now) -> int` (what it queued). Paging keys off dispatch time and the outbox, the
+# hand-over off the roster's shift changes and the end of quiet hours.
+SWEEPS: tuple[Callable[..., Awaitable[int]], ...] = (paging.sweep, handover.sweep)
 
 WINDOWS: dict[str, WindowRule] = {w.name: w for w in (  # in this order a ticket's points are collected
     dispatch.WINDOW,

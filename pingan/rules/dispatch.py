@@ -1,7 +1,8 @@
 """派发: a new ticket goes to its holder with its two deadlines (on scene, resolution) and is posted
-in the holder's group, @-mentioning the holder (and, when urgent, the community's lead) with the
-time to be there; the reporter gets a receipt with the number and the promise. A ticket left `new`
-(the process stopped between the two) is dispatched by the sweep."""
+in the holder's group, @-mentioning the holder (when urgent also the community's lead and duty
+person on the roster; a non-urgent night report nobody) with the time to be there; the reporter
+gets a receipt with the number and the promise. A ticket left `new` (the process stopped between
+the two) is dispatched by the sweep."""
 
 from __future__ import annotations
 
@@ -33,10 +34,12 @@ def post(n: Notifier, t: Ticket, reporter: Person, same_as: int | None = None) -
     hazard (the worker decides: one trip, and 退回 the copy)."""
     holder = n.org.people.get(t.holder_person_id)
     people = [holder] if holder else []
-    if t.urgent:
-        lead = n.org.lead(t.unit_id)
-        if lead and lead not in people:
-            people.append(lead)
+    if t.urgent:  # the holder, the community's lead on duty and its duty person (the roster's at night)
+        for p in (n.org.lead(t.unit_id), n.org.on_duty(t.unit_id)):
+            if p and p not in people:
+                people.append(p)
+    elif on_scene.at_night(t):  # nobody is woken: the morning hand-over post (rules/handover.py) @-mentions the holder
+        people = []
     head = "🚨【紧急隐患" if t.urgent else "【隐患"
     body = (f"{head} #{t.id}】{n.label(t)}({t.size}事·{SIZE_TRACK.get(t.size, '')})\n"
             f"📍{n.place(t)}\n"

@@ -47,5 +47,6 @@ def community_lead(org: OrgIndex, t: Ticket) -> Person | None:
 
 
 def holder(org: OrgIndex, t: Ticket) -> Person | None:
-    """Whom a reminder @-mentions: the holding person, else whoever is on duty at the holding unit."""
-    return org.people.get(t.holder_person_id) or org.on_duty(t.holder_unit_id)
+    """Whom a reminder @-mentions: the holding person (on leave: the unit's duty person), else
+    whoever is on duty at the holding unit (OrgIndex.answering)."""
+    return org.answering(t.holder_person_id, t.holder_unit_id)

@@ -47,7 +47,8 @@ def resolve_due(snap: dict, size: str, start: datetime, tz: tzinfo | None = None
     n = int(rule[:-1])
     if rule.endswith("h"):
         return start + timedelta(hours=n)
-    return policy.add_days(start, n, snap["working_days"], set(snap.get("holidays", [])))
+    return policy.add_days(start, n, snap["working_days"], set(snap.get("holidays", [])),
+                           set(snap.get("workdays", [])))
 
 
 def tier_due(snap: dict, size: str, start: datetime, tz: tzinfo | None = None) -> datetime:

@@ -16,7 +16,7 @@ from pingan.lifecycle import ACTIVE, Action
 from pingan.models import Ticket
 from pingan.models.ticket import SCHEDULER_SESSION, TicketEvent, pending_events
 from pingan.notify import Notifier
-from pingan.rules import WINDOWS, announce
+from pingan.rules import SWEEPS, WINDOWS, announce
 from pingan.rules.base import Point
 from pingan.scheduler.plan import plan
 from pingan.tickets import TicketDesk
@@ -38,6 +38,8 @@ async def sweep(bot, now: datetime | None = None) -> int:
     now = now or bot.clock.now()
     batch = bot.settings.scheduler.batch_size
     acted = 0
+    for run in SWEEPS:  # whole-bot sweeps first: SMS/voice pages, hand-over posts
+        acted += await run(bot, now)
     while True:
         async with bot.write_lock, bot.sessions() as session:  # in-process writes take turns
             session.info[SCHEDULER_SESSION] = True
