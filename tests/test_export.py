@@ -214,3 +214,18 @@ def test_cli_export_and_digest(tmp_path, monkeypatch):
     r = CliRunner().invoke(app, ["digest", "--unit", "yongfeng", "--date", "2019-04-08", "--db", db])
     assert r.exit_code == 0, r.output
     assert "永丰街道 平安日报" in r.output and "各单位排名" in r.output
+
+
+def test_the_summary_table_adds_up_under_another_taxonomy():
+    """A category the configured taxonomy lacks (tickets filed under an older one) gets its own row,
+    so the rows still add up to 合计."""
+    from pingan.reports.figures import Figures
+    from pingan.reports.ledger import Summary
+    from pingan.taxonomy import load_taxonomy
+
+    longgang = load_taxonomy(Path(__file__).parents[1] / "pingan" / "data" / "taxonomy_longgang.toml")
+    s = Summary(15, figures={"fire": Figures(found=2, resolved=2, self_handled=2),
+                             "security": Figures(found=1, pending=1)})
+    table = s.table(longgang)
+    assert [r[0] for r in table] == ["类别"] + [c.name for c in longgang.categories] + ["security", "合计"]
+    assert table[-1][1:] == [3, 2, 1, 0, 2, 0] == [sum(r[i] for r in table[1:-1]) for i in range(1, 7)]

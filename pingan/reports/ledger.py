@@ -89,9 +89,12 @@ class Summary:
         return self.total.called_up
 
     def table(self, taxonomy: Taxonomy) -> list[list]:
-        """The 9 categories (and 其他) × FIGURES, then 合计."""
-        rows = [[c.name] + [getattr(self.figures.get(c.code, Figures()), k) for _, k in FIGURES]
-                for c in taxonomy.categories]
+        """The taxonomy's categories (9 and 其他) × FIGURES, any other category found (an older taxonomy's)
+        after them, then 合计."""
+        names = {c.code: c.name for c in taxonomy.categories}
+        names.update((code, code) for code in self.figures if code not in names)
+        rows = [[name] + [getattr(self.figures.get(code, Figures()), k) for _, k in FIGURES]
+                for code, name in names.items()]
         return [["类别"] + [h for h, _ in FIGURES], *rows, ["合计"] + [getattr(self.total, k) for _, k in FIGURES]]
 
     def lines(self) -> list[tuple[str, object]]:

@@ -148,7 +148,7 @@ def filter_form(unit_id: str, f: Filters, taxonomy) -> str:
 
 def ledger_form(unit_id: str, start, end) -> str:
     """The unit's ledger (台账) for a date range, this month unless changed."""
-    return (f'<form class="filters" method="get" action="/web/unit/{h(unit_id)}/ledger.xlsx">'
+    return (f'<form class="ledger" method="get" action="/web/unit/{h(unit_id)}/ledger.xlsx">'
             f'<input type="date" name="from" value="{h(start)}"> 至 <input type="date" name="to" value="{h(end)}">'
             f'<button type="submit">下载台账(Excel)</button></form>')
 
