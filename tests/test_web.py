@@ -3,6 +3,7 @@ colours, filters, escaping, and the 看板 keyword in chat."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
@@ -161,6 +162,35 @@ async def test_filters_search_and_escaping(web_app, bot, h):
         assert svg.content_type == "image/svg+xml" and "<rect" in await svg.text()
     finally:
         await client.close()
+
+
+async def test_the_unit_page_offers_its_ledger_to_those_who_may_see_it(web_app, bot, h):
+    from openpyxl import load_workbook
+
+    await h.say("张阿姨", "锦城花园3栋楼道有人给电瓶车充电")
+    today = bot.clock.now().astimezone(bot.clock.tz).date()
+    mine, _ = await sign_in(web_app, bot, "chen-jiedao")  # 永丰街道
+    other, _ = await sign_in(web_app, bot, "tang-xianglong")  # 祥龙社区, another street
+    grid, _ = await sign_in(web_app, bot, "zhou-wangge")  # a grid: its tickets are the community's
+    try:
+        page = await (await mine.get("/web/unit/yongfeng")).text()
+        assert 'action="/web/unit/yongfeng/ledger.xlsx"' in page and f'value="{today.replace(day=1)}"' in page
+        resp = await mine.get("/web/unit/yongfeng/ledger.xlsx")
+        assert resp.status == 200 and "attachment" in resp.headers["Content-Disposition"]
+        rows = list(load_workbook(io.BytesIO(await resp.read()))["台账"].values)
+        assert rows[0][0].startswith(f"永丰街道 平安社区台账    统计期间:{today.replace(day=1)} 至 {today}")
+        assert len(rows) == 3 and rows[2][0] == 1  # title, headers, the one ticket
+        before = await mine.get("/web/unit/xinlian/ledger.xlsx?from=2019-03-01&to=2019-03-31")  # a community below
+        assert len(list(load_workbook(io.BytesIO(await before.read()))["台账"].values)) == 2
+        assert (await mine.get("/web/unit/yongfeng/ledger.xlsx?from=2019-04-31")).status == 400
+        assert (await mine.get("/web/unit/yongfeng/ledger.xlsx?from=2019-04-02&to=2019-04-01")).status == 400
+        assert (await other.get("/web/unit/yongfeng/ledger.xlsx")).status == 403
+        assert (await mine.get("/web/unit/dujiangyan/ledger.xlsx")).status == 403  # above him
+        assert "ledger.xlsx" not in await (await grid.get("/web/unit/xinlian-g2")).text()
+        assert (await grid.get("/web/unit/xinlian-g2/ledger.xlsx")).status == 404
+    finally:
+        for c in (mine, other, grid):
+            await c.close()
 
 
 async def test_kanban_in_a_group_sends_the_link_privately(h, bot):

@@ -89,10 +89,8 @@ async def ledger(ctx: Context, notify: Notifier, unit_id: str) -> None:
         notify.to_chat(ctx.msg.chat, [Text(f"{head}\n共 {s.rows} 件,曾超期 {s.overdue} 件,呼叫上级 {s.escalated} 件。详见附件。")],
                        file=str(path))
         return
-    s = ledger_.summary()
     async with ctx.reports() as session:
-        async for t in ledger_.rows(session, unit_id, start, today):
-            ledger_.tally(s, t)
+        s = await ledger_.summarise(session, unit_id, start, today)
     lines = [head, f"共 {s.rows} 件,曾超期 {s.overdue} 件,{s.on_scene_minutes}分钟内到场 {s.on_time} 件,呼叫上级 {s.escalated} 件"]
     lines += [f"  {k}:{v}" for k, v in s.by_status.most_common()]
     lines.append("本平台不能发文件,完整台账请用「pingan export」导出。")

@@ -9,8 +9,8 @@ Definitions (docs/scheduler.md):
   answered 到场 by their on-scene deadline.
 - 办结: resolved in the period; 呼叫 N 次: 呼叫 events in the period (the cumulative 呼叫上级 counts
   tickets, so the two are worded apart); 退回: returned in the period.
-- 累计 (since campaign_start): 发现 = created; 已化解 = resolved/closed; 待化解 = still open;
-  社区自处理 = resolved without any 呼叫 or 派单; 呼叫上级 = ever called up or sent to a department.
+- 累计 (since campaign_start): 发现, 已化解, 待化解, 社区自处理, 呼叫上级 as figures.py defines them
+  (the ledger's 汇总 counts with the same conditions).
 - 超期 (as of the period's end, or now if earlier): open and past its resolution deadline, or not
   yet on scene and past its on-scene deadline.
 - medians: time to on scene of the period's new tickets; time to resolution of the period's resolved.
@@ -23,16 +23,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 
-from pingan.lifecycle import OPEN
 from pingan.messages import Part, Text
 from pingan.models import Level, Source, Status, Ticket, TicketEvent
 from pingan.models.org_index import OrgIndex
 from pingan.notify import span
-from pingan.taxonomy import CATEGORY_CODES, Taxonomy
+from pingan.reports import figures
+from pingan.reports.figures import total as _total
+from pingan.taxonomy import Taxonomy
 
-OPEN_STATUSES = sorted(OPEN)
 KIND_TITLE = {"day": "平安日报", "week": "平安周报", "campaign": "百日攻坚阶段总结", "range": "平安统计"}
 
 
@@ -173,12 +173,8 @@ def campaign_start(settings, tz: tzinfo) -> datetime | None:
     return datetime.combine(date.fromisoformat(cs), time(0), tzinfo=tz) if cs else None
 
 
-def _total(cond):
-    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
-
-
 def _cat_of(t: Tally, cat: str | None) -> list[int]:
-    return t.by_cat[cat if cat in CATEGORY_CODES else "other"]
+    return t.by_cat[figures.category_code(cat)]
 
 
 class _Scope:
@@ -197,10 +193,9 @@ class _Scope:
         self.not_arrived = not_arrived
         self.arrive_base = and_(~gave_up, ~not_due)
         self.on_time = and_(T.on_scene_at.is_not(None), T.on_scene_at <= T.on_scene_due)
-        self.resolved_asof = and_(T.resolved_at.is_not(None), T.resolved_at < pe)
-        self.called = or_(T.escalations > 0, T.department_id.is_not(None))
-        self.open_asof = and_(or_(T.closed_at.is_(None), T.closed_at > self.asof),
-                              or_(T.resolved_at.is_(None), T.resolved_at > self.asof))
+        self.resolved_asof = figures.resolved(self.asof)
+        self.self_handled = figures.self_handled(self.asof)
+        self.called = figures.called_up()
         self.units = [T.unit_id.in_(units)] if units is not None else []
         if units is not None:
             self.since_campaign = [T.created_at < pe, *([T.created_at >= lower] if lower is not None else []), *self.units]
@@ -242,7 +237,7 @@ async def _resolved_and_returned(session, sc: _Scope, out: dict) -> None:
 async def _cumulative(session, sc: _Scope, out: dict) -> None:
     """Since the campaign start, in one scan."""
     T = Ticket
-    q = (select(T.unit_id, T.category, func.count(), _total(sc.resolved_asof), _total(and_(sc.resolved_asof, ~sc.called)),
+    q = (select(T.unit_id, T.category, func.count(), _total(sc.resolved_asof), _total(sc.self_handled),
                 _total(sc.called), _total(sc.arrive_base), _total(sc.on_time))
          .where(*sc.since_campaign).group_by(T.category, T.unit_id))  # (category, unit): SQLite then scans, no index walk
     for unit, cat, *n in (await session.exec(q)).all():
@@ -292,8 +287,8 @@ def _open_where(sc: _Scope) -> list:
     created); for a past date, what was open then (a scan)."""
     T = Ticket
     if sc.asof < sc.now:
-        return [sc.open_asof, *sc.since_campaign]
-    where = [T.status.in_(OPEN_STATUSES), *sc.units]
+        return [*figures.pending(sc.asof, sc.now), *sc.since_campaign]
+    where = [*figures.pending(sc.asof, sc.now), *sc.units]
     if sc.cs:  # coalesce(): keep SQLite on the covering (status, unit, category, created) index
         where.append(func.coalesce(T.created_at, T.created_at) >= sc.cs)
     return where

@@ -4,7 +4,6 @@ database into an .xlsx (openpyxl write_only) or .csv, plus a summary sheet."""
 from __future__ import annotations
 
 import asyncio
-
 import csv
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,20 +16,59 @@ from sqlalchemy import func, select
 from pingan.models import STATUS_NAMES, Status, Ticket, TicketEvent
 from pingan.models.org_index import OrgIndex
 from pingan.notify import span
+from pingan.reports import figures
+from pingan.reports.figures import Figures
 from pingan.rules.paging import ANSWERED, PAGE
 from pingan.taxonomy import Taxonomy
 
-HEADERS = ["编号", "上报时间", "来源", "类别", "事项", "地点", "反映内容", "社区", "网格", "大小", "状态", "责任单位",
-           "责任人", "责任部门", "到场期限", "到场时间", "办结期限", "办结时间", "是否超期", "呼叫次数", "督办", "办结说明",
-           "回访评价", "短信呼叫", "呼叫响应"]
-COLUMN = {h: i for i, h in enumerate(HEADERS)}
-# Excel column widths (characters) where the default is too narrow to read a row at a glance
-WIDTHS = {"编号": 7, "上报时间": 17, "事项": 14, "地点": 18, "反映内容": 40, "社区": 12, "网格": 16, "责任单位": 14,
-          "责任部门": 14, "到场期限": 17, "到场时间": 17, "办结期限": 17, "办结时间": 17, "办结说明": 24}
-# date columns are real dates in Excel (sortable, filterable by month); text in a CSV
-DATES = [COLUMN[h] for h in ("上报时间", "到场期限", "到场时间", "办结期限", "办结时间")]
-DATE_FORMAT = "yyyy-mm-dd hh:mm"
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    value: Callable[["Ledger", Ticket], object]
+    width: float | None = None  # characters, where Excel's default is too narrow to read a row at a glance
+    date: bool = False  # a real date in Excel (sortable, filterable by month); text in a CSV
+
+
 SOURCE_NAMES = {"resident": "居民上报", "worker": "网格员", "patrol": "巡查"}
+# The ledger's columns, in order: a new column is one line here.
+COLUMNS = (
+    Column("编号", lambda L, t: t.id, 7),
+    Column("上报时间", lambda L, t: L.local(t.created_at), 17, date=True),
+    Column("来源", lambda L, t: SOURCE_NAMES.get(t.source, t.source)),
+    Column("类别", lambda L, t: L.category_name(t.category)),
+    Column("事项", lambda L, t: t.item or "", 14),
+    Column("地点", lambda L, t: t.location or "", 18),
+    Column("反映内容", lambda L, t: t.raw_text or "", 40),  # the resident's words, so a row says what was reported
+    Column("社区", lambda L, t: L.unit_name(t.unit_id) or t.unit_id or "", 12),
+    Column("网格", lambda L, t: L.unit_name(t.grid_id), 16),
+    Column("大小", lambda L, t: t.size),
+    Column("状态", lambda L, t: STATUS_NAMES.get(t.status, t.status)),
+    Column("责任单位", lambda L, t: L.unit_name(t.holder_unit_id), 14),
+    Column("责任人", lambda L, t: L.person_name(t.holder_person_id)),
+    Column("责任部门", lambda L, t: L.unit_name(t.department_id), 14),
+    Column("到场期限", lambda L, t: L.local(t.on_scene_due), 17, date=True),
+    Column("到场时间", lambda L, t: L.local(t.on_scene_at), 17, date=True),
+    Column("办结期限", lambda L, t: L.local(t.resolve_due), 17, date=True),
+    Column("办结时间", lambda L, t: L.local(t.resolved_at), 17, date=True),
+    Column("是否超期", lambda L, t: "是" if L.overdue(t) else "否"),
+    Column("呼叫次数", lambda L, t: t.escalations),
+    Column("督办", lambda L, t: t.supervision or ""),
+    Column("办结说明", lambda L, t: t.resolution_note or "", 24),
+    Column("退回原因", lambda L, t: t.return_reason or "", 24),
+    Column("回访评价", lambda L, t: t.feedback or ""),
+    Column("短信呼叫", lambda L, t: L.paged(t)[0], 24),  # who was paged when (rules/paging.py)
+    Column("呼叫响应", lambda L, t: L.paged(t)[1]),
+)
+HEADERS = [c.header for c in COLUMNS]
+COLUMN = {h: i for i, h in enumerate(HEADERS)}
+DATES = [i for i, c in enumerate(COLUMNS) if c.date]
+DATE_FORMAT = "yyyy-mm-dd hh:mm"
+# The 汇总 sheet's table: one row per category, these columns (figures.py defines them, as the digest counts).
+FIGURES = (("发现", "found"), ("已化解", "resolved"), ("待化解", "pending"), ("呼叫上级", "called_up"),
+           ("社区自处理", "self_handled"), ("退回/撤销", "gone"))
+DEFINITIONS = ("口径(与平安日报相同):发现=期间内上报的问题;已化解=已办结;待化解=未办结;"
+               "呼叫上级=曾呼叫上级或派单到部门;社区自处理=未呼叫、未派单即办结;退回/撤销不计入已化解和待化解。")
 
 
 @dataclass
@@ -38,17 +76,35 @@ class Summary:
     on_scene_minutes: int  # the configured window, for the label (each ticket is judged by its own deadline)
     rows: int = 0
     by_status: Counter = field(default_factory=Counter)
-    by_category: Counter = field(default_factory=Counter)
     by_source: Counter = field(default_factory=Counter)
     overdue: int = 0
     on_time: int = 0
-    escalated: int = 0
+    figures: dict[str, Figures] = field(default_factory=dict)  # category code → the officials' figures
+
+    @property
+    def total(self) -> Figures:
+        out = Figures()
+        for f in self.figures.values():
+            out.add(f)
+        return out
+
+    @property
+    def escalated(self) -> int:
+        return self.total.called_up
+
+    def table(self, taxonomy: Taxonomy) -> list[list]:
+        """The taxonomy's categories (9 and 其他) × FIGURES, any other category found (an older taxonomy's)
+        after them, then 合计."""
+        names = {c.code: c.name for c in taxonomy.categories}
+        names.update((code, code) for code in self.figures if code not in names)
+        rows = [[name] + [getattr(self.figures.get(code, Figures()), k) for _, k in FIGURES]
+                for code, name in names.items()]
+        return [["类别"] + [h for h, _ in FIGURES], *rows, ["合计"] + [getattr(self.total, k) for _, k in FIGURES]]
 
     def lines(self) -> list[tuple[str, object]]:
-        out: list[tuple[str, object]] = [("工单总数", self.rows), ("曾超期(到场或办结晚于期限)", self.overdue),
-                                         (f"{self.on_scene_minutes}分钟内到场", self.on_time), ("呼叫上级", self.escalated), ("", "")]
+        out: list[tuple[str, object]] = [("曾超期(到场或办结晚于期限)", self.overdue),
+                                         (f"{self.on_scene_minutes}分钟内到场", self.on_time), ("", "")]
         out += [("状态:" + k, v) for k, v in self.by_status.most_common()]
-        out += [("", "")] + [("类别:" + k, v) for k, v in self.by_category.most_common()]
         out += [("", "")] + [("来源:" + k, v) for k, v in self.by_source.most_common()]
         return out
 
@@ -66,9 +122,6 @@ class Ledger:
         self.org, self.taxonomy, self.tz, self.now = org, taxonomy, tz, now
         self.on_scene_minutes = on_scene_minutes
         self.pages: dict[int, list[TicketEvent]] = {}  # the chunk's SMS/voice pages (rules/paging.py)
-
-    def summary(self) -> Summary:
-        return Summary(self.on_scene_minutes)
 
     def where(self, unit_id: str, start: date, end: date) -> list:
         """The WHERE clauses of a unit's tickets reported from `start` to `end` (inclusive)."""
@@ -93,22 +146,20 @@ class Ledger:
     def as_text(self, row: list) -> list:
         return [self.fmt(v.replace(tzinfo=self.tz)) if isinstance(v, datetime) else v for v in row]
 
+    def unit_name(self, unit_id: str | None) -> str:
+        unit = self.org.units.get(unit_id)
+        return unit.name if unit else ""
+
+    def person_name(self, person_id: str | None) -> str:
+        person = self.org.people.get(person_id)
+        return person.name if person else ""
+
+    def category_name(self, code: str | None) -> str:
+        cat = self.taxonomy.category(code)
+        return cat.name if cat else (code or "")
+
     def row(self, t: Ticket) -> list:
-        unit = self.org.units.get(t.unit_id)
-        grid = self.org.units.get(t.grid_id)
-        holder_unit = self.org.units.get(t.holder_unit_id)
-        person = self.org.people.get(t.holder_person_id)
-        dept = self.org.units.get(t.department_id)
-        cat = self.taxonomy.category(t.category)
-        return [
-            t.id, self.local(t.created_at), SOURCE_NAMES.get(t.source, t.source), cat.name if cat else t.category,
-            t.item or "", t.location or "", t.raw_text or "", unit.name if unit else (t.unit_id or ""),
-            grid.name if grid else "",
-            t.size, STATUS_NAMES.get(t.status, t.status), holder_unit.name if holder_unit else "",
-            person.name if person else "", dept.name if dept else "", self.local(t.on_scene_due), self.local(t.on_scene_at),
-            self.local(t.resolve_due), self.local(t.resolved_at), "是" if self.overdue(t) else "否", t.escalations,
-            t.supervision or "", t.resolution_note or t.return_reason or "", t.feedback or "", *self.paged(t),
-        ]
+        return [c.value(self, t) for c in COLUMNS]
 
     def paged(self, t: Ticket) -> tuple[str, str]:
         """(who was paged when, who answered how soon): '02:05 吴网格、王书记;02:10 陈主任', '陈主任 5分钟'."""
@@ -145,9 +196,21 @@ class Ledger:
             last = batch[-1].id
             session.expunge_all()
 
+    async def counted(self, session, unit_id: str, start: date, end: date) -> Summary:
+        """An empty summary but for the officials' figures (figures.py: as the digest counts them)."""
+        return Summary(self.on_scene_minutes, figures=await figures.by_category(
+            session, self.where(unit_id, start, end), self.now))
+
+    async def summarise(self, session, unit_id: str, start: date, end: date) -> Summary:
+        """The summary without a file (for a chat that takes none)."""
+        s = await self.counted(session, unit_id, start, end)
+        async for t in self.rows(session, unit_id, start, end):
+            self.tally(s, t)
+        return s
+
     async def export(self, session, unit_id: str, start: date, end: date, path: Path, as_csv: bool = False,
                      progress: Callable[[int], None] | None = None) -> Summary:
-        summary = self.summary()
+        summary = await self.counted(session, unit_id, start, end)
         path.parent.mkdir(parents=True, exist_ok=True)
         if as_csv:
             with open(path, "w", newline="", encoding="utf-8-sig") as f:  # BOM: Excel opens it as UTF-8
@@ -160,16 +223,14 @@ class Ledger:
             return summary
         from openpyxl import Workbook
         from openpyxl.cell import WriteOnlyCell
-        from openpyxl.utils import get_column_letter
+
+        from pingan.reports import sheets
 
         wb = Workbook(write_only=True)
         ws = wb.create_sheet("台账")
-        # set before the rows (a write-only sheet is streamed): the header stays in view and filters
-        ws.freeze_panes = "B2"
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(HEADERS))}1"
-        for name, width in WIDTHS.items():
-            ws.column_dimensions[get_column_letter(COLUMN[name] + 1)].width = width
-        ws.append(HEADERS)
+        title = sheets.Title(f"{self.org.units[unit_id].name} 平安社区台账", f"{start.isoformat()} 至 {end.isoformat()}",
+                             self.fmt(self.now))
+        sheets.head(ws, title, HEADERS, [c.width for c in COLUMNS])
         async for t in self.rows(session, unit_id, start, end):
             row = self.tally(summary, t)
             for i in DATES:
@@ -179,12 +240,7 @@ class Ledger:
             ws.append(row)
             if progress:
                 progress(1)
-        sheet = wb.create_sheet("汇总", 0)
-        unit = self.org.units[unit_id]
-        sheet.append([f"{unit.name} 平安社区台账", f"{start.isoformat()} 至 {end.isoformat()}"])
-        sheet.append(["导出时间", self.fmt(self.now)])
-        for k, v in summary.lines():
-            sheet.append([k, v])
+        sheets.summary(wb.create_sheet("汇总", 0), title, summary.table(self.taxonomy), DEFINITIONS, summary.lines())
         await asyncio.to_thread(wb.save, path)  # zipping a big sheet takes a while: not on the loop
         return summary
 
@@ -193,11 +249,9 @@ class Ledger:
         row = self.row(t)
         s.rows += 1
         s.by_status[row[COLUMN["状态"]]] += 1
-        s.by_category[row[COLUMN["类别"]]] += 1
         s.by_source[row[COLUMN["来源"]]] += 1
         s.overdue += row[COLUMN["是否超期"]] == "是"
         s.on_time += bool(t.on_scene_at and t.on_scene_due and t.on_scene_at <= t.on_scene_due)
-        s.escalated += t.escalations > 0
         return row
 
 

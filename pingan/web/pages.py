@@ -146,6 +146,13 @@ def filter_form(unit_id: str, f: Filters, taxonomy) -> str:
             f'<button type="submit">筛选</button></form>')
 
 
+def ledger_form(unit_id: str, start, end) -> str:
+    """The unit's ledger (台账) for a date range, this month unless changed."""
+    return (f'<form class="ledger" method="get" action="/web/unit/{h(unit_id)}/ledger.xlsx">'
+            f'<input type="date" name="from" value="{h(start)}"> 至 <input type="date" name="to" value="{h(end)}">'
+            f'<button type="submit">下载台账(Excel)</button></form>')
+
+
 def ticket_rows(tickets, notifier, now) -> str:
     rows = []
     for t in tickets:

@@ -11,22 +11,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import select
 
 from pingan.models import Level, Status, Ticket, TicketEvent
 from pingan.models.org_index import OrgIndex
+from pingan.reports.figures import OPEN_STATUSES as OPEN  # 待化解, as the digests and the ledger count it
+from pingan.reports.figures import total
 
 T = Ticket
 LADDER_DOWN = (Level.district, Level.street, Level.community, Level.grid)
-OPEN = sorted(str(s) for s in Status if s not in (Status.resolved, Status.closed, Status.returned, Status.withdrawn))
 RESOLVED = [str(Status.resolved), str(Status.closed)]
 SUPERVISED = ("黄牌", "红牌")
 NOT_ARRIVED = T.on_scene_at.is_(None)
-
-
-def total(cond):
-    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
 def overdue(now: datetime):

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
 from aiohttp import web
 from sqlmodel import select
 
 from pingan.models import Person, Ticket
 from pingan.notify import Notifier
+from pingan.reports.ledger import export_ledger
+from pingan.reports.units import REPORT_LEVELS
 from pingan.web import auth, pages, queries
 
 STATIC = Path(__file__).parent / "static"
 PUBLIC = ("/web/login", "/web/static/", "/web/signed-out")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 BOT = web.AppKey("web_bot", object)
@@ -142,12 +148,44 @@ async def unit_page(request: web.Request) -> web.Response:
         found, total = await queries.tickets(session, bot.org, unit_id, f, now, bot.clock.tz, size)
     notifier = Notifier(bot.org, bot.settings, bot.taxonomy, bot.clock)
     query = {k: v for k, v in request.query.items() if k != "page"}
+    today = now.astimezone(bot.clock.tz).date()
+    ledger_html = (f'<section><h2>台账</h2>{pages.ledger_form(unit_id, today.replace(day=1), today)}</section>'
+                   if bot.org.units[unit_id].level in REPORT_LEVELS else "")  # a grid's tickets are its community's
     body = (f'<nav class="crumbs">{pages.breadcrumbs(bot.org, viewer, unit_id)}</nav>'
             f'{pages.wall_section(bot.org, unit_id, me, tiles, False)}'
-            f'<section><h2>近30天</h2>{pages.trend_img(unit_id)}</section>'
+            f'<section><h2>近30天</h2>{pages.trend_img(unit_id)}</section>{ledger_html}'
             f'<section><h2>工单</h2>{pages.filter_form(unit_id, f, bot.taxonomy)}'
             f'{pages.ticket_rows(found, notifier, now)}{pages.pager(unit_id, query, f.page, total, size)}</section>')
     return _html(pages.page(bot.org.units[unit_id].name, body, viewer, scripts=pages.LIVE_SCRIPT))
+
+
+async def ledger(request: web.Request) -> web.StreamResponse:
+    """The unit's ledger (台账) .xlsx, written as `pingan export` writes it, for a unit the viewer may see."""
+    unit_id, bot = _unit(request), _bot(request)
+    unit = bot.org.units[unit_id]
+    if unit.level not in REPORT_LEVELS:
+        raise not_found("网格和部门没有单独的台账,请在所属社区的页面下载。")
+    today = bot.clock.now().astimezone(bot.clock.tz).date()
+    try:
+        start = date.fromisoformat(request.query.get("from") or today.replace(day=1).isoformat())
+        end = date.fromisoformat(request.query.get("to") or today.isoformat())
+    except ValueError:
+        return refuse(400, "日期有误", "请按 2019-04-01 的格式填写开始和结束日期。")
+    if start > end:
+        return refuse(400, "日期有误", "开始日期晚于结束日期,请对调。")
+    name = quote(f"{unit.name}台账_{start.isoformat()}_{end.isoformat()}.xlsx")
+    resp = web.StreamResponse(headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+                                       "Cache-Control": "no-store", "Content-Type": XLSX})
+    with tempfile.TemporaryDirectory(prefix="pingan-ledger-") as tmp:
+        path = Path(tmp) / "ledger.xlsx"
+        await export_ledger(bot, unit_id, start, end, path)
+        resp.content_length = path.stat().st_size
+        await resp.prepare(request)
+        with open(path, "rb") as f:  # a local file just written: each read is short
+            while chunk := f.read(1 << 16):
+                await resp.write(chunk)
+    await resp.write_eof()
+    return resp
 
 
 async def wall_page(request: web.Request) -> web.Response:
@@ -260,6 +298,7 @@ def workbench(bot, worker) -> web.Application:
     r.add_get("/unit/{unit}", unit_page)
     r.add_get("/unit/{unit}/tiles.json", tiles_json)
     r.add_get("/unit/{unit}/trend.svg", trend_svg)
+    r.add_get("/unit/{unit}/ledger.xlsx", ledger)
     r.add_get("/wall/{unit}", wall_page)
     r.add_get("/live/{unit}", live)
     r.add_get("/ticket/{id}", ticket_page)
