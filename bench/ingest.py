@@ -142,10 +142,9 @@ class Coord:
     def post(self, segments) -> None:
         if not isinstance(segments, list) or not any(s.get("type") == "at" for s in segments):
             return
-        text = "".join(s.get("data", {}).get("text", "") for s in segments if s.get("type") == "text")
-        m = TICKET.search(text)
-        if m:
-            self.posted.setdefault(int(m.group(1)), time.perf_counter())
+        now = time.perf_counter()  # several reports' posts may arrive merged in one message
+        for m in TICKET.finditer(segments_text(segments)):
+            self.posted.setdefault(int(m.group(1)), now)
 
     def latencies(self) -> list[float]:
         return [self.posted[n] - t0 for n, t0 in self.sent.items() if n in self.posted]

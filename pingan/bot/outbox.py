@@ -58,6 +58,9 @@ class Sender(Protocol):
     # Optional: def accounts(self) -> set[str] | None
     #   the bot accounts this process can send for right now (None: any). Rows of other accounts
     #   are left unclaimed, for the server that holds their connection, or for later.
+    # Optional: def merge_limit(self, target: ChatRef) -> int
+    #   characters one message to this chat may carry when several queued text messages are sent
+    #   as one (0: never merge).
 
 
 def _chat(row: OutboxMessage) -> tuple[str, str, str, str]:
@@ -75,9 +78,34 @@ def _unclaimed(now):
     return or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now)
 
 
+SEPARATOR = Text("\n\n")
+
+
+def _mergeable(row: OutboxMessage) -> bool:
+    return not (row.payload.get("image") or row.payload.get("file"))
+
+
+def _units(chain: list[OutboxMessage], limit: int) -> list[list[OutboxMessage]]:
+    """The chain cut into messages: consecutive text rows merged while they fit in `limit`
+    characters (a busy coordination group gets one post for several reports, not one round trip
+    and one rate-limit slot each); a row with an image or file goes alone."""
+    units: list[list[OutboxMessage]] = []
+    size = 0
+    for row in chain:
+        n = sum(len(p["text"]) if "text" in p else 8 for p in row.payload["parts"])  # a mention counts 8
+        if units and limit and _mergeable(row) and _mergeable(units[-1][-1]) and size + n <= limit:
+            units[-1].append(row)
+            size += n
+        else:
+            units.append([row])
+            size = n
+    return units
+
+
 class OutboxWorker:
-    RUN = 10  # rows of one chat per pass: a pass ends when its slowest chat is done, so a busy chat
-    # (one coordination group @-ed for every report) must not hold up everyone else's replies
+    RUN = 10  # messages to one chat per pass: a pass ends when its slowest chat is done, so a busy
+    # chat (one coordination group @-ed for every report) must not hold up everyone else's replies
+    ROWS = 100  # rows of one chat per pass (several may go as one merged message)
 
     def __init__(self, sessions, clock: Clock, settings: OutboxSettings, senders: dict[str, Sender],
                  org: OrgIndex | None = None, *, worker_id: str | None = None, write_lock=None) -> None:
@@ -150,8 +178,9 @@ class OutboxWorker:
         return list((await session.exec(q)).all())
 
     async def _runs(self, session, heads: list[OutboxMessage], now, limit: int):
-        """Each head with up to RUN-1 rows queued right behind it that are due and unclaimed too,
-        `limit` rows in all (what is left stays for other workers). Returns (runs of ids, rows by id)."""
+        """Each head with up to ROWS-1 rows queued right behind it that are due and unclaimed too,
+        `limit` rows in all, every head first (what is left stays for other workers). Returns
+        (runs of ids, rows by id)."""
         if not heads:
             return [], {}
         chats = {_chat(r) for r in heads}
@@ -162,25 +191,23 @@ class OutboxWorker:
                          OutboxMessage.chat_id.in_(sorted({c[3] for c in chats})))
                   .subquery())
         q = (select(OutboxMessage).join(queued, queued.c.id == OutboxMessage.id)
-             .where(queued.c.place > 1, queued.c.place <= self.RUN).order_by(OutboxMessage.id))
+             .where(queued.c.place > 1, queued.c.place <= self.ROWS).order_by(OutboxMessage.id))
         behind: dict[tuple, list[OutboxMessage]] = defaultdict(list)
         for row in (await session.exec(q)).all():
             if _chat(row) in chats:
                 behind[_chat(row)].append(row)
         by_id = {r.id: r for r in heads}
         runs: list[list[int]] = []
-        room = limit
+        room = limit - len(heads)  # rows behind the heads
         for head in heads:
-            if room <= 0:
-                break
             run = [head.id]
-            for row in behind[_chat(head)][: min(self.RUN, room) - 1]:
+            for row in behind[_chat(head)][: max(0, min(self.ROWS - 1, room))]:
                 if row.next_attempt_at > now or not (row.claimed_until is None or row.claimed_until <= now):
                     break  # keep order: nothing after a row that must wait
                 by_id[row.id] = row
                 run.append(row.id)
             runs.append(run)
-            room -= len(run)
+            room -= len(run) - 1
         return runs, by_id
 
     async def _take(self, session, ids: list[int], now) -> set[int]:
@@ -227,34 +254,50 @@ class OutboxWorker:
         outcomes = [o for chain_outcomes in await asyncio.gather(*(one(c) for c in chains)) for o in chain_outcomes]
         return await self._record(outcomes)
 
-    async def _send_chain(self, chain: list[OutboxMessage]) -> list[tuple]:
+    async def _send_chain(self, chain: list[OutboxMessage], merge: bool = True) -> list[tuple]:
+        sender = self.senders[chain[0].platform]
+        head = chain[0]
+        target = ChatRef(head.platform, head.account, head.chat_type, head.chat_id)
+        limit = sender.merge_limit(target) if merge and hasattr(sender, "merge_limit") else 0
+        units = _units(chain, limit)
         outcomes: list[tuple] = []
-        for i, row in enumerate(chain):
-            rest = [r.id for r in chain[i + 1:]]
-            sender = self.senders[row.platform]
-            target = ChatRef(row.platform, row.account, row.chat_type, row.chat_id)
+        for i, unit in enumerate(units):
+            rest = [r.id for u in units[i + 1:] for r in u]
+            if i == self.RUN:  # the next pass takes them
+                outcomes.append(("release", rest + [r.id for r in unit], None))
+                return outcomes
             rule = sender.rate_limit(target) if hasattr(sender, "rate_limit") else None
             if rule is not None:
                 wait = self.limiter.acquire(*rule)
                 if wait > 0:  # not an attempt: just not yet
-                    outcomes.append(("release", [row.id] + rest, self.clock.now() + timedelta(seconds=wait)))
+                    outcomes.append(("release", [r.id for r in unit] + rest, self.clock.now() + timedelta(seconds=wait)))
                     return outcomes
             try:
-                out = Outbound.from_dict(target, row.payload, row.ticket_id)
-                remote_id = await asyncio.wait_for(sender.send(out), self.settings.send_timeout_seconds)
+                remote_id = await asyncio.wait_for(sender.send(self._message(target, unit)),
+                                                   self.settings.send_timeout_seconds)
             except Exception as exc:  # any failure is retried or dead-lettered; never lost
                 if isinstance(exc, SendError) and exc.unavailable:  # no way there now: not an attempt
-                    log.info("outbox #%s waits: %s", row.id, exc)
-                    outcomes.append(("release", [row.id] + rest, None))
+                    log.info("outbox #%s waits: %s", unit[0].id, exc)
+                    outcomes.append(("release", [r.id for r in unit] + rest, None))
                     return outcomes
+                if isinstance(exc, SendError) and exc.permanent and len(unit) > 1:
+                    # one of them is refused: each alone, so only that one is dead-lettered
+                    return outcomes + await self._send_chain([r for u in units[i:] for r in u], merge=False)
                 if isinstance(exc, asyncio.TimeoutError):
                     exc = SendError(f"send timed out after {self.settings.send_timeout_seconds:g}s")
-                outcomes.append(("failed", row, exc))
-                if rest:
-                    outcomes.append(("release", rest, None))
+                outcomes.append(("failed", unit[0], exc))
+                if len(unit) > 1 or rest:
+                    outcomes.append(("release", [r.id for r in unit[1:]] + rest, None))
                 return outcomes
-            outcomes.append(("sent", row, remote_id, self.clock.now()))
+            outcomes += [("sent", row, remote_id, self.clock.now()) for row in unit]
         return outcomes
+
+    @staticmethod
+    def _message(target: ChatRef, unit: list[OutboxMessage]) -> Outbound:
+        out = Outbound.from_dict(target, unit[0].payload, unit[0].ticket_id)
+        for row in unit[1:]:
+            out.parts += [SEPARATOR] + Outbound.from_dict(target, row.payload).parts
+        return out
 
     async def _record(self, outcomes: list[tuple]) -> int:
         sent, wake = 0, False
