@@ -386,3 +386,43 @@ async def test_a_failed_merged_post_backs_off_as_its_first_row(bot, clock, setti
     assert (first.attempts, second.attempts) == (1, 0) and first.next_attempt_at > clock.now()
     clock.advance(seconds=settings.outbox.base_delay_seconds + 1)
     assert await worker.run_once() == 2 and sender.sent == [("A", "a1\n\na2")]
+
+
+class GatedSender(FakeSender):
+    """Chat A's sends wait until the test opens the gate (a platform slow to answer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def send(self, out: Outbound) -> str:
+        if out.target.chat_id == "A":
+            await self.gate.wait()
+        return await super().send(out)
+
+
+async def until(cond) -> None:
+    for _ in range(300):
+        if cond():
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_a_slow_chat_holds_up_no_other_and_keeps_its_order(bot, clock, settings):
+    sender = GatedSender()
+    worker = OutboxWorker(bot.sessions, clock, settings.outbox, {"qq": sender}, bot.org)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run_forever(stop, interval=30))
+    await enqueue(bot, clock, ("A", "a1"), ("B", "b1"))
+    worker.wake()
+    await until(lambda: sender.sent)
+    await enqueue(bot, clock, ("A", "a2"), ("B", "b2"))  # A's first send is still unanswered
+    worker.wake()
+    await until(lambda: len(sender.sent) == 2)
+    assert sender.sent == [("B", "b1"), ("B", "b2")]
+    sender.gate.set()
+    await until(lambda: len(sender.sent) == 4)
+    stop.set()
+    await asyncio.wait_for(task, 2)
+    assert [t for c, t in sender.sent if c == "A"] == ["a1", "a2"]
+    assert all(r.status == "sent" and r.claimed_until is None for r in await rows(bot, OutboxMessage))

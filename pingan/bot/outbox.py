@@ -105,7 +105,7 @@ def _units(chain: list[OutboxMessage], limit: int) -> list[list[OutboxMessage]]:
 class OutboxWorker:
     RUN = 10  # messages to one chat per pass: a pass ends when its slowest chat is done, so a busy
     # chat (one coordination group @-ed for every report) must not hold up everyone else's replies
-    ROWS = 100  # rows of one chat per pass (several may go as one merged message)
+    ROWS = 200  # rows of one chat per pass (several may go as one merged message)
 
     def __init__(self, sessions, clock: Clock, settings: OutboxSettings, senders: dict[str, Sender],
                  org: OrgIndex | None = None, *, worker_id: str | None = None, write_lock=None) -> None:
@@ -139,11 +139,14 @@ class OutboxWorker:
                 conds.append(and_(OutboxMessage.platform == name, OutboxMessage.account.in_(sorted(accounts))))
         return or_(*conds) if conds else false()
 
-    async def _claim(self, limit: int) -> list[list[OutboxMessage]]:
+    async def _claim(self, limit: int, outcomes: list[tuple] = ()) -> list[list[OutboxMessage]]:
         """Claim, per chat, the longest run of that chat's oldest pending rows that are due and
-        unclaimed. Returns the claimed rows grouped by chat, oldest first."""
+        unclaimed. Returns the claimed rows grouped by chat, oldest first. `outcomes` of earlier
+        sends are recorded first, in the same transaction (a chat just sent may go on at once)."""
         now = self.clock.now()
         async with self._writing(), self.sessions() as session:
+            if outcomes and await self._apply(session, outcomes, now):
+                self.wake()
             heads = await self._heads(session, now, limit)
             runs, by_id = await self._runs(session, heads, now, limit)
             got = await self._take(session, [rid for run in runs for rid in run], now)
@@ -300,28 +303,31 @@ class OutboxWorker:
         return out
 
     async def _record(self, outcomes: list[tuple]) -> int:
-        sent, wake = 0, False
-        now = self.clock.now()
         async with self._writing(), self.sessions() as session:
-            done = [{"row": row.id, "at": at, "remote": None if remote_id is None else str(remote_id)}
-                    for _, row, remote_id, at in (o for o in outcomes if o[0] == "sent")]
-            if done:  # one statement for the pass's sent rows
-                await session.exec(MARK_SENT, params=done)
-                sent = len(done)
-            for o in outcomes:
-                if o[0] == "failed":
-                    wake |= await self._failed(session, o[1], o[2], now)
-                elif o[0] == "release":
-                    values: dict = {"claimed_until": None, "claimed_by": None}
-                    if o[2] is not None:
-                        values["next_attempt_at"] = o[2]
-                    await session.exec(update(OutboxMessage).where(
-                        OutboxMessage.id.in_(o[1]), OutboxMessage.claimed_by == self.worker_id,
-                        OutboxMessage.status == "pending").values(**values))
+            wake = await self._apply(session, outcomes, self.clock.now())
             await session.commit()
         if wake:
             self.wake()
-        return sent
+        return sum(1 for o in outcomes if o[0] == "sent")
+
+    async def _apply(self, session, outcomes: list[tuple], now) -> bool:
+        """Write the outcomes of sends; True if a chat was freed by a dead letter."""
+        wake = False
+        done = [{"row": row.id, "at": at, "remote": None if remote_id is None else str(remote_id)}
+                for _, row, remote_id, at in (o for o in outcomes if o[0] == "sent")]
+        if done:  # one statement for all the sent rows
+            await session.exec(MARK_SENT, params=done)
+        for o in outcomes:
+            if o[0] == "failed":
+                wake |= await self._failed(session, o[1], o[2], now)
+            elif o[0] == "release":
+                values: dict = {"claimed_until": None, "claimed_by": None}
+                if o[2] is not None:
+                    values["next_attempt_at"] = o[2]
+                await session.exec(update(OutboxMessage).where(
+                    OutboxMessage.id.in_(o[1]), OutboxMessage.claimed_by == self.worker_id,
+                    OutboxMessage.status == "pending").values(**values))
+        return wake
 
     async def _failed(self, session, row: OutboxMessage, exc: Exception, now) -> bool:
         """Record a failed attempt: back off, or dead-letter (True: wake, the chat is free again)."""
@@ -355,22 +361,46 @@ class OutboxWorker:
                 next_attempt_at=now, created_at=now))
 
     async def run_forever(self, stop: asyncio.Event, interval: float | None = None) -> None:
+        """Claim and send without waiting for a pass to end: each claimed chat is sent on its own,
+        so one slow chat or round trip holds up no other chat. What was sent is recorded in the
+        next claim's transaction (one write where a pass took two). A chat in flight keeps its
+        lease, so no claim takes its later rows before it is recorded: its order holds."""
         interval = interval or self.settings.interval_seconds
+        sem = asyncio.Semaphore(self.settings.concurrency)
+        finished: list[tuple] = []
+        inflight: set[asyncio.Task] = set()
+
+        async def deliver(chain: list[OutboxMessage]) -> None:
+            async with sem:
+                finished.extend(await self._send_chain(chain))
+            self.wake()
+
         while not stop.is_set():
             self._wake.clear()
+            outcomes, finished[:] = list(finished), []
             try:
-                sent = await self.run_once()
-            except Exception:
-                log.exception("outbox pass failed")
-                sent = 0
-            if sent:
-                continue  # more may be due right behind them
+                chains = await self._claim(self.settings.batch, outcomes)
+            except Exception:  # the outcomes are kept for the next try; claimed rows stay leased
+                log.exception("outbox claim failed")
+                finished[:0] = outcomes
+                chains = []
+            for chain in chains:
+                task = asyncio.create_task(deliver(chain), name=f"outbox-{chain[0].id}")
+                inflight.add(task)
+                task.add_done_callback(inflight.discard)
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:
                 await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for w in waiters:
                     w.cancel()
+        if inflight:  # each send is bounded by send_timeout_seconds
+            await asyncio.wait(list(inflight))
+        if finished:
+            try:
+                await self._record(finished)
+            except Exception:  # their leases expire and they are sent again (at least once)
+                log.exception("outbox: recording the last sends failed")
 
 
 async def claim_replies(session, now, targets: list[ChatRef]) -> list[tuple[int, Outbound] | None]:
