@@ -371,8 +371,11 @@ class OutboxWorker:
         inflight: set[asyncio.Task] = set()
 
         async def deliver(chain: list[OutboxMessage]) -> None:
-            async with sem:
-                finished.extend(await self._send_chain(chain))
+            try:
+                async with sem:
+                    finished.extend(await self._send_chain(chain))
+            except Exception:  # the rows stay leased and are tried again when the lease ends
+                log.exception("outbox: sending chat of #%s failed", chain[0].id)
             self.wake()
 
         while not stop.is_set():
