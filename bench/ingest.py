@@ -142,10 +142,9 @@ class Coord:
     def post(self, segments) -> None:
         if not isinstance(segments, list) or not any(s.get("type") == "at" for s in segments):
             return
-        text = "".join(s.get("data", {}).get("text", "") for s in segments if s.get("type") == "text")
-        m = TICKET.search(text)
-        if m:
-            self.posted.setdefault(int(m.group(1)), time.perf_counter())
+        now = time.perf_counter()  # several reports' posts may arrive merged in one message
+        for m in TICKET.finditer(segments_text(segments)):
+            self.posted.setdefault(int(m.group(1)), now)
 
     def latencies(self) -> list[float]:
         return [self.posted[n] - t0 for n, t0 in self.sent.items() if n in self.posted]
@@ -201,7 +200,7 @@ async def onebot_sender(session: aiohttp.ClientSession, base: str, run: int, sid
             act = json.loads(frame.data)
             if "action" not in act:
                 continue
-            if act["action"] == "send_private_msg" and act["params"].get("user_id") == user:
+            if act["action"] in ("send_private_msg", "send_msg") and act["params"].get("user_id") == user:
                 replies.put_nowait((time.perf_counter(), segments_text(act["params"].get("message"))))
             elif act["action"] == "send_group_msg":
                 coord.post(act["params"].get("message"))
@@ -262,7 +261,7 @@ def pct(xs, p):
     return statistics.quantiles(xs, n=100)[p - 1] * 1000 if len(xs) >= 2 else float("nan")
 
 
-async def drive(base: str, senders: int, messages: int, timeout: float, run: int) -> dict:
+async def drive(base: str, senders: int, messages: int, timeout: float, run: int, onebot_only: bool = False) -> dict:
     deadline = time.monotonic() + timeout
     lat_w, lat_o, errors = [], [], []
     coord = Coord()
@@ -271,7 +270,7 @@ async def drive(base: str, senders: int, messages: int, timeout: float, run: int
         ready, done = asyncio.Event(), asyncio.Event()
         watch = asyncio.create_task(observer(session, base, coord, ready, done))
         await asyncio.wait_for(ready.wait(), 10)
-        n_ob = senders // 2
+        n_ob = senders if onebot_only else senders // 2
         t0 = time.perf_counter()
         await asyncio.gather(
             *(onebot_sender(session, base, run, s, messages, lat_o, errors, deadline, coord) for s in range(n_ob)),
@@ -363,54 +362,121 @@ passive_budget_seconds = 3.0
 """, "utf-8")
 
 
+NONEBOT_PINS = ["nonebot2[fastapi]==2.5.0", "nonebot-adapter-onebot==2.4.6", "fastapi==0.163.2", "uvicorn[standard]==0.54.0"]
+NONEBOT_VENV = Path(__file__).parent / ".nonebot-venv"  # the benchmark's own: not a pingan dependency
+NONEBOT_BOT = """
+import nonebot
+from nonebot.adapters.onebot.v11 import Adapter, MessageEvent, MessageSegment
+
+nonebot.init(driver="~fastapi", host="127.0.0.1", port={port}, onebot_access_token="{token}", log_level="WARNING")
+nonebot.get_driver().register_adapter(Adapter)
+echo = nonebot.on_message()
+
+
+@echo.handle()
+async def _(event: MessageEvent):
+    await echo.send(MessageSegment.at(event.user_id) + " ✅ 已受理")
+
+
+nonebot.run()
+"""
+
+
+def nonebot_python() -> str:
+    """NoneBot2 with its OneBot adapter, pinned, in a venv of the benchmark's (made once)."""
+    py = NONEBOT_VENV / "bin" / "python"
+    stamp = NONEBOT_VENV / "pins.txt"
+    if not (py.exists() and stamp.exists() and stamp.read_text() == "\n".join(NONEBOT_PINS)):
+        subprocess.run([sys.executable, "-m", "venv", str(NONEBOT_VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", *NONEBOT_PINS], check=True)
+        stamp.write_text("\n".join(NONEBOT_PINS))
+    return str(py)
+
+
+def start_servers(args, tmp: Path, api_port: int, log) -> dict[str, tuple[int, subprocess.Popen, str, bool]]:
+    """name → (port, process, health path, OneBot senders only)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PINGAN")}
+    env.update(PINGAN_WECHAT_TOKEN=TOKEN, PINGAN_WECHAT_APP_SECRET="s", PINGAN_ONEBOT_ACCESS_TOKEN=OB_TOKEN)
+    py = sys.executable
+    out: dict[str, tuple[int, subprocess.Popen, str, bool]] = {}
+
+    def spawn(name, cmd, cwd, health, onebot_only=False, **extra):
+        port = free_port()
+        cmd = [c.format(port=port) for c in cmd]
+        proc = subprocess.Popen(cmd, cwd=cwd, env={**env, **extra}, stdout=log, stderr=subprocess.STDOUT)
+        out[name] = (port, proc, health, onebot_only)
+        return port
+
+    def pingan(name, src=None, onebot_only=False):
+        d = tmp / name.replace(" ", "-")
+        d.mkdir()
+        extra = {"PYTHONPATH": str(Path(src).resolve())} if src else {}
+        port = spawn(name, [py, "-c", "from pingan.cli import app; app()", "serve"], d, "/healthz", onebot_only,
+                     PINGAN_CONFIG=str(d / "config.toml"), **extra)
+        write_config(d, port, api_port)
+
+    spawn("bare echo", [py, __file__, "--echo-server", "{port}"], tmp, "/")
+    spawn("echo+parse", [py, __file__, "--echo-server", "{port}", "--with-parser"], tmp, "/")
+    pingan("pingan")
+    if args.baseline:  # the same server from another source tree (e.g. `git archive` of a commit)
+        pingan("baseline", args.baseline)
+    if args.nonebot:
+        nb = nonebot_python()
+        pingan("pingan OB", onebot_only=True)
+        port = free_port()
+        (tmp / "nb_bot.py").write_text(NONEBOT_BOT.replace("{token}", OB_TOKEN).replace("{port}", str(port)), "utf-8")
+        proc = subprocess.Popen([nb, str(tmp / "nb_bot.py")], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+        out["nonebot2"] = (port, proc, "/onebot/v11/ws", True)
+    return out
+
+
 async def main(args) -> None:
     runner, api_port = await api_stub()
     tmp = Path(tempfile.mkdtemp(prefix="pingan-bench-"))
-    port, echo_port, parse_port = free_port(), free_port(), free_port()
-    write_config(tmp, port, api_port)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PINGAN")}
-    env.update(PINGAN_CONFIG=str(tmp / "config.toml"), PINGAN_WECHAT_TOKEN=TOKEN, PINGAN_WECHAT_APP_SECRET="s",
-               PINGAN_ONEBOT_ACCESS_TOKEN=OB_TOKEN)
-    py = sys.executable
     log = open(tmp / "server.log", "wb")  # never a pipe nobody reads: a full pipe blocks the server
-    server = subprocess.Popen([py, "-c", "from pingan.cli import app; app()", "serve"], cwd=tmp, env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
-    echo = subprocess.Popen([py, __file__, "--echo-server", str(echo_port)], cwd=tmp, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    echo_parse = subprocess.Popen([py, __file__, "--echo-server", str(parse_port), "--with-parser"], cwd=tmp,
-                                  env=env, stdout=log, stderr=subprocess.STDOUT)
+    servers = start_servers(args, tmp, api_port, log)
     try:
-        await wait_up(f"http://127.0.0.1:{port}", server, "/healthz")
-        await wait_up(f"http://127.0.0.1:{echo_port}", echo, "/")
-        await wait_up(f"http://127.0.0.1:{parse_port}", echo_parse, "/")
+        for port, proc, health, _ in servers.values():
+            await wait_up(f"http://127.0.0.1:{port}", proc, health)
         print(f"{args.senders} concurrent senders ({args.senders // 2} OneBot WS + {args.senders - args.senders // 2} "
-              f"WeChat POST), {args.messages} messages each, SQLite, loopback")
-        # warm-up (jieba, connection pools) — not measured
-        await drive(f"http://127.0.0.1:{port}", 4, 2, 30, run=1)
-        await drive(f"http://127.0.0.1:{echo_port}", 4, 2, 30, run=1)
-        await drive(f"http://127.0.0.1:{parse_port}", 4, 2, 30, run=1)
-        systems = {"bare echo": echo_port, "echo+parse": parse_port, "pingan": port}
-        runs: dict[str, list[dict]] = {name: [] for name in systems}
+              f"WeChat POST; 'pingan OB' and 'nonebot2': {args.senders} OneBot WS), {args.messages} messages each, "
+              f"SQLite, loopback; load average {os.getloadavg()[0]:.2f}")
+        for port, _, _, ob in servers.values():  # warm-up (jieba, connection pools): not measured
+            await drive(f"http://127.0.0.1:{port}", 4, 2, 30, run=1, onebot_only=ob)
+        runs: dict[str, list[dict]] = {name: [] for name in servers}
         for pair in range(args.pairs):  # A/B pairs, the order flipped each time
-            order = list(systems) if pair % 2 == 0 else list(reversed(systems))
+            order = list(servers) if pair % 2 == 0 else list(reversed(servers))
             for name in order:
-                r = await drive(f"http://127.0.0.1:{systems[name]}", args.senders, args.messages, args.timeout,
-                                run=2 + pair)
+                port, _, _, ob = servers[name]
+                r = await drive(f"http://127.0.0.1:{port}", args.senders, args.messages, args.timeout,
+                                run=2 + pair, onebot_only=ob)
                 runs[name].append(r)
                 show(name, r)
+        print(f"load average {os.getloadavg()[0]:.2f}")
         for name, rs in runs.items():
             spread(name, rs)
-        med = {name: statistics.median(r["rate"] for r in rs) for name, rs in runs.items()}
-        print(f"throughput ratio echo+parse / bare echo: {med['echo+parse'] / med['bare echo']:.1%}  "
-              "(the parser alone, the ceiling for any pipeline that parses)")
-        print(f"throughput ratio pingan / bare echo: {med['pingan'] / med['bare echo']:.1%} (medians)")
+        ratios(runs)
     finally:
-        stop(server)
-        stop(echo)
-        stop(echo_parse)
+        for _, proc, _, _ in servers.values():
+            stop(proc)
         log.close()
         print(f"server log: {tmp / 'server.log'}")
         await runner.cleanup()
+
+
+def ratios(runs: dict[str, list[dict]]) -> None:
+    """Throughput ratios of runs in the same pair (min/median/max), so a busy moment on the shared
+    machine weighs on both sides."""
+    def ratio(a: str, b: str, what: str) -> None:
+        if a in runs and b in runs:
+            xs = [x["rate"] / y["rate"] for x, y in zip(runs[a], runs[b]) if y["rate"]]
+            print(f"throughput {a} / {b}: " + "/".join(f"{f(xs):.2f}" for f in (min, statistics.median, max))
+                  + f"  (min/median/max over pairs) {what}")
+
+    ratio("echo+parse", "bare echo", "the parser alone, the ceiling for any pipeline that parses")
+    ratio("pingan", "bare echo", "")
+    ratio("pingan", "baseline", "this tree against the baseline tree")
+    ratio("pingan OB", "nonebot2", "durable pingan against NoneBot2's non-durable echo, OneBot only")
 
 
 if __name__ == "__main__":
@@ -419,6 +485,9 @@ if __name__ == "__main__":
     ap.add_argument("--messages", type=int, default=20, help="messages per sender")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per run, at most")
     ap.add_argument("--pairs", type=int, default=3, help="alternated runs of each system")
+    ap.add_argument("--baseline", metavar="DIR", help="also run pingan from this source tree, alternated")
+    ap.add_argument("--nonebot", action="store_true",
+                    help="also run NoneBot2's echo (installed into bench/.nonebot-venv on first use)")
     ap.add_argument("--echo-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     ap.add_argument("--with-parser", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()

@@ -178,7 +178,7 @@ class OutboxSettings(_Section):
     max_delay_seconds: float = Field(600.0, gt=0)
     lease_seconds: float = Field(120.0, gt=0)  # a claimed row is another server's again after this
     batch: int = Field(200, ge=1)
-    concurrency: int = Field(16, ge=1)  # chats sent in parallel per pass
+    concurrency: int = Field(64, ge=1)  # chats being sent at once
     interval_seconds: float = Field(0.5, gt=0)
     send_timeout_seconds: float = Field(30.0, gt=0)
     qq_per_chat_per_minute: int = Field(20, ge=1)  # keep QQ accounts from being flagged

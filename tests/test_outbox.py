@@ -332,3 +332,97 @@ async def test_platforms_without_a_sender_are_not_queued(bot, clock):
                               Outbound(chat("A"), [Text("y")])], clock.now())
         await s.commit()
     assert [r.platform for r in await rows(bot, OutboxMessage)] == ["qq"]
+
+
+class MergingSender(FakeSender):
+    def __init__(self, chars: int) -> None:
+        super().__init__()
+        self.chars = chars
+
+    def merge_limit(self, target):
+        return self.chars
+
+    def rate_limit(self, target):
+        return self.limit and (f"qq:{target.chat_id}", *self.limit[1:])
+
+
+async def test_queued_posts_to_one_chat_go_as_one_message_in_order(bot, clock, settings):
+    sender = MergingSender(chars=40)
+    sender.limit = ("qq:A", 2, 60.0)
+    worker = OutboxWorker(bot.sessions, clock, settings.outbox, {"qq": sender}, bot.org)
+    x = "x" * 10
+    await enqueue(bot, clock, *[("A", f"post{i}-{x}") for i in range(7)], ("B", "b1"))
+    assert await worker.run_once() == 5  # 16 characters a post: two merged messages of A, one of B
+    a = [t for c, t in sender.sent if c == "A"]
+    assert a == [f"post0-{x}\n\npost1-{x}", f"post2-{x}\n\npost3-{x}"]
+    assert len(await rows(bot, OutboxMessage, OutboxMessage.status == "pending")) == 3  # rate limit
+    clock.advance(seconds=61)
+    assert await worker.run_once() == 3
+    assert [t for c, t in sender.sent if c == "A"][2:] == [f"post4-{x}\n\npost5-{x}", f"post6-{x}"]
+    done = await rows(bot, OutboxMessage, OutboxMessage.chat_id == "A")
+    assert all(r.status == "sent" and r.attempts == 1 for r in done)
+    assert done[0].remote_id == done[1].remote_id  # one message on the platform
+
+
+async def test_a_refused_merged_post_is_retried_alone_so_only_the_culprit_dies(bot, clock, settings):
+    sender = MergingSender(chars=1000)
+    worker = OutboxWorker(bot.sessions, clock, settings.outbox, {"qq": sender}, bot.org)
+    await enqueue(bot, clock, ("A", "a1"), ("A", "a2"), ("A", "a3"))
+    sender.failures = [SendError("refused", permanent=True), SendError("refused", permanent=True)]
+    await worker.run_once()  # merged: refused; a1 alone: refused, dead
+    await worker.run_once()  # the chat is free again (and the admins hear of a1)
+    states = [(r.payload["parts"][0]["text"], r.status) for r in await rows(bot, OutboxMessage, OutboxMessage.chat_id == "A")]
+    assert states == [("a1", "dead"), ("a2", "sent"), ("a3", "sent")]
+    assert [t for c, t in sender.sent if c == "A"] == ["a2\n\na3"]
+
+
+async def test_a_failed_merged_post_backs_off_as_its_first_row(bot, clock, settings):
+    sender = MergingSender(chars=1000)
+    worker = OutboxWorker(bot.sessions, clock, settings.outbox, {"qq": sender}, bot.org)
+    await enqueue(bot, clock, ("A", "a1"), ("A", "a2"))
+    sender.failures = [SendError("busy")]
+    assert await worker.run_once() == 0
+    first, second = await rows(bot, OutboxMessage, OutboxMessage.chat_id == "A")
+    assert (first.attempts, second.attempts) == (1, 0) and first.next_attempt_at > clock.now()
+    clock.advance(seconds=settings.outbox.base_delay_seconds + 1)
+    assert await worker.run_once() == 2 and sender.sent == [("A", "a1\n\na2")]
+
+
+class GatedSender(FakeSender):
+    """Chat A's sends wait until the test opens the gate (a platform slow to answer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def send(self, out: Outbound) -> str:
+        if out.target.chat_id == "A":
+            await self.gate.wait()
+        return await super().send(out)
+
+
+async def until(cond) -> None:
+    for _ in range(300):
+        if cond():
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_a_slow_chat_holds_up_no_other_and_keeps_its_order(bot, clock, settings):
+    sender = GatedSender()
+    worker = OutboxWorker(bot.sessions, clock, settings.outbox, {"qq": sender}, bot.org)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run_forever(stop, interval=30))
+    await enqueue(bot, clock, ("A", "a1"), ("B", "b1"))
+    worker.wake()
+    await until(lambda: sender.sent)
+    await enqueue(bot, clock, ("A", "a2"), ("B", "b2"))  # A's first send is still unanswered
+    worker.wake()
+    await until(lambda: len(sender.sent) == 2)
+    assert sender.sent == [("B", "b1"), ("B", "b2")]
+    sender.gate.set()
+    await until(lambda: len(sender.sent) == 4)
+    stop.set()
+    await asyncio.wait_for(task, 2)
+    assert [t for c, t in sender.sent if c == "A"] == ["a1", "a2"]
+    assert all(r.status == "sent" and r.claimed_until is None for r in await rows(bot, OutboxMessage))

@@ -526,6 +526,13 @@ class OneBotSender:
         per = self.adapter.bot.settings.outbox.qq_per_chat_per_minute
         return (f"qq:{target.chat_type}:{target.chat_id}", per, 60.0)
 
+    MERGE_CHARS = 3000  # about a phone screen's scroll of posts; QQ takes longer messages
+
+    def merge_limit(self, target: ChatRef) -> int:
+        """Queued posts to one group go as one message (the group's 20 a minute then carry
+        dozens of reports); a resident's private replies stay one message each."""
+        return self.MERGE_CHARS if target.chat_type == "group" else 0
+
     @staticmethod
     def _number(value: str, what: str) -> int:
         if not value.isdigit():

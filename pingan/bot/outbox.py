@@ -58,6 +58,9 @@ class Sender(Protocol):
     # Optional: def accounts(self) -> set[str] | None
     #   the bot accounts this process can send for right now (None: any). Rows of other accounts
     #   are left unclaimed, for the server that holds their connection, or for later.
+    # Optional: def merge_limit(self, target: ChatRef) -> int
+    #   characters one message to this chat may carry when several queued text messages are sent
+    #   as one (0: never merge).
 
 
 def _chat(row: OutboxMessage) -> tuple[str, str, str, str]:
@@ -75,9 +78,34 @@ def _unclaimed(now):
     return or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now)
 
 
+SEPARATOR = Text("\n\n")
+
+
+def _mergeable(row: OutboxMessage) -> bool:
+    return not (row.payload.get("image") or row.payload.get("file"))
+
+
+def _units(chain: list[OutboxMessage], limit: int) -> list[list[OutboxMessage]]:
+    """The chain cut into messages: consecutive text rows merged while they fit in `limit`
+    characters (a busy coordination group gets one post for several reports, not one round trip
+    and one rate-limit slot each); a row with an image or file goes alone."""
+    units: list[list[OutboxMessage]] = []
+    size = 0
+    for row in chain:
+        n = sum(len(p["text"]) if "text" in p else 8 for p in row.payload["parts"])  # a mention counts 8
+        if units and limit and _mergeable(row) and _mergeable(units[-1][-1]) and size + n <= limit:
+            units[-1].append(row)
+            size += n
+        else:
+            units.append([row])
+            size = n
+    return units
+
+
 class OutboxWorker:
-    RUN = 10  # rows of one chat per pass: a pass ends when its slowest chat is done, so a busy chat
-    # (one coordination group @-ed for every report) must not hold up everyone else's replies
+    RUN = 10  # messages to one chat per pass: a pass ends when its slowest chat is done, so a busy
+    # chat (one coordination group @-ed for every report) must not hold up everyone else's replies
+    ROWS = 200  # rows of one chat per pass (several may go as one merged message)
 
     def __init__(self, sessions, clock: Clock, settings: OutboxSettings, senders: dict[str, Sender],
                  org: OrgIndex | None = None, *, worker_id: str | None = None, write_lock=None) -> None:
@@ -111,11 +139,14 @@ class OutboxWorker:
                 conds.append(and_(OutboxMessage.platform == name, OutboxMessage.account.in_(sorted(accounts))))
         return or_(*conds) if conds else false()
 
-    async def _claim(self, limit: int) -> list[list[OutboxMessage]]:
+    async def _claim(self, limit: int, outcomes: list[tuple] = ()) -> list[list[OutboxMessage]]:
         """Claim, per chat, the longest run of that chat's oldest pending rows that are due and
-        unclaimed. Returns the claimed rows grouped by chat, oldest first."""
+        unclaimed. Returns the claimed rows grouped by chat, oldest first. `outcomes` of earlier
+        sends are recorded first, in the same transaction (a chat just sent may go on at once)."""
         now = self.clock.now()
         async with self._writing(), self.sessions() as session:
+            if outcomes and await self._apply(session, outcomes, now):
+                self.wake()
             heads = await self._heads(session, now, limit)
             runs, by_id = await self._runs(session, heads, now, limit)
             got = await self._take(session, [rid for run in runs for rid in run], now)
@@ -150,8 +181,9 @@ class OutboxWorker:
         return list((await session.exec(q)).all())
 
     async def _runs(self, session, heads: list[OutboxMessage], now, limit: int):
-        """Each head with up to RUN-1 rows queued right behind it that are due and unclaimed too,
-        `limit` rows in all (what is left stays for other workers). Returns (runs of ids, rows by id)."""
+        """Each head with up to ROWS-1 rows queued right behind it that are due and unclaimed too,
+        `limit` rows in all, every head first (what is left stays for other workers). Returns
+        (runs of ids, rows by id)."""
         if not heads:
             return [], {}
         chats = {_chat(r) for r in heads}
@@ -162,25 +194,23 @@ class OutboxWorker:
                          OutboxMessage.chat_id.in_(sorted({c[3] for c in chats})))
                   .subquery())
         q = (select(OutboxMessage).join(queued, queued.c.id == OutboxMessage.id)
-             .where(queued.c.place > 1, queued.c.place <= self.RUN).order_by(OutboxMessage.id))
+             .where(queued.c.place > 1, queued.c.place <= self.ROWS).order_by(OutboxMessage.id))
         behind: dict[tuple, list[OutboxMessage]] = defaultdict(list)
         for row in (await session.exec(q)).all():
             if _chat(row) in chats:
                 behind[_chat(row)].append(row)
         by_id = {r.id: r for r in heads}
         runs: list[list[int]] = []
-        room = limit
+        room = limit - len(heads)  # rows behind the heads
         for head in heads:
-            if room <= 0:
-                break
             run = [head.id]
-            for row in behind[_chat(head)][: min(self.RUN, room) - 1]:
+            for row in behind[_chat(head)][: max(0, min(self.ROWS - 1, room))]:
                 if row.next_attempt_at > now or not (row.claimed_until is None or row.claimed_until <= now):
                     break  # keep order: nothing after a row that must wait
                 by_id[row.id] = row
                 run.append(row.id)
             runs.append(run)
-            room -= len(run)
+            room -= len(run) - 1
         return runs, by_id
 
     async def _take(self, session, ids: list[int], now) -> set[int]:
@@ -227,58 +257,77 @@ class OutboxWorker:
         outcomes = [o for chain_outcomes in await asyncio.gather(*(one(c) for c in chains)) for o in chain_outcomes]
         return await self._record(outcomes)
 
-    async def _send_chain(self, chain: list[OutboxMessage]) -> list[tuple]:
+    async def _send_chain(self, chain: list[OutboxMessage], merge: bool = True) -> list[tuple]:
+        sender = self.senders[chain[0].platform]
+        head = chain[0]
+        target = ChatRef(head.platform, head.account, head.chat_type, head.chat_id)
+        limit = sender.merge_limit(target) if merge and hasattr(sender, "merge_limit") else 0
+        units = _units(chain, limit)
         outcomes: list[tuple] = []
-        for i, row in enumerate(chain):
-            rest = [r.id for r in chain[i + 1:]]
-            sender = self.senders[row.platform]
-            target = ChatRef(row.platform, row.account, row.chat_type, row.chat_id)
+        for i, unit in enumerate(units):
+            rest = [r.id for u in units[i + 1:] for r in u]
+            if i == self.RUN:  # the next pass takes them
+                outcomes.append(("release", rest + [r.id for r in unit], None))
+                return outcomes
             rule = sender.rate_limit(target) if hasattr(sender, "rate_limit") else None
             if rule is not None:
                 wait = self.limiter.acquire(*rule)
                 if wait > 0:  # not an attempt: just not yet
-                    outcomes.append(("release", [row.id] + rest, self.clock.now() + timedelta(seconds=wait)))
+                    outcomes.append(("release", [r.id for r in unit] + rest, self.clock.now() + timedelta(seconds=wait)))
                     return outcomes
             try:
-                out = Outbound.from_dict(target, row.payload, row.ticket_id)
-                remote_id = await asyncio.wait_for(sender.send(out), self.settings.send_timeout_seconds)
+                remote_id = await asyncio.wait_for(sender.send(self._message(target, unit)),
+                                                   self.settings.send_timeout_seconds)
             except Exception as exc:  # any failure is retried or dead-lettered; never lost
                 if isinstance(exc, SendError) and exc.unavailable:  # no way there now: not an attempt
-                    log.info("outbox #%s waits: %s", row.id, exc)
-                    outcomes.append(("release", [row.id] + rest, None))
+                    log.info("outbox #%s waits: %s", unit[0].id, exc)
+                    outcomes.append(("release", [r.id for r in unit] + rest, None))
                     return outcomes
+                if isinstance(exc, SendError) and exc.permanent and len(unit) > 1:
+                    # one of them is refused: each alone, so only that one is dead-lettered
+                    return outcomes + await self._send_chain([r for u in units[i:] for r in u], merge=False)
                 if isinstance(exc, asyncio.TimeoutError):
                     exc = SendError(f"send timed out after {self.settings.send_timeout_seconds:g}s")
-                outcomes.append(("failed", row, exc))
-                if rest:
-                    outcomes.append(("release", rest, None))
+                outcomes.append(("failed", unit[0], exc))
+                if len(unit) > 1 or rest:
+                    outcomes.append(("release", [r.id for r in unit[1:]] + rest, None))
                 return outcomes
-            outcomes.append(("sent", row, remote_id, self.clock.now()))
+            outcomes += [("sent", row, remote_id, self.clock.now()) for row in unit]
         return outcomes
 
+    @staticmethod
+    def _message(target: ChatRef, unit: list[OutboxMessage]) -> Outbound:
+        out = Outbound.from_dict(target, unit[0].payload, unit[0].ticket_id)
+        for row in unit[1:]:
+            out.parts += [SEPARATOR] + Outbound.from_dict(target, row.payload).parts
+        return out
+
     async def _record(self, outcomes: list[tuple]) -> int:
-        sent, wake = 0, False
-        now = self.clock.now()
         async with self._writing(), self.sessions() as session:
-            done = [{"row": row.id, "at": at, "remote": None if remote_id is None else str(remote_id)}
-                    for _, row, remote_id, at in (o for o in outcomes if o[0] == "sent")]
-            if done:  # one statement for the pass's sent rows
-                await session.exec(MARK_SENT, params=done)
-                sent = len(done)
-            for o in outcomes:
-                if o[0] == "failed":
-                    wake |= await self._failed(session, o[1], o[2], now)
-                elif o[0] == "release":
-                    values: dict = {"claimed_until": None, "claimed_by": None}
-                    if o[2] is not None:
-                        values["next_attempt_at"] = o[2]
-                    await session.exec(update(OutboxMessage).where(
-                        OutboxMessage.id.in_(o[1]), OutboxMessage.claimed_by == self.worker_id,
-                        OutboxMessage.status == "pending").values(**values))
+            wake = await self._apply(session, outcomes, self.clock.now())
             await session.commit()
         if wake:
             self.wake()
-        return sent
+        return sum(1 for o in outcomes if o[0] == "sent")
+
+    async def _apply(self, session, outcomes: list[tuple], now) -> bool:
+        """Write the outcomes of sends; True if a chat was freed by a dead letter."""
+        wake = False
+        done = [{"row": row.id, "at": at, "remote": None if remote_id is None else str(remote_id)}
+                for _, row, remote_id, at in (o for o in outcomes if o[0] == "sent")]
+        if done:  # one statement for all the sent rows
+            await session.exec(MARK_SENT, params=done)
+        for o in outcomes:
+            if o[0] == "failed":
+                wake |= await self._failed(session, o[1], o[2], now)
+            elif o[0] == "release":
+                values: dict = {"claimed_until": None, "claimed_by": None}
+                if o[2] is not None:
+                    values["next_attempt_at"] = o[2]
+                await session.exec(update(OutboxMessage).where(
+                    OutboxMessage.id.in_(o[1]), OutboxMessage.claimed_by == self.worker_id,
+                    OutboxMessage.status == "pending").values(**values))
+        return wake
 
     async def _failed(self, session, row: OutboxMessage, exc: Exception, now) -> bool:
         """Record a failed attempt: back off, or dead-letter (True: wake, the chat is free again)."""
@@ -312,22 +361,49 @@ class OutboxWorker:
                 next_attempt_at=now, created_at=now))
 
     async def run_forever(self, stop: asyncio.Event, interval: float | None = None) -> None:
+        """Claim and send without waiting for a pass to end: each claimed chat is sent on its own,
+        so one slow chat or round trip holds up no other chat. What was sent is recorded in the
+        next claim's transaction (one write where a pass took two). A chat in flight keeps its
+        lease, so no claim takes its later rows before it is recorded: its order holds."""
         interval = interval or self.settings.interval_seconds
+        sem = asyncio.Semaphore(self.settings.concurrency)
+        finished: list[tuple] = []
+        inflight: set[asyncio.Task] = set()
+
+        async def deliver(chain: list[OutboxMessage]) -> None:
+            try:
+                async with sem:
+                    finished.extend(await self._send_chain(chain))
+            except Exception:  # the rows stay leased and are tried again when the lease ends
+                log.exception("outbox: sending chat of #%s failed", chain[0].id)
+            self.wake()
+
         while not stop.is_set():
             self._wake.clear()
+            outcomes, finished[:] = list(finished), []
             try:
-                sent = await self.run_once()
-            except Exception:
-                log.exception("outbox pass failed")
-                sent = 0
-            if sent:
-                continue  # more may be due right behind them
+                chains = await self._claim(self.settings.batch, outcomes)
+            except Exception:  # the outcomes are kept for the next try; claimed rows stay leased
+                log.exception("outbox claim failed")
+                finished[:0] = outcomes
+                chains = []
+            for chain in chains:
+                task = asyncio.create_task(deliver(chain), name=f"outbox-{chain[0].id}")
+                inflight.add(task)
+                task.add_done_callback(inflight.discard)
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:
                 await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for w in waiters:
                     w.cancel()
+        if inflight:  # each send is bounded by send_timeout_seconds
+            await asyncio.wait(list(inflight))
+        if finished:
+            try:
+                await self._record(finished)
+            except Exception:  # their leases expire and they are sent again (at least once)
+                log.exception("outbox: recording the last sends failed")
 
 
 async def claim_replies(session, now, targets: list[ChatRef]) -> list[tuple[int, Outbound] | None]:
