@@ -26,6 +26,7 @@ class BotSettings(_Section):
     timezone: str = "Asia/Shanghai"
     followup_minutes: int = Field(5, ge=1, description="how long images/locations/answers attach to a new report")
     location_answer_hours: int = Field(24, ge=0, description="a place sent this long after a report that lacks one is its answer")
+    question_minutes: int = Field(10, ge=1, description="a numbered question the bot asked awaits its answer this long")
 
     @field_validator("timezone")
     @classmethod
@@ -51,10 +52,16 @@ class OrgSettings(_Section):
 
 
 class EmergencySettings(_Section):
+    """Numbers and the first lines of the reply to an urgent report (see pingan/rules/safety.py)."""
+
     fire: str = "119"
     police: str = "110"
     ambulance: str = "120"
-    gas: str = ""
+    gas: str = Field("", description="the city's gas company 抢修 line ('' = named without a number)")
+    lift: str = "96333"
+    power: str = "95598"
+    texts: dict[str, str] = Field({}, description="per hazard kind (gas, fire, …): a city's own first line")
+    urge_street_after: int = Field(3, ge=0, description="an urgent ticket nobody reached: this many urges also alert the street (0 = never)")
 
 
 class PolicySettings(_Section):

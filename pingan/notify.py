@@ -13,6 +13,7 @@ from pingan.lifecycle import ACTION_NAMES, Action
 from pingan.messages import ChatRef, Mention, Outbound, Part, Text
 from pingan.models import LEVEL_NAMES, ROLE_NAMES, STATUS_NAMES, Level, Person, Ticket, TicketEvent
 from pingan.models.org_index import OrgIndex
+from pingan.rules.safety import HAZARD_NAMES, ticket_hazard, urgent_opening
 from pingan.taxonomy import SIZE_TRACK, Taxonomy
 from pingan.tickets import lacks_place
 
@@ -158,7 +159,7 @@ class Notifier:
             lead = self.org.lead(t.unit_id)
             if lead and lead not in people:
                 people.append(lead)
-        head = "🚨【紧急隐患" if t.urgent else "【隐患"
+        head = f"🚨{HAZARD_NAMES[ticket_hazard(t)]}【紧急隐患" if t.urgent else "【隐患"
         track = SIZE_TRACK.get(t.size, "")
         body = (f"{head} #{t.id}】{self.label(t)}({t.size}事·{track})\n"
                 f"📍{self.place(t)}\n"
@@ -169,26 +170,31 @@ class Notifier:
             body += f"  备岗:{backup.name}"  # the community's on-duty staff, if the grid worker can't go
         if t.urgent:
             body += f"\n{self.emergency_line()}"
+        if t.urges:
+            body += f"\n📢 上报人已催办 {t.urges} 次"
         if same_as is not None:
             body += f"\n🔁 可能与 #{same_as} 是同一件事(同一地点、同类问题,还在处理中)。是重复的请回复「退回 #{t.id} 与 #{same_as} 重复」"
         ask = f"⏰请 {self.hhmm(t.on_scene_due)} 前到场,回复「到场 #{t.id}」"
         self.to_unit(t.holder_unit_id, lambda pf: [Text(body + "\n")] + self._ask(t, pf, people, ask), t)
 
-    def receipt(self, t: Ticket) -> str:
+    def receipt(self, t: Ticket, still_open: list[int] = ()) -> str:
+        """The reporter's answer. An urgent report's opens with what to do now (safety.py); then
+        the ticket. `still_open`: the reporter's other open tickets, which this one does not replace."""
         minutes = t.policy["on_scene_minutes"]
-        lines = [
-            f"✅ 已受理,编号 #{t.id}",
+        lines = [urgent_opening(ticket_hazard(t), self.settings.emergency)] if t.urgent else []
+        lines += [
+            f"{'已通知工作人员紧急处置' if t.urgent else '✅ 已受理'}，编号 #{t.id}",
             f"类别:{self.label(t)}",
             f"地点:{t.location or '(待补充)'}",
             f"责任人:{self.holder_name(t)}," + (f"承诺 {minutes} 分钟内到场({self.hhmm(t.on_scene_due)} 前)"
                 if not self.at_night(t) else f"夜间非紧急事项,明早 {self.hhmm(t.on_scene_due)} 前到场"),
         ]
-        if t.urgent:
-            lines.append(self.emergency_line())
         if not t.location:
             lines.append("❓请问具体在哪里?请回复小区、楼栋或路口,例如「锦城花园3栋2单元」。")
         elif lacks_place(t):
             lines.append(f"❓请问是哪个小区(或哪条路)的{t.location}?请回复小区名,例如「锦城花园」。")
+        if still_open:
+            lines.append("、".join(f"#{n}" for n in still_open) + " 仍在处理中，这是新登记的一件。")
         lines.append(f"查询进度回复「查询 #{t.id}」,撤销回复「撤销 #{t.id}」。")
         return "\n".join(lines)
 
@@ -233,7 +239,7 @@ class Notifier:
                 took = f",用时 {span(t.on_scene_at - t.dispatched_at)}"
             group_text = f"✅ {n} {by} 已到场({self.hhmm(t.on_scene_at)}{took})"
             resident_text = f"您反映的 {n}({self.label(t)})工作人员已到场处置。"
-            alerted = {ev.data["above"] for ev in events if ev.action == "urgent_repeat" and (ev.data or {}).get("above")}
+            alerted = {ev.data["above"] for ev in events if ev.action in ("urgent_repeat", "urge_alert") and (ev.data or {}).get("above")}
             here = {g.id for g in self.org.coordination_groups(t.unit_id)}
             for unit_id in alerted:  # the tier told nobody had come hears that someone has
                 if {g.id for g in self.org.coordination_groups(unit_id)} - here:

@@ -16,6 +16,7 @@ from pingan.handlers.router import Router
 from pingan.lifecycle import HELD
 from pingan.models import Source, Ticket
 from pingan.parser import find_place
+from pingan.rules.conversation import not_a_report
 from pingan.tickets import TICKETS, lacks_place, with_estate
 
 router = Router("intake")
@@ -58,7 +59,7 @@ async def followup_ticket(ctx: Context) -> bool | dict:
         if not lacks_place(latest) or not ctx.msg.text.strip():
             return False
         result = parsed(ctx)
-        if result.report and result.item != latest.item:
+        if result.report and result.item and result.item != latest.item:
             return False  # a different hazard, not the answer to our question
         text = TICKET_NUMBER.sub("", normalise(ctx.msg.text)).strip()  # "＃１２ 锦城花园5栋" too
         place = result.location or find_place(text) or (text[:60] if ctx.org.route(text) else None)
@@ -115,7 +116,8 @@ async def unclear_about_a_ticket(ctx: Context, number: int):
 
 
 async def is_report(ctx: Context) -> bool:
-    return bool(ctx.msg.text.strip()) and parsed(ctx).report
+    text = ctx.msg.text.strip()
+    return bool(text) and parsed(ctx).report and not not_a_report(normalise(text), parsed(ctx))
 
 
 @router.message(is_report)
@@ -137,7 +139,7 @@ async def report(ctx: Context):
                                    attachments=attachments, lat=loc.lat if loc else None, lon=loc.lon if loc else None)
     ctx.notify.new_ticket(ticket, reporter, same_as=await ctx.desk.same_hazard(ticket))
     if not ctx.notify.posted_to(ctx.msg.chat):
-        ctx.reply(ctx.notify.receipt(ticket))
+        ctx.reply(ctx.notify.receipt(ticket, ctx.cache.get("still_open", ())))
 
 
 def _root_unit(ctx: Context) -> str | None:

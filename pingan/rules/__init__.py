@@ -1,0 +1,1 @@
+"""Rules of the ticket's life, one module per mechanism."""
