@@ -43,7 +43,7 @@ def urge(desk: TicketDesk, n: Notifier, t: Ticket, reporter: Person, inbox_id: i
                   + ([Text(" "), n.mention(holder, pf)] if holder else []), t)
         return f"{state_line(n, t)}\n已把您的催办转告处理人员。"
     lead = n.org.lead(t.unit_id)
-    people = [p for p in dict.fromkeys((holder, lead)) if p is not None]
+    people = [p for p in (holder, lead if lead is not holder else None) if p is not None]
     waited = span(desk.now - t.created_at) if t.created_at else ""
     body = (f"🚨{HAZARD_NAMES[ticket_hazard(t)]}【催办 #{t.id}】上报人第 {t.urges} 次催办：“{excerpt(said)}”\n"
             f"📍{n.place(t)}  {n.hhmm(t.created_at)} 上报，已过 {waited}，还没有人到场！\n")

@@ -1,0 +1,183 @@
+"""A resident's message read against their own tickets: urging, answering the place question,
+cancelling, rating in any words, questions and complaints — through the router, on the real desk."""
+
+from datetime import datetime
+
+import pytest
+from sqlmodel import func, select
+
+from pingan.models import Status, Ticket, TicketEvent
+from tests.conftest import COORD, STREET, TZ
+from tests.test_flow import texts, ticket
+
+GAS = "山水天成8栋二单元楼道好大一股煤气味"
+LIFT = "锦城花园5栋电梯坏了，上下楼很不方便"
+
+
+async def tickets(h) -> int:
+    async with h.bot.sessions() as s:
+        return (await s.exec(select(func.count()).select_from(Ticket))).one()
+
+
+async def actions(h, n) -> list[str]:
+    async with h.bot.sessions() as s:
+        q = select(TicketEvent.action).where(TicketEvent.ticket_id == n).order_by(TicketEvent.id)
+        return list((await s.exec(q)).all())
+
+
+async def resolved_lift(h):
+    await h.say("刘阿姨", LIFT, group=None)
+    await h.say("周网格", "到场 #1")
+    await h.say("周网格", "办结 #1 已联系维保修好")
+    h.new()
+
+
+async def test_urging_an_urgent_ticket_at_night_re_alerts_and_counts(h):
+    h.clock.set(datetime(2019, 4, 9, 2, 3, tzinfo=TZ))
+    out = await h.say("林女士", GAS, group=None)
+    receipt = texts(out, "林女士")
+    assert receipt.startswith("🚨 请立即离开房间") and "本助手不会替您报警，请您亲自拨打" in receipt
+    assert receipt.index("本助手不会替您报警") < receipt.index("#1")
+    assert "明早" not in receipt
+    post = texts(out, COORD)
+    assert post.startswith("🚨燃气泄漏【紧急隐患 #1】") and "@周网格" in post and "@王书记" in post
+    h.clock.advance(minutes=37)
+    out = await h.say("林女士", "怎么还没有人来", group=None)
+    assert await tickets(h) == 1
+    answer = texts(out, "林女士")
+    assert "#1" in answer and "周网格" in answer and "02:03 上报" in answer and "还没有人到场" in answer
+    assert "请问具体在哪里" not in answer
+    alert = texts(out, COORD)
+    assert "【催办 #1】" in alert and "@周网格" in alert and "@王书记" in alert and "已过 37分钟" in alert
+    await h.say("林女士", "都半小时了！！", group=None)
+    out = await h.say("林女士", "快点来人啊😭", group=None)
+    assert "【催办 #1】" in texts(out, STREET)  # the third urge also reaches the street
+    t = await ticket(h, 1)
+    assert t.urges == 3 and await tickets(h) == 1
+    assert (await actions(h, 1)).count("urge") == 3
+
+
+async def test_urging_a_ticket_someone_reached_tells_the_holder(h):
+    await h.say("刘阿姨", LIFT, group=None)
+    await h.say("周网格", "到场 #1")
+    h.new()
+    out = await h.say("刘阿姨", "什么时候能修好啊", group=None)
+    assert "已到场" in texts(out, "刘阿姨") and "📢 #1 上报人催办" in texts(out, COORD)
+    assert await tickets(h) == 1
+
+
+async def test_the_answer_to_where_places_the_ticket_not_a_new_one(h):
+    h.clock.set(datetime(2019, 4, 9, 2, 3, tzinfo=TZ))
+    out = await h.say("林女士", "楼道里好大一股煤气味，快来人", group=None)
+    assert "请问具体在哪里" in texts(out, "林女士")
+    out = await h.say("林女士", "就在山水天成8栋二单元楼道头", group=None)
+    t = await ticket(h, 1)
+    assert await tickets(h) == 1 and t.location.startswith("山水天成8栋") and t.grid_id == "xinlian-g2"
+    assert "已补充到 #1" in texts(out, "林女士")
+
+
+@pytest.mark.parametrize("words", ["不用来了 燃气公司已经来了", "搞错了 不用来了", "已经好了"])
+async def test_cancelling_a_non_urgent_ticket_asks_then_withdraws(h, words):
+    await h.say("刘阿姨", LIFT, group=None)
+    h.new()
+    out = await h.say("刘阿姨", words, group=None)
+    assert "需要撤销 #1 吗？回复 1 撤销，2 继续处理" in texts(out, "刘阿姨")
+    assert "🔕 #1 上报人说" in texts(out, COORD) and words in texts(out, COORD)
+    assert (await ticket(h, 1)).status == Status.dispatched
+    out = await h.say("刘阿姨", "1", group=None)
+    assert (await ticket(h, 1)).status == Status.withdrawn and await tickets(h) == 1
+
+
+async def test_keep_it_open_with_2(h):
+    await h.say("刘阿姨", LIFT, group=None)
+    await h.say("刘阿姨", "算了不用来了", group=None)
+    out = await h.say("刘阿姨", "2", group=None)
+    assert "继续处理" in texts(out, "刘阿姨") and (await ticket(h, 1)).status == Status.dispatched
+
+
+async def test_an_urgent_ticket_is_not_closed_on_the_reporters_word(h):
+    await h.say("林女士", GAS, group=None)
+    h.new()
+    out = await h.say("林女士", "不用来了 燃气公司已经来了", group=None)
+    assert "工作人员到场确认安全后才会办结" in texts(out, "林女士")
+    assert "紧急事项请到场确认安全后再「办结 #1」" in texts(out, COORD)
+    assert (await ticket(h, 1)).status == Status.dispatched and await tickets(h) == 1
+
+
+@pytest.mark.parametrize("words", ["非常满意！", "挺好的，谢谢你们", "修好了👍"])
+async def test_rating_satisfied_in_any_words(h, words):
+    await resolved_lift(h)
+    await h.say("刘阿姨", words, group=None)
+    t = await ticket(h, 1)
+    assert (t.status, t.feedback) == (Status.closed, words) and await tickets(h) == 1
+
+
+@pytest.mark.parametrize("words", ["不太满意,电梯还是坏的", "根本没修好", "电梯还是坏的😡"])
+async def test_unsatisfied_with_a_reason_reopens(h, words):
+    await resolved_lift(h)
+    out = await h.say("刘阿姨", words, group=None)
+    t = await ticket(h, 1)
+    assert t.status == Status.reopened and await tickets(h) == 1
+    assert "@周网格" in texts(out, COORD) and words in texts(out, COORD)
+
+
+async def test_a_question_and_a_complaint_create_nothing(h):
+    await h.say("刘阿姨", LIFT, group=None)
+    h.new()
+    out = await h.say("刘阿姨", "请问维修要收费吗？", group=None)
+    assert "已转给 #1 的处理人员" in texts(out, "刘阿姨") and "❓ #1 上报人问" in texts(out, COORD)
+    out = await h.say("刘阿姨", "你们这个服务态度太差了，我要投诉", group=None)
+    assert "已转告社区负责人王书记" in texts(out, "刘阿姨") and "@王书记" in texts(out, COORD)
+    assert await tickets(h) == 1 and (await ticket(h, 1)).status == Status.dispatched
+    assert {"question", "complaint"} <= set(await actions(h, 1))
+
+
+async def test_urging_with_no_ticket_opens_none(h):
+    out = await h.say("路人", "怎么还没有人来", group=None)
+    assert await tickets(h) == 0 and texts(out, "路人")
+
+
+async def test_another_hazard_is_a_new_ticket_and_says_the_first_is_open(h):
+    await h.say("刘阿姨", LIFT, group=None)
+    out = await h.say("刘阿姨", "锦城花园3栋楼道里有人给电瓶车充电", group=None)
+    assert await tickets(h) == 2 and "#1 仍在处理中" in texts(out, "刘阿姨")
+
+
+async def test_the_same_hazard_soon_after_is_more_about_it(h):
+    await h.say("刘阿姨", LIFT, group=None)
+    out = await h.say("刘阿姨", "电梯坏了好几天了，老人下不了楼", group=None)
+    assert await tickets(h) == 1 and "已把您的补充转给 #1" in texts(out, "刘阿姨")
+    assert "💬 #1 上报人补充" in texts(out, COORD)
+
+
+async def test_the_same_hazard_at_another_place_asks_one_numbered_question(h):
+    await h.say("刘阿姨", LIFT, group=None)
+    out = await h.say("刘阿姨", "山水天成6栋电梯也坏了", group=None)
+    assert "是说 #1" in texts(out, "刘阿姨") and "回复 1 是，2 是新的问题" in texts(out, "刘阿姨")
+    assert await tickets(h) == 1
+    out = await h.say("刘阿姨", "2", group=None)
+    assert await tickets(h) == 2 and (await ticket(h, 2)).location.startswith("山水天成6栋")
+
+
+@pytest.mark.parametrize("text,first", [
+    ("山水天成8栋厨房天然气漏气了", "🚨 请立即离开房间"),
+    ("锦城花园3栋着火了，好大的烟", "🚨 请立即拨打 119！马上离开，不要乘电梯"),
+    ("锦城花园门口有人拿刀砍人", "🚨 请立即拨打 110！远离对方"),
+    ("锦城花园3栋门口有个老人晕倒了", "🚨 请立即拨打 120！"),
+    ("锦城花园5栋电梯困人了，里面有小孩", "🚨 请按电梯里的警铃或对讲按钮，拨打电梯应急电话 96333"),
+    ("锦城花园3栋有人触电了", "🚨 先切断电源"),
+])
+async def test_each_hazard_kinds_first_line(h, text, first):
+    out = await h.say("居民乙", text, group=None)
+    receipt = texts(out, "居民乙")
+    assert (await ticket(h, 1)).urgent, text
+    assert receipt.startswith(first) and "本助手不会替您报警，请您亲自拨打。" in receipt.splitlines()[1]
+
+
+async def test_emergency_numbers_and_lines_come_from_config(h):
+    h.bot.settings.emergency.gas = "028-87654321"
+    out = await h.say("居民乙", GAS, group=None)
+    assert "燃气公司抢修电话 028-87654321" in texts(out, "居民乙").splitlines()[0]
+    h.bot.settings.emergency.texts = {"fire": "🚨 本市火警：请拨打 119。"}
+    out = await h.say("居民丙", "锦城花园3栋着火了", group=None)
+    assert texts(out, "居民丙").startswith("🚨 本市火警：请拨打 119。")
