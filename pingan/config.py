@@ -110,9 +110,10 @@ class KeywordSettings(_Section):
     """Status words workers and residents type. First word of each list is shown in help."""
 
     ack: list[str] = ["签收", "收到"]
-    on_scene: list[str] = ["到场", "已到场", "已到"]
+    on_scene: list[str] = ["到场", "已到场", "已到", "到了", "到啦", "我到了", "已到达", "到现场了"]
     progress: list[str] = ["处理中", "整改中", "处置中"]
-    resolve: list[str] = ["办结", "已处置", "已解决", "已处理", "已办结"]
+    resolve: list[str] = ["办结", "已处置", "已解决", "已处理", "已办结", "办好了", "搞定了", "搞定", "处理好了",
+                          "弄好了", "处理完了", "处理完毕"]
     escalate: list[str] = ["呼叫", "上报"]
     transfer: list[str] = ["派单", "转派", "转"]
     return_: list[str] = Field(["退回"], alias="return")

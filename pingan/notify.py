@@ -150,9 +150,10 @@ class Notifier:
         parts.append(Text(ask))
         return parts
 
-    def new_ticket(self, t: Ticket, reporter: Person, same_as: int | None = None) -> None:
+    def new_ticket(self, t: Ticket, reporter: Person, same_as: int | None = None, moved_from: str | None = None) -> None:
         """Post a new ticket in its holder's group; `same_as`: an open ticket that looks like the same
-        hazard (the worker decides: one trip, and 退回 the copy)."""
+        hazard (the worker decides: one trip, and 退回 the copy); `moved_from`: the unit it came from
+        (a place answer or 改地点 moved it): the new group gets the whole post, the old one is told."""
         holder = self.org.people.get(t.holder_person_id)
         people = [holder] if holder else []
         if t.urgent:
@@ -172,6 +173,12 @@ class Notifier:
             body += f"\n{self.emergency_line()}"
         if t.urges:
             body += f"\n📢 上报人已催办 {t.urges} 次"
+        if moved_from is not None:
+            came = self.org.units[moved_from].name
+            body += f"\n↪️ 由{came}转来（按地点属于本辖区）"
+            self.to_unit(moved_from, lambda pf: [Text(
+                f"↪️ #{t.id} 地点为「{t.location}」，已转{self.org.units[t.unit_id].name}处理（{self.holder_name(t)}）。"
+                "办结前本群仍可处理。")], t)
         if same_as is not None:
             body += f"\n🔁 可能与 #{same_as} 是同一件事(同一地点、同类问题,还在处理中)。是重复的请回复「退回 #{t.id} 与 #{same_as} 重复」"
         ask = f"⏰请 {self.hhmm(t.on_scene_due)} 前到场,回复「到场 #{t.id}」"

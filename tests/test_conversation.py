@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 from sqlmodel import func, select
 
-from pingan.models import Status, Ticket, TicketEvent
+from pingan.models import OutboxMessage, Status, Ticket, TicketEvent
 from tests.conftest import COORD, STREET, TZ
 from tests.test_flow import texts, ticket
 
@@ -181,3 +181,66 @@ async def test_emergency_numbers_and_lines_come_from_config(h):
     h.bot.settings.emergency.texts = {"fire": "🚨 本市火警：请拨打 119。"}
     out = await h.say("居民丙", "锦城花园3栋着火了", group=None)
     assert texts(out, "居民丙").startswith("🚨 本市火警：请拨打 119。")
+
+
+async def posted_on_qq(h, chat_id: str) -> str:
+    """What the bot queued for a QQ group (the console harness delivers only console chats)."""
+    async with h.bot.sessions() as s:
+        rows = (await s.exec(select(OutboxMessage).where(OutboxMessage.chat_id == chat_id)
+                             .order_by(OutboxMessage.id))).all()
+    return "\n".join("".join(p.get("text") or f"@{p['mention']['name']}" for p in r.payload["parts"]) for r in rows)
+
+
+async def test_a_place_answer_that_moves_an_urgent_ticket_keeps_its_context(h):
+    await h.say("居民丁", "楼道里着火了！好大的烟", group=None)
+    out = await h.say("居民丁", "伏龙小区3栋", group=None)
+    t = await ticket(h, 1)
+    assert (t.unit_id, t.holder_person_id, t.also_unit_id) == ("xianglong", "ma-xianglong", "xinlian")
+    there = await posted_on_qq(h, "700101")  # 祥龙社区平安群
+    assert there.startswith("🚨火情【紧急隐患 #1】") and "楼道里着火了" in there and "@马网格" in there
+    assert "@唐书记" in there and "由新联社区转来" in there and "前到场" in there
+    assert "已转祥龙社区处理" in texts(out, COORD)
+    out = await h.say("王书记", "到场 #1")  # the first community's lead may still act while it is open
+    assert (await ticket(h, 1)).status == Status.on_scene
+
+
+@pytest.mark.parametrize("words,status", [
+    ("到场1号", Status.on_scene), ("1号到了", Status.on_scene), ("#1 已到", Status.on_scene),
+    ("1号搞定了", Status.resolved), ("#1 办好了", Status.resolved), ("#1 处理好了，已断电", Status.resolved),
+])
+async def test_workers_natural_words(h, words, status):
+    await h.say("张阿姨", "锦城花园3栋楼道里有人给电瓶车充电", group=None)
+    if status == Status.resolved:
+        await h.say("周网格", "到场 #1")
+    await h.say("周网格", words)
+    assert (await ticket(h, 1)).status == status
+
+
+async def test_a_quote_reply_到了_and_a_bare_one(h):
+    await h.say("张阿姨", "锦城花园3栋楼道里有人给电瓶车充电", group=None)
+    out = await h.say("周网格", "到了")
+    assert "请写上编号" in texts(out, COORD) and (await ticket(h, 1)).status == Status.dispatched
+    await h.say("周网格", "到啦", reply_to=h.remote_id_of("隐患 #1】"))
+    assert (await ticket(h, 1)).status == Status.on_scene
+
+
+async def test_users_words_are_quoted_as_written(h):
+    await h.say("张阿姨", "锦城花园3栋楼道里有人给电瓶车充电", group=None)
+    await h.say("周网格", "到场 #1")
+    out = await h.say("周网格", "办结 #1 已断电，车已推走（物业配合）")
+    assert (await ticket(h, 1)).resolution_note == "已断电，车已推走（物业配合）"
+    assert "已断电，车已推走（物业配合）" in texts(out, "张阿姨")
+
+
+@pytest.mark.parametrize("name,dept", [("煤气公司", "djy-gas"), ("消防队", "djy-fire"), ("警察", "djy-police-yf"),
+                                       ("房管局", "djy-housing"), ("燃气", "djy-gas")])
+async def test_departments_are_named_loosely(h, name, dept):
+    await h.say("张阿姨", "锦城花园3栋楼道里有人给电瓶车充电", group=None)
+    await h.say("周网格", f"派单 #1 {name}")
+    assert (await ticket(h, 1)).department_id == dept
+
+
+async def test_an_unknown_department_lists_the_choices(h):
+    await h.say("张阿姨", "锦城花园3栋楼道里有人给电瓶车充电", group=None)
+    out = await h.say("周网格", "派单 #1 气象局")
+    assert "没有找到部门「气象局」" in texts(out, COORD) and "燃气公司" in texts(out, COORD)

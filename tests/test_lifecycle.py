@@ -176,4 +176,4 @@ async def test_unsatisfied_reason_reaches_the_worker(h):
     out = await h.say("张阿姨", "不满意，电瓶车还在充，根本没人来", group=None)
     assert (await _ticket(h)).status == Status.reopened
     group = _texts(out, COORD)
-    assert "重新打开" in group and "居民说:电瓶车还在充,根本没人来" in group and "@周网格" in group
+    assert "重新打开" in group and "居民说:电瓶车还在充，根本没人来" in group and "@周网格" in group

@@ -15,6 +15,8 @@ _LEADING_AT = re.compile(r"^(?:@\S+\s*)+")
 _SEPARATORS = " \t\r\n,，.。:：;；!！、-—~～"
 # A keyword that is only digits or punctuation must be the whole message ('1' must not eat '1号楼…').
 _SHORT = re.compile(r"^[\d?？!！]+$")
+# '3号到了': a worker's number first, as people say it ('3号楼…' is a place: no keyword follows it)
+_NUMBER_FIRST = re.compile(r"^(\d{1,9})\s*号\s*(?=[^\d楼栋幢单元院])")
 
 
 @dataclass
@@ -44,6 +46,8 @@ def parse_command(text: str, keywords: KeywordSettings) -> Command | None:
         ticket_id = int(ref.group(1))
         s = (s[: ref.start()] + " " + s[ref.end():]).strip(_SEPARATORS)
     more_ids = [n for n in dict.fromkeys(int(m) for m in _REF.findall(s)) if n != ticket_id]
+    if ticket_id is None and (lead := _NUMBER_FIRST.match(s)):  # '3号到了'
+        ticket_id, s = int(lead.group(1)), s[lead.end():]
     for word, name in _table(keywords):
         if not s.lower().startswith(word.lower()):
             continue
@@ -51,11 +55,21 @@ def parse_command(text: str, keywords: KeywordSettings) -> Command | None:
         if _SHORT.match(word) and rest.strip(_SEPARATORS):
             continue
         if ticket_id is None:  # '到场12' / '到场 12'
-            m = re.match(r"^\s*(\d{1,9})(?!\d)(?:\s|$|[,，])", rest)
+            m = re.match(r"^\s*(\d{1,9})\s*号?(?!\d)(?:\s|$|[,，])", rest)  # '到场3号' too
             if m:
                 ticket_id, rest = int(m.group(1)), rest[m.end():]
         arg = rest.strip(_SEPARATORS)
         # "到场 #7 #8" names two tickets; "退回 #8 与 #7 重复" names one and mentions another
         listed = not _REF.sub("", arg).strip(_SEPARATORS + "和与及")
-        return Command(name=name, ticket_id=ticket_id, arg=arg, word=word, more_ids=more_ids if listed else [])
+        return Command(name=name, ticket_id=ticket_id, arg=as_written(arg, text), word=word,
+                       more_ids=more_ids if listed else [])
     return None
+
+
+def as_written(part: str, text: str) -> str:
+    """`part` of the normalised text as the person typed it ('，' stays '，', '辦' stays '辦'): users'
+    words are quoted as written. Normalising keeps one character for one here; where it did not
+    (rare compatibility forms), the normalised words are kept."""
+    norm, orig = normalise(text), (text or "").strip()
+    i = norm.rfind(part) if part else -1
+    return orig[i:i + len(part)] if i >= 0 and len(norm) == len(orig) else part

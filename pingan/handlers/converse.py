@@ -19,7 +19,7 @@ from pingan.lifecycle import HELD, Action
 from pingan.messages import Text
 from pingan.models import Ticket, TicketEvent
 from pingan.rules import urge
-from pingan.rules.conversation import REOPENABLE, Intent, Reading, classify
+from pingan.rules.conversation import DETAILS_WINDOW, REOPENABLE, Intent, Reading, classify
 from pingan.tickets import lacks_place
 
 pending = Router("pending")
@@ -52,11 +52,21 @@ async def about_own_ticket(ctx: Context, reading: Reading, tickets: list[Ticket]
     if reading.intent == Intent.report:
         ctx.cache["still_open"] = [x.id for x in tickets if x.status in HELD]
         return SKIP
-    if reading.intent == Intent.other or (t is not None and lacks_place(t) and reading.intent
-                                          in (Intent.details, Intent.thanks, Intent.question)):
-        return SKIP  # a place answer, or chatter: intake decides
+    if t is not None and lacks_place(t) and reading.intent in (Intent.details, Intent.thanks, Intent.question,
+                                                               Intent.other):
+        return SKIP  # perhaps the answer to "where?": intake decides
+    if reading.intent == Intent.other:
+        if not (private_chat_about(ctx, t) and len(text) >= 4):
+            return SKIP  # chatter
+        reading = Reading(Intent.details, t)  # "我已经下楼了": news for whoever holds it
     act = ACTS[reading.intent]
     await act(ctx, t, text, reading)
+
+
+def private_chat_about(ctx: Context, t: Ticket | None) -> bool:
+    """A private chat soon after the sender's ticket: what they say is about it."""
+    return (t is not None and ctx.msg.chat.chat_type == "private" and t.status in HELD
+            and ctx.now - t.created_at < DETAILS_WINDOW)
 
 
 async def _urge(ctx, t, text, reading):

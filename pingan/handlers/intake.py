@@ -89,10 +89,14 @@ async def attach_to_recent_report(ctx: Context, ticket: Ticket, place: str | Non
     ticket.updated_at = ctx.now
     ctx.desk.event(ticket, "attach", ctx.sender, ctx.inbox_id, from_status=ticket.status, note=";".join(notes))
     if ticket.location is not None and not had_place:
-        holder_before = ticket.holder_person_id
+        holder_before, unit_before = ticket.holder_person_id, ticket.unit_id
         if ticket.grid_id is None:  # now we know where: hand it to that grid's worker
             ctx.desk.route(ticket, ticket.unit_id)
-        ctx.notify.located(ticket, rerouted=ticket.holder_person_id != holder_before)
+        if ticket.unit_id != unit_before:  # another community's: it gets the whole post
+            ticket.also_unit_id = unit_before
+            ctx.notify.new_ticket(ticket, await ctx.ensure_sender(), moved_from=unit_before)
+        else:
+            ctx.notify.located(ticket, rerouted=ticket.holder_person_id != holder_before)
     ctx.reply(f"已补充到 #{ticket.id}:{'、'.join(notes)}。谢谢!")
 
 

@@ -6,9 +6,11 @@ what is allowed instead; nothing changes on a refusal."""
 
 from __future__ import annotations
 
+import re
+
 from sqlmodel import select
 
-from pingan.handlers.commands import Command
+from pingan.handlers.commands import Command, normalise
 from pingan.handlers.context import Context
 from pingan.handlers.filters import command, is_quote, quoted_ticket
 from pingan.handlers.router import SKIP, Router
@@ -167,6 +169,8 @@ async def simple_move(ctx: Context, cmd: Command):
         ctx.reply(f"#{ticket.id}({ctx.notify.label(ticket)})是{'紧急' if ticket.urgent else '大'}事,"
                   f"工作人员正在处理。确认撤销请回复「{cmd.word} #{ticket.id}」。")
         return
+    if action == Action.resolve and ticket.status == Status.resolved and cmd.arg:
+        return await add_note(ctx, cmd)  # "#1 办好了 阀门已经关了" once more: what was done, not a move
     note = cmd.arg or ({"satisfied": "满意"}.get(cmd.name))
     await apply(ctx, ticket, action, note=note)
     if action == Action.resolve and not note and ticket.status == Status.resolved:
@@ -228,8 +232,8 @@ async def send_to_department(ctx: Context, cmd: Command):
     if ticket is None or ticket is SKIP:
         return ticket
     item = ctx.taxonomy.item(ticket.item)
-    wanted = cmd.arg or (item.department if item else "")
-    dept = ctx.org.department(wanted, ticket.unit_id)
+    wanted = normalise(cmd.arg) or (item.department if item else "")
+    dept = find_department(ctx, wanted, ticket.unit_id)
     if dept is None:
         near = [u for a in ctx.org.ancestors(ticket.unit_id) for u in map(ctx.org.units.get, ctx.org.children[a.id])
                 if u.level == "department"]
@@ -237,6 +241,27 @@ async def send_to_department(ctx: Context, cmd: Command):
         ctx.reply(f"没有找到部门「{wanted or '?'}」。可派单的部门:{names}。例如「派单 #{ticket.id} 消防救援」。")
         return
     await apply(ctx, ticket, Action.transfer, department=dept)
+
+
+# What people call departments → the kinds an organisation file uses.
+DEPARTMENT_WORDS = {
+    "煤气": "燃气", "天然气": "燃气", "燃气": "燃气", "消防": "消防", "火警": "消防", "119": "消防", "警察": "派出所",
+    "公安": "派出所", "民警": "派出所", "110": "派出所", "房管": "住建", "住建": "住建", "住房": "住建", "建设": "住建",
+    "城管": "城管", "执法": "城管", "市场": "市场监管", "工商": "市场监管", "食药": "市场监管", "安监": "应急",
+    "应急": "应急", "电梯": "市场监管", "特种设备": "市场监管", "交警": "交警", "环保": "生态环境", "环境": "生态环境",
+}
+_DEPT_SUFFIX = re.compile(r"(公司|大队|中队|支队|队|局|所|部门|站|中心|委员会|委|办)$")
+
+
+def find_department(ctx: Context, wanted: str, unit_id: str | None):
+    """A department as people name it: its kind or name, or loosely ('煤气公司' is the 燃气公司,
+    '消防队' 消防救援, '警察' the 派出所, '房管局' 住建)."""
+    dept = ctx.org.department(wanted, unit_id)
+    if dept is None and wanted:
+        stem = _DEPT_SUFFIX.sub("", wanted) or wanted
+        kind = next((k for w, k in DEPARTMENT_WORDS.items() if w in wanted), None)
+        dept = ctx.org.department(stem, unit_id) or (ctx.org.department(kind, unit_id) if kind else None)
+    return dept
 
 
 @router.message(command("return_"))
