@@ -7,6 +7,7 @@ import pytest
 from sqlmodel import func, select
 
 from pingan.models import OutboxMessage, Status, Ticket, TicketEvent
+from pingan.scheduler.ledger import COLUMN, Ledger
 from tests.conftest import COORD, STREET, TZ
 from tests.test_flow import texts, ticket
 
@@ -55,6 +56,8 @@ async def test_urging_an_urgent_ticket_at_night_re_alerts_and_counts(h):
     t = await ticket(h, 1)
     assert t.urges == 3 and await tickets(h) == 1
     assert (await actions(h, 1)).count("urge") == 3
+    ledger = Ledger(h.bot.org, h.bot.taxonomy, h.clock.tz, h.clock.now())
+    assert ledger.row(t)[COLUMN["催办次数"]] == 3
 
 
 async def test_urging_a_ticket_someone_reached_tells_the_holder(h):

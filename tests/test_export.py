@@ -45,7 +45,7 @@ async def test_xlsx_has_one_row_per_ticket_and_a_summary(day, files):  # noqa: F
     summary = {row[0]: row[1] for row in wb["汇总"].values}
     assert summary["工单总数"] == 10 and summary["状态:已派发"] == 2
     sheet = load_workbook(path)["台账"]  # made to be read: header frozen, filters on, wide text columns
-    assert sheet.freeze_panes == "B2" and sheet.auto_filter.ref == "A1:W1"
+    assert sheet.freeze_panes == "B2" and sheet.auto_filter.ref == "A1:X1"
     assert sheet.column_dimensions["G"].width == 40
     assert sheet.cell(5, HEADERS.index("上报时间") + 1).number_format == "yyyy-mm-dd hh:mm"
 

@@ -19,7 +19,7 @@ from pingan.models.org_index import OrgIndex
 from pingan.taxonomy import Taxonomy
 
 HEADERS = ["编号", "上报时间", "来源", "类别", "事项", "地点", "反映内容", "社区", "网格", "大小", "状态", "责任单位",
-           "责任人", "责任部门", "到场期限", "到场时间", "办结期限", "办结时间", "是否超期", "呼叫次数", "督办", "办结说明",
+           "责任人", "责任部门", "到场期限", "到场时间", "办结期限", "办结时间", "是否超期", "呼叫次数", "催办次数", "督办", "办结说明",
            "回访评价"]
 COLUMN = {h: i for i, h in enumerate(HEADERS)}
 # Excel column widths (characters) where the default is too narrow to read a row at a glance
@@ -41,10 +41,12 @@ class Summary:
     overdue: int = 0
     on_time: int = 0
     escalated: int = 0
+    urged: int = 0
 
     def lines(self) -> list[tuple[str, object]]:
         out: list[tuple[str, object]] = [("工单总数", self.rows), ("曾超期(到场或办结晚于期限)", self.overdue),
-                                         ("15分钟内到场", self.on_time), ("呼叫上级", self.escalated), ("", "")]
+                                         ("15分钟内到场", self.on_time), ("呼叫上级", self.escalated),
+                                         ("居民催办过", self.urged), ("", "")]
         out += [("状态:" + k, v) for k, v in self.by_status.most_common()]
         out += [("", "")] + [("类别:" + k, v) for k, v in self.by_category.most_common()]
         out += [("", "")] + [("来源:" + k, v) for k, v in self.by_source.most_common()]
@@ -99,6 +101,7 @@ class Ledger:
             t.size, STATUS_NAMES.get(t.status, t.status), holder_unit.name if holder_unit else "",
             person.name if person else "", dept.name if dept else "", self.local(t.on_scene_due), self.local(t.on_scene_at),
             self.local(t.resolve_due), self.local(t.resolved_at), "是" if self.overdue(t) else "否", t.escalations,
+            t.urges or 0,
             t.supervision or "", t.resolution_note or t.return_reason or "", t.feedback or "",
         ]
 
@@ -176,6 +179,7 @@ class Ledger:
         s.overdue += row[COLUMN["是否超期"]] == "是"
         s.on_time += bool(t.on_scene_at and t.on_scene_due and t.on_scene_at <= t.on_scene_due)
         s.escalated += t.escalations > 0
+        s.urged += (t.urges or 0) > 0
         return row
 
 
