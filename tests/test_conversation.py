@@ -247,3 +247,43 @@ async def test_an_unknown_department_lists_the_choices(h):
     await h.say("张阿姨", "锦城花园3栋楼道里有人给电瓶车充电", group=None)
     out = await h.say("周网格", "派单 #1 气象局")
     assert "没有找到部门「气象局」" in texts(out, COORD) and "燃气公司" in texts(out, COORD)
+
+
+async def test_corrections_by_community_staff(h):
+    await h.say("张阿姨", "这里好危险哦 锦城花园3栋楼道", group=None)
+    out = await h.say("王书记", "改类 #1 燃气")
+    t = await ticket(h, 1)
+    assert (t.category, t.item) == ("facility", "燃气管道") and "改类" in texts(out, COORD)
+    out = await h.say("王书记", "改地点 #1 山水天成2栋")
+    t = await ticket(h, 1)
+    assert (t.location, t.grid_id, t.holder_person_id) == ("山水天成2栋", "xinlian-g1", "li-wangge")
+    assert "@李网格" in texts(out, COORD)
+    await h.say("王书记", "改派 #1 第三网格")
+    assert (await ticket(h, 1)).holder_person_id == "wu-wangge"
+    await h.say("王书记", "改派 #1 @周网格")
+    assert (await ticket(h, 1)).holder_person_id == "zhou-wangge"
+    out = await h.say("周网格", "改类 #1 消防")  # a grid worker asks the community
+    assert "由社区工作人员或上级处理" in texts(out, COORD) and (await ticket(h, 1)).item == "燃气管道"
+    assert (await actions(h, 1)).count("correct") == 5
+
+
+async def test_merge_and_every_reporter_hears_the_outcome(h):
+    await h.say("张阿姨", "锦城花园3栋楼道里有人给电瓶车充电", group=None)
+    await h.say("李大爷", "锦城花园3栋楼道有电瓶车在充电", group=None)
+    h.new()
+    out = await h.say("王书记", "合并 #2 #1")
+    assert (await ticket(h, 2)).status == Status.returned and "已合并到 #1" in texts(out, "李大爷")
+    await h.say("周网格", "到场 #1")
+    out = await h.say("周网格", "办结 #1 已断电")
+    assert "已办结" in texts(out, "张阿姨") and "已并入 #1）已办结：已断电" in texts(out, "李大爷")
+
+
+async def test_corrections_export_as_parser_training_rows(h, tmp_path):
+    from pingan.rules.corrections import training_rows
+
+    await h.say("张阿姨", "这里好危险哦 锦城花园3栋楼道", group=None)
+    await h.say("王书记", "改类 #1 燃气管道")
+    async with h.bot.sessions() as s:
+        rows = await training_rows(s, datetime(2019, 4, 1, tzinfo=TZ))
+    assert rows == [{"text": "这里好危险哦 锦城花园3栋楼道", "report": True, "category": "facility",
+                     "item": "燃气管道", "location": "锦城花园3栋", "urgent": False}]

@@ -17,6 +17,7 @@ from pingan.handlers.router import SKIP, Router
 from pingan.lifecycle import ACTION_NAMES, HELD, Action, IllegalMove, allowed
 from pingan.models import STATUS_NAMES, Role, Status, Ticket
 from pingan.parser import parse
+from pingan.rules.corrections import merged_into
 from pingan.taxonomy import SIZE_TRACK
 from pingan.tickets import RESIDENT_ACTIONS as RESIDENT_ONLY
 from pingan.tickets import NotAllowed
@@ -88,7 +89,12 @@ async def apply(ctx: Context, ticket: Ticket, action: Action, **kw) -> None:
     except IllegalMove:
         refuse_illegal(ctx, ticket, action)
         return
-    confirmation = ctx.notify.moved(ticket, action, ctx.sender, await ctx.desk.events(ticket.id))
+    events = await ctx.desk.events(ticket.id)
+    confirmation = ctx.notify.moved(ticket, action, ctx.sender, events)
+    if action == Action.resolve:  # everyone whose report was merged into this one hears the outcome
+        for merged in filter(None, [await ctx.desk.get(n) for n in merged_into(events)]):
+            ctx.notify.to_reporter(merged, f"您反映的 #{merged.id}（已并入 #{ticket.id}）已办结"
+                                   + (f"：{ticket.resolution_note}" if ticket.resolution_note else "") + "。")
     if not ctx.notify.posted_to(ctx.msg.chat):
         ctx.reply(confirmation)
 
