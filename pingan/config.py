@@ -26,6 +26,7 @@ class BotSettings(_Section):
     timezone: str = "Asia/Shanghai"
     followup_minutes: int = Field(5, ge=1, description="how long images/locations/answers attach to a new report")
     location_answer_hours: int = Field(24, ge=0, description="a place sent this long after a report that lacks one is its answer")
+    review_returns: bool = Field(True, description="a grid worker's 退回 waits for the community lead's 复核")
     question_minutes: int = Field(10, ge=1, description="a numbered question the bot asked awaits its answer this long")
 
     @field_validator("timezone")

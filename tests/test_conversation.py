@@ -287,3 +287,29 @@ async def test_corrections_export_as_parser_training_rows(h, tmp_path):
         rows = await training_rows(s, datetime(2019, 4, 1, tzinfo=TZ))
     assert rows == [{"text": "这里好危险哦 锦城花园3栋楼道", "report": True, "category": "facility",
                      "item": "燃气管道", "location": "锦城花园3栋", "urgent": False}]
+
+
+async def test_a_grid_workers_return_waits_for_the_leads_review(h):
+    await h.say("张阿姨", "锦城花园3栋楼道里有人给电瓶车充电", group=None)
+    h.new()
+    out = await h.say("周网格", "退回#1 不属于我们网格管")
+    assert (await ticket(h, 1)).status == Status.dispatched
+    assert "申请退回：不属于我们网格管" in texts(out, COORD) and "@王书记" in texts(out, COORD)
+    assert "社区正在复核" in texts(out, "张阿姨")
+    out = await h.say("王书记", "退回 #1 同意")
+    t = await ticket(h, 1)
+    assert (t.status, t.return_reason) == (Status.returned, "不属于我们网格管（社区复核同意）")
+    out = await h.say("张阿姨", "明明就在锦城花园，怎么不归你们管", group=None)
+    t = await ticket(h, 1)
+    assert (t.status, t.holder_person_id) == (Status.reopened, "wang-shequ") and await tickets(h) == 1
+    assert "退回后上报人有异议" in texts(out, COORD) and "@王书记" in texts(out, COORD)
+
+
+async def test_unsatisfied_with_a_number_reopens_a_returned_ticket(h):
+    await h.say("张阿姨", "锦城花园3栋楼道里有人给电瓶车充电", group=None)
+    await h.say("王书记", "退回 #1 已核实无人充电")  # the community's own 退回 needs no review
+    assert (await ticket(h, 1)).status == Status.returned
+    out = await h.say("张阿姨", "不满意 #1", group=None)
+    t = await ticket(h, 1)
+    assert (t.status, t.holder_person_id) == (Status.reopened, "wang-shequ")
+    assert "由社区负责人王书记复核处理" in texts(out, "张阿姨")

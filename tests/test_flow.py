@@ -337,7 +337,9 @@ async def test_return_needs_a_reason_and_tells_the_resident(h):
     await h.say("张阿姨", EBIKE, group=None)
     out = await h.say("周网格", "退回 #1")
     assert "请写明退回原因" in texts(out) and (await ticket(h, 1)).status == Status.dispatched
-    out = await h.say("周网格", "退回 #1 不属于本辖区")
+    out = await h.say("周网格", "退回 #1 不属于本辖区")  # a grid worker's 退回 waits for the community's 复核
+    assert (await ticket(h, 1)).status == Status.dispatched and "不属于本辖区" in texts(out, "张阿姨")
+    out = await h.say("王书记", "退回 #1 同意")
     assert (await ticket(h, 1)).status == Status.returned
     assert "不属于本辖区" in texts(out, "张阿姨")
 

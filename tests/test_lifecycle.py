@@ -21,7 +21,7 @@ LEGAL = {
     Action.transfer: {s: S.transferred for s in (S.dispatched, S.acknowledged, S.on_scene, S.in_progress, S.escalated, S.transferred, S.reopened)},
     Action.return_: {s: S.returned for s in (S.dispatched, S.acknowledged, S.on_scene, S.in_progress, S.escalated, S.transferred, S.reopened)},
     Action.withdraw: {s: S.withdrawn for s in (S.new, S.dispatched, S.acknowledged, S.on_scene, S.in_progress, S.escalated, S.transferred, S.reopened)},
-    Action.reopen: {S.resolved: S.reopened, S.closed: S.reopened},
+    Action.reopen: {S.resolved: S.reopened, S.closed: S.reopened, S.returned: S.reopened},  # disputing a 退回
     Action.grade: {s: s for s in (S.new, S.dispatched, S.acknowledged, S.on_scene, S.in_progress, S.escalated, S.transferred, S.reopened)},
 }
 

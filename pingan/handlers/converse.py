@@ -17,14 +17,14 @@ from pingan.handlers.router import SKIP, Router
 from pingan.handlers.status import apply, reporters_addition
 from pingan.lifecycle import HELD, Action
 from pingan.messages import Text
-from pingan.models import Ticket, TicketEvent
-from pingan.rules import urge
+from pingan.models import Status, Ticket, TicketEvent
+from pingan.rules import review, urge
 from pingan.rules.conversation import DETAILS_WINDOW, REOPENABLE, Intent, Reading, classify
 from pingan.tickets import lacks_place
 
 pending = Router("pending")
 router = Router("converse")
-RECENT = sorted(HELD | REOPENABLE)
+RECENT = sorted(HELD | REOPENABLE | {Status.returned})
 CHOICES = {"1": 0, "2": 1, "3": 2}
 
 
@@ -110,6 +110,10 @@ async def _question(ctx, t, text, reading):
     ctx.reply(f"您的问题已转给 #{t.id} 的处理人员。\n{urge.state_line(ctx.notify, t)}")
 
 
+async def _objection(ctx, t, text, reading):
+    ctx.reply(await review.reopen_to_lead(ctx.desk, ctx.notify, t, ctx.sender, text, ctx.inbox_id))
+
+
 async def _thanks(ctx, t, text, reading):
     ctx.reply(f"不客气！#{t.id} 还在处理中，有新情况随时告诉我。")
 
@@ -125,7 +129,7 @@ async def _ask_which(ctx, t, text, reading):
 
 ACTS = {Intent.urge: _urge, Intent.cancel: _cancel, Intent.satisfied: _rate, Intent.unsatisfied: _rate,
         Intent.complaint: _complaint, Intent.question: _question, Intent.thanks: _thanks,
-        Intent.details: _details, Intent.ask: _ask_which}
+        Intent.details: _details, Intent.ask: _ask_which, Intent.objection: _objection}
 
 
 def ask(ctx: Context, t: Ticket, question: str, text: str, options: list) -> None:

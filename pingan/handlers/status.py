@@ -17,6 +17,7 @@ from pingan.handlers.router import SKIP, Router
 from pingan.lifecycle import ACTION_NAMES, HELD, Action, IllegalMove, allowed
 from pingan.models import STATUS_NAMES, Role, Status, Ticket
 from pingan.parser import parse
+from pingan.rules import review
 from pingan.rules.corrections import merged_into
 from pingan.taxonomy import SIZE_TRACK
 from pingan.tickets import RESIDENT_ACTIONS as RESIDENT_ONLY
@@ -175,6 +176,10 @@ async def simple_move(ctx: Context, cmd: Command):
         ctx.reply(f"#{ticket.id}({ctx.notify.label(ticket)})是{'紧急' if ticket.urgent else '大'}事,"
                   f"工作人员正在处理。确认撤销请回复「{cmd.word} #{ticket.id}」。")
         return
+    if action == Action.reopen and ticket.status == Status.returned:  # disputing a 退回: to the lead
+        ctx.reply(await review.reopen_to_lead(ctx.desk, ctx.notify, ticket, ctx.sender, cmd.arg or "不满意",
+                                              ctx.inbox_id))
+        return
     if action == Action.resolve and ticket.status == Status.resolved and cmd.arg:
         return await add_note(ctx, cmd)  # "#1 办好了 阀门已经关了" once more: what was done, not a move
     note = cmd.arg or ({"satisfied": "满意"}.get(cmd.name))
@@ -276,10 +281,14 @@ async def send_back(ctx: Context, cmd: Command):
     ticket = await resolve_target(ctx, cmd, Action.return_)
     if ticket is None or ticket is SKIP:
         return ticket
-    if not cmd.arg:
-        ctx.reply(f"请写明退回原因,例如「退回 #{ticket.id} 不属于本辖区」。")
+    reason = review.approved_reason(await ctx.desk.events(ticket.id), cmd.arg) or cmd.arg
+    if not reason or reason.startswith(review.APPROVE):
+        ctx.reply(f"请写明退回原因，例如「退回 #{ticket.id} 不属于本辖区」。")
         return
-    await apply(ctx, ticket, Action.return_, note=cmd.arg)
+    if review.needs_review(ctx.settings, ctx.sender):
+        ctx.reply(review.request(ctx.desk, ctx.notify, ticket, ctx.sender, reason, ctx.inbox_id))
+        return
+    await apply(ctx, ticket, Action.return_, note=reason)
 
 
 @router.message(command("grade"))

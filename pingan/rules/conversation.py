@@ -15,6 +15,8 @@ from pingan.lifecycle import HELD
 from pingan.models import Status
 from pingan.parser import ParseResult
 
+REPLY_TO_RETURN = timedelta(days=2)
+MERGED = "已合并"  # the 退回 reason of a ticket merged into another (rules/corrections.py)
 DETAILS_WINDOW = timedelta(hours=2)  # a report of the same item this soon after is more about it
 N = r"[\d一二三四五六七八九十半两几俩]+"
 
@@ -30,6 +32,7 @@ class Intent(StrEnum):
     complaint = "complaint"
     thanks = "thanks"
     ask = "ask"  # ambiguous: ask which ticket with numbered answers
+    objection = "objection"  # a reply to a 退回: the lead looks again (rules/review.py)
     other = "other"  # nothing for this layer (a place answer, chatter): later handlers decide
 
 
@@ -70,6 +73,8 @@ def classify(text: str, parsed: ParseResult, tickets: list, named: int | None = 
     """`tickets`: the sender's recent tickets, newest first; `named`: a #number in the message."""
     if named is not None:
         tickets = [t for t in tickets if t.id == named] or tickets
+    if tickets and _disputable(tickets[0], now) and not THANKS.search(text) and not _new_hazard(parsed, tickets[0]):
+        return Reading(Intent.objection, tickets[0])
     held = [t for t in tickets if t.status in HELD]
     done = [t for t in tickets if t.status in REOPENABLE]
     if done and done[0].status in RATEABLE and (not held or done[0].id > held[0].id):
@@ -97,6 +102,13 @@ def classify(text: str, parsed: ParseResult, tickets: list, named: int | None = 
     if THANKS.search(text):
         return Reading(Intent.thanks, target)
     return Reading(Intent.other, target)
+
+
+def _disputable(t, now: datetime | None) -> bool:
+    """Sent back (not merged into another) in the last REPLY_TO_RETURN: a reply disputes it."""
+    if t.status != Status.returned or MERGED in (t.return_reason or "") or t.closed_at is None:
+        return False
+    return now is None or now - _aware(t.closed_at, now) < REPLY_TO_RETURN
 
 
 def _rating(text: str) -> Intent | None:

@@ -11,6 +11,7 @@ from sqlmodel import select
 from pingan.lifecycle import Action
 from pingan.models import Level, Person, Role, Ticket, TicketEvent
 from pingan.notify import Notifier
+from pingan.rules.conversation import MERGED
 from pingan.tickets import TicketDesk
 
 # Who may correct: community staff and above (a grid worker asks them), and admins.
@@ -112,7 +113,7 @@ async def merge(desk: TicketDesk, n: Notifier, keep: Ticket, drop: Ticket, actor
     """The later ticket closes into the earlier (one hazard in digests); its reporter hears now,
     and again when the earlier one is resolved (see `merged_into`)."""
     desk.event(keep, "merge", actor, inbox_id, from_status=keep.status, note=f"#{drop.id}", merged=drop.id)
-    await desk.move(drop, Action.return_, actor, inbox_id, note=f"与 #{keep.id} 是同一件事，已合并")
+    await desk.move(drop, Action.return_, actor, inbox_id, note=f"与 #{keep.id} 是同一件事，{MERGED}")
     n.to_reporter(drop, f"您反映的 #{drop.id} 与 #{keep.id} 是同一件事，已合并到 #{keep.id} 处理，处理结果会告诉您。")
     return f"🔗 #{drop.id} 已并入 #{keep.id}（{actor.name}）"
 
