@@ -39,7 +39,7 @@ def test_every_move(action, status):
 
 def test_terminal_statuses_allow_only_reopen_after_close():
     assert allowed(S.withdrawn) == []
-    assert allowed(S.returned) == []
+    assert allowed(S.returned) == [Action.reopen]  # the reporter disputes a 退回
     assert allowed(S.closed) == [Action.reopen]
     assert set(allowed(S.resolved)) == {Action.close, Action.reopen}
 
