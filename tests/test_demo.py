@@ -23,6 +23,11 @@ def test_demo_transcript_key_lines():
     # a withdrawn report and a refused unauthorised keyword
     assert "🚫 #3 已由上报人撤销" in out
     assert "@马网格 抱歉,您不在 #2 的处置链上,不能「办结」" in out
+    # a gas-leak night: the safety lines first, an urge re-alerts at once, a quote-reply 到了, a correction
+    assert "🚨 请立即离开房间" in out and "本助手不会替您报警，请您亲自拨打。" in out
+    assert "🚨燃气泄漏【紧急隐患 #6】" in out and "🚨燃气泄漏【催办 #6】上报人第 1 次催办" in out
+    assert "#6 周网格 已到场(23:18" in out
+    assert "✏️ #6 改地点：山水天成8栋二单元 → 山水天成8栋一单元楼道" in out
 
 
 def test_the_console_shows_where_a_chart_or_a_ledger_went():

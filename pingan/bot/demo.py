@@ -69,6 +69,13 @@ SCRIPT = [
     # nobody resolves it: reminders, then at the deadline the sweep calls up the community (呼叫)
     Step("17:30", "王书记", "签收 #5"),
     EveningDigest("18:00"),
+    # a gas-leak night: safety first, an urge re-alerts at once, a quote-reply 到了, one correction
+    Step("23:05", "林女士", "山水天成8栋二单元楼道好大一股气味，闻着头晕，好吓人", where=None),
+    Step("23:14", "林女士", "怎么还没有人来啊😭", where=None),
+    Step("23:18", "周网格", "到了", quote="隐患 #6】"),
+    Step("23:40", "周网格", "#6 处理好了，燃气公司已关阀，是一单元立管接口漏气"),
+    Step("23:45", "王书记", "改地点 #6 山水天成8栋一单元楼道"),
+    Step("23:50", "林女士", "谢谢你们，辛苦了", where=None),
 ]
 
 
