@@ -313,3 +313,10 @@ async def test_unsatisfied_with_a_number_reopens_a_returned_ticket(h):
     t = await ticket(h, 1)
     assert (t.status, t.holder_person_id) == (Status.reopened, "wang-shequ")
     assert "由社区负责人王书记复核处理" in texts(out, "张阿姨")
+
+
+async def test_help_lists_the_new_words(h):
+    staff = texts(await h.say("王书记", "帮助"))
+    assert "改类 #12" in staff and "合并 #12 #13" in staff and "到了" in staff and "煤气公司" in staff
+    resident = texts(await h.say("居民乙", "帮助", group=None))
+    assert "本助手不会替您报警" in resident and "怎么还没人来" in resident and "不用来了" in resident
