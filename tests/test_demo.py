@@ -22,7 +22,7 @@ def test_demo_transcript_key_lines():
     assert "【呼叫 #2】" in out and "@陈主任" in out and "已派单 都江堰市住建局(房管)" in out
     # a withdrawn report and a refused unauthorised keyword
     assert "🚫 #3 已由上报人撤销" in out
-    assert "@马网格 抱歉,您不在 #2 的处置链上,不能「办结」" in out
+    assert "@马网格 抱歉，您不在 #2 的处置链上，不能「办结」" in out
     # a gas-leak night: the safety lines first, an urge re-alerts at once, a quote-reply 到了, a correction
     assert "🚨 请立即离开房间" in out and "本助手不会替您报警，请您亲自拨打。" in out
     assert "🚨燃气泄漏【紧急隐患 #6】" in out and "🚨燃气泄漏【催办 #6】上报人第 1 次催办" in out

@@ -17,7 +17,7 @@ def resident_help(ctx: Context) -> str:
         f"• 有危险先保护自己：着火 {e.fire}、有人打架 {e.police}、有人受伤 {e.ambulance}、电梯困人 {e.lift}。"
         "本助手不会替您报警，请您亲自拨打。\n"
         "• 上报隐患：直接发问题和位置，例如「锦城花园3栋楼道有人给电瓶车充电」，可以再发照片或位置\n"
-        "• 也可以用表单：上报 类别:消防 地点:… 描述:…\n"
+        "• 也可以用表单：上报 类别：消防 地点：… 描述：…\n"
         "• 查进度：查询 #编号（只发「查询」看我的全部上报）；着急了直接说「怎么还没人来」，我们会催办\n"
         "• 补充情况：直接说，或「补充 #编号 内容」（例如「补充 #12 车还停在那里」）\n"
         "• 不用处理了：直接说「不用来了」「已经好了」，或「撤销 #编号」\n"
@@ -54,9 +54,9 @@ def officials_help(ctx: Context) -> str | None:
     if unit_id is None:
         return None
     name = ctx.org.units[unit_id].name
-    ledger = "本月台账(Excel 文件)" if platform_takes_files(ctx) else "本月台账汇总(本平台不能发文件)"
+    ledger = "本月台账（Excel 文件）" if platform_takes_files(ctx) else "本月台账汇总（本平台不能发文件）"
     return (
-        f"📊 统计查询(直接发这几个字,统计{name})\n"
+        f"📊 统计查询（直接发这几个字，统计{name}）\n"
         "• 今日统计 —— 今天的日报\n"
         "• 超期 —— 超期未到场、未办结的工单\n"
         f"• 台账 —— {ledger}"
@@ -75,8 +75,8 @@ async def show_help(ctx: Context, cmd) -> None:
 async def welcome(ctx: Context) -> None:
     e = ctx.settings.emergency
     ctx.reply(
-        f"欢迎关注!我是{ctx.settings.bot.name}。\n"
-        "发现安全隐患(电瓶车充电、消防通道堵塞、燃气味、电梯故障、噪音扰民……),"
-        f"直接发文字说明问题和位置,可以附照片。我们承诺 {ctx.settings.policy.on_scene_minutes} 分钟内到场。\n"
+        f"欢迎关注！我是{ctx.settings.bot.name}。\n"
+        "发现安全隐患（电瓶车充电、消防通道堵塞、燃气味、电梯故障、噪音扰民……），"
+        f"直接发文字说明问题和位置，可以附照片。我们承诺 {ctx.settings.policy.on_scene_minutes} 分钟内到场。\n"
         f"紧急情况请先拨打 {e.fire} / {e.police} / {e.ambulance}。回复「帮助」查看用法。"
     )

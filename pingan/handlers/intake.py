@@ -72,7 +72,7 @@ async def followup_ticket(ctx: Context) -> bool | dict:
 @router.message(followup_ticket)
 async def attach_to_recent_report(ctx: Context, ticket: Ticket, place: str | None):
     if not (ctx.msg.images or ctx.msg.location or place):  # "谢谢", 👍: not the answer we asked for
-        ctx.reply(f"收到。#{ticket.id} 还缺具体位置,请回复小区和楼栋,例如「锦城花园3栋」,或发送位置。")
+        ctx.reply(f"收到。#{ticket.id} 还缺具体位置，请回复小区和楼栋，例如「锦城花园3栋」，或发送位置。")
         return
     notes, had_place = [], not lacks_place(ticket)
     if ctx.msg.images:
@@ -97,7 +97,7 @@ async def attach_to_recent_report(ctx: Context, ticket: Ticket, place: str | Non
             ctx.notify.new_ticket(ticket, await ctx.ensure_sender(), moved_from=unit_before)
         else:
             ctx.notify.located(ticket, rerouted=ticket.holder_person_id != holder_before)
-    ctx.reply(f"已补充到 #{ticket.id}:{'、'.join(notes)}。谢谢!")
+    ctx.reply(f"已补充到 #{ticket.id}：{'、'.join(notes)}。谢谢！")
 
 
 async def staff_names_a_ticket(ctx: Context) -> bool | dict:
@@ -116,7 +116,7 @@ async def unclear_about_a_ticket(ctx: Context, number: int):
     words = [f"{k.on_scene[0]} #{number}", f"{k.progress[0]} #{number} 说明", f"{k.resolve[0]} #{number} 说明",
              f"{k.escalate[0]} #{number} 原因", f"{k.transfer[0]} #{number} 部门", f"{k.return_[0]} #{number} 原因",
              f"{k.note[0]} #{number} 情况"]
-    ctx.reply(f"没看懂要对 #{number} 做什么,这条消息没有改动任何工单。可以回复:" + "、".join(words) + "。")
+    ctx.reply(f"没看懂要对 #{number} 做什么，这条消息没有改动任何工单。可以回复：" + "、".join(words) + "。")
 
 
 async def is_report(ctx: Context) -> bool:
@@ -127,7 +127,7 @@ async def is_report(ctx: Context) -> bool:
 @router.message(is_report)
 async def report(ctx: Context):
     if ctx.unit_id is None and ctx.msg.chat.chat_type == "group":
-        ctx.reply("本群还没有登记到社区,暂时不能受理上报。请管理员登记本群,或私信我上报。")
+        ctx.reply("本群还没有登记到社区，暂时不能受理上报。请管理员登记本群，或私信我上报。")
         return
     result = parsed(ctx)
     reporter = await ctx.ensure_sender()
@@ -155,10 +155,10 @@ def _root_unit(ctx: Context) -> str | None:
 async def not_understood(ctx: Context):
     """In a private chat every message gets an answer, even when it is not a report."""
     if ctx.msg.images or ctx.msg.location:
-        ctx.reply("收到图片/位置。请再用一句话说明是什么问题,例如「这里消防通道被车堵了」。")
+        ctx.reply("收到图片/位置。请再用一句话说明是什么问题，例如「这里消防通道被车堵了」。")
         return
     if THANKS.search(ctx.msg.text):
-        ctx.reply("不客气!发现安全隐患随时告诉我。")
+        ctx.reply("不客气！发现安全隐患随时告诉我。")
         return
-    ctx.reply(f"您好,我是{ctx.settings.bot.name}。发现安全隐患请直接描述问题和位置,"
+    ctx.reply(f"您好，我是{ctx.settings.bot.name}。发现安全隐患请直接描述问题和位置，"
               "例如「锦城花园3栋楼道有人给电瓶车充电」。回复「帮助」查看用法。")
