@@ -320,3 +320,10 @@ async def test_help_lists_the_new_words(h):
     assert "改类 #12" in staff and "合并 #12 #13" in staff and "到了" in staff and "煤气公司" in staff
     resident = texts(await h.say("居民乙", "帮助", group=None))
     assert "本助手不会替您报警" in resident and "怎么还没人来" in resident and "不用来了" in resident
+
+
+async def test_a_danger_now_on_a_non_urgent_ticket_is_its_own_urgent_report(h):
+    await h.say("王阿姨", "锦城花园3栋电梯又坏了 老人上不去楼", group=None)
+    out = await h.say("王阿姨", "电梯里面还关了个人！！", group=None)
+    assert await tickets(h) == 2 and (await ticket(h, 2)).urgent
+    assert texts(out, "王阿姨").startswith("🚨 请按电梯里的警铃") and "#1 仍在处理中" in texts(out, "王阿姨")

@@ -43,7 +43,7 @@ async def correct(ctx: Context, cmd: Command):
     if t is None or t is SKIP:
         return t
     words = normalise(cmd.arg)
-    reporter = ctx.org.people.get(t.reporter_id) or await ctx.session.get(Person, t.reporter_id)
+    reporter = await ctx.session.get(Person, t.reporter_id) if t.reporter_id else None
     if cmd.name == "recategorise":
         found = rules.find_item(ctx.taxonomy, words)
         if found is None:

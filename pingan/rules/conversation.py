@@ -50,7 +50,7 @@ URGE = re.compile(rf"怎么还没|还没(有)?(人|来|到|处理|动静)|还不
                   rf"什么时候(来|到|处理|能|过来)|多久(能|才|来|到)|要等多久|(都|已经)(快|过了)?{N}(个)?(分钟|分|小时|钟头|天)了|"
                   rf"快点|快来|快些|赶紧|赶快|催一下|催催|催办|到底有没有人|有人管吗|没人管|没人理|没人回|等了(好久|半天|很久|{N})|"
                   rf"还要等|急死|等不及|能不能快|到底(来不来|有没有|什么时候|啥时候)|来不来|来没来|咋个还|啥时候(来|到)|"
-                  rf"好久(来|到|才)|搞快|有人管|管不管|管没得|有没有人|没得人|理都不理|还没回")
+                  rf"好久(来|到|才)|搞快|有人没|有人吗|有人管|管不管|管没得|有没有人|没得人|理都不理|还没回")
 COMPLAINT = re.compile(r"投诉|态度(太|很|真)?(差|不好|恶劣|冷漠)|服务(太|很|真)?差|不作为|踢皮球|推诿|推脱|不负责|"
                        r"(电话|热线)(打不通|没人接)|什么破|垃圾(服务|系统|机器人)|形式主义|官僚")
 QUESTION = re.compile(r"[?？]|(吗|呢|么|嘛|不|没)\s*[哦啊呀嘞~～。.]*$|^(请问|问一下|问下|想问|咨询|怎么|如何|能不能|"
@@ -86,8 +86,8 @@ def classify(text: str, parsed: ParseResult, tickets: list, named: int | None = 
             return Reading(Intent.unsatisfied, done[0])  # "还是坏的" after a closed ticket: reopen
         return Reading(_no_ticket_intent(text, parsed))
     target = held[0]
-    if _new_hazard(parsed, target) and parsed.urgent and not target.urgent:
-        return Reading(Intent.report)  # never hold up a new danger by asking
+    if parsed.report and parsed.urgent and not target.urgent:
+        return Reading(Intent.report)  # a danger now ("电梯里还关了个人"): its own urgent ticket, never a note
     if CANCEL.search(text) or NEWS.search(text):
         return Reading(Intent.cancel, target)
     if URGE.search(text):
