@@ -29,9 +29,10 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pingan import policy as policy_mod  # noqa: E402
+from pingan.policy import DEFAULT_SNAPSHOT as SNAP  # noqa: E402
+from pingan.rules.resolution import resolve_due  # noqa: E402
 from pingan.clock import FrozenClock  # noqa: E402
-from pingan.config import PolicySettings, load_settings  # noqa: E402
+from pingan.config import load_settings  # noqa: E402
 from pingan.scheduler.plan import plan  # noqa: E402
 from pingan.taxonomy import CATEGORY_CODES  # noqa: E402
 
@@ -39,7 +40,6 @@ TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2019, 7, 3, 10, 0, tzinfo=TZ)  # day 100 of a campaign that began 2019-03-26
 CAMPAIGN_START = date(2019, 3, 26)
 N_DISTRICTS, N_STREETS, N_COMMUNITIES = 20, 300, 4351
-SNAP = policy_mod.snapshot(PolicySettings())
 TICKET_COLS = ["id", "source", "raw_text", "category", "location", "urgent", "size", "unit_id", "holder_level",
                "holder_unit_id", "holder_person_id", "department_id", "status", "policy", "resolution_note",
                "feedback", "escalations", "created_at", "updated_at", "dispatched_at", "on_scene_at",
@@ -126,8 +126,8 @@ def gen_tickets(n: int, n_open: int, communities: list[str], seed: int = 7):
         else:
             created = NOW - timedelta(seconds=rnd.randrange(3600, span_secs))
         created = created.astimezone(TZ)
-        on_due = created + timedelta(minutes=15)
-        res_due = policy_mod.resolve_due(SNAP, size, created)
+        on_due = created + timedelta(minutes=SNAP["on_scene_minutes"])
+        res_due = resolve_due(SNAP, size, created)
         arrive = created + timedelta(minutes=rnd.choice([4, 8, 11, 14, 16, 25, 40]))
         row = dict(id=i, source=source, raw_text="楼道堆放杂物堵塞消防通道", category=category,
                    location=f"小区{i % 997}栋", urgent=urgent, size=size, unit_id=unit, holder_level="community",
@@ -256,9 +256,10 @@ async def measure(url: str, label: str, n: int, n_open: int, out_dir: Path, char
     from pingan.bot.app import Bot
     from pingan.models.db import upgrade
     from pingan.scheduler import sweep
-    from pingan.scheduler.digest import Period
-    from pingan.scheduler.jobs import build_digests, community_targets, post_digests
-    from pingan.scheduler.ledger import export_ledger
+    from pingan.reports.digest import Period
+    from pingan.reports.publish import build_digests, community_targets
+    from pingan.scheduler.jobs import post_digests
+    from pingan.reports.ledger import export_ledger
 
     figures: dict[str, object] = {"backend": label, "tickets": n, "open": n_open}
     await upgrade(url)

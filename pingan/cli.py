@@ -1,8 +1,9 @@
-"""Command line: serve, chat, demo, parse, db upgrade, org import (and the scheduler's digest/export)."""
+"""Command line: serve, chat, demo, parse, db upgrade, org import, digest, export."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -15,6 +16,7 @@ from typing import Optional
 import typer
 
 from pingan.errors import ConfigError
+from pingan.web.cli import register as register_web
 
 app = typer.Typer(help="pingan — 平安社区 chat bot", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="database schema", no_args_is_help=True)
@@ -154,6 +156,29 @@ def db_upgrade(config: Optional[Path] = ConfigOpt, db: Optional[str] = typer.Opt
     typer.echo(f"database is up to date: {settings.database.url}")
 
 
+inbox_app = typer.Typer(help="stored messages", no_args_is_help=True)
+app.add_typer(inbox_app, name="inbox")
+
+
+@inbox_app.command("retry")
+def inbox_retry(ids: list[int] = typer.Argument(None, help="inbox ids (default: every parked message)"),
+                config: Optional[Path] = ConfigOpt,
+                db: Optional[str] = typer.Option(None, help="database URL")) -> None:
+    """Handle parked messages (a handler error parked them) again, e.g. after a fix."""
+    from pingan.bot.app import Bot
+
+    async def main() -> tuple[int, int]:
+        bot = await Bot.create(_settings(config, db), load_org=False)
+        try:
+            return await bot.retry_parked(ids or None)
+        finally:
+            await bot.close()
+
+    ran, failed = asyncio.run(main())
+    typer.echo(f"重新处理 {ran} 条，仍失败 {failed} 条。")
+    raise typer.Exit(1 if failed else 0)
+
+
 @org_app.command("import")
 def org_import(file: Path, config: Optional[Path] = ConfigOpt,
                db: Optional[str] = typer.Option(None, help="database URL")) -> None:
@@ -174,33 +199,114 @@ def parser_corrections(file: Path, since: date = DateOpt(..., "--since", help="c
                        config: Optional[Path] = ConfigOpt,
                        db: Optional[str] = typer.Option(None, help="database URL")) -> None:
     """Write the tickets dispatchers corrected (改类/改地点…) as labelled parser rows (JSON lines)."""
-    from pingan.bot.app import Bot
     from pingan.rules.corrections import training_rows
 
     async def run() -> list[dict]:
-        bot = await Bot.create(_settings(config, db))
-        try:
+        async with _bot(config, db) as bot:
             start = datetime.combine(since, datetime.min.time(), tzinfo=bot.clock.tz)
             async with bot.sessions() as session:
                 return await training_rows(session, start)
-        finally:
-            await bot.close()
 
     rows = asyncio.run(run())
     file.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     typer.echo(f"{len(rows)} 条更正已写入 {file}")
 
 
-def _register_plugins() -> None:
-    """Commands owned by other packages (the scheduler's digest/export) register themselves here."""
+@contextlib.asynccontextmanager
+async def _bot(config, db):
+    """A bot on the configured database, closed afterwards."""
+    from pingan.bot.app import Bot
+
+    bot = await Bot.create(_settings(config, db))
     try:
-        from pingan.scheduler.commands import register
-    except ImportError:
-        return
-    register(app)
+        yield bot
+    finally:
+        await bot.close()
 
 
-_register_plugins()
+def _report_unit(bot, query: str) -> str:
+    from pingan.reports.units import NoSuchReportUnit, find_report_unit
+
+    try:
+        return find_report_unit(bot.org, query)
+    except NoSuchReportUnit as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--unit'") from None
+
+
+UnitOpt = typer.Option(..., "--unit", "-u", help="unit id or name (community, street, district, city)")
+DbOpt = typer.Option(None, help="database URL")
+
+
+@app.command()
+def digest(
+    unit: str = UnitOpt,
+    on: Optional[date] = DateOpt(None, "--date", help="2026-11-24, 2026/11/24 or 2026.11.24 (default: today)"),
+    days: int = typer.Option(1, "--days", help="a range of N days ending on --date (7 = weekly)"),
+    campaign: bool = typer.Option(False, "--campaign", help="the whole campaign up to --date"),
+    chart: Optional[Path] = typer.Option(None, "--chart", help="also write the chart PNG here"),
+    config: Optional[Path] = ConfigOpt,
+    db: Optional[str] = DbOpt,
+) -> None:
+    """Print a unit's digest (日报; --days 7 周报; --campaign 阶段总结)."""
+    from pingan.bot.console import render as plain
+    from pingan.messages import ChatRef, Outbound
+    from pingan.notify import Notifier
+    from pingan.reports.digest import Period
+    from pingan.reports.publish import build_digests
+
+    async def main() -> None:
+        async with _bot(config, db) as bot:
+            uid = _report_unit(bot, unit)
+            s = bot.settings.scheduler
+            period = Period.ending(on or bot.clock.now().date(), days, s.campaign_start if campaign else None)
+            if chart is not None:
+                s.files_dir = str(chart.parent)
+            [d] = await build_digests(bot, [uid], period, bot.clock.now(), charts=chart is not None)
+            parts = d.build(Notifier(bot.org, bot.settings, bot.taxonomy, bot.clock))("console")
+            typer.echo(plain(Outbound(ChatRef("console", "console", "group", "cli"), parts)))
+            if chart is not None and d.chart:
+                Path(d.chart).replace(chart)
+                typer.echo(f"图表:{chart}")
+
+    asyncio.run(main())
+
+
+@app.command()
+def export(
+    file: Path = typer.Argument(..., help="output .xlsx (or .csv with --csv)"),
+    unit: str = UnitOpt,
+    start: date = DateOpt(..., "--from", help="first day, e.g. 2026-11-01"),
+    end: date = DateOpt(..., "--to", help="last day (inclusive), e.g. 2026-11-30"),
+    as_csv: bool = typer.Option(False, "--csv", help="write CSV (UTF-8 with BOM) instead of xlsx"),
+    config: Optional[Path] = ConfigOpt,
+    db: Optional[str] = DbOpt,
+) -> None:
+    """Export the ledger (台账): one row per ticket, plus a summary sheet."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pingan.reports.ledger import export_ledger
+
+    if start > end:  # would quietly write an empty ledger
+        raise typer.BadParameter("开始日期晚于结束日期,请对调", param_hint="'--from' / '--to'")
+
+    async def main() -> None:
+        async with _bot(config, db) as bot:
+            uid = _report_unit(bot, unit)
+            with Progress(TextColumn("台账 {task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn()) as bar:
+                task = bar.add_task(bot.org.units[uid].name, total=None)
+                summary = await export_ledger(
+                    bot, uid, start, end, file,
+                    as_csv=as_csv or file.suffix.lower() == ".csv",
+                    progress=lambda n: bar.advance(task, n), total_cb=lambda n: bar.update(task, total=n))
+            typer.echo(f"已导出 {summary.rows} 件(超期 {summary.overdue})→ {file}")
+
+    asyncio.run(main())
+
+
+# The web workbench's commands (`pingan web link|demo`) live beside the web; they get this CLI's
+# settings loader rather than importing it back (no cli <-> web cycle).
+register_web(app, _settings)
 
 if __name__ == "__main__":
     app()

@@ -44,6 +44,8 @@ class BotSettings(_Section):
 class DatabaseSettings(_Section):
     url: str = "sqlite+aiosqlite:///pingan.db"
     echo: bool = False
+    synchronous: Literal["NORMAL", "FULL"] = Field(
+        "NORMAL", description="SQLite: FULL also keeps the last commits through a power loss (an fsync per commit)")
 
 
 class OrgSettings(_Section):
@@ -129,6 +131,7 @@ class KeywordSettings(_Section):
     satisfied: list[str] = ["满意", "1"]
     unsatisfied: list[str] = ["不满意", "2"]
     help: list[str] = ["帮助", "help", "菜单", "?", "？"]
+    workbench: list[str] = ["看板", "工作台"]  # the whole message: a one-time sign-in link to the web workbench
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -140,6 +143,9 @@ class ServerSettings(_Section):
     rate_limit_per_minute: int = Field(120, ge=1)  # per source IP on the public callback endpoints
     rate_limit_exempt: list[str] = []  # IPs/CIDRs never rate-limited (e.g. a trusted reverse proxy)
     recover_seconds: int = Field(300, ge=1)  # sweep for stored-but-unhandled messages this often
+    store_budget_seconds: float = Field(2.0, gt=0, description="how long storing a message may wait for a busy database before the request gets 503")
+    retry_base_seconds: float = Field(1.0, gt=0, description="first wait before handling again after a transient database error (doubles each time)")
+    dedupe_days: int = Field(7, ge=1, description="a platform message id seen again within this many days is a re-delivery")
 
 
 class SchedulerSettings(_Section):
@@ -196,7 +202,9 @@ class OneBotSettings(_Section):
     secret: str = ""
     api_url: str = ""  # HTTP API of the client for the HTTP transport, e.g. http://127.0.0.1:3000
     action_timeout_seconds: float = 10.0
-    connect_timeout_seconds: float = 10.0
+    # with neither access token nor secret, OneBot refuses to start unless this allows clients on
+    # this machine (127.0.0.1/::1) to connect unauthenticated
+    allow_unauthenticated_loopback: bool = False
 
 
 class WeChatSettings(_Section):
@@ -223,6 +231,21 @@ class WeComSettings(_Section):
     passive_budget_seconds: float = 3.0
 
 
+class WebSettings(_Section):
+    """The officials' workbench (pingan/web): sign-in links, sessions, live wall, metrics, Open311."""
+
+    enabled: bool = True
+    base_url: str = Field("", description="the workbench's address in sign-in links ('' = http://host:port)")
+    secret: str = Field("", description="signs sign-in links (env PINGAN_WEB_SECRET; '' = a key kept in the database)")
+    link_minutes: int = Field(10, ge=1)
+    session_hours: float = Field(12, gt=0)
+    live_seconds: float = Field(2.0, gt=0, description="how often the live wall looks for moved tickets")
+    page_size: int = Field(50, ge=1, le=500)
+    metrics_token: str = Field("", description="env PINGAN_METRICS_TOKEN; '' = /metrics only from localhost")
+    open311_keys: str = Field("", description="env PINGAN_OPEN311_KEYS: 'client:key,client:key'")
+    photos_dir: str = Field("pingan-photos", description="where photos are kept once fetched")
+
+
 class PlatformSettings(_Section):
     onebot: OneBotSettings = OneBotSettings()
     wechat: WeChatSettings = WeChatSettings()
@@ -240,6 +263,7 @@ class Settings(_Section):
     scheduler: SchedulerSettings = SchedulerSettings()
     outbox: OutboxSettings = OutboxSettings()
     platforms: PlatformSettings = PlatformSettings()
+    web: WebSettings = WebSettings()
     source: str = "<defaults>"
 
 
@@ -253,6 +277,9 @@ ENV_SECRETS = {
     "PINGAN_WECHAT_AES_KEY": ("platforms", "wechat", "aes_key"),
     "PINGAN_WECOM_BOT_TOKEN": ("platforms", "wecom", "bot_token"),
     "PINGAN_WECOM_BOT_AES_KEY": ("platforms", "wecom", "bot_aes_key"),
+    "PINGAN_WEB_SECRET": ("web", "secret"),
+    "PINGAN_METRICS_TOKEN": ("web", "metrics_token"),
+    "PINGAN_OPEN311_KEYS": ("web", "open311_keys"),
     # WeCom group-robot webhook keys are read per group: PINGAN_WECOM_WEBHOOK_<CHAT_ID> (see docs/platforms.md)
 }
 

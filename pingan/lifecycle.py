@@ -7,7 +7,23 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pingan.models.ticket import Status as S
+
+class Status(StrEnum):
+    new = "new"
+    dispatched = "dispatched"
+    acknowledged = "acknowledged"
+    on_scene = "on_scene"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    closed = "closed"
+    escalated = "escalated"
+    transferred = "transferred"
+    returned = "returned"
+    withdrawn = "withdrawn"
+    reopened = "reopened"
+
+
+S = Status
 
 
 class Action(StrEnum):
@@ -31,8 +47,13 @@ ACTION_NAMES = {
     Action.return_: "退回", Action.withdraw: "撤销", Action.reopen: "不满意(重新打开)", Action.grade: "定级",
 }
 
-# Statuses in which someone holds the ticket and is expected to act.
+# The status sets, defined once. HELD: someone holds the ticket and is expected to act. OPEN: not yet
+# resolved (the digests' 待化解). CLOSED: finished, nothing more is owed. ACTIVE: not closed, so the
+# scheduler still owes it something (a resolved ticket awaits its reporter's rating, see feedback).
 HELD = frozenset({S.dispatched, S.acknowledged, S.on_scene, S.in_progress, S.escalated, S.transferred, S.reopened})
+OPEN = HELD | {S.new}
+CLOSED = frozenset({S.closed, S.returned, S.withdrawn})
+ACTIVE = frozenset(S) - CLOSED
 # A new holder (after 呼叫, 派单 or reopening) starts from the top: 签收 or 到场 next.
 AWAITING_ARRIVAL = frozenset({S.dispatched, S.acknowledged, S.escalated, S.transferred, S.reopened})
 
@@ -53,10 +74,6 @@ TRANSITIONS: dict[Action, tuple[frozenset[S], S | None]] = {
     Action.reopen: (frozenset({S.resolved, S.closed, S.returned}), S.reopened),  # 不满意, or disputing a 退回
     Action.grade: (HELD | {S.new}, None),  # None: status unchanged
 }
-
-
-def can(action: Action, status: str) -> bool:
-    return S(status) in TRANSITIONS[action][0]
 
 
 def target(action: Action, status: str) -> S:

@@ -3,6 +3,8 @@ knows a platform's wire format."""
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -27,11 +29,43 @@ class ChatRef:
         return cls(d["platform"], d["account"], d["chat_type"], d["chat_id"])
 
 
+# the polite answer to a message type the bot cannot read (video, file, sticker-only…)
+UNSUPPORTED_REPLY = "暂不支持这类消息。请发送文字说明隐患和位置，也可以发照片或位置。紧急情况请直接拨打 119 / 110 / 120。"
+MAX_ID = 128  # platform ids are short; a longer one is forged or broken (and would not index)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates: no database stores them
+
+
+def storable(s: str) -> str:
+    """Text as every database can store it (NUL and lone surrogates dropped)."""
+    return _UNSTORABLE.sub("", s)
+
+
+def check_id(value: object, name: str) -> str:
+    """A platform id (a number or a short string) as text; ValueError if missing or unusable."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"missing or invalid {name}")
+    s = storable(str(value) if isinstance(value, str) or abs(value) < 10 ** MAX_ID else "").strip()
+    if not s or len(s) > MAX_ID:
+        raise ValueError(f"missing or invalid {name}")
+    return s
+
+
 @dataclass
 class Location:
     lat: float
     lon: float
     label: str = ""
+
+    @classmethod
+    def checked(cls, lat: object, lon: object, label: object = "") -> "Location":
+        """From wire values (numbers or numeric strings); ValueError unless a real place on Earth."""
+        try:
+            la, lo = float(lat), float(lon)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError("latitude/longitude are not numbers") from None
+        if not (math.isfinite(la) and math.isfinite(lo) and -90 <= la <= 90 and -180 <= lo <= 180):
+            raise ValueError("latitude/longitude out of range")
+        return cls(la, lo, storable(str(label or ""))[:200])
 
 
 @dataclass
@@ -49,7 +83,13 @@ class Inbound:
     images: list[str] = field(default_factory=list)
     location: Location | None = None
     received_at: datetime | None = None
-    event: str | None = None  # e.g. 'subscribe' for platform events that are not messages
+    event: str | None = None  # e.g. 'subscribe', 'recall' for platform events that are not messages
+
+    def __post_init__(self) -> None:  # whatever an adapter passes on, the inbox can store
+        self.text, self.sender_name = storable(self.text), storable(self.sender_name)
+        if self.quoted_text is not None:
+            self.quoted_text = storable(self.quoted_text)
+        self.images = [storable(i) for i in self.images]
 
     def to_dict(self) -> dict:
         d = asdict(self)

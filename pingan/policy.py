@@ -1,13 +1,13 @@
-"""Deadline policy: the snapshot a ticket keeps, and the due times computed from it."""
+"""Deadline policy: the snapshot a ticket keeps, its defaults, and the calendar the windows count in
+(quiet hours, working days). Each window's own arithmetic is its rule's (pingan/rules/on_scene.py,
+resolution.py, feedback.py)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
 
 from pingan.config import PolicySettings
-
-SIZE_KEYS = {"小": "resolve_small", "中": "resolve_medium", "大": "resolve_large"}
 
 
 def snapshot(policy: PolicySettings) -> dict:
@@ -18,13 +18,22 @@ def snapshot(policy: PolicySettings) -> dict:
     return snap
 
 
+# A ticket whose snapshot predates a setting gets the setting's default (one definition: PolicySettings).
+DEFAULT_SNAPSHOT = snapshot(PolicySettings())
+
+
+def of(t) -> dict:
+    """The ticket's policy snapshot, completed with today's defaults for keys it predates."""
+    return {**DEFAULT_SNAPSHOT, **(t.policy or {})}
+
+
 def load_holidays(path: str) -> set[str]:
     """One ISO date per line ('2026-10-01'); '#' comments allowed."""
     lines = Path(path).read_text("utf-8").splitlines()
     return {ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()}
 
 
-def _add_days(start: datetime, days: int, working: bool, holidays: set[str]) -> datetime:
+def add_days(start: datetime, days: int, working: bool, holidays: set[str]) -> datetime:
     if not working:
         return start + timedelta(days=days)
     d = start
@@ -35,19 +44,13 @@ def _add_days(start: datetime, days: int, working: bool, holidays: set[str]) -> 
     return d
 
 
-SAME_DAY_MARGIN = timedelta(hours=2)  # a 小事 needs this much daytime to be done "the same day"
-
-
-def tier_due(snap: dict, size: str, start: datetime, tz: tzinfo | None = None) -> datetime:
-    """The resolution deadline of a holder who got the ticket at `start` (the first, or a new one
-    after 呼叫, 派单 or 不满意): never less than an hour."""
-    due = resolve_due(snap, size, start, tz)
-    return max(due, start + timedelta(hours=1))
+def quiet_hours(snap: dict) -> tuple[time, time]:
+    return time.fromisoformat(snap["quiet_start"]), time.fromisoformat(snap["quiet_end"])
 
 
 def defer_quiet(when: datetime, snap: dict, tz: tzinfo) -> datetime:
     """Inside quiet hours (local), the end of them; otherwise `when` unchanged."""
-    qs, qe = time.fromisoformat(snap["quiet_start"]), time.fromisoformat(snap["quiet_end"])
+    qs, qe = quiet_hours(snap)
     if qs == qe:
         return when
     local = when.astimezone(tz)
@@ -61,35 +64,3 @@ def defer_quiet(when: datetime, snap: dict, tz: tzinfo) -> datetime:
     if qs <= t < qe:
         return datetime.combine(local.date(), qe, tzinfo=tz)
     return when
-
-
-def on_scene_due(snap: dict, dispatched_at: datetime, urgent: bool = False, tz: tzinfo | None = None) -> datetime:
-    """15 minutes from dispatch. A report that is not urgent, made in quiet hours, is the morning's:
-    15 minutes from their end (nobody is woken for it, so a promise of 15 minutes would be false)."""
-    start = dispatched_at if urgent or tz is None else defer_quiet(dispatched_at, snap, tz)
-    return start + timedelta(minutes=snap["on_scene_minutes"])
-
-
-def resolve_due(snap: dict, size: str, start: datetime, tz: tzinfo | None = None) -> datetime:
-    """小事 same day by 24:00 (local), 'Nd' N days (working days if configured), 'Nh' N hours.
-
-    Days are local calendar days: pass `tz` (the clock's zone) whenever `start` may come from the
-    database, which hands datetimes back in UTC — its date is the day before for 00:00–08:00 in
-    Shanghai. Without `tz`, `start` must already be in local time."""
-    if start.tzinfo is None:
-        raise ValueError("naive datetime given to resolve_due; use the clock")
-    if tz is not None:
-        start = start.astimezone(tz)
-    rule = snap[SIZE_KEYS.get(size, "resolve_medium")]
-    if rule == "same_day":
-        day: date = start.date()
-        qs, qe = (time.fromisoformat(snap.get(k, "00:00")) for k in ("quiet_start", "quiet_end"))
-        # reported at 23:55, or at 21:50 with two working hours left: "today" is tomorrow, not
-        # minutes before the quiet hours hold everything until an automatic 呼叫 at 07:00
-        if qs > qe and start >= datetime.combine(day, qs, tzinfo=start.tzinfo) - SAME_DAY_MARGIN:
-            day += timedelta(days=1)
-        return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=start.tzinfo)
-    n = int(rule[:-1])
-    if rule.endswith("h"):
-        return start + timedelta(hours=n)
-    return _add_days(start, n, snap.get("working_days", False), set(snap.get("holidays", [])))

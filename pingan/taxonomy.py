@@ -56,16 +56,18 @@ class Taxonomy:
         return f"{head}·{item}" if item else head
 
 
-def _parse_keywords(raw: list, where: str) -> dict[str, float]:
+def parse_weighted_words(raw: list, where: str) -> dict[str, float]:
+    """`["词:权重", "词"]` → {词: 权重} (default weight 1); `where` names the list in errors.
+    The one reading of keyword weights, for the taxonomy and the parser lexicon alike."""
     out: dict[str, float] = {}
     for n, entry in enumerate(raw):
         if not isinstance(entry, str) or not entry.strip():
-            raise ConfigError(f"{where}.keywords[{n}]: expected a non-empty string, got {entry!r}")
+            raise ConfigError(f"{where}[{n}]: expected a non-empty string, got {entry!r}")
         word, _, weight = entry.partition(":")
         try:
             out[word.strip()] = float(weight) if weight else 1.0
         except ValueError:
-            raise ConfigError(f"{where}.keywords[{n}]: weight in {entry!r} is not a number") from None
+            raise ConfigError(f"{where}[{n}]: weight in {entry!r} is not a number") from None
     return out
 
 
@@ -96,7 +98,7 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
                 raise ConfigError(f"{iwhere}.size: must be one of 小/中/大, got {size!r}")
             items.append(Item(
                 name=name, category=code, department=raw.get("department", ""), size=size,
-                keywords=_parse_keywords(raw.get("keywords", []), iwhere),
+                keywords=parse_weighted_words(raw.get("keywords", []), f"{iwhere}.keywords"),
                 urgent=tuple(raw.get("urgent", [])),
             ))
         cats.append(Category(code=code, name=raw_cat.get("name", code), items=tuple(items)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,12 +11,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pingan import policy
 from pingan.config import Settings
-from pingan.lifecycle import HELD, Action, target
+from pingan.lifecycle import CLOSED, HELD, Action, target
 from pingan.models import Level, Person, Role, Source, Ticket, TicketEvent
 from pingan.models.places import place_key
 from pingan.models.org_index import OrgIndex
-from pingan.models.ticket import TERMINAL, check_soon, stage_event, write_pending_events
+from pingan.models.ticket import check_soon, stage_event, write_pending_events
 from pingan.parser import ParseResult, vague_place
+from pingan.rules import RULES, ladder
+from pingan.rules.base import Move
 from pingan.taxonomy import Taxonomy
 
 TICKETS = Ticket.__table__
@@ -35,12 +36,7 @@ def _same_hazard(column):
 
 SAME_ITEM, SAME_CATEGORY = _same_hazard(TICKETS.c.item), _same_hazard(TICKETS.c.category)
 STAFF_ON_CHAIN = {Role.grid_worker, Role.community_staff, Role.street_official, Role.district_official, Role.city_official}
-RESIDENT_ACTIONS = {Action.withdraw, Action.close, Action.reopen}
-
-
-def lacks_place(t) -> bool:
-    """No place yet, or only "3栋" that the roster could not place: the reporter is asked where."""
-    return t.location is None or (t.grid_id is None and vague_place(t.location))
+RESIDENT_ACTIONS = {a for a, rule in RULES.items() if rule.by_reporter}
 
 
 def with_estate(answer: str, partial: str | None) -> str:
@@ -48,14 +44,6 @@ def with_estate(answer: str, partial: str | None) -> str:
     if not partial or partial in answer or vague_place(answer):
         return answer
     return answer + partial
-
-
-@dataclass
-class Moved:
-    ticket: Ticket
-    action: Action
-    from_status: str
-    previous_holder_unit: str | None = None
 
 
 class NotAllowed(Exception):
@@ -111,7 +99,7 @@ class TicketDesk:
         if person.role in STAFF_ON_CHAIN:
             where = ticket.grid_id or ticket.holder_unit_id or ticket.unit_id
             # a ticket moved to another community (its place, 改地点, 改派): the first chain may still act
-            chains = [where] + ([ticket.also_unit_id] if ticket.also_unit_id and ticket.status not in TERMINAL else [])
+            chains = [where] + ([ticket.also_unit_id] if ticket.also_unit_id and ticket.status not in CLOSED else [])
             return any(u.id == person.unit_id for w in chains for u in self.org.ancestors(w))
         return False
 
@@ -137,7 +125,7 @@ class TicketDesk:
         stage_event(self.session.sync_session, ev)
         return ev
 
-    def _hold(self, ticket: Ticket, unit_id: str, level: str, person: Person | None) -> None:
+    def hold(self, ticket: Ticket, unit_id: str, level: str, person: Person | None) -> None:
         ticket.holder_unit_id, ticket.holder_level = unit_id, level
         ticket.holder_person_id = person.id if person else None
         ticket.held_since = self.now
@@ -157,14 +145,14 @@ class TicketDesk:
             ticket.unit_id = self.org.up_to(grid, Level.community).id
             worker = next(iter(self.org.staff(grid, Role.grid_worker)), None)
             if worker is not None:
-                self._hold(ticket, grid, Level.grid, worker)
+                self.hold(ticket, grid, Level.grid, worker)
                 return
         else:
             ticket.grid_id = None
             ticket.unit_id = community.id if community else fallback_unit
         unit = ticket.unit_id
         level = self.org.units[unit].level if unit in self.org.units else Level.community
-        self._hold(ticket, unit, level, self.org.on_duty(unit))
+        self.hold(ticket, unit, level, self.org.on_duty(unit))
 
     async def create(self, parsed: ParseResult, text: str, reporter: Person, source: Source, reply_chat: dict,
                      fallback_unit: str | None, inbox_id: int | None, attachments: list | None = None,
@@ -191,73 +179,20 @@ class TicketDesk:
         self.event(ticket, str(Action.dispatch), None, inbox_id, from_status=reported, **data)
         return ticket
 
-    def set_deadlines(self, ticket: Ticket) -> None:
-        snap = ticket.policy
-        ticket.on_scene_due = policy.on_scene_due(snap, self.now, ticket.urgent, self.tz)
-        ticket.resolve_due = policy.tier_due(snap, ticket.size, self.now, self.tz)
-        ticket.next_check_at = ticket.on_scene_due
-
     async def move(self, ticket: Ticket, action: Action, actor: Person | None, inbox_id: int | None,
-                   note: str | None = None, department=None, size: str | None = None) -> Moved:
+                   note: str | None = None, department=None, size: str | None = None) -> None:
         """Apply one lifecycle action (already authorised) and record it. Raises IllegalMove."""
-        before, holder_before = ticket.status, ticket.holder_unit_id
+        before = ticket.status
         data = self._apply(ticket, action, note, department, size, actor)
         self.event(ticket, str(action), actor, inbox_id, from_status=before, note=note, **data)
-        return Moved(ticket, action, before, holder_before)
 
     def _apply(self, ticket: Ticket, action: Action, note: str | None = None, department=None,
                size: str | None = None, actor: Person | None = None) -> dict:
-        """Change the ticket for `action`; returns what the event should record besides the statuses."""
+        """Change the ticket for `action` (its rule); returns what the event records besides the statuses."""
         holder_before = ticket.holder_unit_id
         ticket.status = target(action, ticket.status)
-        now = self.now
-        ticket.updated_at = now
-        if action == Action.dispatch:
-            ticket.dispatched_at = now
-            self.set_deadlines(ticket)
-        elif action == Action.ack:
-            ticket.acknowledged_at = ticket.acknowledged_at or now
-        elif action == Action.on_scene:
-            ticket.on_scene_at = ticket.on_scene_at or now
-            ticket.next_check_at = ticket.resolve_due
-        elif action == Action.resolve:
-            ticket.resolved_at, ticket.resolution_note = now, note
-            days = (ticket.policy or {}).get("feedback_days", 0)
-            ticket.next_check_at = now + timedelta(days=days) if days else None  # see plan: auto_close
-        elif action == Action.close:
-            ticket.closed_at, ticket.feedback = now, note or ticket.feedback
-            ticket.next_check_at = None
-        elif action == Action.reopen:
-            ticket.feedback, ticket.resolved_at, ticket.closed_at = "不满意", None, None
-            ticket.held_since = now
-            self._new_window(ticket)
-            ticket.next_check_at = now
-        elif action == Action.escalate:
-            up = self.escalation_target(ticket, actor)
-            ticket.escalations += 1
-            self._hold(ticket, up.id, up.level, self.org.on_duty(up.id))
-            self._new_window(ticket)
-        elif action == Action.transfer:
-            ticket.department_id = department.id
-            # The department is responsible either way. With nobody of it registered, the bot cannot
-            # reach it, and a ticket held by no person gets reminders and 督办 that @ nobody: the
-            # dispatcher, who has to phone the department, holds it and is chased (else the last holder).
-            person = (self.org.on_duty(department.id) or actor
-                      or self.org.people.get(ticket.holder_person_id))
-            self._hold(ticket, department.id, Level.department, person)
-            self._new_window(ticket)
-        elif action == Action.return_:
-            ticket.return_reason = note
-            ticket.closed_at, ticket.next_check_at = now, None
-        elif action == Action.withdraw:
-            ticket.closed_at, ticket.next_check_at = now, None
-        elif action == Action.grade:
-            ticket.size = size
-            # from when the current holder got it (the database hands it back in UTC: tier_due takes
-            # the local date); never a deadline already gone by, which would fire at once
-            start = ticket.held_since or ticket.dispatched_at or now
-            due = policy.tier_due(ticket.policy, size, start, self.tz)
-            ticket.resolve_due = due if due > now else policy.tier_due(ticket.policy, size, now, self.tz)
+        ticket.updated_at = self.now
+        RULES[action].apply(Move(self, ticket, actor, note, department, size))
         data = {}
         if department is not None:
             data["department"] = department.id
@@ -267,21 +202,6 @@ class TicketDesk:
             data["holder"] = ticket.holder_unit_id
         return data
 
-    def _new_window(self, ticket: Ticket) -> None:
-        """A new holder (呼叫, 派单, 不满意) has a resolution window of its own from now: the one the
-        scheduler chases (plan.tier_window), and the one queries, digests and the ledger show."""
-        ticket.resolve_due = policy.tier_due(ticket.policy, ticket.size, self.now, self.tz)
-        ticket.next_check_at = ticket.resolve_due
-
     def escalation_target(self, ticket: Ticket, caller: Person | None = None):
-        """The unit a 呼叫 would reach: the tier above the ticket's holder, or above the caller when
-        the caller sits higher on the ticket's chain (a community secretary's 呼叫 on a grid's ticket
-        means "the street", not himself). None at the top of the ladder."""
-        here = ticket.holder_unit_id or ticket.unit_id
-        if here not in self.org.units:
-            return None
-        if (caller is not None and caller.role != Role.admin and caller.unit_id in self.org.units
-                and self.org.is_within(here, caller.unit_id)):
-            # nobody above a city official: then the tier above the holder, as for anyone else
-            return self.org.next_up(caller.unit_id) or self.org.next_up(here)
-        return self.org.next_up(here)
+        """The unit a 呼叫 by `caller` would reach (ladder.escalation_target); None at the top."""
+        return ladder.escalation_target(self.org, ticket, caller)

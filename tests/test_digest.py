@@ -15,9 +15,10 @@ from sqlalchemy.util import await_only
 from sqlmodel import select
 
 from pingan.models import OutboxMessage, Ticket, TicketEvent
-from pingan.scheduler.chart import ChartJob, ChartPool, find_cjk_font
-from pingan.scheduler.digest import Period, collect, rank, render, roll_up
-from pingan.scheduler.jobs import build_digests, catch_up, post_digests
+from pingan.reports.chart import ChartJob, ChartPool, find_cjk_font
+from pingan.reports.digest import Period, collect, rank, render, roll_up
+from pingan.reports.publish import build_digests
+from pingan.scheduler.jobs import catch_up, post_digests
 from tests.conftest import COORD, TZ
 
 DAY = datetime(2019, 4, 8).date()
@@ -169,7 +170,7 @@ async def test_rendered_community_digest(day, h):
 
 
 async def test_a_community_where_nothing_happened_gets_two_lines(day):
-    from pingan.scheduler.digest import Tally
+    from pingan.reports.digest import Tally
 
     d = render(day.org, day.taxonomy, day.settings, "xinlian", Tally(), Period.day(DAY), {})
     assert d.text.splitlines()[1] == "当日无新增,也没有待化解的事项。" and len(d.text.splitlines()) == 2 and d.brief
@@ -229,7 +230,7 @@ async def test_a_city_s_charts_are_drawn_in_worker_processes(tmp_path, processes
 
 
 async def test_no_cjk_font_degrades_to_text(day, monkeypatch, caplog):
-    from pingan.scheduler import chart
+    from pingan.reports import chart
 
     monkeypatch.setattr(chart, "find_cjk_font", lambda preferred="": None)
     ds = await build_digests(day, ["xinlian"], Period.day(DAY), day.clock.now(), charts=True)

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from pingan.bot.console import group_chat, message, private_chat
 from pingan.models import OutboxMessage
-from pingan.scheduler.ledger import HEADERS, export_ledger
+from pingan.reports.ledger import HEADERS, export_ledger
 from tests.conftest import COORD, STREET
 from tests.test_digest import DAY, day, slow_reports  # noqa: F401  (the hand-counted fixture day)
 

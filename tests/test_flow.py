@@ -392,22 +392,22 @@ async def test_a_second_report_of_the_same_hazard_is_flagged_for_the_worker(h):
 
 async def test_a_place_sent_hours_later_still_answers_where(h):
     await h.say("欧阳阿姨", "楼道的灯坏了好几天了 黑黢黢的 老年人上下楼容易摔", group=None)
-    assert (await ticket(h, 1)).location is None
+    assert (await ticket(h, 1)).location == "楼道"  # kept as detail, still vague: the reporter is asked
     h.clock.advance(hours=3)
     out = await h.say("欧阳阿姨", "谢谢", group=None)  # past the follow-up minutes: no more nagging
     assert "还缺具体位置" not in texts(out)
     out = await h.say("欧阳阿姨", "我住锦城花园5栋,想问下社区几点下班", group=None)  # mentions a place, answers nothing
-    assert "已补充" not in texts(out) and (await ticket(h, 1)).location is None
+    assert "已补充" not in texts(out) and (await ticket(h, 1)).location == "楼道"
     out = await h.say("欧阳阿姨", "＃１ 在锦城花园A区5栋2单元", group=None)
     t = await ticket(h, 1)
-    assert t.location == "锦城花园A区5栋2单元" and t.holder_person_id is not None
+    assert t.location == "锦城花园A区5栋2单元楼道" and t.holder_person_id is not None  # the answer completes the detail
     assert "已补充到 #1" in texts(out, "欧阳阿姨") and "📍 #1 位置补充" in texts(out)
     assert "请尽快到场" in texts(out)  # its 15 minutes went by hours ago: no past deadline to meet
     h.clock.advance(hours=h.bot.settings.bot.location_answer_hours)
     await h.say("欧阳阿姨", "楼道里的灯又坏了", group=None)
     h.clock.advance(hours=h.bot.settings.bot.location_answer_hours, minutes=1)
     out = await h.say("欧阳阿姨", "锦城花园A区5栋", group=None)
-    assert "已补充" not in texts(out) and (await ticket(h, 2)).location is None
+    assert "已补充" not in texts(out) and (await ticket(h, 2)).location == "楼道"
 
 
 async def test_images_within_minutes_attach_later_ones_do_not(h):

@@ -51,7 +51,10 @@ class FakeOneBot:
         self.running, self.self_id, self.token = running, self_id, token
         self.actions: list[dict] = []
         self.next_id = 9000 + int(self_id) % 100 * 1000
-        self.mode = "ok"  # ok | drop (close the socket instead of answering) | fail (retcode 1404)
+        # ok | drop (close the socket instead of answering) | fail (retcode 1200, transient) |
+        # hopeless (retcode 1404, no such action) | async (status "async": accepted for later)
+        self.mode = "ok"
+        self.delay = 0.0  # answer this late (a slow client under load)
         self.ws = None
         self._reader = None
 
@@ -73,13 +76,29 @@ class FakeOneBot:
             if self.mode == "drop":
                 await self.ws.close()
                 return
-            if self.mode == "fail":
-                await self.ws.send_json({"status": "failed", "retcode": 1404, "data": None,
-                                         "message": "不支持的Api", "wording": "不支持的Api", "echo": action["echo"]})
-                continue
-            self.next_id += 1
-            await self.ws.send_json({"status": "ok", "retcode": 0, "data": {"message_id": self.next_id},
-                                     "message": "", "wording": "", "echo": action["echo"]})
+            if self.delay:
+                asyncio.get_running_loop().call_later(self.delay, asyncio.ensure_future, self._answer(action))
+            else:
+                await self._answer(action)
+
+    async def _answer(self, action: dict) -> None:
+        echo = action["echo"]
+        if {"type": "at", "data": {"qq": "80000000"}} in action["params"].get("message", []):
+            await self.ws.send_json({"status": "failed", "retcode": 1200, "data": None, "echo": echo,
+                                     "message": "at anonymous", "wording": "at anonymous"})  # as NapCat
+            return
+        if self.mode in ("fail", "hopeless"):
+            code, why = (1200, "发送超时") if self.mode == "fail" else (1404, "不支持的Api")
+            await self.ws.send_json({"status": "failed", "retcode": code, "data": None,
+                                     "message": why, "wording": why, "echo": echo})
+            return
+        if self.mode == "async":
+            await self.ws.send_json({"status": "async", "retcode": 1, "data": None, "echo": echo})
+            return
+        self.next_id += 1
+        data = {"message_id": self.next_id} if action["action"].startswith("send_") else None
+        await self.ws.send_json({"status": "ok", "retcode": 0, "data": data, "message": "", "wording": "",
+                                 "echo": echo})
 
     async def send(self, event: dict) -> None:
         await self.ws.send_json(event)
@@ -267,13 +286,13 @@ async def test_send_while_disconnected_and_retcode_failure_are_retried(running, 
     ob.mode = "fail"
     await running.worker.run_once()
     (row,) = await rows(bot, OutboxMessage, OutboxMessage.platform == "qq")
-    assert row.status == "pending" and "retcode 1404" in row.last_error
+    assert row.status == "pending" and "retcode 1200" in row.last_error
     await ob.close()
     await wait_until(lambda: not adapter_of(running).connections)
     clock.advance(seconds=10)
-    await running.worker.run_once()
+    assert await running.worker.run_once() == 0
     (row,) = await rows(bot, OutboxMessage, OutboxMessage.platform == "qq")
-    assert row.attempts == 2 and "no connection" in row.last_error
+    assert row.attempts == 1 and row.status == "pending"  # no client: it waits, no attempt counted
 
 
 async def test_group_goes_out_through_the_account_that_saw_it(running, bot):
@@ -342,4 +361,236 @@ async def test_qq_per_chat_rate_limit_defers_without_counting_an_attempt(running
     assert await running.worker.run_once() == 1
     texts = [a["params"]["message"][0]["data"]["text"] for a in ob.actions]
     assert len(texts) == 3
+    await ob.close()
+
+
+# --- issue 13: forgery, bad input, platform conformance ------------------------------------------
+
+async def test_no_token_refuses_to_start_unless_loopback_allowed(bot, settings):
+    from pingan.errors import ConfigError
+
+    settings.platforms.onebot.enabled = True
+    with pytest.raises(ConfigError, match="allow_unauthenticated_loopback"):
+        make_app(bot, env={})
+    settings.platforms.onebot.allow_unauthenticated_loopback = True
+    async with Running(make_app(bot, env={})) as r:  # the test client is on 127.0.0.1: let in
+        ws = await r.client.ws_connect("/onebot/v11/ws", headers={"X-Self-ID": BOT_QQ})
+        await wait_until(lambda: adapter_of(r).connections)
+        await ws.close()
+
+
+def test_anonymous_sticker_location_and_lagrange_at_mapping():
+    anon = group_event([{"type": "text", "data": {"text": REPORT}}], 11, user_id=80000000,
+                       anonymous={"id": 5566, "name": "匿名河马", "flag": "x"})
+    msg = event_to_inbound(anon)
+    assert msg.sender_id == "anonymous-5566" and msg.sender_name == "匿名河马"
+    out = Outbound(ChatRef("qq", "", "group", GROUP), [Mention(msg.sender_name, msg.sender_id), Text(" 已受理")])
+    assert render_segments(out) == [{"type": "text", "data": {"text": "@匿名河马 已受理"}}]  # never an at
+    stickers = group_event([{"type": "image", "data": {"file": "a.gif", "url": "https://q/a", "sub_type": 1}},
+                            {"type": "image", "data": {"file": "b", "url": "https://q/b", "emoji_id": "123",
+                                                       "emoji_package_id": 9}},
+                            {"type": "image", "data": {"file": "c.jpg", "url": "https://q/c", "sub_type": 0}}], 12)
+    assert event_to_inbound(stickers).images == ["https://q/c"]
+    card = {"app": "com.tencent.map", "view": "LocationShare", "ver": "0.0.0.1",
+            "meta": {"Location.Search": {"address": "成都市都江堰市幸福路8号", "lat": "30.99", "lng": "103.62",
+                                         "name": "锦城花园", "id": "1"}}}
+    for data in ({"data": json.dumps(card, ensure_ascii=False)}, {"data": card}):  # NapCat, LLOneBot
+        loc = event_to_inbound(group_event([{"type": "json", "data": data}], 13)).location
+        assert (loc.lat, loc.lon, loc.label) == (30.99, 103.62, "锦城花园 成都市都江堰市幸福路8号")
+    lagrange = group_event([{"type": "at", "data": {"qq": "20002", "name": "@周网格"}},
+                            {"type": "text", "data": {"text": " 去看看"}}], 14)
+    assert event_to_inbound(lagrange).text == "@周网格 去看看"
+
+
+async def test_anonymous_report_answered_without_at(running, bot):
+    ob = await FakeOneBot(running).connect()
+    await wait_until(lambda: adapter_of(running).connections)
+    await ob.send(group_event(REPORT, 1101, user_id=80000000, anonymous={"id": 77, "name": "匿名企鹅"}))
+    await ob.send(group_event(f"[CQ:at,qq={BOT_QQ}] 帮助", 1102, user_id=80000000,
+                              anonymous={"id": 77, "name": "匿名企鹅"}))
+    await wait_count(bot, InboxMessage, 2)
+    await settled(running.app)
+    await running.worker.run_once()
+    msgs = [a["params"]["message"] for a in ob.actions]
+    assert any("@匿名企鹅" in json.dumps(m, ensure_ascii=False) for m in msgs)
+    assert all({"type": "at", "data": {"qq": "80000000"}} not in m for m in msgs)
+    assert await count(bot, OutboxMessage, OutboxMessage.status == "dead") == 0
+    await ob.close()
+
+
+async def test_bad_frames_fail_alone(running, bot):
+    ob = await FakeOneBot(running).connect()
+    await wait_until(lambda: adapter_of(running).connections)
+    huge = private_event("x", 1201)
+    huge["message"] = [{"type": "location", "data": {"lat": 10 ** 400, "lon": 1}}]
+    deep = '{"post_type":"message","message_type":"private","user_id":1,"message_id":2,"message":' + "[" * 5000 + "]" * 5000 + "}"
+    long_id = private_event("x", 10 ** 200)
+    nul = private_event("帮\u0000助\ud800", 1202)
+    for junk in [json.dumps(huge), deep, "[" * 100000, json.dumps(long_id)]:
+        await ob.ws.send_str(junk)
+    await ob.ws.send_str(json.dumps(nul))
+    await ob.send(private_event("帮助", 1203))
+    await wait_count(bot, InboxMessage, 2, InboxMessage.handled_at.is_not(None))
+    assert not ob.ws.closed and await count(bot, InboxMessage) == 2
+    (stored,) = await rows(bot, InboxMessage, InboxMessage.msg_id == "1202")
+    assert stored.payload["text"] == "帮助"
+    await ob.close()
+
+
+async def test_hopeless_retcode_dead_letters_at_once_and_async_is_success(running, bot):
+    ob = await FakeOneBot(running).connect()
+    await wait_until(lambda: adapter_of(running).connections)
+    ob.mode = "hopeless"
+    await ob.send(private_event("帮助", 1301))
+    await wait_count(bot, InboxMessage, 1, InboxMessage.handled_at.is_not(None))
+    await settled(running.app)
+    await running.worker.run_once()
+    (row,) = await rows(bot, OutboxMessage, OutboxMessage.chat_id == "30002")
+    assert row.status == "dead" and row.attempts == 1
+    ob.mode = "async"
+    await ob.send(private_event("帮助", 1302))
+    await wait_count(bot, InboxMessage, 2, InboxMessage.handled_at.is_not(None))
+    await settled(running.app)
+    assert await running.worker.run_once() >= 1
+    assert (await rows(bot, OutboxMessage, OutboxMessage.chat_id == "30002"))[-1].status == "sent"
+    await ob.close()
+
+
+async def test_answer_after_the_timeout_is_matched_not_resent(running, bot, clock, settings):
+    settings.platforms.onebot.action_timeout_seconds = 0.2
+    ob = await FakeOneBot(running).connect()
+    await wait_until(lambda: adapter_of(running).connections)
+    await ob.send(private_event("帮助", 1401))
+    await wait_count(bot, InboxMessage, 1, InboxMessage.handled_at.is_not(None))
+    await settled(running.app)
+    ob.delay = 0.5
+    assert await running.worker.run_once() == 0  # timed out
+    await wait_until(lambda: not adapter_of(running).connections[BOT_QQ].pending)  # the late answer came
+    clock.advance(seconds=30)
+    assert await running.worker.run_once() == 1
+    (row,) = await rows(bot, OutboxMessage, OutboxMessage.chat_id == "30002")
+    assert row.status == "sent" and row.remote_id == str(ob.next_id)
+    assert len(ob.actions) == 1  # posted once
+    await ob.close()
+
+
+async def test_temp_session_reply_carries_group_id(running, bot):
+    ob = await FakeOneBot(running).connect()
+    await wait_until(lambda: adapter_of(running).connections)
+    ev = private_event("帮助", 1501, user_id=30009)
+    ev.update(sub_type="group", sender={"user_id": 30009, "nickname": "路人", "group_id": int(RESIDENTS)})
+    await ob.send(ev)
+    await wait_count(bot, InboxMessage, 1, InboxMessage.handled_at.is_not(None))
+    await settled(running.app)
+    await running.worker.run_once()
+    (act,) = ob.actions
+    assert act["action"] == "send_private_msg" and act["params"]["user_id"] == 30009
+    assert act["params"]["group_id"] == int(RESIDENTS)
+    await ob.close()
+
+
+async def test_quoting_own_report_names_its_ticket(running, bot):
+    ob = await FakeOneBot(running).connect()
+    await wait_until(lambda: adapter_of(running).connections)
+    await ob.send(group_event(REPORT, 1601, user_id=30005))
+    await wait_count(bot, InboxMessage, 1, InboxMessage.handled_at.is_not(None))
+    await ob.send(group_event(f"[CQ:reply,id=1601][CQ:at,qq={BOT_QQ}] 撤销", 1602, user_id=30005))
+    await wait_count(bot, InboxMessage, 2, InboxMessage.handled_at.is_not(None))
+    await settled(running.app)
+    (ticket,) = await rows(bot, Ticket)
+    assert ticket.status == "withdrawn"
+    await ob.close()
+
+
+async def test_recall_of_a_fresh_report_asks_the_reporter(running, bot, clock):
+    ob = await FakeOneBot(running).connect()
+    await wait_until(lambda: adapter_of(running).connections)
+    await ob.send(group_event(REPORT, 1701, user_id=30006))
+    await wait_count(bot, InboxMessage, 1, InboxMessage.handled_at.is_not(None))
+    await settled(running.app)
+    await running.worker.run_once()
+    sent = len(ob.actions)
+    recall = {"post_type": "notice", "notice_type": "group_recall", "time": 2, "self_id": int(BOT_QQ),
+              "group_id": int(GROUP), "user_id": 30006, "operator_id": 30006, "message_id": 1701}
+    await ob.send({"post_type": "notice", "notice_type": "group_increase", "self_id": int(BOT_QQ),
+                   "group_id": int(GROUP), "user_id": 30007, "operator_id": 0, "sub_type": "approve"})
+    await ob.send(recall)
+    await wait_count(bot, InboxMessage, 2, InboxMessage.handled_at.is_not(None))
+    await settled(running.app)
+    await running.worker.run_once()
+    (ask,) = ob.actions[sent:]
+    assert {"type": "at", "data": {"qq": "30006"}} in ask["params"]["message"]
+    assert "撤销 #1" in json.dumps(ask, ensure_ascii=False)
+    (ticket,) = await rows(bot, Ticket)
+    assert ticket.status != "withdrawn"  # nothing changes without their word
+    await ob.send(group_event(REPORT.replace("3栋", "5栋"), 1702, user_id=30006))
+    await wait_count(bot, InboxMessage, 3, InboxMessage.handled_at.is_not(None))
+    await settled(running.app)
+    await running.worker.run_once()
+    sent = len(ob.actions)
+    clock.advance(minutes=30)  # recalled long after: nothing to ask
+    await ob.send({**recall, "message_id": 1702})
+    await wait_count(bot, InboxMessage, 4, InboxMessage.handled_at.is_not(None))
+    await settled(running.app)
+    await running.worker.run_once()
+    assert len(ob.actions) == sent
+    await ob.close()
+
+
+async def test_http_post_signed_with_the_token_alone(bot, settings):
+    ob = settings.platforms.onebot
+    ob.enabled, ob.access_token = True, TOKEN
+    async with Running(make_app(bot, env={})) as r:
+        body = json.dumps(private_event("帮助", 1801), ensure_ascii=False).encode()
+        sig = "sha1=" + hmac.new(TOKEN.encode(), body, hashlib.sha1).hexdigest()
+        assert (await r.client.post("/onebot/v11/http", data=body, headers={"X-Signature": "sha1=00"})).status == 403
+        assert (await r.client.post("/onebot/v11/http", data=body, headers={"X-Signature": sig})).status == 204
+        assert await count(bot, InboxMessage) == 1
+
+
+async def test_authenticated_onebot_is_not_rate_limited(bot, settings):
+    settings.server.rate_limit_per_minute = 30
+    ob = settings.platforms.onebot
+    ob.enabled, ob.access_token = True, TOKEN
+    async with Running(make_app(bot, env={})) as r:
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        statuses = [(await r.client.post("/onebot/v11/http", data=json.dumps(private_event("帮助", 1900 + i)),
+                                         headers=auth)).status for i in range(150)]
+        assert statuses.count(204) == 150
+        ws = await r.client.ws_connect("/onebot/v11/ws", headers={"X-Self-ID": BOT_QQ, **auth})
+        await ws.close()
+        bad = [(await r.client.post("/onebot/v11/http", data=b"{}")).status for _ in range(32)]
+        assert bad[:30] == [401] * 30 and bad[30:] == [429, 429]  # failed authentications still count
+
+
+async def test_ledger_in_a_qq_group_uploads_the_file(running, bot, tmp_path):
+    import base64
+
+    bot.settings.scheduler.files_dir = str(tmp_path / "files")
+    ob = await FakeOneBot(running).connect()
+    await wait_until(lambda: adapter_of(running).connections)
+    await ob.send(group_event(f"[CQ:at,qq={BOT_QQ}] 台账", 2001, user_id=20010))  # 王书记
+    await wait_count(bot, OutboxMessage, 1)
+    await settled(running.app)
+    await running.worker.run_once()
+    said, upload = ob.actions
+    assert said["action"] == "send_group_msg" and "详见附件" in json.dumps(said, ensure_ascii=False)
+    assert upload["action"] == "upload_group_file" and upload["params"]["group_id"] == int(GROUP)
+    assert upload["params"]["name"].endswith(".xlsx")
+    assert base64.b64decode(upload["params"]["file"].removeprefix("base64://"))[:2] == b"PK"
+    await ob.close()
+
+
+async def test_new_report_with_its_photo_in_the_followup_window_is_its_own_ticket(running, bot):
+    ob = await FakeOneBot(running).connect()
+    await wait_until(lambda: adapter_of(running).connections)
+    await ob.send(private_event(REPORT, 2101))
+    await wait_count(bot, InboxMessage, 1, InboxMessage.handled_at.is_not(None))
+    await ob.send(private_event([{"type": "text", "data": {"text": "锦城花园5栋消防通道被杂物堵死了"}},
+                                 {"type": "image", "data": {"file": "p.jpg", "url": "https://q/p.jpg"}}], 2102))
+    await wait_count(bot, InboxMessage, 2, InboxMessage.handled_at.is_not(None))
+    await settled(running.app)
+    first, second = await rows(bot, Ticket)
+    assert not first.attachments and second.attachments == [{"image": "https://q/p.jpg"}]
+    assert "消防通道" in second.raw_text
     await ob.close()

@@ -254,3 +254,81 @@ async def test_run_forever_wakes_on_enqueue(bot, clock, worker, sender):
     stop.set()
     await asyncio.wait_for(task, 2)
     assert sender.sent == [("A", "now")]
+
+
+class AccountSender(FakeSender):
+    """A sender that can reach only some accounts now (as OneBot with its connected clients)."""
+
+    def __init__(self, accounts: set[str]) -> None:
+        super().__init__()
+        self.live = accounts
+
+    def accounts(self):
+        return self.live
+
+
+async def test_rows_of_an_unreachable_account_wait_without_attempts(bot, clock, settings):
+    """A 30-minute QQ outage (no client connected): nothing is claimed, no attempt is counted, no
+    dead letter; once the client is back every chat goes out in order."""
+    settings.outbox.max_attempts = 2
+    sender = AccountSender(set())
+    worker = OutboxWorker(bot.sessions, clock, settings.outbox, {"qq": sender}, bot.org)
+    await enqueue(bot, clock, *[(f"C{i % 3}", f"m{i}") for i in range(9)])
+    for _ in range(30):
+        clock.advance(minutes=1)
+        assert await worker.run_once() == 0
+    assert {(r.status, r.attempts, r.claimed_until) for r in await rows(bot, OutboxMessage)} == {("pending", 0, None)}
+    sender.live = {""}
+    assert await worker.run_once() == 9
+    for c in ("C0", "C1", "C2"):
+        assert [t for ch, t in sender.sent if ch == c] == [f"m{i}" for i in range(9) if f"C{i % 3}" == c]
+
+
+async def test_no_connection_at_send_time_is_not_an_attempt(bot, clock, worker, sender):
+    """The client went away between claim and send: the row is released, not failed."""
+    await enqueue(bot, clock, ("A", "a1"), ("A", "a2"))
+    sender.failures = [SendError("OneBot: no connection for any account", unavailable=True)]
+    assert await worker.run_once() == 0
+    assert [(r.attempts, r.status, r.claimed_until) for r in await rows(bot, OutboxMessage)] == [(0, "pending", None)] * 2
+    assert await worker.run_once() == 2 and [t for _, t in sender.sent] == ["a1", "a2"]
+
+
+async def test_only_the_server_holding_the_account_claims_its_rows(bot, clock, settings):
+    """Two servers on one database: the one without the account's connection never claims (or
+    fails, or blocks) its rows; the one with it sends them all, in order."""
+    other_engine = make_engine(settings.database.url)
+    try:
+        with_socket, without = AccountSender({"10001", ""}), AccountSender(set())
+        w1 = OutboxWorker(bot.sessions, clock, settings.outbox, {"qq": with_socket}, bot.org, worker_id="w1")
+        w2 = OutboxWorker(session_factory(other_engine), clock, settings.outbox, {"qq": without}, bot.org,
+                          worker_id="w2")
+        async with bot.sessions() as s:
+            await bot.enqueue(s, [Outbound(ChatRef("qq", "10001", "group", f"G{i % 4}"), [Text(f"m{i}")])
+                                  for i in range(40)], clock.now())
+            await s.commit()
+        assert await w2.run_once() == 0 and await w2._claim(100) == []
+        sent = 0
+        for _ in range(10):
+            sent += await w1.run_once()
+            assert await w2.run_once() == 0
+        assert sent == 40 and not without.sent
+        for g in range(4):
+            assert [t for c, t in with_socket.sent if c == f"G{g}"] == [f"m{i}" for i in range(40) if i % 4 == g]
+    finally:
+        await other_engine.dispose()
+
+
+async def test_platforms_without_a_sender_are_not_queued(bot, clock):
+    """Under `serve`, the demo org's console groups have no sender: nothing is queued for them (they
+    stayed pending forever)."""
+    from pingan.bot.server import make_app
+
+    settings = bot.settings
+    settings.platforms.onebot.enabled, settings.platforms.onebot.access_token = True, "tok"
+    make_app(bot, env={})
+    assert bot.outbox_platforms == {"qq"}
+    async with bot.sessions() as s:
+        await bot.enqueue(s, [Outbound(ChatRef("console", "", "group", "新联"), [Text("x")]),
+                              Outbound(chat("A"), [Text("y")])], clock.now())
+        await s.commit()
+    assert [r.platform for r in await rows(bot, OutboxMessage)] == ["qq"]

@@ -13,7 +13,9 @@ from sqlmodel import func, select
 from pingan.bot.app import Bot
 from pingan.models import OutboxMessage, Status, Ticket, TicketEvent
 from pingan.scheduler import sweep
-from pingan.scheduler.plan import defer_quiet, plan, snap_of
+from pingan.policy import defer_quiet
+from pingan.policy import of as snap_of
+from pingan.scheduler.plan import plan
 from tests.conftest import COORD, PG, STREET, TZ
 
 EBIKE = "锦城花园3栋楼道里有人给电瓶车充电"  # → grid 2, 周网格; community lead 王书记
@@ -100,7 +102,7 @@ async def test_next_check_at_is_indexed_and_exact(h):
 # --- quiet hours and urgent tickets ---------------------------------------------------------------
 
 def test_a_deadline_reached_this_minute_reads_as_due_not_zero_minutes_late():
-    from pingan.scheduler.render import left_or_over
+    from pingan.notify import left_or_over
 
     assert left_or_over(at(12, 0), at(12, 0)) == "已到期"
     assert left_or_over(at(12, 0), at(12, 5)) == "已超时 5分钟" and left_or_over(at(12, 0), at(11, 30)) == "还剩 30分钟"
@@ -444,8 +446,15 @@ async def test_demo_day_includes_late_worker_auto_escalation_and_evening_digest(
     assert "【到场提醒 #5】" in text_ and "【超时未到场 #5】" in text_ and "@李网格 @王书记" in text_
     assert "由系统自动(超期)呼叫" in text_ and "平安日报" in text_ and "图表:" in text_
     assert text_.index("【超时未到场 #5】") < text_.index("到场 #5 路上堵车") < text_.index("【呼叫 #5】")
-    evening = lines[:next(i for i, ln in enumerate(lines) if ln.startswith("23:05"))]  # the gas-leak night follows
-    assert evening[-1].strip().startswith("🖼️") or "平安日报" in "\n".join(evening[-25:])
+    from pingan.reports.chart import find_cjk_font
+
+    day = [ln for ln in lines if ln[:5] <= "18:00"]  # the night (reminders, the gas leak) follows
+    digest = day[-1].splitlines()  # the day ends with the community's evening digest
+    assert "【新联社区 平安日报】2019-04-08" in digest[0]
+    if find_cjk_font(bot.settings.scheduler.chart_font):  # its chart goes with it, last
+        assert digest[-1].strip().startswith("🖼️ 图表:") and digest[-1].endswith("/day-2019-04-08/xinlian.png")
+    else:  # no CJK font: the digest alone, as text
+        assert not any("🖼️" in ln for ln in digest)
 
 
 def test_the_scale_benchmarks_stand_in_tickets_still_plan():

@@ -19,4 +19,20 @@ async def test_migrations_match_models(db_url):
 
 async def test_upgrade_is_idempotent(db_url):
     await upgrade(db_url)
+    first = await _state(db_url)
     await upgrade(db_url)
+    assert await _state(db_url) == first
+    tables, versions = first
+    assert set(SQLModel.metadata.tables) <= tables and len(versions) == 1  # one head, recorded once
+
+
+async def _state(db_url) -> tuple[set[str], list[str]]:
+    """The tables, and the rows of alembic_version."""
+    from sqlalchemy import inspect, text
+
+    engine = make_engine(db_url)
+    async with engine.connect() as conn:
+        tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+        versions = [r[0] for r in (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()]
+    await engine.dispose()
+    return tables, versions

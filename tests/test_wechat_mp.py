@@ -119,9 +119,11 @@ async def api():
 
 
 @pytest.fixture
-async def running(bot, settings, api):
+async def running(bot, settings, api, request):
+    """The account in plaintext mode, or in safe mode (AES key set) for tests with safe=True."""
+    safe = getattr(request.node, "callspec", None) and request.node.callspec.params.get("safe")
     w = settings.platforms.wechat
-    w.enabled, w.token, w.aes_key, w.app_id, w.app_secret = True, TOKEN, AES_KEY, APP_ID, "sec"
+    w.enabled, w.token, w.aes_key, w.app_id, w.app_secret = True, TOKEN, AES_KEY if safe else "", APP_ID, "sec"
     w.api_base = api.base
     async with Running(make_app(bot, env={})) as r:
         yield r
@@ -132,7 +134,7 @@ def wechat_rows(bot):
 
 
 async def test_url_check(running):
-    ts, nonce = "1554685200", "abc"
+    ts, nonce = str(int(time.time())), "abc"
     resp = await running.client.get("/wechat/mp", params={"signature": sign(TOKEN, ts, nonce), "timestamp": ts,
                                                           "nonce": nonce, "echostr": "hello123"})
     assert resp.status == 200 and await resp.text() == "hello123"
@@ -297,3 +299,64 @@ async def test_bad_signatures_and_bodies(running, bot):
     bad = b"<xml><Encrypt><![CDATA[AAAA]]></Encrypt></xml>"
     assert (await running.client.post("/wechat/mp", params=q, data=bad)).status == 403
     assert await count(bot, InboxMessage) == 0
+
+
+# --- issue 13: replays, forgery, bad input, conformance ------------------------------------------
+
+async def test_old_or_reused_signed_urls_are_refused(running, bot):
+    old = str(int(time.time()) - 30 * 86400)
+    q = {"signature": sign(TOKEN, old, "n0"), "timestamp": old, "nonce": "n0"}
+    resp = await running.client.post("/wechat/mp", params=q, data=text_xml(REPORT, 7100001).encode())
+    assert resp.status == 403 and "window" in await resp.text()
+    ts = str(int(time.time()))
+    q = {"signature": sign(TOKEN, ts, "n1"), "timestamp": ts, "nonce": "n1"}
+    assert (await running.client.post("/wechat/mp", params=q, data=text_xml("帮助", 7100002).encode())).status == 200
+    again = await running.client.post("/wechat/mp", params=q, data=text_xml("帮助", 7100002).encode())
+    assert (again.status, await again.text()) == (200, "success")  # WeChat's own retry
+    forged = await running.client.post("/wechat/mp", params=q, data=text_xml(REPORT, 7100003).encode())
+    assert forged.status == 403  # the same signed URL carrying another message
+    assert await count(bot, InboxMessage) == 1 and await count(bot, Ticket) == 0
+
+
+@pytest.mark.parametrize("safe", [True], ids=["safe"])
+async def test_plaintext_refused_when_an_aes_key_is_set(running, bot, safe):
+    peer = WeChatPeer(running, safe=False)
+    status, _ = await peer.post(text_xml(REPORT, 7200001))
+    assert status == 403
+    peer.safe = True
+    status, body = await peer.post(text_xml("帮助", 7200002))
+    assert status == 200 and "使用说明" in reply_content(body)
+    assert await count(bot, InboxMessage) == 1
+
+
+async def test_duplicated_fields_huge_numbers_and_doctype_are_400(running, bot):
+    peer = WeChatPeer(running)
+    dup = xml_of("voice", "<MediaId>v</MediaId><Recognition>帮助</Recognition><Recognition>x</Recognition>", 7300001)
+    huge = xml_of("location", f"<Location_X>{10 ** 400}</Location_X><Location_Y>1e999</Location_Y>"
+                              "<Scale>1</Scale><Label>x</Label>", 7300002)
+    doctype = "<!DOCTYPE xml>" + text_xml(REPORT, 7300003)
+    long_id = text_xml(REPORT, 10 ** 300)
+    for xml in (dup, huge, doctype, long_id):
+        status, body = await peer.post(xml)
+        assert status == 400, (xml[:80], body)
+    assert await count(bot, InboxMessage) == 0
+
+
+async def test_subscribe_with_a_scan_event_key_is_welcomed(running, bot):
+    peer = WeChatPeer(running)
+    for i, key in enumerate(["qrscene_123", "scanbarcode|EAN13|6901234567892", "scanimage|abc"]):
+        ev = xml_of("event", f"<Event><![CDATA[subscribe]]></Event><EventKey><![CDATA[{key}]]></EventKey>"
+                             "<Ticket><![CDATA[t]]></Ticket>", msg_id=None, openid=f"o_scan{i}", create=1554685400)
+        status, body = await peer.post(ev)
+        assert status == 200 and "欢迎关注" in reply_content(body), key
+
+
+@pytest.mark.parametrize("code", [40003, 43004, 48001])
+async def test_hopeless_errcodes_dead_letter_at_once(running, bot, api, settings, code):
+    settings.platforms.wechat.passive_budget_seconds = 0.0  # pushed, not answered in the response
+    api.script = [{"errcode": code, "errmsg": "hopeless"}]
+    await WeChatPeer(running).post(text_xml("帮助", 7400001))
+    await settled(running.app)
+    await running.worker.run_once()
+    (row,) = await wechat_rows(bot)
+    assert row.status == "dead" and row.attempts == 1 and str(code) in row.last_error

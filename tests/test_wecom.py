@@ -87,6 +87,7 @@ class Hooks:
 
     def __init__(self) -> None:
         self.webhook: list[tuple[str, dict]] = []
+        self.uploads: list[tuple[str, str, bytes]] = []  # (key, file name, bytes) sent to upload_media
         self.responses: list[dict] = []
         self.codes: list[str] = []  # each response_url's response_code, in the order used
         self.script: list = []
@@ -107,7 +108,16 @@ class Hooks:
             self.codes.append(request.query.get("response_code"))
             return web.json_response({"errcode": 0, "errmsg": "ok"})
 
+        async def upload(request):
+            assert request.query["type"] == "file"
+            form = await request.post()
+            media = form["media"]
+            self.uploads.append((request.query["key"], media.filename, media.file.read()))
+            return web.json_response({"errcode": 0, "errmsg": "ok", "type": "file", "media_id": f"M{len(self.uploads)}",
+                                      "created_at": "1380000000"})
+
         self.server = await stub_server([("POST", "/cgi-bin/webhook/send", webhook),
+                                         ("POST", "/cgi-bin/webhook/upload_media", upload),
                                          ("POST", "/cgi-bin/aibot/response", respond)])
         return self
 
@@ -230,7 +240,10 @@ def test_callback_mapping_strips_at_and_keeps_quote_out_of_text():
     assert msg.quoted_text == "【隐患 #3】"
     single = callback_to_inbound(robot_message("查询", "m2", chattype="single"))
     assert single.chat == ChatRef("wecom", AIBOT, "private", "liwangge") and single.text == "查询"
-    assert callback_to_inbound({"msgtype": "event", "event": {"eventtype": "enter_chat"}}) is None
+    enter = callback_to_inbound({"msgtype": "event", "event": {"eventtype": "enter_chat"}, "msgid": "e1",
+                                 "aibotid": AIBOT, "chattype": "single", "from": {"userid": "zhangayi"}})
+    assert enter.event == "subscribe" and enter.chat == ChatRef("wecom", AIBOT, "private", "zhangayi")
+    assert callback_to_inbound({"msgtype": "event", "event": {"eventtype": "template_card_event"}}) is None
 
 
 async def test_url_check(running):
@@ -341,6 +354,67 @@ async def test_bad_signature_and_garbage(running, bot):
         resp = await running.client.post("/wecom/bot", params=q, data=json.dumps({"encrypt": enc}))
         assert resp.status == 400, inner
     enc = "QUJD" * 8  # valid base64, not a valid ciphertext
+    q = {"msg_signature": spec_sign(TOKEN, ts, nonce, enc), "timestamp": ts, "nonce": nonce}
+    assert (await running.client.post("/wecom/bot", params=q, data=json.dumps({"encrypt": enc}))).status == 400
+    assert await count(bot, InboxMessage) == 0
+
+
+# --- issue 13 ---------------------------------------------------------------------------------------
+
+async def test_webhook_splits_long_texts_uploads_files_and_40058_is_hopeless(bot, settings, clock, hooks, tmp_path):
+    settings.platforms.wecom.webhook_base = hooks.url("/cgi-bin/webhook/send")
+    http = HttpClient()
+    sender = WeComSender(settings.platforms.wecom, http, clock, env=ENV)
+    long = "\n".join(f"#{i} 锦城花园{i}栋楼道电瓶车充电,请尽快处理。" for i in range(120))
+    assert len(long.encode()) > 2 * 2048
+    await sender.send(Outbound(ChatRef("wecom", "", "group", "ops-robot"), [Mention("李网格", "liwangge"), Text(" " + long)]))
+    parts = [b["text"] for _, b in hooks.webhook]
+    assert len(parts) >= 3 and all(len(p["content"].encode()) <= 2048 for p in parts)
+    assert "\n".join(p["content"] for p in parts) == "@李网格 " + long
+    assert parts[0]["mentioned_list"] == ["liwangge"] and "mentioned_list" not in parts[1]
+    ledger = tmp_path / "台账.xlsx"
+    ledger.write_bytes(b"PK\x03\x04ledger")
+    hooks.webhook.clear()
+    await sender.send(Outbound(ChatRef("wecom", "", "group", "ops-robot"), [Text("台账 详见附件。")], file=str(ledger)))
+    assert hooks.uploads == [("KEY-OPS", "台账.xlsx", b"PK\x03\x04ledger")]
+    assert [b for _, b in hooks.webhook] == [
+        {"msgtype": "text", "text": {"content": "台账 详见附件。", "mentioned_list": [], "mentioned_mobile_list": []}},
+        {"msgtype": "file", "file": {"media_id": "M1"}}]
+    worker = OutboxWorker(bot.sessions, clock, settings.outbox, {"wecom": sender}, bot.org)
+    hooks.script = [{"errcode": 40058, "errmsg": "invalid parameter"}]
+    await _enqueue(bot, clock, "ops-robot", 1)
+    await worker.run_once()
+    (row,) = await rows(bot, OutboxMessage, OutboxMessage.chat_id == "ops-robot")
+    assert row.status == "dead" and row.attempts == 1
+    await http.close()
+
+
+async def test_private_video_and_enter_chat_get_an_answer_mixed_as_a_string_is_read(running, bot):
+    peer = Peer(running)
+    video = {"msgid": "v1", "aibotid": AIBOT, "chattype": "single", "from": {"userid": "resident-3"},
+             "msgtype": "video", "video": {"url": "https://wecom/v.mp4"}}
+    status, reply = await peer.post(video)
+    assert status == 200 and "暂不支持" in reply["stream"]["content"]
+    enter = {"msgid": "e1", "aibotid": AIBOT, "chattype": "single", "from": {"userid": "resident-3"},
+             "msgtype": "event", "event": {"eventtype": "enter_chat"}, "create_time": 1700000000}
+    status, reply = await peer.post(enter)
+    assert status == 200 and "欢迎" in reply["stream"]["content"]
+    mixed = {"msgid": "x1", "aibotid": AIBOT, "chattype": "single", "from": {"userid": "resident-3"},
+             "msgtype": "mixed", "mixed": json.dumps({"msg_item": [
+                 {"msgtype": "text", "text": {"content": REPORT}},
+                 {"msgtype": "image", "image": {"url": "https://wecom/p.jpg"}}]}, ensure_ascii=False)}
+    status, reply = await peer.post(mixed)
+    assert status == 200 and "已受理" in reply["stream"]["content"]
+    (ticket,) = await rows(bot, Ticket)
+    assert ticket.attachments == [{"image": "https://wecom/p.jpg"}]
+
+
+async def test_deep_json_is_400_before_and_after_decryption(running, bot):
+    ts, nonce = "1", "2"
+    deep = b'{"encrypt": ' + b"[" * 100000 + b"]" * 100000 + b"}"
+    q = {"msg_signature": spec_sign(TOKEN, ts, nonce, ""), "timestamp": ts, "nonce": nonce}
+    assert (await running.client.post("/wecom/bot", params=q, data=deep)).status == 400
+    enc = spec_encrypt("[" * 50000 + "]" * 50000)
     q = {"msg_signature": spec_sign(TOKEN, ts, nonce, enc), "timestamp": ts, "nonce": nonce}
     assert (await running.client.post("/wecom/bot", params=q, data=json.dumps({"encrypt": enc}))).status == 400
     assert await count(bot, InboxMessage) == 0

@@ -5,9 +5,12 @@ knows a wire format."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import math
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,11 +21,11 @@ from pingan.handlers import build_router
 from pingan.handlers.context import Context, KnownSenders, find_sender
 from pingan.messages import ChatRef, Inbound, Outbound, Text
 from pingan.models import InboxMessage, OutboxMessage, Person
-from pingan.models.db import make_engine, session_factory, upgrade
+from pingan.models.db import SERVER_LOCK_WAIT, make_engine, serialised, session_factory, transient, upgrade
 from pingan.models.org_file import apply_org, parse_org_toml
 from pingan.models.org_index import OrgIndex
 from pingan.notify import Notifier
-from pingan.scheduler.chart import ChartPool
+from pingan.reports.chart import ChartPool
 from pingan.taxonomy import Taxonomy, load_taxonomy
 from pingan.tickets import TicketDesk
 
@@ -32,6 +35,57 @@ log = logging.getLogger("pingan.bot")
 INBOX, OUTBOX = InboxMessage.__table__, OutboxMessage.__table__
 
 INSERT_INBOX = insert(INBOX).returning(INBOX.c.id, sort_by_parameter_order=True)
+# SQLite: with sort_by_parameter_order SQLAlchemy falls back to one statement per row. SQLite gives
+# each new row one more than the largest rowid so far, in the statement's order, so one multi-row
+# INSERT's ids, sorted, are the rows' ids in order (we hold the write lock).
+INSERT_INBOX_SQLITE = insert(INBOX).returning(INBOX.c.id)
+MAX_ID_BYTES = 128  # a longer platform message id is stored as its hash (PostgreSQL's index rows are bounded)
+
+
+class StoreUnavailable(Exception):
+    """The database cannot take the message now (locked, down, disk full). Nothing was stored, so
+    the platform must not be told it was: the adapter answers 503 and the platform delivers again."""
+
+
+class BadMessage(ValueError):
+    """This one message cannot be stored, whatever is tried; the rest of its group were."""
+
+
+def _clean_text(s: str) -> str:
+    """Text every database takes: no NUL (PostgreSQL refuses it), no lone surrogates (unencodable)."""
+    s = s.replace("\x00", "")
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        s = s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return s
+
+
+def _clean(value):
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None  # JSON has no NaN (PostgreSQL refuses it)
+    if isinstance(value, dict):
+        return {_clean_text(str(k)): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def inbox_row(msg: Inbound, now: datetime) -> dict:
+    """The inbox row of a message, cleaned so that it stores on SQLite and PostgreSQL alike: a
+    resident's report with a stray NUL byte or a broken location is kept, not refused."""
+    if msg.location is not None and not all(isinstance(v, (int, float)) and math.isfinite(v)
+                                            for v in (msg.location.lat, msg.location.lon)):
+        msg.location = None
+    msg_id = _clean_text(str(msg.msg_id))
+    if len(msg_id.encode()) > MAX_ID_BYTES:  # still one key per id: a re-delivery hashes the same
+        msg_id = "sha256:" + hashlib.sha256(msg_id.encode()).hexdigest()
+    msg.msg_id = msg_id
+    return {"platform": _clean_text(msg.chat.platform), "account": _clean_text(msg.chat.account),
+            "chat_id": _clean_text(msg.chat.chat_id), "msg_id": msg_id, "payload": _clean(msg.to_dict()),
+            "received_at": now}
 
 
 @dataclass
@@ -64,7 +118,8 @@ class GroupCommit:
     """Under load, messages are stored and handled in groups: callers queue their item, and one
     drain task runs what is waiting, a batch at a time, each batch one transaction under the write
     lock ("group commit"). One message alone is a group of one, so nothing waits for company; and
-    the lock's queue stays short, so the outbox and the scheduler get their turns."""
+    the lock's queue stays short, so the outbox and the scheduler get their turns. `run_batch`
+    returns one result per item, or an exception for an item that failed alone."""
 
     def __init__(self, lock, run_batch, size: int) -> None:  # lock: the write lock, or a nullcontext
         self.lock, self.run_batch, self.size = lock, run_batch, size
@@ -92,7 +147,11 @@ class GroupCommit:
                             f.set_exception(exc)
                     continue
                 for (_, f), result in zip(batch, results):
-                    if not f.done():
+                    if f.done():
+                        continue
+                    if isinstance(result, Exception):  # this item failed alone
+                        f.set_exception(result)
+                    else:
                         f.set_result(result)
                 batch = []
         finally:
@@ -121,6 +180,12 @@ class Bot:
         self._store_group = GroupCommit(self.write_lock, self._store, self.BATCH)
         self._handle_group = GroupCommit(self.write_lock, self._handle_batch, self.BATCH)
         self.followups: set[asyncio.Task] = set()  # after-commit jobs still running
+        # platforms this process can send to (make_app sets it from its senders; None: all, e.g. tests).
+        # Messages for the others are not queued: nothing would ever send them (the demo's console
+        # groups under `serve` left thousands pending).
+        self.outbox_platforms: set[str] | None = None
+        self._unsendable_logged: set[str] = set()
+        self._transient_tries: Counter[int] = Counter()  # inbox id → transient failures so far
         self.charts = ChartPool(settings.scheduler.chart_processes, settings.scheduler.chart_font)
 
     @classmethod
@@ -129,13 +194,15 @@ class Bot:
         clock = clock or SystemClock(settings.bot.timezone)
         if migrate:
             await upgrade(settings.database.url)
-        engine = make_engine(settings.database.url, settings.database.echo)
-        report_engine = (make_engine(settings.database.url, settings.database.echo, inline=False)
+        db = settings.database
+        engine = make_engine(db.url, db.echo, synchronous=db.synchronous, lock_wait=SERVER_LOCK_WAIT)
+        report_engine = (make_engine(db.url, db.echo, inline=False, synchronous=db.synchronous)
                          if engine.dialect.name == "sqlite" else None)
         taxonomy = load_taxonomy(settings.org.taxonomy)
         sessions = session_factory(engine)
         async with sessions() as session:
             if load_org and settings.org.file:
+                await serialised(session, "pingan:org")  # two servers starting at once
                 await apply_org(session, parse_org_toml(settings.org.file), replace_structure=True, now=clock.now())
                 await session.commit()
             revision = await OrgIndex.revision(session)
@@ -165,31 +232,65 @@ class Bot:
 
     # --- inbox ----------------------------------------------------------------------------------
     async def receive(self, msg: Inbound) -> int | None:
-        """Persist before anything else. Returns the inbox id, or None for a duplicate delivery."""
+        """Persist before anything else. Returns the inbox id, or None for a duplicate delivery.
+        A busy or failing database is retried for `server.store_budget_seconds` (without blocking
+        the event loop), then StoreUnavailable; a message that cannot be stored raises BadMessage."""
         msg.received_at = msg.received_at or self.clock.now()
-        return await self._store_group(msg)
+        row = inbox_row(msg, self.clock.now())
+        loop = asyncio.get_running_loop()
+        deadline, delay = loop.time() + self.settings.server.store_budget_seconds, 0.02
+        while True:
+            try:
+                return await self._store_group(row)
+            except Exception as exc:
+                if not transient(exc):
+                    raise
+                if loop.time() + delay > deadline:
+                    raise StoreUnavailable(f"database unavailable: {type(exc).__name__}: {exc}"[:300]) from exc
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
-    async def _store(self, msgs: list[Inbound]) -> list[int | None]:
-        now = self.clock.now()
-        rows = [{"platform": m.chat.platform, "account": m.chat.account, "msg_id": m.msg_id,
-                 "payload": m.to_dict(), "received_at": now} for m in msgs]
+    async def _store(self, rows: list[dict]) -> list[int | None | Exception]:
         async with self.sessions() as session:
             try:  # one statement for the whole group (a plain table insert: no ORM objects needed)
-                ids = (await session.exec(INSERT_INBOX, params=rows)).scalars().all()
+                if self.engine.dialect.name == "sqlite":
+                    ids = sorted((await session.exec(INSERT_INBOX_SQLITE, params=rows)).scalars().all())
+                else:
+                    ids = list((await session.exec(INSERT_INBOX, params=rows)).scalars().all())
                 await session.commit()
-                return list(ids)
-            except IntegrityError:  # a retried delivery in the group: store one by one
+                return ids
+            except Exception as exc:
                 await session.rollback()
-        ids = []
-        for m, row in zip(msgs, rows):
-            async with self.sessions() as session:
-                try:
-                    ids.append((await session.exec(INSERT_INBOX, params=[row])).scalar_one())
-                    await session.commit()
-                except IntegrityError:
-                    log.info("duplicate delivery %s/%s/%s ignored", m.chat.platform, m.chat.account, m.msg_id)
-                    ids.append(None)
-        return ids
+                if transient(exc):
+                    raise
+                # a re-delivery or a row the database refuses: store one by one, so it fails alone
+        return [await self._store_one(row) for row in rows]
+
+    async def _store_one(self, row: dict) -> int | None | Exception:
+        async with self.sessions() as session:
+            try:
+                inbox_id = (await session.exec(INSERT_INBOX, params=[row])).scalar_one()
+                await session.commit()
+                return inbox_id
+            except IntegrityError:
+                log.info("duplicate delivery %s/%s/%s/%s ignored", row["platform"], row["account"],
+                         row["chat_id"], row["msg_id"])
+                return None
+            except Exception as exc:
+                if transient(exc):
+                    return exc
+                log.warning("message %s/%s refused by the database: %s", row["platform"], row["msg_id"], exc)
+                return BadMessage(f"message cannot be stored: {type(exc).__name__}")
+
+    async def forget_old_keys(self) -> int:
+        """Past `server.dedupe_days` a platform message id no longer marks a re-delivery (OneBot
+        reuses its 32-bit ids). Returns how many keys were forgotten."""
+        cutoff = self.clock.now() - timedelta(days=self.settings.server.dedupe_days)
+        async with self.write_lock, self.sessions() as session:
+            res = await session.exec(update(INBOX).where(INBOX.c.msg_id.is_not(None), INBOX.c.received_at < cutoff)
+                                     .values(msg_id=None))
+            await session.commit()
+        return res.rowcount or 0
 
     async def process(self, inbox_id: int, hold_replies_until: datetime | None = None) -> Handled:
         """Handle one stored message exactly once: handlers, ticket changes, outbox rows and the
@@ -209,7 +310,8 @@ class Bot:
             try:
                 for inbox_id, payload in rows:
                     results[inbox_id] = handled = await self._handle_one(session, inbox_id, payload)
-                    outbox += outbox_rows(handled.outbound, self.clock.now(), hold[inbox_id], handled.chat)
+                    outbox += outbox_rows(self.sendable(handled.outbound), self.clock.now(), hold[inbox_id],
+                                          handled.chat)
                 if rows:
                     await session.exec(update(INBOX).where(INBOX.c.id.in_(list(results)))
                                        .values(handled_at=self.clock.now()))
@@ -217,11 +319,14 @@ class Bot:
                 await session.commit()
             except Exception as exc:
                 await session.rollback()
+                if transient(exc) and not self._hopeless([i for i, _ in rows]):
+                    raise  # nothing is wrong with the messages: the caller tries again later
                 if len(rows) == 1:
                     return [await self._record_failure(rows[0][0], exc)]
                 # one bad message must not take the others down: handle each on its own
-                return [(await self._handle_batch([item]))[0] for item in items]
+                return [await self._handle_alone(item) for item in items]
         for h in results.values():
+            self._transient_tries.pop(h.inbox_id, None)
             if h.sender:
                 self.known.remember(h.chat.platform, *h.sender)
             h.followups = [self._follow_up(h.chat, h.inbox_id, job) for job in h.later]
@@ -249,6 +354,22 @@ class Bot:
         return Handled(inbox_id, False, notifier.out, ctx.handled_by, msg.chat,
                        (msg.sender_id, ctx.sender) if ctx.sender else None, ctx.later)
 
+    TRANSIENT_LIMIT = 20  # a message that keeps meeting "transient" errors is parked after this many
+
+    def _hopeless(self, ids: list[int]) -> bool:
+        """Count a transient failure of a message handled alone; True once it is past the limit
+        (an error that is not the database's, only looking like it, must not retry forever)."""
+        if len(ids) != 1:
+            return False
+        self._transient_tries[ids[0]] += 1
+        return self._transient_tries[ids[0]] >= self.TRANSIENT_LIMIT
+
+    async def _handle_alone(self, item: tuple[int, datetime | None]) -> Handled | Exception:
+        try:
+            return (await self._handle_batch([item]))[0]
+        except Exception as exc:  # transient: this one is retried; the others' results stand
+            return exc
+
     def _follow_up(self, chat: ChatRef, inbox_id: int, job) -> asyncio.Task:
         task = asyncio.create_task(self._run_follow_up(chat, inbox_id, job), name=f"inbox-{inbox_id}-after-commit")
         self.followups.add(task)
@@ -270,7 +391,10 @@ class Bot:
                 await session.commit()
 
     async def _record_failure(self, inbox_id: int, exc: Exception) -> Handled:
-        """A handler bug must not lose the message or wedge the inbox: mark it, tell the admins."""
+        """A message that fails deterministically (a handler bug, data the database refuses) must
+        not wedge the inbox: park it (handled, with its error), tell the admins. `pingan inbox
+        retry` runs parked messages again once the cause is fixed."""
+        self._transient_tries.pop(inbox_id, None)
         now = self.clock.now()
         error = f"{type(exc).__name__}: {exc}"[:500]
         notifier = Notifier(self.org, self.settings, self.taxonomy, self.clock)
@@ -281,9 +405,18 @@ class Bot:
             await session.commit()
         return Handled(inbox_id, False, [])
 
-    @staticmethod
-    async def enqueue(session, outbound: list[Outbound], now: datetime) -> None:
-        await insert_outbox(session, outbox_rows(outbound, now))
+    async def enqueue(self, session, outbound: list[Outbound], now: datetime) -> None:
+        await insert_outbox(session, outbox_rows(self.sendable(outbound), now))
+
+    def sendable(self, outbound: list[Outbound]) -> list[Outbound]:
+        if self.outbox_platforms is None:
+            return outbound
+        for o in outbound:
+            p = o.target.platform
+            if p not in self.outbox_platforms and p not in self._unsendable_logged:
+                self._unsendable_logged.add(p)
+                log.warning("no sender for platform %r in this process: its messages are not queued", p)
+        return [o for o in outbound if o.target.platform in self.outbox_platforms]
 
     async def handle(self, msg: Inbound) -> Handled:
         inbox_id = await self.receive(msg)
@@ -293,13 +426,35 @@ class Bot:
         await asyncio.gather(*handled.followups)  # the console and tests want the whole answer
         return handled
 
+    async def retry_parked(self, ids: list[int] | None = None) -> tuple[int, int]:
+        """Run parked messages (a deterministic failure, see _record_failure) again, oldest first,
+        e.g. after the bug is fixed. Returns (how many ran, how many failed again)."""
+        parked = INBOX.c.error.is_not(None)
+        if ids:
+            parked &= INBOX.c.id.in_(ids)
+        async with self.write_lock, self.sessions() as session:
+            q = update(INBOX).where(parked).values(handled_at=None, error=None).returning(INBOX.c.id)
+            again = sorted((await session.exec(q)).scalars().all())
+            await session.commit()
+        failed = 0
+        for inbox_id in again:
+            await self.process(inbox_id)
+            async with self.sessions() as session:
+                failed += (await session.exec(select(INBOX.c.error).where(INBOX.c.id == inbox_id))).scalar() is not None
+        return len(again), failed
+
     async def recover(self) -> int:
         """Handle what was stored but not handled before a crash, oldest first. Returns how many."""
         async with self.sessions() as session:
             q = select(INBOX.c.id).where(INBOX.c.handled_at.is_(None)).order_by(INBOX.c.id)
             pending = list((await session.exec(q)).scalars().all())
         for inbox_id in pending:
-            await self.process(inbox_id)
+            try:
+                await self.process(inbox_id)
+            except Exception as exc:  # the next one may fare better; this one is tried next sweep
+                if not transient(exc):
+                    raise
+                log.warning("recovering inbox #%s: %s; left for the next sweep", inbox_id, type(exc).__name__)
         if pending:
             log.warning("recovered %d stored-but-unhandled message(s)", len(pending))
         return len(pending)

@@ -42,7 +42,7 @@ class EveningDigest:
 # The demo compresses the 中事 window to 3 hours so an overdue 呼叫 happens within the day.
 DEMO_POLICY = {"resolve_medium": "3h"}
 
-SCRIPT = [
+DAY = [
     Step("09:00", "张阿姨", "锦城花园3栋楼道里又有人给电瓶车充电!!线都拖到楼梯上了😡", where=None),
     Step("09:08", "周网格", "到场 #1"),
     Step("09:26", "周网格", "办结 #1 已劝离并断电,电瓶车推到集中充电棚了"),
@@ -69,7 +69,9 @@ SCRIPT = [
     # nobody resolves it: reminders, then at the deadline the sweep calls up the community (呼叫)
     Step("17:30", "王书记", "签收 #5"),
     EveningDigest("18:00"),
-    # a gas-leak night: safety first, an urge re-alerts at once, a quote-reply 到了, one correction
+]
+# a gas-leak night: safety first, an urge re-alerts at once, a quote-reply 到了, one correction
+GAS_NIGHT = [
     Step("23:05", "林女士", "山水天成8栋二单元楼道好大一股气味，闻着头晕，好吓人", where=None),
     Step("23:14", "林女士", "怎么还没有人来啊😭", where=None),
     Step("23:18", "周网格", "到了", quote="隐患 #6】"),
@@ -77,47 +79,51 @@ SCRIPT = [
     Step("23:45", "王书记", "改地点 #6 山水天成8栋一单元楼道"),
     Step("23:50", "林女士", "谢谢你们，辛苦了", where=None),
 ]
+SCRIPT = DAY + GAS_NIGHT  # the nights are lists of steps in time order, added after the day
 
 
-async def run_demo(bot: Bot, clock: FrozenClock, echo: Callable[[str], None] = print, script=SCRIPT) -> list[str]:
-    """Replay the script; returns the transcript lines (also echoed as they happen)."""
-    lines: list[str] = []
-    day = clock.now().date()
-
-    def say(line: str) -> None:
-        lines.append(line)
-        echo(line)
-
-    def show(remote_id: str, out) -> None:
-        where = f"[{out.target.chat_id}]" if out.target.chat_type == "group" else f"[私聊 → {out.target.chat_id}]"
-        body = (render(out) + attachments(out)).replace("\n", "\n        ")
-        say(f"{clock.now():%H:%M} {where} 🤖 {bot.settings.bot.name}: {body}")
-
-    sender = ConsoleSender(printer=show)
-    worker = OutboxWorker(bot.sessions, clock, bot.settings.outbox, {"console": sender}, bot.org)
+def _demo_settings(bot: Bot) -> None:
     for key, value in DEMO_POLICY.items():
         setattr(bot.settings.policy, key, value)
     if not bot.settings.scheduler.campaign_start:  # the seed's 百日攻坚 began on 2019-03-26
         bot.settings.scheduler.campaign_start = "2019-03-26"
     if bot.settings.scheduler.files_dir == "pingan-files":  # keep the demo's charts out of the cwd
         bot.settings.scheduler.files_dir = tempfile.mkdtemp(prefix="pingan-demo-")
-    say(f"=== pingan 演示:{day:%Y-%m-%d} 新联社区的一天(模拟时钟,{bot.settings.bot.timezone}) ===")
-    say("(演示设置:中事办结时限 3 小时,便于一天内看到超期自动呼叫;默认 3 天)")
-    scheduling = False
 
-    def at(hhmm: str) -> datetime:
+
+class _Replay:
+    """The script's day on a frozen clock: messages, the minute sweeps in between, the evening digest."""
+
+    def __init__(self, bot: Bot, clock: FrozenClock, echo: Callable[[str], None]) -> None:
+        self.bot, self.clock, self.echo = bot, clock, echo
+        self.lines: list[str] = []
+        self.day = clock.now().date()
+        self.sender = ConsoleSender(printer=self.show)
+        self.worker = OutboxWorker(bot.sessions, clock, bot.settings.outbox, {"console": self.sender}, bot.org)
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+        self.echo(line)
+
+    def show(self, remote_id: str, out) -> None:
+        where = f"[{out.target.chat_id}]" if out.target.chat_type == "group" else f"[私聊 → {out.target.chat_id}]"
+        body = (render(out) + attachments(out)).replace("\n", "\n        ")
+        self.say(f"{self.clock.now():%H:%M} {where} 🤖 {self.bot.settings.bot.name}: {body}")
+
+    def at(self, hhmm: str) -> datetime:
         h, m = map(int, hhmm.split(":"))
-        return datetime.combine(day, time(h, m), tzinfo=clock.tz)
+        return datetime.combine(self.day, time(h, m), tzinfo=self.clock.tz)
 
-    async def run_scheduler_until(until: datetime) -> None:
+    async def scheduler_until(self, until: datetime) -> None:
         """Jump the clock to each minute the sweep has work (as the every-minute job would find it)."""
         from pingan.models import Ticket
         from pingan.scheduler import sweep
-        from pingan.scheduler.plan import SWEPT
+        from pingan.scheduler.sweep import SWEPT
 
+        bot, clock = self.bot, self.clock
         for _ in range(500):
             async with bot.sessions() as session:
-                q = select(func.min(Ticket.next_check_at)).where(Ticket.status.in_([str(x) for x in SWEPT]))
+                q = select(func.min(Ticket.next_check_at)).where(Ticket.status.in_(SWEPT))
                 nxt = (await session.exec(q)).one()
             nxt = nxt[0] if isinstance(nxt, tuple) else nxt
             if nxt is None or nxt > until:
@@ -127,31 +133,45 @@ async def run_demo(bot: Bot, clock: FrozenClock, echo: Callable[[str], None] = p
                 nxt = nxt.replace(second=0, microsecond=0) + timedelta(minutes=1)
             clock.set(max(nxt, clock.now()))
             if await sweep(bot):
-                say(f"{clock.now():%H:%M} ⏱ [定时巡检]")
-            await worker.run_once()
+                self.say(f"{clock.now():%H:%M} ⏱ [定时巡检]")
+            await self.worker.run_once()
 
-    for step in script:
-        if isinstance(step, Scheduler):
-            scheduling = True
-            clock.set(at(step.at))
-            continue
-        if scheduling:
-            await run_scheduler_until(at(step.at))
-        clock.set(at(step.at))
-        if isinstance(step, EveningDigest):
-            from pingan.scheduler.jobs import post_digests
+    async def digest(self, step: EveningDigest) -> None:
+        from pingan.scheduler.jobs import post_digests
 
-            say(f"{step.at} ⏱ [晚间日报 {bot.settings.scheduler.community_digest_at}]")
-            await post_digests(bot, "community", day)
-            await worker.run_once()
-            continue
+        self.say(f"{step.at} ⏱ [晚间日报 {self.bot.settings.scheduler.community_digest_at}]")
+        await post_digests(self.bot, "community", self.day)
+        await self.worker.run_once()
+
+    async def message(self, step: Step) -> None:
         chat = group_chat(step.where) if step.where else private_chat(step.who)
         reply_to = None
         if step.quote:
-            reply_to = next(rid for rid, _, out in reversed(sender.delivered) if step.quote in render(out))
+            reply_to = next(rid for rid, _, out in reversed(self.sender.delivered) if step.quote in render(out))
         where = f"[{step.where}]" if step.where else "[私聊]"
         quoted = f"(引用 {step.quote} 的消息)" if step.quote else ""
-        say(f"{step.at} {where} {step.who}{quoted}: {step.text}")
-        await bot.handle(message(chat, step.who, step.text, reply_to=reply_to))
-        await worker.run_once()
-    return lines
+        self.say(f"{step.at} {where} {step.who}{quoted}: {step.text}")
+        await self.bot.handle(message(chat, step.who, step.text, reply_to=reply_to))
+        await self.worker.run_once()
+
+
+async def run_demo(bot: Bot, clock: FrozenClock, echo: Callable[[str], None] = print, script=SCRIPT) -> list[str]:
+    """Replay the script; returns the transcript lines (also echoed as they happen)."""
+    _demo_settings(bot)
+    replay = _Replay(bot, clock, echo)
+    replay.say(f"=== pingan 演示:{replay.day:%Y-%m-%d} 新联社区的一天(模拟时钟,{bot.settings.bot.timezone}) ===")
+    replay.say("(演示设置:中事办结时限 3 小时,便于一天内看到超期自动呼叫;默认 3 天)")
+    scheduling = False
+    for step in script:
+        if isinstance(step, Scheduler):
+            scheduling = True
+            clock.set(replay.at(step.at))
+            continue
+        if scheduling:
+            await replay.scheduler_until(replay.at(step.at))
+        clock.set(replay.at(step.at))
+        if isinstance(step, EveningDigest):
+            await replay.digest(step)
+        else:
+            await replay.message(step)
+    return replay.lines

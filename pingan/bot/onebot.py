@@ -6,6 +6,10 @@ Transports:
 - HTTP POST events at /onebot/v11/http (optionally signed: X-Signature: sha1=HMAC-SHA1(secret, body)),
   with actions sent to the client's HTTP API (`platforms.onebot.api_url`).
 
+Without an access token or secret the adapter refuses to start, unless
+`allow_unauthenticated_loopback` lets clients on this machine in. Files go up with
+upload_group_file / upload_private_file (NapCat, LLOneBot).
+
 Several accounts may be connected at once. A group message addressed with account "" goes out
 through an account that has seen that group (the last one to receive from it), else any connected
 account. With no usable connection a send raises SendError and the outbox retries later."""
@@ -29,8 +33,10 @@ from aiohttp import web
 
 from pingan.bot.http import HttpClient
 from pingan.bot.outbox import SendError
+from pingan.bot.ratelimit import IPAllowList
 from pingan.config import OneBotSettings
-from pingan.messages import ChatRef, Inbound, Location, Mention, Outbound, Text
+from pingan.errors import ConfigError
+from pingan.messages import ChatRef, Inbound, Location, Mention, Outbound, Text, check_id
 
 log = logging.getLogger("pingan.onebot")
 PLATFORM = "qq"
@@ -71,17 +77,93 @@ class BadEvent(ValueError):
     pass
 
 
+ANONYMOUS_QQ = "80000000"  # the shared user_id of anonymous group members: an `at` to it fails
+
+
 def _str_id(value, name: str) -> str:
-    if isinstance(value, bool) or value is None or not isinstance(value, (int, str)) or str(value).strip() == "":
-        raise BadEvent(f"missing or invalid {name}")
-    return str(value).strip()
+    try:
+        return check_id(value, name)
+    except ValueError as exc:
+        raise BadEvent(str(exc)) from None
+
+
+def _segments(raw) -> list:
+    if isinstance(raw, str):
+        return parse_cq(raw)
+    if isinstance(raw, list):
+        return raw
+    if isinstance(raw, dict):  # a single segment
+        return [raw]
+    raise BadEvent("message is neither a string nor an array")
+
+
+def _map_location(data: dict) -> Location | None:
+    """A QQ location share: the `json` (Ark) segment of app com.tencent.map (NapCat, LLOneBot)."""
+    raw = data.get("data")
+    try:
+        card = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return None
+    if not isinstance(card, dict) or card.get("app") != "com.tencent.map" or not isinstance(card.get("meta"), dict):
+        return None
+    for place in card["meta"].values():
+        if isinstance(place, dict) and "lat" in place and ("lng" in place or "lon" in place):
+            label = " ".join(str(place.get(k) or "") for k in ("name", "address")).strip()
+            return Location.checked(place["lat"], place.get("lng", place.get("lon")), label)
+    return None
+
+
+def _is_sticker(data: dict) -> bool:
+    return str(data.get("sub_type", "0")) == "1" or bool(data.get("emoji_id") or data.get("emoji_package_id"))
+
+
+@dataclass
+class _Body:
+    text: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    mentions_bot: bool = False
+    reply_to: str | None = None
+    location: Location | None = None
+
+
+def _read_segments(segments: list, me: str) -> _Body:
+    b = _Body()
+    for seg in segments:
+        if not isinstance(seg, dict) or not isinstance(seg.get("data") or {}, dict):
+            continue
+        t, data = seg.get("type"), seg.get("data") or {}
+        if t == "text" and isinstance(data.get("text", ""), (str, int)):
+            b.text.append(str(data.get("text", "")))
+        elif t == "at":
+            qq = str(data.get("qq", "")) if isinstance(data.get("qq"), (str, int)) else ""
+            if qq == me:
+                b.mentions_bot = True
+            elif qq and qq != "all":
+                name = data.get("name") if isinstance(data.get("name"), str) else ""
+                b.text.append("@" + (name.removeprefix("@") or qq))  # Lagrange's name starts with "@"
+        elif t == "reply" and isinstance(data.get("id"), (str, int)) and str(data["id"]):
+            b.reply_to = _str_id(data["id"], "reply id")
+        elif t == "image" and not _is_sticker(data):
+            ref = data.get("url") or data.get("file")
+            if isinstance(ref, str) and ref:
+                b.images.append(ref)
+        elif t in ("location", "json"):
+            try:
+                loc = (Location.checked(data.get("lat"), data.get("lon"), data.get("title") or "")
+                       if t == "location" else _map_location(data))
+            except ValueError as exc:
+                raise BadEvent(f"bad location: {exc}") from None
+            b.location = loc or b.location
+    return b
 
 
 def event_to_inbound(ev: dict, self_id: str | None = None) -> Inbound | None:
     """One OneBot v11 event → an Inbound, or None for events that are not messages to us (meta
-    events, notices, requests, our own sent messages). Raises BadEvent for malformed messages."""
+    events, requests, most notices, our own sent messages). Raises BadEvent for malformed messages."""
     if not isinstance(ev, dict):
         raise BadEvent("event is not an object")
+    if ev.get("post_type") == "notice":
+        return notice_to_inbound(ev, self_id)
     if ev.get("post_type") != "message":
         return None
     kind = ev.get("message_type")
@@ -93,60 +175,52 @@ def event_to_inbound(ev: dict, self_id: str | None = None) -> Inbound | None:
         return None
     msg_id = _str_id(ev.get("message_id"), "message_id")
     chat_id = _str_id(ev.get("group_id"), "group_id") if kind == "group" else user_id
-    raw = ev.get("message", ev.get("raw_message", ""))
-    if isinstance(raw, str):
-        segments = parse_cq(raw)
-    elif isinstance(raw, list):
-        segments = raw
-    elif isinstance(raw, dict):  # a single segment
-        segments = [raw]
-    else:
-        raise BadEvent("message is neither a string nor an array")
-    text, images, mentions_bot, reply_to, location = [], [], False, None, None
-    for seg in segments:
-        if not isinstance(seg, dict):
-            continue
-        t, data = seg.get("type"), seg.get("data") or {}
-        if not isinstance(data, dict):
-            continue
-        if t == "text":
-            text.append(str(data.get("text", "")))
-        elif t == "at":
-            qq = str(data.get("qq", ""))
-            if qq == me:
-                mentions_bot = True
-            elif qq and qq != "all":
-                text.append(f"@{data.get('name') or qq}")
-        elif t == "reply" and data.get("id") not in (None, ""):
-            reply_to = str(data["id"])
-        elif t == "image":
-            ref = data.get("url") or data.get("file")
-            if ref:
-                images.append(str(ref))
-        elif t == "location":
-            try:
-                location = Location(float(data["lat"]), float(data["lon"]), str(data.get("title") or ""))
-            except (KeyError, TypeError, ValueError):
-                pass
+    b = _read_segments(_segments(ev.get("message", ev.get("raw_message", ""))), me)
     sender = ev.get("sender") if isinstance(ev.get("sender"), dict) else {}
-    name = str(sender.get("card") or sender.get("nickname") or "")
+    name = sender.get("card") or sender.get("nickname") or ""
+    anon = ev.get("anonymous")
+    if user_id == ANONYMOUS_QQ or isinstance(anon, dict):  # one shared id: tell them apart, never @ it
+        anon = anon if isinstance(anon, dict) else {}
+        user_id = "anonymous-" + _str_id(anon.get("id") or anon.get("name") or "0", "anonymous id")
+        name = anon.get("name") or "匿名"
     return Inbound(chat=ChatRef(PLATFORM, me, kind, chat_id), msg_id=msg_id, sender_id=user_id,
-                   text="".join(text).strip(), sender_name=name, mentions_bot=mentions_bot, reply_to=reply_to,
-                   images=images, location=location)
+                   text="".join(b.text).strip(), sender_name=name if isinstance(name, str) else "",
+                   mentions_bot=b.mentions_bot, reply_to=b.reply_to, images=b.images, location=b.location)
+
+
+def notice_to_inbound(ev: dict, self_id: str | None) -> Inbound | None:
+    """A member withdrawing their own group message becomes a 'recall' event naming that message
+    (the core may ask whether the report is withdrawn too); other notices are only logged."""
+    kind = ev.get("notice_type")
+    if kind != "group_recall":
+        log.info("OneBot notice %r ignored", kind if isinstance(kind, str) else type(kind).__name__)
+        return None
+    me = _str_id(ev.get("self_id", self_id), "self_id")
+    user_id, gid = _str_id(ev.get("user_id"), "user_id"), _str_id(ev.get("group_id"), "group_id")
+    recalled = _str_id(ev.get("message_id"), "message_id")
+    if user_id == me:
+        return None
+    return Inbound(chat=ChatRef(PLATFORM, me, "group", gid), msg_id=f"recall:{recalled}", sender_id=user_id,
+                   reply_to=recalled, event="recall")
 
 
 # --- rendering --------------------------------------------------------------------------------
 
 def image_file(ref: str) -> str:
-    """An image reference for the `image` segment: URLs and base64:// as given; a local file is
-    inlined as base64:// (the OneBot client may run on another machine)."""
+    """A file reference for `image` segments and uploads: URLs and base64:// as given; a local file
+    is inlined as base64:// (the OneBot client may run on another machine)."""
     if ref.startswith(("http://", "https://", "base64://", "file://")):
         return ref
     with open(ref, "rb") as f:
         return "base64://" + base64.b64encode(f.read()).decode()
 
 
+def _qq_number(user_id: str | None) -> bool:
+    return bool(user_id) and user_id.isdigit() and user_id != ANONYMOUS_QQ
+
+
 def render_segments(out: Outbound) -> list[dict]:
+    """Text, @-mentions and the image; a file is uploaded on its own (`OneBotSender.upload`)."""
     segs: list[dict] = []
 
     def text(s: str) -> None:
@@ -157,9 +231,9 @@ def render_segments(out: Outbound) -> list[dict]:
 
     for p in out.parts:
         if isinstance(p, Mention):
-            if p.user_id:
+            if _qq_number(p.user_id):
                 segs.append({"type": "at", "data": {"qq": str(p.user_id)}})
-            else:
+            else:  # no QQ number (or an anonymous member): the name as text
                 text(f"@{p.name}")
         elif isinstance(p, Text):
             text(p.text)
@@ -168,12 +242,14 @@ def render_segments(out: Outbound) -> list[dict]:
             segs.append({"type": "image", "data": {"file": image_file(out.image)}})
         except OSError as exc:
             raise SendError(f"image {out.image!r} unreadable: {exc}", permanent=True) from None
-    if out.file:
-        text(f"\n[附件] {os.path.basename(out.file)}")
     return segs
 
 
 # --- connections and the adapter --------------------------------------------------------------
+
+PERMANENT_RETCODES = {1400, 1404}  # bad request / no such action: retrying cannot help
+LATE_ANSWERS = 256  # timed-out actions remembered per connection, to match their answers later
+
 
 @dataclass
 class Connection:
@@ -181,17 +257,25 @@ class Connection:
     ws: web.WebSocketResponse
     role: str
     pending: dict[str, asyncio.Future] = field(default_factory=dict)
+    # an action whose answer did not come in time, by its content: a retry of the same action waits
+    # for (or takes) that answer instead of sending it again
+    overdue: dict[str, tuple[str, asyncio.Future]] = field(default_factory=dict)
 
 
 def _check_response(resp: dict, action: str) -> dict | None:
     if not isinstance(resp, dict):
         raise SendError(f"{action}: malformed response")
     retcode = resp.get("retcode", 0)
+    if resp.get("status") == "async":  # accepted, carried out later (retcode 1)
+        return None
     if resp.get("status") == "failed" or retcode not in (0, None):
         why = resp.get("wording") or resp.get("message") or resp.get("msg") or ""
-        raise SendError(f"{action}: retcode {retcode} {why}".strip())
+        raise SendError(f"{action}: retcode {retcode} {why}".strip(), permanent=retcode in PERMANENT_RETCODES)
     data = resp.get("data")
     return data if isinstance(data, dict) else None
+
+
+_LOOPBACK = IPAllowList(["127.0.0.0/8", "::1/128"])
 
 
 class OneBotAdapter:
@@ -199,11 +283,18 @@ class OneBotAdapter:
 
     def __init__(self, bot, pipeline, settings: OneBotSettings, http: HttpClient | None = None,
                  max_frame_bytes: int = 1 << 20) -> None:
+        if not (settings.access_token or settings.secret):
+            if not settings.allow_unauthenticated_loopback:
+                raise ConfigError("OneBot is enabled without an access token or secret: set "
+                                  "PINGAN_ONEBOT_ACCESS_TOKEN (and/or PINGAN_ONEBOT_SECRET), or "
+                                  "platforms.onebot.allow_unauthenticated_loopback = true for a client on this machine")
+            log.warning("OneBot has no access token or secret: accepting unauthenticated clients from loopback only")
         self.bot, self.pipeline, self.settings = bot, pipeline, settings
         self.http = http or HttpClient()
         self.max_frame_bytes = max_frame_bytes
         self.connections: dict[str, Connection] = {}  # self_id → the account's action connection
         self.group_accounts: dict[str, str] = {}  # group id → account that last received from it
+        self.temp_groups: dict[tuple[str, str], int] = {}  # (account, user) → group of a temp session
         self._echo = itertools.count(1)
         self._prefix = secrets.token_hex(3)
         self.sender = OneBotSender(self)
@@ -221,8 +312,8 @@ class OneBotAdapter:
     # --- auth ---------------------------------------------------------------------------------
     def _token_ok(self, request: web.Request) -> bool:
         want = self.settings.access_token
-        if not want:
-            return True
+        if not want:  # no token set: only a client on this machine, and only when allowed
+            return self.settings.allow_unauthenticated_loopback and request.remote in _LOOPBACK
         got = ""
         auth = request.headers.get("Authorization", "")
         if auth[:7].lower() == "bearer ":
@@ -231,6 +322,19 @@ class OneBotAdapter:
             got = auth[6:].strip()
         got = got or request.query.get("access_token", "")
         return secrets.compare_digest(got.encode(), want.encode())
+
+    def _http_auth(self, request: web.Request, body: bytes) -> tuple[int, str] | None:
+        """None if the HTTP POST is authentic, else (status, why). NapCat and LLOneBot sign the body
+        with their token (X-Signature: sha1=HMAC-SHA1) and send no bearer token: the secret, or with
+        none set the access token, is the signing key."""
+        key = self.settings.secret or self.settings.access_token
+        sig = request.headers.get("X-Signature", "")
+        if sig and key:
+            want = "sha1=" + hmac.new(key.encode(), body, hashlib.sha1).hexdigest()
+            return None if secrets.compare_digest(sig.strip().lower().encode(), want.encode()) else (403, "bad X-Signature")
+        if self.settings.secret:
+            return 401, "missing X-Signature"
+        return None if self._token_ok(request) else (401, "bad or missing access token")
 
     # --- reverse WebSocket ----------------------------------------------------------------------
     async def ws_handler(self, request: web.Request) -> web.StreamResponse:
@@ -253,15 +357,12 @@ class OneBotAdapter:
             if old is not None:
                 await old.ws.close(code=aiohttp.WSCloseCode.POLICY_VIOLATION, message=b"replaced by a new connection")
         log.info("OneBot account %s connected (%s)", self_id, role)
+        if conn.role != "event" and self.pipeline.on_enqueued is not None:
+            self.pipeline.on_enqueued()  # its waiting rows can go now
         try:
             async for frame in ws:
-                if frame.type == aiohttp.WSMsgType.TEXT:
-                    await self._on_frame(conn, frame.data)
-                elif frame.type == aiohttp.WSMsgType.BINARY:
-                    try:
-                        await self._on_frame(conn, frame.data.decode("utf-8"))
-                    except UnicodeDecodeError:
-                        log.warning("OneBot %s: undecodable binary frame ignored", self_id)
+                if frame.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                    await self._frame_alone(conn, frame.data)
                 elif frame.type == aiohttp.WSMsgType.ERROR:
                     log.warning("OneBot %s: websocket error %s", self_id, ws.exception())
         finally:
@@ -274,58 +375,71 @@ class OneBotAdapter:
             log.info("OneBot account %s disconnected", self_id)
         return ws
 
+    async def _frame_alone(self, conn: Connection, data: str | bytes) -> None:
+        try:
+            await self._on_frame(conn, data if isinstance(data, str) else data.decode("utf-8"))
+        except UnicodeDecodeError:
+            log.warning("OneBot %s: undecodable binary frame ignored", conn.self_id)
+        except Exception:  # e.g. the database refused it: this frame fails alone, the socket stays
+            log.exception("OneBot %s: frame dropped", conn.self_id)
+
     async def _on_frame(self, conn: Connection, data: str) -> None:
+        """One frame: an event, or the answer to an action. A bad frame is logged and dropped; the
+        socket and the frames behind it carry on."""
         try:
             obj = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             log.warning("OneBot %s: non-JSON frame ignored", conn.self_id)
             return
         if not isinstance(obj, dict):
             return
         if "post_type" in obj:
-            await self._on_event(obj, conn.self_id)
+            await self._on_event(obj, conn.self_id, patient=True)
             return
-        fut = conn.pending.pop(str(obj.get("echo")), None)
+        echo = obj.get("echo")
+        fut = conn.pending.pop(echo, None) if isinstance(echo, str) else None
         if fut is not None and not fut.done():
             fut.set_result(obj)
 
-    async def _on_event(self, ev: dict, self_id: str) -> bool:
+    async def _on_event(self, ev: dict, self_id: str, patient: bool = False) -> bool:
         """Store the message (before anything else), then hand it to the pipeline. False if the
         event was malformed."""
         try:
             inbound = event_to_inbound(ev, self_id)
-        except BadEvent as exc:
-            log.warning("OneBot %s: malformed event ignored (%s)", self_id, exc)
+        except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
+            log.warning("OneBot %s: malformed event ignored (%s: %s)", self_id, type(exc).__name__, str(exc)[:200])
             return False
         if inbound is None:
             return True
         if inbound.chat.chat_type == "group":
             self.group_accounts[inbound.chat.chat_id] = inbound.chat.account
-        inbox_id = await self.pipeline.receive(inbound)
+        elif ev.get("sub_type") == "group":  # a temporary session started from a group
+            self._remember_temp(inbound, ev)
+        inbox_id = await self.pipeline.receive(inbound, patient=patient)
         if inbox_id is not None:
             self.pipeline.submit(inbox_id)
         return True
 
+    def _remember_temp(self, inbound: Inbound, ev: dict) -> None:
+        sender = ev.get("sender") if isinstance(ev.get("sender"), dict) else {}
+        gid = ev.get("group_id") or sender.get("group_id") or ev.get("temp_source")
+        if isinstance(gid, (int, str)) and str(gid).isdigit() and len(str(gid)) < 20:
+            self.temp_groups[(inbound.chat.account, inbound.chat.chat_id)] = int(gid)
+
     # --- HTTP POST ------------------------------------------------------------------------------
     async def http_handler(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        if self.settings.secret:
-            sig = request.headers.get("X-Signature", "")
-            if not sig:
-                return web.json_response({"error": "missing X-Signature"}, status=401)
-            want = "sha1=" + hmac.new(self.settings.secret.encode(), body, hashlib.sha1).hexdigest()
-            if not secrets.compare_digest(sig.strip().lower().encode(), want.encode()):
-                return web.json_response({"error": "bad X-Signature"}, status=403)
-        elif self.settings.access_token and not self._token_ok(request):
-            return web.json_response({"error": "bad or missing access token"}, status=401)
+        denied = self._http_auth(request, body)
+        if denied is not None:
+            return web.json_response({"error": denied[1]}, status=denied[0])
         try:
             ev = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return web.json_response({"error": "body is not JSON"}, status=400)
         if not isinstance(ev, dict):
             return web.json_response({"error": "event must be a JSON object"}, status=400)
         self_id = request.headers.get("X-Self-ID", "").strip() or None
-        if not await self._on_event(ev, self_id or str(ev.get("self_id", ""))):
+        if not await self._on_event(ev, self_id or ev.get("self_id")):
             return web.json_response({"error": "malformed message event"}, status=400)
         return web.Response(status=204)
 
@@ -346,24 +460,31 @@ class OneBotAdapter:
         if self.settings.api_url:
             return await self._call_http(action, params, target.account)
         who = f"account {target.account}" if target.account else "any account"
-        raise SendError(f"OneBot: no connection for {who}")
+        raise SendError(f"OneBot: no connection for {who}", unavailable=True)
 
     async def _call_ws(self, conn: Connection, action: str, params: dict) -> dict | None:
-        echo = f"{self._prefix}-{next(self._echo)}"
-        fut = asyncio.get_running_loop().create_future()
-        conn.pending[echo] = fut
-        try:
+        """Send an action and wait for its answer. A slow client may answer after the timeout: the
+        outbox then retries the same action, which waits for (or takes) that first answer instead of
+        posting it twice."""
+        body = json.dumps(params, ensure_ascii=False, sort_keys=True)
+        key = hashlib.sha1(f"{action}\n{body}".encode()).hexdigest()
+        echo, fut = conn.overdue.pop(key, (None, None))
+        if fut is None:
+            echo = f"{self._prefix}-{next(self._echo)}"
+            fut = conn.pending[echo] = asyncio.get_running_loop().create_future()
             try:
                 await conn.ws.send_str(json.dumps({"action": action, "params": params, "echo": echo},
                                                   ensure_ascii=False))
             except (ConnectionError, RuntimeError) as exc:
+                conn.pending.pop(echo, None)
                 raise SendError(f"OneBot {conn.self_id}: send failed ({exc})") from None
-            try:
-                resp = await asyncio.wait_for(fut, self.settings.action_timeout_seconds)
-            except asyncio.TimeoutError:
-                raise SendError(f"OneBot {conn.self_id}: {action} timed out") from None
-        finally:
-            conn.pending.pop(echo, None)
+        try:
+            resp = await asyncio.wait_for(asyncio.shield(fut), self.settings.action_timeout_seconds)
+        except asyncio.TimeoutError:
+            conn.overdue[key] = (echo, fut)
+            while len(conn.overdue) > LATE_ANSWERS:  # forget the oldest: its answer is not coming
+                conn.pending.pop(conn.overdue.pop(next(iter(conn.overdue)))[0], None)
+            raise SendError(f"OneBot {conn.self_id}: {action} timed out (its answer is still awaited)") from None
         return _check_response(resp, action)
 
     async def _call_http(self, action: str, params: dict, account: str) -> dict | None:
@@ -393,27 +514,49 @@ class OneBotSender:
     def __init__(self, adapter: OneBotAdapter) -> None:
         self.adapter = adapter
 
+    def accounts(self) -> set[str] | None:
+        """The accounts with a live connection here ('' = any account, for rows that name none);
+        None with an HTTP API, which reaches every account."""
+        if self.adapter.settings.api_url:
+            return None
+        live = set(self.adapter.connections)
+        return live | {""} if live else live
+
     def rate_limit(self, target: ChatRef) -> tuple[str, int, float]:
         per = self.adapter.bot.settings.outbox.qq_per_chat_per_minute
         return (f"qq:{target.chat_type}:{target.chat_id}", per, 60.0)
 
+    @staticmethod
+    def _number(value: str, what: str) -> int:
+        if not value.isdigit():
+            raise SendError(f"QQ {what} {value!r} is not a number", permanent=True)
+        return int(value)
+
     async def send(self, out: Outbound) -> str | None:
+        """The message (text, @-mentions, image), then its file as an upload to the chat."""
         t = out.target
         segments = render_segments(out)
-        if not segments:
-            return None
         if t.chat_type == "group":
-            try:
-                gid = int(t.chat_id)
-            except ValueError:
-                raise SendError(f"QQ group id {t.chat_id!r} is not a number", permanent=True) from None
-            action, params = "send_group_msg", {"group_id": gid, "message": segments}
+            where = {"group_id": self._number(t.chat_id, "group id")}
+            action = "send_group_msg"
         else:
-            try:
-                uid = int(t.chat_id)
-            except ValueError:
-                raise SendError(f"QQ user id {t.chat_id!r} is not a number", permanent=True) from None
-            action, params = "send_private_msg", {"user_id": uid, "message": segments}
-        data = await self.adapter.call(action, params, t)
+            where = {"user_id": self._number(t.chat_id, "user id")}
+            gid = self.adapter.temp_groups.get((t.account, t.chat_id))
+            if gid is not None:  # a temporary session is answered through the group it came from
+                where["group_id"] = gid
+            action = "send_private_msg"
+        data = await self.adapter.call(action, {**where, "message": segments}, t) if segments else None
+        if out.file:
+            await self.upload(out.file, t, where)
         mid = (data or {}).get("message_id")
         return None if mid is None else str(mid)
+
+    async def upload(self, path: str, t: ChatRef, where: dict) -> None:
+        """upload_group_file / upload_private_file (NapCat, LLOneBot), the file inlined as base64."""
+        try:
+            ref = image_file(path)
+        except OSError as exc:
+            raise SendError(f"file {path!r} unreadable: {exc}", permanent=True) from None
+        action = "upload_group_file" if t.chat_type == "group" else "upload_private_file"
+        params = {"group_id": where["group_id"]} if t.chat_type == "group" else {"user_id": where["user_id"]}
+        await self.adapter.call(action, {**params, "file": ref, "name": os.path.basename(path)}, t)

@@ -19,7 +19,7 @@ from contextlib import nullcontext
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import bindparam, exists, func, or_, update
+from sqlalchemy import and_, bindparam, exists, false, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
@@ -35,12 +35,16 @@ log = logging.getLogger("pingan.outbox")
 
 class SendError(Exception):
     """A send failed. `retry_after` (seconds) when the platform said how long to wait; `permanent`
-    when retrying cannot help (the row goes straight to the dead letters)."""
+    when retrying cannot help (the row goes straight to the dead letters); `unavailable` when
+    nothing was tried because there is no way to the platform now (no client connected): the row
+    waits, and no attempt is counted."""
 
-    def __init__(self, message: str, retry_after: float | None = None, permanent: bool = False) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, permanent: bool = False,
+                 unavailable: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+        self.unavailable = unavailable
 
 
 class Sender(Protocol):
@@ -51,6 +55,9 @@ class Sender(Protocol):
 
     # Optional: def rate_limit(self, target: ChatRef) -> tuple[str, int, float] | None
     #   (key, at most this many, per this many seconds) — checked before each send.
+    # Optional: def accounts(self) -> set[str] | None
+    #   the bot accounts this process can send for right now (None: any). Rows of other accounts
+    #   are left unclaimed, for the server that holds their connection, or for later.
 
 
 def _chat(row: OutboxMessage) -> tuple[str, str, str, str]:
@@ -92,80 +99,102 @@ class OutboxWorker:
         self._wake.set()
 
     # --- claiming -------------------------------------------------------------------------------
+    def _servable(self):
+        """Rows this process can send now: its platforms, and of those whose sender names its
+        accounts (OneBot: the connected clients), only those accounts'."""
+        conds = []
+        for name, sender in self.senders.items():
+            accounts = sender.accounts() if hasattr(sender, "accounts") else None
+            if accounts is None:
+                conds.append(OutboxMessage.platform == name)
+            elif accounts:
+                conds.append(and_(OutboxMessage.platform == name, OutboxMessage.account.in_(sorted(accounts))))
+        return or_(*conds) if conds else false()
+
     async def _claim(self, limit: int) -> list[list[OutboxMessage]]:
         """Claim, per chat, the longest run of that chat's oldest pending rows that are due and
         unclaimed. Returns the claimed rows grouped by chat, oldest first."""
         now = self.clock.now()
-        until = now + timedelta(seconds=self.settings.lease_seconds)
         async with self._writing(), self.sessions() as session:
-            # Chats whose oldest pending row is ready. Asking for ready rows instead would let one
-            # stuck chat (its head backing off, hundreds queued behind it) fill every batch and
-            # starve all the others.
-            older = aliased(OutboxMessage)
-            q = (select(OutboxMessage)
-                 .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
-                        OutboxMessage.platform.in_(list(self.senders)), _unclaimed(now),
-                        ~exists().where(older.chat_id == OutboxMessage.chat_id, older.status == "pending",
-                                        older.id < OutboxMessage.id, older.platform == OutboxMessage.platform,
-                                        older.account == OutboxMessage.account,
-                                        older.chat_type == OutboxMessage.chat_type))
-                 .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True))
-            heads = list((await session.exec(q)).all())
-            if not heads:
-                await session.rollback()
-                return []
-            chats = {_chat(r) for r in heads}
-            # the next few rows behind each head (a busy chat may have thousands queued)
-            place = (func.row_number().over(partition_by=CHAT_COLUMNS, order_by=OutboxMessage.id)
-                     .label("place"))
-            queued = (select(OutboxMessage.id, place)
-                      .where(OutboxMessage.status == "pending",
-                             OutboxMessage.chat_id.in_(sorted({c[3] for c in chats})))
-                      .subquery())
-            q = (select(OutboxMessage).join(queued, queued.c.id == OutboxMessage.id)
-                 .where(queued.c.place > 1, queued.c.place <= self.RUN).order_by(OutboxMessage.id))
-            behind: dict[tuple, list[OutboxMessage]] = defaultdict(list)
-            for row in (await session.exec(q)).all():
-                if _chat(row) in chats:
-                    behind[_chat(row)].append(row)
-            by_id = {r.id: r for r in heads}
-            wanted: list[list[int]] = []
-            room = limit  # rows in all; what is left stays for other workers
-            for head in heads:
-                if room <= 0:
-                    break
-                run = [head.id]
-                for row in behind[_chat(head)][: min(self.RUN, room) - 1]:
-                    if row.next_attempt_at > now or not (row.claimed_until is None or row.claimed_until <= now):
-                        break  # keep order: nothing after a row that must wait
-                    by_id[row.id] = row
-                    run.append(row.id)
-                wanted.append(run)
-                room -= len(run)
-            ids = [rid for run in wanted for rid in run]
-            if not ids:
-                await session.rollback()
-                return []
-            res = await session.exec(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending", _unclaimed(now))
-                .values(claimed_until=until, claimed_by=self.worker_id)
-                .returning(OutboxMessage.id))
-            got = {r[0] for r in res.all()}
+            heads = await self._heads(session, now, limit)
+            runs, by_id = await self._runs(session, heads, now, limit)
+            got = await self._take(session, [rid for run in runs for rid in run], now)
             await session.commit()
         chains: list[list[OutboxMessage]] = []
         lost: list[int] = []
-        for run in wanted:
+        for run in runs:  # a run keeps its claimed prefix; anything claimed after a gap goes back
             k = 0
             while k < len(run) and run[k] in got:
                 k += 1
             if k:
                 chains.append([by_id[rid] for rid in run[:k]])
-            lost += [rid for rid in run[k:] if rid in got]  # claimed after a gap: give back, order first
+            lost += [rid for rid in run[k:] if rid in got]
         if lost:
             await self._release(lost)
         chains.sort(key=lambda c: c[0].id)
         return chains
+
+    async def _heads(self, session, now, limit: int) -> list[OutboxMessage]:
+        """The oldest pending row of each chat, if it is due, unclaimed and servable here. Asking
+        for due rows instead would let one stuck chat (its head backing off, hundreds queued
+        behind it) fill every batch and starve all the others."""
+        older = aliased(OutboxMessage)
+        q = (select(OutboxMessage)
+             .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
+                    self._servable(), _unclaimed(now),
+                    ~exists().where(older.chat_id == OutboxMessage.chat_id, older.status == "pending",
+                                    older.id < OutboxMessage.id, older.platform == OutboxMessage.platform,
+                                    older.account == OutboxMessage.account,
+                                    older.chat_type == OutboxMessage.chat_type))
+             .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True))
+        return list((await session.exec(q)).all())
+
+    async def _runs(self, session, heads: list[OutboxMessage], now, limit: int):
+        """Each head with up to RUN-1 rows queued right behind it that are due and unclaimed too,
+        `limit` rows in all (what is left stays for other workers). Returns (runs of ids, rows by id)."""
+        if not heads:
+            return [], {}
+        chats = {_chat(r) for r in heads}
+        place = (func.row_number().over(partition_by=CHAT_COLUMNS, order_by=OutboxMessage.id)
+                 .label("place"))
+        queued = (select(OutboxMessage.id, place)
+                  .where(OutboxMessage.status == "pending",
+                         OutboxMessage.chat_id.in_(sorted({c[3] for c in chats})))
+                  .subquery())
+        q = (select(OutboxMessage).join(queued, queued.c.id == OutboxMessage.id)
+             .where(queued.c.place > 1, queued.c.place <= self.RUN).order_by(OutboxMessage.id))
+        behind: dict[tuple, list[OutboxMessage]] = defaultdict(list)
+        for row in (await session.exec(q)).all():
+            if _chat(row) in chats:
+                behind[_chat(row)].append(row)
+        by_id = {r.id: r for r in heads}
+        runs: list[list[int]] = []
+        room = limit
+        for head in heads:
+            if room <= 0:
+                break
+            run = [head.id]
+            for row in behind[_chat(head)][: min(self.RUN, room) - 1]:
+                if row.next_attempt_at > now or not (row.claimed_until is None or row.claimed_until <= now):
+                    break  # keep order: nothing after a row that must wait
+                by_id[row.id] = row
+                run.append(row.id)
+            runs.append(run)
+            room -= len(run)
+        return runs, by_id
+
+    async def _take(self, session, ids: list[int], now) -> set[int]:
+        """Lease the rows to this worker; returns those still pending and unclaimed (another
+        worker may have been quicker)."""
+        if not ids:
+            return set()
+        until = now + timedelta(seconds=self.settings.lease_seconds)
+        res = await session.exec(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending", _unclaimed(now))
+            .values(claimed_until=until, claimed_by=self.worker_id)
+            .returning(OutboxMessage.id))
+        return {r[0] for r in res.all()}
 
     async def _release(self, ids: list[int], next_attempt_at=None) -> None:
         if not ids:
@@ -214,6 +243,10 @@ class OutboxWorker:
                 out = Outbound.from_dict(target, row.payload, row.ticket_id)
                 remote_id = await asyncio.wait_for(sender.send(out), self.settings.send_timeout_seconds)
             except Exception as exc:  # any failure is retried or dead-lettered; never lost
+                if isinstance(exc, SendError) and exc.unavailable:  # no way there now: not an attempt
+                    log.info("outbox #%s waits: %s", row.id, exc)
+                    outcomes.append(("release", [row.id] + rest, None))
+                    return outcomes
                 if isinstance(exc, asyncio.TimeoutError):
                     exc = SendError(f"send timed out after {self.settings.send_timeout_seconds:g}s")
                 outcomes.append(("failed", row, exc))

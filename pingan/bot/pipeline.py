@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from contextlib import nullcontext
 from datetime import timedelta
 
-from pingan.bot.app import Bot, GroupCommit, Handled
+from pingan.bot.app import Bot, GroupCommit, Handled, StoreUnavailable
 from pingan.bot.outbox import claim_replies
 from pingan.messages import ChatRef, Inbound, Outbound
+from pingan.models.db import transient
 
 log = logging.getLogger("pingan.pipeline")
 
@@ -33,25 +33,43 @@ class Pipeline:
         self.gate = write_gate(bot)
         self._claims = GroupCommit(self.gate or nullcontext(), self._claim_batch, Bot.BATCH)
 
-    async def receive(self, msg: Inbound) -> int | None:
-        """Store a message (before acknowledging it). None for a duplicate delivery."""
-        return await self.bot.receive(msg)
+    async def receive(self, msg: Inbound, patient: bool = False) -> int | None:
+        """Store a message (before acknowledging it). None for a duplicate delivery.
+        `patient`: for a transport that never delivers again (OneBot's WebSocket has no ack), keep
+        trying while the database is unavailable instead of raising StoreUnavailable; the frames
+        behind it wait on their socket meanwhile."""
+        while True:
+            try:
+                return await self.bot.receive(msg)
+            except StoreUnavailable as exc:
+                if not patient:
+                    raise
+                log.warning("%s; message %s kept waiting", exc, msg.msg_id)
+            await asyncio.sleep(self.bot.settings.server.retry_base_seconds)
 
     def submit(self, inbox_id: int, hold_replies_until=None) -> asyncio.Task:
         """Handle a stored message in the background; await the task (shielded) to wait for it."""
-        if os.environ.get("PINGAN_TEST_CRASH_AFTER_RECEIVE") == "1":  # crash test: die stored-but-unhandled
-            os._exit(70)
         task = asyncio.create_task(self._process(inbox_id, hold_replies_until), name=f"inbox-{inbox_id}")
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
 
+    RETRIES = 8  # in-process tries after a transient database error; then the recovery sweep's turn
+
     async def _process(self, inbox_id: int, hold_replies_until=None) -> Handled | None:
-        try:
-            handled = await self.bot.process(inbox_id, hold_replies_until)
-        except Exception:  # stays stored and unhandled: the recovery sweep picks it up
-            log.exception("processing inbox #%s failed; left for recovery", inbox_id)
-            return None
+        server = self.bot.settings.server
+        delay = server.retry_base_seconds
+        for attempt in range(1, self.RETRIES + 1):
+            try:
+                handled = await self.bot.process(inbox_id, hold_replies_until)
+                break
+            except Exception as exc:  # stays stored and unhandled: retried, then swept up
+                if not transient(exc) or attempt == self.RETRIES:
+                    log.exception("processing inbox #%s failed; left for recovery", inbox_id)
+                    return None
+                log.warning("processing inbox #%s hit %s; again in %gs", inbox_id, type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, server.recover_seconds)
         if self.on_enqueued is not None:
             if handled.outbound:
                 self.on_enqueued()

@@ -38,6 +38,13 @@ class SlidingWindow:
         q.append(now)
         return 0.0
 
+    def wait(self, key: str, limit: int, period: float) -> float:
+        """Like `acquire`, but records nothing: 0 if an event would be allowed now."""
+        q = self._events.get(key)
+        now = _seconds(self._now())
+        recent = [t for t in q if t > now - period] if q else []
+        return max(recent[0] + period - now, 0.001) if len(recent) >= limit else 0.0
+
     def _prune(self, now: float, period: float) -> None:
         for key in [k for k, q in self._events.items() if not q or q[-1] <= now - period]:
             del self._events[key]

@@ -1,9 +1,10 @@
 """The aiohttp server: /healthz and the platform adapters' endpoints; runs the outbox worker, the
 recovery sweep and any other background tasks (e.g. the scheduler) beside it.
 
-Request limits on the public endpoints (/onebot/, /wechat/, /wecom/): bodies over
-`server.max_body_bytes` → 413, more than `server.rate_limit_per_minute` requests per source IP → 429,
-and malformed input is always a 4xx, never a 500."""
+Request limits on the public endpoints (/onebot/, /wechat/, /wecom/, /open311/): bodies over
+`server.max_body_bytes` → 413, more than `server.rate_limit_per_minute` requests per source IP → 429
+(for OneBot, which authenticates every request, only failed authentications count), and malformed
+input is always a 4xx, never a 500."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
-from pingan.bot.app import Bot
+from pingan.bot.app import Bot, StoreUnavailable
 from pingan.bot.http import HttpClient
 from pingan.bot.outbox import OutboxWorker
 from pingan.bot.pipeline import Pipeline
@@ -26,21 +27,31 @@ PIPELINE = web.AppKey("pipeline", Pipeline)
 WORKER = web.AppKey("worker", OutboxWorker)
 ADAPTERS = web.AppKey("adapters", dict)
 
-PUBLIC_PREFIXES = ("/onebot/", "/wechat/", "/wecom/")
+PUBLIC_PREFIXES = ("/onebot/", "/wechat/", "/wecom/", "/open311/")
 
 # A background task: `async def task(bot, stop: asyncio.Event)`, run beside the server until stop is set.
 Background = Callable[[Bot, asyncio.Event], Awaitable[None]]
 
 
-async def healthz(request: web.Request) -> web.Response:
-    bot = request.app[BOT]
+HEALTH_BUDGET = 2.0  # seconds: a database that cannot take a write by then is not healthy
+
+
+async def _write_probe(bot: Bot) -> None:
+    """A real committed write (the schema version row, rewritten as it is), in its turn at the
+    write lock: a held lock or a full disk shows here, as it would for a message."""
     from sqlalchemy import text
 
+    async with bot.write_lock, bot.sessions() as session:
+        await session.exec(text("UPDATE alembic_version SET version_num = version_num"))
+        await session.commit()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    bot = request.app[BOT]
     try:
-        async with bot.sessions() as session:
-            await session.exec(text("SELECT 1"))
+        await asyncio.wait_for(_write_probe(bot), HEALTH_BUDGET)
     except Exception as exc:  # report, don't crash: the orchestrator decides what to do
-        return web.json_response({"ok": False, "database": str(exc)[:200]}, status=503)
+        return web.json_response({"ok": False, "database": f"{type(exc).__name__}: {exc}"[:200]}, status=503)
     adapters = request.app[ADAPTERS]
     onebot = adapters.get("qq")
     return web.json_response({"ok": True, "platforms": sorted(adapters),
@@ -54,23 +65,31 @@ def _guard(settings):
 
     @web.middleware
     async def guard(request: web.Request, handler):
+        onebot = request.path.startswith("/onebot/")
         if request.path.startswith(PUBLIC_PREFIXES):
             if request.content_length is not None and request.content_length > cap:
                 return web.json_response({"error": f"body larger than {cap} bytes"}, status=413)
             ip = request.remote or "?"
-            if ip not in exempt:
-                wait = limiter.acquire(ip, per_minute, 60.0)
-                if wait > 0:
-                    return web.json_response({"error": "too many requests"}, status=429,
-                                             headers={"Retry-After": str(int(wait) + 1)})
+            # public callbacks: every request counts; OneBot clients authenticate (a busy QQ group
+            # must not be throttled), so only their failed attempts count
+            wait = 0.0 if ip in exempt else (limiter.wait if onebot else limiter.acquire)(ip, per_minute, 60.0)
+            if wait > 0:
+                return web.json_response({"error": "too many requests"}, status=429,
+                                         headers={"Retry-After": str(int(wait) + 1)})
         try:
-            return await handler(request)
+            resp = await handler(request)
         except web.HTTPException:
             raise
-        except (ValueError, KeyError, TypeError, UnicodeError, LookupError) as exc:
+        except StoreUnavailable as exc:  # nothing stored, nothing acknowledged: deliver again later
+            log.warning("%s %s: 503 (%s)", request.method, request.path, exc)
+            return web.json_response({"error": "database busy, try again"}, status=503, headers={"Retry-After": "5"})
+        except (ValueError, KeyError, TypeError, UnicodeError, LookupError, ArithmeticError, RecursionError) as exc:
             # a malformed request an adapter did not anticipate: the client's fault, not a 500
             log.warning("%s %s: bad request (%s: %s)", request.method, request.path, type(exc).__name__, exc)
             return web.json_response({"error": "bad request"}, status=400)
+        if onebot and resp.status in (401, 403) and request.remote not in exempt:
+            limiter.acquire(request.remote or "?", per_minute, 60.0)
+        return resp
 
     return guard
 
@@ -107,12 +126,16 @@ def make_app(bot: Bot, *, env: dict[str, str] | None = None, http: HttpClient | 
     adapters = build_adapters(bot, pipeline, http, env)
     senders = {name: a.sender for name, a in adapters.items() if getattr(a, "sender", None) is not None}
     senders.update(extra_senders or {})
+    bot.outbox_platforms = set(senders)
     worker = OutboxWorker(bot.sessions, bot.clock, settings.outbox, senders, bot.org, write_lock=pipeline.gate)
     pipeline.on_enqueued = worker.wake
     for a in adapters.values():
         a.register(app)
     app[BOT], app[PIPELINE], app[WORKER], app[ADAPTERS] = bot, pipeline, worker, adapters
     app.router.add_get("/healthz", healthz)
+    from pingan.web import mount  # the officials' workbench, /metrics, Open311 (issue #18)
+
+    mount(app, bot, worker)
 
     async def on_shutdown(app: web.Application) -> None:
         for a in adapters.values():
@@ -154,6 +177,7 @@ async def recovery_sweep(bot: Bot, stop: asyncio.Event) -> None:
     async for _ in every(bot.settings.server.recover_seconds, stop):
         try:
             await bot.recover()
+            await bot.forget_old_keys()
         except Exception:
             log.exception("recovery sweep failed")
 

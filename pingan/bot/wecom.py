@@ -40,13 +40,15 @@ from wechatpy.utils import WeChatSigner
 from pingan.bot.http import HttpClient
 from pingan.bot.outbox import SendError
 from pingan.config import WeComSettings
-from pingan.messages import ChatRef, Inbound, Mention, Outbound, Text
+from pingan.messages import MAX_ID, UNSUPPORTED_REPLY, ChatRef, Inbound, Mention, Outbound, Text, check_id, storable
 from pingan.models import ReplyUrl
 
 log = logging.getLogger("pingan.wecom")
 PLATFORM = "wecom"
 ENV_PREFIX = "PINGAN_WECOM_WEBHOOK_"
 RATE_ERRORS = {45009, 130101}
+HOPELESS = {93000, 40008, 40058}  # invalid webhook key / message type / parameter: retrying cannot help
+TEXT_BYTES = 2048  # a webhook text's content limit (UTF-8 bytes)
 
 
 def webhook_env_name(chat_id: str) -> str:
@@ -156,42 +158,62 @@ class WeComSender:
         return (f"wecom:robot:{target.chat_id}", self.settings.per_minute, 60.0)
 
     async def send(self, out: Outbound) -> str | None:
+        """Through a fresh response_url (markdown), else the group's webhook (text split to its
+        limit, image, and the file uploaded as media). A file needs the webhook: without one its
+        name is all that can go."""
         t = out.target
-        url = await self.response_urls.take(t.account, t.chat_id) if self.response_urls and t.account else None
-        if url is not None:
-            await self._post(url, {"msgtype": "markdown", "markdown": {"content": self.markdown(out)}})
-            return None
         key = self.webhook_key(t.chat_id)
-        if key is None:
+        url = await self.response_urls.take(t.account, t.chat_id) if self.response_urls and t.account else None
+        if url is None and key is None:
             raise SendError(f"WeCom chat {t.chat_id}: no webhook key (set {webhook_env_name(t.chat_id)}) "
                             "and no fresh response_url", permanent=True)
-        hook = f"{self.settings.webhook_base}?key={key}"
+        hook = f"{self.settings.webhook_base}?key={key}" if key else None
+        note = f"\n[附件] {os.path.basename(out.file)}" if out.file and hook is None else ""
+        if url is not None:
+            await self._post(url, {"msgtype": "markdown", "markdown": {"content": self.markdown(out) + note}})
+        else:
+            await self._text_and_image(hook, out)
+        if out.file and hook is not None:
+            await self._file(key, hook, out.file)
+        return None
+
+    async def _text_and_image(self, hook: str, out: Outbound) -> None:
         text = plain_text(out)
-        if text.strip() or out.file:
-            mentions = out.mentions()
-            body = {"content": text + (f"\n[附件] {os.path.basename(out.file)}" if out.file else ""),
-                    "mentioned_list": [m.user_id for m in mentions if m.user_id],
-                    "mentioned_mobile_list": [m.mobile for m in mentions if not m.user_id and m.mobile]}
+        mentions = out.mentions()
+        for i, chunk in enumerate(split_text(text) if text.strip() else []):
+            body = {"content": chunk}
+            if i == 0:  # @ people once, with the first part
+                body.update(mentioned_list=[m.user_id for m in mentions if m.user_id],
+                            mentioned_mobile_list=[m.mobile for m in mentions if not m.user_id and m.mobile])
             await self._post(hook, {"msgtype": "text", "text": body})
         if out.image:
-            try:
-                with open(out.image, "rb") as f:
-                    raw = f.read()
-            except OSError as exc:
-                raise SendError(f"image {out.image!r} unreadable: {exc}", permanent=True) from None
+            raw = _read(out.image, "image")
             await self._post(hook, {"msgtype": "image", "image": {
                 "base64": base64.b64encode(raw).decode(), "md5": hashlib.md5(raw).hexdigest()}})
-        return None
+
+    async def _file(self, key: str, hook: str, path: str) -> None:
+        """upload_media (type=file, multipart field `media`) → media_id → a `file` message."""
+        form = aiohttp.FormData(quote_fields=False)  # the file name as UTF-8, as browsers send it
+        form.add_field("media", _read(path, "file"), filename=os.path.basename(path),
+                       content_type="application/octet-stream")
+        upload = self.settings.webhook_base.rsplit("/", 1)[0] + f"/upload_media?key={key}&type=file"
+        data = await self._post(upload, form=form)
+        if not isinstance(data.get("media_id"), str):
+            raise SendError("WeCom upload_media: no media_id in the answer")
+        await self._post(hook, {"msgtype": "file", "file": {"media_id": data["media_id"]}})
 
     @staticmethod
     def markdown(out: Outbound) -> str:
         return "".join(p.text if isinstance(p, Text) else (f"<@{p.user_id}>" if p.user_id else f"@{p.name}")
                        for p in out.parts if isinstance(p, (Text, Mention)))
 
-    async def _post(self, url: str, payload: dict) -> None:
+    async def _post(self, url: str, payload: dict | None = None, form: aiohttp.FormData | None = None) -> dict:
+        if form is None:
+            kw = {"data": json.dumps(payload, ensure_ascii=False).encode(), "headers": {"Content-Type": "application/json"}}
+        else:
+            kw = {"data": form}
         try:
-            async with self.http.session().post(url, data=json.dumps(payload, ensure_ascii=False).encode(),
-                                                headers={"Content-Type": "application/json"}) as r:
+            async with self.http.session().post(url, **kw) as r:
                 if r.status == 429 or r.status >= 500:
                     retry = r.headers.get("Retry-After")
                     raise SendError(f"WeCom HTTP {r.status}",
@@ -201,13 +223,37 @@ class WeComSender:
                 data = await r.json(content_type=None)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             raise SendError(f"WeCom: {type(exc).__name__} {exc}") from None
-        code = int((data or {}).get("errcode") or 0) if isinstance(data, dict) else -2
+        if not isinstance(data, dict):
+            raise SendError("WeCom: malformed answer")
+        code = int(data.get("errcode") or 0) if str(data.get("errcode") or 0).lstrip("-").isdigit() else -2
         if code in RATE_ERRORS:
             raise SendError(f"WeCom errcode {code}: sending too fast", retry_after=60)
-        if code == 93000 or code == 40008:  # invalid webhook key / message type: retrying cannot help
-            raise SendError(f"WeCom errcode {code} {data.get('errmsg', '')}".strip(), permanent=True)
         if code != 0:
-            raise SendError(f"WeCom errcode {code} {(data or {}).get('errmsg', '') if isinstance(data, dict) else ''}".strip())
+            raise SendError(f"WeCom errcode {code} {data.get('errmsg', '')}".strip(), permanent=code in HOPELESS)
+        return data
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise SendError(f"{what} {path!r} unreadable: {exc}", permanent=True) from None
+
+
+def split_text(text: str, limit: int = TEXT_BYTES) -> list[str]:
+    """Parts of at most `limit` UTF-8 bytes, cut at line ends where possible."""
+    parts, cur = [], ""
+    for line in text.splitlines(keepends=True):
+        while len(line.encode()) > limit:  # one line longer than a part: cut it (never mid-character)
+            head = line.encode()[:limit].decode("utf-8", "ignore")
+            parts += [cur, head] if cur else [head]
+            cur, line = "", line[len(head):]
+        if len((cur + line).encode()) > limit:
+            parts.append(cur)
+            cur = ""
+        cur += line
+    return [p.rstrip("\n") for p in parts + [cur] if p.strip()]
 
 
 # --- the intelligent-robot callback -------------------------------------------------------------
@@ -215,21 +261,32 @@ class WeComSender:
 _LEADING_AT = re.compile(r"^\s*@\S+\s*")
 
 
-def callback_to_inbound(d: dict, bot_name: str = "") -> Inbound | None:
-    """A decrypted robot callback → Inbound (None for events and stream refreshes)."""
+def callback_to_inbound(d: dict, bot_name: str = "") -> Inbound | str | None:
+    """A decrypted robot callback → Inbound; a string for an immediate polite reply (a video); None
+    for other events and stream refreshes. Entering the private chat is welcomed like a new
+    follower."""
     if not isinstance(d, dict):
         raise BadCallback(400, "callback is not a JSON object")
     msgtype = d.get("msgtype")
-    if msgtype not in ("text", "image", "mixed", "voice", "file"):
+    event = d.get("event") if isinstance(d.get("event"), dict) else {}
+    welcome = msgtype == "event" and event.get("eventtype") == "enter_chat"
+    if msgtype not in ("text", "image", "mixed", "voice", "file", "video") and not welcome:
         return None
     frm = d.get("from") if isinstance(d.get("from"), dict) else {}
-    userid, aibotid, msgid = frm.get("userid"), d.get("aibotid"), d.get("msgid")
-    if not all(isinstance(v, str) and v for v in (userid, aibotid, msgid)):
-        raise BadCallback(400, "msgid, aibotid and from.userid are required")
+    try:
+        userid, aibotid, msgid = (check_id(frm.get("userid"), "from.userid"), check_id(d.get("aibotid"), "aibotid"),
+                                  check_id(d.get("msgid"), "msgid"))
+    except ValueError:
+        raise BadCallback(400, "msgid, aibotid and from.userid are required") from None
+    if msgtype == "video":
+        return UNSUPPORTED_REPLY
     group = d.get("chattype") == "group"
     chat_id = d.get("chatid") if group else userid
-    if not isinstance(chat_id, str) or not chat_id:
+    if not isinstance(chat_id, str) or not chat_id or len(chat_id) > MAX_ID:
         raise BadCallback(400, "chatid is required for group messages")
+    chat = ChatRef(PLATFORM, aibotid, "group" if group else "private", chat_id)
+    if welcome:
+        return Inbound(chat=chat, msg_id=msgid, sender_id=userid, sender_name=userid, event="subscribe")
     text, images = body_of(d)
     quote = d.get("quote")
     quoted = body_of(quote)[0] if isinstance(quote, dict) else ""
@@ -237,31 +294,39 @@ def callback_to_inbound(d: dict, bot_name: str = "") -> Inbound | None:
         text = text.replace(f"@{bot_name}", "", 1)
     elif group:
         text = _LEADING_AT.sub("", text, count=1)
-    return Inbound(chat=ChatRef(PLATFORM, aibotid, "group" if group else "private", chat_id), msg_id=msgid,
-                   sender_id=userid, sender_name=userid, text=text.strip(), mentions_bot=group, images=images,
-                   quoted_text=quoted or None)
+    return Inbound(chat=chat, msg_id=msgid, sender_id=userid, sender_name=userid, text=text.strip(),
+                   mentions_bot=group, images=images, quoted_text=quoted or None)
 
 
 def body_of(d: dict) -> tuple[str, list[str]]:
     """The text and image URLs of a message body (a callback, or the message it quotes)."""
     def content(obj) -> str:
-        return str(obj.get("content") or "") if isinstance(obj, dict) else ""
+        return str(obj.get("content") or "") if isinstance(obj, dict) and isinstance(obj.get("content") or "", str) else ""
+
+    def image(obj) -> list[str]:
+        url = obj.get("url") if isinstance(obj, dict) else None
+        return [url] if isinstance(url, str) and url else []
 
     msgtype, text, images = d.get("msgtype"), "", []
     if msgtype == "text":
         text = content(d.get("text"))
     elif msgtype == "voice":
         text = content(d.get("voice"))
-    elif msgtype == "image" and isinstance(d.get("image"), dict) and d["image"].get("url"):
-        images.append(str(d["image"]["url"]))
-    elif msgtype == "mixed" and isinstance(d.get("mixed"), dict):
-        for item in d["mixed"].get("msg_item") or []:
-            if not isinstance(item, dict):
-                continue
-            if item.get("msgtype") == "text":
+    elif msgtype == "image":
+        images = image(d.get("image"))
+    elif msgtype == "mixed":
+        mixed = d.get("mixed")
+        if isinstance(mixed, str):  # some integrations send it as a JSON string
+            try:
+                mixed = json.loads(mixed)
+            except (ValueError, RecursionError):
+                mixed = None
+        items = mixed.get("msg_item") if isinstance(mixed, dict) else None
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and item.get("msgtype") == "text":
                 text += content(item.get("text"))
-            elif item.get("msgtype") == "image" and isinstance(item.get("image"), dict) and item["image"].get("url"):
-                images.append(str(item["image"]["url"]))
+            elif isinstance(item, dict) and item.get("msgtype") == "image":
+                images += image(item.get("image"))
     return text, images
 
 
@@ -309,14 +374,14 @@ class WeComAdapter:
             sig, ts, nonce = self._params(request.query)
             try:
                 outer = json.loads(body)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 raise BadCallback(400, "body is not JSON") from None
             if not isinstance(outer, dict) or not isinstance(outer.get("encrypt"), str):
                 raise BadCallback(400, 'body must be {"encrypt": "…"}')
             plain = self.crypto.decrypt(sig, ts, nonce, outer["encrypt"])
             try:
                 d = json.loads(plain)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise BadCallback(400, "decrypted body is not JSON") from None
             inbound = callback_to_inbound(d, self.settings.bot_name)
         except BadCallback as exc:
@@ -324,11 +389,17 @@ class WeComAdapter:
             return web.Response(status=exc.status, text=str(exc))
         if inbound is None:
             return web.Response(text="")
-        if isinstance(d.get("response_url"), str) and d["response_url"]:
-            await self.response_urls.put(inbound.chat.account, inbound.chat.chat_id, d["response_url"])
+        if isinstance(inbound, str):
+            return self._stream(inbound, nonce, ts)
+        url = d.get("response_url")
+        if isinstance(url, str) and url.startswith(("https://", "http://")) and len(url) <= 2048 and storable(url) == url:
+            await self.response_urls.put(inbound.chat.account, inbound.chat.chat_id, url)
         ready = await self.pipeline.passive_reply(inbound, self.settings.passive_budget_seconds)
         if ready is None:  # a re-delivery, or not ready in time: response_url / the webhook later
             return web.Response(text="")
-        reply = {"msgtype": "stream", "stream": {"id": uuid.uuid4().hex, "finish": True,
-                                                 "content": plain_text(ready)}}
+        return self._stream(plain_text(ready), nonce, ts)
+
+    def _stream(self, text: str, nonce: str, ts: str) -> web.Response:
+        """The passive reply: one finished `stream` message, encrypted."""
+        reply = {"msgtype": "stream", "stream": {"id": uuid.uuid4().hex, "finish": True, "content": text}}
         return web.json_response(self.crypto.encrypt(json.dumps(reply, ensure_ascii=False), nonce, ts))

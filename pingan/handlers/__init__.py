@@ -1,14 +1,15 @@
-"""Message handlers, tried in this order: help, the answer to a numbered question, status keywords,
-corrections, queries, officials' reports, a resident's message about their own tickets, intake (reports last,
-so a keyword or an urge is never mistaken for a report)."""
+"""Message handlers, tried in this order: help, platform events (a recalled report), the answer to
+a numbered question, status keywords, corrections, queries, officials' statistics, the workbench
+link, a resident's message about their own tickets, intake (reports last, so a keyword or an urge
+is never mistaken for a report)."""
 
 from pingan.handlers.router import Router
 
 
 def build_router() -> Router:
-    from pingan.handlers import converse, corrections, help, intake, queries, reports, status
+    from pingan.handlers import converse, corrections, help, intake, queries, recall, statistics, status, workbench
 
     root = Router("root")
-    root.include(help.router, converse.pending, status.router, corrections.router, queries.router, reports.router, converse.router,
-                 intake.router)
+    root.include(help.router, recall.router, converse.pending, status.router, corrections.router, queries.router,
+                 statistics.router, workbench.router, converse.router, intake.router)
     return root

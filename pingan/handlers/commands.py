@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pingan.config import KeywordSettings
 from pingan.text import to_simplified
 
-_REF = re.compile(r"#\s*(\d{1,9})")
+_NUMBER = r"(\d{1,9})"
+TICKET_NUMBER = re.compile(r"#\s*" + _NUMBER)  # '#12', '# 12' ('＃12' after normalise)
+_BARE_NUMBER = re.compile(r"^\s*" + _NUMBER + r"\s*号?(?!\d)(?:\s|$|[,，])")  # '到场12', '到场 12', '到场3号'
 _LEADING_AT = re.compile(r"^(?:@\S+\s*)+")
 _SEPARATORS = " \t\r\n,，.。:：;；!！、-—~～"
 # A keyword that is only digits or punctuation must be the whole message ('1' must not eat '1号楼…').
@@ -41,11 +43,11 @@ def _table(keywords: KeywordSettings) -> list[tuple[str, str]]:
 def parse_command(text: str, keywords: KeywordSettings) -> Command | None:
     s = _LEADING_AT.sub("", normalise(text))
     ticket_id = None
-    ref = _REF.search(s)
+    ref = TICKET_NUMBER.search(s)
     if ref:
         ticket_id = int(ref.group(1))
         s = (s[: ref.start()] + " " + s[ref.end():]).strip(_SEPARATORS)
-    more_ids = [n for n in dict.fromkeys(int(m) for m in _REF.findall(s)) if n != ticket_id]
+    more_ids = [n for n in dict.fromkeys(int(m) for m in TICKET_NUMBER.findall(s)) if n != ticket_id]
     if ticket_id is None and (lead := _NUMBER_FIRST.match(s)):  # '3号到了'
         ticket_id, s = int(lead.group(1)), s[lead.end():]
     for word, name in _table(keywords):
@@ -54,13 +56,13 @@ def parse_command(text: str, keywords: KeywordSettings) -> Command | None:
         rest = s[len(word):]
         if _SHORT.match(word) and rest.strip(_SEPARATORS):
             continue
-        if ticket_id is None:  # '到场12' / '到场 12'
-            m = re.match(r"^\s*(\d{1,9})\s*号?(?!\d)(?:\s|$|[,，])", rest)  # '到场3号' too
+        if ticket_id is None:
+            m = _BARE_NUMBER.match(rest)
             if m:
                 ticket_id, rest = int(m.group(1)), rest[m.end():]
         arg = rest.strip(_SEPARATORS)
         # "到场 #7 #8" names two tickets; "退回 #8 与 #7 重复" names one and mentions another
-        listed = not _REF.sub("", arg).strip(_SEPARATORS + "和与及")
+        listed = not TICKET_NUMBER.sub("", arg).strip(_SEPARATORS + "和与及")
         return Command(name=name, ticket_id=ticket_id, arg=as_written(arg, text), word=word,
                        more_ids=more_ids if listed else [])
     return None

@@ -20,7 +20,7 @@ from pingan.messages import Text
 from pingan.models import Status, Ticket, TicketEvent
 from pingan.rules import review, urge
 from pingan.rules.conversation import DETAILS_WINDOW, REOPENABLE, Intent, Reading, classify
-from pingan.tickets import lacks_place
+from pingan.notify import lacks_place
 
 pending = Router("pending")
 router = Router("converse")

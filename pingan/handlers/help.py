@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pingan.handlers.context import Context
 from pingan.handlers.filters import command, event
-from pingan.handlers.reports import platform_takes_files, report_unit
+from pingan.handlers.statistics import platform_takes_files, report_unit
 from pingan.handlers.router import Router
 
 router = Router("help")

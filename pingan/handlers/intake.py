@@ -15,9 +15,11 @@ from pingan.handlers.filters import TICKET_NUMBER, parsed, private_chat, ticket_
 from pingan.handlers.router import Router
 from pingan.lifecycle import HELD
 from pingan.models import Source, Ticket
+from pingan.notify import lacks_place
 from pingan.parser import find_place
+from pingan.rules import dispatch
 from pingan.rules.conversation import not_a_report
-from pingan.tickets import TICKETS, lacks_place, with_estate
+from pingan.tickets import TICKETS, with_estate
 
 router = Router("intake")
 
@@ -55,6 +57,8 @@ async def followup_ticket(ctx: Context) -> bool | dict:
     if ctx.msg.images or ctx.msg.location:
         if not fresh and not (ctx.msg.location and lacks_place(latest)):
             return False
+        if ctx.msg.text.strip() and parsed(ctx).report and parsed(ctx).item != latest.item:
+            return False  # a new report sent with its own photo: a ticket of its own, photo and all
     else:
         if not lacks_place(latest) or not ctx.msg.text.strip():
             return False
@@ -94,7 +98,7 @@ async def attach_to_recent_report(ctx: Context, ticket: Ticket, place: str | Non
             ctx.desk.route(ticket, ticket.unit_id)
         if ticket.unit_id != unit_before:  # another community's: it gets the whole post
             ticket.also_unit_id = unit_before
-            ctx.notify.new_ticket(ticket, await ctx.ensure_sender(), moved_from=unit_before)
+            dispatch.post(ctx.notify, ticket, await ctx.ensure_sender(), moved_from=unit_before)
         else:
             ctx.notify.located(ticket, rerouted=ticket.holder_person_id != holder_before)
     ctx.reply(f"已补充到 #{ticket.id}：{'、'.join(notes)}。谢谢！")
@@ -141,9 +145,9 @@ async def report(ctx: Context):
     loc = ctx.msg.location
     ticket = await ctx.desk.create(result, ctx.msg.text, reporter, source, reply_chat, fallback, ctx.inbox_id,
                                    attachments=attachments, lat=loc.lat if loc else None, lon=loc.lon if loc else None)
-    ctx.notify.new_ticket(ticket, reporter, same_as=await ctx.desk.same_hazard(ticket))
+    dispatch.post(ctx.notify, ticket, reporter, same_as=await ctx.desk.same_hazard(ticket))
     if not ctx.notify.posted_to(ctx.msg.chat):
-        ctx.reply(ctx.notify.receipt(ticket, ctx.cache.get("still_open", ())))
+        ctx.reply(dispatch.receipt(ctx.notify, ticket, ctx.cache.get("still_open", ())))
 
 
 def _root_unit(ctx: Context) -> str | None:

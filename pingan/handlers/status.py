@@ -14,10 +14,10 @@ from pingan.handlers.commands import Command, normalise
 from pingan.handlers.context import Context
 from pingan.handlers.filters import command, is_quote, quoted_ticket
 from pingan.handlers.router import SKIP, Router
-from pingan.lifecycle import ACTION_NAMES, HELD, Action, IllegalMove, allowed
+from pingan.lifecycle import ACTION_NAMES, ACTIVE, HELD, Action, IllegalMove, allowed
 from pingan.models import STATUS_NAMES, Role, Status, Ticket
 from pingan.parser import parse
-from pingan.rules import review
+from pingan.rules import announce, review
 from pingan.rules.corrections import merged_into
 from pingan.taxonomy import SIZE_TRACK
 from pingan.tickets import RESIDENT_ACTIONS as RESIDENT_ONLY
@@ -30,7 +30,7 @@ WORKER_ACTIONS = {
     "escalate": Action.escalate, "transfer": Action.transfer, "return_": Action.return_, "grade": Action.grade,
 }
 RESIDENT_ACTIONS = {"withdraw": Action.withdraw, "satisfied": Action.close, "unsatisfied": Action.reopen}
-OPEN = [s for s in Status if s not in (Status.closed, Status.returned, Status.withdrawn)]
+OPEN = sorted(ACTIVE)  # the reporter's: being handled, or resolved and awaiting their rating
 # Naming no ticket, a bare "收到" is just a word; and a worker's "上报 …"/"转发 …" may be a hazard
 # they found, so those two never ask for a number.
 BARE_IS_CHAT = {"收到"}
@@ -91,7 +91,7 @@ async def apply(ctx: Context, ticket: Ticket, action: Action, **kw) -> None:
         refuse_illegal(ctx, ticket, action)
         return
     events = await ctx.desk.events(ticket.id)
-    confirmation = ctx.notify.moved(ticket, action, ctx.sender, events)
+    confirmation = announce(ctx.notify, ticket, action, ctx.sender, events)
     if action == Action.resolve:  # everyone whose report was merged into this one hears the outcome
         for merged in filter(None, [await ctx.desk.get(n) for n in merged_into(events)]):
             ctx.notify.to_reporter(merged, f"您反映的 #{merged.id}（已并入 #{ticket.id}）已办结"

@@ -5,10 +5,12 @@ from pingan.models.org import (
     LADDER, LEVEL_NAMES, ROLE_NAMES, STAFF_ROLES, Channel, ChatGroup, Identity, Level, OrgRevision, Person, Place,
     Role, Unit,
 )
-from pingan.models.ticket import STATUS_NAMES, TERMINAL, Source, Status, Ticket, TicketEvent
+from pingan.models.ticket import STATUS_NAMES, Source, Status, Ticket, TicketEvent
+from pingan.models.web import WebKey, WebLinkUse, WebPhoto, WebSession
 
 __all__ = [
-    "LADDER", "LEVEL_NAMES", "ROLE_NAMES", "STAFF_ROLES", "STATUS_NAMES", "TERMINAL",
+    "LADDER", "LEVEL_NAMES", "ROLE_NAMES", "STAFF_ROLES", "STATUS_NAMES",
     "Channel", "ChatGroup", "Identity", "InboxMessage", "Level", "OrgRevision", "OutboxMessage", "Person", "Place",
     "ReplyUrl", "Role", "Source", "Status", "Ticket", "TicketEvent", "Unit",
+    "WebKey", "WebLinkUse", "WebPhoto", "WebSession",
 ]

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import aiosqlite
-from sqlalchemy import event, make_url
+from sqlalchemy import event, exc as sa_exc, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,31 +37,69 @@ class InlineSQLite(aiosqlite.Connection):
         return fn(*args, **kwargs)
 
 
-def _inline_sqlite(path: str):
+# On the event loop's thread SQLite's busy handler stops the whole server while another process
+# holds the write lock (it waited 30 s): the bot waits briefly, fails, and retries asynchronously
+# (or answers 503). One-shot commands keep the long wait.
+SERVER_LOCK_WAIT = 0.1
+
+
+def _inline_sqlite(path: str, lock_wait: float):
     async def connect() -> InlineSQLite:
         # opened on the worker thread, used on the loop's: hence check_same_thread=False
-        return await InlineSQLite(lambda: sqlite3.connect(path, timeout=30, check_same_thread=False), 64)
+        return await InlineSQLite(lambda: sqlite3.connect(path, timeout=lock_wait, check_same_thread=False), 64)
     return connect
 
 
-def make_engine(url: str, echo: bool = False, *, inline: bool = True) -> AsyncEngine:
+def make_engine(url: str, echo: bool = False, *, inline: bool = True, synchronous: str = "NORMAL",
+                lock_wait: float = 30.0) -> AsyncEngine:
     """`inline=False` on SQLite: calls go to aiosqlite's thread, and SQLite lets go of the GIL while
-    it works, so a long read (a city's digest, a ledger) does not stop the event loop."""
+    it works, so a long read (a city's digest, a ledger) does not stop the event loop.
+    `synchronous`: SQLite's durability against power loss (see config `database.synchronous`);
+    `lock_wait`: seconds an inline SQLite call waits for another process's write lock."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        creator = {"async_creator": _inline_sqlite(make_url(url).database)} if inline else {}
+        creator = {"async_creator": _inline_sqlite(make_url(url).database, lock_wait)} if inline else {}
         engine = create_async_engine(url, echo=echo, **creator)
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn, _record):  # WAL lets the server read while the scheduler writes
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA synchronous={synchronous}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
         return engine
     return create_async_engine(url, echo=echo, pool_pre_ping=True)
+
+
+# PostgreSQL error classes worth a retry: connection (08), serialization/deadlock (40), resources
+# (53: e.g. disk full), operator intervention (57: shutdown), lock not available (55P03)
+_PG_TRANSIENT = ("08", "40", "53", "57", "55P03")
+
+
+def transient(exc: BaseException) -> bool:
+    """A database error that may go away if the same work is tried again later (a held lock, a
+    dropped connection, a full disk), as opposed to one this input will always cause."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):  # e.g. a driver's socket, not a handler's file
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        return True
+    code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
+    return bool(code) and str(code).startswith(_PG_TRANSIENT)
+
+
+async def serialised(session, name: str) -> None:
+    """PostgreSQL: hold an advisory lock named `name` until the session's transaction ends, so two
+    servers doing the same start-up write take turns (SQLite has one writer anyway)."""
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        await session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), params={"name": name})
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -4,23 +4,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from pingan.models.types import JSONType, UTCDateTime
 
 
+KEYED = text("msg_id IS NOT NULL")
+
+
 class InboxMessage(SQLModel, table=True):
+    """The dedupe key is (platform, account, chat, platform message id): OneBot's ids are 32-bit
+    hashes, unique only per chat and only for a while. `msg_id` is set to NULL once the message is
+    older than `server.dedupe_days` (the payload keeps the id), so the key stops matching."""
+
     __tablename__ = "inbox"
     __table_args__ = (
-        UniqueConstraint("platform", "account", "msg_id", name="uq_inbox_key"),
+        UniqueConstraint("platform", "account", "chat_id", "msg_id", name="uq_inbox_chat_key"),
         Index("ix_inbox_pending", "handled_at", "id"),
+        Index("ix_inbox_keyed_age", "received_at", sqlite_where=KEYED, postgresql_where=KEYED),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str
     account: str
-    msg_id: str
+    chat_id: str = ""
+    msg_id: str | None = None
     payload: dict = Field(sa_type=JSONType)
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     handled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

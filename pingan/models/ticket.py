@@ -9,22 +9,8 @@ from sqlalchemy import Column, Index, UniqueConstraint, event, insert
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
+from pingan.lifecycle import OPEN, Status
 from pingan.models.types import JSONType, UTCDateTime
-
-
-class Status(StrEnum):
-    new = "new"
-    dispatched = "dispatched"
-    acknowledged = "acknowledged"
-    on_scene = "on_scene"
-    in_progress = "in_progress"
-    resolved = "resolved"
-    closed = "closed"
-    escalated = "escalated"
-    transferred = "transferred"
-    returned = "returned"
-    withdrawn = "withdrawn"
-    reopened = "reopened"
 
 
 STATUS_NAMES = {
@@ -33,7 +19,6 @@ STATUS_NAMES = {
     Status.closed: "已关闭", Status.escalated: "已呼叫上级", Status.transferred: "已派单部门",
     Status.returned: "已退回", Status.withdrawn: "已撤销", Status.reopened: "已重新打开",
 }
-TERMINAL = frozenset({Status.closed, Status.returned, Status.withdrawn})
 
 
 class Source(StrEnum):
@@ -101,10 +86,6 @@ class Ticket(SQLModel, table=True):
     next_check_at: datetime | None = _dt()  # the scheduler's next look at this ticket
     reminders_sent: list | None = Field(default=None, sa_type=JSONType)
 
-    @property
-    def number(self) -> str:
-        return f"#{self.id}"
-
 
 class TicketEvent(SQLModel, table=True):
     __tablename__ = "ticket_events"
@@ -141,7 +122,6 @@ class SchedulerRun(SQLModel, table=True):
 # Any other change to an open ticket (a worker's 到场, a 呼叫, 定级, a reroute) may move those
 # points, so it pulls next_check_at forward to the change's time; the next sweep recomputes it.
 SCHEDULER_SESSION = "pingan.scheduler"  # session.info flag: this session sets next_check_at itself
-NOT_SWEPT = frozenset({Status.resolved, Status.closed, Status.returned, Status.withdrawn})
 
 
 # Ticket events are only ever appended, and a handler that moves a ticket writes one or two: staged
@@ -178,7 +158,7 @@ def _drop_pending_events(session, transaction) -> None:
 
 def check_soon(ticket: "Ticket") -> None:
     """Pull a changed open ticket's next_check_at forward to the change (see above)."""
-    if ticket.status in NOT_SWEPT:
+    if ticket.status not in OPEN:  # a resolved ticket's next check is its feedback window's
         return
     stamps = [t for t in (ticket.created_at, ticket.updated_at, ticket.held_since) if t is not None]
     if not stamps:

@@ -1,18 +1,20 @@
 """Hazard-report parser: rules and weighted keywords, all driven by data files.
 
-Pipeline (each step is data-driven; see pingan/data/parser_lexicon.toml):
+`parse` runs these steps (each data-driven; see pingan/data/parser_lexicon.toml):
 
-1. clean: full-width → half-width, traditional → simplified, emoji out, punctuation runs folded;
-   then dialect/typo rewrites for matching only.
-2. forms: `上报 类别:… 地点:… 描述:…` and friends give category/location/description directly.
-3. forwarding lead-ins ("转发一下:") are blanked; chatter / notices / "all clear", "no longer"
-   ("没有人充电了") and denied ("不是着火,是…") clauses keep a message from being a report.
-4. keywords (taxonomy items + category-level words) are scored; negated hits are dropped except
-   for safety equipment ("没有灭火器" is the hazard).
-5. urgent rules (gas, fire, sparks, trapped, falling objects, weapons, elderly not answering,
-   drowning, swaying cranes, deep flooding, …) with co-occurrence, "unless" words and negation;
-   a rule's `size` raises the result's size (fire, gas, collapse → 大).
-6. location: place-name suffixes + building chains (see location.py).
+1. `_prepare`: clean (full-width → half-width, traditional → simplified, emoji out, punctuation
+   runs folded), read forms (`上报 类别:… 地点:…`), dialect/typo rewrites, blank forwarding
+   lead-ins ("转发一下:") and other senses of hazard words ("燃气费", "手机在充电"); find
+   all-clear, no-longer and denial zones.
+2. `_scan`: keywords (taxonomy items + category words; negated hits dropped except missing safety
+   equipment; title words of a long message weigh more, landmark uses less) and urgent rules
+   (triggers, `with`/`unless` words, cancelled when negated, hypothetical, a rule, or past).
+3. `_rank`: category totals; a near-tie goes to the statistical model.
+4. `_gate` and `_scope`: report or not, and `why_not` (chatter, notice, all_clear, question,
+   billing, licensing, service_complaint, suggestion, other_sense, weak, unsure). The model
+   never files a report alone: it can only make the bot ask (`ask`).
+5. `_report`: item (`_choose`), place nearest the hazard (`_locate`, location.py), confidence,
+   and for danger now the `hazard` kind and size 大.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from pingan.parser.forms import FormReader
-from pingan.parser.lexicon import Lexicon, get_lexicon
+from pingan.parser.lexicon import HAZARDS, Lexicon, get_lexicon
 from pingan.parser.location import LocationFinder
 from pingan.parser.model import get_model
 from pingan.parser.normalise import as_written, clean, rewrite
@@ -42,7 +44,12 @@ _NB_TIE = 1.0          # keyword categories closer than this are a near-tie
 _NB_TIE_WEIGHT = 2.0   # a near-tie is settled by keyword score + weight × P(category)
 _NB_CAT_MIN = 0.55     # no category words at all: take the model's category above this
 _NB_ITEM_MIN = 0.6     # no item decided by keywords: take the model's item above this
-_NB_REPORT_MIN = 0.85  # a weak message with some evidence is a report above this
+_NB_REPORT_MIN = 0.85  # a weak message with some evidence reads like a report above this: ask
+_HEAD_WEIGHT = 1.5     # keyword weight in the title / first sentence of a long message
+_LANDMARK_WEIGHT = 0.3 # a keyword used as a landmark ("变压器正对面") counts this much
+_LONG = 80             # characters from which a message is "long" (title weighs more, scope from title)
+_SCOPE_TOPIC = 3.0     # keyword score at which a hazard is named plainly enough to keep a question in scope
+_ASK_BELOW = 0.5       # a report below this confidence is not filed silently: the bot asks first
 
 
 class _Stats:
@@ -101,13 +108,6 @@ def _runtime(tax: Taxonomy) -> _Runtime:
 
 
 @dataclass
-class _Hit:
-    word: str
-    start: int
-    end: int
-
-
-@dataclass
 class _Scan:
     item_score: dict[str, float] = field(default_factory=dict)
     item_words: dict[str, list[str]] = field(default_factory=dict)
@@ -120,9 +120,21 @@ class _Scan:
     urgent_cats: dict[str, float] = field(default_factory=dict)
     urgent_pos: int | None = None
     urgent_size: str | None = None
-    cleared_hits: int = 0
+    hazards: set[str] = field(default_factory=set)
     live_hits: int = 0
     live_pos: list[int] = field(default_factory=list)
+
+    def add(self, kind: str, target: str, weight: float, word: str, pos: int) -> None:
+        score, words, first = (self.item_score, self.item_words, self.item_first) if kind == "item" \
+            else (self.cat_score, self.cat_words, self.cat_first)
+        score[target] = score.get(target, 0.0) + weight
+        words.setdefault(target, []).append(word)
+        first.setdefault(target, pos)
+
+    @property
+    def hazard(self) -> str | None:
+        """The gravest kind of danger found (fire before gas before electric, ...)."""
+        return next((h for h in HAZARDS if h in self.hazards), None)
 
 
 # ------------------------------------------------------------------------------------------
@@ -194,85 +206,101 @@ def _negated(w: str, pos: int, cues, span: int) -> bool:
     return any(c in before for c in cues)
 
 
-def _scan(w: str, lex: Lexicon, zones) -> _Scan:
+def _scan(w: str, lex: Lexicon, zones, head_end: int = 0) -> _Scan:
+    """Keywords, regular-expression keywords and urgent rules over the analysis text. Hits
+    before `head_end` (the title or first sentence of a long message) weigh more."""
     sc = _Scan()
-    seen: set[str] = set()
-    emergency = lex.emergency_re is not None and lex.emergency_re.search(w) is not None
-    if lex.keyword_re is not None:
-        for m in lex.keyword_re.finditer(w):
-            word, pos = m.group(0), m.start()
-            if _in_zones(pos, zones):
-                sc.cleared_hits += 1
-                continue
-            if word not in lex.absence_is_hazard and _negated(w, pos, _ITEM_NEG, 3):
-                continue
-            targets = lex.keywords[word]
-            if not targets:
-                continue  # neutral phrase
-            sc.live_hits += 1
-            sc.live_pos.append(pos)
-            if word in seen:
-                continue  # each distinct word counts once
-            seen.add(word)
-            for kind, target, weight in targets:
-                if kind == "item":
-                    sc.item_score[target] = sc.item_score.get(target, 0.0) + weight
-                    sc.item_words.setdefault(target, []).append(word)
-                    sc.item_first.setdefault(target, pos)
-                else:
-                    sc.cat_score[target] = sc.cat_score.get(target, 0.0) + weight
-                    sc.cat_words.setdefault(target, []).append(word)
-                    sc.cat_first.setdefault(target, pos)
+    _scan_keywords(w, lex, zones, head_end, sc)
     for rx, kind, target, weight in lex.patterns:
         m = rx.search(w)
         if m is None or _in_zones(m.start(), zones):
             continue
         sc.live_hits += 1
         sc.live_pos.append(m.start())
-        word = m.group(0)
-        if kind == "item":
-            sc.item_score[target] = sc.item_score.get(target, 0.0) + weight
-            sc.item_words.setdefault(target, []).append(word)
-            sc.item_first.setdefault(target, m.start())
-        else:
-            sc.cat_score[target] = sc.cat_score.get(target, 0.0) + weight
-            sc.cat_words.setdefault(target, []).append(word)
-            sc.cat_first.setdefault(target, m.start())
+        sc.add(kind, target, weight, m.group(0), m.start())
     if lex.urgent_re is not None:
-        for m in lex.urgent_re.finditer(w):
-            word, pos, end = m.group(0), m.start(), m.end()
-            if _in_zones(pos, zones) or _negated(w, pos, lex.negation_before, 5):
-                continue
-            if pos > 0 and any(w[max(0, pos - len(x)):pos] == x for x in lex.negation_immediate):
-                continue
-            if not emergency and any(x in w[end:end + 4 + len(x)] for x in lex.negation_after):
-                continue
-            c0, c1 = _bounds(w, pos, _CLAUSE_END, limit=40)
-            if any(x in w[c0:pos] for x in lex.past) and not any(x in w[c0:c1] for x in lex.present):
-                continue
-            s0, s1 = _bounds(w, pos, _SENT_END, limit=30)
-            for rule in lex.urgent_by_trigger.get(word, ()):
-                near = w[max(s0, pos - 20):min(s1, end + 20)]  # whole span: "在烧|烤摊" is 烧烤
-                if rule.unless and any(u in near for u in rule.unless):
-                    continue
-                if rule.with_:
-                    if rule.window:
-                        ctx = w[max(0, pos - rule.window):pos] + "|" + w[end:end + rule.window]
-                    else:
-                        ctx = w[s0:pos] + "|" + w[end:s1]
-                    if not any(x in ctx for x in rule.with_):
-                        continue
-                if word not in sc.urgent_words:
-                    sc.urgent_words.append(word)
-                if sc.urgent_pos is None:
-                    sc.urgent_pos = pos
-                if rule.item:
-                    sc.urgent_items[rule.item] = max(sc.urgent_items.get(rule.item, 0.0), rule.boost)
-                if rule.category:
-                    sc.urgent_cats[rule.category] = max(sc.urgent_cats.get(rule.category, 0.0), rule.boost)
-                if rule.size and _SIZES.index(rule.size) > _SIZES.index(sc.urgent_size or "小"):
-                    sc.urgent_size = rule.size
+        _scan_urgent(w, lex, zones, sc)
     return sc
+
+
+def _scan_keywords(w: str, lex: Lexicon, zones, head_end: int, sc: _Scan) -> None:
+    seen: set[str] = set()
+    if lex.keyword_re is None:
+        return
+    for m in lex.keyword_re.finditer(w):
+        word, pos = m.group(0), m.start()
+        if _in_zones(pos, zones):
+            continue
+        if word not in lex.absence_is_hazard and _negated(w, pos, _ITEM_NEG, 3):
+            continue
+        targets = lex.keywords[word]
+        if not targets:
+            continue  # neutral phrase
+        sc.live_hits += 1
+        sc.live_pos.append(pos)
+        if word in seen:
+            continue  # each distinct word counts once
+        seen.add(word)
+        factor = _HEAD_WEIGHT if pos < head_end else 1.0
+        if lex.landmark_re is not None and lex.landmark_re.match(w, m.end()):
+            factor *= _LANDMARK_WEIGHT  # "变压器正对面", "消防通道口": the hazard word only says where
+        for kind, target, weight in targets:
+            sc.add(kind, target, weight * factor, word, pos)
+
+
+def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool) -> bool:
+    """Negated ("没有闻到煤气味"), hypothetical ("万一着火"), a rule ("着火时") or past
+    ("上个月着过火") unless the sentence says it is still going on."""
+    pos, end = m.start(), m.end()
+    if _in_zones(pos, zones) or _negated(w, pos, lex.negation_before, 5):
+        return True
+    if pos > 0 and any(w[max(0, pos - len(x)):pos] == x for x in lex.negation_immediate):
+        return True
+    if not emergency and any(x in w[end:end + 2 + len(x)] for x in lex.negation_after):
+        return True
+    c0, c1 = _bounds(w, pos, _CLAUSE_END, limit=40)
+    if any(x in w[c0:pos] for x in lex.past) and not any(x in w[c0:c1] for x in lex.present):
+        return True
+    # a time long gone earlier in the sentence ("上个月电梯困过人,老人在里面关了一个小时")
+    s0, _ = _bounds(w, pos, _SENT_END, limit=50)
+    return any(x in w[s0:pos] for x in lex.past_narrative) and not any(x in w[s0:c1] for x in lex.present)
+
+
+def _rule_fires(w: str, rule, m: re.Match, s0: int, s1: int) -> bool:
+    pos, end = m.start(), m.end()
+    near = w[max(s0, pos - 20):min(s1, end + 20)]  # whole span: "在烧|烤摊" is 烧烤
+    if rule.unless and any(u in near for u in rule.unless):
+        return False
+    if not rule.with_:
+        return True
+    if rule.window:
+        ctx = w[max(0, pos - rule.window):pos] + "|" + w[end:end + rule.window]
+    else:
+        ctx = w[s0:pos] + "|" + w[end:s1]
+    return any(x in ctx for x in rule.with_)
+
+
+def _scan_urgent(w: str, lex: Lexicon, zones, sc: _Scan) -> None:
+    emergency = lex.emergency_re is not None and lex.emergency_re.search(w) is not None
+    for m in lex.urgent_re.finditer(w):
+        if _urgent_cancelled(w, lex, zones, m, emergency):
+            continue
+        word, pos = m.group(0), m.start()
+        s0, s1 = _bounds(w, pos, _SENT_END, limit=30)
+        for rule in lex.urgent_by_trigger.get(word, ()):
+            if not _rule_fires(w, rule, m, s0, s1):
+                continue
+            if word not in sc.urgent_words:
+                sc.urgent_words.append(word)
+            if sc.urgent_pos is None:
+                sc.urgent_pos = pos
+            sc.hazards.add(rule.hazard)
+            if rule.item:
+                sc.urgent_items[rule.item] = max(sc.urgent_items.get(rule.item, 0.0), rule.boost)
+            if rule.category:
+                sc.urgent_cats[rule.category] = max(sc.urgent_cats.get(rule.category, 0.0), rule.boost)
+            if rule.size and _SIZES.index(rule.size) > _SIZES.index(sc.urgent_size or "小"):
+                sc.urgent_size = rule.size
 
 
 def _category_code(value: str | None, lex: Lexicon) -> str | None:
@@ -299,6 +327,9 @@ def _truthy(value, lex: Lexicon) -> bool:
 
 
 # ------------------------------------------------------------------------------------------
+
+
+# ------------------------------------------------------------------------------------------
 def find_place(text: str, taxonomy: Taxonomy | None = None) -> str | None:
     """The place a message names, as written ("锦城花园A区5栋2单元"), whether or not it is a report:
     for answers to "where is it?"."""
@@ -313,13 +344,35 @@ def vague_place(place: str | None, taxonomy: Taxonomy | None = None) -> bool:
     return bool(c) and _runtime(taxonomy or default_taxonomy()).places.vague(c)
 
 
-def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = None) -> ParseResult:
-    """Classify one message. `fields` (category/item/location/description/urgent/report) override."""
-    tax = taxonomy or default_taxonomy()
-    rt = _runtime(tax)
-    lex = rt.lex
-    fields = fields or {}
+@dataclass
+class _Msg:
+    """One message, prepared for matching."""
+    text: str                 # as written
+    c: str                    # cleaned (what locations are found in)
+    w: str                    # analysis text: rewritten, lead-ins and other senses blanked
+    form: object | None
+    form_fields: dict
+    f_desc: object
+    forced_cat: str | None
+    forced_item: object | None
+    senses: bool              # a hazard word in another sense was blanked ("燃气费")
+    unblanked: str            # the analysis text before that: scope cues read it ("燃气费" is a bill)
+    head_end: int             # end of the title / first sentence of a long message, else 0
+    chatter: bool = False
+    zones_k: list = field(default_factory=list)
+    zones: list = field(default_factory=list)
+    bare: str = ""
 
+
+def _blank(rx: re.Pattern | None, w: str) -> tuple[str, bool]:
+    if rx is None:
+        return w, False
+    out = rx.sub(lambda m: " " * len(m.group(0)), w)
+    return out, out != w
+
+
+def _prepare(text: str, fields: dict, rt: _Runtime) -> _Msg:
+    lex = rt.lex
     c = clean(text or "")
     form = rt.forms.read(c) if c else None
     form_fields = form.fields if form else {}
@@ -333,24 +386,37 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
         if extra not in analysis:
             analysis = (analysis + "。" + extra) if analysis else extra
     w = rewrite(analysis, lex.rewrite, lex.rewrite_re)
-    if lex.lead_in_re is not None:
-        # forwarding lead-ins ("转发一下:", "帮邻居问下") say nothing about the hazard
-        w = lex.lead_in_re.sub(lambda m: " " * len(m.group(0)), w)
-
+    # forwarding lead-ins ("转发一下:", "帮邻居问下") say nothing about the hazard
+    w, _ = _blank(lex.lead_in_re, w)
+    unblanked = w
+    w, senses = _blank(lex.senses_re, w)
     forced_cat = _category_code(fields.get("category"), lex) or _category_code(form_fields.get("category"), lex)
     forced_item = lex.taxonomy.item(fields.get("item")) if fields.get("item") else None
     if forced_item is not None:
         forced_cat = forced_item.category
+    head_end = 0
+    if len(w) >= _LONG:
+        m = _SENT_END.search(w)
+        head_end = m.start() if m and m.start() <= 60 else min(len(w), 40)
+    msg = _Msg(text=text, c=c, w=w, form=form, form_fields=form_fields, f_desc=f_desc, forced_cat=forced_cat,
+               forced_item=forced_item, senses=senses, unblanked=unblanked, head_end=head_end)
+    msg.bare = _STRIP_CHATTER.sub("", w)
+    msg.chatter = not msg.bare or (lex.chatter_re is not None and lex.chatter_re.fullmatch(msg.bare) is not None)
+    msg.zones_k = _clear_zones_kinds(w, lex)
+    msg.zones = [(a, b) for a, b, _ in msg.zones_k]
+    return msg
 
-    # -- chatter ---------------------------------------------------------------------------
-    bare = _STRIP_CHATTER.sub("", w)
-    is_chatter = not bare or (lex.chatter_re is not None and lex.chatter_re.fullmatch(bare) is not None)
 
-    zones_k = _clear_zones_kinds(w, lex)
-    zones = [(a, b) for a, b, _ in zones_k]
-    sc = _scan(w, lex, zones) if not is_chatter else _Scan()
+@dataclass
+class _Rank:
+    item_score: dict[str, float]
+    best_cat: str | None
+    best_score: float
+    runner_up: float
 
-    # -- scores ------------------------------------------------------------------------------
+
+def _rank(sc: _Scan, msg: _Msg, tax: Taxonomy, stats: _Stats) -> _Rank:
+    """Category totals (best item + category words + urgent boosts); a near-tie goes to the model."""
     item_score = dict(sc.item_score)
     for name, boost in sc.urgent_items.items():
         item_score[name] = item_score.get(name, 0.0) + boost
@@ -360,8 +426,7 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
     totals: dict[str, float] = {}
     firsts: dict[str, int] = {}
     for cat in tax.categories:
-        best_item = max((item_score.get(i.name, 0.0) for i in cat.items), default=0.0)
-        t = best_item + cat_only.get(cat.code, 0.0)
+        t = max((item_score.get(i.name, 0.0) for i in cat.items), default=0.0) + cat_only.get(cat.code, 0.0)
         if t > 0:
             totals[cat.code] = t
             pos = [sc.item_first[i.name] for i in cat.items if i.name in sc.item_first]
@@ -369,154 +434,220 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
                 pos.append(sc.cat_first[cat.code])
             firsts[cat.code] = min(pos) if pos else 10 ** 9
     ranked = sorted(totals, key=lambda k: (-totals[k], -sc.urgent_cats.get(k, 0.0), firsts.get(k, 0)))
-    stats = _Stats(w, tax)
-    if not forced_cat and len(ranked) >= 2 and totals[ranked[0]] - totals[ranked[1]] < _NB_TIE:
+    if not msg.forced_cat and len(ranked) >= 2 and totals[ranked[0]] - totals[ranked[1]] < _NB_TIE:
         close = [k for k in ranked if totals[ranked[0]] - totals[k] < _NB_TIE]
         p = stats.categories()
         ranked = sorted(close, key=lambda k: -(totals[k] + _NB_TIE_WEIGHT * p.get(k, 0.0))) \
             + [k for k in ranked if k not in close]
-    best_cat = forced_cat or (ranked[0] if ranked else None)
-    best_score = totals.get(best_cat, 0.0) if best_cat else 0.0
-    runner_up = next((totals[k] for k in ranked if k != best_cat), 0.0)
+    best_cat = msg.forced_cat or (ranked[0] if ranked else None)
+    return _Rank(item_score=item_score, best_cat=best_cat, best_score=totals.get(best_cat, 0.0) if best_cat else 0.0,
+                 runner_up=next((totals[k] for k in ranked if k != best_cat), 0.0))
 
-    urgent = bool(sc.urgent_words)
+
+def _urgent_flag(sc: _Scan, fields: dict, msg: _Msg, lex: Lexicon) -> bool:
     if "urgent" in fields and fields["urgent"] is not None:
-        urgent = _truthy(fields["urgent"], lex)
-    elif form_fields.get("urgent") and _truthy(form_fields["urgent"], lex):
-        urgent = True
+        return _truthy(fields["urgent"], lex)
+    return bool(sc.urgent_words) or bool(msg.form_fields.get("urgent") and _truthy(msg.form_fields["urgent"], lex))
 
-    # -- report? ---------------------------------------------------------------------------------
-    live = "".join(ch if not _in_zones(i, zones) else " " for i, ch in enumerate(w)) if zones else w
+
+@dataclass
+class _Evidence:
+    """What the report gate looks at, beyond the scores."""
+    live: str                 # analysis text with all-clear zones and accidental cue phrases blanked
+    problem: int
+    strong: bool
+    discovery: bool
+    rest_problem: bool        # a problem named outside what the all-clear wording speaks for
+    thanks_clear: bool
+
+
+def _evidence(msg: _Msg, sc: _Scan, lex: Lexicon) -> _Evidence:
+    w, zones = msg.w, msg.zones
+    live = _mask(w, zones)
     for phrase in _CUE_BLANK:
         live = live.replace(phrase, " " * len(phrase))
-    has = lambda pat, t=live: pat is not None and pat.search(t) is not None  # noqa: E731
-    problem = len(lex.problem_re.findall(live)) if lex.problem_re is not None else 0
-    strong = has(lex.strong_problem_re)
-    notice = has(lex.notice_re, w)
-    discovery = has(lex.discovery_re) or strong
+    strong = _has(lex.strong_problem_re, live)
     # all clear only if nothing outside what the all-clear / no-longer wording speaks for names a
     # problem: "水箱已经不漏了,但墙上全是裂缝,谢谢" is a report
-    closed = _closed_regions(w, zones_k)
-    rest = "".join(" " if _in_zones(i, closed) else ch for i, ch in enumerate(live)) if closed else live
-    rest_problem = has(lex.problem_re, rest) or has(lex.strong_problem_re, rest)
-    thanks_clear = bool(closed) and has(lex.thanks_re, w) and not rest_problem \
-        and all(_in_zones(p, closed) for p in sc.live_pos)
-    reason = ""
-    if is_chatter:
-        report, reason = False, "chatter"
-    elif urgent and has(lex.notice_strong_re, w) and not discovery and not has(lex.emergency_re, w):
-        report, reason, urgent = False, "notice", False  # "温馨提示:发现有人溺水不要盲目施救"
-    elif urgent:
-        report = True
-    elif has(lex.elsewhere_re, w) and not has(lex.discovery_re, lex.elsewhere_re.sub(" ", live)) \
-            and not (form is not None and form.marker):
-        report, reason = False, "notice"  # "新闻上说外地有个小区着火了"
-    elif form is not None and form.marker and not form_fields and not forced_cat and best_score == 0 \
-            and sc.live_hits == 0 and not has(lex.problem_re, form.rest) and not has(lex.strong_problem_re, form.rest) \
-            and (len(_STRIP_CHATTER.sub("", form.rest)) < 6 or _Stats(form.rest, tax).p_report() < _NB_REPORT_MIN):
-        report, reason = False, "weak"  # "上报一下", "上报街道了,等回复": a marker naming no hazard
-    elif form is not None and form.marker or form_fields:
-        all_clear = bool(zones) and sc.live_hits == 0 and not forced_cat
-        report, reason = (not all_clear), ("clear" if all_clear else "")
-    elif notice and not discovery:
-        report, reason = False, "notice"
-    elif zones and (sc.live_hits == 0 and not rest_problem or thanks_clear) \
-            and not has(lex.reopen_re, w[zones[-1][1]:]):
-        report, reason = False, "clear"
-    elif (has(lex.positive_re) or has(lex.inquiry_re)) and not strong:
-        report, reason = False, "chatter"
-    elif best_score >= 2.0 or (best_score >= 1.0 and problem >= 1) or (best_score > 0 and problem >= 2):
-        report = True
-    elif (problem >= 2 or strong and problem >= 1) and len(bare) >= 8 and not zones:
-        report = True
-    elif (best_score > 0 or problem >= 1) and len(bare) >= 6 and not zones \
-            and stats.p_report() >= _NB_REPORT_MIN:
-        report = True  # the words are thin but the message reads like a report
-    else:
-        report, reason = False, "weak"
+    closed = _closed_regions(w, msg.zones_k)
+    rest = _mask(live, closed)
+    rest_problem = _has(lex.problem_re, rest) or _has(lex.strong_problem_re, rest)
+    return _Evidence(
+        live=live, problem=len(lex.problem_re.findall(live)) if lex.problem_re is not None else 0,
+        strong=strong, discovery=_has(lex.discovery_re, live) or strong, rest_problem=rest_problem,
+        thanks_clear=bool(closed) and _has(lex.thanks_re, w) and not rest_problem
+        and all(_in_zones(p, closed) for p in sc.live_pos))
+
+
+def _mask(text: str, zones) -> str:
+    """`text` with the zones blanked (same length, so positions still line up)."""
+    for a, b in zones:
+        b = min(b, len(text))
+        if a < b:
+            text = text[:a] + " " * (b - a) + text[b:]
+    return text
+
+
+def _has(pat: re.Pattern | None, text: str) -> bool:
+    return pat is not None and pat.search(text) is not None
+
+
+def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats: _Stats,
+          lex: Lexicon) -> tuple[bool, str]:
+    """Report or not, and why not: chatter, notice, all_clear, weak or unsure (the model alone
+    thinks it reads like a report: the bot asks instead of filing)."""
+    w, form, zones, score = msg.w, msg.form, msg.zones, rank.best_score
+    if msg.chatter:
+        return False, "other_sense" if msg.senses and not msg.bare else "chatter"
+    if urgent:
+        if _has(lex.notice_strong_re, w) and not ev.discovery and not _has(lex.emergency_re, w):
+            return False, "notice"  # "温馨提示:发现有人溺水不要盲目施救"
+        return True, ""
+    marker = form is not None and form.marker
+    if _has(lex.elsewhere_re, w) and not _has(lex.discovery_re, lex.elsewhere_re.sub(" ", ev.live)) and not marker:
+        return False, "notice"  # "新闻上说外地有个小区着火了"
+    if marker and not msg.form_fields and not msg.forced_cat and score == 0 and sc.live_hits == 0 \
+            and not _has(lex.problem_re, form.rest) and not _has(lex.strong_problem_re, form.rest) \
+            and (len(_STRIP_CHATTER.sub("", form.rest)) < 6 or _Stats(form.rest, stats.tax).p_report() < _NB_REPORT_MIN):
+        return False, "weak"  # "上报一下", "上报街道了,等回复": a marker naming no hazard
+    if marker or msg.form_fields:
+        all_clear = bool(zones) and sc.live_hits == 0 and not msg.forced_cat
+        return (False, "all_clear") if all_clear else (True, "")
+    if _has(lex.notice_re, w[:msg.head_end] if msg.head_end else w) and not ev.discovery:
+        return False, "notice"  # a long complaint that mentions 安排 or 组织 is no group notice
+    if zones and (sc.live_hits == 0 and not ev.rest_problem or ev.thanks_clear) \
+            and not _has(lex.reopen_re, w[zones[-1][1]:]):
+        return False, "all_clear"
+    if (_has(lex.positive_re, ev.live) or _has(lex.inquiry_re, ev.live)) and not ev.strong:
+        return False, "chatter"
+    problem, long_enough = ev.problem, len(msg.bare)
+    if score >= 2.0 or (score >= 1.0 and problem >= 1) or (score > 0 and problem >= 2):
+        return True, ""
+    if (problem >= 2 or ev.strong and problem >= 1) and long_enough >= 8 and not zones:
+        # problem words but no hazard named: the model would have to pick the topic alone
+        return (True, "") if score > 0 else (False, "unsure")
+    if (score > 0 or problem >= 1) and long_enough >= 6 and not zones and stats.p_report() >= _NB_REPORT_MIN:
+        return False, "unsure"  # the words are thin but the message reads like a report: ask
+    return False, "weak"
+
+
+def _describes_defect(live: str, lex: Lexicon) -> bool:
+    """A defect or hazard stated, not denied ("家里也没漏水" states none)."""
+    if lex.defect_re is None:
+        return False
+    return any(not _negated(live, m.start(), _ITEM_NEG, 2) for m in lex.defect_re.finditer(live))
+
+
+def _scope(msg: _Msg, ev: _Evidence, score: float, lex: Lexicon) -> str | None:
+    """Why a message is outside the bot's scope (question, billing, licensing, service_complaint,
+    suggestion, ...): one of the reason's cues, no defect or hazard described anywhere, and no
+    hazard named strongly enough to stand alone ("散装汽油")."""
+    if not lex.scope or score >= _SCOPE_TOPIC and len(ev.live) < _LONG or _describes_defect(ev.live, lex):
+        return None
+    return next((reason for reason, rx in lex.scope.items() if rx.search(msg.unblanked)), None)
+
+
+def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = None) -> ParseResult:
+    """Classify one message. `fields` (category/item/location/description/urgent/report) override."""
+    tax = taxonomy or default_taxonomy()
+    rt = _runtime(tax)
+    lex, fields = rt.lex, fields or {}
+    msg = _prepare(text, fields, rt)
+    sc = _scan(msg.w, lex, msg.zones, msg.head_end) if not msg.chatter else _Scan()
+    stats = _Stats(msg.w, tax)
+    rank = _rank(sc, msg, tax, stats)
+    urgent = _urgent_flag(sc, fields, msg, lex)
+    ev = _evidence(msg, sc, lex)
+    report, reason = _gate(msg, sc, rank, urgent, ev, stats, lex)
+    if report and not urgent and not msg.forced_cat and not msg.form_fields and not (msg.form and msg.form.marker):
+        out_of_scope = _scope(msg, ev, rank.best_score, lex)
+        if out_of_scope:
+            report, reason = False, out_of_scope
+    if not report and reason in ("weak", "chatter", "unsure") and not msg.chatter:
+        reason = _scope(msg, ev, rank.best_score, lex) or ("other_sense" if msg.senses else reason)
     if "report" in fields and fields["report"] is not None:
         report = bool(fields["report"])
-    if forced_cat and "report" not in fields:
+    if msg.forced_cat and "report" not in fields:
         report = True
-
     if not report:
-        return ParseResult(report=False, category=None, item=None, location=None, urgent=False, size=None,
-                           confidence=_nonreport_conf(reason, best_score), matched=[], description=None)
+        return ParseResult(report=False, confidence=_nonreport_conf(reason, rank.best_score),
+                           why_not=reason or "weak", ask=reason == "unsure")
+    return _report(msg, sc, rank, urgent, stats, fields, rt)
 
-    # -- item ----------------------------------------------------------------------------------
-    item = forced_item
-    if item is None and best_cat:
-        cat = tax.category(best_cat)
-        cands = [(item_score.get(i.name, 0.0), -sc.item_first.get(i.name, 10 ** 9), i) for i in (cat.items if cat else ())]
-        cands = [x for x in cands if x[0] > 0]
-        if cands:
-            cands.sort(key=lambda x: (x[0], x[1]), reverse=True)
-            top = cands[0]
-            second = cands[1][0] if len(cands) > 1 else 0.0
-            cat_words = sc.cat_score.get(best_cat, 0.0)
-            if top[0] >= 1.0 and top[0] >= 0.3 * cat_words and top[0] > second:
-                item = top[2]
-            elif top[0] >= 1.0 and top[0] == second:
-                item = top[2]  # tie: first mentioned
-            elif len(cands) >= 2:
-                name, p = stats.item(best_cat, {x[2].name for x in cands})
-                if name and p >= _NB_ITEM_MIN:
-                    item = tax.item(name)
-        elif not sc.urgent_items and not sc.cat_score.get(best_cat):
-            name, p = stats.item(best_cat)
-            if name and p >= _NB_ITEM_MIN:
-                item = tax.item(name)
-    if best_cat is None and not forced_cat:
-        p = stats.categories()
-        if p:
-            top_cat = max(p, key=p.get)
-            if p[top_cat] >= _NB_CAT_MIN and top_cat != "other":
-                best_cat = top_cat
-                name, pi = stats.item(top_cat)
-                if name and pi >= _NB_ITEM_MIN:
-                    item = tax.item(name)
-    category = best_cat or "other"
 
+def _report(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, stats: _Stats, fields: dict,
+            rt: _Runtime) -> ParseResult:
+    item, category = _choose(msg, sc, rank, stats, rt.lex.taxonomy)
     matched: list[str] = []
     if item is not None:
         matched += sc.item_words.get(item.name, [])
     matched += sc.cat_words.get(category, [])
     matched += [u for u in sc.urgent_words if u not in matched]
-    matched = list(dict.fromkeys(matched))
-
-    # -- location -------------------------------------------------------------------------------
-    # as written: the resident's own characters (full-width digits, traditional script), not the
-    # cleaned text the matchers ran on; routing normalises place names itself (models/places.py)
-    location = fields.get("location").strip() if isinstance(fields.get("location"), str) and fields.get("location").strip() else None
-    if location is None and form_fields.get("location"):
-        location = as_written(text, form_fields["location"].strip() or None)
-    if location is None:
-        focus = None
-        if item is not None and item.name in sc.item_first:
-            focus = sc.item_first[item.name]
-        elif sc.urgent_pos is not None:
-            focus = sc.urgent_pos
-        location = as_written(text, rt.places.best(c, focus))
-
-    description = f_desc if isinstance(f_desc, str) and f_desc.strip() else (form_fields.get("description") or c)
-
-    margin = best_score - runner_up
-    conf = 0.3 + 0.12 * min(best_score, 4) + 0.1 * min(margin, 2)
-    if form_fields.get("category") or forced_cat:
+    margin = rank.best_score - rank.runner_up
+    conf = 0.3 + 0.12 * min(rank.best_score, 4) + 0.1 * min(margin, 2)
+    if msg.form_fields.get("category") or msg.forced_cat:
         conf += 0.15
     if item is None:
         conf -= 0.1
-    conf = max(0.05, min(1.0, conf))
-    size = item.size if item else "中"
-    if urgent and sc.urgent_size and _SIZES.index(sc.urgent_size) > _SIZES.index(size):
-        size = sc.urgent_size  # a fire, gas leak or collapse in progress is a 大事
+    conf = round(max(0.05, min(1.0, conf)), 2)
+    # a danger to life now is a 大事 whatever the item
+    size = "大" if urgent else (item.size if item else "中")
+    f_desc = msg.f_desc
     return ParseResult(
-        report=True, category=category, item=item.name if item else None, location=location or None,
-        urgent=urgent, size=size, confidence=round(conf, 2), matched=matched,
-        description=description,
+        report=True, category=category, item=item.name if item else None,
+        location=_locate(msg, sc, item, fields, rt), urgent=urgent, size=size, confidence=conf,
+        matched=list(dict.fromkeys(matched)),
+        description=f_desc if isinstance(f_desc, str) and f_desc.strip() else (msg.form_fields.get("description") or msg.c),
+        hazard=(sc.hazard or "other") if urgent else None,
+        ask=not urgent and conf < _ASK_BELOW,
     )
 
 
+def _choose(msg: _Msg, sc: _Scan, rank: _Rank, stats: _Stats, tax: Taxonomy):
+    """The item (keywords first; the model settles ties and thin evidence) and the category."""
+    item, best_cat = msg.forced_item, rank.best_cat
+    if item is None and best_cat:
+        cat = tax.category(best_cat)
+        cands = [(rank.item_score.get(i.name, 0.0), -sc.item_first.get(i.name, 10 ** 9), i)
+                 for i in (cat.items if cat else ())]
+        cands = sorted((x for x in cands if x[0] > 0), key=lambda x: (x[0], x[1]), reverse=True)
+        if cands:
+            top, second = cands[0], (cands[1][0] if len(cands) > 1 else 0.0)
+            if top[0] >= 1.0 and top[0] >= 0.3 * sc.cat_score.get(best_cat, 0.0) and top[0] > second:
+                item = top[2]
+            elif top[0] >= 1.0 and top[0] == second:
+                item = top[2]  # tie: first mentioned
+            elif len(cands) >= 2:
+                name, p = stats.item(best_cat, {x[2].name for x in cands})
+                item = tax.item(name) if name and p >= _NB_ITEM_MIN else None
+        elif not sc.urgent_items and not sc.cat_score.get(best_cat):
+            name, p = stats.item(best_cat)
+            item = tax.item(name) if name and p >= _NB_ITEM_MIN else None
+    if best_cat is None and not msg.forced_cat:
+        p = stats.categories()
+        top_cat = max(p, key=p.get) if p else None
+        if top_cat and p[top_cat] >= _NB_CAT_MIN and top_cat != "other":
+            best_cat = top_cat
+            name, pi = stats.item(top_cat)
+            item = tax.item(name) if name and pi >= _NB_ITEM_MIN else None
+    return item, best_cat or "other"
+
+
+def _locate(msg: _Msg, sc: _Scan, item, fields: dict, rt: _Runtime) -> str | None:
+    """As written: the resident's own characters (full-width digits, traditional script), not the
+    cleaned text the matchers ran on; routing normalises place names itself (models/places.py).
+    Of several places, the one nearest the item's or the danger's first mention."""
+    given = fields.get("location")
+    if isinstance(given, str) and given.strip():
+        return given.strip()
+    if msg.form_fields.get("location"):
+        return as_written(msg.text, msg.form_fields["location"].strip() or None)
+    focus = sc.item_first.get(item.name) if item is not None else None
+    if focus is None:
+        focus = sc.urgent_pos
+    return as_written(msg.text, rt.places.best(msg.c, focus)) or None
+
+
 def _nonreport_conf(reason: str, score: float) -> float:
-    base = {"chatter": 0.95, "notice": 0.8, "clear": 0.85, "weak": 0.7}.get(reason, 0.7)
+    base = {"chatter": 0.95, "notice": 0.8, "all_clear": 0.85, "weak": 0.7, "unsure": 0.5}.get(reason, 0.8)
     return round(max(0.3, base - 0.08 * min(score, 4)), 2)

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from pingan.errors import ConfigError
-from pingan.taxonomy import Taxonomy
+from pingan.taxonomy import Taxonomy, parse_weighted_words
 
 
 def _alternation(words, prefix: str = "") -> re.Pattern | None:
@@ -22,17 +22,6 @@ def _alternation(words, prefix: str = "") -> re.Pattern | None:
     if not words:
         return None
     return re.compile(prefix + "(?:" + "|".join(re.escape(w) for w in words) + ")")
-
-
-def _weighted(raw: list, where: str) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for entry in raw:
-        word, _, weight = str(entry).partition(":")
-        try:
-            out[word.strip()] = float(weight) if weight else 1.0
-        except ValueError:
-            raise ConfigError(f"{where}: weight in {entry!r} is not a number") from None
-    return out
 
 
 @dataclass
@@ -46,6 +35,7 @@ class UrgentRule:
     category: str | None = None
     boost: float = 2.0
     size: str | None = None  # minimum ticket size when the rule fires ("大" for fire, gas, collapse)
+    hazard: str = "other"    # kind of danger to life (fire, gas, electric, collapse, ...)
 
 
 @dataclass
@@ -64,6 +54,7 @@ class Lexicon:
     negation_after: tuple[str, ...]
     emergency_re: re.Pattern | None
     past: tuple[str, ...]
+    past_narrative: tuple[str, ...]
     present: tuple[str, ...]
     elsewhere_re: re.Pattern | None
     # regular-expression keywords ("住了十几个人", "摆了五十桌"): (pattern, kind, target, weight)
@@ -94,6 +85,14 @@ class Lexicon:
     category_names: dict[str, str]
     category_name_re: re.Pattern | None
     urgent_yes: frozenset[str]
+    # other senses of hazard words ("燃气费", "手机在充电"): blanked before anything is matched
+    senses_re: re.Pattern | None = None
+    # out-of-scope messages (question, billing, ...): reason → cue pattern, in the order tried
+    scope: dict[str, re.Pattern] = field(default_factory=dict)
+    # a defect or hazard actually described ("坏了", "堵死", "没有护栏"): keeps a message in scope
+    defect_re: re.Pattern | None = None
+    # right after a keyword, it is only a landmark: "变压器正对面", "消防通道口那家店"
+    landmark_re: re.Pattern | None = None
     location: dict = field(default_factory=dict)
 
 
@@ -127,15 +126,76 @@ def _read_lexicon_text(path: str | Path | None) -> tuple[str, str]:
         raise ConfigError(f"{path}: cannot read parser lexicon ({exc.strerror})") from None
 
 
+# gravest first: when several rules fire the first kind found here is the result's
+HAZARDS = ("fire", "gas", "electric", "trapped_lift", "collapse", "drowning", "violence", "casualty", "other")
+# the hazard kind of the taxonomy's own per-item urgent words
+_ITEM_HAZARD = {"燃气管道": "gas", "夏季水面安全": "drowning", "特种设备": "trapped_lift", "电气设施": "electric"}
+
+
 def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon:
+    data, source = _load(path)
+    keywords = _keywords(data, taxonomy, source)
+    rules = _urgent_rules(data, taxonomy, source)
+    by_trigger: dict[str, list[UrgentRule]] = {}
+    for rule in rules:
+        for t in rule.triggers:
+            by_trigger.setdefault(t, []).append(rule)
+    rewrite = {str(k): str(v) for k, v in data.get("rewrite", {}).items()}
+    neg = data.get("negation", {})
+    clauses = data.get("clauses", {})
+    cues = data.get("cues", {})
+    forms = data.get("forms", {})
+    cat_names = {str(k): str(v) for k, v in forms.get("category_names", {}).items()}
+    for c in taxonomy.categories:
+        cat_names.setdefault(c.name, c.code)
+        cat_names.setdefault(c.code, c.code)
+    scope_raw = data.get("scope", {})
+    scope = {reason: rx for reason, pats in scope_raw.get("reasons", {}).items()
+             if (rx := _regexes(pats, source, f"scope.reasons.{reason}")) is not None}
+    return Lexicon(
+        taxonomy=taxonomy, rewrite=rewrite, rewrite_re=_alternation(rewrite),
+        keywords=keywords, keyword_re=_alternation(keywords),
+        urgent_rules=rules, urgent_by_trigger=by_trigger, urgent_re=_alternation(by_trigger),
+        negation_before=tuple(sorted(neg.get("before", []), key=len, reverse=True)),
+        negation_immediate=tuple(neg.get("immediately_before", [])),
+        negation_after=tuple(neg.get("after", [])),
+        emergency_re=_alternation(neg.get("emergency", [])),
+        past=tuple(neg.get("past", [])),
+        past_narrative=tuple(neg.get("past_narrative", [])),
+        present=tuple(neg.get("present", [])),
+        elsewhere_re=_alternation(cues.get("elsewhere", [])),
+        patterns=_patterns(data, taxonomy, source),
+        positive_re=_alternation(cues.get("positive", []), prefix="(?<![不没])"),  # 不舒服 is no praise
+        inquiry_re=_alternation(cues.get("inquiry", [])),
+        strong_problem_re=_alternation(cues.get("strong_problem", [])),
+        notice_strong_re=_alternation(cues.get("notice_strong", [])),
+        absence_is_hazard=frozenset(neg.get("absence_is_hazard", [])),
+        **_clause_matchers(clauses, cues, source),
+        request_re=_alternation(clauses.get("request", [])),
+        absence_re=_alternation(neg.get("absence_is_hazard", [])),
+        reopen_re=_alternation(clauses.get("reopen", [])),
+        problem_re=_alternation(cues.get("problem", [])), notice_re=_alternation(cues.get("notice", [])),
+        discovery_re=_alternation(cues.get("discovery", [])),
+        thanks_re=_alternation(cues.get("thanks", [])),
+        form=forms, category_names=cat_names, category_name_re=_alternation(cat_names),
+        urgent_yes=frozenset(str(v).lower() for v in forms.get("urgent_values", {}).get("yes", [])),
+        senses_re=_regexes(data.get("senses", {}).get("other", []), source, "senses.other"),
+        scope=scope, defect_re=_regexes(scope_raw.get("defect", []), source, "scope.defect"),
+        landmark_re=_regexes(data.get("location", {}).get("landmark_after", []), source, "location.landmark_after"),
+        location=data.get("location", {}),
+    )
+
+
+def _load(path: str | Path | None) -> tuple[dict, str]:
     text, source = _read_lexicon_text(path)
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text), source
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
 
-    rewrite = {str(k): str(v) for k, v in data.get("rewrite", {}).items()}
 
+def _keywords(data: dict, taxonomy: Taxonomy, source: str) -> dict[str, list[tuple[str, str, float]]]:
+    """keyword → [(kind, target, weight)]: taxonomy item words, neutral phrases, category words."""
     keywords: dict[str, list[tuple[str, str, float]]] = {}
     for item in taxonomy.items():
         for word, weight in item.keywords.items():
@@ -146,9 +206,13 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
     for code, raw in data.get("category_keywords", {}).items():
         if code not in codes:
             continue  # a lexicon may mention categories a local taxonomy dropped
-        for word, weight in _weighted(raw, f"{source}: category_keywords.{code}").items():
+        for word, weight in parse_weighted_words(raw, f"{source}: category_keywords.{code}").items():
             keywords.setdefault(word, []).append(("cat", code, weight))
+    return keywords
 
+
+def _patterns(data: dict, taxonomy: Taxonomy, source: str) -> list[tuple[re.Pattern, str, str, float]]:
+    codes = {c.code for c in taxonomy.categories}
     patterns: list[tuple[re.Pattern, str, str, float]] = []
     items = {i.name for i in taxonomy.items()}
     for n, raw in enumerate(data.get("patterns", [])):
@@ -162,36 +226,34 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         kind, target = ("item", target_item) if target_item else ("cat", target_cat)
         if target:
             patterns.append((rx, kind, target, float(raw.get("weight", 2.0))))
+    return patterns
 
+
+def _urgent_rules(data: dict, taxonomy: Taxonomy, source: str) -> list[UrgentRule]:
     rules: list[UrgentRule] = []
     for n, raw in enumerate(data.get("urgent", [])):
         if raw.get("size") not in (None, "小", "中", "大"):
             raise ConfigError(f"{source}: urgent[{n}].size: must be one of 小/中/大, got {raw['size']!r}")
+        if raw.get("hazard", "other") not in HAZARDS:
+            raise ConfigError(f"{source}: urgent[{n}].hazard: must be one of {', '.join(HAZARDS)}, "
+                              f"got {raw['hazard']!r}")
         rules.append(UrgentRule(
             name=raw.get("name", f"rule{n}"), triggers=tuple(raw.get("any", [])),
             with_=tuple(raw.get("with", [])), unless=tuple(raw.get("unless", [])),
             window=raw.get("window"), item=raw.get("item"), category=raw.get("category"),
-            boost=float(raw.get("boost", 2.0)), size=raw.get("size"),
+            boost=float(raw.get("boost", 2.0)), size=raw.get("size"), hazard=raw.get("hazard", "other"),
         ))
     # the taxonomy's own per-item urgent words are unconditional rules pointing at that item
     for item in taxonomy.items():
         if item.urgent:
             rules.append(UrgentRule(name=f"item:{item.name}", triggers=tuple(item.urgent), item=item.name,
-                                    boost=2.0, unless=("油烟", "下水道", "垃圾", "化粪池", "污水", "废气")))
-    by_trigger: dict[str, list[UrgentRule]] = {}
-    for rule in rules:
-        for t in rule.triggers:
-            by_trigger.setdefault(t, []).append(rule)
+                                    boost=2.0, unless=("油烟", "下水道", "垃圾", "化粪池", "污水", "废气"),
+                                    hazard=_ITEM_HAZARD.get(item.name, "other")))
+    return rules
 
-    neg = data.get("negation", {})
-    clauses = data.get("clauses", {})
-    cues = data.get("cues", {})
-    forms = data.get("forms", {})
-    cat_names = {str(k): str(v) for k, v in forms.get("category_names", {}).items()}
-    for c in taxonomy.categories:
-        cat_names.setdefault(c.name, c.code)
-        cat_names.setdefault(c.code, c.code)
 
+def _clause_matchers(clauses: dict, cues: dict, source: str) -> dict:
+    """All-clear, no-longer, denial, lead-in and chatter matchers (Lexicon fields by name)."""
     clear_words = [re.escape(w) for w in sorted(set(clauses.get("clear", [])), key=len, reverse=True)]
     clear_rx = _CLEAR_PATTERNS + list(clauses.get("clear_patterns", []))
     clear_re = _regexes(clear_rx + clear_words, source, "clauses.clear_patterns")
@@ -204,35 +266,8 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
                             + lead_in.pattern + r")(?=[,。!?;:~…\s]|$)") if lead_in else None
     chatter = sorted(set(cues.get("chatter", [])), key=len, reverse=True)
     chatter_re = re.compile("(?:" + "|".join(re.escape(w) for w in chatter) + ")+", re.I) if chatter else None
-
-    return Lexicon(
-        taxonomy=taxonomy, rewrite=rewrite, rewrite_re=_alternation(rewrite),
-        keywords=keywords, keyword_re=_alternation(keywords),
-        urgent_rules=rules, urgent_by_trigger=by_trigger, urgent_re=_alternation(by_trigger),
-        negation_before=tuple(sorted(neg.get("before", []), key=len, reverse=True)),
-        negation_immediate=tuple(neg.get("immediately_before", [])),
-        negation_after=tuple(neg.get("after", [])),
-        emergency_re=_alternation(neg.get("emergency", [])),
-        past=tuple(neg.get("past", [])),
-        present=tuple(neg.get("present", [])),
-        elsewhere_re=_alternation(cues.get("elsewhere", [])),
-        patterns=patterns,
-        positive_re=_alternation(cues.get("positive", []), prefix="(?<![不没])"),  # 不舒服 is no praise
-        inquiry_re=_alternation(cues.get("inquiry", [])),
-        strong_problem_re=_alternation(cues.get("strong_problem", [])),
-        notice_strong_re=_alternation(cues.get("notice_strong", [])),
-        absence_is_hazard=frozenset(neg.get("absence_is_hazard", [])),
-        clear_re=clear_re, stopped_re=stopped_re, stopped_thanks_re=stopped_thanks_re,
-        request_re=_alternation(clauses.get("request", [])), not_this_re=not_this_re,
-        absence_re=_alternation(neg.get("absence_is_hazard", [])), lead_in_re=lead_in_re,
-        reopen_re=_alternation(clauses.get("reopen", [])),
-        problem_re=_alternation(cues.get("problem", [])), notice_re=_alternation(cues.get("notice", [])),
-        discovery_re=_alternation(cues.get("discovery", [])), chatter_re=chatter_re,
-        thanks_re=_alternation(cues.get("thanks", [])),
-        form=forms, category_names=cat_names, category_name_re=_alternation(cat_names),
-        urgent_yes=frozenset(str(v).lower() for v in forms.get("urgent_values", {}).get("yes", [])),
-        location=data.get("location", {}),
-    )
+    return dict(clear_re=clear_re, stopped_re=stopped_re, stopped_thanks_re=stopped_thanks_re,
+                not_this_re=not_this_re, lead_in_re=lead_in_re, chatter_re=chatter_re)
 
 
 _CACHE: dict[tuple[int, str | None], tuple[Taxonomy, Lexicon]] = {}

@@ -34,6 +34,34 @@ class Span:
         return s[self.start:self.end]
 
 
+class _Found:
+    """Spans found in one text so far; a later finder never overlaps an earlier one."""
+
+    def __init__(self, s: str):
+        self.s = s
+        self.spans: list[Span] = []
+        self.taken = [False] * (len(s) + 1)
+
+    def add(self, start: int, end: int, named: bool, chain: bool) -> None:
+        if any(self.taken[start:end]):
+            return
+        for k in range(start, end):
+            self.taken[k] = True
+        self.spans.append(Span(start, end, named, chain))
+
+    def merged(self) -> list[Span]:
+        """In text order, "锦城花园 3栋" / "锦城花园的3栋" neighbours merged."""
+        out: list[Span] = []
+        for sp in sorted(self.spans, key=lambda sp: sp.start):
+            if out:
+                prev = out[-1]
+                if self.s[prev.end:sp.start] in ("", " ", "的") and (sp.chain and not sp.named or prev.chain and not prev.named):
+                    out[-1] = Span(prev.start, sp.end, prev.named or sp.named, True)
+                    continue
+            out.append(sp)
+        return out
+
+
 class LocationFinder:
     def __init__(self, lex: Lexicon):
         loc = lex.location
@@ -42,8 +70,21 @@ class LocationFinder:
         after = sorted(set(loc.get("after", [])), key=len, reverse=True)
         self.cut = sorted(set(loc.get("cut_after", [])), key=len, reverse=True)
         self.generic = frozenset(loc.get("generic_names", []))
+        # a name with one of these is a clause, not a place ("想问一下社区", "有人跳河")
+        self.not_in_names = tuple(loc.get("not_in_names", []))
+        # a place-name suffix that ends a word which is no place ("电线路", "公交线路")
+        self.false_endings = tuple(loc.get("false_endings", []))
+        admin = "|".join(sorted(loc.get("admin_suffixes", []), key=len, reverse=True))  # regular expressions
+        # one administrative level right before a place: "A3区", "武侯区", "玉林街道", "青山镇"
+        self.admin_tail = re.compile(rf"(?:[A-Za-z][0-9]{{0,3}}|[\u4e00-\u9fff]{{2,4}}?)(?:{admin})$") if admin else None
+        self.admin_cut = frozenset("".join(w for w in self.cut if len(w) == 1))
         alt = lambda ws: "|".join(re.escape(w) for w in ws)  # noqa: E731
         chain = rf"(?:{_LINK})(?:[-, ]?(?:{_LINK}))*"
+        generic_places = sorted(set(loc.get("generic_places", [])), key=len, reverse=True)
+        # no named place: a building chain with a generic place, or the generic place alone
+        # ("3栋2单元楼道", "地下室", "小区东门", "菜市场门口"), kept as detail for the worker
+        self.generic_place = re.compile(rf"(?:{chain})?(?:{alt(generic_places)})(?:{alt(after)})?") \
+            if generic_places else None
         self.chain_only = re.compile(chain)
         self.after_re = re.compile(rf"(?:{alt(after)})") if after else None
         self.place = re.compile(
@@ -51,6 +92,7 @@ class LocationFinder:
         )
         self.place2 = re.compile(rf"(?P<name>{_NAME_CHARS}{{2,10}}?)(?P<suf>{alt(est + roads)})")
         self.suffixes = frozenset(est + roads)
+        self.continued = re.compile(rf"{_NAME_CHARS}{{1,3}}?(?:{alt([x for x in est + roads if len(x) >= 2])})")
         self.suffix_re = re.compile(rf"(?:{alt(est + roads)})")
         self.roads = frozenset(roads)
         self.crossing = re.compile(
@@ -79,7 +121,9 @@ class LocationFinder:
         return name
 
     def _is_generic(self, name: str, suf: str, boundary: bool = False) -> bool:
-        if not name or name in self.generic:
+        if not name or name in self.generic or any(x in name for x in self.not_in_names):
+            return True
+        if (name + suf).endswith(self.false_endings):
             return True
         if len(name) == 1 and not boundary:
             return True  # "府河" at a boundary is a name; "下河" or "(我)们小区" inside a clause is not
@@ -107,96 +151,113 @@ class LocationFinder:
 
     # -- main --------------------------------------------------------------------------
     def find_all(self, s: str) -> list[Span]:
-        spans: list[Span] = []
-        taken = [False] * (len(s) + 1)
+        found = _Found(s)
+        self._crossings(found)
+        self._named(found)
+        for m in self.this_estate.finditer(s):
+            name = m.group("n")
+            if not self._is_generic(name, "小区") and not any(w in name for w in ("这", "那", "小区")):
+                found.add(m.start("n"), m.end("n"), True, False)
+        self._chains(found)
+        return found.merged()
 
-        def add(start: int, end: int, named: bool, chain: bool):
-            if any(taken[start:end]):
-                return
-            for k in range(start, end):
-                taken[k] = True
-            spans.append(Span(start, end, named, chain))
-
-        for m in self.crossing.finditer(s):
+    def _crossings(self, found: _Found) -> None:
+        """"人民路和建设路路口"."""
+        for m in self.crossing.finditer(found.s):
             a_full = m.group("a")
             suf_len = 1 if a_full[-1] in self.roads else 2
             a_name = self._trim_name(a_full[:-suf_len])
-            b_full = m.group("b")
-            b_name = self._trim_name(b_full[:-1])
+            b_name = self._trim_name(m.group("b")[:-1])
             if self._is_generic(a_name, "路") or self._is_generic(b_name, "路"):
                 continue
-            start = m.start("a") + (len(a_full) - suf_len - len(a_name))
-            add(start, m.end(), True, False)
+            found.add(m.start("a") + (len(a_full) - suf_len - len(a_name)), m.end(), True, False)
 
-        pos = 0
-        while True:
-            m = self.place.search(s, pos)
-            if not m:
-                break
-            name, suf = m.group("name"), m.group("suf")
-            trimmed = self._trim_name(name)
+    def _named(self, found: _Found) -> None:
+        """Names before a place suffix ("锦城花园", "府河", "河西新村"), with what follows them."""
+        s, pos = found.s, 0
+        while (m := self.place.search(s, pos)) is not None:
+            trimmed = self._trim_name(m.group("name"))
             start = m.end("name") - len(trimmed)
             if len(trimmed) < 2:
                 # "天府花城": "天"+"府" is too short; try a longer name from the same start
                 m2 = self.place2.match(s, start)
                 if m2 and len(m2.group("name")) <= 6 and not self._is_generic(m2.group("name"), m2.group("suf")):
-                    m, name, suf, trimmed = m2, m2.group("name"), m2.group("suf"), m2.group("name")
+                    m, trimmed = m2, m2.group("name")
             end0 = m.end()
             for _ in range(3):  # "锦" + "城" + "花园", "柏条河" + "绿道"
                 m2 = self.suffix_re.match(s, end0)
                 if not m2:
                     break
                 end0 = m2.end()
+            m3 = self.continued.match(s, end0) if end0 - m.end("name") == 1 else None
+            if m3:
+                end0 = m3.end()  # "河西新村": 河 was part of the name
             suf = s[m.end("name"):end0]
             pos = end0
             boundary = (start == 0 or not re.match(_NAME_CHARS, s[start - 1])) and suf[:1] in "河江湖桥堰塘"
             if self._is_generic(trimmed, suf, boundary):
-                # "我们小区3栋" — the chain alone can still be a place
-                continue
+                continue  # "我们小区3栋" — the chain alone can still be a place
             end, chain = self._extend(s, end0)
-            add(start, end, True, chain)
+            found.add(start, end, True, chain)
             pos = max(pos, end)
 
-        for m in self.this_estate.finditer(s):
-            name = m.group("n")
-            if not self._is_generic(name, "小区") and not any(w in name for w in ("这", "那", "小区")):
-                add(m.start("n"), m.end("n"), True, False)
-
+    def _chains(self, found: _Found) -> None:
+        """Building chains not attached to a name yet ("3栋2单元"), or right after a bare estate
+        name ("山水天成3栋")."""
+        s, taken = found.s, found.taken
         for m in self.chain_only.finditer(s):
-            if _STRONG.search(m.group(0)) and not any(taken[m.start():m.end()]):
-                end, _ = self._extend(s, m.end())
-                start, named = m.start(), False
-                # "山水天成3栋": a bare estate name right before the chain
-                run = re.search(rf"{_NAME_CHARS}{{2,10}}$", s[max(0, start - 10):start])
-                if run and not re.search(r"[0-9A-Za-z]$", run.group(0)):
-                    name = self._trim_name(run.group(0))
-                    if 2 <= len(name) <= 6 and not self._is_generic(name, "") \
-                            and not any(name.endswith(g) for g in self.generic if len(g) >= 2):
-                        start, named = start - len(name), True
-                add(start, end, named, True)
-
-        spans.sort(key=lambda sp: sp.start)
-        # merge "锦城花园 3栋" / "锦城花园的3栋" style neighbours
-        merged: list[Span] = []
-        for sp in spans:
-            if merged:
-                prev = merged[-1]
-                gap = s[prev.end:sp.start]
-                if gap in ("", " ", "的") and (sp.chain and not sp.named or prev.chain and not prev.named):
-                    merged[-1] = Span(prev.start, sp.end, prev.named or sp.named, True)
-                    continue
-            merged.append(sp)
-        return merged
+            if not _STRONG.search(m.group(0)) or any(taken[m.start():m.end()]):
+                continue
+            end, _ = self._extend(s, m.end())
+            start, named = m.start(), False
+            lo = max(0, start - 10)
+            lo = max([lo] + [k + 1 for k in range(lo, start) if taken[k]])  # not into a place before it
+            run = re.search(rf"{_NAME_CHARS}{{2,10}}$", s[lo:start])
+            if run and not re.search(r"[0-9A-Za-z]$", run.group(0)):
+                name = self._trim_name(run.group(0))
+                if 2 <= len(name) <= 6 and not self._is_generic(name, "") \
+                        and not any(name.endswith(g) for g in self.generic if len(g) >= 2):
+                    start, named = start - len(name), True
+            found.add(start, end, named, True)
 
     def vague(self, s: str) -> bool:
         """Only building numbers ("3栋", "2单元门口"): which estate or road is not said."""
         spans = self.find_all(s)
-        return bool(spans) and not any(sp.named for sp in spans)
+        if not spans:
+            return self._generic(s, None) is not None  # "楼道", "地下室": which building?
+        return not any(sp.named for sp in spans)
+
+    def _with_admin(self, s: str, start: int) -> int:
+        """Move a place's start left over the administrative levels written before it
+        ("武侯区玉林街道" + "玉林小区"), so the span holds them however a reader quotes it."""
+        if self.admin_tail is None:
+            return start
+        while start > 0:
+            head = s[max(0, start - 8):start]
+            m = None
+            for k in range(len(head) - 1):  # longest level first, never across a cut word or a level
+                cand = self.admin_tail.fullmatch(head[k:])
+                if cand and not any(ch in self.admin_cut or ch in "省市区县镇乡" for ch in head[k:cand.end() - 1]):
+                    m = cand
+                    break
+            if m is None:
+                return start
+            start -= len(m.group(0))
+        return start
+
+    def _generic(self, s: str, focus: int | None) -> str | None:
+        if self.generic_place is None:
+            return None
+        found = [m for m in self.generic_place.finditer(s)]
+        if not found:
+            return None
+        top = min(found, key=lambda m: abs(m.start() - focus) if focus is not None else m.start())
+        return top.group(0)
 
     def best(self, s: str, focus: int | None = None) -> str | None:
         spans = self.find_all(s)
         if not spans:
-            return None
+            return self._generic(s, focus)
 
         def score(sp: Span) -> tuple:
             near = 0.0
@@ -206,5 +267,15 @@ class LocationFinder:
             return (2 * sp.named + sp.chain + near, -sp.start)
 
         top = max(spans, key=score)
-        out = top.text(s).strip(" ,的")
+        end = top.end
+        nxt = next((sp for sp in spans if sp.start > top.start), None)
+        if nxt is not None and self._is_admin(s[top.start:top.end]) \
+                and re.fullmatch(rf"{_NAME_CHARS}{{0,4}}", s[top.end:nxt.start]) and (nxt.start == top.end or nxt.chain):
+            # "锦江区玉林街道" + "南苑新村", "东升街道" + "和平里" + "12幢": the level and the estate are one place
+            end = nxt.end
+        start = self._with_admin(s, top.start) if top.named else top.start
+        out = s[start:end].strip(" ,的")
         return out or None
+
+    def _is_admin(self, text: str) -> bool:
+        return self.admin_tail is not None and self.admin_tail.search(text) is not None

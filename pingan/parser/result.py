@@ -19,8 +19,12 @@ class ParseResult:
     # Danger to life now, when urgent: fire, gas, electric, collapse, trapped_lift, casualty,
     # violence, drowning or other; the emergency reply's first line is chosen by it.
     hazard: str | None = None
-    # For a non-report, why not (question, service_complaint, chatter, other_sense, ...).
+    # For a non-report, why not: chatter, notice, all_clear, question, service_complaint, billing,
+    # licensing, suggestion, other_sense (a hazard word in another sense), weak or unsure.
     why_not: str | None = None
+    # Too unsure to file silently (a thin report, or a message only the statistical model takes for
+    # one): the conversation layer asks one short question first.
+    ask: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,1 +1,56 @@
-"""Rules of the ticket's life, one module per mechanism."""
+"""The rules, one module per mechanism, and the one table everything dispatches through (as an
+escalation policy's steps are run by their type): the desk applies `RULES[action].apply`, the
+announcement is `RULES[action].announce`, the sweep acts through `WINDOWS[point.window].steps`.
+
+Actions — what the action does to a ticket, and what it announces to whom:
+  dispatch 派发 · ack 签收 · arrival 到场 · progress 处理中 · resolve 办结 · close 满意 ·
+  reopen 不满意 · escalate 呼叫 · transfer 派单 · return_ 退回 · withdraw 撤销 · grade 定级
+Windows — deadline arithmetic, the points owed, what the sweep does and says at each:
+  on_scene 15分钟到场 · resolution 办结期限 · supervision 督办 · feedback 回访 (dispatch: a ticket left new)
+The tier above is ladder.py. A new rule is a module and a line in a table below."""
+
+from __future__ import annotations
+
+from pingan.lifecycle import Action
+from pingan.messages import Text
+from pingan.models import Person, Ticket, TicketEvent
+from pingan.notify import Notifier
+from pingan.rules import (ack, arrival, close, dispatch, escalate, feedback, grade, on_scene, progress, reopen,
+                          resolution, resolve, return_, supervision, transfer, withdraw)
+from pingan.rules.base import ActionRule, Told, WindowRule
+
+RULES: dict[Action, ActionRule] = {r.action: r for r in (
+    dispatch.RULE,
+    ack.RULE,
+    arrival.RULE,
+    progress.RULE,
+    resolve.RULE,
+    close.RULE,
+    reopen.RULE,
+    escalate.RULE,
+    transfer.RULE,
+    return_.RULE,
+    withdraw.RULE,
+    grade.RULE,
+)}
+
+WINDOWS: dict[str, WindowRule] = {w.name: w for w in (  # in this order a ticket's points are collected
+    dispatch.WINDOW,
+    on_scene.WINDOW,
+    resolution.WINDOW,
+    supervision.WINDOW,
+    feedback.WINDOW,
+)}
+
+
+def announce(n: Notifier, t: Ticket, action: Action, actor: Person | None, events: list[TicketEvent],
+             late: bool = False) -> str:
+    """Tell the groups and the reporter of an accepted move; returns the actor's one-line confirmation."""
+    told = Told(n, t, actor, events, late)
+    said = RULES[action].announce(told)
+    if said.group:
+        n.to_unit(t.unit_id, lambda pf: [Text(said.group)], t)
+    if said.resident and not told.by_reporter:
+        n.to_reporter(t, said.resident)
+    mine = said.resident if told.by_reporter else said.confirm or said.group
+    return mine or said.resident or f"{told.no} 已更新"

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from pingan.lifecycle import HELD
 from pingan.models import Status
-from pingan.parser import ParseResult
+from pingan.parser import ParseResult, vague_place
 
 REPLY_TO_RETURN = timedelta(days=2)
 MERGED = "已合并"  # the 退回 reason of a ticket merged into another (rules/corrections.py)
@@ -126,7 +126,8 @@ def _new_hazard(parsed: ParseResult, t) -> bool:
 def _report_or_details(parsed: ParseResult, held: list, now: datetime | None) -> Reading:
     """A report of an item one of the open tickets has. Soon after it, the same place (or none
     said) is more about it and another place may be another hazard: ask. Later, the same place
-    may be the same hazard again (ask), anything else is a new report. Another item is new."""
+    may be the same hazard again (ask), anything else is a new report (a place that names no estate,
+    "楼道", is no same place by then). Another item is new."""
     same = [t for t in held if t.item == parsed.item]
     if not same:
         return Reading(Intent.report)
@@ -136,7 +137,7 @@ def _report_or_details(parsed: ParseResult, held: list, now: datetime | None) ->
     fresh = now is None or t.created_at is None or now - _aware(t.created_at, now) < DETAILS_WINDOW
     if fresh and not (placed and not one):
         return Reading(Intent.details, t)
-    if fresh or one:
+    if fresh or (one and not vague_place(parsed.location)):
         return Reading(Intent.ask, t, options=[(Intent.details, t), (Intent.report, None)])
     return Reading(Intent.report)
 

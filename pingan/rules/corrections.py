@@ -11,8 +11,8 @@ from sqlmodel import select
 from pingan.lifecycle import Action
 from pingan.models import Level, Person, Role, Ticket, TicketEvent
 from pingan.notify import Notifier
+from pingan.rules import dispatch
 from pingan.rules.conversation import MERGED
-from pingan.tickets import TicketDesk
 
 # Who may correct: community staff and above (a grid worker asks them), and admins.
 CORRECTORS = {Role.community_staff, Role.street_official, Role.district_official, Role.city_official, Role.admin}
@@ -40,7 +40,7 @@ def find_item(taxonomy, words: str) -> tuple[str, str | None] | None:
     return (p.category, p.item) if p.item else None
 
 
-def correct(desk: TicketDesk, t: Ticket, field: str, new, actor: Person, inbox_id: int | None) -> None:
+def correct(desk, t: Ticket, field: str, new, actor: Person, inbox_id: int | None) -> None:
     old = getattr(t, field)
     setattr(t, field, new)
     t.updated_at = desk.now
@@ -48,7 +48,7 @@ def correct(desk: TicketDesk, t: Ticket, field: str, new, actor: Person, inbox_i
                old=old, new=new)
 
 
-def recategorise(desk: TicketDesk, n: Notifier, t: Ticket, found: tuple, actor: Person, inbox_id) -> str:
+def recategorise(desk, n: Notifier, t: Ticket, found: tuple, actor: Person, inbox_id) -> str:
     before = n.label(t)
     category, item = found
     correct(desk, t, "category", category, actor, inbox_id)
@@ -56,7 +56,7 @@ def recategorise(desk: TicketDesk, n: Notifier, t: Ticket, found: tuple, actor: 
     return f"✏️ #{t.id} 改类：{before} → {n.label(t)}（{actor.name}）"
 
 
-def relocate(desk: TicketDesk, n: Notifier, t: Ticket, place: str, actor: Person, inbox_id,
+def relocate(desk, n: Notifier, t: Ticket, place: str, actor: Person, inbox_id,
              reporter: Person | None) -> str:
     """A new place routes the ticket again; another community's gets the whole post."""
     unit_before, holder_before, before = t.unit_id, t.holder_person_id, t.location
@@ -67,7 +67,7 @@ def relocate(desk: TicketDesk, n: Notifier, t: Ticket, place: str, actor: Person
     return f"✏️ #{t.id} 改地点：{before or '—'} → {place}，现由{n.holder_name(t)}负责（{actor.name}）"
 
 
-def reassign(desk: TicketDesk, n: Notifier, t: Ticket, words: str, actor: Person, inbox_id,
+def reassign(desk, n: Notifier, t: Ticket, words: str, actor: Person, inbox_id,
              reporter: Person | None) -> str | None:
     """改派 to a grid (by name, '第二网格' within the ticket's community) or a person ('@李网格')."""
     org, name = n.org, words.strip().lstrip("@＠").strip()
@@ -99,17 +99,17 @@ def _grid(org, name: str, community: str | None):
     return (inside or grids or [None])[0]
 
 
-def moved(desk: TicketDesk, n: Notifier, t: Ticket, unit_before: str | None, holder_before: str | None,
+def moved(desk, n: Notifier, t: Ticket, unit_before: str | None, holder_before: str | None,
           reporter: Person | None) -> None:
     """After a correction moved the ticket: the new group gets what it needs to act."""
     if t.unit_id != unit_before and unit_before is not None:
         t.also_unit_id = unit_before
-        n.new_ticket(t, reporter or Person(id="", name="居民", role=Role.resident), moved_from=unit_before)
+        dispatch.post(n, t, reporter or Person(id="", name="居民", role=Role.resident), moved_from=unit_before)
     elif t.holder_person_id != holder_before:
         n.located(t, rerouted=True)
 
 
-async def merge(desk: TicketDesk, n: Notifier, keep: Ticket, drop: Ticket, actor: Person, inbox_id) -> str:
+async def merge(desk, n: Notifier, keep: Ticket, drop: Ticket, actor: Person, inbox_id) -> str:
     """The later ticket closes into the earlier (one hazard in digests); its reporter hears now,
     and again when the earlier one is resolved (see `merged_into`)."""
     desk.event(keep, "merge", actor, inbox_id, from_status=keep.status, note=f"#{drop.id}", merged=drop.id)

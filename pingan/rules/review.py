@@ -8,7 +8,6 @@ from pingan.lifecycle import Action
 from pingan.messages import Text
 from pingan.models import Level, Person, Role, Ticket
 from pingan.notify import Notifier
-from pingan.tickets import TicketDesk
 
 APPROVE = ("同意", "确认", "批准", "属实")
 
@@ -17,13 +16,13 @@ def needs_review(settings, actor: Person | None) -> bool:
     return settings.bot.review_returns and actor is not None and actor.role == Role.grid_worker
 
 
-def request(desk: TicketDesk, n: Notifier, t: Ticket, actor: Person, reason: str, inbox_id: int | None) -> str:
+def request(desk, n: Notifier, t: Ticket, actor: Person, reason: str, inbox_id: int | None) -> str:
     """Record the worker's 退回 and ask the community lead to confirm it; the ticket stays open."""
     desk.event(t, "return_request", actor, inbox_id, from_status=t.status, note=reason)
     lead = n.org.lead(t.unit_id)
     ask = f"请复核：同意退回请回复「退回 #{t.id} 同意」；不同意请「改派 #{t.id} …」或让网格员继续处理。"
     n.to_unit(t.unit_id, lambda pf: [Text(f"↩️ #{t.id} {actor.name}申请退回：{reason}\n")]
-              + n._ask(t, pf, [lead] if lead else [], ask), t)
+              + n.ask(pf, [lead] if lead else [], ask), t)
     n.to_reporter(t, f"您反映的 #{t.id}，工作人员认为：{reason}。社区正在复核，如有不同意见请直接回复。")
     return f"已提交社区复核，#{t.id} 在复核前仍由您处理。"
 
@@ -36,7 +35,7 @@ def approved_reason(events, words: str) -> str | None:
     return f"{asked.note}（社区复核同意）" if asked is not None else None
 
 
-async def reopen_to_lead(desk: TicketDesk, n: Notifier, t: Ticket, reporter: Person, said: str,
+async def reopen_to_lead(desk, n: Notifier, t: Ticket, reporter: Person, said: str,
                          inbox_id: int | None) -> str:
     """The reporter disputes a 退回: open again, held by the community lead, who hears why."""
     await desk.move(t, Action.reopen, reporter, inbox_id, note=said)

@@ -14,8 +14,9 @@ HAZARD_NAMES = {
 }
 NOT_CALLING = "本助手不会替您报警，请您亲自拨打。"
 
-# Until the parser sets `hazard`, the kind is read from the ticket's item and words (first hit wins:
-# "电梯里有人晕倒" is someone trapped before someone hurt).
+# The parser's `hazard` comes first; these words are for an urgent ticket whose text, read again,
+# gives no kind (a form report, a ticket made urgent by its category). First hit wins: "电梯里有人晕倒"
+# is someone trapped before someone hurt.
 _FALLBACK = [
     ("gas", re.compile(r"燃气|煤气|天然气|液化气|气罐")),
     ("trapped_lift", re.compile(r"电梯.{0,8}(困|关)|(困|关).{0,6}电梯")),

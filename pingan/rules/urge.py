@@ -9,7 +9,6 @@ from pingan.messages import Text
 from pingan.models import STATUS_NAMES, Level, Person, Ticket
 from pingan.notify import Notifier, excerpt, span
 from pingan.rules.safety import HAZARD_NAMES, ticket_hazard
-from pingan.tickets import TicketDesk
 
 
 def unreached(t: Ticket) -> bool:
@@ -31,7 +30,7 @@ def state_line(n: Notifier, t: Ticket) -> str:
     return "，".join(parts) + "。"
 
 
-def urge(desk: TicketDesk, n: Notifier, t: Ticket, reporter: Person, inbox_id: int | None, said: str) -> str:
+def urge(desk, n: Notifier, t: Ticket, reporter: Person, inbox_id: int | None, said: str) -> str:
     """Record the urge, alert whoever must act, and return the reporter's answer."""
     t.urges = (t.urges or 0) + 1
     t.updated_at = desk.now
@@ -48,7 +47,7 @@ def urge(desk: TicketDesk, n: Notifier, t: Ticket, reporter: Person, inbox_id: i
     body = (f"🚨{HAZARD_NAMES[ticket_hazard(t)]}【催办 #{t.id}】上报人第 {t.urges} 次催办：“{excerpt(said)}”\n"
             f"📍{n.place(t)}  {n.hhmm(t.created_at)} 上报，已过 {waited}，还没有人到场！\n")
     ask = f"请立即到场，到了回复「到场 #{t.id}」"
-    n.to_unit(n.holder_groups(t), lambda pf: [Text(body)] + n._ask(t, pf, people, ask), t)
+    n.to_unit(n.holder_groups(t), lambda pf: [Text(body)] + n.ask(pf, people, ask), t)
     every = n.settings.emergency.urge_street_after
     street = n.org.up_to(t.unit_id, Level.street) if t.unit_id else None
     if every and t.urges >= every and street is not None:

@@ -2,7 +2,7 @@
 
 - `sweep(bot, now=None)`: act on every due reminder/escalation/督办 (one indexed query, rows claimed
   with FOR UPDATE SKIP LOCKED); `start_scheduler(bot)`: the APScheduler jobs for `pingan serve`.
-- `pingan.scheduler.digest`: daily/weekly/campaign digests; `pingan.scheduler.ledger`: the 台账 export.
+- `pingan.reports.digest`: daily/weekly/campaign digests; `pingan.reports.ledger`: the 台账 export.
 """
 
 from pingan.scheduler.sweep import sweep

@@ -3,6 +3,7 @@
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import pingan.models  # noqa: F401  (registers every table on the metadata)
@@ -20,6 +21,10 @@ def _run(connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # two servers starting at once on an empty database: the second waits here, then finds
+            # the schema current (without it, both created alembic_version and one crashed)
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('pingan:migrations'))"))
         context.run_migrations()
 
 

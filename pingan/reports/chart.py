@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-log = logging.getLogger("pingan.scheduler.chart")
+log = logging.getLogger("pingan.reports.chart")
 
 CJK_FAMILIES = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans SC",
                 "Source Han Sans SC", "Source Han Sans CN", "Droid Sans Fallback", "SimHei", "Microsoft YaHei",

@@ -25,13 +25,14 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 from sqlalchemy import and_, case, func, or_, select
 
+from pingan.lifecycle import OPEN
 from pingan.messages import Part, Text
 from pingan.models import Level, Source, Status, Ticket, TicketEvent
 from pingan.models.org_index import OrgIndex
 from pingan.notify import span
 from pingan.taxonomy import CATEGORY_CODES, Taxonomy
 
-OPEN_STATUSES = [str(s) for s in Status if s not in (Status.resolved, Status.closed, Status.returned, Status.withdrawn)]
+OPEN_STATUSES = sorted(OPEN)
 KIND_TITLE = {"day": "平安日报", "week": "平安周报", "campaign": "百日攻坚阶段总结", "range": "平安统计"}
 
 
@@ -48,6 +49,15 @@ class Period:
     @classmethod
     def week_before(cls, d: date) -> "Period":
         return cls(d - timedelta(days=7), d - timedelta(days=1), "week")
+
+    @classmethod
+    def ending(cls, end: date, days: int = 1, campaign_start: str | None = None) -> "Period":
+        """The campaign up to `end` (when one is configured and asked for), else `days` days to `end`."""
+        if campaign_start:
+            return cls(date.fromisoformat(campaign_start), end, "campaign")
+        if days > 1:
+            return cls(end - timedelta(days=days - 1), end, "week" if days == 7 else "range")
+        return cls.day(end)
 
     def bounds(self, tz: tzinfo) -> tuple[datetime, datetime]:
         return (datetime.combine(self.start, time(0), tzinfo=tz),
@@ -164,52 +174,51 @@ def campaign_start(settings, tz: tzinfo) -> datetime | None:
     return datetime.combine(date.fromisoformat(cs), time(0), tzinfo=tz) if cs else None
 
 
-async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
-                  units: list[str] | None = None, cap: int | None = None) -> dict[str | None, Tally]:
-    """Per ticket-unit (community) tallies in four grouped queries. `units` limits the scan; `cap`
-    overdue tickets are listed per unit (default: the digests' `overdue_list_cap`)."""
+def _total(cond):
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+
+def _cat_of(t: Tally, cat: str | None) -> list[int]:
+    return t.by_cat[cat if cat in CATEGORY_CODES else "other"]
+
+
+class _Scope:
+    """The period's bounds and the conditions the digest queries share."""
+
+    def __init__(self, settings, tz: tzinfo, period: Period, now: datetime, units: list[str] | None) -> None:
+        T = Ticket
+        self.ps, self.pe = ps, pe = period.bounds(tz)
+        self.now, self.asof = now, min(now, pe)
+        self.cs = cs = campaign_start(settings, tz)
+        lower = min(cs, ps) if cs else None
+        not_arrived = or_(T.on_scene_at.is_(None), T.on_scene_at > self.asof)
+        gave_up = and_(T.status.in_([Status.withdrawn, Status.returned]), T.on_scene_at.is_(None))
+        # still inside its on-scene window: neither on time nor late yet (a 今日统计 at 11:00 must not count it)
+        not_due = and_(not_arrived, T.on_scene_due.is_not(None), T.on_scene_due > self.asof)
+        self.not_arrived = not_arrived
+        self.arrive_base = and_(~gave_up, ~not_due)
+        self.on_time = and_(T.on_scene_at.is_not(None), T.on_scene_at <= T.on_scene_due)
+        self.resolved_asof = and_(T.resolved_at.is_not(None), T.resolved_at < pe)
+        self.called = or_(T.escalations > 0, T.department_id.is_not(None))
+        self.open_asof = and_(or_(T.closed_at.is_(None), T.closed_at > self.asof),
+                              or_(T.resolved_at.is_(None), T.resolved_at > self.asof))
+        self.units = [T.unit_id.in_(units)] if units is not None else []
+        if units is not None:
+            self.since_campaign = [T.created_at < pe, *([T.created_at >= lower] if lower is not None else []), *self.units]
+        else:  # every unit: a plain scan beats walking an index and looking up each row (SQLite)
+            scan = func.coalesce(T.created_at, T.created_at)
+            self.since_campaign = [scan < pe, *([scan >= lower] if lower is not None else [])]
+
+    def within(self, col):
+        return and_(col >= self.ps, col < self.pe)
+
+
+async def _new_tickets(session, sc: _Scope, out: dict) -> None:
+    """The period's new tickets (a range of the created_at index)."""
     T = Ticket
-    ps, pe = period.bounds(tz)
-    asof = min(now, pe)
-    cs = campaign_start(settings, tz)
-    lower = min(cs, ps) if cs else None
-    cap = cap or settings.scheduler.overdue_list_cap
-
-    def within(col):
-        return and_(col >= ps, col < pe)
-
-    def total(cond):
-        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
-
-    created_p = within(T.created_at)
-    open_asof = and_(or_(T.closed_at.is_(None), T.closed_at > asof), or_(T.resolved_at.is_(None), T.resolved_at > asof))
-    not_arrived = or_(T.on_scene_at.is_(None), T.on_scene_at > asof)
-    gave_up = and_(T.status.in_([Status.withdrawn, Status.returned]), T.on_scene_at.is_(None))
-    # still inside its 15 minutes: neither on time nor late yet (a 今日统计 at 11:00 must not count it)
-    not_due = and_(not_arrived, T.on_scene_due.is_not(None), T.on_scene_due > asof)
-    on_time = and_(T.on_scene_at.is_not(None), T.on_scene_at <= T.on_scene_due)
-    resolved_asof = and_(T.resolved_at.is_not(None), T.resolved_at < pe)
-    called = or_(T.escalations > 0, T.department_id.is_not(None))
-
-    scope = [T.created_at < pe]
-    if lower is not None:
-        scope.append(T.created_at >= lower)
-    if units is not None:
-        scope.append(T.unit_id.in_(units))
-    else:  # every unit: a plain scan beats walking an index and looking up each row (SQLite)
-        scope = [func.coalesce(T.created_at, T.created_at) < pe]
-        if lower is not None:
-            scope.append(func.coalesce(T.created_at, T.created_at) >= lower)
-    unit_scope = [T.unit_id.in_(units)] if units is not None else []
-    out: dict[str | None, Tally] = defaultdict(Tally)
-
-    def cat_of(t: Tally, cat: str | None) -> list[int]:
-        return t.by_cat[cat if cat in CATEGORY_CODES else "other"]
-
-    # the period's new tickets (a range of the created_at index)
-    q = (select(T.unit_id, T.category, total(T.source == Source.resident), total(T.source != Source.resident),
-                total(and_(~gave_up, ~not_due)), total(on_time))
-         .where(created_p, *unit_scope).group_by(T.unit_id, T.category))
+    q = (select(T.unit_id, T.category, _total(T.source == Source.resident), _total(T.source != Source.resident),
+                _total(sc.arrive_base), _total(sc.on_time))
+         .where(sc.within(T.created_at), *sc.units).group_by(T.unit_id, T.category))
     for unit, cat, *n in (await session.exec(q)).all():
         t = out[unit]
         new_res, new_oth, base, ontime = (int(x or 0) for x in n)
@@ -217,21 +226,26 @@ async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
         t.new_other += new_oth
         t.arrive_base += base
         t.on_time += ontime
-        cat_of(t, cat)[0] += new_res + new_oth
+        _cat_of(t, cat)[0] += new_res + new_oth
 
-    # resolved / returned in the period
-    q = select(T.unit_id, func.count()).where(within(T.resolved_at), *unit_scope).group_by(T.unit_id)
+
+async def _resolved_and_returned(session, sc: _Scope, out: dict) -> None:
+    T = Ticket
+    q = select(T.unit_id, func.count()).where(sc.within(T.resolved_at), *sc.units).group_by(T.unit_id)
     for unit, n in (await session.exec(q)).all():
         out[unit].resolved += int(n)
-    q = (select(T.unit_id, func.count()).where(T.status == Status.returned, within(T.closed_at), *unit_scope)
+    q = (select(T.unit_id, func.count()).where(T.status == Status.returned, sc.within(T.closed_at), *sc.units)
          .group_by(T.unit_id))
     for unit, n in (await session.exec(q)).all():
         out[unit].returned += int(n)
 
-    # cumulative since the campaign start (one scan)
-    q = (select(T.unit_id, T.category, func.count(), total(resolved_asof), total(and_(resolved_asof, ~called)),
-                total(called), total(and_(~gave_up, ~not_due)), total(on_time))
-         .where(*scope).group_by(T.category, T.unit_id))  # (category, unit): SQLite then scans, no index walk
+
+async def _cumulative(session, sc: _Scope, out: dict) -> None:
+    """Since the campaign start, in one scan."""
+    T = Ticket
+    q = (select(T.unit_id, T.category, func.count(), _total(sc.resolved_asof), _total(and_(sc.resolved_asof, ~sc.called)),
+                _total(sc.called), _total(sc.arrive_base), _total(sc.on_time))
+         .where(*sc.since_campaign).group_by(T.category, T.unit_id))  # (category, unit): SQLite then scans, no index walk
     for unit, cat, *n in (await session.exec(q)).all():
         t = out[unit]
         found, res_tot, selfh, called_tot, cum_base, cum_ontime = (int(x or 0) for x in n)
@@ -241,12 +255,18 @@ async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
         t.called_up_total += called_tot
         t.cum_arrive_base += cum_base
         t.cum_on_time += cum_ontime
-        cat_of(t, cat)[1] += found
+        _cat_of(t, cat)[1] += found
 
-    # 呼叫 and 催办 (a reporter asking where the help is) events in the period
-    eq = (select(T.unit_id, TicketEvent.action, func.count(), total(TicketEvent.actor_id.is_(None)))
+
+
+async def _call_ups(session, sc: _Scope, out: dict) -> None:
+    """呼叫 events in the period (those without an actor are the scheduler's) and 催办 (a reporter
+    asking where the help is)."""
+    T = Ticket
+    eq = (select(T.unit_id, TicketEvent.action, func.count(), _total(TicketEvent.actor_id.is_(None)))
           .select_from(TicketEvent).join(T, T.id == TicketEvent.ticket_id)
-          .where(TicketEvent.action.in_(["escalate", "urge"]), TicketEvent.at >= ps, TicketEvent.at < pe, *unit_scope))
+          .where(TicketEvent.action.in_(["escalate", "urge"]), TicketEvent.at >= sc.ps, TicketEvent.at < sc.pe,
+                 *sc.units))
     for unit, action, n, auto in (await session.exec(eq.group_by(T.unit_id, TicketEvent.action))).all():
         if action == "urge":
             out[unit].urged += int(n)
@@ -254,36 +274,52 @@ async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
         out[unit].called_up += int(n)
         out[unit].called_up_auto += int(auto or 0)
 
-    # durations for the medians: seconds computed in SQL, only the period's rows
+
+async def _durations(session, sc: _Scope, out: dict) -> None:
+    """For the medians: seconds computed in SQL, only the period's rows."""
+    T = Ticket
+
     def seconds(a, b):
         if session.bind.dialect.name == "sqlite":
             return (func.julianday(b) - func.julianday(a)) * 86400.0
         return func.extract("epoch", b - a)
 
     dq = select(T.unit_id, seconds(T.dispatched_at, T.on_scene_at)).where(
-        created_p, T.on_scene_at.is_not(None), T.dispatched_at.is_not(None), T.on_scene_at < pe, *unit_scope)
-    rq = select(T.unit_id, seconds(T.created_at, T.resolved_at)).where(within(T.resolved_at), *unit_scope)
+        sc.within(T.created_at), T.on_scene_at.is_not(None), T.dispatched_at.is_not(None), T.on_scene_at < sc.pe,
+        *sc.units)
+    rq = select(T.unit_id, seconds(T.created_at, T.resolved_at)).where(sc.within(T.resolved_at), *sc.units)
     for unit, secs in (await session.exec(dq)).all():
         out[unit].on_scene_secs.append(round(float(secs), 3))
     for unit, secs in (await session.exec(rq)).all():
         out[unit].resolve_secs.append(round(float(secs), 3))
 
-    # still open as of the period's end: for "now", an index-only count on (status, unit, category, created)
-    if asof >= now:
-        open_where = [T.status.in_(OPEN_STATUSES), *unit_scope]
-        if cs:  # coalesce(): keep SQLite on the covering (status, unit, category, created) index
-            open_where.append(func.coalesce(T.created_at, T.created_at) >= cs)
-    else:  # a past date: what was open then (a scan)
-        open_where = [open_asof, *scope]
+
+def _open_where(sc: _Scope) -> list:
+    """Still open as of the period's end: for "now", an index-only count on (status, unit, category,
+    created); for a past date, what was open then (a scan)."""
+    T = Ticket
+    if sc.asof < sc.now:
+        return [sc.open_asof, *sc.since_campaign]
+    where = [T.status.in_(OPEN_STATUSES), *sc.units]
+    if sc.cs:  # coalesce(): keep SQLite on the covering (status, unit, category, created) index
+        where.append(func.coalesce(T.created_at, T.created_at) >= sc.cs)
+    return where
+
+
+async def _pending(session, open_where: list, out: dict) -> None:
+    T = Ticket
     q = select(T.unit_id, T.category, func.count()).where(*open_where).group_by(T.category, T.unit_id)
     for unit, cat, n in (await session.exec(q)).all():
         out[unit].pending += int(n)
-        cat_of(out[unit], cat)[2] += int(n)
+        _cat_of(out[unit], cat)[2] += int(n)
 
-    # the overdue tickets themselves (few): counted per unit, the most overdue listed (capped)
+
+async def _overdue(session, sc: _Scope, open_where: list, out: dict, cap: int) -> None:
+    """The overdue tickets themselves (few): counted per unit, the most overdue listed (capped)."""
+    T, asof = Ticket, sc.asof
     q = (select(T.id, T.unit_id, T.category, T.item, T.location, T.holder_person_id, T.holder_unit_id,
                 T.resolve_due, T.on_scene_due, T.on_scene_at, T.urgent)
-         .where(*open_where, or_(T.resolve_due < asof, and_(not_arrived, T.on_scene_due < asof))))
+         .where(*open_where, or_(T.resolve_due < asof, and_(sc.not_arrived, T.on_scene_due < asof))))
     rows: dict[str | None, list[OverdueRow]] = defaultdict(list)
     for r in (await session.exec(q)).all():
         resolve_due, on_scene_due, on_scene_at = _aware(r.resolve_due), _aware(r.on_scene_due), _aware(r.on_scene_at)
@@ -297,6 +333,22 @@ async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
     for unit, rs in rows.items():
         out[unit].overdue += len(rs)
         out[unit].overdue_rows = sorted(rs, key=worst_first)[:cap]
+
+
+async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
+                  units: list[str] | None = None, cap: int | None = None) -> dict[str | None, Tally]:
+    """Per ticket-unit (community) tallies in a few grouped queries. `units` limits the scan; `cap`
+    overdue tickets are listed per unit (default: the digests' `overdue_list_cap`)."""
+    sc = _Scope(settings, tz, period, now, units)
+    out: dict[str | None, Tally] = defaultdict(Tally)
+    await _new_tickets(session, sc, out)
+    await _resolved_and_returned(session, sc, out)
+    await _cumulative(session, sc, out)
+    await _call_ups(session, sc, out)
+    await _durations(session, sc, out)
+    open_where = _open_where(sc)
+    await _pending(session, open_where, out)
+    await _overdue(session, sc, open_where, out, cap or settings.scheduler.overdue_list_cap)
     return out
 
 

@@ -1,14 +1,14 @@
 """tickets: urges (催办次数) and also_unit_id (the community a re-routed ticket came from)
 
-Revision ID: 0004_conv
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0004_conv'
-down_revision = '0003'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

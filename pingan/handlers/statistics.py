@@ -12,13 +12,13 @@ from pingan.handlers.commands import normalise
 from pingan.handlers.context import Context
 from pingan.handlers.router import Router
 from pingan.messages import Text
-from pingan.models import Level
 from pingan.notify import Notifier
-from pingan.scheduler.digest import Period, collect, roll_up
-from pingan.scheduler.digest import render as render_digest
-from pingan.scheduler.ledger import Ledger
+from pingan.reports.digest import Period, Tally, collect, roll_up
+from pingan.reports.digest import render as render_digest
+from pingan.reports.ledger import Ledger
+from pingan.reports.units import report_unit_of
 
-router = Router("reports")
+router = Router("statistics")
 QUERIES = {"今日统计": "today", "统计": "today", "超期": "overdue", "超期工单": "overdue", "台账": "ledger"}
 
 
@@ -36,10 +36,7 @@ def report(*names: str):
 def report_unit(ctx: Context) -> str | None:
     """The group's unit, lifted to the nearest community/street/district/city."""
     uid = ctx.unit_id if ctx.group is not None else (ctx.sender.unit_id if ctx.sender else None)
-    for u in ctx.org.ancestors(uid):
-        if u.level in (Level.community, Level.street, Level.district, Level.city):
-            return u.id
-    return None
+    return report_unit_of(ctx.org, uid)
 
 
 async def digest_for(ctx: Context, unit_id: str, cap: int | None = None):
@@ -48,8 +45,6 @@ async def digest_for(ctx: Context, unit_id: str, cap: int | None = None):
         per = await collect(session, ctx.settings, ctx.clock.tz, Period.day(ctx.now.astimezone(ctx.clock.tz).date()),
                             ctx.now, scope if len(scope) <= 1000 else None, cap)
     rolled = await asyncio.to_thread(roll_up, ctx.org, per, cap or ctx.settings.scheduler.overdue_list_cap)  # see build_digests
-    from pingan.scheduler.digest import Tally
-
     return render_digest(ctx.org, ctx.taxonomy, ctx.settings, unit_id, rolled.get(unit_id) or Tally(),
                          Period.day(ctx.now.astimezone(ctx.clock.tz).date()), rolled)
 
@@ -85,7 +80,7 @@ async def ledger(ctx: Context, notify: Notifier, unit_id: str) -> None:
     today = ctx.now.astimezone(ctx.clock.tz).date()
     start = date(today.year, today.month, 1)
     name = ctx.org.units[unit_id].name
-    ledger_ = Ledger(ctx.org, ctx.taxonomy, ctx.clock.tz, ctx.now)
+    ledger_ = Ledger(ctx.org, ctx.taxonomy, ctx.clock.tz, ctx.now, ctx.settings.policy.on_scene_minutes)
     head = f"📒【{name} 台账】{start.isoformat()} 至 {today.isoformat()}"
     if platform_takes_files(ctx):
         path = Path(ctx.settings.scheduler.files_dir) / "ledger" / f"{unit_id}-{today.isoformat()}-{ctx.inbox_id or 0}.xlsx"
@@ -94,13 +89,11 @@ async def ledger(ctx: Context, notify: Notifier, unit_id: str) -> None:
         notify.to_chat(ctx.msg.chat, [Text(f"{head}\n共 {s.rows} 件,曾超期 {s.overdue} 件,呼叫上级 {s.escalated} 件。详见附件。")],
                        file=str(path))
         return
-    from pingan.scheduler.ledger import Summary
-
-    s = Summary()
+    s = ledger_.summary()
     async with ctx.reports() as session:
         async for t in ledger_.rows(session, unit_id, start, today):
-            ledger_._tally(s, t)
-    lines = [head, f"共 {s.rows} 件,曾超期 {s.overdue} 件,15分钟内到场 {s.on_time} 件,呼叫上级 {s.escalated} 件"]
+            ledger_.tally(s, t)
+    lines = [head, f"共 {s.rows} 件,曾超期 {s.overdue} 件,{s.on_scene_minutes}分钟内到场 {s.on_time} 件,呼叫上级 {s.escalated} 件"]
     lines += [f"  {k}:{v}" for k, v in s.by_status.most_common()]
     lines.append("本平台不能发文件,完整台账请用「pingan export」导出。")
     notify.to_chat(ctx.msg.chat, [Text("\n".join(lines))])

@@ -29,11 +29,11 @@ WIDTHS = {"编号": 7, "上报时间": 17, "事项": 14, "地点": 18, "反映�
 DATES = [COLUMN[h] for h in ("上报时间", "到场期限", "到场时间", "办结期限", "办结时间")]
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 SOURCE_NAMES = {"resident": "居民上报", "worker": "网格员", "patrol": "巡查"}
-OPEN = [s for s in Status if s not in (Status.resolved, Status.closed, Status.returned, Status.withdrawn)]
 
 
 @dataclass
 class Summary:
+    on_scene_minutes: int  # the configured window, for the label (each ticket is judged by its own deadline)
     rows: int = 0
     by_status: Counter = field(default_factory=Counter)
     by_category: Counter = field(default_factory=Counter)
@@ -45,7 +45,7 @@ class Summary:
 
     def lines(self) -> list[tuple[str, object]]:
         out: list[tuple[str, object]] = [("工单总数", self.rows), ("曾超期(到场或办结晚于期限)", self.overdue),
-                                         ("15分钟内到场", self.on_time), ("呼叫上级", self.escalated),
+                                         (f"{self.on_scene_minutes}分钟内到场", self.on_time), ("呼叫上级", self.escalated),
                                          ("居民催办过", self.urged), ("", "")]
         out += [("状态:" + k, v) for k, v in self.by_status.most_common()]
         out += [("", "")] + [("类别:" + k, v) for k, v in self.by_category.most_common()]
@@ -62,10 +62,15 @@ def _bounds(start: date, end: date, tz) -> tuple[datetime, datetime]:
 
 
 class Ledger:
-    def __init__(self, org: OrgIndex, taxonomy: Taxonomy, tz, now: datetime) -> None:
+    def __init__(self, org: OrgIndex, taxonomy: Taxonomy, tz, now: datetime, on_scene_minutes: int) -> None:
         self.org, self.taxonomy, self.tz, self.now = org, taxonomy, tz, now
+        self.on_scene_minutes = on_scene_minutes
 
-    def query(self, unit_id: str, start: date, end: date):
+    def summary(self) -> Summary:
+        return Summary(self.on_scene_minutes)
+
+    def where(self, unit_id: str, start: date, end: date) -> list:
+        """The WHERE clauses of a unit's tickets reported from `start` to `end` (inclusive)."""
         lo, hi = _bounds(start, end, self.tz)
         units = scope_units(self.org, unit_id)
         where = [Ticket.created_at >= lo, Ticket.created_at < hi]
@@ -74,7 +79,7 @@ class Ledger:
         return where
 
     async def count(self, session, unit_id: str, start: date, end: date) -> int:
-        q = select(func.count()).select_from(Ticket).where(*self.query(unit_id, start, end))
+        q = select(func.count()).select_from(Ticket).where(*self.where(unit_id, start, end))
         return int((await session.exec(q)).one()[0])
 
     def fmt(self, dt: datetime | None) -> str:
@@ -116,7 +121,7 @@ class Ledger:
         """Tickets in id order, streamed in chunks (keyset pagination: flat memory, any backend).
         Each chunk is a query, so the event loop serves messages between chunks."""
         last = 0
-        where = self.query(unit_id, start, end)
+        where = self.where(unit_id, start, end)
         while True:
             q = select(Ticket).where(*where, Ticket.id > last).order_by(Ticket.id).limit(chunk)
             batch = list((await session.exec(q)).scalars().all())
@@ -129,14 +134,14 @@ class Ledger:
 
     async def export(self, session, unit_id: str, start: date, end: date, path: Path, as_csv: bool = False,
                      progress: Callable[[int], None] | None = None) -> Summary:
-        summary = Summary()
+        summary = self.summary()
         path.parent.mkdir(parents=True, exist_ok=True)
         if as_csv:
             with open(path, "w", newline="", encoding="utf-8-sig") as f:  # BOM: Excel opens it as UTF-8
                 w = csv.writer(f)
                 w.writerow(HEADERS)
                 async for t in self.rows(session, unit_id, start, end):
-                    w.writerow(self.as_text(self._tally(summary, t)))
+                    w.writerow(self.as_text(self.tally(summary, t)))
                     if progress:
                         progress(1)
             return summary
@@ -153,7 +158,7 @@ class Ledger:
             ws.column_dimensions[get_column_letter(COLUMN[name] + 1)].width = width
         ws.append(HEADERS)
         async for t in self.rows(session, unit_id, start, end):
-            row = self._tally(summary, t)
+            row = self.tally(summary, t)
             for i in DATES:
                 if row[i] is not None:
                     row[i] = WriteOnlyCell(ws, value=row[i])
@@ -170,7 +175,8 @@ class Ledger:
         await asyncio.to_thread(wb.save, path)  # zipping a big sheet takes a while: not on the loop
         return summary
 
-    def _tally(self, s: Summary, t: Ticket) -> list:
+    def tally(self, s: Summary, t: Ticket) -> list:
+        """The ticket's row, counted into `s`."""
         row = self.row(t)
         s.rows += 1
         s.by_status[row[COLUMN["状态"]]] += 1
@@ -185,7 +191,7 @@ class Ledger:
 
 async def export_ledger(bot, unit_id: str, start: date, end: date, path: Path, as_csv: bool = False,
                         progress=None, total_cb=None) -> Summary:
-    ledger = Ledger(bot.org, bot.taxonomy, bot.clock.tz, bot.clock.now())
+    ledger = Ledger(bot.org, bot.taxonomy, bot.clock.tz, bot.clock.now(), bot.settings.policy.on_scene_minutes)
     async with bot.reports() as session:
         if total_cb is not None:
             total_cb(await ledger.count(session, unit_id, start, end))

@@ -1,0 +1,127 @@
+"""Photos that last: each ticket's photo is fetched soon after it arrives, off the reply path (a
+background task of the server, never the handler), with the outbox's backoff and attempt limit,
+and kept in `[web] photos_dir` so the ticket page still shows it when the platform's link expires.
+
+New photos are found as the live hub finds moves: from the ticket events (report, attach) after
+the last one looked at. Links that are not http(s) (a WeChat MediaId) are noted, not fetched."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import mimetypes
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import func, select
+
+from pingan.models import Ticket, TicketEvent, WebPhoto
+
+log = logging.getLogger("pingan.web.photos")
+MAX_BYTES = 10 << 20
+LOOK_BACK = timedelta(days=3)  # at start: photos older than this have expired on the platforms anyway
+
+
+def image_refs(ticket: Ticket) -> list[str]:
+    return [a["image"] for a in ticket.attachments or [] if isinstance(a, dict) and a.get("image")]
+
+
+class PhotoKeeper:
+    def __init__(self, bot, worker) -> None:
+        self.bot, self.worker = bot, worker
+        self.dir = Path(bot.settings.web.photos_dir)
+        self.after: int | None = None  # the last ticket event looked at
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="web-photos")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+            while True:
+                try:
+                    await self.discover()
+                    await self.fetch_due(http)
+                except Exception:
+                    log.exception("photo keeping failed")
+                await asyncio.sleep(self.bot.settings.web.live_seconds)
+
+    async def discover(self) -> int:
+        """Queue the photos of tickets reported or added to since the last look; how many were new."""
+        E = TicketEvent
+        async with self.bot.reports() as session:
+            if self.after is None:
+                since = self.bot.clock.now() - LOOK_BACK
+                self.after = (await session.exec(select(func.min(E.id)).where(E.at >= since))).one()
+                self.after = (self.after or (await session.exec(select(func.max(E.id)))).one() or 1) - 1
+            q = select(E.id, E.ticket_id).where(E.id > self.after, E.action.in_(["report", "attach"])).order_by(E.id)
+            rows = (await session.exec(q.limit(1000))).all()
+            tickets = [await session.get(Ticket, tid) for tid in dict.fromkeys(tid for _, tid in rows)]
+        new = 0
+        for t in tickets:
+            for n, ref in enumerate(image_refs(t)):
+                new += await self._queue(t.id, n, ref)
+        if rows:
+            self.after = rows[-1][0]
+        return new
+
+    async def _queue(self, ticket_id: int, n: int, ref: str) -> int:
+        async with self.bot.write_lock, self.bot.sessions() as session:
+            session.add(WebPhoto(ticket_id=ticket_id, n=n, ref=ref, next_attempt_at=self.bot.clock.now()))
+            try:
+                await session.commit()
+                return 1
+            except IntegrityError:  # queued before (a ticket's second photo brings the first again)
+                return 0
+
+    async def fetch_due(self, http) -> int:
+        now = self.bot.clock.now()
+        async with self.bot.reports() as session:
+            q = (select(WebPhoto).where(WebPhoto.fetched_at.is_(None), WebPhoto.next_attempt_at <= now)
+                 .order_by(WebPhoto.id).limit(20))
+            due = list((await session.exec(q)).all())
+        for p in due:
+            await self._fetch(http, p)
+        return len(due)
+
+    async def _fetch(self, http, p: WebPhoto) -> None:
+        update: dict = {"attempts": p.attempts + 1}
+        try:
+            if not p.ref.startswith(("http://", "https://")):
+                raise ValueError("不是网址,无法下载")
+            async with http.get(p.ref) as resp:
+                resp.raise_for_status()
+                body = await resp.content.read(MAX_BYTES + 1)
+                if len(body) > MAX_BYTES or not resp.content_type.startswith("image/"):
+                    raise ValueError(f"不是图片或太大({resp.content_type}, {len(body)} 字节)")
+            name = f"{p.ticket_id}-{p.n}{mimetypes.guess_extension(resp.content_type) or '.img'}"
+            self.dir.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread((self.dir / name).write_bytes, body)
+            update.update(path=name, fetched_at=self.bot.clock.now(), error=None)
+        except ValueError as exc:  # will not get better: stop trying
+            update.update(error=str(exc)[:200], next_attempt_at=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            retry = update["attempts"] < self.bot.settings.outbox.max_attempts
+            update.update(error=f"{type(exc).__name__}: {exc}"[:200],
+                          next_attempt_at=self.bot.clock.now() + self.worker.backoff(update["attempts"]) if retry else None)
+        async with self.bot.write_lock, self.bot.sessions() as session:
+            row = await session.get(WebPhoto, p.id)
+            for k, v in update.items():
+                setattr(row, k, v)
+            await session.commit()
+
+    async def file_of(self, ticket_id: int, n: int) -> Path | None:
+        """The kept file of a ticket's n-th photo, if it has been fetched."""
+        async with self.bot.reports() as session:
+            q = select(WebPhoto.path).where(WebPhoto.ticket_id == ticket_id, WebPhoto.n == n)
+            name = (await session.exec(q)).first()
+        return self.dir / name if name else None

@@ -1,0 +1,253 @@
+"""The officials' workbench over real HTTP: sign-in links, sessions, who sees what, the wall's
+colours, filters, escaping, and the 看板 keyword in chat."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from pingan.bot.server import make_app
+from pingan.models import Ticket
+from pingan.web.auth import sign_in_link
+from tests.conftest import COORD, STREET
+from tests.test_server import Running
+
+
+async def link_for(bot, person_id: str) -> str:
+    async with bot.sessions() as session:
+        url = await sign_in_link(session, bot.settings, person_id, bot.clock.now())
+        await session.commit()
+    return url
+
+
+def token(url: str) -> str:
+    return url.split("t=", 1)[1]
+
+
+@pytest.fixture
+async def web_app(bot, settings, h):
+    settings.web.live_seconds = 0.05
+    # the console chats' replies are queued only where a console sender runs (as in `pingan chat`)
+    async with Running(make_app(bot, env={}, extra_senders={"console": h.sender})) as r:
+        yield r
+
+
+async def sign_in(r, bot, person_id: str):
+    """A fresh client session signed in as the person: (client, csrf)."""
+    from aiohttp.test_utils import TestClient
+
+    client = TestClient(r.server)
+    await client.start_server()
+    t = token(await link_for(bot, person_id))
+    resp = await client.post("/web/login", data={"t": t}, allow_redirects=False)
+    assert resp.status == 303, await resp.text()
+    page = await (await client.get("/web/")).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    return client, csrf
+
+
+async def ticket_ids(bot) -> list[int]:
+    async with bot.sessions() as session:
+        return [t.id for t in (await session.exec(Ticket.__table__.select().order_by(Ticket.id))).all()]
+
+
+async def test_a_link_signs_in_once_and_sets_a_strict_cookie(web_app, bot):
+    t = token(await link_for(bot, "chen-jiedao"))
+    c = web_app.client
+    page = await c.get(f"/web/login?t={t}")
+    assert page.status == 200 and "进入工作台" in await page.text()  # a preview does not spend it
+    resp = await c.post("/web/login", data={"t": t}, allow_redirects=False)
+    assert resp.status == 303
+    cookie = resp.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie  # plain http here
+    home = await c.get("/web/")
+    assert home.status == 200 and "永丰街道" in await home.text()
+    again = await c.post("/web/login", data={"t": t}, allow_redirects=False)
+    assert again.status == 403 and "已经用过" in await again.text()
+    assert (await c.get(f"/web/login?t={t}")).status == 403
+
+
+async def test_expired_forged_and_missing_links_are_refused(web_app, bot, clock):
+    t = token(await link_for(bot, "chen-jiedao"))
+    forged = t[:-3] + ("AAA" if not t.endswith("AAA") else "BBB")
+    assert "无效" in await (await web_app.client.post("/web/login", data={"t": forged})).text()
+    clock.advance(minutes=11)
+    resp = await web_app.client.post("/web/login", data={"t": t})
+    assert resp.status == 403 and "已过期" in await resp.text()
+    assert (await web_app.client.get("/web/")).status == 401  # never signed in
+
+
+async def test_sessions_expire_and_sign_out_needs_the_csrf_token(web_app, bot, clock):
+    client, csrf = await sign_in(web_app, bot, "chen-jiedao")
+    try:
+        assert (await client.post("/web/logout", data={}, allow_redirects=False)).status == 403
+        assert (await client.post("/web/logout", data={"csrf": csrf}, allow_redirects=False)).status == 303
+        assert (await client.get("/web/")).status == 401
+        client2, _ = await sign_in(web_app, bot, "chen-jiedao")
+        clock.advance(hours=bot.settings.web.session_hours + 0.1)
+        assert (await client2.get("/web/")).status == 401
+        await client2.close()
+    finally:
+        await client.close()
+
+
+async def test_each_person_sees_only_their_subtree(web_app, bot, h):
+    await h.say("张阿姨", "锦城花园3栋楼道有人给电瓶车充电")
+    (tid,) = await ticket_ids(bot)
+    other, _ = await sign_in(web_app, bot, "tang-xianglong")  # 祥龙社区, another street
+    mine, _ = await sign_in(web_app, bot, "chen-jiedao")  # 永丰街道
+    try:
+        assert (await other.get(f"/web/ticket/{tid}")).status == 403
+        assert (await other.get("/web/unit/yongfeng")).status == 403
+        assert (await other.get("/web/live/xinlian")).status == 403
+        assert (await other.get("/web/unit/xianglong")).status == 200
+        assert (await mine.get(f"/web/ticket/{tid}")).status == 200
+        assert (await mine.get("/web/unit/dujiangyan")).status == 403  # above him
+        assert (await mine.get("/web/ticket/99999")).status == 404
+    finally:
+        await other.close()
+        await mine.close()
+
+
+async def test_the_wall_turns_amber_past_the_on_scene_deadline_and_green_on_arrival(web_app, bot, h, clock):
+    client, _ = await sign_in(web_app, bot, "chen-jiedao")
+    try:
+        async def tile(unit: str) -> dict:
+            data = await (await client.get("/web/unit/yongfeng/tiles.json")).json()
+            return next(t for t in data["tiles"] if t["unit"] == unit)
+
+        await h.say("张阿姨", "锦城花园3栋楼道有人给电瓶车充电")
+        assert (await tile("xinlian"))["state"] == "green"
+        assert (await tile("xinlian"))["pending"] == 1
+        clock.advance(minutes=16)
+        assert (await tile("xinlian"))["state"] == "amber"
+        assert (await tile("xinlian"))["overdue"] == 1
+        await h.say("周网格", "到场 #1")
+        t = await tile("xinlian")
+        assert t["state"] == "green" and t["overdue"] == 0 and t["on_time"] == 0  # reached, but late
+    finally:
+        await client.close()
+
+
+async def test_an_urgent_report_nobody_reached_is_red(web_app, bot, h):
+    client, _ = await sign_in(web_app, bot, "wang-shequ")
+    try:
+        await h.say("张阿姨", "锦城花园5栋着火了,有浓烟!")
+        data = await (await client.get("/web/unit/xinlian/tiles.json")).json()
+        assert data["me"]["state"] == "red"
+        assert [t["state"] for t in data["tiles"] if t["unit"] == "xinlian-g2"] == ["red"]
+    finally:
+        await client.close()
+
+
+async def test_filters_search_and_escaping(web_app, bot, h):
+    await h.say("张阿姨", "锦城花园3栋楼道有人给电瓶车充电<script>alert(1)</script>")
+    await h.say("李大爷", "幸福里小区门口井盖丢了")
+    client, _ = await sign_in(web_app, bot, "wang-shequ")
+    try:
+        page = await (await client.get("/web/unit/xinlian?q=井盖")).text()
+        assert "#2" in page and "/web/ticket/1\"" not in page
+        page = await (await client.get("/web/unit/xinlian?category=fire&sort=old")).text()
+        assert "/web/ticket/1\"" in page and "/web/ticket/2\"" not in page
+        page = await (await client.get("/web/unit/xinlian?status=done")).text()
+        assert "共 0 件" in page
+        ticket = await (await client.get("/web/ticket/1")).text()
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in ticket and "<script>alert" not in ticket
+        assert "张**" in ticket and "张阿姨" not in ticket  # masked as in groups
+        assert "trend.svg" in await (await client.get("/web/unit/xinlian")).text()
+        svg = await client.get("/web/unit/xinlian/trend.svg")
+        assert svg.content_type == "image/svg+xml" and "<rect" in await svg.text()
+    finally:
+        await client.close()
+
+
+async def test_kanban_in_a_group_sends_the_link_privately(h, bot):
+    said = await h.say("陈主任", "看板", group=STREET)
+    private = [text for chat, text in said if chat != STREET]
+    assert any("/web/login?t=" in text for text in private)
+    assert any("已私信" in text for chat, text in said if chat == STREET)
+    assert all("/web/login" not in text for chat, text in said if chat == STREET)
+    said = await h.say("张阿姨", "看板", group=None)
+    assert "仅供" in said[-1][1]
+    said = await h.say("张阿姨", "看板坏了掉下来砸到人", group=COORD)  # a report, not the keyword
+    assert any("#1" in text for _, text in said)
+
+
+def test_cli_prints_a_link(settings, tmp_path):
+    from typer.testing import CliRunner
+
+    from pingan.cli import app
+
+    url = settings.database.url
+    result = CliRunner().invoke(app, ["org", "import", settings.org.file, "--db", url])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, ["web", "link", "chen-jiedao", "--db", url])
+    assert result.exit_code == 0, result.output
+    assert "/web/login?t=" in result.output
+    result = CliRunner().invoke(app, ["web", "link", "nobody", "--db", url])
+    assert result.exit_code == 1
+
+
+async def test_metrics_from_localhost_or_with_the_token(web_app, bot, h, settings):
+    await h.say("张阿姨", "锦城花园3栋楼道有人给电瓶车充电")
+    resp = await web_app.client.get("/metrics")  # the test client is on 127.0.0.1
+    text = await resp.text()
+    assert resp.status == 200
+    assert 'pingan_messages_in_total{platform="console"} 1.0' in text
+    assert 'pingan_tickets{status="dispatched"} 1.0' in text
+    assert 'pingan_messages_out_total{platform="console"}' in text
+    assert "pingan_outbox_depth" in text and "pingan_sweep_lag_seconds" in text
+    await h.say("周网格", "到场 #1")
+    text = await (await web_app.client.get("/metrics")).text()
+    assert 'pingan_reply_latency_seconds_count 1.0' in text  # the message after the first scrape
+    settings.web.metrics_token = "m3tr1cs"
+    assert (await web_app.client.get("/metrics")).status == 403
+    ok = await web_app.client.get("/metrics", headers={"Authorization": "Bearer m3tr1cs"})
+    assert ok.status == 200
+
+
+async def test_photos_are_kept_after_the_platform_link_expires(web_app, bot, h, clock, settings, tmp_path):
+    from aiohttp import web as aioweb
+
+    from tests.test_server import stub_server
+
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 100
+    served = []
+
+    async def image(request):
+        served.append(request.path)
+        if len(served) == 1:
+            return aioweb.Response(status=503)  # the first try fails: retried with the outbox's backoff
+        return aioweb.Response(body=png, content_type="image/png")
+
+    platform = await stub_server([("GET", "/img/1.png", image)])
+    from pingan.web import WORKBENCH
+    from pingan.web.views import PHOTOS
+
+    keeper = web_app.app[WORKBENCH][PHOTOS]
+    keeper.dir = tmp_path / "photos"
+    try:
+        url = str(platform.make_url("/img/1.png"))
+        await h.say("张阿姨", "锦城花园3栋楼道有人给电瓶车充电", images=[url])
+        client, _ = await sign_in(web_app, bot, "wang-shequ")
+
+        async def kept() -> bool:
+            return (tmp_path / "photos" / "1-0.png").exists()
+
+        from tests.test_server import wait_until
+
+        await wait_until(lambda: len(served) == 1)
+        assert not await kept()
+        clock.advance(seconds=bot.settings.outbox.base_delay_seconds + 1)
+        await wait_until(lambda: (tmp_path / "photos" / "1-0.png").exists())
+        await platform.close()  # the platform's link is gone
+        page = await (await client.get("/web/ticket/1")).text()
+        assert 'src="/web/photo/1/0"' in page
+        resp = await client.get("/web/photo/1/0")
+        assert resp.status == 200 and await resp.read() == png
+        assert (await client.get("/web/photo/1/5")).status == 404
+        await client.close()
+    finally:
+        await platform.close()
