@@ -23,6 +23,8 @@ db_app = typer.Typer(help="database schema", no_args_is_help=True)
 org_app = typer.Typer(help="organisation (units, people, groups)", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
+parser_app = typer.Typer(help="the parser's data", no_args_is_help=True)
+app.add_typer(parser_app, name="parser")
 
 ConfigOpt = typer.Option(None, "--config", "-c", help="config.toml (default: $PINGAN_CONFIG or ./config.toml)")
 
@@ -202,6 +204,24 @@ def org_import(file: Path, config: Optional[Path] = ConfigOpt,
         typer.secho(f"导入失败,未写入任何数据 / nothing imported:\n{exc}", fg="red", err=True)
         raise typer.Exit(1) from None
     typer.echo(summary)
+
+
+@parser_app.command("corrections")
+def parser_corrections(file: Path, since: date = DateOpt(..., "--since", help="corrections made on or after this day"),
+                       config: Optional[Path] = ConfigOpt,
+                       db: Optional[str] = typer.Option(None, help="database URL")) -> None:
+    """Write the tickets dispatchers corrected (改类/改地点…) as labelled parser rows (JSON lines)."""
+    from pingan.rules.corrections import training_rows
+
+    async def run() -> list[dict]:
+        async with _bot(config, db) as bot:
+            start = datetime.combine(since, datetime.min.time(), tzinfo=bot.clock.tz)
+            async with bot.sessions() as session:
+                return await training_rows(session, start)
+
+    rows = asyncio.run(run())
+    file.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    typer.echo(f"{len(rows)} 条更正已写入 {file}")
 
 
 @contextlib.asynccontextmanager

@@ -27,6 +27,8 @@ class BotSettings(_Section):
     timezone: str = "Asia/Shanghai"
     followup_minutes: int = Field(5, ge=1, description="how long images/locations/answers attach to a new report")
     location_answer_hours: int = Field(24, ge=0, description="a place sent this long after a report that lacks one is its answer")
+    review_returns: bool = Field(True, description="a grid worker's 退回 waits for the community lead's 复核")
+    question_minutes: int = Field(10, ge=1, description="a numbered question the bot asked awaits its answer this long")
 
     @field_validator("timezone")
     @classmethod
@@ -54,10 +56,16 @@ class OrgSettings(_Section):
 
 
 class EmergencySettings(_Section):
+    """Numbers and the first lines of the reply to an urgent report (see pingan/rules/safety.py)."""
+
     fire: str = "119"
     police: str = "110"
     ambulance: str = "120"
-    gas: str = ""
+    gas: str = Field("", description="the city's gas company 抢修 line ('' = named without a number)")
+    lift: str = "96333"
+    power: str = "95598"
+    texts: dict[str, str] = Field({}, description="per hazard kind (gas, fire, …): a city's own first line")
+    urge_street_after: int = Field(3, ge=0, description="an urgent ticket nobody reached: this many urges also alert the street (0 = never)")
 
 
 class PolicySettings(_Section):
@@ -106,9 +114,10 @@ class KeywordSettings(_Section):
     """Status words workers and residents type. First word of each list is shown in help."""
 
     ack: list[str] = ["签收", "收到"]
-    on_scene: list[str] = ["到场", "已到场", "已到"]
+    on_scene: list[str] = ["到场", "已到场", "已到", "到了", "到啦", "我到了", "已到达", "到现场了"]
     progress: list[str] = ["处理中", "整改中", "处置中"]
-    resolve: list[str] = ["办结", "已处置", "已解决", "已处理", "已办结"]
+    resolve: list[str] = ["办结", "已处置", "已解决", "已处理", "已办结", "办好了", "搞定了", "搞定", "处理好了",
+                          "弄好了", "处理完了", "处理完毕"]
     escalate: list[str] = ["呼叫", "上报"]
     transfer: list[str] = ["派单", "转派", "转"]
     return_: list[str] = Field(["退回"], alias="return")
@@ -116,6 +125,10 @@ class KeywordSettings(_Section):
     query: list[str] = ["查询", "进度"]
     note: list[str] = ["说明", "备注", "补充"]
     withdraw: list[str] = ["撤销", "撤回"]
+    recategorise: list[str] = ["改类", "改分类"]
+    relocate: list[str] = ["改地点", "改位置"]
+    reassign: list[str] = ["改派"]
+    merge: list[str] = ["合并"]
     satisfied: list[str] = ["满意", "1"]
     unsatisfied: list[str] = ["不满意", "2"]
     help: list[str] = ["帮助", "help", "菜单", "?", "？"]

@@ -71,7 +71,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[S], S | None]] = {
     Action.transfer: (HELD, S.transferred),
     Action.return_: (HELD, S.returned),
     Action.withdraw: (HELD | {S.new}, S.withdrawn),
-    Action.reopen: (frozenset({S.resolved, S.closed}), S.reopened),
+    Action.reopen: (frozenset({S.resolved, S.closed, S.returned}), S.reopened),  # 不满意, or disputing a 退回
     Action.grade: (HELD | {S.new}, None),  # None: status unchanged
 }
 

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pingan import policy
 from pingan.config import Settings
-from pingan.lifecycle import HELD, Action, target
+from pingan.lifecycle import CLOSED, HELD, Action, target
 from pingan.models import Level, Person, Role, Source, Ticket, TicketEvent
 from pingan.models.places import place_key
 from pingan.models.org_index import OrgIndex
@@ -98,7 +98,9 @@ class TicketDesk:
             return person.unit_id is not None and person.unit_id == ticket.department_id
         if person.role in STAFF_ON_CHAIN:
             where = ticket.grid_id or ticket.holder_unit_id or ticket.unit_id
-            return any(u.id == person.unit_id for u in self.org.ancestors(where))
+            # a ticket moved to another community (its place, 改地点, 改派): the first chain may still act
+            chains = [where] + ([ticket.also_unit_id] if ticket.also_unit_id and ticket.status not in CLOSED else [])
+            return any(u.id == person.unit_id for w in chains for u in self.org.ancestors(w))
         return False
 
     def check(self, person: Person | None, ticket: Ticket, action: Action | None) -> None:

@@ -93,3 +93,9 @@ def test_digest_and_export_are_listed_in_help(run):
 def test_unknown_unit_is_told_in_chinese(run):
     code, out = run("digest", "--unit", "幸福社区")
     assert code == 2 and "找不到单位「幸福社区」,请写名称或编号,如新联社区" in out
+
+
+def test_parser_corrections_writes_jsonl(run, tmp_path):
+    code, out = run("parser", "corrections", "--since", "2026/11/01", str(tmp_path / "c.jsonl"))
+    assert code == 0, out
+    assert "0条更正已写入" in out and (tmp_path / "c.jsonl").read_text() == ""

@@ -28,7 +28,11 @@ K = KeywordSettings()
     ("上报 #5 需要街道协调", "escalate", 5, "需要街道协调"),
     ("转 #5 消防", "transfer", 5, "消防"),
     ("派单 #5 燃气公司", "transfer", 5, "燃气公司"),
-    ("辦結 #8 已清理雜物", "resolve", 8, "已清理杂物"),  # traditional script
+    ("辦結 #8 已清理雜物", "resolve", 8, "已清理雜物"),  # traditional script; the words kept as written
+    ("办结 #8 已清理，谢谢", "resolve", 8, "已清理，谢谢"),  # full-width punctuation kept
+    ("到场3号", "on_scene", 3, ""),
+    ("3号到了", "on_scene", 3, ""),
+    ("#5 搞定了", "resolve", 5, ""),
     ("查詢 #1", "query", 1, ""),
     ("退回 #5 不属于本辖区", "return_", 5, "不属于本辖区"),
     ("定级 #5 大", "grade", 5, "大"),

@@ -22,10 +22,15 @@ def test_demo_transcript_key_lines():
     assert "【呼叫 #2】" in out and "@陈主任" in out and "已派单 都江堰市住建局(房管)" in out
     # a withdrawn report and a refused unauthorised keyword
     assert "🚫 #3 已由上报人撤销" in out
-    assert "@马网格 抱歉,您不在 #2 的处置链上,不能「办结」" in out
-    # the night: an urgent report nobody answers is paged by SMS, then the street, until someone answers
+    assert "@马网格 抱歉，您不在 #2 的处置链上，不能「办结」" in out
+    # a gas-leak night: the safety lines first, an urge re-alerts at once, a quote-reply 到了, a correction
+    assert "🚨 请立即离开房间" in out and "本助手不会替您报警，请您亲自拨打。" in out
+    assert "🚨燃气泄漏【紧急隐患 #6】" in out and "🚨燃气泄漏【催办 #6】上报人第 1 次催办" in out
+    assert "#6 周网格 已到场(23:18" in out
+    assert "✏️ #6 改地点：山水天成8栋二单元 → 山水天成8栋一单元楼道" in out
+    # later that night: an urgent report nobody answers is paged by SMS, then the street, until someone answers
     assert "02:05 [📱短信 → 13800000003]" in out and "02:10 [📱短信 → 13800000020]" in out
-    assert "📵 #6 陈主任 已响应,停止短信和电话呼叫。" in out
+    assert "📵 #7 陈主任 已响应,停止短信和电话呼叫。" in out
 
 
 def test_the_console_shows_where_a_chart_or_a_ledger_went():

@@ -192,7 +192,7 @@ async def test_a_note_is_kept_and_a_late_resolution_note_reaches_the_resident(h)
     out = await h.say("周网格", "办结 #1")
     assert "补一句处理情况" in texts(out, COORD)
     out = await h.say("周网格", "备注 #1 已拔掉电源,车推到车棚")
-    assert "处理情况:已拔掉电源,车推到车棚" in texts(out, "张阿姨")
+    assert "处理情况：已拔掉电源,车推到车棚" in texts(out, "张阿姨")
     assert (await ticket(h, 1)).resolution_note == "已拔掉电源,车推到车棚"
     card = texts(await h.say("张阿姨", "查询 #1", group=None))
     assert "办结说明:已拔掉电源,车推到车棚" in card and "车主电话打不通" not in card  # remarks stay with the staff
@@ -204,7 +204,7 @@ async def test_a_bare_rating_or_withdrawal_with_several_candidates_asks_which(h)
     await h.say("张阿姨", EBIKE, group=None)
     await h.say("张阿姨", "锦城花园3栋楼道堆满了杂物", group=None)
     out = await h.say("张阿姨", "撤销", group=None)
-    assert "您有 2 件事项,请写上编号" in texts(out) and "#2" in texts(out) and "#1" in texts(out)
+    assert "您有 2 件事项，请写上编号" in texts(out) and "#2" in texts(out) and "#1" in texts(out)
     assert [(await ticket(h, n)).status for n in (1, 2)] == [Status.dispatched] * 2
     await h.say("张阿姨", "撤销 #2", group=None)
     out = await h.say("张阿姨", "撤销", group=None)  # one left: no question
@@ -262,7 +262,7 @@ async def test_one_ticket_per_command(h):
     await h.say("张阿姨", EBIKE, group=None)
     await h.say("李大爷", "锦城花园3栋楼道堆满了杂物", group=None)
     out = await h.say("周网格", "到场 #1 #2")
-    assert "一次只能处理一个编号,#1、#2 都没有更新" in texts(out)
+    assert "一次只能处理一个编号，#1、#2 都没有更新" in texts(out)
     assert [(await ticket(h, n)).status for n in (1, 2)] == [Status.dispatched] * 2
     out = await h.say("周网格", "辦結 #1 已清理雜物")  # traditional script: still the keyword 办结
     assert "不能「办结」" in texts(out) and await count(h, Ticket) == 2
@@ -337,7 +337,9 @@ async def test_return_needs_a_reason_and_tells_the_resident(h):
     await h.say("张阿姨", EBIKE, group=None)
     out = await h.say("周网格", "退回 #1")
     assert "请写明退回原因" in texts(out) and (await ticket(h, 1)).status == Status.dispatched
-    out = await h.say("周网格", "退回 #1 不属于本辖区")
+    out = await h.say("周网格", "退回 #1 不属于本辖区")  # a grid worker's 退回 waits for the community's 复核
+    assert (await ticket(h, 1)).status == Status.dispatched and "不属于本辖区" in texts(out, "张阿姨")
+    out = await h.say("王书记", "退回 #1 同意")
     assert (await ticket(h, 1)).status == Status.returned
     assert "不属于本辖区" in texts(out, "张阿姨")
 

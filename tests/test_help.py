@@ -23,7 +23,7 @@ async def test_officials_help_lists_their_queries_and_residents_help_does_not(h)
 
 async def test_officials_help_says_where_the_ledger_comes_as_a_summary(h):
     [(_, text)] = await h.say("陈主任", "帮助", group=STREET)
-    assert "• 台账 —— 本月台账(Excel 文件)" in text
+    assert "• 台账 —— 本月台账（Excel 文件）" in text
     h.bot.settings.scheduler.file_platforms = []
     [(_, text)] = await h.say("陈主任", "帮助", group=STREET)
-    assert "• 台账 —— 本月台账汇总(本平台不能发文件)" in text
+    assert "• 台账 —— 本月台账汇总（本平台不能发文件）" in text

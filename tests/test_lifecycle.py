@@ -21,7 +21,7 @@ LEGAL = {
     Action.transfer: {s: S.transferred for s in (S.dispatched, S.acknowledged, S.on_scene, S.in_progress, S.escalated, S.transferred, S.reopened)},
     Action.return_: {s: S.returned for s in (S.dispatched, S.acknowledged, S.on_scene, S.in_progress, S.escalated, S.transferred, S.reopened)},
     Action.withdraw: {s: S.withdrawn for s in (S.new, S.dispatched, S.acknowledged, S.on_scene, S.in_progress, S.escalated, S.transferred, S.reopened)},
-    Action.reopen: {S.resolved: S.reopened, S.closed: S.reopened},
+    Action.reopen: {S.resolved: S.reopened, S.closed: S.reopened, S.returned: S.reopened},  # disputing a 退回
     Action.grade: {s: s for s in (S.new, S.dispatched, S.acknowledged, S.on_scene, S.in_progress, S.escalated, S.transferred, S.reopened)},
 }
 
@@ -39,7 +39,7 @@ def test_every_move(action, status):
 
 def test_terminal_statuses_allow_only_reopen_after_close():
     assert allowed(S.withdrawn) == []
-    assert allowed(S.returned) == []
+    assert allowed(S.returned) == [Action.reopen]  # the reporter disputes a 退回
     assert allowed(S.closed) == [Action.reopen]
     assert set(allowed(S.resolved)) == {Action.close, Action.reopen}
 
@@ -176,4 +176,4 @@ async def test_unsatisfied_reason_reaches_the_worker(h):
     out = await h.say("张阿姨", "不满意，电瓶车还在充，根本没人来", group=None)
     assert (await _ticket(h)).status == Status.reopened
     group = _texts(out, COORD)
-    assert "重新打开" in group and "居民说:电瓶车还在充,根本没人来" in group and "@周网格" in group
+    assert "重新打开" in group and "居民说:电瓶车还在充，根本没人来" in group and "@周网格" in group

@@ -43,7 +43,7 @@ class EveningDigest:
 # The demo compresses the 中事 window to 3 hours so an overdue 呼叫 happens within the day.
 DEMO_POLICY = {"resolve_medium": "3h"}
 
-SCRIPT = [
+DAY = [
     Step("09:00", "张阿姨", "锦城花园3栋楼道里又有人给电瓶车充电!!线都拖到楼梯上了😡", where=None),
     Step("09:08", "周网格", "到场 #1"),
     Step("09:26", "周网格", "办结 #1 已劝离并断电,电瓶车推到集中充电棚了"),
@@ -70,11 +70,23 @@ SCRIPT = [
     # nobody resolves it: reminders, then at the deadline the sweep calls up the community (呼叫)
     Step("17:30", "王书记", "签收 #5"),
     EveningDigest("18:00"),
-    # the night: an urgent report nobody answers is paged by SMS (rules/paging.py), then up the ladder
-    Step("次日02:00", "刘婆婆", "幸福里5栋2单元楼道里煤气味好重!!", where=None),
-    Step("次日02:13", "陈主任", "签收 #6 已电话叫醒吴网格,马上到", where="永丰街道平安社区工作群"),
-    Step("次日02:24", "吴网格", "到场 #6"),
 ]
+# a gas-leak night: safety first, an urge re-alerts at once, a quote-reply 到了, one correction
+GAS_NIGHT = [
+    Step("23:05", "林女士", "山水天成8栋二单元楼道好大一股气味，闻着头晕，好吓人", where=None),
+    Step("23:14", "林女士", "怎么还没有人来啊😭", where=None),
+    Step("23:18", "周网格", "到了", quote="隐患 #6】"),
+    Step("23:40", "周网格", "#6 处理好了，燃气公司已关阀，是一单元立管接口漏气"),
+    Step("23:45", "王书记", "改地点 #6 山水天成8栋一单元楼道"),
+    Step("23:50", "林女士", "谢谢你们，辛苦了", where=None),
+]
+# later that night: an urgent report nobody answers is paged by SMS (rules/paging.py), then up the ladder
+PAGED_NIGHT = [
+    Step("次日02:00", "刘婆婆", "幸福里5栋2单元楼道里煤气味好重!!", where=None),
+    Step("次日02:13", "陈主任", "签收 #7 已电话叫醒吴网格,马上到", where="永丰街道平安社区工作群"),
+    Step("次日02:24", "吴网格", "到场 #7"),
+]
+SCRIPT = DAY + GAS_NIGHT + PAGED_NIGHT  # each part is a list of steps in time order
 
 
 def _demo_settings(bot: Bot) -> None:

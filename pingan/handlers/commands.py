@@ -12,11 +12,13 @@ from pingan.text import to_simplified
 
 _NUMBER = r"(\d{1,9})"
 TICKET_NUMBER = re.compile(r"#\s*" + _NUMBER)  # '#12', '# 12' ('＃12' after normalise)
-_BARE_NUMBER = re.compile(r"^\s*" + _NUMBER + r"(?!\d)(?:\s|$|[,，])")  # '到场12' / '到场 12'
+_BARE_NUMBER = re.compile(r"^\s*" + _NUMBER + r"\s*号?(?!\d)(?:\s|$|[,，])")  # '到场12', '到场 12', '到场3号'
 _LEADING_AT = re.compile(r"^(?:@\S+\s*)+")
 _SEPARATORS = " \t\r\n,，.。:：;；!！、-—~～"
 # A keyword that is only digits or punctuation must be the whole message ('1' must not eat '1号楼…').
 _SHORT = re.compile(r"^[\d?？!！]+$")
+# '3号到了': a worker's number first, as people say it ('3号楼…' is a place: no keyword follows it)
+_NUMBER_FIRST = re.compile(r"^(\d{1,9})\s*号\s*(?=[^\d楼栋幢单元院])")
 
 
 @dataclass
@@ -46,6 +48,8 @@ def parse_command(text: str, keywords: KeywordSettings) -> Command | None:
         ticket_id = int(ref.group(1))
         s = (s[: ref.start()] + " " + s[ref.end():]).strip(_SEPARATORS)
     more_ids = [n for n in dict.fromkeys(int(m) for m in TICKET_NUMBER.findall(s)) if n != ticket_id]
+    if ticket_id is None and (lead := _NUMBER_FIRST.match(s)):  # '3号到了'
+        ticket_id, s = int(lead.group(1)), s[lead.end():]
     for word, name in _table(keywords):
         if not s.lower().startswith(word.lower()):
             continue
@@ -59,5 +63,15 @@ def parse_command(text: str, keywords: KeywordSettings) -> Command | None:
         arg = rest.strip(_SEPARATORS)
         # "到场 #7 #8" names two tickets; "退回 #8 与 #7 重复" names one and mentions another
         listed = not TICKET_NUMBER.sub("", arg).strip(_SEPARATORS + "和与及")
-        return Command(name=name, ticket_id=ticket_id, arg=arg, word=word, more_ids=more_ids if listed else [])
+        return Command(name=name, ticket_id=ticket_id, arg=as_written(arg, text), word=word,
+                       more_ids=more_ids if listed else [])
     return None
+
+
+def as_written(part: str, text: str) -> str:
+    """`part` of the normalised text as the person typed it ('，' stays '，', '辦' stays '辦'): users'
+    words are quoted as written. Normalising keeps one character for one here; where it did not
+    (rare compatibility forms), the normalised words are kept."""
+    norm, orig = normalise(text), (text or "").strip()
+    i = norm.rfind(part) if part else -1
+    return orig[i:i + len(part)] if i >= 0 and len(norm) == len(orig) else part

@@ -18,6 +18,7 @@ from pingan.models import Source, Ticket
 from pingan.notify import lacks_place
 from pingan.parser import find_place
 from pingan.rules import dispatch
+from pingan.rules.conversation import not_a_report
 from pingan.tickets import TICKETS, with_estate
 
 router = Router("intake")
@@ -62,7 +63,7 @@ async def followup_ticket(ctx: Context) -> bool | dict:
         if not lacks_place(latest) or not ctx.msg.text.strip():
             return False
         result = parsed(ctx)
-        if result.report and result.item != latest.item:
+        if result.report and result.item and result.item != latest.item:
             return False  # a different hazard, not the answer to our question
         text = TICKET_NUMBER.sub("", normalise(ctx.msg.text)).strip()  # "＃１２ 锦城花园5栋" too
         place = result.location or find_place(text) or (text[:60] if ctx.org.route(text) else None)
@@ -75,7 +76,7 @@ async def followup_ticket(ctx: Context) -> bool | dict:
 @router.message(followup_ticket)
 async def attach_to_recent_report(ctx: Context, ticket: Ticket, place: str | None):
     if not (ctx.msg.images or ctx.msg.location or place):  # "谢谢", 👍: not the answer we asked for
-        ctx.reply(f"收到。#{ticket.id} 还缺具体位置,请回复小区和楼栋,例如「锦城花园3栋」,或发送位置。")
+        ctx.reply(f"收到。#{ticket.id} 还缺具体位置，请回复小区和楼栋，例如「锦城花园3栋」，或发送位置。")
         return
     notes, had_place = [], not lacks_place(ticket)
     if ctx.msg.images:
@@ -92,11 +93,15 @@ async def attach_to_recent_report(ctx: Context, ticket: Ticket, place: str | Non
     ticket.updated_at = ctx.now
     ctx.desk.event(ticket, "attach", ctx.sender, ctx.inbox_id, from_status=ticket.status, note=";".join(notes))
     if ticket.location is not None and not had_place:
-        holder_before = ticket.holder_person_id
+        holder_before, unit_before = ticket.holder_person_id, ticket.unit_id
         if ticket.grid_id is None:  # now we know where: hand it to that grid's worker
             ctx.desk.route(ticket, ticket.unit_id)
-        ctx.notify.located(ticket, rerouted=ticket.holder_person_id != holder_before)
-    ctx.reply(f"已补充到 #{ticket.id}:{'、'.join(notes)}。谢谢!")
+        if ticket.unit_id != unit_before:  # another community's: it gets the whole post
+            ticket.also_unit_id = unit_before
+            dispatch.post(ctx.notify, ticket, await ctx.ensure_sender(), moved_from=unit_before)
+        else:
+            ctx.notify.located(ticket, rerouted=ticket.holder_person_id != holder_before)
+    ctx.reply(f"已补充到 #{ticket.id}：{'、'.join(notes)}。谢谢！")
 
 
 async def staff_names_a_ticket(ctx: Context) -> bool | dict:
@@ -115,17 +120,18 @@ async def unclear_about_a_ticket(ctx: Context, number: int):
     words = [f"{k.on_scene[0]} #{number}", f"{k.progress[0]} #{number} 说明", f"{k.resolve[0]} #{number} 说明",
              f"{k.escalate[0]} #{number} 原因", f"{k.transfer[0]} #{number} 部门", f"{k.return_[0]} #{number} 原因",
              f"{k.note[0]} #{number} 情况"]
-    ctx.reply(f"没看懂要对 #{number} 做什么,这条消息没有改动任何工单。可以回复:" + "、".join(words) + "。")
+    ctx.reply(f"没看懂要对 #{number} 做什么，这条消息没有改动任何工单。可以回复：" + "、".join(words) + "。")
 
 
 async def is_report(ctx: Context) -> bool:
-    return bool(ctx.msg.text.strip()) and parsed(ctx).report
+    text = ctx.msg.text.strip()
+    return bool(text) and parsed(ctx).report and not not_a_report(normalise(text), parsed(ctx))
 
 
 @router.message(is_report)
 async def report(ctx: Context):
     if ctx.unit_id is None and ctx.msg.chat.chat_type == "group":
-        ctx.reply("本群还没有登记到社区,暂时不能受理上报。请管理员登记本群,或私信我上报。")
+        ctx.reply("本群还没有登记到社区，暂时不能受理上报。请管理员登记本群，或私信我上报。")
         return
     result = parsed(ctx)
     reporter = await ctx.ensure_sender()
@@ -141,7 +147,7 @@ async def report(ctx: Context):
                                    attachments=attachments, lat=loc.lat if loc else None, lon=loc.lon if loc else None)
     dispatch.post(ctx.notify, ticket, reporter, same_as=await ctx.desk.same_hazard(ticket))
     if not ctx.notify.posted_to(ctx.msg.chat):
-        ctx.reply(dispatch.receipt(ctx.notify, ticket))
+        ctx.reply(dispatch.receipt(ctx.notify, ticket, ctx.cache.get("still_open", ())))
 
 
 def _root_unit(ctx: Context) -> str | None:
@@ -153,10 +159,10 @@ def _root_unit(ctx: Context) -> str | None:
 async def not_understood(ctx: Context):
     """In a private chat every message gets an answer, even when it is not a report."""
     if ctx.msg.images or ctx.msg.location:
-        ctx.reply("收到图片/位置。请再用一句话说明是什么问题,例如「这里消防通道被车堵了」。")
+        ctx.reply("收到图片/位置。请再用一句话说明是什么问题，例如「这里消防通道被车堵了」。")
         return
     if THANKS.search(ctx.msg.text):
-        ctx.reply("不客气!发现安全隐患随时告诉我。")
+        ctx.reply("不客气！发现安全隐患随时告诉我。")
         return
-    ctx.reply(f"您好,我是{ctx.settings.bot.name}。发现安全隐患请直接描述问题和位置,"
+    ctx.reply(f"您好，我是{ctx.settings.bot.name}。发现安全隐患请直接描述问题和位置，"
               "例如「锦城花园3栋楼道有人给电瓶车充电」。回复「帮助」查看用法。")

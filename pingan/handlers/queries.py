@@ -22,7 +22,7 @@ async def progress(ctx: Context, cmd: Command):
             ctx.reply(ctx.notify.status_card(ticket, await ctx.desk.events(ticket.id), staff=ctx.is_staff))
         return None if ticket is not SKIP else SKIP
     if ctx.sender is None:
-        ctx.reply("您还没有上报过问题。直接发问题和位置即可上报,回复「帮助」查看用法。")
+        ctx.reply("您还没有上报过问题。直接发问题和位置即可上报，回复「帮助」查看用法。")
         return
     column = Ticket.holder_person_id if ctx.is_staff else Ticket.reporter_id
     q = select(Ticket).where(column == ctx.sender.id, Ticket.status.in_(OPEN)).order_by(Ticket.id.desc()).limit(10)
@@ -30,6 +30,6 @@ async def progress(ctx: Context, cmd: Command):
     if not tickets:
         ctx.reply("您目前没有进行中的工单。" if ctx.is_staff else "您目前没有进行中的上报。")
         return
-    head = "您手上的工单:" if ctx.is_staff else "您的上报:"
+    head = "您手上的工单：" if ctx.is_staff else "您的上报："
     lines = [f"#{t.id} {ctx.notify.label(t)} {t.location or ''} —— {STATUS_NAMES[t.status]}" for t in tickets]
     ctx.reply(head + "\n" + "\n".join(lines) + "\n回复「查询 #编号」看详情。")

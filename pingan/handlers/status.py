@@ -6,16 +6,19 @@ what is allowed instead; nothing changes on a refusal."""
 
 from __future__ import annotations
 
+import re
+
 from sqlmodel import select
 
-from pingan.handlers.commands import Command
+from pingan.handlers.commands import Command, normalise
 from pingan.handlers.context import Context
 from pingan.handlers.filters import command, is_quote, quoted_ticket
 from pingan.handlers.router import SKIP, Router
 from pingan.lifecycle import ACTION_NAMES, ACTIVE, HELD, Action, IllegalMove, allowed
 from pingan.models import STATUS_NAMES, Role, Status, Ticket
 from pingan.parser import parse
-from pingan.rules import announce
+from pingan.rules import announce, review
+from pingan.rules.corrections import merged_into
 from pingan.taxonomy import SIZE_TRACK
 from pingan.tickets import RESIDENT_ACTIONS as RESIDENT_ONLY
 from pingan.tickets import NotAllowed
@@ -77,8 +80,8 @@ def refuse_illegal(ctx: Context, ticket: Ticket, action: Action) -> None:
     # only the moves this person could make: a worker is not offered the resident's 不满意
     mine = [a for a in allowed(ticket.status) if (a in RESIDENT_ONLY) != ctx.is_staff
             or (ctx.sender is not None and ctx.sender.role == Role.admin)]
-    options = "、".join(ACTION_NAMES[a] for a in mine) or "无(工单已结束)"
-    ctx.reply(f"#{ticket.id} 当前「{STATUS_NAMES[ticket.status]}」,不能「{ACTION_NAMES[action]}」。现在可以:{options}。")
+    options = "、".join(ACTION_NAMES[a] for a in mine) or "无（工单已结束）"
+    ctx.reply(f"#{ticket.id} 当前「{STATUS_NAMES[ticket.status]}」，不能「{ACTION_NAMES[action]}」。现在可以：{options}。")
 
 
 async def apply(ctx: Context, ticket: Ticket, action: Action, **kw) -> None:
@@ -87,7 +90,12 @@ async def apply(ctx: Context, ticket: Ticket, action: Action, **kw) -> None:
     except IllegalMove:
         refuse_illegal(ctx, ticket, action)
         return
-    confirmation = announce(ctx.notify, ticket, action, ctx.sender, await ctx.desk.events(ticket.id))
+    events = await ctx.desk.events(ticket.id)
+    confirmation = announce(ctx.notify, ticket, action, ctx.sender, events)
+    if action == Action.resolve:  # everyone whose report was merged into this one hears the outcome
+        for merged in filter(None, [await ctx.desk.get(n) for n in merged_into(events)]):
+            ctx.notify.to_reporter(merged, f"您反映的 #{merged.id}（已并入 #{ticket.id}）已办结"
+                                   + (f"：{ticket.resolution_note}" if ticket.resolution_note else "") + "。")
     if not ctx.notify.posted_to(ctx.msg.chat):
         ctx.reply(confirmation)
 
@@ -112,17 +120,17 @@ async def ask_for_number(ctx: Context, cmd: Command) -> None:
     """A worker's '办结' with no number: never a new report, and never silence."""
     held = await ctx.desk.held_by(ctx.sender.id, sorted(HELD))  # being worked on, not awaiting the resident
     note = " 处理说明" if cmd.name == "resolve" else ""
-    ctx.reply(f"请写上编号,例如「{cmd.word} #{held[0].id if held else 12}{note}」。"
-              + (f"您手上的工单:{listed(ctx, held[:5])}" if held else "") + "\n这条消息没有改动任何工单。")
+    ctx.reply(f"请写上编号，例如「{cmd.word} #{held[0].id if held else 12}{note}」。"
+              + (f"您手上的工单：{listed(ctx, held[:5])}" if held else "") + "\n这条消息没有改动任何工单。")
 
 
 def refusal(ctx: Context, ticket: Ticket, action: Action | None) -> str:
     if ctx.is_staff:
         name = ACTION_NAMES[action] if action else "查询"
-        return f"抱歉,您不在 #{ticket.id} 的处置链上,不能「{name}」。如需协助请联系社区工作人员。"
+        return f"抱歉，您不在 #{ticket.id} 的处置链上，不能「{name}」。如需协助请联系社区工作人员。"
     if ctx.sender is not None and ticket.reporter_id == ctx.sender.id:  # a worker's move on their own report
-        return f"#{ticket.id} 由工作人员处置。如果问题已经没有了,可以回复「撤销 #{ticket.id}」。"
-    return "抱歉,您只能查询、补充、撤销或评价自己上报的事项。"
+        return f"#{ticket.id} 由工作人员处置。如果问题已经没有了，可以回复「撤销 #{ticket.id}」。"
+    return "抱歉，您只能查询、补充、撤销或评价自己上报的事项。"
 
 
 async def resolve_target(ctx: Context, cmd: Command, action: Action | None):
@@ -130,12 +138,12 @@ async def resolve_target(ctx: Context, cmd: Command, action: Action | None):
     with why not; or SKIP when the keyword names no ticket and is just a word (e.g. '收到')."""
     if cmd.more_ids:
         numbers = "、".join(f"#{n}" for n in [cmd.ticket_id, *cmd.more_ids])
-        ctx.reply(f"一次只能处理一个编号,{numbers} 都没有更新。请分开发送,例如「{cmd.word} #{cmd.ticket_id}」。")
+        ctx.reply(f"一次只能处理一个编号，{numbers} 都没有更新。请分开发送，例如「{cmd.word} #{cmd.ticket_id}」。")
         return None
     try:
         ticket = await which_ticket(ctx, cmd)
     except Ambiguous as many:
-        ctx.reply(f"您有 {len(many.tickets)} 件事项,请写上编号,例如「{cmd.word} #{many.tickets[0].id}」:"
+        ctx.reply(f"您有 {len(many.tickets)} 件事项，请写上编号，例如「{cmd.word} #{many.tickets[0].id}」："
                   + listed(ctx, many.tickets))
         return None
     if ticket is False:
@@ -144,7 +152,7 @@ async def resolve_target(ctx: Context, cmd: Command, action: Action | None):
             return None
         return SKIP
     if ticket is None and cmd.ticket_id is None:
-        ctx.reply("引用的消息不是工单消息,请写上编号,例如「到场 #12」。")
+        ctx.reply("引用的消息不是工单消息，请写上编号，例如「到场 #12」。")
         return None
     if ticket is None:
         ctx.reply(f"没有找到 #{cmd.ticket_id},请核对编号。回复「帮助」查看用法。")
@@ -165,13 +173,19 @@ async def simple_move(ctx: Context, cmd: Command):
         return ticket
     if action == Action.withdraw and cmd.ticket_id is None and not is_quote(ctx) and (ticket.urgent or ticket.size == "大"):
         # a danger withdrawn by a stray word would stop the people on their way: ask for the number
-        ctx.reply(f"#{ticket.id}({ctx.notify.label(ticket)})是{'紧急' if ticket.urgent else '大'}事,"
+        ctx.reply(f"#{ticket.id}({ctx.notify.label(ticket)}）是{'紧急' if ticket.urgent else '大'}事，"
                   f"工作人员正在处理。确认撤销请回复「{cmd.word} #{ticket.id}」。")
         return
+    if action == Action.reopen and ticket.status == Status.returned:  # disputing a 退回: to the lead
+        ctx.reply(await review.reopen_to_lead(ctx.desk, ctx.notify, ticket, ctx.sender, cmd.arg or "不满意",
+                                              ctx.inbox_id))
+        return
+    if action == Action.resolve and ticket.status == Status.resolved and cmd.arg:
+        return await add_note(ctx, cmd)  # "#1 办好了 阀门已经关了" once more: what was done, not a move
     note = cmd.arg or ({"satisfied": "满意"}.get(cmd.name))
     await apply(ctx, ticket, action, note=note)
     if action == Action.resolve and not note and ticket.status == Status.resolved:
-        ctx.reply(f"💡 居民只收到「已办结」。补一句处理情况,居民会看到:「{ctx.settings.keywords.note[0]} #{ticket.id} 已拔掉电源」")
+        ctx.reply(f"💡 居民只收到「已办结」。补一句处理情况，居民会看到：「{ctx.settings.keywords.note[0]} #{ticket.id} 已拔掉电源」")
 
 
 @router.message(command("note"))
@@ -186,7 +200,7 @@ async def add_note(ctx: Context, cmd: Command):
         return ticket
     if not cmd.arg:
         example = "已联系物业清理" if ctx.is_staff else "车还停在那里"
-        ctx.reply(f"请写上内容,例如「{cmd.word} #{ticket.id} {example}」。")
+        ctx.reply(f"请写上内容，例如「{cmd.word} #{ticket.id} {example}」。")
         return
     if not ctx.is_staff:
         await reporters_addition(ctx, ticket, cmd.arg)
@@ -194,20 +208,20 @@ async def add_note(ctx: Context, cmd: Command):
     ctx.desk.event(ticket, "note", ctx.sender, ctx.inbox_id, from_status=ticket.status, note=cmd.arg)
     if ticket.status == Status.resolved and not ticket.resolution_note:
         ticket.resolution_note = cmd.arg
-        ctx.notify.to_reporter(ticket, f"您反映的 #{ticket.id} 处理情况:{cmd.arg}")
+        ctx.notify.to_reporter(ticket, f"您反映的 #{ticket.id} 处理情况：{cmd.arg}")
     ctx.reply(f"📝 已记入 #{ticket.id}。")
 
 
 async def reporters_addition(ctx: Context, ticket: Ticket, text: str) -> None:
     if ticket.status == Status.resolved:  # "it is still there" is what 不满意 is for
-        ctx.reply(f"#{ticket.id} 已办结。如果问题还在,请回复「不满意 #{ticket.id} {text}」,我们会重新处理。")
+        ctx.reply(f"#{ticket.id} 已办结。如果问题还在，请回复「不满意 #{ticket.id} {text}」，我们会重新处理。")
         return
     if ticket.status not in OPEN:
-        ctx.reply(f"#{ticket.id} 已{STATUS_NAMES[ticket.status]}。问题还在的话,请直接描述问题和位置,我会重新登记。")
+        ctx.reply(f"#{ticket.id} 已{STATUS_NAMES[ticket.status]}。问题还在的话，请直接描述问题和位置，我会重新登记。")
         return
     ctx.desk.event(ticket, "note", ctx.sender, ctx.inbox_id, from_status=ticket.status, note=text)
     ctx.notify.reporter_added(ticket, text)
-    ctx.reply(f"已把您的补充转给 #{ticket.id} 的处理人员,谢谢!")
+    ctx.reply(f"已把您的补充转给 #{ticket.id} 的处理人员，谢谢！")
 
 
 @router.message(command("escalate"))
@@ -217,7 +231,7 @@ async def call_up(ctx: Context, cmd: Command):
     if ticket is None or ticket is SKIP:
         return ticket
     if ctx.desk.escalation_target(ticket, ctx.sender) is None:
-        ctx.reply(f"#{ticket.id} 已在最高一级,无法再呼叫。请派单给职能部门:「派单 #{ticket.id} 部门」。")
+        ctx.reply(f"#{ticket.id} 已在最高一级，无法再呼叫。请派单给职能部门：「派单 #{ticket.id} 部门」。")
         return
     await apply(ctx, ticket, Action.escalate, note=cmd.arg or None)
 
@@ -229,15 +243,36 @@ async def send_to_department(ctx: Context, cmd: Command):
     if ticket is None or ticket is SKIP:
         return ticket
     item = ctx.taxonomy.item(ticket.item)
-    wanted = cmd.arg or (item.department if item else "")
-    dept = ctx.org.department(wanted, ticket.unit_id)
+    wanted = normalise(cmd.arg) or (item.department if item else "")
+    dept = find_department(ctx, wanted, ticket.unit_id)
     if dept is None:
         near = [u for a in ctx.org.ancestors(ticket.unit_id) for u in map(ctx.org.units.get, ctx.org.children[a.id])
                 if u.level == "department"]
-        names = "、".join(sorted({u.kind for u in near})) or "(未配置部门)"
-        ctx.reply(f"没有找到部门「{wanted or '?'}」。可派单的部门:{names}。例如「派单 #{ticket.id} 消防救援」。")
+        names = "、".join(sorted({u.kind for u in near})) or "（未配置部门）"
+        ctx.reply(f"没有找到部门「{wanted or '?'}」。可派单的部门：{names}。例如「派单 #{ticket.id} 消防救援」。")
         return
     await apply(ctx, ticket, Action.transfer, department=dept)
+
+
+# What people call departments → the kinds an organisation file uses.
+DEPARTMENT_WORDS = {
+    "煤气": "燃气", "天然气": "燃气", "燃气": "燃气", "消防": "消防", "火警": "消防", "119": "消防", "警察": "派出所",
+    "公安": "派出所", "民警": "派出所", "110": "派出所", "房管": "住建", "住建": "住建", "住房": "住建", "建设": "住建",
+    "城管": "城管", "执法": "城管", "市场": "市场监管", "工商": "市场监管", "食药": "市场监管", "安监": "应急",
+    "应急": "应急", "电梯": "市场监管", "特种设备": "市场监管", "交警": "交警", "环保": "生态环境", "环境": "生态环境",
+}
+_DEPT_SUFFIX = re.compile(r"(公司|大队|中队|支队|队|局|所|部门|站|中心|委员会|委|办)$")
+
+
+def find_department(ctx: Context, wanted: str, unit_id: str | None):
+    """A department as people name it: its kind or name, or loosely ('煤气公司' is the 燃气公司,
+    '消防队' 消防救援, '警察' the 派出所, '房管局' 住建)."""
+    dept = ctx.org.department(wanted, unit_id)
+    if dept is None and wanted:
+        stem = _DEPT_SUFFIX.sub("", wanted) or wanted
+        kind = next((k for w, k in DEPARTMENT_WORDS.items() if w in wanted), None)
+        dept = ctx.org.department(stem, unit_id) or (ctx.org.department(kind, unit_id) if kind else None)
+    return dept
 
 
 @router.message(command("return_"))
@@ -246,10 +281,14 @@ async def send_back(ctx: Context, cmd: Command):
     ticket = await resolve_target(ctx, cmd, Action.return_)
     if ticket is None or ticket is SKIP:
         return ticket
-    if not cmd.arg:
-        ctx.reply(f"请写明退回原因,例如「退回 #{ticket.id} 不属于本辖区」。")
+    reason = review.approved_reason(await ctx.desk.events(ticket.id), cmd.arg) or cmd.arg
+    if not reason or reason.startswith(review.APPROVE):
+        ctx.reply(f"请写明退回原因，例如「退回 #{ticket.id} 不属于本辖区」。")
         return
-    await apply(ctx, ticket, Action.return_, note=cmd.arg)
+    if review.needs_review(ctx.settings, ctx.sender):
+        ctx.reply(review.request(ctx.desk, ctx.notify, ticket, ctx.sender, reason, ctx.inbox_id))
+        return
+    await apply(ctx, ticket, Action.return_, note=reason)
 
 
 @router.message(command("grade"))
@@ -260,6 +299,6 @@ async def grade(ctx: Context, cmd: Command):
         return ticket
     size = cmd.arg[:1] if cmd.arg[:1] in SIZE_TRACK else None
     if size is None:
-        ctx.reply(f"请写明大小,例如「定级 #{ticket.id} 大」(小事马上办、中事协商办、大事呼叫办)。")
+        ctx.reply(f"请写明大小，例如「定级 #{ticket.id} 大」(小事马上办、中事协商办、大事呼叫办）。")
         return
     await apply(ctx, ticket, Action.grade, size=size)

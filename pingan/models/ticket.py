@@ -69,6 +69,8 @@ class Ticket(SQLModel, table=True):
     return_reason: str | None = None
     feedback: str | None = None  # 满意 / 不满意
     escalations: int = 0
+    urges: int = 0  # 催办次数: the reporter asked where the help is (rules/urge.py)
+    also_unit_id: str | None = None  # the community it was moved from: its chain may still act
     supervision: str | None = None  # 普通 / 黄牌 / 红牌
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     updated_at: datetime | None = _dt()

@@ -85,6 +85,7 @@ class Tally:
     returned: int = 0
     called_up: int = 0
     called_up_auto: int = 0  # of those, the scheduler's (a missed deadline), not a person's
+    urged: int = 0  # 催办: reporters' urges in the period
     found: int = 0
     resolved_total: int = 0
     pending: int = 0
@@ -99,7 +100,7 @@ class Tally:
     overdue_rows: list = field(default_factory=list)  # (since, id, label fields…)
 
     NUMS = ("new_resident", "new_other", "arrive_base", "on_time", "resolved", "returned", "called_up",
-            "called_up_auto", "found",
+            "called_up_auto", "urged", "found",
             "resolved_total", "pending", "self_handled", "called_up_total", "overdue", "cum_arrive_base", "cum_on_time")
 
     def add(self, o: "Tally", cap: int) -> None:
@@ -252,13 +253,19 @@ async def _cumulative(session, sc: _Scope, out: dict) -> None:
         _cat_of(t, cat)[1] += found
 
 
+
 async def _call_ups(session, sc: _Scope, out: dict) -> None:
-    """呼叫 events in the period; those without an actor are the scheduler's."""
+    """呼叫 events in the period (those without an actor are the scheduler's) and 催办 (a reporter
+    asking where the help is)."""
     T = Ticket
-    eq = (select(T.unit_id, func.count(), _total(TicketEvent.actor_id.is_(None))).select_from(TicketEvent)
-          .join(T, T.id == TicketEvent.ticket_id)
-          .where(TicketEvent.action == "escalate", TicketEvent.at >= sc.ps, TicketEvent.at < sc.pe, *sc.units))
-    for unit, n, auto in (await session.exec(eq.group_by(T.unit_id))).all():
+    eq = (select(T.unit_id, TicketEvent.action, func.count(), _total(TicketEvent.actor_id.is_(None)))
+          .select_from(TicketEvent).join(T, T.id == TicketEvent.ticket_id)
+          .where(TicketEvent.action.in_(["escalate", "urge"]), TicketEvent.at >= sc.ps, TicketEvent.at < sc.pe,
+                 *sc.units))
+    for unit, action, n, auto in (await session.exec(eq.group_by(T.unit_id, TicketEvent.action))).all():
+        if action == "urge":
+            out[unit].urged += int(n)
+            continue
         out[unit].called_up += int(n)
         out[unit].called_up_auto += int(auto or 0)
 
@@ -427,7 +434,7 @@ def render(org: OrgIndex, taxonomy: Taxonomy, settings, unit_id: str, t: Tally, 
         title,
         f"{w}新增 {t.new} 件(居民上报 {t.new_resident} · 巡查/网格员 {t.new_other})",
         f"{mins}分钟到场 {t.on_time}/{t.arrive_base}({pct(t.on_time_rate)})· 办结 {t.resolved} · "
-        f"呼叫 {t.called_up} 次{auto} · 退回 {t.returned}",
+        f"呼叫 {t.called_up} 次{auto} · 退回 {t.returned}" + (f" · 居民催办 {t.urged} 次" if t.urged else ""),
         f"中位用时:到场 {dur(t.median_on_scene)} · 办结 {dur(t.median_resolve)}",
         f"累计{'(自 ' + cs + ')' if cs else ''}:排查发现问题隐患 {t.found} 个,已化解 {t.resolved_total} 个,"
         f"待化解 {t.pending} 个;社区自处理 {t.self_handled} 个,呼叫上级 {t.called_up_total} 个",

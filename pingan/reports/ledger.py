@@ -53,6 +53,7 @@ COLUMNS = (
     Column("办结时间", lambda L, t: L.local(t.resolved_at), 17, date=True),
     Column("是否超期", lambda L, t: "是" if L.overdue(t) else "否"),
     Column("呼叫次数", lambda L, t: t.escalations),
+    Column("催办次数", lambda L, t: t.urges or 0),  # the reporter's urges (rules/urge.py)
     Column("督办", lambda L, t: t.supervision or ""),
     Column("办结说明", lambda L, t: t.resolution_note or "", 24),
     Column("退回原因", lambda L, t: t.return_reason or "", 24),
@@ -80,6 +81,7 @@ class Summary:
     overdue: int = 0
     on_time: int = 0
     figures: dict[str, Figures] = field(default_factory=dict)  # category code → the officials' figures
+    urged: int = 0  # tickets whose reporter urged (催办) at least once
 
     @property
     def total(self) -> Figures:
@@ -103,7 +105,8 @@ class Summary:
 
     def lines(self) -> list[tuple[str, object]]:
         out: list[tuple[str, object]] = [("曾超期(到场或办结晚于期限)", self.overdue),
-                                         (f"{self.on_scene_minutes}分钟内到场", self.on_time), ("", "")]
+                                         (f"{self.on_scene_minutes}分钟内到场", self.on_time),
+                                         ("居民催办过", self.urged), ("", "")]
         out += [("状态:" + k, v) for k, v in self.by_status.most_common()]
         out += [("", "")] + [("来源:" + k, v) for k, v in self.by_source.most_common()]
         return out
@@ -252,6 +255,7 @@ class Ledger:
         s.by_source[row[COLUMN["来源"]]] += 1
         s.overdue += row[COLUMN["是否超期"]] == "是"
         s.on_time += bool(t.on_scene_at and t.on_scene_due and t.on_scene_at <= t.on_scene_due)
+        s.urged += (t.urges or 0) > 0
         return row
 
 

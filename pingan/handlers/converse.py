@@ -1,0 +1,175 @@
+"""A resident's message read against their own tickets (pingan/rules/conversation.py) before intake:
+urging, cancelling, rating in any words, a question or a complaint about one of them never opens a
+new ticket. A numbered question the bot asked is answered by its number (`pending`, tried before
+the status keywords, where "1"/"2" would be a rating)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from sqlmodel import select
+
+from pingan.handlers.commands import normalise
+from pingan.handlers.context import Context
+from pingan.handlers.filters import parsed, ticket_number
+from pingan.handlers.router import SKIP, Router
+from pingan.handlers.status import apply, reporters_addition
+from pingan.lifecycle import HELD, Action
+from pingan.messages import Text
+from pingan.models import Status, Ticket, TicketEvent
+from pingan.rules import review, urge
+from pingan.rules.conversation import DETAILS_WINDOW, REOPENABLE, Intent, Reading, classify
+from pingan.notify import lacks_place
+
+pending = Router("pending")
+router = Router("converse")
+RECENT = sorted(HELD | REOPENABLE | {Status.returned})
+CHOICES = {"1": 0, "2": 1, "3": 2}
+
+
+async def recent_tickets(ctx: Context) -> list[Ticket]:
+    """The sender's tickets of the last week still open or awaiting a rating, newest first."""
+    q = (select(Ticket).where(Ticket.reporter_id == ctx.sender.id, Ticket.status.in_(RECENT),
+                              Ticket.created_at > ctx.now - timedelta(days=7))
+         .order_by(Ticket.id.desc()).limit(5))
+    return list((await ctx.session.exec(q)).all())
+
+
+async def resident_with_tickets(ctx: Context) -> bool | dict:
+    if ctx.sender is None or ctx.is_staff or not (ctx.msg.text or "").strip():
+        return False
+    tickets = await recent_tickets(ctx)
+    if not tickets:
+        return False
+    reading = classify(normalise(ctx.msg.text), parsed(ctx), tickets, ticket_number(ctx), ctx.now)
+    return {"reading": reading, "tickets": tickets}
+
+
+@router.message(resident_with_tickets)
+async def about_own_ticket(ctx: Context, reading: Reading, tickets: list[Ticket]):
+    t, text = reading.ticket, ctx.msg.text.strip()
+    if reading.intent == Intent.report:
+        ctx.cache["still_open"] = [x.id for x in tickets if x.status in HELD]
+        return SKIP
+    if t is not None and lacks_place(t) and reading.intent in (Intent.details, Intent.thanks, Intent.question,
+                                                               Intent.other):
+        return SKIP  # perhaps the answer to "where?": intake decides
+    if reading.intent == Intent.other:
+        if not (private_chat_about(ctx, t) and len(text) >= 4):
+            return SKIP  # chatter
+        reading = Reading(Intent.details, t)  # "我已经下楼了": news for whoever holds it
+    act = ACTS[reading.intent]
+    await act(ctx, t, text, reading)
+
+
+def private_chat_about(ctx: Context, t: Ticket | None) -> bool:
+    """A private chat soon after the sender's ticket: what they say is about it."""
+    return (t is not None and ctx.msg.chat.chat_type == "private" and t.status in HELD
+            and ctx.now - t.created_at < DETAILS_WINDOW)
+
+
+async def _urge(ctx, t, text, reading):
+    ctx.reply(urge.urge(ctx.desk, ctx.notify, t, ctx.sender, ctx.inbox_id, text))
+
+
+async def _cancel(ctx, t, text, reading):
+    """Tell the holder; an urgent ticket waits for a worker on scene, another one asks the reporter."""
+    ctx.desk.event(t, "cancel_request", ctx.sender, ctx.inbox_id, from_status=t.status, note=text)
+    holder = ctx.notify.org.people.get(t.holder_person_id)
+    check = f"紧急事项请到场确认安全后再「办结 #{t.id}」。" if t.urgent else "上报人可能撤销，请留意。"
+    ctx.notify.to_unit(ctx.notify.holder_groups(t), lambda pf: [Text(f"🔕 #{t.id} 上报人说：“{text}”\n{check}")]
+                       + ([Text(" "), ctx.notify.mention(holder, pf)] if holder else []), t)
+    if t.urgent:
+        e = ctx.settings.emergency
+        ctx.reply(f"已转告 #{t.id} 的处理人员。这是紧急事项，工作人员到场确认安全后才会办结。"
+                  f"如果现场仍有危险，请远离并拨打 {e.fire} / {e.police} / {e.ambulance}。")
+        return
+    ask(ctx, t, f"已转告处理人员。需要撤销 #{t.id} 吗？回复 1 撤销，2 继续处理。", text,
+        [(Action.withdraw, t.id), ("keep", t.id)])
+
+
+async def _rate(ctx, t, text, reading):
+    action = Action.close if reading.intent == Intent.satisfied else Action.reopen
+    await apply(ctx, t, action, note=text)
+
+
+async def _complaint(ctx, t, text, reading):
+    ctx.desk.event(t, "complaint", ctx.sender, ctx.inbox_id, from_status=t.status, note=text)
+    lead = ctx.org.lead(t.unit_id)
+    ctx.notify.to_unit(t.unit_id, lambda pf: [Text(f"⚠️ 居民对 #{t.id} 的处理有意见：“{text}”\n请负责人联系上报人。")]
+                       + ([Text(" "), ctx.notify.mention(lead, pf)] if lead else []), t)
+    ctx.reply(f"您的意见已转告社区负责人{lead.name if lead else ''}，会尽快联系您。\n{urge.state_line(ctx.notify, t)}")
+
+
+async def _question(ctx, t, text, reading):
+    ctx.desk.event(t, "question", ctx.sender, ctx.inbox_id, from_status=t.status, note=text)
+    holder = ctx.org.people.get(t.holder_person_id)
+    ctx.notify.to_unit(ctx.notify.holder_groups(t), lambda pf: [Text(f"❓ #{t.id} 上报人问：“{text}”")]
+                       + ([Text(" "), ctx.notify.mention(holder, pf)] if holder else []), t)
+    ctx.reply(f"您的问题已转给 #{t.id} 的处理人员。\n{urge.state_line(ctx.notify, t)}")
+
+
+async def _objection(ctx, t, text, reading):
+    ctx.reply(await review.reopen_to_lead(ctx.desk, ctx.notify, t, ctx.sender, text, ctx.inbox_id))
+
+
+async def _thanks(ctx, t, text, reading):
+    ctx.reply(f"不客气！#{t.id} 还在处理中，有新情况随时告诉我。")
+
+
+async def _details(ctx, t, text, reading):
+    await reporters_addition(ctx, t, text)
+
+
+async def _ask_which(ctx, t, text, reading):
+    ask(ctx, t, f"是说 #{t.id}（{ctx.notify.label(t)} {t.location or ''}）吗？回复 1 是，2 是新的问题。", text,
+        [(Intent.details, t.id), (Intent.report, None)])
+
+
+ACTS = {Intent.urge: _urge, Intent.cancel: _cancel, Intent.satisfied: _rate, Intent.unsatisfied: _rate,
+        Intent.complaint: _complaint, Intent.question: _question, Intent.thanks: _thanks,
+        Intent.details: _details, Intent.ask: _ask_which, Intent.objection: _objection}
+
+
+def ask(ctx: Context, t: Ticket, question: str, text: str, options: list) -> None:
+    """One short question with numbered answers; the answer (see `numbered_answer`) is awaited for
+    `[bot] question_minutes`."""
+    ctx.desk.event(t, "ask", ctx.sender, ctx.inbox_id, from_status=t.status, note=text,
+                   options=[[str(a), n] for a, n in options])
+    ctx.reply(question)
+
+
+async def numbered_answer(ctx: Context) -> bool | dict:
+    """A bare "1"/"2" from someone the bot asked a numbered question of, while it is fresh."""
+    choice = CHOICES.get(normalise(ctx.msg.text or ""))
+    if choice is None or ctx.sender is None:
+        return False
+    since = ctx.now - timedelta(minutes=ctx.settings.bot.question_minutes)
+    q = (select(TicketEvent).where(TicketEvent.actor_id == ctx.sender.id, TicketEvent.at > since,
+                                   TicketEvent.action.in_(["ask", "answer"]))
+         .order_by(TicketEvent.id.desc()).limit(1))
+    ev = (await ctx.session.exec(q)).first()
+    options = (ev.data or {}).get("options", []) if ev is not None and ev.action == "ask" else []
+    return {"asked": ev, "option": options[choice]} if choice < len(options) else False
+
+
+@pending.message(numbered_answer)
+async def answer_numbered(ctx: Context, asked: TicketEvent, option: list):
+    what, number = option
+    t = await ctx.desk.get(asked.ticket_id)
+    ctx.desk.event(t, "answer", ctx.sender, ctx.inbox_id, from_status=t.status, note=what)
+    if what == Intent.report:
+        from pingan.handlers.intake import report  # the words asked about, filed as a report now
+
+        ctx.msg = dataclasses.replace(ctx.msg, text=asked.note)
+        ctx.cache.pop("parsed", None)
+        ctx.cache["still_open"] = [t.id] if t.status in HELD else []
+        await report(ctx)
+    elif what == Intent.details:
+        await reporters_addition(ctx, t, asked.note)
+    elif what == Action.withdraw:
+        await apply(ctx, t, Action.withdraw, note=asked.note)
+    else:
+        ctx.reply(f"好的，#{t.id} 继续处理。")
+
