@@ -99,4 +99,4 @@ async def test_the_first_post_of_a_night_report(rostered):
     out = await h.say("刘婆婆", GAS, group=None)
     group = "\n".join(t for c, t in out if c == COORD)
     # the holder, the lead on duty at night (陈主任) and the night's duty person (王书记)
-    assert "🚨【紧急隐患 #2】" in group and all(f"@{n}" in group for n in ("吴网格", "陈主任", "王书记"))
+    assert "🚨燃气泄漏【紧急隐患 #2】" in group and all(f"@{n}" in group for n in ("吴网格", "陈主任", "王书记"))

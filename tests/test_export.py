@@ -96,13 +96,14 @@ async def test_the_summary_sheet_counts_each_category_as_officials_do(day, files
 
 async def test_return_reasons_have_their_own_column(day, h, files):  # noqa: F811
     await h.say("李网格", "退回 #9 不属于本辖区")
+    await h.say("王书记", "退回 #9 同意")  # a grid worker's 退回 closes once the community lead agrees (复核)
     await h.say("周网格", "到场 #3")
     await h.say("周网格", "办结 #3 已加装门禁")
     path = files / "xinlian.xlsx"
     await export_ledger(day, "xinlian", date(2019, 4, 1), DAY, path)
     rows = list(load_workbook(path, read_only=True)["台账"].values)
     by_id = {r[0]: dict(zip(HEADERS, r)) for r in rows[2:]}
-    assert (by_id[9]["状态"], by_id[9]["退回原因"], by_id[9]["办结说明"]) == ("已退回", "不属于本辖区", None)
+    assert (by_id[9]["状态"], by_id[9]["退回原因"], by_id[9]["办结说明"]) == ("已退回", "不属于本辖区（社区复核同意）", None)
     assert (by_id[3]["办结说明"], by_id[3]["退回原因"]) == ("已加装门禁", None)
 
 
@@ -127,6 +128,7 @@ async def test_digest_and_ledger_count_alike_at_the_same_moment(day, h, files): 
     await h.say("周网格", "呼叫 #3 需要社区协调")
     assert await both() == (10, 3, 5, 4, 2)
     await h.say("李网格", "退回 #9 不属于本辖区")
+    await h.say("王书记", "退回 #9 同意")  # a grid worker's 退回 closes once the community lead agrees (复核)
     assert await both() == (10, 3, 4, 4, 2)
     h.clock.advance(minutes=5)
     await h.say("王书记", "办结 #3 已处理")
