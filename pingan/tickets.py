@@ -14,6 +14,7 @@ from pingan.config import Settings
 from pingan.lifecycle import CLOSED, HELD, Action, target
 from pingan.models import Level, Person, Role, Source, Ticket, TicketEvent
 from pingan.models.places import place_key
+from pingan.models.queries import tickets_held_by
 from pingan.models.org_index import OrgIndex
 from pingan.models.ticket import check_soon, stage_event, write_pending_events
 from pingan.parser import ParseResult, vague_place
@@ -79,8 +80,7 @@ class TicketDesk:
         return None
 
     async def held_by(self, person_id: str, statuses) -> list[Ticket]:
-        q = select(Ticket).where(Ticket.holder_person_id == person_id, Ticket.status.in_(statuses))
-        return list((await self.session.exec(q.order_by(Ticket.id))).all())
+        return await tickets_held_by(self.session, person_id, statuses)
 
     async def events(self, ticket_id: int) -> list[TicketEvent]:
         await self.session.run_sync(write_pending_events)

@@ -107,3 +107,28 @@ def test_rules_know_neither_the_desk_nor_the_handlers_nor_the_platforms():
         if module.startswith("pingan.rules"):
             assert not {d for d in deps if d.startswith(("pingan.tickets", "pingan.handlers", "pingan.bot",
                                                           "pingan.scheduler", "pingan.reports"))}, module
+
+
+def raw_queries(source: str) -> list[str]:
+    """The calls in `source` that build or run a query: select(...), session.exec/execute(...)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            f = node.func
+            name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            if name in {"select", "exec", "execute"}:
+                found.append(f"{node.lineno}: {name}(")
+    return found
+
+
+def test_handlers_call_named_queries_and_write_none():
+    """Handlers read like the rules they implement: what they ask of the tables is a named function
+    (pingan/models/queries.py, the desk), never a query of their own."""
+    found = {m: raw_queries(p.read_text("utf-8")) for m, p in MODULES.items() if m.startswith("pingan.handlers")}
+    assert len(found) > 10
+    assert {m: q for m, q in found.items() if q} == {}
+
+
+def test_the_query_finder_finds_them():
+    src = "async def f(ctx):\n    return (await ctx.session.exec(select(Ticket).where(x))).all()\n"
+    assert sorted(raw_queries(src)) == ["2: exec(", "2: select("]

@@ -18,12 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from pingan.clock import Clock, SystemClock
 from pingan.config import Settings
 from pingan.handlers import build_router
-from pingan.handlers.context import Context, KnownSenders, find_sender
+from pingan.handlers.context import Context, KnownSenders
 from pingan.messages import ChatRef, Inbound, Outbound, Text
 from pingan.models import InboxMessage, OutboxMessage, Person
 from pingan.models.db import SERVER_LOCK_WAIT, make_engine, serialised, session_factory, transient, upgrade
 from pingan.models.org_file import apply_org, parse_org_toml
 from pingan.models.org_index import OrgIndex
+from pingan.models.queries import person_by_identity
 from pingan.notify import Notifier
 from pingan.reports.chart import ChartPool
 from pingan.taxonomy import Taxonomy, load_taxonomy
@@ -340,7 +341,7 @@ class Bot:
             msg=msg, inbox_id=inbox_id, session=session, reports=self.reports, settings=self.settings, org=self.org,
             taxonomy=self.taxonomy, clock=self.clock, now=now,
             sender=(self.known.get(msg.chat.platform, msg.sender_id)
-                    or await find_sender(session, self.org, msg.chat.platform, msg.sender_id)),
+                    or await person_by_identity(session, msg.chat.platform, msg.sender_id)),
             desk=TicketDesk(session, self.org, self.settings, self.taxonomy, now), notify=notifier,
         )
         try:

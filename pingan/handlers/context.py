@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pingan.clock import Clock
@@ -84,12 +83,6 @@ class Context:
             await self.session.flush()
         self.sender = person
         return person
-
-
-async def find_sender(session: AsyncSession, org: OrgIndex, platform: str, external_id: str) -> Person | None:
-    q = select(Person).join(Identity, Identity.person_id == Person.id).where(
-        Identity.platform == platform, Identity.external_id == external_id)
-    return (await session.exec(q)).first()
 
 
 class KnownSenders:

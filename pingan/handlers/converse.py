@@ -8,16 +8,16 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from sqlmodel import select
-
 from pingan.handlers.commands import normalise
 from pingan.handlers.context import Context
 from pingan.handlers.filters import parsed, ticket_number
 from pingan.handlers.router import SKIP, Router
 from pingan.handlers.status import apply, reporters_addition
+from pingan.handlers.target import How, TicketRef, which_ticket
 from pingan.lifecycle import HELD, Action
 from pingan.messages import Text
-from pingan.models import Status, Ticket, TicketEvent
+from pingan.models import Status, Ticket
+from pingan.models.queries import tickets_reported_by
 from pingan.rules import review, urge
 from pingan.rules.conversation import DETAILS_WINDOW, REOPENABLE, Intent, Reading, classify
 from pingan.notify import lacks_place
@@ -28,18 +28,11 @@ RECENT = sorted(HELD | REOPENABLE | {Status.returned})
 CHOICES = {"1": 0, "2": 1, "3": 2}
 
 
-async def recent_tickets(ctx: Context) -> list[Ticket]:
-    """The sender's tickets of the last week still open or awaiting a rating, newest first."""
-    q = (select(Ticket).where(Ticket.reporter_id == ctx.sender.id, Ticket.status.in_(RECENT),
-                              Ticket.created_at > ctx.now - timedelta(days=7))
-         .order_by(Ticket.id.desc()).limit(5))
-    return list((await ctx.session.exec(q)).all())
-
-
 async def resident_with_tickets(ctx: Context) -> bool | dict:
+    """A resident with tickets of the last week still open or awaiting a rating (newest first)."""
     if ctx.sender is None or ctx.is_staff or not (ctx.msg.text or "").strip():
         return False
-    tickets = await recent_tickets(ctx)
+    tickets = await tickets_reported_by(ctx.session, ctx.sender.id, RECENT, limit=5, since=ctx.now - timedelta(days=7))
     if not tickets:
         return False
     reading = classify(normalise(ctx.msg.text), parsed(ctx), tickets, ticket_number(ctx), ctx.now)
@@ -143,21 +136,17 @@ def ask(ctx: Context, t: Ticket, question: str, text: str, options: list) -> Non
 async def numbered_answer(ctx: Context) -> bool | dict:
     """A bare "1"/"2" from someone the bot asked a numbered question of, while it is fresh."""
     choice = CHOICES.get(normalise(ctx.msg.text or ""))
-    if choice is None or ctx.sender is None:
+    if choice is None:
         return False
-    since = ctx.now - timedelta(minutes=ctx.settings.bot.question_minutes)
-    q = (select(TicketEvent).where(TicketEvent.actor_id == ctx.sender.id, TicketEvent.at > since,
-                                   TicketEvent.action.in_(["ask", "answer"]))
-         .order_by(TicketEvent.id.desc()).limit(1))
-    ev = (await ctx.session.exec(q)).first()
-    options = (ev.data or {}).get("options", []) if ev is not None and ev.action == "ask" else []
-    return {"asked": ev, "option": options[choice]} if choice < len(options) else False
+    ref = await which_ticket(ctx, quote=False, asked=True)
+    options = (ref.question.data or {}).get("options", []) if ref.how == How.asked else []
+    return {"ref": ref, "option": options[choice]} if choice < len(options) else False
 
 
 @pending.message(numbered_answer)
-async def answer_numbered(ctx: Context, asked: TicketEvent, option: list):
+async def answer_numbered(ctx: Context, ref: TicketRef, option: list):
     what, number = option
-    t = await ctx.desk.get(asked.ticket_id)
+    t, asked = ref.ticket, ref.question
     ctx.desk.event(t, "answer", ctx.sender, ctx.inbox_id, from_status=t.status, note=what)
     if what == Intent.report:
         from pingan.handlers.intake import report  # the words asked about, filed as a report now

@@ -7,14 +7,12 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 
-from sqlmodel import select
-
 from pingan.handlers.commands import normalise
 from pingan.handlers.context import Context
 from pingan.handlers.router import Router
 from pingan.handlers.statistics import report_unit
 from pingan.handlers.status import OPEN
-from pingan.models import OrgRevision, Ticket
+from pingan.models import OrgRevision
 from pingan.models.roster import Leave
 from pingan.rules import handover
 
@@ -98,8 +96,7 @@ async def leave(ctx: Context, m: re.Match):
     roster = ctx.org.roster
     if roster is not None:  # this process sees it at once
         roster.add_leave(person.id, starts, ends)
-    held = list((await ctx.session.exec(select(Ticket.id).where(
-        Ticket.holder_person_id == person.id, Ticket.status.in_(OPEN)).order_by(Ticket.id))).all())
+    held = [t.id for t in await ctx.desk.held_by(person.id, OPEN)]
     stand_in = ctx.org.answering(person.id, person.unit_id, max(starts, ctx.now)) if roster is not None else None
     fmt = "%m月%d日 %H:%M"
     text = f"✅ 已登记 {person.name} 请假:{starts.strftime(fmt)} 至 {ends.strftime(fmt)}。"

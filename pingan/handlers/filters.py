@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-
-from sqlmodel import select
-
 from pingan.handlers.commands import TICKET_NUMBER, normalise, parse_command
 from pingan.handlers.context import Context
-from pingan.models import InboxMessage, OutboxMessage, TicketEvent
 from pingan.parser import ParseResult, parse
 
 
@@ -25,26 +21,6 @@ def command(*names: str):
 
 def is_quote(ctx: Context) -> bool:
     return bool(ctx.msg.reply_to or ctx.msg.quoted_text)
-
-
-async def quoted_ticket(ctx: Context) -> int | None:
-    """The ticket a quote-reply points at: the bot's post it quotes was about that ticket. Where a
-    platform sends the quoted text instead of its id (WeCom), the one ticket number in that text."""
-    if ctx.msg.reply_to:
-        q = select(OutboxMessage.ticket_id).where(
-            OutboxMessage.platform == ctx.msg.chat.platform, OutboxMessage.remote_id == ctx.msg.reply_to)
-        return (await ctx.session.exec(q)).first() or await ticket_of_message(ctx, ctx.msg.reply_to)
-    numbers = set(TICKET_NUMBER.findall(ctx.msg.quoted_text or ""))
-    return int(numbers.pop()) if len(numbers) == 1 else None  # a digest names many: ask for the number
-
-
-async def ticket_of_message(ctx: Context, msg_id: str) -> int | None:
-    """The ticket a message of this chat's platform and account filed (or was attached to)."""
-    chat = ctx.msg.chat
-    q = (select(TicketEvent.ticket_id).join(InboxMessage, InboxMessage.id == TicketEvent.inbox_id)
-         .where(InboxMessage.platform == chat.platform, InboxMessage.account == chat.account,
-                InboxMessage.msg_id == msg_id).order_by(TicketEvent.id).limit(1))
-    return (await ctx.session.exec(q)).first()
 
 
 def ticket_number(ctx: Context) -> int | None:

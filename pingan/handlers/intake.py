@@ -7,35 +7,23 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import and_, bindparam, or_, select
-
 from pingan.handlers.commands import normalise
 from pingan.handlers.context import Context
 from pingan.handlers.filters import TICKET_NUMBER, parsed, private_chat, ticket_number
 from pingan.handlers.router import Router
-from pingan.lifecycle import HELD
 from pingan.models import Source, Ticket
+from pingan.models.queries import latest_taking_additions
 from pingan.notify import lacks_place
 from pingan.parser import find_place
 from pingan.rules import dispatch
 from pingan.rules.conversation import not_a_report
-from pingan.tickets import TICKETS, with_estate
+from pingan.tickets import with_estate
 
 router = Router("intake")
 
 PATROL_WORDS = ("巡查", "排查", "走访")
 THANKS = re.compile(r"谢|感谢|辛苦|👍|🙏")
 _BARE = re.compile(r"[\s,.!?;:，。！？；：、~～]+|^在|^就在")  # what an answer may add around a place
-HELD_LIST = sorted(HELD)
-# The sender's newest ticket still taking additions: built once, and a few columns of the table,
-# not the ORM entity (most messages are not follow-ups; the machinery would cost more than the query).
-_t = TICKETS.c
-LATEST_OPEN = (select(_t.id, _t.reply_chat, _t.location, _t.grid_id, _t.item, _t.followup_until)
-               .where(_t.reporter_id == bindparam("reporter"), _t.status.in_(HELD_LIST),
-                      or_(_t.followup_until > bindparam("now"),
-                          and_(or_(_t.location.is_(None), _t.grid_id.is_(None)),  # see lacks_place
-                               _t.created_at > bindparam("since"))))
-               .order_by(_t.id.desc()).limit(1))
 
 
 async def followup_ticket(ctx: Context) -> bool | dict:
@@ -46,8 +34,7 @@ async def followup_ticket(ctx: Context) -> bool | dict:
     if ctx.sender is None:
         return False
     since = ctx.now - timedelta(hours=ctx.settings.bot.location_answer_hours)
-    latest = (await ctx.session.exec(LATEST_OPEN, params={"reporter": ctx.sender.id, "now": ctx.now,
-                                                         "since": since})).first()
+    latest = await latest_taking_additions(ctx.session, ctx.sender.id, ctx.now, since)
     if latest is None or (latest.reply_chat or {}).get("key") != ctx.msg.chat.key():
         return False
     if ticket_number(ctx) not in (None, latest.id):  # "部门 #7 消防" is about #7; "#12 锦城花园5栋" answers #12

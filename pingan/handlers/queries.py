@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
-
 from pingan.handlers.commands import Command
 from pingan.handlers.context import Context
 from pingan.handlers.filters import command, is_quote
 from pingan.handlers.router import SKIP, Router
 from pingan.handlers.status import OPEN, resolve_target
-from pingan.models import STATUS_NAMES, Ticket
+from pingan.models import STATUS_NAMES
+from pingan.models.queries import tickets_held_by, tickets_reported_by
 
 router = Router("queries")
 
@@ -24,9 +23,10 @@ async def progress(ctx: Context, cmd: Command):
     if ctx.sender is None:
         ctx.reply("您还没有上报过问题。直接发问题和位置即可上报，回复「帮助」查看用法。")
         return
-    column = Ticket.holder_person_id if ctx.is_staff else Ticket.reporter_id
-    q = select(Ticket).where(column == ctx.sender.id, Ticket.status.in_(OPEN)).order_by(Ticket.id.desc()).limit(10)
-    tickets = list((await ctx.session.exec(q)).all())
+    if ctx.is_staff:
+        tickets = await tickets_held_by(ctx.session, ctx.sender.id, OPEN, limit=10, newest_first=True)
+    else:
+        tickets = await tickets_reported_by(ctx.session, ctx.sender.id, OPEN, limit=10)
     if not tickets:
         ctx.reply("您目前没有进行中的工单。" if ctx.is_staff else "您目前没有进行中的上报。")
         return

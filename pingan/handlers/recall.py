@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from pingan.handlers.context import Context
-from pingan.handlers.filters import event, ticket_of_message
+from pingan.handlers.filters import event
 from pingan.handlers.router import Router
 from pingan.models import Status
+from pingan.models.queries import ticket_of_message
 
 router = Router("recall")
 RECENT = timedelta(minutes=10)
@@ -17,7 +18,9 @@ RECENT = timedelta(minutes=10)
 
 @router.message(event("recall"))
 async def recalled(ctx: Context) -> None:
-    ticket_id = await ticket_of_message(ctx, ctx.msg.reply_to) if ctx.msg.reply_to else None
+    chat = ctx.msg.chat
+    ticket_id = (await ticket_of_message(ctx.session, chat.platform, chat.account, ctx.msg.reply_to)
+                 if ctx.msg.reply_to else None)
     ticket = await ctx.desk.get(ticket_id) if ticket_id is not None else None
     if ticket is None or ticket.status in (Status.closed, Status.returned, Status.withdrawn):
         return

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 
-from sqlmodel import select
-
 from pingan.handlers.commands import Command, normalise
 from pingan.handlers.context import Context
-from pingan.handlers.filters import command, is_quote, quoted_ticket
+from pingan.handlers.filters import command, is_quote
 from pingan.handlers.router import SKIP, Router
+from pingan.handlers.target import How, TicketRef, which_ticket
 from pingan.lifecycle import ACTION_NAMES, ACTIVE, HELD, Action, IllegalMove, allowed
 from pingan.models import STATUS_NAMES, Role, Status, Ticket
 from pingan.parser import parse
@@ -37,43 +36,20 @@ BARE_IS_CHAT = {"收到"}
 MAY_BE_A_REPORT = {"上报", "转"}
 
 
-class Ambiguous(Exception):
-    """A bare 满意/撤销 that could mean more than one of the sender's tickets."""
-
-    def __init__(self, tickets: list[Ticket]) -> None:
-        self.tickets = tickets
-
-
-async def own_ticket(ctx: Context, statuses) -> Ticket | bool:
-    """The sender's one reported ticket in `statuses`; False if none; Ambiguous if several."""
-    q = (select(Ticket).where(Ticket.reporter_id == ctx.sender.id, Ticket.status.in_(statuses))
-         .order_by(Ticket.id.desc()).limit(5))
-    mine = list((await ctx.session.exec(q)).all())
-    if len(mine) > 1:
-        raise Ambiguous(mine)
-    return mine[0] if mine else False
-
-
-async def which_ticket(ctx: Context, cmd: Command) -> Ticket | None | bool:
-    """The ticket a command is about. False = not a command here (let other handlers try);
-    None = a number was given but there is no such ticket. Raises Ambiguous."""
-    if cmd.ticket_id is None and is_quote(ctx):
-        quoted = await quoted_ticket(ctx)
-        return await ctx.desk.get(quoted) if quoted is not None else None
-    if cmd.ticket_id is not None:
-        return await ctx.desk.get(cmd.ticket_id)
-    if ctx.sender is None:
-        return False
+async def target_of(ctx: Context, cmd: Command) -> TicketRef:
+    """The ticket a command is about (handlers/target.py): its number, or the post it quotes; else
+    a resident's rating or withdrawal means their one report that can take it, a worker's keyword
+    in a private chat the one ticket they hold. A bare "1"/"2" in a group is 接龙 or a count, not a
+    rating."""
+    own = held = None
     if cmd.name == "satisfied" or cmd.name == "unsatisfied":
-        if cmd.word.isdigit() and ctx.msg.chat.chat_type == "group":
-            return False  # a bare "1"/"2" in a group is 接龙 or a count, not a rating
-        return await own_ticket(ctx, [Status.resolved])
-    if cmd.name == "withdraw" and not ctx.is_staff:
-        return await own_ticket(ctx, OPEN)
-    if ctx.msg.chat.chat_type == "private" and ctx.is_staff and cmd.name in WORKER_ACTIONS:
-        held = await ctx.desk.held_by(ctx.sender.id, sorted(HELD))
-        return held[0] if len(held) == 1 else False
-    return False
+        if not (cmd.word.isdigit() and ctx.msg.chat.chat_type == "group"):
+            own = [Status.resolved]
+    elif cmd.name == "withdraw" and not ctx.is_staff:
+        own = OPEN
+    elif ctx.msg.chat.chat_type == "private" and ctx.is_staff and cmd.name in WORKER_ACTIONS:
+        held = sorted(HELD)
+    return await which_ticket(ctx, cmd.ticket_id, own=own, held=held)
 
 
 def refuse_illegal(ctx: Context, ticket: Ticket, action: Action) -> None:
@@ -100,7 +76,7 @@ async def apply(ctx: Context, ticket: Ticket, action: Action, **kw) -> None:
         ctx.reply(confirmation)
 
 
-def listed(ctx: Context, tickets: list[Ticket]) -> str:
+def listed(ctx: Context, tickets) -> str:
     """One line per ticket, to pick a number from."""
     return "".join(f"\n#{t.id} {ctx.notify.label(t)} {t.location or ''}".rstrip() for t in tickets)
 
@@ -140,18 +116,18 @@ async def resolve_target(ctx: Context, cmd: Command, action: Action | None):
         numbers = "、".join(f"#{n}" for n in [cmd.ticket_id, *cmd.more_ids])
         ctx.reply(f"一次只能处理一个编号，{numbers} 都没有更新。请分开发送，例如「{cmd.word} #{cmd.ticket_id}」。")
         return None
-    try:
-        ticket = await which_ticket(ctx, cmd)
-    except Ambiguous as many:
-        ctx.reply(f"您有 {len(many.tickets)} 件事项，请写上编号，例如「{cmd.word} #{many.tickets[0].id}」："
-                  + listed(ctx, many.tickets))
+    ref = await target_of(ctx, cmd)
+    ticket = ref.ticket
+    if ref.choices:
+        ctx.reply(f"您有 {len(ref.choices)} 件事项，请写上编号，例如「{cmd.word} #{ref.choices[0].id}」："
+                  + listed(ctx, ref.choices))
         return None
-    if ticket is False:
+    if ref.how == How.none:
         if wants_a_number(ctx, cmd, action):
             await ask_for_number(ctx, cmd)
             return None
         return SKIP
-    if ticket is None and cmd.ticket_id is None:
+    if ticket is None and ref.how == How.quote:
         ctx.reply("引用的消息不是工单消息，请写上编号，例如「到场 #12」。")
         return None
     if ticket is None:

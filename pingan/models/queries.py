@@ -1,0 +1,79 @@
+"""The questions handlers ask of the tables, by name: a handler says what it wants to know and
+never writes a query itself (tests/test_architecture.py checks)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, bindparam, or_
+from sqlmodel import select
+
+from pingan.lifecycle import HELD
+from pingan.models.delivery import InboxMessage, OutboxMessage
+from pingan.models.org import Identity, Person
+from pingan.models.ticket import Ticket, TicketEvent
+
+
+async def person_by_identity(session, platform: str, external_id: str) -> Person | None:
+    """The person a platform's user id belongs to."""
+    q = select(Person).join(Identity, Identity.person_id == Person.id).where(
+        Identity.platform == platform, Identity.external_id == external_id)
+    return (await session.exec(q)).first()
+
+
+async def tickets_reported_by(session, person_id: str, statuses, limit: int, since: datetime | None = None
+                              ) -> list[Ticket]:
+    """The person's reports in `statuses` (filed after `since`), newest first."""
+    q = select(Ticket).where(Ticket.reporter_id == person_id, Ticket.status.in_(statuses))
+    if since is not None:
+        q = q.where(Ticket.created_at > since)
+    return list((await session.exec(q.order_by(Ticket.id.desc()).limit(limit))).all())
+
+
+async def tickets_held_by(session, person_id: str, statuses, limit: int | None = None,
+                          newest_first: bool = False) -> list[Ticket]:
+    """The tickets the person holds in `statuses`, oldest first (or the newest `limit`)."""
+    q = select(Ticket).where(Ticket.holder_person_id == person_id, Ticket.status.in_(statuses))
+    q = q.order_by(Ticket.id.desc() if newest_first else Ticket.id)
+    return list((await session.exec(q if limit is None else q.limit(limit))).all())
+
+
+# The reporter's newest ticket still taking additions: built once, and a few columns of the table,
+# not the ORM entity (most messages are not follow-ups; the machinery would cost more than the query).
+_t = Ticket.__table__.c
+_LATEST_OPEN = (select(_t.id, _t.reply_chat, _t.location, _t.grid_id, _t.item, _t.followup_until)
+                .where(_t.reporter_id == bindparam("reporter"), _t.status.in_(sorted(HELD)),
+                       or_(_t.followup_until > bindparam("now"),
+                           and_(or_(_t.location.is_(None), _t.grid_id.is_(None)),  # see notify.lacks_place
+                                _t.created_at > bindparam("since"))))
+                .order_by(_t.id.desc()).limit(1))
+
+
+async def latest_taking_additions(session, reporter_id: str, now: datetime, since: datetime):
+    """The reporter's newest held ticket inside its follow-up window, or still lacking a place and
+    filed after `since`: a row (id, reply_chat, location, grid_id, item, followup_until), or None."""
+    params = {"reporter": reporter_id, "now": now, "since": since}
+    return (await session.exec(_LATEST_OPEN, params=params)).first()
+
+
+async def ticket_of_post(session, platform: str, remote_id: str) -> int | None:
+    """The ticket a message the bot sent was about."""
+    q = select(OutboxMessage.ticket_id).where(OutboxMessage.platform == platform, OutboxMessage.remote_id == remote_id)
+    return (await session.exec(q)).first()
+
+
+async def ticket_of_message(session, platform: str, account: str, msg_id: str) -> int | None:
+    """The ticket a received message filed (or was attached to)."""
+    q = (select(TicketEvent.ticket_id).join(InboxMessage, InboxMessage.id == TicketEvent.inbox_id)
+         .where(InboxMessage.platform == platform, InboxMessage.account == account,
+                InboxMessage.msg_id == msg_id).order_by(TicketEvent.id).limit(1))
+    return (await session.exec(q)).first()
+
+
+async def last_question(session, person_id: str, since: datetime) -> TicketEvent | None:
+    """The newest numbered question the bot asked the person ("ask") or their answer to one
+    ("answer") since `since`: an answered question is answered."""
+    q = (select(TicketEvent).where(TicketEvent.actor_id == person_id, TicketEvent.at > since,
+                                   TicketEvent.action.in_(["ask", "answer"]))
+         .order_by(TicketEvent.id.desc()).limit(1))
+    return (await session.exec(q)).first()
