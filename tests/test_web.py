@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from pingan.bot.server import make_app
 from pingan.models import Ticket
+from pingan.reports.ledger import Ledger
+from pingan.web import queries
 from pingan.web.auth import sign_in_link
 from tests.conftest import COORD, STREET
+from tests.test_digest import DAY, day, tallies  # noqa: F401  (the hand-counted fixture day)
 from tests.test_server import Running
 
 
@@ -128,6 +131,39 @@ async def test_the_wall_turns_amber_past_the_on_scene_deadline_and_green_on_arri
         await h.say("周网格", "到场 #1")
         t = await tile("xinlian")
         assert t["state"] == "green" and t["overdue"] == 0 and t["on_time"] == 0  # reached, but late
+    finally:
+        await client.close()
+
+
+async def test_the_wall_counts_as_the_digest_and_the_ledger_do(web_app, day, h):  # noqa: F811
+    """One definition (reports/figures.py): at the same moment a community's tile says what its
+    digest's 累计 and its ledger's 汇总 say, also once a 呼叫 and a 办结 were typed in chat."""
+    client, _ = await sign_in(web_app, day, "chen-jiedao")
+
+    async def three() -> tuple:
+        tiles = (await (await client.get("/web/unit/yongfeng/tiles.json")).json())["tiles"]
+        tile = next(t for t in tiles if t["unit"] == "xinlian")
+        now = day.clock.now()
+        ledger = Ledger(day.org, day.taxonomy, day.clock.tz, now, day.settings.policy.on_scene_minutes)
+        async with day.reports() as s:
+            me, _ = await queries.wall(s, day.org, "xinlian", now)
+            books = (await ledger.counted(s, "xinlian", date(2019, 4, 1), DAY)).total
+        d = (await tallies(day))["xinlian"]
+        digest = (d.found, d.resolved_total, d.pending, d.called_up_total, d.self_handled)
+        wall = me.figures
+        assert (wall.found, wall.resolved, wall.pending, wall.called_up, wall.self_handled) == digest
+        assert (books.found, books.resolved, books.pending, books.called_up, books.self_handled) == digest
+        assert (tile["found"], tile["resolved"], tile["pending"]) == digest[:3]  # what the page shows
+        assert (tile["overdue"], me.on_time, me.arrive_base) == (d.overdue, d.cum_on_time, d.cum_arrive_base)
+        return digest
+
+    try:
+        assert await three() == (10, 3, 5, 3, 2)
+        await h.say("周网格", "呼叫 #3 需要社区协调")
+        assert await three() == (10, 3, 5, 4, 2)
+        await h.say("周网格", "到场 #5")
+        await h.say("周网格", "办结 #5 已调解")
+        assert await three() == (10, 4, 4, 4, 3)
     finally:
         await client.close()
 

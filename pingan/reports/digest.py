@@ -23,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 
 from pingan.messages import Part, Text
 from pingan.models import Level, Source, Status, Ticket, TicketEvent
@@ -187,13 +187,8 @@ class _Scope:
         self.now, self.asof = now, min(now, pe)
         self.cs = cs = campaign_start(settings, tz)
         lower = min(cs, ps) if cs else None
-        not_arrived = or_(T.on_scene_at.is_(None), T.on_scene_at > self.asof)
-        gave_up = and_(T.status.in_([Status.withdrawn, Status.returned]), T.on_scene_at.is_(None))
-        # still inside its on-scene window: neither on time nor late yet (a 今日统计 at 11:00 must not count it)
-        not_due = and_(not_arrived, T.on_scene_due.is_not(None), T.on_scene_due > self.asof)
-        self.not_arrived = not_arrived
-        self.arrive_base = and_(~gave_up, ~not_due)
-        self.on_time = and_(T.on_scene_at.is_not(None), T.on_scene_at <= T.on_scene_due)
+        self.arrive_base = figures.arrive_base(self.asof)
+        self.on_time = figures.on_time()
         self.resolved_asof = figures.resolved(self.asof)
         self.self_handled = figures.self_handled(self.asof)
         self.called = figures.called_up()
@@ -314,7 +309,7 @@ async def _overdue(session, sc: _Scope, open_where: list, out: dict, cap: int) -
     T, asof = Ticket, sc.asof
     q = (select(T.id, T.unit_id, T.category, T.item, T.location, T.holder_person_id, T.holder_unit_id,
                 T.resolve_due, T.on_scene_due, T.on_scene_at, T.urgent)
-         .where(*open_where, or_(T.resolve_due < asof, and_(sc.not_arrived, T.on_scene_due < asof))))
+         .where(*open_where, figures.overdue(asof)))
     rows: dict[str | None, list[OverdueRow]] = defaultdict(list)
     for r in (await session.exec(q)).all():
         resolve_due, on_scene_due, on_scene_at = _aware(r.resolve_due), _aware(r.on_scene_due), _aware(r.on_scene_at)

@@ -10,6 +10,9 @@ both count with these, so they agree for the same tickets at the same moment.
   the ticket's record as it is now, also for a past date;
 - 社区自处理: resolved without either;
 - the rest (发现 − 已化解 − 待化解) were returned (退回) or withdrawn (撤销).
+
+The web wall (pingan/web/queries.py) counts its tiles with the same conditions, and so do the
+on-scene rate (到场率) and 超期 shared by the wall and the digests.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, case, func, or_, select
 
-from pingan.lifecycle import OPEN
+from pingan.lifecycle import OPEN, Status
 from pingan.models import Ticket as T
 from pingan.taxonomy import CATEGORY_CODES
 
@@ -51,6 +54,36 @@ def pending(asof: datetime, now: datetime) -> list:
     return [T.status.in_(OPEN_STATUSES)]
 
 
+def columns(asof: datetime, now: datetime) -> tuple:
+    """The five figures as columns of a grouped query, in `Figures`' order."""
+    return (func.count(), total(resolved(asof)), total(and_(*pending(asof, now))), total(called_up()),
+            total(self_handled(asof)))
+
+
+def not_arrived(asof: datetime):
+    return or_(T.on_scene_at.is_(None), T.on_scene_at > asof)
+
+
+def arrive_base(asof: datetime):
+    """到场率's base: tickets that needed someone on scene by `asof`: all but those withdrawn or
+    returned before anyone arrived, and those still inside their on-scene window (neither on time
+    nor late yet: a 今日统计 at 11:00 must not count them)."""
+    gave_up = and_(T.status.in_([Status.withdrawn, Status.returned]), T.on_scene_at.is_(None))
+    not_due = and_(not_arrived(asof), T.on_scene_due.is_not(None), T.on_scene_due > asof)
+    return and_(~gave_up, ~not_due)
+
+
+def on_time():
+    """Answered 到场 by the on-scene deadline."""
+    return and_(T.on_scene_at.is_not(None), T.on_scene_at <= T.on_scene_due)
+
+
+def overdue(asof: datetime):
+    """超期 as of `asof` (of an open ticket): past its resolution deadline, or not yet on scene and
+    past its on-scene deadline."""
+    return or_(T.resolve_due < asof, and_(not_arrived(asof), T.on_scene_due < asof))
+
+
 def category_code(category: str | None) -> str:
     """The row a ticket's category is counted in: one of the taxonomy's, else 其他."""
     return category if category in CATEGORY_CODES else "other"
@@ -76,9 +109,7 @@ class Figures:
 
 async def by_category(session, where: list, now: datetime) -> dict[str, Figures]:
     """The figures of the tickets `where` selects, now, per category code (one grouped query)."""
-    q = (select(T.category, func.count(), total(resolved(now)), total(and_(*pending(now, now))), total(called_up()),
-                total(self_handled(now)))
-         .where(*where).group_by(T.category))
+    q = select(T.category, *columns(now, now)).where(*where).group_by(T.category)
     out: dict[str, Figures] = {}
     for cat, *n in (await session.exec(q)).all():
         out.setdefault(category_code(cat), Figures()).add(Figures(*(int(x or 0) for x in n)))

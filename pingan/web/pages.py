@@ -63,8 +63,8 @@ def tile_html(org, t: Tile, link: bool = True) -> str:
     title = f'<a href="/web/unit/{h(t.unit_id)}">{name}</a>' if link else name
     return (f'<div class="tile {t.state}" data-unit="{h(t.unit_id)}" data-state="{t.state}">'
             f'<div class="tname">{title}<span class="badge">{STATE_NAMES[t.state]}</span></div>'
-            f'<dl><dt>发现</dt><dd data-k="found">{t.found}</dd><dt>已化解</dt><dd data-k="resolved">{t.resolved}</dd>'
-            f'<dt>待化解</dt><dd data-k="pending">{t.pending}</dd><dt>到场率</dt><dd data-k="on_time">{rate(t.on_time_rate)}</dd>'
+            f'<dl><dt>发现</dt><dd data-k="found">{t.figures.found}</dd><dt>已化解</dt><dd data-k="resolved">{t.figures.resolved}</dd>'
+            f'<dt>待化解</dt><dd data-k="pending">{t.figures.pending}</dd><dt>到场率</dt><dd data-k="on_time">{rate(t.on_time_rate)}</dd>'
             f'<dt>超期</dt><dd data-k="overdue">{t.overdue}</dd><dt>督办/紧急</dt><dd data-k="red">{t.red}</dd></dl></div>')
 
 
@@ -80,8 +80,8 @@ def wall_section(org, unit_id: str, me: Tile, tiles: list[Tile], wall_mode: bool
     return (f'<section class="wall" id="wall" data-unit="{h(unit_id)}">'
             f'<div class="summary tile {me.state}" data-unit="{h(unit_id)}" data-state="{me.state}">'
             f'<strong>{h(unit.name)}</strong>({h(LEVEL_NAMES.get(unit.level, ""))})'
-            f' 发现 <b data-k="found">{me.found}</b> · 已化解 <b data-k="resolved">{me.resolved}</b>'
-            f' · 待化解 <b data-k="pending">{me.pending}</b> · 到场率 <b data-k="on_time">{rate(me.on_time_rate)}</b>'
+            f' 发现 <b data-k="found">{me.figures.found}</b> · 已化解 <b data-k="resolved">{me.figures.resolved}</b>'
+            f' · 待化解 <b data-k="pending">{me.figures.pending}</b> · 到场率 <b data-k="on_time">{rate(me.on_time_rate)}</b>'
             f' · 超期 <b data-k="overdue">{me.overdue}</b> · 督办/紧急 <b data-k="red">{me.red}</b>'
             f'{to_wall}</div>'
             f'<div class="tiles">{"".join(tile_html(org, t, link) for t in tiles)}</div>'

@@ -1,14 +1,14 @@
 """What the workbench reads: tile figures for the wall, ticket lists, a ticket's story, trends.
 
-The wall's figures come from two grouped queries over the tickets table: counts by (unit, status)
-read from the (status, unit, …) index alone, and a pass over the open tickets for the overdue and
-red flags; everything else is arithmetic in Python over the organisation index. The on-scene rate
-counts as the digests do: tickets past their 15 minutes (or reached), reached in time."""
+The wall's figures come from two grouped queries over the tickets table: per (community, grid) the
+figures of pingan/reports/figures.py (发现, 已化解, 待化解, … and the on-scene rate, with the very
+conditions the digests and the ledger count with), and a pass over the open tickets for the overdue
+and red flags; everything else is arithmetic in Python over the organisation index."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_
@@ -16,29 +16,21 @@ from sqlmodel import select
 
 from pingan.models import Level, Status, Ticket, TicketEvent
 from pingan.models.org_index import OrgIndex
+from pingan.reports import figures
 from pingan.reports.figures import OPEN_STATUSES as OPEN  # 待化解, as the digests and the ledger count it
-from pingan.reports.figures import total
+from pingan.reports.figures import Figures, overdue, total
 
 T = Ticket
 LADDER_DOWN = (Level.district, Level.street, Level.community, Level.grid)
 RESOLVED = [str(Status.resolved), str(Status.closed)]
 SUPERVISED = ("黄牌", "红牌")
-NOT_ARRIVED = T.on_scene_at.is_(None)
-
-
-def overdue(now: datetime):
-    return or_(T.resolve_due < now, and_(NOT_ARRIVED, T.on_scene_due < now))
-
-
-RED = or_(T.supervision.in_(SUPERVISED), and_(T.urgent.is_(True), NOT_ARRIVED))
+RED = or_(T.supervision.in_(SUPERVISED), and_(T.urgent.is_(True), T.on_scene_at.is_(None)))
 
 
 @dataclass
 class Tile:
     unit_id: str
-    found: int = 0
-    resolved: int = 0
-    pending: int = 0
+    figures: Figures = field(default_factory=Figures)
     overdue: int = 0
     red: int = 0
     arrive_base: int = 0
@@ -53,13 +45,14 @@ class Tile:
         return self.on_time / self.arrive_base if self.arrive_base else None
 
     def add(self, o: "Tile") -> None:
-        for k in ("found", "resolved", "pending", "overdue", "red", "arrive_base", "on_time"):
+        self.figures.add(o.figures)
+        for k in ("overdue", "red", "arrive_base", "on_time"):
             setattr(self, k, getattr(self, k) + getattr(o, k))
 
     def to_dict(self) -> dict:
-        rate = self.on_time_rate
-        return {"unit": self.unit_id, "state": self.state, "found": self.found, "resolved": self.resolved,
-                "pending": self.pending, "overdue": self.overdue, "red": self.red,
+        rate, f = self.on_time_rate, self.figures
+        return {"unit": self.unit_id, "state": self.state, "found": f.found, "resolved": f.resolved,
+                "pending": f.pending, "overdue": self.overdue, "red": self.red,
                 "on_time": None if rate is None else round(rate * 100)}
 
 
@@ -97,17 +90,12 @@ async def tally(session, now: datetime, where: list | None = None) -> Tally:
     else:
         keys = (T.unit_id, T.grid_id)
     per: Tally = defaultdict(lambda: Tile(""))
-    gave_up = and_(T.status.in_([Status.withdrawn, Status.returned]), NOT_ARRIVED)
-    not_due = and_(NOT_ARRIVED, T.on_scene_due.is_not(None), T.on_scene_due > now)
-    q = (select(*keys, T.status, func.count(), total(and_(~gave_up, ~not_due)), total(T.on_scene_at <= T.on_scene_due))
-         .where(*where).group_by(*keys, T.status))
-    for unit, grid, status, n, base, on_time in (await session.exec(q)).all():
+    q = (select(*keys, total(figures.arrive_base(now)), total(figures.on_time()), *figures.columns(now, now))
+         .where(*where).group_by(*keys))
+    for unit, grid, base, on_time, *n in (await session.exec(q)).all():
         t = per[(unit, grid)]
-        t.found += n
-        t.resolved += n if status in RESOLVED else 0
-        t.pending += n if status in OPEN else 0
-        t.arrive_base += int(base)
-        t.on_time += int(on_time)
+        t.figures = Figures(*(int(x) for x in n))
+        t.arrive_base, t.on_time = int(base), int(on_time)
     q = (select(*keys, total(overdue(now)), total(RED))
          .where(*where, T.status.in_(OPEN), or_(overdue(now), RED)).group_by(*keys))
     for unit, grid, n_over, n_red in (await session.exec(q)).all():
