@@ -154,3 +154,32 @@ def test_paging_switched_on_with_a_piece_missing_is_a_config_error():
         load_settings(None, env=env)
     ok = load_settings(None, env={**env, "PINGAN_TENCENTCLOUD_SECRET_ID": "AKID", "PINGAN_TENCENTCLOUD_SECRET_KEY": "k"})
     assert ok.paging.enabled and ok.paging.secret_id == "AKID"
+
+
+async def test_the_night_s_figures_in_the_morning_hand_over_and_the_officials_digest(pager, provider, tmp_path):
+    """One night: an urgent report paged at 02:00 and answered, and a roster that leaves the small
+    hours unstaffed; the morning hand-over and the officials' digest that morning say the same."""
+    from pingan.scheduler.jobs import post_digests
+    from tests.test_roster import load, write
+
+    h = pager
+    h.clock.set(NIGHT.replace(day=8, hour=12))  # the Monday before
+    await load(h.bot, write(tmp_path, "单位,日期,班次,开始,结束,姓名,职务\n"
+                                      "新联社区,2019-04-08,夜班,20:00,00:00,王书记,值班员\n"))  # nobody after midnight
+    h.clock.set(NIGHT.replace(hour=1, minute=55))
+    await h.say("刘婆婆", GAS, group=None)
+    assert "📞 #1" in await tick(h, minutes=5)  # 02:00: paged
+    h.clock.advance(minutes=3)
+    await h.say("吴网格", "签收 #1", group=COORD)  # 02:03: 8 minutes after the report
+    assert "📵 #1 吴网格 已响应" in await tick(h, minutes=1)
+    h.clock.set(NIGHT.replace(hour=7))
+    hand_over = await tick(h, seconds=0)
+    figures = ("上报 1 件,其中紧急 1 件,平均 8分钟 响应;短信呼叫 2 次(1 件),1 件有人响应;"
+               "⚠️ 无人值班 1 段:新联社区 00:00–07:00。")
+    assert "🌙 昨夜" + figures in hand_over
+    h.clock.set(NIGHT.replace(hour=8, minute=30))
+    assert await post_digests(h.bot, "official")  # the officials' morning digest, of yesterday
+    async with h.bot.sessions() as s:
+        rows = (await s.exec(select(OutboxMessage).where(OutboxMessage.chat_id == "700011"))).all()  # the street's
+    digest = "".join(p["text"] for r in rows for p in r.payload["parts"])
+    assert "【永丰街道 平安日报】2019-04-08" in digest and "🌙 夜间(4月8日22:00–07:00)" + figures in digest

@@ -80,7 +80,6 @@ async def sweep(bot, now: datetime) -> int:
     """Automatic hand-overs: at each rostered shift change, and at the end of quiet hours in every
     community that had night reports. Each claimed once; returns posts queued."""
     org, tz = bot.org, bot.clock.tz
-    names = {u: unit.name for u, unit in org.units.items()}
     due: dict[str, tuple] = {}  # claim key → (unit, incoming, night reports waiting, night summary)
     for unit_id in sorted(org.roster.units if org.roster is not None else ()):
         for d in org.roster.at(unit_id, now):
@@ -101,7 +100,7 @@ async def sweep(bot, now: datetime) -> int:
             for unit_id in sorted(u for u in figs if u):
                 figs[unit_id].unstaffed = gaps.get(unit_id, [])
                 due[f"{unit_id}@morning@{end.date().isoformat()}"] = (
-                    unit_id, [], [t for t in held if t.unit_id == unit_id], figs[unit_id].line("昨夜", names))
+                    unit_id, [], [t for t in held if t.unit_id == unit_id], figs[unit_id].line("昨夜", org.units))
         if not due:
             return 0
         done = set((await session.exec(select(SchedulerRun.key).where(

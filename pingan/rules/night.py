@@ -58,7 +58,7 @@ class Night:
     def empty(self) -> bool:
         return not (self.reports or self.unstaffed)
 
-    def line(self, word: str, unit_names: dict[str, str]) -> str:
+    def line(self, word: str, units: dict) -> str:
         """'🌙 昨夜上报 2 件,其中紧急 1 件,平均 10分钟 响应;短信呼叫 3 次(1 件),1 件有人响应;无人值班 …。'"""
         line = f"🌙 {word}上报 {self.reports} 件,其中紧急 {self.urgent} 件"
         if self.reach_secs:
@@ -68,7 +68,7 @@ class Night:
         if self.paged:
             line += f";短信呼叫 {self.pages} 次({self.paged} 件),{self.answered} 件有人响应"
         if self.unstaffed:
-            gaps = [f"{unit_names.get(u, u)} {a:%H:%M}–{b:%H:%M}"
+            gaps = [f"{units[u].name if u in units else u} {a:%H:%M}–{b:%H:%M}"
                     for u, a, b in sorted(self.unstaffed, key=lambda g: (g[1], g[0]))]
             line += f";⚠️ 无人值班 {len(gaps)} 段:" + "、".join(gaps[:LISTED]) + ("等" if len(gaps) > LISTED else "")
         return line + "。"
@@ -130,7 +130,9 @@ def unstaffed(roster, unit_ids, windows: list[Window]) -> dict[str, list]:
     return {u: g for u, g in out.items() if g}
 
 
-def label(window: Window) -> str:
-    """'4月8日22:00–07:00' for the digests."""
-    a, b = window
-    return f"{a.month}月{a.day}日{a:%H:%M}–{b:%H:%M}"
+def label(windows: list[Window]) -> str:
+    """'夜间(4月8日22:00–07:00)', or '7 个夜间', for the digests."""
+    if len(windows) != 1:
+        return f"{len(windows)} 个夜间"
+    a, b = windows[0]
+    return f"夜间({a.month}月{a.day}日{a:%H:%M}–{b:%H:%M})"
