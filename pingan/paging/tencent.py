@@ -1,6 +1,7 @@
 """Outbox senders that page through Tencent Cloud with its official SDKs: `sms` (SMS SendSms) and
-`voice` (VMS SendTtsVoice), and the SMS reply callback (短信回复) that lets a paged person answer 「1」. A page is an outbox row whose chat id is the mobile number and whose
-text parts are the template's parameters, in order. The SDKs are synchronous: calls run on a thread.
+`voice` (VMS SendTtsVoice); and the SMS reply callback (短信回复) by which a paged person answers
+「1」. A page is an outbox row whose chat id is the mobile number and whose text parts are the
+template's parameters, in order. The SDKs are synchronous: calls run on a thread.
 
 Provider answers become the outbox's outcomes: throttling waits (retry_after), a number, template,
 signature, balance or credential the provider refuses is permanent (dead letter → the admins hear
@@ -154,7 +155,8 @@ class SmsReplyCallback:
             body = json.loads(await request.read())
         except ValueError:
             return _refuse(400, "body is not JSON")
-        if not (isinstance(body, dict) and all(isinstance(body.get(k), str) for k in ("mobile", "nationcode", "sign", "text"))
+        fields = ("mobile", "nationcode", "sign", "text")
+        if not (isinstance(body, dict) and all(isinstance(body.get(k), str) for k in fields)
                 and isinstance(body.get("time"), (int, float)) and not isinstance(body["time"], bool)):
             return _refuse(400, "mobile, nationcode, sign, text (strings) and time (seconds) are required")
         if not hmac.compare_digest(body["sign"].encode(), s.sign_name.encode()):
