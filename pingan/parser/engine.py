@@ -59,18 +59,25 @@ class _Stats:
         self.text, self.tax = text, tax
         self.model = get_model()
         self._cats: dict[str, float] | None = None
+        self._feats: list[str] | None = None
+
+    def feats(self) -> list[str]:
+        """The message's n-grams, computed once for all the look-ups below."""
+        if self._feats is None:
+            self._feats = self.model.ngrams(self.text)
+        return self._feats
 
     def categories(self) -> dict[str, float]:
         if self._cats is None:
             codes = {c.code for c in self.tax.categories}
-            got = self.model.categories(self.text) if self.model else {}
+            got = self.model.categories(self.text, self.feats()) if self.model else {}
             self._cats = {k: v for k, v in got.items() if k in codes}
         return self._cats
 
     def item(self, category: str, among: set[str] | None = None) -> tuple[str | None, float]:
         if not self.model:
             return None, 0.0
-        post = self.model.items(self.text, category)
+        post = self.model.items(self.text, category, self.feats())
         names = {i.name for i in (self.tax.category(category).items if self.tax.category(category) else ())}
         if among is not None:
             names &= among
@@ -83,7 +90,7 @@ class _Stats:
         return (best if best in names else None), post[best]
 
     def p_report(self) -> float:
-        return self.model.p_report(self.text) if self.model else 0.0
+        return self.model.p_report(self.text, self.feats()) if self.model else 0.0
 
 
 @dataclass

@@ -17,6 +17,7 @@ import json
 import math
 import re
 from importlib import resources
+from itertools import repeat
 
 _RUN = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
 MAX_N = 3
@@ -46,20 +47,16 @@ class NaiveBayes:
         n_docs = sum(self.docs.values()) or 1
         self.log_prior = {lb: math.log((self.docs.get(lb, 0) + 1) / (n_docs + len(self.labels))) for lb in self.labels}
         self.log_denom = {lb: math.log(self.totals.get(lb, 0) + alpha * self.vocab) for lb in self.labels}
+        # per-feature log-likelihoods computed once at load, not once per message and label
+        self.log_p = {lb: {f: math.log(n + alpha) - self.log_denom[lb] for f, n in self.counts.get(lb, {}).items()}
+                      for lb in self.labels}
+        self.log_unseen = {lb: math.log(alpha) - self.log_denom[lb] for lb in self.labels}
 
     def log_scores(self, feats: list[str], labels=None) -> dict[str, float]:
         labels = self.labels if labels is None else labels
-        out: dict[str, float] = {}
-        a = self.alpha
         feats = [f for f in feats if f in self.known]  # unseen n-grams say nothing about any label
-        for lb in labels:
-            cnt = self.counts.get(lb, {})
-            denom = self.log_denom[lb]
-            s = self.log_prior[lb]
-            for f in feats:
-                s += math.log(cnt.get(f, 0) + a) - denom
-            out[lb] = s
-        return out
+        return {lb: sum(map(self.log_p[lb].get, feats, repeat(self.log_unseen[lb])), self.log_prior[lb])
+                for lb in labels}
 
     @staticmethod
     def posterior(scores: dict[str, float]) -> dict[str, float]:
@@ -77,13 +74,13 @@ class ParserModel:
         self.report = NaiveBayes(data["report"])
         self.label_cat: dict[str, str] = data["label_cat"]
 
-    def _feats(self, text: str) -> list[str]:
-        f = features(text)
-        return f[:600]  # long complaints: the first few hundred n-grams are plenty
+    @staticmethod
+    def ngrams(text: str) -> list[str]:
+        return features(text)[:600]  # long complaints: the first few hundred n-grams are plenty
 
     def categories(self, text: str, feats: list[str] | None = None) -> dict[str, float]:
         """P(category | text), summing the item labels of each category."""
-        post = NaiveBayes.posterior(self.topic.log_scores(feats or self._feats(text)))
+        post = NaiveBayes.posterior(self.topic.log_scores(feats or self.ngrams(text)))
         out: dict[str, float] = {}
         for lb, p in post.items():
             c = self.label_cat.get(lb)
@@ -94,10 +91,10 @@ class ParserModel:
     def items(self, text: str, category: str, feats: list[str] | None = None) -> dict[str, float]:
         """P(label | text, category) over that category's labels ("cat:<code>" = no item)."""
         labels = [lb for lb in self.topic.labels if self.label_cat.get(lb) == category]
-        return NaiveBayes.posterior(self.topic.log_scores(feats or self._feats(text), labels))
+        return NaiveBayes.posterior(self.topic.log_scores(feats or self.ngrams(text), labels))
 
-    def p_report(self, text: str) -> float:
-        return NaiveBayes.posterior(self.report.log_scores(self._feats(text))).get("yes", 0.5)
+    def p_report(self, text: str, feats: list[str] | None = None) -> float:
+        return NaiveBayes.posterior(self.report.log_scores(feats or self.ngrams(text))).get("yes", 0.5)
 
 
 _MODEL: ParserModel | None = None
