@@ -21,7 +21,21 @@ def _alternation(words, prefix: str = "") -> re.Pattern | None:
     words = sorted({w for w in words if w}, key=lambda w: (-len(w), w))
     if not words:
         return None
-    return re.compile(prefix + "(?:" + "|".join(re.escape(w) for w in words) + ")")
+    return re.compile(prefix + "(?:" + _word_tree(words) + ")")
+
+
+def _word_tree(words: list[str], depth: int = 2) -> str:
+    """`words` (longest first) as an alternation grouped by their first characters
+    ("煤(?:气味|气罐)|火(?:灾|)"): the same matches as the flat "煤气味|煤气罐|火灾|火", but the
+    engine tries only the words that can start at a position, not all thousand of them."""
+    if depth == 0 or len(words) <= 3:
+        return "|".join(re.escape(w) for w in words)
+    groups: dict[str, list[str]] = {}
+    for w in words:
+        groups.setdefault(w[:1], []).append(w[1:])
+    alts = [re.escape(ch) + (f"(?:{_word_tree(rest, depth - 1)})" if rest != [""] else "")
+            for ch, rest in groups.items() if ch]
+    return "|".join(alts + ([""] if "" in groups else []))
 
 
 @dataclass
