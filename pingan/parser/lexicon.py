@@ -25,16 +25,26 @@ def _alternation(words, prefix: str = "") -> re.Pattern | None:
 
 
 def _word_tree(words: list[str], depth: int = 2) -> str:
-    """`words` (longest first) as an alternation grouped by their first characters
-    ("煤(?:气味|气罐)|火(?:灾|)"): the same matches as the flat "煤气味|煤气罐|火灾|火", but the
-    engine tries only the words that can start at a position, not all thousand of them."""
-    if depth == 0 or len(words) <= 3:
-        return "|".join(re.escape(w) for w in words)
+    """`words` (longest first) as an alternation with the same matches as the flat
+    "煤气味|煤气罐|火灾|火", built so the engine tries only the words that can start at a position,
+    not all thousand of them: words grouped by first character ("煤(?:气味|气罐)|火(?:灾|)"), and
+    many first characters split into ranges behind a character-class look-ahead."""
     groups: dict[str, list[str]] = {}
     for w in words:
-        groups.setdefault(w[:1], []).append(w[1:])
-    alts = [re.escape(ch) + (f"(?:{_word_tree(rest, depth - 1)})" if rest != [""] else "")
-            for ch, rest in groups.items() if ch]
+        groups.setdefault(w[:1], []).append(w)
+    firsts = sorted(ch for ch in groups if ch)
+    if len(firsts) > 8:
+        k = -(-len(firsts) // 4)
+        parts = [firsts[i:i + k] for i in range(0, len(firsts), k)]
+        alts = ["(?=[" + "".join(re.escape(ch) for ch in part) + "])(?:"
+                + _word_tree([w for ch in part for w in groups[ch]], depth) + ")" for part in parts]
+        return "|".join(alts + ([""] if "" in groups else []))  # the empty tail of a shorter word last
+    if depth == 0 or len(words) <= 3:
+        return "|".join(re.escape(w) for w in words)
+    alts = []
+    for ch in firsts:
+        tails = [w[1:] for w in groups[ch]]
+        alts.append(re.escape(ch) + (f"(?:{_word_tree(tails, depth - 1)})" if tails != [""] else ""))
     return "|".join(alts + ([""] if "" in groups else []))
 
 
