@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from pingan.errors import ConfigError
+from pingan.parser.rx import with_first_char_check, word_tree
 from pingan.taxonomy import Taxonomy, parse_weighted_words
 
 
@@ -21,31 +22,7 @@ def _alternation(words, prefix: str = "") -> re.Pattern | None:
     words = sorted({w for w in words if w}, key=lambda w: (-len(w), w))
     if not words:
         return None
-    return re.compile(prefix + "(?:" + _word_tree(words) + ")")
-
-
-def _word_tree(words: list[str], depth: int = 2) -> str:
-    """`words` (longest first) as an alternation with the same matches as the flat
-    "煤气味|煤气罐|火灾|火", built so the engine tries only the words that can start at a position,
-    not all thousand of them: words grouped by first character ("煤(?:气味|气罐)|火(?:灾|)"), and
-    many first characters split into ranges behind a character-class look-ahead."""
-    groups: dict[str, list[str]] = {}
-    for w in words:
-        groups.setdefault(w[:1], []).append(w)
-    firsts = sorted(ch for ch in groups if ch)
-    if len(firsts) > 8:
-        k = -(-len(firsts) // 4)
-        parts = [firsts[i:i + k] for i in range(0, len(firsts), k)]
-        alts = ["(?=[" + "".join(re.escape(ch) for ch in part) + "])(?:"
-                + _word_tree([w for ch in part for w in groups[ch]], depth) + ")" for part in parts]
-        return "|".join(alts + ([""] if "" in groups else []))  # the empty tail of a shorter word last
-    if depth == 0 or len(words) <= 3:
-        return "|".join(re.escape(w) for w in words)
-    alts = []
-    for ch in firsts:
-        tails = [w[1:] for w in groups[ch]]
-        alts.append(re.escape(ch) + (f"(?:{_word_tree(tails, depth - 1)})" if tails != [""] else ""))
-    return "|".join(alts + ([""] if "" in groups else []))
+    return re.compile(prefix + "(?:" + word_tree(words) + ")")
 
 
 @dataclass
@@ -135,7 +112,7 @@ def _regexes(patterns, source: str, where: str) -> re.Pattern | None:
     if not patterns:
         return None
     try:
-        return re.compile("|".join(f"(?:{p})" for p in patterns))
+        return re.compile(with_first_char_check("|".join(f"(?:{p})" for p in patterns)))
     except re.error as exc:
         raise ConfigError(f"{source}: {where}: bad regular expression ({exc})") from None
 
