@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from pingan.parser.lexicon import Lexicon
+from pingan.parser.rx import word_tree
 
 _NUM = r"(?:[0-9]+|[一二三四五六七八九十百零两]+)"
 _ALNUM = r"(?:[0-9]+|[A-Za-z]|[一二三四五六七八九十]+)"
@@ -69,6 +70,9 @@ class LocationFinder:
         roads = sorted(set(loc.get("road_suffixes", [])), key=len, reverse=True)
         after = sorted(set(loc.get("after", [])), key=len, reverse=True)
         self.cut = sorted(set(loc.get("cut_after", [])), key=len, reverse=True)
+        self.cut_by_first: dict[str, list[str]] = {}  # only cut words whose first character is there
+        for w in self.cut:
+            self.cut_by_first.setdefault(w[0], []).append(w)
         self.generic = frozenset(loc.get("generic_names", []))
         # a name with one of these is a clause, not a place ("想问一下社区", "有人跳河")
         self.not_in_names = tuple(loc.get("not_in_names", []))
@@ -78,7 +82,8 @@ class LocationFinder:
         # one administrative level right before a place: "A3区", "武侯区", "玉林街道", "青山镇"
         self.admin_tail = re.compile(rf"(?:[A-Za-z][0-9]{{0,3}}|[\u4e00-\u9fff]{{2,4}}?)(?:{admin})$") if admin else None
         self.admin_cut = frozenset("".join(w for w in self.cut if len(w) == 1))
-        alt = lambda ws: "|".join(re.escape(w) for w in ws)  # noqa: E731
+        # longest first (a suffix that starts another one is tried after it), grouped for speed
+        alt = lambda ws: word_tree(sorted(set(ws), key=lambda w: (-len(w), w)))  # noqa: E731
         chain = rf"(?:{_LINK})(?:[-, ]?(?:{_LINK}))*"
         generic_places = sorted(set(loc.get("generic_places", [])), key=len, reverse=True)
         # no named place: a building chain with a generic place, or the generic place alone
@@ -108,7 +113,7 @@ class LocationFinder:
     def _trim_name(self, name: str) -> str:
         """Drop everything up to and including the last cut word."""
         best = -1
-        for w in self.cut:
+        for w in (w for ch in set(name) for w in self.cut_by_first.get(ch, ())):
             i = name.rfind(w)
             if i >= 0 and i + len(w) > best:
                 # a cut word at the very end would leave an empty name: skip unless it is the whole thing
