@@ -172,6 +172,8 @@ class LocationFinder:
 
     def _crossings(self, found: _Found) -> None:
         """"人民路和建设路路口"."""
+        if "口" not in found.s and "处" not in found.s:
+            return  # every crossing ends in 口 or 处
         for m in self.crossing.finditer(found.s):
             a_full = m.group("a")
             suf_len = 1 if a_full[-1] in self.roads else 2
@@ -184,7 +186,7 @@ class LocationFinder:
     def _named(self, found: _Found) -> None:
         """Names before a place suffix ("锦城花园", "府河", "河西新村"), with what follows them."""
         s, pos = found.s, 0
-        while (m := self.place.search(s, pos)) is not None:
+        while (m := self._search_place(s, pos)) is not None:
             trimmed = self._trim_name(m.group("name"))
             start = m.end("name") - len(trimmed)
             if len(trimmed) < 2:
@@ -209,6 +211,12 @@ class LocationFinder:
             end, chain = self._extend(s, end0)
             found.add(start, end, True, chain)
             pos = max(pos, end)
+
+    def _search_place(self, s: str, pos: int) -> re.Match | None:
+        """`self.place.search(s, pos)`, begun at most 12 characters (the longest name) before the
+        next suffix: the lazy name would otherwise be tried from every position."""
+        q = self.suffix_re.search(s, pos)
+        return self.place.search(s, max(pos, q.start() - 12)) if q else None
 
     def _li_estates(self, found: _Found) -> None:
         """"幸福里", "和平里", "锦绣里3栋": 里 ends an estate's two-character name unless that is a
