@@ -22,8 +22,8 @@ _LINK = (rf"(?:{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元|组|社)|{_NU
 # a standalone chain must contain a strong unit
 _STRONG = re.compile(rf"{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元)|[0-9]+-[0-9]+|{_NUM}室")
 _NAME_CHARS = r"[\u4e00-\u9fffA-Za-z0-9]"
-# the Chinese characters right before a 里 (a name candidate: "幸福里", "在幸福里")
-_LI = re.compile(r"(?P<run>[\u4e00-\u9fff]{1,8})(?=里)")
+# the Chinese characters (里 itself not among them) right before a 里: "幸福里", "在幸福里和平里"
+_LI = re.compile(r"(?P<run>[\u4e00-\u91cb\u91cd-\u9fff]{1,8})(?=里)")
 
 
 @dataclass
@@ -224,7 +224,7 @@ class LocationFinder:
         s = found.s
         for m in _LI.finditer(s):
             k = m.end("run")
-            if s[k + 1:k + 2] in self.li_not_before and k + 1 < len(s):
+            if s[k + 1:k + 2] in self.li_not_before:
                 continue  # "里面", "里边": inside something
             name = self._trim_name(m.group("run"))[-2:]  # "楼下那栋幸福里": the name is 幸福
             if len(name) < 2 or name[-1] in self.li_not_after or self._is_generic(name, "里") \
