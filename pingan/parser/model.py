@@ -17,7 +17,6 @@ import json
 import math
 import re
 from importlib import resources
-from itertools import repeat
 
 _RUN = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
 MAX_N = 3
@@ -47,16 +46,23 @@ class NaiveBayes:
         n_docs = sum(self.docs.values()) or 1
         self.log_prior = {lb: math.log((self.docs.get(lb, 0) + 1) / (n_docs + len(self.labels))) for lb in self.labels}
         self.log_denom = {lb: math.log(self.totals.get(lb, 0) + alpha * self.vocab) for lb in self.labels}
-        # per-feature log-likelihoods computed once at load, not once per message and label
-        self.log_p = {lb: {f: math.log(n + alpha) - self.log_denom[lb] for f, n in self.counts.get(lb, {}).items()}
-                      for lb in self.labels}
-        self.log_unseen = {lb: math.log(alpha) - self.log_denom[lb] for lb in self.labels}
+        # computed once at load: each label's log-likelihood of an n-gram it never saw, and for each
+        # n-gram the labels that did see it with how much more likely it is there; a message is then
+        # scored by the few labels per n-gram that saw it, not by every label
+        self.log_unseen = [math.log(alpha) - self.log_denom[lb] for lb in self.labels]
+        self.index = {lb: i for i, lb in enumerate(self.labels)}
+        self.seen: dict[str, list[tuple[int, float]]] = {}
+        for i, lb in enumerate(self.labels):
+            for f, n in self.counts.get(lb, {}).items():
+                self.seen.setdefault(f, []).append((i, math.log(n + alpha) - math.log(alpha)))
 
     def log_scores(self, feats: list[str], labels=None) -> dict[str, float]:
-        labels = self.labels if labels is None else labels
         feats = [f for f in feats if f in self.known]  # unseen n-grams say nothing about any label
-        return {lb: sum(map(self.log_p[lb].get, feats, repeat(self.log_unseen[lb])), self.log_prior[lb])
-                for lb in labels}
+        scores = [self.log_prior[lb] + len(feats) * self.log_unseen[i] for i, lb in enumerate(self.labels)]
+        for f in feats:
+            for i, gain in self.seen[f]:
+                scores[i] += gain
+        return {lb: scores[self.index[lb]] for lb in (self.labels if labels is None else labels)}
 
     @staticmethod
     def posterior(scores: dict[str, float]) -> dict[str, float]:
