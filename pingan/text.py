@@ -15,7 +15,7 @@ def _traditional_only() -> frozenset[str]:
 
 def to_simplified(text: str) -> str:
     """Traditional → simplified, skipping the (slow) conversion when nothing traditional is present."""
-    if not any(ch in _traditional_only() for ch in text):
+    if _traditional_only().isdisjoint(text):
         return text
     import zhconv
 

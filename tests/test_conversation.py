@@ -305,6 +305,17 @@ async def test_a_grid_workers_return_waits_for_the_leads_review(h):
     assert "退回后上报人有异议" in texts(out, COORD) and "@王书记" in texts(out, COORD)
 
 
+async def test_the_lead_may_refuse_a_grid_workers_return(h):
+    await h.say("张阿姨", "锦城花园3栋楼道里有人给电瓶车充电", group=None)
+    await h.say("周网格", "退回#1 不属于我们网格管")
+    out = await h.say("王书记", "退回 #1 不同意")
+    assert (await ticket(h, 1)).status == Status.dispatched and "return_refused" in await actions(h, 1)
+    assert "经王书记复核不同意" in texts(out, COORD) and "@周网格" in texts(out, COORD)
+    assert "将继续处理" in texts(out, "张阿姨")
+    out = await h.say("王书记", "退回 #1 同意")  # nothing awaits 复核 any more: not a 退回 without a reason
+    assert (await ticket(h, 1)).status == Status.dispatched and "没有待复核的退回申请" in texts(out, COORD)
+
+
 async def test_unsatisfied_with_a_number_reopens_a_returned_ticket(h):
     await h.say("张阿姨", "锦城花园3栋楼道里有人给电瓶车充电", group=None)
     await h.say("王书记", "退回 #1 已核实无人充电")  # the community's own 退回 needs no review

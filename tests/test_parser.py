@@ -787,3 +787,65 @@ def test_a_homeless_person_is_a_key_group():
 def test_more_word_sense_traps(text):
     r = parse(text)
     assert not r.report and not r.urgent, r
+
+
+@pytest.mark.parametrize("text, place", [
+    ("幸福里有栋房子在往下垮", "幸福里"),
+    ("锦绣里3栋楼道堆满了杂物", "锦绣里3栋"),
+    ("和平里小区门口的井盖坏了", "和平里小区门口"),
+    ("我住在幸福里,楼下有人在充电", "幸福里"),
+    ("楼下那栋百花里5号楼有人打架", "百花里5号楼"),
+    ("喂，A3区和平里东门那边电表箱门坏了线露在外面", "A3区和平里东门"),   # a level, then the 里 estate
+])
+def test_estates_ending_in_li(text, place):
+    assert find_place(text) == place
+
+
+def test_a_report_from_an_estate_ending_in_li_carries_it():
+    r = parse("幸福里有栋房子在往下垮")
+    assert r.report and r.location == "幸福里", r
+
+
+@pytest.mark.parametrize("text", [
+    "这里好危险哦", "那里有个坑", "家里漏水了", "心里很慌", "哪里可以办证", "屋里有煤气味", "夜里有人在楼下吵",
+    "城里的房子", "电梯里困了人", "房间里有烟", "微信群里有人说", "离这还有五公里", "这几年里发生过两次火灾",
+    "下水道里有股臭味", "幸福里面有人", "从窗户里拉了一根插线板", "打麻将打到两三点稀里哗啦的",
+])
+def test_li_as_an_ordinary_character_is_no_place(text):
+    assert find_place(text) is None
+
+
+def test_an_administrative_level_never_starts_inside_a_word():
+    # "关于" is no part of the district, and the level itself is checked (not a shifted slice)
+    assert find_place("关于锦江区玉林街道西街大院1单元那个精神病人又不吃药了") == "锦江区玉林街道西街大院1单元"
+    assert find_place("喂，K8县青山镇学府路88号楼道那边危房还有人住") == "K8县青山镇学府路88号楼"
+
+
+def test_word_trees_match_like_the_flat_alternation():
+    import random
+    import re
+
+    from pingan.parser.rx import word_tree
+
+    words = sorted({"火", "火灾", "火警", "着火", "煤气", "煤气味", "煤气罐", "燃气", "燃气表", "电", "电线", "电瓶车",
+                    "a.b", "[x]"} | {chr(0x4e00 + i) + "子" for i in range(40)}, key=lambda w: (-len(w), w))
+    flat = re.compile("|".join(re.escape(w) for w in words))
+    tree = re.compile(word_tree(words))
+    rnd = random.Random(7)
+    for _ in range(500):
+        text = "".join(rnd.choice(words)[:rnd.randint(0, 3)] + rnd.choice("火煤电气味灾的 ") for _ in range(8))
+        assert [m.span() for m in tree.finditer(text)] == [m.span() for m in flat.finditer(text)], text
+
+
+def test_a_first_character_check_keeps_every_match():
+    import re
+
+    from pingan.parser.rx import with_first_char_check
+
+    pattern = r"(?:(?:燃气|天然气|水|电)费)|(?:(?:手机|电脑)(?:在|正在)?充电)|(?:预埋(?:了)?)|(?:[0-9一二]+路(?:公交|车))"
+    checked = with_first_char_check(pattern)
+    assert checked != pattern and checked.startswith("(?=[")
+    text = "这个月燃气费涨了,手机正在充电,墙里预埋了管子,坐3路公交,电费,二路车,电视在响"
+    assert [m.span() for m in re.finditer(checked, text)] == [m.span() for m in re.finditer(pattern, text)]
+    assert with_first_char_check(r".*费") == r".*费"       # first character unknown: unchanged
+    assert with_first_char_check(r"好久不见|哈哈") == r"好久不见|哈哈"  # the engine scans literals itself

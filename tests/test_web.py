@@ -317,3 +317,196 @@ async def test_photos_are_kept_after_the_platform_link_expires(web_app, bot, h, 
         await client.close()
     finally:
         await platform.close()
+
+
+# --- the dispatcher's actions from the ticket page (web/actions.py) ------------------------------------
+
+async def ticket(bot, tid: int) -> Ticket:
+    async with bot.sessions() as session:
+        return await session.get(Ticket, tid)
+
+
+async def events_of(bot, tid: int) -> list:
+    from sqlmodel import select
+
+    from pingan.models import TicketEvent
+
+    async with bot.sessions() as session:
+        q = select(TicketEvent).where(TicketEvent.ticket_id == tid).order_by(TicketEvent.id)
+        return list((await session.exec(q)).all())
+
+
+async def posts(bot, after: int = 0) -> list[tuple[int, str, str]]:
+    """(id, chat, plain text) of the outbox rows after id `after`: what the bot will say."""
+    from sqlmodel import select
+
+    from pingan.models import OutboxMessage
+
+    async with bot.sessions() as session:
+        rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.id > after)
+                                   .order_by(OutboxMessage.id))).all()
+    return [(r.id, r.chat_id, "".join(p.get("text") or "@" + p["mention"]["name"] for p in r.payload["parts"]))
+            for r in rows]
+
+
+async def last_post(bot) -> int:
+    return max([0] + [i for i, _, _ in await posts(bot)])
+
+
+def said_in(out, chat: str) -> str:
+    return "\n".join(text for _, c, text in out if c == chat)
+
+
+async def act(client, csrf, tid: int, action: str, **form):
+    return await client.post(f"/web/ticket/{tid}/{action}", data={"csrf": csrf, **form}, allow_redirects=False)
+
+
+async def test_corrections_from_the_ticket_page_are_the_chats(web_app, bot, h):
+    await h.say("张阿姨", "这里好危险哦 锦城花园3栋楼道", group=None)
+    client, csrf = await sign_in(web_app, bot, "wang-shequ")
+    try:
+        page = await (await client.get("/web/ticket/1")).text()
+        assert all(f'action="/web/ticket/1/{a}"' in page for a in ("recategorise", "relocate", "reassign", "merge",
+                                                                   "transfer"))
+        assert 'action="/web/ticket/1/review"' not in page  # no 退回 awaits 复核
+        mark = await last_post(bot)
+        resp = await act(client, csrf, 1, "recategorise", value="燃气管道")
+        assert resp.status == 303 and resp.headers["Location"] == "/web/ticket/1?done=recategorise"
+        t = await ticket(bot, 1)
+        assert (t.category, t.item) == ("facility", "燃气管道")
+        ev = [e for e in await events_of(bot, 1) if e.action == "correct"]
+        assert [(e.actor_id, e.inbox_id, e.data["field"]) for e in ev] == [("wang-shequ", None, "category"),
+                                                                           ("wang-shequ", None, "item")]
+        out = await posts(bot, mark)
+        assert "✏️ #1 改类：" in said_in(out, COORD) and "→ 设施·燃气管道（王书记）" in said_in(out, COORD)
+        assert "改类已完成" in await (await client.get(resp.headers["Location"])).text()
+
+        mark = await last_post(bot)
+        assert (await act(client, csrf, 1, "relocate", value="山水天成2栋")).status == 303
+        t = await ticket(bot, 1)
+        assert (t.location, t.grid_id, t.holder_person_id) == ("山水天成2栋", "xinlian-g1", "li-wangge")
+        out = said_in(await posts(bot, mark), COORD)
+        assert "✏️ #1 改地点：锦城花园3栋 → 山水天成2栋" in out and "@李网格" in out
+
+        assert (await act(client, csrf, 1, "reassign", value="新联社区第三网格")).status == 303
+        assert (await ticket(bot, 1)).holder_person_id == "wu-wangge"
+        mark = await last_post(bot)
+        assert (await act(client, csrf, 1, "reassign", value="@周网格")).status == 303
+        assert (await ticket(bot, 1)).holder_person_id == "zhou-wangge"
+        assert "✏️ #1 改派：现由" in said_in(await posts(bot, mark), COORD)
+        timeline = await (await client.get("/web/ticket/1")).text()
+        assert "<b>更正</b> 王书记" in timeline
+    finally:
+        await client.close()
+
+
+async def test_merge_from_the_ticket_page(web_app, bot, h):
+    await h.say("张阿姨", "锦城花园3栋楼道里有人给电瓶车充电", group=None)
+    await h.say("李大爷", "锦城花园3栋楼道有电瓶车在充电", group=None)
+    client, csrf = await sign_in(web_app, bot, "wang-shequ")
+    try:
+        mark = await last_post(bot)
+        assert (await act(client, csrf, 2, "merge", value="#1")).status == 303  # the later into the earlier
+        assert (await ticket(bot, 2)).status == "returned" and (await ticket(bot, 1)).status == "dispatched"
+        merged = [e for e in await events_of(bot, 1) if e.action == "merge"]
+        assert [(e.actor_id, e.data["merged"]) for e in merged] == [("wang-shequ", 2)]
+        out = await posts(bot, mark)
+        assert "🔗 #2 已并入 #1（王书记）" in said_in(out, COORD) and "已合并到 #1" in said_in(out, "李大爷")
+        resp = await act(client, csrf, 1, "merge", value="1")
+        assert resp.status == 400 and "请写上两个编号" in await resp.text()
+    finally:
+        await client.close()
+
+
+async def test_the_review_of_a_return_from_the_ticket_page(web_app, bot, h):
+    await h.say("张阿姨", "锦城花园3栋楼道里有人给电瓶车充电", group=None)
+    await h.say("周网格", "退回#1 不属于我们网格管")
+    lead, csrf = await sign_in(web_app, bot, "wang-shequ")
+    worker, worker_csrf = await sign_in(web_app, bot, "zhou-wangge")
+    try:
+        assert 'action="/web/ticket/1/review"' in await (await lead.get("/web/ticket/1")).text()
+        assert 'action="/web/ticket/1/review"' not in await (await worker.get("/web/ticket/1")).text()
+        resp = await act(worker, worker_csrf, 1, "review", agree="1")  # not their own request's to confirm
+        assert resp.status == 403 and "复核" in await resp.text()
+        assert (await ticket(bot, 1)).status == "dispatched"
+
+        mark = await last_post(bot)
+        assert (await act(lead, csrf, 1, "review", agree="0")).status == 303
+        assert (await ticket(bot, 1)).status == "dispatched"
+        assert [e.actor_id for e in await events_of(bot, 1) if e.action == "return_refused"] == ["wang-shequ"]
+        out = await posts(bot, mark)
+        assert "退回申请（不属于我们网格管）经王书记复核不同意" in said_in(out, COORD) and "@周网格" in said_in(out, COORD)
+        assert "经社区复核，将继续处理" in said_in(out, "张阿姨")
+        resp = await act(lead, csrf, 1, "review", agree="1")  # decided already
+        assert resp.status == 400 and "没有待复核的退回申请" in await resp.text()
+
+        await h.say("周网格", "退回#1 已核实无人充电")
+        mark = await last_post(bot)
+        assert (await act(lead, csrf, 1, "review", agree="1")).status == 303
+        t = await ticket(bot, 1)
+        assert (t.status, t.return_reason) == ("returned", "已核实无人充电（社区复核同意）")
+        assert (await events_of(bot, 1))[-1].actor_id == "wang-shequ"
+        out = await posts(bot, mark)
+        assert "↩️ #1 已退回" in said_in(out, COORD) and "经核实已退回" in said_in(out, "张阿姨")
+    finally:
+        await lead.close()
+        await worker.close()
+
+
+async def test_transfer_from_the_ticket_page_names_departments_loosely(web_app, bot, h):
+    await h.say("张阿姨", "锦城花园3栋楼道里有人给电瓶车充电", group=None)
+    client, csrf = await sign_in(web_app, bot, "wang-shequ")
+    try:
+        page = await (await client.get("/web/ticket/1")).text()
+        assert '<option value="都江堰市消防救援大队" selected>' in page  # the item's own department
+        resp = await act(client, csrf, 1, "transfer", value="气象局")
+        assert resp.status == 400 and "没有找到部门「气象局」" in await resp.text()
+        assert (await ticket(bot, 1)).status == "dispatched"
+        mark = await last_post(bot)
+        assert (await act(client, csrf, 1, "transfer", value="煤气公司")).status == 303
+        t = await ticket(bot, 1)
+        assert (t.status, t.department_id) == ("transferred", "djy-gas")
+        assert [(e.action, e.actor_id) for e in await events_of(bot, 1)][-1] == ("transfer", "wang-shequ")
+        out = await posts(bot, mark)
+        assert "📤 #1 已派单 都江堰燃气公司" in said_in(out, COORD) and "王书记" in said_in(out, COORD)
+        assert "【派单 #1】" in "\n".join(text for _, _, text in out)  # and the department's group
+    finally:
+        await client.close()
+
+
+async def test_forbidden_and_illegal_actions_change_nothing(web_app, bot, h):
+    await h.say("李大爷", "幸福里小区门口井盖丢了", group=None)
+    await h.say("王书记", "退回 #1 已核实井盖完好")
+    await h.say("张阿姨", "锦城花园3栋楼道里有人给电瓶车充电", group=None)  # #2, 周网格's grid
+    other, other_csrf = await sign_in(web_app, bot, "tang-xianglong")  # another street's community
+    worker, worker_csrf = await sign_in(web_app, bot, "zhou-wangge")  # a grid worker asks the community
+    lead, csrf = await sign_in(web_app, bot, "wang-shequ")
+    try:
+        before = (await ticket(bot, 2), len(await events_of(bot, 2)), await last_post(bot))
+        resp = await act(other, other_csrf, 2, "recategorise", value="燃气管道")
+        assert resp.status == 403 and "没有查看这个工单的权限" in await resp.text()
+        resp = await act(worker, worker_csrf, 2, "recategorise", value="燃气管道")
+        assert resp.status == 403 and "由社区工作人员或上级处理" in await resp.text()
+        assert 'action="/web/ticket/2/recategorise"' not in await (await worker.get("/web/ticket/2")).text()
+        resp = await lead.post("/web/ticket/2/recategorise", data={"value": "燃气管道"}, allow_redirects=False)
+        assert resp.status == 403 and "页面已过期" in await resp.text()  # no CSRF token
+        resp = await act(lead, "forged", 2, "recategorise", value="燃气管道")
+        assert resp.status == 403
+        resp = await act(lead, csrf, 2, "recategorise", value="xyz")
+        assert resp.status == 400 and "没有找到「xyz」这一类" in await resp.text()
+        resp = await act(lead, csrf, 2, "reassign", value="第九网格")
+        assert resp.status == 400 and "没有找到「第九网格」" in await resp.text()
+        after = (await ticket(bot, 2), len(await events_of(bot, 2)), await last_post(bot))
+        assert (after[0].item, after[0].holder_person_id, after[1:]) == (before[0].item, before[0].holder_person_id,
+                                                                         before[1:])
+        resp = await act(lead, csrf, 1, "transfer", value="消防")  # returned: the lifecycle says no
+        assert resp.status == 409 and "当前「已退回」，不能「派单」" in await resp.text()
+        resp = await act(lead, csrf, 1, "relocate", value="山水天成2栋")
+        assert resp.status == 403 and "已结束，不能再更正" in await resp.text()
+        assert (await ticket(bot, 1)).status == "returned" and await last_post(bot) == before[2]
+        assert (await act(lead, csrf, 2, "nonsense", value="x")).status == 404
+        resident = token(await link_for(bot, "r-nobody"))  # residents have no workbench at all
+        assert (await web_app.client.post("/web/login", data={"t": resident})).status == 403
+    finally:
+        for c in (other, worker, lead):
+            await c.close()

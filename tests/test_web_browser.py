@@ -111,3 +111,34 @@ async def test_another_street_and_stale_links_are_refused_in_a_browser(browser, 
     resp = await page.goto(f"{base(server)}/web/{stale}")
     assert resp.status == 403 and "已过期" in await page.content()
     await ctx.close()
+
+
+def group_texts(qq) -> str:
+    """What the bot posted in the QQ coordination group, as plain text."""
+    return "\n".join("".join(seg["data"].get("text", "") for seg in a["params"]["message"] if seg["type"] == "text")
+                     for a in qq.actions if a["action"] == "send_group_msg" and str(a["params"]["group_id"]) == GROUP)
+
+
+async def test_a_correction_from_the_ticket_page_is_announced_in_the_group(browser, server, bot):
+    from tests.test_server import settled, wait_until
+
+    await say(server, "这里好危险哦 锦城花园3栋楼道", 701, 30001)
+    await settled(server.app)
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = await ctx.new_page()
+    await page.goto(base(server) + "/web/" + (await link_for(bot, "wang-shequ")).split("/web/", 1)[1])
+    await page.click("#enter")
+    await page.wait_for_selector(".tiles")
+    await page.goto(f"{base(server)}/web/ticket/1")
+    form = page.locator('form[data-act="recategorise"]')
+    await form.locator("select").select_option("燃气管道")
+    await form.locator("button").click()
+    await page.wait_for_selector(".flash.ok")
+    assert page.url.endswith("/web/ticket/1?done=recategorise")
+    assert "燃气管道" in await page.locator("table.facts").inner_text()
+    assert "更正" in await page.locator("ol.timeline").inner_text()
+    await page.screenshot(path=str(ARTIFACTS / "ticket-corrected.png"), full_page=True)
+    await server.worker.run_once()  # the outbox, as its loop would
+    said = await wait_until(lambda: "✏️ #1 改类" in group_texts(server.qq) and group_texts(server.qq))
+    assert "燃气管道（王书记）" in said
+    await ctx.close()

@@ -6,8 +6,6 @@ what is allowed instead; nothing changes on a refusal."""
 
 from __future__ import annotations
 
-import re
-
 from pingan.handlers.commands import Command, normalise
 from pingan.handlers.context import Context
 from pingan.handlers.filters import command, is_quote
@@ -16,8 +14,8 @@ from pingan.handlers.target import How, TicketRef, which_ticket
 from pingan.lifecycle import ACTION_NAMES, ACTIVE, HELD, Action, IllegalMove, allowed
 from pingan.models import STATUS_NAMES, Role, Status, Ticket
 from pingan.parser import parse
-from pingan.rules import announce, review
-from pingan.rules.corrections import merged_into
+from pingan.rules import act, review, transfer
+from pingan.rules.base import Refused
 from pingan.taxonomy import SIZE_TRACK
 from pingan.tickets import RESIDENT_ACTIONS as RESIDENT_ONLY
 from pingan.tickets import NotAllowed
@@ -62,16 +60,10 @@ def refuse_illegal(ctx: Context, ticket: Ticket, action: Action) -> None:
 
 async def apply(ctx: Context, ticket: Ticket, action: Action, **kw) -> None:
     try:
-        await ctx.desk.move(ticket, action, ctx.sender, ctx.inbox_id, **kw)
+        confirmation = await act(ctx.desk, ctx.notify, ticket, action, ctx.sender, ctx.inbox_id, **kw)
     except IllegalMove:
         refuse_illegal(ctx, ticket, action)
         return
-    events = await ctx.desk.events(ticket.id)
-    confirmation = announce(ctx.notify, ticket, action, ctx.sender, events)
-    if action == Action.resolve:  # everyone whose report was merged into this one hears the outcome
-        for merged in filter(None, [await ctx.desk.get(n) for n in merged_into(events)]):
-            ctx.notify.to_reporter(merged, f"您反映的 #{merged.id}（已并入 #{ticket.id}）已办结"
-                                   + (f"：{ticket.resolution_note}" if ticket.resolution_note else "") + "。")
     if not ctx.notify.posted_to(ctx.msg.chat):
         ctx.reply(confirmation)
 
@@ -218,37 +210,13 @@ async def send_to_department(ctx: Context, cmd: Command):
     ticket = await resolve_target(ctx, cmd, Action.transfer)
     if ticket is None or ticket is SKIP:
         return ticket
-    item = ctx.taxonomy.item(ticket.item)
-    wanted = normalise(cmd.arg) or (item.department if item else "")
-    dept = find_department(ctx, wanted, ticket.unit_id)
+    wanted = normalise(cmd.arg) or transfer.default_department(ctx.taxonomy, ticket)
+    dept = transfer.find_department(ctx.org, wanted, ticket.unit_id)
     if dept is None:
-        near = [u for a in ctx.org.ancestors(ticket.unit_id) for u in map(ctx.org.units.get, ctx.org.children[a.id])
-                if u.level == "department"]
-        names = "、".join(sorted({u.kind for u in near})) or "（未配置部门）"
+        names = "、".join(sorted({u.kind for u in transfer.departments_near(ctx.org, ticket.unit_id)})) or "（未配置部门）"
         ctx.reply(f"没有找到部门「{wanted or '?'}」。可派单的部门：{names}。例如「派单 #{ticket.id} 消防救援」。")
         return
     await apply(ctx, ticket, Action.transfer, department=dept)
-
-
-# What people call departments → the kinds an organisation file uses.
-DEPARTMENT_WORDS = {
-    "煤气": "燃气", "天然气": "燃气", "燃气": "燃气", "消防": "消防", "火警": "消防", "119": "消防", "警察": "派出所",
-    "公安": "派出所", "民警": "派出所", "110": "派出所", "房管": "住建", "住建": "住建", "住房": "住建", "建设": "住建",
-    "城管": "城管", "执法": "城管", "市场": "市场监管", "工商": "市场监管", "食药": "市场监管", "安监": "应急",
-    "应急": "应急", "电梯": "市场监管", "特种设备": "市场监管", "交警": "交警", "环保": "生态环境", "环境": "生态环境",
-}
-_DEPT_SUFFIX = re.compile(r"(公司|大队|中队|支队|队|局|所|部门|站|中心|委员会|委|办)$")
-
-
-def find_department(ctx: Context, wanted: str, unit_id: str | None):
-    """A department as people name it: its kind or name, or loosely ('煤气公司' is the 燃气公司,
-    '消防队' 消防救援, '警察' the 派出所, '房管局' 住建)."""
-    dept = ctx.org.department(wanted, unit_id)
-    if dept is None and wanted:
-        stem = _DEPT_SUFFIX.sub("", wanted) or wanted
-        kind = next((k for w, k in DEPARTMENT_WORDS.items() if w in wanted), None)
-        dept = ctx.org.department(stem, unit_id) or (ctx.org.department(kind, unit_id) if kind else None)
-    return dept
 
 
 @router.message(command("return_"))
@@ -257,9 +225,20 @@ async def send_back(ctx: Context, cmd: Command):
     ticket = await resolve_target(ctx, cmd, Action.return_)
     if ticket is None or ticket is SKIP:
         return ticket
-    reason = review.approved_reason(await ctx.desk.events(ticket.id), cmd.arg) or cmd.arg
-    if not reason or reason.startswith(review.APPROVE):
-        ctx.reply(f"请写明退回原因，例如「退回 #{ticket.id} 不属于本辖区」。")
+    example = f"请写明退回原因，例如「退回 #{ticket.id} 不属于本辖区」。"
+    agree = review.verdict(cmd.arg)
+    if agree is not None and review.may_review(ctx.desk, ctx.sender, ticket):  # 复核 of a worker's 退回
+        try:
+            done = await review.decide(ctx.desk, ctx.notify, ticket, ctx.sender, agree, ctx.inbox_id)
+        except Refused as exc:
+            ctx.reply(f"{exc}{example}")
+            return
+        if not ctx.notify.posted_to(ctx.msg.chat):
+            ctx.reply(done)
+        return
+    reason = cmd.arg
+    if not reason or agree is not None:
+        ctx.reply(example)
         return
     if review.needs_review(ctx.settings, ctx.sender):
         ctx.reply(review.request(ctx.desk, ctx.notify, ticket, ctx.sender, reason, ctx.inbox_id))

@@ -34,7 +34,7 @@ _SIZES = ("小", "中", "大")
 _SENT_END = re.compile(r"[。!?\n;]")
 _CLAUSE_END = re.compile(r"[。!?\n;,:]| (?=\S)")
 _STRIP_CHATTER = re.compile(r"[\s!?。,.~:;…\"'()()\[\]【】-]+")
-_ITEM_NEG = ("并没有", "没有", "并非", "不是", "没", "无", "未")
+_ITEM_NEG = re.compile("并没有|没有|并非|不是|没|无|未")
 _QUESTION_AFTER = re.compile(r"^.{0,3}?(?:吗|没有|没|不|\?|么)")
 # phrases that contain a cue word by accident ("今天天气" has "天天")
 _CUE_BLANK = ("有没有", "今天天", "明天天", "昨天天", "每天天", "后天天")
@@ -59,18 +59,25 @@ class _Stats:
         self.text, self.tax = text, tax
         self.model = get_model()
         self._cats: dict[str, float] | None = None
+        self._feats: list[str] | None = None
+
+    def feats(self) -> list[str]:
+        """The message's n-grams, computed once for all the look-ups below."""
+        if self._feats is None:
+            self._feats = self.model.ngrams(self.text)
+        return self._feats
 
     def categories(self) -> dict[str, float]:
         if self._cats is None:
             codes = {c.code for c in self.tax.categories}
-            got = self.model.categories(self.text) if self.model else {}
+            got = self.model.categories(self.text, self.feats()) if self.model else {}
             self._cats = {k: v for k, v in got.items() if k in codes}
         return self._cats
 
     def item(self, category: str, among: set[str] | None = None) -> tuple[str | None, float]:
         if not self.model:
             return None, 0.0
-        post = self.model.items(self.text, category)
+        post = self.model.items(self.text, category, self.feats())
         names = {i.name for i in (self.tax.category(category).items if self.tax.category(category) else ())}
         if among is not None:
             names &= among
@@ -83,7 +90,7 @@ class _Stats:
         return (best if best in names else None), post[best]
 
     def p_report(self) -> float:
-        return self.model.p_report(self.text) if self.model else 0.0
+        return self.model.p_report(self.text, self.feats()) if self.model else 0.0
 
 
 @dataclass
@@ -200,10 +207,22 @@ def _in_zones(pos: int, zones) -> bool:
     return any(z0 <= pos < z1 for z0, z1 in zones)
 
 
-def _negated(w: str, pos: int, cues, span: int) -> bool:
-    c0, _ = _bounds(w, pos, _CLAUSE_END, limit=span + 2)
-    before = w[max(c0, pos - span):pos]
-    return any(c in before for c in cues)
+def _clause_start(text: str, pos: int, limit: int) -> int:
+    """`_bounds(text, pos, _CLAUSE_END, limit)[0]` without looking for the clause's end."""
+    start = max(0, pos - limit)
+    for m in _CLAUSE_END.finditer(text, start, pos):
+        start = m.end()
+    return start
+
+
+def _negated(w: str, pos: int, cues: re.Pattern | None, span: int) -> bool:
+    """One of the `cues` in the `span` characters before `pos`, within its clause."""
+    return _has_in(cues, w, max(_clause_start(w, pos, span + 2), pos - span), pos)
+
+
+def _has_in(pat: re.Pattern | None, text: str, start: int, end: int) -> bool:
+    """`pat` occurs inside text[start:end]."""
+    return pat is not None and start < end and pat.search(text, start, end) is not None
 
 
 def _scan(w: str, lex: Lexicon, zones, head_end: int = 0) -> _Scan:
@@ -252,18 +271,19 @@ def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool)
     """Negated ("没有闻到煤气味"), hypothetical ("万一着火"), a rule ("着火时") or past
     ("上个月着过火") unless the sentence says it is still going on."""
     pos, end = m.start(), m.end()
-    if _in_zones(pos, zones) or _negated(w, pos, lex.negation_before, 5):
+    if _in_zones(pos, zones) or _negated(w, pos, lex.negation_before_re, 5):
         return True
-    if pos > 0 and any(w[max(0, pos - len(x)):pos] == x for x in lex.negation_immediate):
+    if pos > 0 and w.endswith(lex.negation_immediate, 0, pos):
         return True
-    if not emergency and any(x in w[end:end + 2 + len(x)] for x in lex.negation_after):
-        return True
+    after = lex.negation_after_re
+    if not emergency and after is not None and any(after.match(w, p) for p in range(end, end + 3)):
+        return True  # a word starting right after, or one or two characters later
     c0, c1 = _bounds(w, pos, _CLAUSE_END, limit=40)
-    if any(x in w[c0:pos] for x in lex.past) and not any(x in w[c0:c1] for x in lex.present):
+    if _has_in(lex.past_re, w, c0, pos) and not _has_in(lex.present_re, w, c0, c1):
         return True
     # a time long gone earlier in the sentence ("上个月电梯困过人,老人在里面关了一个小时")
     s0, _ = _bounds(w, pos, _SENT_END, limit=50)
-    return any(x in w[s0:pos] for x in lex.past_narrative) and not any(x in w[s0:c1] for x in lex.present)
+    return _has_in(lex.past_narrative_re, w, s0, pos) and not _has_in(lex.present_re, w, s0, c1)
 
 
 def _rule_fires(w: str, rule, m: re.Match, s0: int, s1: int) -> bool:
@@ -415,8 +435,9 @@ class _Rank:
     runner_up: float
 
 
-def _rank(sc: _Scan, msg: _Msg, tax: Taxonomy, stats: _Stats) -> _Rank:
+def _rank(sc: _Scan, msg: _Msg, lex: Lexicon, stats: _Stats) -> _Rank:
     """Category totals (best item + category words + urgent boosts); a near-tie goes to the model."""
+    tax = lex.taxonomy
     item_score = dict(sc.item_score)
     for name, boost in sc.urgent_items.items():
         item_score[name] = item_score.get(name, 0.0) + boost
@@ -425,7 +446,10 @@ def _rank(sc: _Scan, msg: _Msg, tax: Taxonomy, stats: _Stats) -> _Rank:
         cat_only[code] = cat_only.get(code, 0.0) + boost
     totals: dict[str, float] = {}
     firsts: dict[str, int] = {}
+    scored = set(cat_only) | {lex.item_category[i] for i in item_score if i in lex.item_category}
     for cat in tax.categories:
+        if cat.code not in scored:
+            continue  # nothing for it: its total is 0
         t = max((item_score.get(i.name, 0.0) for i in cat.items), default=0.0) + cat_only.get(cat.code, 0.0)
         if t > 0:
             totals[cat.code] = t
@@ -555,7 +579,7 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
     msg = _prepare(text, fields, rt)
     sc = _scan(msg.w, lex, msg.zones, msg.head_end) if not msg.chatter else _Scan()
     stats = _Stats(msg.w, tax)
-    rank = _rank(sc, msg, tax, stats)
+    rank = _rank(sc, msg, lex, stats)
     urgent = _urgent_flag(sc, fields, msg, lex)
     ev = _evidence(msg, sc, lex)
     report, reason = _gate(msg, sc, rank, urgent, ev, stats, lex)

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from pingan.errors import ConfigError
+from pingan.parser.rx import with_first_char_check, word_tree
 from pingan.taxonomy import Taxonomy, parse_weighted_words
 
 
@@ -21,7 +22,7 @@ def _alternation(words, prefix: str = "") -> re.Pattern | None:
     words = sorted({w for w in words if w}, key=lambda w: (-len(w), w))
     if not words:
         return None
-    return re.compile(prefix + "(?:" + "|".join(re.escape(w) for w in words) + ")")
+    return re.compile(prefix + "(?:" + word_tree(words) + ")")
 
 
 @dataclass
@@ -49,13 +50,14 @@ class Lexicon:
     urgent_rules: list[UrgentRule]
     urgent_by_trigger: dict[str, list[UrgentRule]]
     urgent_re: re.Pattern | None
-    negation_before: tuple[str, ...]
+    # negation / past / present word lists, each one alternation searched within a span
+    negation_before_re: re.Pattern | None
     negation_immediate: tuple[str, ...]
-    negation_after: tuple[str, ...]
+    negation_after_re: re.Pattern | None
     emergency_re: re.Pattern | None
-    past: tuple[str, ...]
-    past_narrative: tuple[str, ...]
-    present: tuple[str, ...]
+    past_re: re.Pattern | None
+    past_narrative_re: re.Pattern | None
+    present_re: re.Pattern | None
     elsewhere_re: re.Pattern | None
     # regular-expression keywords ("住了十几个人", "摆了五十桌"): (pattern, kind, target, weight)
     patterns: list[tuple[re.Pattern, str, str, float]]
@@ -94,6 +96,7 @@ class Lexicon:
     # right after a keyword, it is only a landmark: "变压器正对面", "消防通道口那家店"
     landmark_re: re.Pattern | None = None
     location: dict = field(default_factory=dict)
+    item_category: dict[str, str] = field(default_factory=dict)  # item name → its category code
 
 
 _CLEAR_PATTERNS = [
@@ -111,7 +114,7 @@ def _regexes(patterns, source: str, where: str) -> re.Pattern | None:
     if not patterns:
         return None
     try:
-        return re.compile("|".join(f"(?:{p})" for p in patterns))
+        return re.compile(with_first_char_check("|".join(f"(?:{p})" for p in patterns)))
     except re.error as exc:
         raise ConfigError(f"{source}: {where}: bad regular expression ({exc})") from None
 
@@ -156,13 +159,13 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         taxonomy=taxonomy, rewrite=rewrite, rewrite_re=_alternation(rewrite),
         keywords=keywords, keyword_re=_alternation(keywords),
         urgent_rules=rules, urgent_by_trigger=by_trigger, urgent_re=_alternation(by_trigger),
-        negation_before=tuple(sorted(neg.get("before", []), key=len, reverse=True)),
+        negation_before_re=_alternation(neg.get("before", [])),
         negation_immediate=tuple(neg.get("immediately_before", [])),
-        negation_after=tuple(neg.get("after", [])),
+        negation_after_re=_alternation(neg.get("after", [])),
         emergency_re=_alternation(neg.get("emergency", [])),
-        past=tuple(neg.get("past", [])),
-        past_narrative=tuple(neg.get("past_narrative", [])),
-        present=tuple(neg.get("present", [])),
+        past_re=_alternation(neg.get("past", [])),
+        past_narrative_re=_alternation(neg.get("past_narrative", [])),
+        present_re=_alternation(neg.get("present", [])),
         elsewhere_re=_alternation(cues.get("elsewhere", [])),
         patterns=_patterns(data, taxonomy, source),
         positive_re=_alternation(cues.get("positive", []), prefix="(?<![不没])"),  # 不舒服 is no praise
@@ -183,6 +186,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         scope=scope, defect_re=_regexes(scope_raw.get("defect", []), source, "scope.defect"),
         landmark_re=_regexes(data.get("location", {}).get("landmark_after", []), source, "location.landmark_after"),
         location=data.get("location", {}),
+        item_category={i.name: c.code for c in taxonomy.categories for i in c.items},
     )
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from pingan.parser.lexicon import Lexicon
+from pingan.parser.rx import word_tree
 
 _NUM = r"(?:[0-9]+|[一二三四五六七八九十百零两]+)"
 _ALNUM = r"(?:[0-9]+|[A-Za-z]|[一二三四五六七八九十]+)"
@@ -21,6 +22,8 @@ _LINK = (rf"(?:{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元|组|社)|{_NU
 # a standalone chain must contain a strong unit
 _STRONG = re.compile(rf"{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元)|[0-9]+-[0-9]+|{_NUM}室")
 _NAME_CHARS = r"[\u4e00-\u9fffA-Za-z0-9]"
+# the Chinese characters (里 itself not among them) right before a 里: "幸福里", "在幸福里和平里"
+_LI = re.compile(r"(?P<run>[\u4e00-\u91cb\u91cd-\u9fff]{1,8})(?=里)")
 
 
 @dataclass
@@ -69,16 +72,21 @@ class LocationFinder:
         roads = sorted(set(loc.get("road_suffixes", [])), key=len, reverse=True)
         after = sorted(set(loc.get("after", [])), key=len, reverse=True)
         self.cut = sorted(set(loc.get("cut_after", [])), key=len, reverse=True)
+        self.cut_by_first: dict[str, list[str]] = {}  # only cut words whose first character is there
+        for w in self.cut:
+            self.cut_by_first.setdefault(w[0], []).append(w)
         self.generic = frozenset(loc.get("generic_names", []))
         # a name with one of these is a clause, not a place ("想问一下社区", "有人跳河")
         self.not_in_names = tuple(loc.get("not_in_names", []))
         # a place-name suffix that ends a word which is no place ("电线路", "公交线路")
         self.false_endings = tuple(loc.get("false_endings", []))
+        self.li_not_after = frozenset(loc.get("li_not_after", ""))
+        self.li_not_before = frozenset(loc.get("li_not_before", ""))
         admin = "|".join(sorted(loc.get("admin_suffixes", []), key=len, reverse=True))  # regular expressions
         # one administrative level right before a place: "A3区", "武侯区", "玉林街道", "青山镇"
         self.admin_tail = re.compile(rf"(?:[A-Za-z][0-9]{{0,3}}|[\u4e00-\u9fff]{{2,4}}?)(?:{admin})$") if admin else None
-        self.admin_cut = frozenset("".join(w for w in self.cut if len(w) == 1))
-        alt = lambda ws: "|".join(re.escape(w) for w in ws)  # noqa: E731
+        # longest first (a suffix that starts another one is tried after it), grouped for speed
+        alt = lambda ws: word_tree(sorted(set(ws), key=lambda w: (-len(w), w)))  # noqa: E731
         chain = rf"(?:{_LINK})(?:[-, ]?(?:{_LINK}))*"
         generic_places = sorted(set(loc.get("generic_places", [])), key=len, reverse=True)
         # no named place: a building chain with a generic place, or the generic place alone
@@ -108,7 +116,7 @@ class LocationFinder:
     def _trim_name(self, name: str) -> str:
         """Drop everything up to and including the last cut word."""
         best = -1
-        for w in self.cut:
+        for w in (w for ch in set(name) for w in self.cut_by_first.get(ch, ())):
             i = name.rfind(w)
             if i >= 0 and i + len(w) > best:
                 # a cut word at the very end would leave an empty name: skip unless it is the whole thing
@@ -158,11 +166,14 @@ class LocationFinder:
             name = m.group("n")
             if not self._is_generic(name, "小区") and not any(w in name for w in ("这", "那", "小区")):
                 found.add(m.start("n"), m.end("n"), True, False)
+        self._li_estates(found)
         self._chains(found)
         return found.merged()
 
     def _crossings(self, found: _Found) -> None:
         """"人民路和建设路路口"."""
+        if "口" not in found.s and "处" not in found.s:
+            return  # every crossing ends in 口 or 处
         for m in self.crossing.finditer(found.s):
             a_full = m.group("a")
             suf_len = 1 if a_full[-1] in self.roads else 2
@@ -175,7 +186,7 @@ class LocationFinder:
     def _named(self, found: _Found) -> None:
         """Names before a place suffix ("锦城花园", "府河", "河西新村"), with what follows them."""
         s, pos = found.s, 0
-        while (m := self.place.search(s, pos)) is not None:
+        while (m := self._search_place(s, pos)) is not None:
             trimmed = self._trim_name(m.group("name"))
             start = m.end("name") - len(trimmed)
             if len(trimmed) < 2:
@@ -200,6 +211,27 @@ class LocationFinder:
             end, chain = self._extend(s, end0)
             found.add(start, end, True, chain)
             pos = max(pos, end)
+
+    def _search_place(self, s: str, pos: int) -> re.Match | None:
+        """`self.place.search(s, pos)`, begun at most 12 characters (the longest name) before the
+        next suffix: the lazy name would otherwise be tried from every position."""
+        q = self.suffix_re.search(s, pos)
+        return self.place.search(s, max(pos, q.start() - 12)) if q else None
+
+    def _li_estates(self, found: _Found) -> None:
+        """"幸福里", "和平里", "锦绣里3栋": 里 ends an estate's two-character name unless that is a
+        room, container, time... ("楼道里", "电梯里", "夜里"); one character ("这里", "家里") never is."""
+        s = found.s
+        for m in _LI.finditer(s):
+            k = m.end("run")
+            if s[k + 1:k + 2] in self.li_not_before:
+                continue  # "里面", "里边": inside something
+            name = self._trim_name(m.group("run"))[-2:]  # "楼下那栋幸福里": the name is 幸福
+            if len(name) < 2 or name[-1] in self.li_not_after or self._is_generic(name, "里") \
+                    or any(name.endswith(g) for g in self.generic if len(g) >= 2):
+                continue
+            end, chain = self._extend(s, k + 1)
+            found.add(k - len(name), end, True, chain)
 
     def _chains(self, found: _Found) -> None:
         """Building chains not attached to a name yet ("3栋2单元"), or right after a bare estate
@@ -236,8 +268,11 @@ class LocationFinder:
             head = s[max(0, start - 8):start]
             m = None
             for k in range(len(head) - 1):  # longest level first, never across a cut word or a level
-                cand = self.admin_tail.fullmatch(head[k:])
-                if cand and not any(ch in self.admin_cut or ch in "省市区县镇乡" for ch in head[k:cand.end() - 1]):
+                level = head[k:]
+                cand = self.admin_tail.fullmatch(level)
+                # no cut word inside the level's name or running into it ("关于锦江区" is no level "于锦江区")
+                if cand and not any(ch in "省市区县镇乡" for ch in level[:-1]) \
+                        and not any(w in head[max(0, k - len(w) + 1):-1] for w in self.cut):
                     m = cand
                     break
             if m is None:

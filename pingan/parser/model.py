@@ -46,20 +46,23 @@ class NaiveBayes:
         n_docs = sum(self.docs.values()) or 1
         self.log_prior = {lb: math.log((self.docs.get(lb, 0) + 1) / (n_docs + len(self.labels))) for lb in self.labels}
         self.log_denom = {lb: math.log(self.totals.get(lb, 0) + alpha * self.vocab) for lb in self.labels}
+        # computed once at load: each label's log-likelihood of an n-gram it never saw, and for each
+        # n-gram the labels that did see it with how much more likely it is there; a message is then
+        # scored by the few labels per n-gram that saw it, not by every label
+        self.log_unseen = [math.log(alpha) - self.log_denom[lb] for lb in self.labels]
+        self.index = {lb: i for i, lb in enumerate(self.labels)}
+        self.seen: dict[str, list[tuple[int, float]]] = {}
+        for i, lb in enumerate(self.labels):
+            for f, n in self.counts.get(lb, {}).items():
+                self.seen.setdefault(f, []).append((i, math.log(n + alpha) - math.log(alpha)))
 
     def log_scores(self, feats: list[str], labels=None) -> dict[str, float]:
-        labels = self.labels if labels is None else labels
-        out: dict[str, float] = {}
-        a = self.alpha
         feats = [f for f in feats if f in self.known]  # unseen n-grams say nothing about any label
-        for lb in labels:
-            cnt = self.counts.get(lb, {})
-            denom = self.log_denom[lb]
-            s = self.log_prior[lb]
-            for f in feats:
-                s += math.log(cnt.get(f, 0) + a) - denom
-            out[lb] = s
-        return out
+        scores = [self.log_prior[lb] + len(feats) * self.log_unseen[i] for i, lb in enumerate(self.labels)]
+        for f in feats:
+            for i, gain in self.seen[f]:
+                scores[i] += gain
+        return {lb: scores[self.index[lb]] for lb in (self.labels if labels is None else labels)}
 
     @staticmethod
     def posterior(scores: dict[str, float]) -> dict[str, float]:
@@ -77,13 +80,13 @@ class ParserModel:
         self.report = NaiveBayes(data["report"])
         self.label_cat: dict[str, str] = data["label_cat"]
 
-    def _feats(self, text: str) -> list[str]:
-        f = features(text)
-        return f[:600]  # long complaints: the first few hundred n-grams are plenty
+    @staticmethod
+    def ngrams(text: str) -> list[str]:
+        return features(text)[:600]  # long complaints: the first few hundred n-grams are plenty
 
     def categories(self, text: str, feats: list[str] | None = None) -> dict[str, float]:
         """P(category | text), summing the item labels of each category."""
-        post = NaiveBayes.posterior(self.topic.log_scores(feats or self._feats(text)))
+        post = NaiveBayes.posterior(self.topic.log_scores(feats or self.ngrams(text)))
         out: dict[str, float] = {}
         for lb, p in post.items():
             c = self.label_cat.get(lb)
@@ -94,10 +97,10 @@ class ParserModel:
     def items(self, text: str, category: str, feats: list[str] | None = None) -> dict[str, float]:
         """P(label | text, category) over that category's labels ("cat:<code>" = no item)."""
         labels = [lb for lb in self.topic.labels if self.label_cat.get(lb) == category]
-        return NaiveBayes.posterior(self.topic.log_scores(feats or self._feats(text), labels))
+        return NaiveBayes.posterior(self.topic.log_scores(feats or self.ngrams(text), labels))
 
-    def p_report(self, text: str) -> float:
-        return NaiveBayes.posterior(self.report.log_scores(self._feats(text))).get("yes", 0.5)
+    def p_report(self, text: str, feats: list[str] | None = None) -> float:
+        return NaiveBayes.posterior(self.report.log_scores(feats or self.ngrams(text))).get("yes", 0.5)
 
 
 _MODEL: ParserModel | None = None

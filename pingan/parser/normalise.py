@@ -15,6 +15,8 @@ _EXTRA = str.maketrans({"〔": "[", "〕": "]", "〖": "【", "〗": "】", "「
 _PUNCT_RUN = re.compile(r"([!?。,.~;:\-…])\1+")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _ZW = re.compile(r"[\u200b-\u200f\u2060\ufeff]")
+# never noise (ASCII but ^ and `, CJK ideographs, 、。【】…): most of any message, skipped in C
+_PLAIN = re.compile(r"[\x00-\x5d\x5f\x61-\x7f\u3001\u3002\u3010\u3011\u2026\u4e00-\u9fff]+")
 
 
 def _is_noise(ch: str) -> bool:
@@ -33,7 +35,7 @@ def clean(text: str) -> str:
     t = unicodedata.normalize("NFKC", text)
     t = t.translate(_EXTRA)
     t = _ZW.sub("", t)
-    if any(_is_noise(ch) for ch in t):
+    if any(_is_noise(ch) for ch in _PLAIN.sub("", t)):
         t = "".join(" " if _is_noise(ch) else ch for ch in t)
     t = to_simplified(t)
     t = t.replace("...", "…").replace("..", "…")

@@ -22,6 +22,7 @@ from pingan.notify import Notifier
 from pingan.rules import (ack, arrival, close, dispatch, escalate, feedback, grade, handover, on_scene, paging,
                           progress, reopen, resolution, resolve, return_, supervision, transfer, withdraw)
 from pingan.rules.base import ActionRule, Told, WindowRule
+from pingan.rules.corrections import merged_into
 
 RULES: dict[Action, ActionRule] = {r.action: r for r in (
     dispatch.RULE,
@@ -63,3 +64,17 @@ def announce(n: Notifier, t: Ticket, action: Action, actor: Person | None, event
         n.to_reporter(t, said.resident)
     mine = said.resident if told.by_reporter else said.confirm or said.group
     return mine or said.resident or f"{told.no} 已更新"
+
+
+async def act(desk, n: Notifier, t: Ticket, action: Action, actor: Person | None, inbox_id: int | None,
+              **kw) -> str:
+    """Take an authorised action (from chat or the workbench): move, record, announce; returns the
+    actor's confirmation. Raises IllegalMove, changing nothing."""
+    await desk.move(t, action, actor, inbox_id, **kw)
+    events = await desk.events(t.id)
+    confirmation = announce(n, t, action, actor, events)
+    if action == Action.resolve:  # everyone whose report was merged into this one hears the outcome
+        for merged in filter(None, [await desk.get(m) for m in merged_into(events)]):
+            n.to_reporter(merged, f"您反映的 #{merged.id}（已并入 #{t.id}）已办结"
+                          + (f"：{t.resolution_note}" if t.resolution_note else "") + "。")
+    return confirmation

@@ -66,6 +66,11 @@ class Said:
     confirm: str | None = None  # the actor's confirmation, when it is not the group post
 
 
+class Refused(Exception):
+    """A dispatcher's action that cannot be taken as asked (an unknown item, no such grid); the
+    message says why, in Chinese, and nothing has changed."""
+
+
 @dataclass(frozen=True)
 class ActionRule:
     action: Action

@@ -1,6 +1,7 @@
 """Dispatchers' corrections: 改类 (item or category), 改地点 (re-routes), 改派 (another grid or
 person), 合并 (the later ticket into the earlier). Each is a `correct` event recording the field,
-its old and new value; `training_rows` turns the corrected tickets into labelled parser rows."""
+its old and new value; `training_rows` turns the corrected tickets into labelled parser rows.
+Chat and the workbench both ask `refusal` who may, and act through `make`."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from datetime import datetime
 
 from sqlmodel import select
 
-from pingan.lifecycle import Action
+from pingan.lifecycle import ACTIVE, HELD, Action
+from pingan.messages import Text
 from pingan.models import Level, Person, Role, Ticket, TicketEvent
 from pingan.notify import Notifier
 from pingan.rules import dispatch
+from pingan.rules.base import Refused
 from pingan.rules.conversation import MERGED
 
 # Who may correct: community staff and above (a grid worker asks them), and admins.
@@ -20,6 +23,39 @@ CORRECTORS = {Role.community_staff, Role.street_official, Role.district_official
 
 def may_correct(person: Person | None) -> bool:
     return person is not None and person.role in CORRECTORS
+
+
+def refusal(desk, actor: Person | None, t: Ticket) -> str | None:
+    """Why `actor` may not correct `t`, in Chinese; None if they may (staff on its chain, while open)."""
+    if not (may_correct(actor) and desk.on_chain(actor, t)):
+        return f"抱歉，改类、改地点、改派、合并由社区工作人员或上级处理。#{t.id} 有误请告诉社区。"
+    if t.status not in ACTIVE:
+        return f"#{t.id} 已结束，不能再更正。"
+    return None
+
+
+async def make(desk, n: Notifier, t: Ticket, kind: str, words: str, actor: Person, inbox_id: int | None,
+               other: Ticket | None = None) -> str:
+    """One correction (`kind`: recategorise, relocate, reassign, merge with `other`) by an actor
+    `refusal` allowed, announced in the ticket's groups; returns the announcement. Raises Refused,
+    having changed nothing."""
+    reporter = await desk.session.get(Person, t.reporter_id) if t.reporter_id else None
+    if kind == "recategorise":
+        found = find_item(n.taxonomy, words)
+        if found is None:
+            names = "、".join(c.name for c in n.taxonomy.categories)
+            raise Refused(f"没有找到「{words}」这一类。请写事项名（如「燃气管道」）或类别：{names}。")
+        done = recategorise(desk, n, t, found, actor, inbox_id)
+    elif kind == "relocate":
+        done = relocate(desk, n, t, words, actor, inbox_id, reporter)
+    elif kind == "reassign":
+        done = reassign(desk, n, t, words, actor, inbox_id, reporter)
+        if done is None:
+            raise Refused(f"没有找到「{words}」。请写网格名（如「第二网格」）或工作人员（如「@李网格」）。")
+    else:
+        done = await merge_pair(desk, n, t, other, actor, inbox_id)
+    n.to_unit(t.unit_id, lambda pf: [Text(done)], t)
+    return done
 
 
 def find_item(taxonomy, words: str) -> tuple[str, str | None] | None:
@@ -107,6 +143,16 @@ def moved(desk, n: Notifier, t: Ticket, unit_before: str | None, holder_before: 
         dispatch.post(n, t, reporter or Person(id="", name="居民", role=Role.resident), moved_from=unit_before)
     elif t.holder_person_id != holder_before:
         n.located(t, rerouted=True)
+
+
+async def merge_pair(desk, n: Notifier, t: Ticket, other: Ticket | None, actor: Person, inbox_id) -> str:
+    """合并 of two tickets, whichever is named first: the later goes into the earlier."""
+    if other is None or other.id == t.id:
+        raise Refused(f"请写上两个编号，例如「合并 #{t.id} #{t.id + 1}」（后一个并入前一个）。")
+    keep, drop = sorted((t, other), key=lambda x: x.id)
+    if drop.status not in HELD or not desk.on_chain(actor, drop):
+        raise Refused(f"#{drop.id} 不能合并（已结束，或不在您的处置链上）。")
+    return await merge(desk, n, keep, drop, actor, inbox_id)
 
 
 async def merge(desk, n: Notifier, keep: Ticket, drop: Ticket, actor: Person, inbox_id) -> str:

@@ -8,13 +8,15 @@ from html import escape
 from urllib.parse import urlencode
 
 from pingan.lifecycle import ACTION_NAMES, Action
-from pingan.models import LEVEL_NAMES, STATUS_NAMES, Status
+from pingan.models import LEVEL_NAMES, STATUS_NAMES, Level, Role, Status
 from pingan.notify import mask_name
+from pingan.rules import transfer
 from pingan.web.queries import OPEN, SORTS, Filters, Tile
 
 STATE_NAMES = {"green": "正常", "amber": "超期", "red": "督办/紧急"}
 EVENT_NAMES = {"report": "上报", "attach": "补充", "note": "说明", "remind": "提醒", "urgent_repeat": "紧急催办",
-               "supervise": "督办"}
+               "supervise": "督办", "correct": "更正", "merge": "合并", "return_request": "申请退回",
+               "return_refused": "复核不同意退回"}
 PAGES = ("remind", "urgent_repeat", "escalate", "supervise")  # what the system sent people about it
 SORT_NAMES = {"new": "最新", "old": "最早", "due": "办结期限", "id": "编号", "status": "状态"}
 
@@ -212,7 +214,63 @@ def photos(t) -> str:
                    for i in range(len(refs)))
 
 
-def ticket_page(org, viewer, t, events, reporter, people: dict, notifier) -> str:
+def _option(value, label, current=None) -> str:
+    return f'<option value="{h(value)}"{" selected" if value == current else ""}>{h(label)}</option>'
+
+
+def _act(viewer, t, kind: str, label: str, fields: str, buttons: str) -> str:
+    return (f'<form class="act" method="post" action="/web/ticket/{t.id}/{kind}" data-act="{kind}">'
+            f'{csrf_field(viewer)}<label>{h(label)}</label>{fields}{buttons}</form>')
+
+
+def _button(text: str, agree: str | None = None) -> str:
+    value = f' name="agree" value="{agree}"' if agree is not None else ""
+    return f'<button type="submit"{value}>{h(text)}</button>'
+
+
+def action_forms(org, viewer, t, taxonomy, offer: set[str]) -> str:
+    """The dispatcher's actions the viewer may take on the ticket (web/actions.py), as the chat's
+    words: 改类 by item or category, 改地点, 改派 to a grid or person, 合并, 复核 of a 退回, 派单."""
+    forms = []
+    if "review" in offer:
+        forms.append(_act(viewer, t, "review", "复核退回申请", "",
+                          _button("同意退回", "1") + _button("不同意，继续处理", "0")))
+    if "recategorise" in offer:
+        groups = "".join(f'<optgroup label="{h(c.name)}">{_option(c.code, c.name + "（其他）")}'
+                         + "".join(_option(i.name, i.name, t.item) for i in c.items) + "</optgroup>"
+                         for c in taxonomy.categories)
+        forms.append(_act(viewer, t, "recategorise", "改类", f'<select name="value">{groups}</select>', _button("改类")))
+    if "relocate" in offer:
+        field = f'<input name="value" value="{h(t.location or "")}" placeholder="小区、楼栋或路口" required>'
+        forms.append(_act(viewer, t, "relocate", "改地点", field, _button("改地点")))
+    if "reassign" in offer:
+        forms.append(_act(viewer, t, "reassign", "改派", _assignees(org, t), _button("改派")))
+    if "merge" in offer:
+        field = '<input name="value" inputmode="numeric" placeholder="另一工单编号" required>'
+        forms.append(_act(viewer, t, "merge", "合并", field, _button("合并（后一件并入前一件）")))
+    if "transfer" in offer:
+        depts = transfer.departments_near(org, t.unit_id)
+        default = transfer.find_department(org, transfer.default_department(taxonomy, t), t.unit_id)
+        options = "".join(_option(d.name, d.name, default.name if default else None) for d in depts)
+        forms.append(_act(viewer, t, "transfer", "派单", f'<select name="value">{options}</select>', _button("派单")))
+    return f'<section class="actions"><h2>调度</h2>{"".join(forms)}</section>' if forms else ""
+
+
+def _assignees(org, t) -> str:
+    """改派's choices: the grids of the ticket's community and its grid workers and staff (by @name)."""
+    community = org.up_to(t.unit_id, Level.community)
+    inside = org.descendants(community.id) if community else []
+    holder = org.people.get(t.holder_person_id)
+    grids = "".join(_option(org.units[u].name, org.units[u].name) for u in inside if org.units[u].level == Level.grid)
+    people = "".join(_option("@" + p.name, p.name, "@" + holder.name if holder else None)
+                     for u in inside for p in org.staff(u) if p.role in (Role.grid_worker, Role.community_staff))
+    return (f'<select name="value"><optgroup label="网格">{grids}</optgroup>'
+            f'<optgroup label="工作人员">{people}</optgroup></select>')
+
+
+def ticket_page(org, viewer, t, events, reporter, people: dict, notifier, forms: str = "",
+                notice: tuple[int, str] | None = None) -> str:
+    """The ticket; `forms`: action_forms; `notice`: (status, text) an action answered."""
     def row(label, value):
         return f"<tr><th>{h(label)}</th><td>{h(value)}</td></tr>"
 
@@ -233,8 +291,16 @@ def ticket_page(org, viewer, t, events, reporter, people: dict, notifier) -> str
     facts.append(("提醒/呼叫", f"{pages_sent} 次"))
     body = (f'<nav class="crumbs">{breadcrumbs(org, viewer, t.unit_id or viewer.person.unit_id)}</nav>'
             f'<h1>工单 #{t.id} {h(notifier.label(t))}</h1>'
+            f'{flash(notice)}'
             f'<section class="ticket"><blockquote class="raw">{h(t.raw_text)}</blockquote>'
             f'<table class="facts">{"".join(row(k, v) for k, v in facts)}</table></section>'
-            f'<section><h2>照片</h2><div class="photos">{photos(t)}</div></section>'
+            f'{forms}<section><h2>照片</h2><div class="photos">{photos(t)}</div></section>'
             f'<section><h2>全过程</h2>{timeline(org, events, people, notifier)}</section>')
     return page(f"工单 #{t.id}", body, viewer)
+
+
+def flash(notice: tuple[int, str] | None) -> str:
+    if notice is None:
+        return ""
+    status, text = notice
+    return f'<p class="flash {"ok" if status < 400 else "err"}" role="status">{h(text)}</p>'

@@ -15,7 +15,9 @@ from pingan.models import Person, Ticket
 from pingan.notify import Notifier
 from pingan.reports.ledger import export_ledger
 from pingan.reports.units import REPORT_LEVELS
+from pingan.tickets import TicketDesk
 from pingan.web import auth, pages, queries
+from pingan.web.actions import NAMES, offered, perform
 
 STATIC = Path(__file__).parent / "static"
 PUBLIC = ("/web/login", "/web/static/", "/web/signed-out")
@@ -25,6 +27,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BOT = web.AppKey("web_bot", object)
 LIVE = web.AppKey("web_live", object)
 PHOTOS = web.AppKey("web_photos", object)
+WORKER = web.AppKey("web_outbox_worker", object)  # woken when an action queued posts
 VIEWER = web.RequestKey("viewer", auth.Viewer)
 
 
@@ -226,13 +229,13 @@ async def live(request: web.Request) -> web.StreamResponse:
 
 # --- a ticket -------------------------------------------------------------------------------------------
 
-async def _ticket(request, session) -> Ticket:
-    """The ticket the path names, if the viewer may see it (else 404 / 403)."""
+async def _ticket(request, session, lock: bool = False) -> Ticket:
+    """The ticket the path names, if the viewer may see it (else 404 / 403); `lock`: to change it."""
     try:
         ticket_id = int(request.match_info["id"])
     except ValueError:
         raise not_found("没有这个工单。") from None
-    t = await session.get(Ticket, ticket_id)
+    t = await session.get(Ticket, ticket_id, with_for_update=lock)
     if t is None:
         raise not_found("没有这个工单。")
     if not request[VIEWER].may_see(t):
@@ -257,15 +260,38 @@ async def photo(request: web.Request) -> web.StreamResponse:
     raise not_found("这张照片没有保存下来。")
 
 
-async def ticket_page(request: web.Request) -> web.Response:
+async def ticket_page(request: web.Request, notice: tuple[int, str] | None = None) -> web.Response:
+    """The ticket; `notice`: what an action from it answered (its status, its words)."""
     bot, viewer = _bot(request), request[VIEWER]
     async with bot.reports() as session:
         t = await _ticket(request, session)
         events = await queries.events(session, t.id)
         ids = {e.actor_id for e in events if e.actor_id} | {t.reporter_id}
         people = {p.id: p for p in (await session.exec(select(Person).where(Person.id.in_(ids - {None})))).all()}
+        offer = offered(TicketDesk(session, bot.org, bot.settings, bot.taxonomy, bot.clock.now()),
+                        viewer.person, t, events)
+    if notice is None and request.query.get("done") in NAMES:
+        notice = (200, f"{NAMES[request.query['done']]}已完成，已在工作群通告。")
     notifier = Notifier(bot.org, bot.settings, bot.taxonomy, bot.clock)
-    return _html(pages.ticket_page(bot.org, viewer, t, events, people.get(t.reporter_id), people, notifier))
+    forms = pages.action_forms(bot.org, viewer, t, bot.taxonomy, offer)
+    return _html(pages.ticket_page(bot.org, viewer, t, events, people.get(t.reporter_id), people, notifier,
+                                   forms, notice), notice[0] if notice else 200)
+
+
+async def ticket_action(request: web.Request) -> web.Response:
+    """A dispatcher's action from the ticket page (actions.py): done, back to the ticket (303);
+    refused, the ticket page with why, and nothing changed."""
+    kind, bot = request.match_info["action"], _bot(request)
+    if kind not in NAMES:
+        raise not_found("没有这个操作。")
+    async with bot.write_lock, bot.sessions() as session:
+        t = await _ticket(request, session, lock=True)
+        ticket_id = t.id
+        outcome = await perform(bot, request[VIEWER].person, t, kind, await request.post(), session)
+    if outcome.status != 303:
+        return await ticket_page(request, (outcome.status, outcome.text))
+    request.app[WORKER].wake()
+    raise web.HTTPSeeOther(f"/web/ticket/{ticket_id}?done={kind}")
 
 
 async def trend_svg(request: web.Request) -> web.Response:
@@ -288,7 +314,7 @@ def workbench(bot, worker) -> web.Application:
     from pingan.web.photos import PhotoKeeper
 
     app = web.Application(middlewares=[signed_in])
-    app[BOT], app[LIVE], app[PHOTOS] = bot, Live(bot), PhotoKeeper(bot, worker)
+    app[BOT], app[LIVE], app[PHOTOS], app[WORKER] = bot, Live(bot), PhotoKeeper(bot, worker), worker
     r = app.router
     r.add_get("/login", login_page)
     r.add_post("/login", login)
@@ -302,6 +328,7 @@ def workbench(bot, worker) -> web.Application:
     r.add_get("/wall/{unit}", wall_page)
     r.add_get("/live/{unit}", live)
     r.add_get("/ticket/{id}", ticket_page)
+    r.add_post("/ticket/{id}/{action}", ticket_action)
     r.add_get("/photo/{id}/{n}", photo)
     r.add_static("/static/", STATIC, append_version=False)
 
