@@ -135,11 +135,6 @@ class Notifier:
         return (f"{icon}【{title} #{t.id}】{LATE if late else ''}{self.label(t)}({t.size}事)"
                 f"📍{t.location or '—'}\n“{excerpt(t.raw_text, 30)}”\n")
 
-    def emergency_line(self) -> str:
-        e = self.settings.emergency
-        nums = f"火警 {e.fire} / 报警 {e.police} / 急救 {e.ambulance}" + (f" / 燃气抢修 {e.gas}" if e.gas else "")
-        return f"⚠️ 如有明火、燃气泄漏或人员受伤,请立即拨打 {nums},并远离危险区域。"
-
     # --- addressing -----------------------------------------------------------------------------
     def to_chat(self, chat: ChatRef, parts: list[Part], ticket: Ticket | None = None, image: str | None = None,
                 file: str | None = None) -> None:

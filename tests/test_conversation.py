@@ -327,3 +327,30 @@ async def test_a_danger_now_on_a_non_urgent_ticket_is_its_own_urgent_report(h):
     out = await h.say("王阿姨", "电梯里面还关了个人！！", group=None)
     assert await tickets(h) == 2 and (await ticket(h, 2)).urgent
     assert texts(out, "王阿姨").startswith("🚨 请按电梯里的警铃") and "#1 仍在处理中" in texts(out, "王阿姨")
+
+
+@pytest.mark.parametrize("words", ["撤销 #1", "撤销"])
+async def test_an_urgent_ticket_withdrawn_by_its_reporter_waits_for_a_worker(h, words):
+    await h.say("林女士", GAS, group=None)
+    h.new()
+    out = await h.say("林女士", words, group=None)
+    assert "工作人员到场确认安全后才会办结" in texts(out, "林女士")
+    post = texts(out, COORD)
+    assert "紧急事项请到场确认安全后再「办结 #1」" in post and "@周网格" in post and "@王书记" in post
+    assert (await ticket(h, 1)).status == Status.dispatched and "cancel_request" in await actions(h, 1)
+    await h.say("周网格", "到场 #1")
+    await h.say("周网格", "办结 #1 阀门已关，已通风")
+    assert (await ticket(h, 1)).status == Status.resolved
+
+
+async def test_a_non_urgent_ticket_is_withdrawn_on_the_reporters_word(h):
+    await h.say("刘阿姨", LIFT, group=None)
+    out = await h.say("刘阿姨", "撤销 #1", group=None)
+    assert (await ticket(h, 1)).status == Status.withdrawn and "已撤销 #1" in texts(out, "刘阿姨")
+
+
+async def test_the_urgent_group_post_leads_with_the_hazard_and_its_own_safety_line(h):
+    out = await h.say("居民乙", "锦城花园3栋着火了，好大的烟", group=None)
+    post = texts(out, COORD)
+    assert post.startswith("🚨火情【紧急隐患 #1】") and "@周网格" in post and "@王书记" in post
+    assert "⚠️ 请立即拨打 119！马上离开，不要乘电梯" in post and "如有明火" not in post

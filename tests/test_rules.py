@@ -17,7 +17,9 @@ GAS = "锦城花园3栋2单元燃气泄漏了,好大的味道"  # urgent
 DISTRICT = "都江堰市平安社区工作组"
 HEAD = "消防·电瓶车违规充电(小事)📍锦城花园3栋\n“锦城花园3栋楼道有人给电瓶车充电”\n"
 GAS_HEAD = "设施·燃气管道(大事)📍锦城花园3栋2单元\n“锦城花园3栋2单元燃气泄漏了,好大的味道”\n"
-EMERGENCY = "⚠️ 如有明火、燃气泄漏或人员受伤,请立即拨打 火警 119 / 报警 110 / 急救 120,并远离危险区域。"
+# the gas leak's own safety line (rules/safety.py), in the group post and to a reporter nobody reached
+EMERGENCY = ("⚠️ 请立即离开房间，不要开关电器、不要打火、不要用手机（到室外再打）；安全的话打开门窗。"
+             "到室外后拨打 119 或燃气公司抢修电话。")
 
 
 def at(hh, mm, day=8):

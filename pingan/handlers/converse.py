@@ -14,7 +14,7 @@ from pingan.handlers.commands import normalise
 from pingan.handlers.context import Context
 from pingan.handlers.filters import parsed, ticket_number
 from pingan.handlers.router import SKIP, Router
-from pingan.handlers.status import apply, reporters_addition
+from pingan.handlers.status import apply, called_off, reporters_addition
 from pingan.lifecycle import HELD, Action
 from pingan.messages import Text
 from pingan.models import Status, Ticket, TicketEvent
@@ -75,18 +75,10 @@ async def _urge(ctx, t, text, reading):
 
 async def _cancel(ctx, t, text, reading):
     """Tell the holder; an urgent ticket waits for a worker on scene, another one asks the reporter."""
-    ctx.desk.event(t, "cancel_request", ctx.sender, ctx.inbox_id, from_status=t.status, note=text)
-    holder = ctx.notify.org.people.get(t.holder_person_id)
-    check = f"紧急事项请到场确认安全后再「办结 #{t.id}」。" if t.urgent else "上报人可能撤销，请留意。"
-    ctx.notify.to_unit(ctx.notify.holder_groups(t), lambda pf: [Text(f"🔕 #{t.id} 上报人说：“{text}”\n{check}")]
-                       + ([Text(" "), ctx.notify.mention(holder, pf)] if holder else []), t)
-    if t.urgent:
-        e = ctx.settings.emergency
-        ctx.reply(f"已转告 #{t.id} 的处理人员。这是紧急事项，工作人员到场确认安全后才会办结。"
-                  f"如果现场仍有危险，请远离并拨打 {e.fire} / {e.police} / {e.ambulance}。")
-        return
-    ask(ctx, t, f"已转告处理人员。需要撤销 #{t.id} 吗？回复 1 撤销，2 继续处理。", text,
-        [(Action.withdraw, t.id), ("keep", t.id)])
+    called_off(ctx, t, text)
+    if not t.urgent:
+        ask(ctx, t, f"已转告处理人员。需要撤销 #{t.id} 吗？回复 1 撤销，2 继续处理。", text,
+            [(Action.withdraw, t.id), ("keep", t.id)])
 
 
 async def _rate(ctx, t, text, reading):

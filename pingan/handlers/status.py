@@ -15,6 +15,7 @@ from pingan.handlers.context import Context
 from pingan.handlers.filters import command, is_quote, quoted_ticket
 from pingan.handlers.router import SKIP, Router
 from pingan.lifecycle import ACTION_NAMES, ACTIVE, HELD, Action, IllegalMove, allowed
+from pingan.messages import Text
 from pingan.models import STATUS_NAMES, Role, Status, Ticket
 from pingan.parser import parse
 from pingan.rules import announce, review
@@ -171,9 +172,12 @@ async def simple_move(ctx: Context, cmd: Command):
     ticket = await resolve_target(ctx, cmd, action)
     if ticket is None or ticket is SKIP:
         return ticket
-    if action == Action.withdraw and cmd.ticket_id is None and not is_quote(ctx) and (ticket.urgent or ticket.size == "大"):
+    if action == Action.withdraw and ticket.urgent and not ctx.is_staff and ticket.status in HELD:
+        called_off(ctx, ticket, ctx.msg.text.strip())  # a worker on scene confirms it is over
+        return
+    if action == Action.withdraw and cmd.ticket_id is None and not is_quote(ctx) and ticket.size == "大":
         # a danger withdrawn by a stray word would stop the people on their way: ask for the number
-        ctx.reply(f"#{ticket.id}({ctx.notify.label(ticket)}）是{'紧急' if ticket.urgent else '大'}事，"
+        ctx.reply(f"#{ticket.id}（{ctx.notify.label(ticket)}）是大事，"
                   f"工作人员正在处理。确认撤销请回复「{cmd.word} #{ticket.id}」。")
         return
     if action == Action.reopen and ticket.status == Status.returned:  # disputing a 退回: to the lead
@@ -222,6 +226,21 @@ async def reporters_addition(ctx: Context, ticket: Ticket, text: str) -> None:
     ctx.desk.event(ticket, "note", ctx.sender, ctx.inbox_id, from_status=ticket.status, note=text)
     ctx.notify.reporter_added(ticket, text)
     ctx.reply(f"已把您的补充转给 #{ticket.id} 的处理人员，谢谢！")
+
+
+def called_off(ctx: Context, t: Ticket, text: str) -> None:
+    """The reporter says it is over ("不用来了", or 「撤销 #N」 on an urgent ticket): its holder hears
+    it, an urgent one's lead too. An urgent ticket is never closed on the reporter's word alone: it
+    stays open until a worker on scene has seen it is safe."""
+    ctx.desk.event(t, "cancel_request", ctx.sender, ctx.inbox_id, from_status=t.status, note=text)
+    people = [ctx.org.people.get(t.holder_person_id)] + ([ctx.org.lead(t.unit_id)] if t.urgent else [])
+    check = f"紧急事项请到场确认安全后再「办结 #{t.id}」。" if t.urgent else "上报人可能撤销，请留意。"
+    ctx.notify.to_unit(ctx.notify.holder_groups(t), lambda pf: [Text(f"🔕 #{t.id} 上报人说：“{text}”\n{check} ")]
+                       + ctx.notify.mentions(pf, people), t)
+    if t.urgent:
+        e = ctx.settings.emergency
+        ctx.reply(f"已转告 #{t.id} 的处理人员。这是紧急事项，工作人员到场确认安全后才会办结。"
+                  f"如果现场仍有危险，请远离并拨打 {e.fire} / {e.police} / {e.ambulance}。")
 
 
 @router.message(command("escalate"))

@@ -12,7 +12,7 @@ from pingan.messages import Text
 from pingan.models import Level, Person, Ticket
 from pingan.notify import Notifier, excerpt, lacks_place, mask_name
 from pingan.rules import on_scene, resolution
-from pingan.rules.safety import HAZARD_NAMES, ticket_hazard, urgent_opening
+from pingan.rules.safety import HAZARD_NAMES, safety_line, ticket_hazard, urgent_opening
 from pingan.rules.base import ActionRule, Move, Owed, Point, Said, Told, WindowRule
 from pingan.taxonomy import SIZE_TRACK
 
@@ -51,7 +51,7 @@ def post(n: Notifier, t: Ticket, reporter: Person, same_as: int | None = None, m
     if t.holder_level == Level.grid and backup is not None and backup not in people:
         body += f"  备岗:{backup.name}"  # the community's on-duty staff, if the grid worker can't go
     if t.urgent:
-        body += f"\n{n.emergency_line()}"
+        body += "\n" + safety_line(t, n.settings.emergency)
     if t.urges:
         body += f"\n📢 上报人已催办 {t.urges} 次"
     if moved_from is not None:

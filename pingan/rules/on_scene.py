@@ -22,6 +22,7 @@ from pingan.notify import left_or_over, span
 from pingan.policy import defer_quiet
 from pingan.rules import ladder
 from pingan.rules.base import Owed, Point, WindowRule
+from pingan.rules.safety import safety_line
 
 NAME = "on_scene"
 
@@ -93,7 +94,7 @@ async def overdue(s, t: Ticket, p: Point, late: bool) -> None:
     n.to_unit(n.holder_groups(t), lambda pf: [Text(body)] + n.ask(pf, [ladder.holder(s.org, t), lead], ask), t)
     if t.urgent:  # the reporter was promised 15 minutes and may still be standing next to the danger
         n.to_reporter(t, f"您反映的 #{t.id} 工作人员还没有到场,我们正在加急催办,并已通知社区负责人。\n"
-                         + n.emergency_line())
+                         + safety_line(t, n.settings.emergency))
 
 
 async def urgent_repeat(s, t: Ticket, p: Point, late: bool) -> None:
