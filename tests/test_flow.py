@@ -224,14 +224,21 @@ async def test_a_reporters_addition_reaches_the_holder_and_opens_no_ticket(h):
     assert "不满意 #1 又有人在充了" in texts(out) and (await ticket(h, 1)).status == Status.resolved
 
 
-async def test_a_bare_withdrawal_of_an_urgent_ticket_asks_for_its_number(h):
-    await h.say("张阿姨", "锦城花园3栋2单元楼道里燃气味很重", group=None)
-    assert (await ticket(h, 1)).urgent
+async def test_a_bare_withdrawal_of_a_big_ticket_asks_for_its_number(h):
+    await h.say("张阿姨", "锦城花园3栋2单元的燃气管道锈得很厉害", group=None)
+    assert (await ticket(h, 1)).size == "大" and not (await ticket(h, 1)).urgent
     out = await h.say("张阿姨", "撤销", group=None)
-    assert "是紧急事" in texts(out) and "确认撤销请回复「撤销 #1」" in texts(out)
+    assert "是大事" in texts(out) and "确认撤销请回复「撤销 #1」" in texts(out)
     assert (await ticket(h, 1)).status == Status.dispatched and texts(out, COORD) == ""
-    await h.say("张阿姨", "撤销 #1 是邻居家在炖肉", group=None)
+    await h.say("张阿姨", "撤销 #1 物业已经换了", group=None)
     assert (await ticket(h, 1)).status == Status.withdrawn
+
+
+async def test_an_urgent_ticket_is_not_withdrawn_by_its_reporter(h):
+    await h.say("张阿姨", "锦城花园3栋2单元楼道里燃气味很重", group=None)
+    out = await h.say("张阿姨", "撤销 #1 是邻居家在炖肉", group=None)
+    assert (await ticket(h, 1)).status == Status.dispatched  # a worker on scene confirms it first
+    assert "是邻居家在炖肉" in texts(out, COORD) and "工作人员到场确认安全后才会办结" in texts(out, "张阿姨")
 
 
 async def test_a_building_without_its_estate_is_asked_about_and_completed_by_the_answer(h):
