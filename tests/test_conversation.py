@@ -354,3 +354,43 @@ async def test_the_urgent_group_post_leads_with_the_hazard_and_its_own_safety_li
     post = texts(out, COORD)
     assert post.startswith("🚨火情【紧急隐患 #1】") and "@周网格" in post and "@王书记" in post
     assert "⚠️ 请立即拨打 119！马上离开，不要乘电梯" in post and "如有明火" not in post
+
+
+async def test_an_unsure_message_asks_and_1_files_it(h):
+    out = await h.say("居民乙", "这里好危险哦", group=None)
+    assert texts(out, "居民乙") == "这是要报告隐患吗？回复 1 是，2 不是。"
+    assert await tickets(h) == 0 and texts(out, COORD) == ""  # nothing opened, nobody @-mentioned
+    out = await h.say("居民乙", "1", group=None)
+    t = await ticket(h, 1)
+    assert await tickets(h) == 1 and t.raw_text == "这里好危险哦" and t.category == "other"
+    assert "编号 #1" in texts(out, "居民乙")
+
+
+@pytest.mark.parametrize("answer", ["2", "不是"])
+async def test_an_unsure_message_answered_no_opens_nothing(h, answer):
+    await h.say("居民乙", "担心他们会打起来", group=None)
+    out = await h.say("居民乙", answer, group=None)
+    assert "没有登记" in texts(out, "居民乙") and await tickets(h) == 0 and texts(out, COORD) == ""
+
+
+async def test_the_question_expires(h):
+    await h.say("居民乙", "这里好危险哦", group=None)
+    h.clock.advance(minutes=h.bot.settings.bot.question_minutes + 1)
+    await h.say("居民乙", "1", group=None)
+    assert await tickets(h) == 0
+
+
+async def test_an_unsure_message_with_an_open_ticket_asks_which(h):
+    await h.say("刘阿姨", LIFT, group=None)
+    h.clock.advance(hours=3)  # past the first hours, when anything said in private is about it
+    out = await h.say("刘阿姨", "这里好危险哦", group=None)
+    assert texts(out, "刘阿姨").startswith("是说 #1") and "回复 1 是，2 是新的问题。" in texts(out, "刘阿姨")
+    assert await tickets(h) == 1 and texts(out, COORD) == ""
+    out = await h.say("刘阿姨", "是", group=None)
+    assert await tickets(h) == 1 and "💬 #1 上报人补充" in texts(out, COORD)
+
+
+async def test_an_urgent_message_is_never_held_back_by_a_question(h):
+    out = await h.say("居民乙", "救命啊 着火了", group=None)
+    assert await tickets(h) == 1 and "要报告隐患吗" not in texts(out, "居民乙")
+    assert texts(out, COORD).startswith("🚨")
