@@ -394,3 +394,11 @@ async def test_an_urgent_message_is_never_held_back_by_a_question(h):
     out = await h.say("居民乙", "救命啊 着火了", group=None)
     assert await tickets(h) == 1 and "要报告隐患吗" not in texts(out, "居民乙")
     assert texts(out, COORD).startswith("🚨")
+
+
+async def test_a_danger_after_a_thin_report_is_its_own_ticket_not_its_place(h):
+    await h.say("居民乙", "这里好危险哦", group=None)
+    await h.say("居民乙", "1", group=None)  # #1: 其他, no place yet
+    out = await h.say("居民乙", "锦城花园3栋着火了，好大的烟", group=None)
+    assert await tickets(h) == 2 and (await ticket(h, 2)).urgent and (await ticket(h, 1)).location is None
+    assert texts(out, COORD).startswith("🚨火情【紧急隐患 #2】")

@@ -30,7 +30,7 @@ HELD_LIST = sorted(HELD)
 # The sender's newest ticket still taking additions: built once, and a few columns of the table,
 # not the ORM entity (most messages are not follow-ups; the machinery would cost more than the query).
 _t = TICKETS.c
-LATEST_OPEN = (select(_t.id, _t.reply_chat, _t.location, _t.grid_id, _t.item, _t.followup_until)
+LATEST_OPEN = (select(_t.id, _t.reply_chat, _t.location, _t.grid_id, _t.item, _t.urgent, _t.followup_until)
                .where(_t.reporter_id == bindparam("reporter"), _t.status.in_(HELD_LIST),
                       or_(_t.followup_until > bindparam("now"),
                           and_(or_(_t.location.is_(None), _t.grid_id.is_(None)),  # see lacks_place
@@ -57,13 +57,14 @@ async def followup_ticket(ctx: Context) -> bool | dict:
     if ctx.msg.images or ctx.msg.location:
         if not fresh and not (ctx.msg.location and lacks_place(latest)):
             return False
-        if ctx.msg.text.strip() and parsed(ctx).report and parsed(ctx).item != latest.item:
+        result = parsed(ctx)
+        if ctx.msg.text.strip() and result.report and (result.item != latest.item or danger_now(result, latest)):
             return False  # a new report sent with its own photo: a ticket of its own, photo and all
     else:
         if not lacks_place(latest) or not ctx.msg.text.strip():
             return False
         result = parsed(ctx)
-        if result.report and result.item and result.item != latest.item:
+        if result.report and (result.item and result.item != latest.item or danger_now(result, latest)):
             return False  # a different hazard, not the answer to our question
         text = TICKET_NUMBER.sub("", normalise(ctx.msg.text)).strip()  # "＃１２ 锦城花园5栋" too
         place = result.location or find_place(text) or (text[:60] if ctx.org.route(text) else None)
@@ -71,6 +72,12 @@ async def followup_ticket(ctx: Context) -> bool | dict:
         if not fresh and (place is None or len(place) < 0.6 * len(_BARE.sub("", text))):
             return False
     return {"ticket": await ctx.desk.get(latest.id), "place": place}
+
+
+def danger_now(result, latest) -> bool:
+    """An urgent report after one that was not ("着火了" after a thin report still lacking its
+    place): a ticket of its own, never the first one's place."""
+    return result.urgent and not latest.urgent
 
 
 @router.message(followup_ticket)
