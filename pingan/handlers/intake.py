@@ -121,7 +121,7 @@ async def unclear_about_a_ticket(ctx: Context, number: int):
     """A worker's "#7 那边已扑灭" is about #7 but has no keyword: say which words work, and never
     open a new ticket in the worker's name."""
     if await ctx.desk.get(number) is None:
-        ctx.reply(f"没有找到 #{number},请核对编号。回复「帮助」查看用法。")
+        ctx.reply(f"没有找到 #{number}，请核对编号。回复「帮助」查看用法。")
         return
     k = ctx.settings.keywords
     words = [f"{k.on_scene[0]} #{number}", f"{k.progress[0]} #{number} 说明", f"{k.resolve[0]} #{number} 说明",

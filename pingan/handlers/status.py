@@ -156,7 +156,7 @@ async def resolve_target(ctx: Context, cmd: Command, action: Action | None):
         ctx.reply("引用的消息不是工单消息，请写上编号，例如「到场 #12」。")
         return None
     if ticket is None:
-        ctx.reply(f"没有找到 #{cmd.ticket_id},请核对编号。回复「帮助」查看用法。")
+        ctx.reply(f"没有找到 #{cmd.ticket_id}，请核对编号。回复「帮助」查看用法。")
         return None
     try:
         ctx.desk.check(ctx.sender, ticket, action)
@@ -318,6 +318,6 @@ async def grade(ctx: Context, cmd: Command):
         return ticket
     size = cmd.arg[:1] if cmd.arg[:1] in SIZE_TRACK else None
     if size is None:
-        ctx.reply(f"请写明大小，例如「定级 #{ticket.id} 大」(小事马上办、中事协商办、大事呼叫办）。")
+        ctx.reply(f"请写明大小，例如「定级 #{ticket.id} 大」（小事马上办、中事协商办、大事呼叫办）。")
         return
     await apply(ctx, ticket, Action.grade, size=size)

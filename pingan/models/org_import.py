@@ -17,9 +17,9 @@ from pingan.models.org_file import apply_org, parse_org_toml, parse_roster
 async def import_file(settings: Settings, path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".csv", ".xlsx"):
-        raise ConfigError(f"{path}: 只能导入 .toml、.csv 或 .xlsx 文件")
+        raise ConfigError(f"{path}：只能导入 .toml、.csv 或 .xlsx 文件")
     if not path.exists():
-        raise ConfigError(f"{path}: 找不到这个文件")
+        raise ConfigError(f"{path}：找不到这个文件")
     await upgrade(settings.database.url)
     engine = make_engine(settings.database.url)
     try:
@@ -37,5 +37,5 @@ async def import_file(settings: Settings, path: Path) -> str:
         await engine.dispose()
     counts = [("单位", data.units, "个"), ("人员", data.people, "人"), ("账号", data.identities, "个"),
               ("群", data.groups, "个"), ("地点", data.places, "处")]
-    return f"已导入 {path}:" + ",".join(f"{what} {len(rows)} {unit}" for what, rows, unit in counts
+    return f"已导入 {path}：" + "，".join(f"{what} {len(rows)} {unit}" for what, rows, unit in counts
                                        if rows or what == "人员")

@@ -152,7 +152,7 @@ def client_of(settings, key: str) -> str | None:
 def report_text(service: dict, f) -> str:
     """The request as the resident's form (上报 类别 地点 描述), read by the same parser as chat."""
     place = f.get("address_string", "").strip()
-    return f"上报 类别:{service['group']} 地点:{place} 描述:{service['service_name']},{f.get('description', '').strip()}"
+    return f"上报 类别：{service['group']} 地点：{place} 描述：{service['service_name']}，{f.get('description', '').strip()}"
 
 
 async def post_request(request: web.Request) -> web.Response:
