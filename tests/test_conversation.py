@@ -72,7 +72,7 @@ async def test_urging_a_ticket_someone_reached_tells_the_holder(h):
 async def test_the_answer_to_where_places_the_ticket_not_a_new_one(h):
     h.clock.set(datetime(2019, 4, 9, 2, 3, tzinfo=TZ))
     out = await h.say("林女士", "楼道里好大一股煤气味，快来人", group=None)
-    assert "请问是哪个小区(或哪条路)的楼道" in texts(out, "林女士")  # the parser keeps 楼道 as the place
+    assert "请问是哪个小区（或哪条路）的楼道" in texts(out, "林女士")  # the parser keeps 楼道 as the place
     out = await h.say("林女士", "就在山水天成8栋二单元楼道头", group=None)
     t = await ticket(h, 1)
     assert await tickets(h) == 1 and t.location.startswith("山水天成8栋") and t.grid_id == "xinlian-g2"

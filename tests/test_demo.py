@@ -11,9 +11,9 @@ def test_demo_transcript_key_lines():
     # a resident reports e-bike charging; the grid worker is @-mentioned with the 15-minute promise
     assert "【隐患 #1】消防·电瓶车违规充电" in out and "@周网格" in out and "09:15 前到场" in out
     # on scene within 15 minutes, resolved with a note, the resident is told and rates it
-    assert "#1 周网格 已到场(09:08,用时 8分钟)" in out
-    assert "您反映的 #1(消防·电瓶车违规充电)已办结:已劝离并断电" in out
-    assert "👍 #1 居民回访:满意,已关闭" in out
+    assert "#1 周网格 已到场（09:08，用时 8分钟）" in out
+    assert "您反映的 #1（消防·电瓶车违规充电）已办结：已劝离并断电" in out
+    assert "👍 #1 居民回访：满意，已关闭" in out
     # chatter creates nothing: the meeting notice is not followed by a bot line
     lines = out.splitlines()
     notice = next(i for i, ln in enumerate(lines) if "开平安社区推进会" in ln)
@@ -26,11 +26,11 @@ def test_demo_transcript_key_lines():
     # a gas-leak night: the safety lines first, an urge re-alerts at once, a quote-reply 到了, a correction
     assert "🚨 请立即离开房间" in out and "本助手不会替您报警，请您亲自拨打。" in out
     assert "🚨燃气泄漏【紧急隐患 #6】" in out and "🚨燃气泄漏【催办 #6】上报人第 1 次催办" in out
-    assert "#6 周网格 已到场(23:18" in out
+    assert "#6 周网格 已到场（23:18" in out
     assert "✏️ #6 改地点：山水天成8栋二单元 → 山水天成8栋一单元楼道" in out
     # later that night: an urgent report nobody answers is paged by SMS, then the street, until someone answers
     assert "02:05 [📱短信 → 13800000003]" in out and "02:10 [📱短信 → 13800000020]" in out
-    assert "📵 #7 陈主任 已响应,停止短信和电话呼叫。" in out
+    assert "📵 #7 陈主任 已响应，停止短信和电话呼叫。" in out
 
 
 def test_the_console_shows_where_a_chart_or_a_ledger_went():
@@ -38,5 +38,5 @@ def test_the_console_shows_where_a_chart_or_a_ledger_went():
     from pingan.messages import Outbound, Text
 
     out = Outbound(private_chat("王书记"), [Text("📒【新联社区 台账】… 详见附件。")], file="pingan-files/ledger/x.xlsx")
-    assert attachments(out) == "\n📎 附件:pingan-files/ledger/x.xlsx"
+    assert attachments(out) == "\n📎 附件：pingan-files/ledger/x.xlsx"
     assert attachments(Outbound(private_chat("王书记"), [Text("好")])) == ""

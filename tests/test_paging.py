@@ -64,7 +64,7 @@ async def test_an_unanswered_urgent_night_report_pages_the_holder_and_lead_then_
     await h.say("刘婆婆", GAS, group=None)
     assert await tick(h, minutes=4) == "" and provider.sent == []  # 4 minutes: not yet
     out = await tick(h, minutes=1)
-    assert "📞 #1 紧急隐患 5分钟 无人签收或到场,已电话、短信呼叫 吴网格、王书记" in out
+    assert "📞 #1 紧急隐患 5分钟 无人签收或到场，已电话、短信呼叫 吴网格、王书记" in out
     assert sorted(provider.sent) == [("sms", "+8613800000003", ["#1", "设施·燃气管道", "幸福里5栋2单元"]),
                                      ("sms", "+8613800000010", ["#1", "设施·燃气管道", "幸福里5栋2单元"]),
                                      ("voice", "+8613800000003", ["#1", "设施·燃气管道", "幸福里5栋2单元"]),
@@ -83,13 +83,13 @@ async def test_an_unanswered_urgent_night_report_pages_the_holder_and_lead_then_
 
     await export_ledger(h.bot, "xinlian", NIGHT.date(), NIGHT.date(), tmp_path / "l.csv", as_csv=True)
     row = dict(zip(HEADERS, list(csv.reader(open(tmp_path / "l.csv", encoding="utf-8-sig")))[1]))
-    assert row["短信呼叫"] == "02:05 吴网格、王书记;02:10 陈主任" and row["呼叫响应"] == "陈主任 5分钟"
+    assert row["短信呼叫"] == "02:05 吴网格、王书记；02:10 陈主任" and row["呼叫响应"] == "陈主任 5分钟"
     sent = len(provider.sent)
     out = await tick(h, minutes=10)
     assert "📞" not in out and len(provider.sent) == sent  # answered: no more pages
     h.clock.set(NIGHT.replace(hour=7))  # the morning hand-over sums up the night
     out = await tick(h, seconds=0)
-    assert "🌙 昨夜上报 1 件,其中紧急 1 件,平均 10分钟 响应;短信呼叫 3 次(1 件),1 件有人响应。" in out
+    assert "🌙 昨夜上报 1 件，其中紧急 1 件，平均 10分钟 响应；短信呼叫 3 次（1 件），1 件有人响应。" in out
 
 
 async def test_a_page_queued_when_someone_answers_is_cancelled(h, provider):

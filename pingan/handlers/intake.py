@@ -98,7 +98,7 @@ async def attach_to_recent_report(ctx: Context, ticket: Ticket, place: str | Non
         ticket.location = with_estate(place, ticket.location)
         notes.append(f"地点「{ticket.location}」")
     ticket.updated_at = ctx.now
-    ctx.desk.event(ticket, "attach", ctx.sender, ctx.inbox_id, from_status=ticket.status, note=";".join(notes))
+    ctx.desk.event(ticket, "attach", ctx.sender, ctx.inbox_id, from_status=ticket.status, note="；".join(notes))
     if ticket.location is not None and not had_place:
         holder_before, unit_before = ticket.holder_person_id, ticket.unit_id
         if ticket.grid_id is None:  # now we know where: hand it to that grid's worker

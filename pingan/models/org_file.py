@@ -53,7 +53,7 @@ class _Errors:
         self.source, self.lines = source, []
 
     def add(self, where: str, key: str, msg: str) -> None:
-        self.lines.append(f"{self.source}: {where} {key}:{msg}")
+        self.lines.append(f"{self.source}: {where} {key}：{msg}")
 
     def raise_if_any(self) -> None:
         if self.lines:
@@ -206,7 +206,7 @@ def _decode(path: Path) -> str:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             pass
-    raise ConfigError(f"{path}：读不懂文件的编码。请用 Excel 打开，「另存为」时文件类型选「CSV UTF-8（逗号分隔）」，再导入")
+    raise ConfigError(f"{path}: 读不懂文件的编码。请用 Excel 打开，「另存为」时文件类型选「CSV UTF-8（逗号分隔）」，再导入")
 
 
 def _read_rows(path: Path) -> list[tuple[int, dict]]:
@@ -238,12 +238,12 @@ def parse_roster(path: str | Path, units: dict[str, str], existing_ids: dict[tup
     except ConfigError:
         raise
     except (OSError, ValueError, KeyError, csv.Error) as exc:
-        raise ConfigError(f"{path}：读不出名单：{exc}") from None
+        raise ConfigError(f"{path}: 读不出名单：{exc}") from None
     if not rows:
-        raise ConfigError(f"{path}：名单是空的（第1行应为表头：{','.join(ROSTER_COLUMNS)}）")
+        raise ConfigError(f"{path}: 名单是空的（第1行应为表头：{','.join(ROSTER_COLUMNS)}）")
     missing = {"id", "name", "role"} - set(rows[0][1])
     if missing:
-        raise ConfigError(f"{path}：第1行 表头：缺少列 {', '.join(sorted(missing))}")
+        raise ConfigError(f"{path}: 第1行 表头：缺少列 {', '.join(sorted(missing))}")
     seen: dict = {"people": {}, "ids": {}}
     names = UnitNames(units)
     for n, row in rows:

@@ -17,9 +17,9 @@ from pingan.models.org_file import apply_org, parse_org_toml, parse_roster
 async def import_file(settings: Settings, path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".csv", ".xlsx"):
-        raise ConfigError(f"{path}：只能导入 .toml、.csv 或 .xlsx 文件")
+        raise ConfigError(f"{path}: 只能导入 .toml、.csv 或 .xlsx 文件")
     if not path.exists():
-        raise ConfigError(f"{path}：找不到这个文件")
+        raise ConfigError(f"{path}: 找不到这个文件")
     await upgrade(settings.database.url)
     engine = make_engine(settings.database.url)
     try:

@@ -167,7 +167,7 @@ class Ledger:
     def paged(self, t: Ticket) -> tuple[str, str]:
         """(who was paged when, who answered how soon): '02:05 吴网格、王书记;02:10 陈主任', '陈主任 5分钟'."""
         evs = self.pages.get(t.id, [])
-        sent = ";".join(f"{e.at.astimezone(self.tz):%H:%M} {e.note}" for e in evs if e.action == PAGE)
+        sent = "；".join(f"{e.at.astimezone(self.tz):%H:%M} {e.note}" for e in evs if e.action == PAGE)
         answer = next((e for e in evs if e.action == ANSWERED), None)
         took = f" {span(timedelta(seconds=answer.data['after_seconds']))}" if answer and answer.data else ""
         return sent, f"{answer.note}{took}" if answer else ""

@@ -140,13 +140,13 @@ def parse_shifts(path: Path, unit: str | None, units: list[Unit], people: list[P
     try:
         rows = _read_rows(path)
     except Exception as exc:  # a file that is no spreadsheet
-        raise ConfigError(f"{path}：无法读取：{exc}") from None
+        raise ConfigError(f"{path}: 无法读取：{exc}") from None
     if not rows:
-        raise ConfigError(f"{path}：没有任何值班记录")
+        raise ConfigError(f"{path}: 没有任何值班记录")
     present = {COLUMNS[k.strip()] for k in rows[0][1] if k and k.strip() in COLUMNS}
     missing = [HEADER_OF[f] for f in ("date", "start", "end", "name") if f not in present]
     if missing:
-        raise ConfigError(f"{path}：缺少列：{'、'.join(missing)}（表头应有 日期、开始、结束、姓名，可选 单位、班次、职务）")
+        raise ConfigError(f"{path}: 缺少列：{'、'.join(missing)}（表头应有 日期、开始、结束、姓名，可选 单位、班次、职务）")
     known, parents = UnitNames({u.id: u.name for u in units}), {u.id: u.parent_id for u in units}
     default_unit = None
     if unit:
@@ -174,9 +174,9 @@ async def apply_shifts(session: AsyncSession, shifts: list[Shift], now: datetime
 
 async def import_shifts(session: AsyncSession, path: Path, unit: str | None, now: datetime) -> str:
     if path.suffix.lower() not in (".csv", ".xlsx"):
-        raise ConfigError(f"{path}：值班表只能是 .csv 或 .xlsx 文件")
+        raise ConfigError(f"{path}: 值班表只能是 .csv 或 .xlsx 文件")
     if not path.exists():
-        raise ConfigError(f"{path}：找不到这个文件")
+        raise ConfigError(f"{path}: 找不到这个文件")
     units = list((await session.exec(select(Unit))).all())
     people = list((await session.exec(select(Person).where(Person.role != Role.resident))).all())
     shifts = parse_shifts(path, unit, units, people)
