@@ -41,7 +41,7 @@ async def test_xlsx_has_one_row_per_ticket_and_a_summary(day, files):  # noqa: F
         "居民上报", "治安", "新联社区", "已派发", "是", "周网格")
     assert by_id[4]["办结时间"] == datetime(2019, 4, 8, 9, 40) and by_id[4]["是否超期"] == "否"  # a date cell
     assert by_id[3]["到场时间"] is None
-    assert by_id[11]["责任部门"] == "都江堰市住建局(房管)"
+    assert by_id[11]["责任部门"] == "都江堰市住建局（房管）"
     assert by_id[3]["反映内容"] == "fixture 3"  # the resident's words, so a row says what was reported
     summary = {row[0]: row[1] for row in load_workbook(path)["汇总"].values}
     assert summary["统计期间"] == "2019-04-01 至 2019-04-08" and summary["状态：已派发"] == 2
