@@ -281,6 +281,7 @@ ENV_SECRETS = {
     "PINGAN_WECOM_BOT_AES_KEY": ("platforms", "wecom", "bot_aes_key"),
     "PINGAN_TENCENTCLOUD_SECRET_ID": ("paging", "secret_id"),
     "PINGAN_TENCENTCLOUD_SECRET_KEY": ("paging", "secret_key"),
+    "PINGAN_PAGING_REPLY_TOKEN": ("paging", "reply_token"),
     "PINGAN_WEB_SECRET": ("web", "secret"),
     "PINGAN_METRICS_TOKEN": ("web", "metrics_token"),
     "PINGAN_OPEN311_KEYS": ("web", "open311_keys"),

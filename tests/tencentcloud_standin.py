@@ -1,7 +1,8 @@
 """A local stand-in for Tencent Cloud's SMS (2021-01-11 SendSms) and VMS (2020-09-02 SendTtsVoice)
 APIs, for the real SDKs to talk to: it verifies the TC3-HMAC-SHA256 signature of every request and
 answers as the provider does: per-number status codes, the 30-second limit per number, API-level
-errors ({"Response": {"Error": …}}), and errors a test queues for the next calls."""
+errors ({"Response": {"Error": …}}), and errors a test queues for the next calls. It also makes the
+provider's SMS reply callback (短信回复) to a URL, as the provider does when someone answers an SMS."""
 
 from __future__ import annotations
 
@@ -125,6 +126,18 @@ class StandIn:
         self.sent.append(("voice", p["CalledNumber"], p.get("TemplateParamSet")))
         return answer({"Response": {"SendStatus": {"CallId": uuid.uuid4().hex, "SessionContext": ""},
                                                "RequestId": str(uuid.uuid4())}})
+
+    async def reply(self, url: str, mobile: str, text: str, **override) -> tuple[int, dict]:
+        """POST the reply callback as the provider sends it (its documented JSON, unsigned); returns
+        the status and the JSON answer. `override` replaces or (None) drops fields."""
+        import aiohttp
+
+        body = {"extend": "", "mobile": mobile, "nationcode": "86", "sign": self.sign_name, "text": text,
+                "time": int(self.now().timestamp())}
+        body.update(override)
+        body = {k: v for k, v in body.items() if v is not None}
+        async with aiohttp.ClientSession() as client, client.post(url, json=body) as resp:
+            return resp.status, await resp.json(content_type=None)
 
     async def start(self) -> tuple[web.AppRunner, str]:
         app = web.Application()

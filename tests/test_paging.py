@@ -1,6 +1,7 @@
 """Paging that wakes people at night: an urgent report nobody answers is paged by SMS and voice
 through the real Tencent Cloud SDKs (against a local stand-in that checks their signatures),
-then up the ladder, until someone answers in chat."""
+then up the ladder, until someone answers in chat or replies 「1」 to the SMS (the provider's reply
+callback); and the night's figures in the morning hand-over and digest."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import csv
 import re
 from datetime import datetime
 
+import aiohttp
 import pytest
 from sqlmodel import select
 
@@ -154,3 +156,77 @@ def test_paging_switched_on_with_a_piece_missing_is_a_config_error():
         load_settings(None, env=env)
     ok = load_settings(None, env={**env, "PINGAN_TENCENTCLOUD_SECRET_ID": "AKID", "PINGAN_TENCENTCLOUD_SECRET_KEY": "k"})
     assert ok.paging.enabled and ok.paging.secret_id == "AKID"
+
+
+async def test_the_night_s_figures_in_the_morning_hand_over_and_the_officials_digest(pager, provider, tmp_path):
+    """One night: an urgent report paged at 02:00 and answered, and a roster that leaves the small
+    hours unstaffed; the morning hand-over and the officials' digest that morning say the same."""
+    from pingan.scheduler.jobs import post_digests
+    from tests.test_roster import load, write
+
+    h = pager
+    h.clock.set(NIGHT.replace(day=8, hour=12))  # the Monday before
+    await load(h.bot, write(tmp_path, "单位,日期,班次,开始,结束,姓名,职务\n"
+                                      "新联社区,2019-04-08,夜班,20:00,00:00,王书记,值班员\n"))  # nobody after midnight
+    h.clock.set(NIGHT.replace(hour=1, minute=55))
+    await h.say("刘婆婆", GAS, group=None)
+    assert "📞 #1" in await tick(h, minutes=5)  # 02:00: paged
+    h.clock.advance(minutes=3)
+    await h.say("吴网格", "签收 #1", group=COORD)  # 02:03: 8 minutes after the report
+    assert "📵 #1 吴网格 已响应" in await tick(h, minutes=1)
+    h.clock.set(NIGHT.replace(hour=7))
+    hand_over = await tick(h, seconds=0)
+    figures = ("上报 1 件，其中紧急 1 件，平均 8分钟 响应；短信呼叫 2 次（1 件），1 件有人响应；"
+               "⚠️ 无人值班 1 段：新联社区 00:00–07:00。")
+    assert "🌙 昨夜" + figures in hand_over
+    h.clock.set(NIGHT.replace(hour=8, minute=30))
+    assert await post_digests(h.bot, "official")  # the officials' morning digest, of yesterday
+    async with h.bot.sessions() as s:
+        rows = (await s.exec(select(OutboxMessage).where(OutboxMessage.chat_id == "700011"))).all()  # the street's
+    digest = "".join(p["text"] for r in rows for p in r.payload["parts"])
+    assert "【永丰街道 平安日报】2019-04-08" in digest and "🌙 夜间（4月8日22:00–07:00）" + figures in digest
+
+
+async def test_an_sms_reply_1_answers_the_page_and_stops_the_climb(pager, provider):
+    """The provider's reply callback through the real HTTP server: forged, stale and unknown-number
+    bodies are refused with a 4xx and change nothing; the paged grid worker's 「1」 stops the paging."""
+    from aiohttp.test_utils import TestServer
+
+    from pingan.bot.server import make_app
+
+    h = pager
+    h.clock.set(NIGHT)
+    await h.say("刘婆婆", GAS, group=None)
+    assert "📞 #1" in await tick(h, minutes=5)  # step 1: 吴网格 (13800000003) and 王书记
+    h.bot.settings.paging.reply_token = "s3cret-path"
+    server = TestServer(make_app(h.bot, env={}, extra_senders={"console": h.sender}), host="127.0.0.1")
+    await server.start_server()
+    url = str(server.make_url("/paging/tencent/sms-reply/s3cret-path"))
+    try:
+        refused = [
+            await provider.reply(url.replace("s3cret-path", "guess"), "13800000003", "1"),  # forged URL
+            await provider.reply(url, "13800000003", "1", sign="别家签名"),  # not our signature
+            await provider.reply(url, "13800000003", "1", time=int(NIGHT.timestamp()) - 3600),  # a replay
+            await provider.reply(url, "13800000003", "1", time="now"),
+            await provider.reply(url, "13800000003", "1", sign=None),
+            await provider.reply(url, "13912345678", "1"),  # nobody's number
+            await provider.reply(url, "13800000003", "1", nationcode="852"),
+        ]
+        assert [status for status, _ in refused] == [403, 403, 400, 400, 400, 404, 404]
+        assert all(body["result"] != 0 and body["errmsg"] for _, body in refused)
+        async with aiohttp.ClientSession() as client, client.post(url, data=b"{not json") as resp:
+            assert resp.status == 400
+        assert [e.action for e in await page_events(h)] == ["page"]  # nothing changed
+        assert await provider.reply(url, "13800000003", "好的") == (200, {"result": 0, "errmsg": "OK", "answered": []})
+        h.clock.advance(minutes=1)
+        assert await provider.reply(url, "+86 138-0000-0003", "1") == (200, {"result": 0, "errmsg": "OK", "answered": [1]})
+        assert await provider.reply(url, "13800000003", "收到") == (200, {"result": 0, "errmsg": "OK", "answered": []})
+    finally:
+        await server.close()
+    await h.worker.run_once()
+    assert "📵 #1 吴网格 已短信回复收到，停止短信和电话呼叫。" in "\n".join(t for _, t in h.new())
+    answered = (await page_events(h))[-1]
+    assert answered.action == "page_answered" and answered.note == "吴网格"
+    assert answered.data["via"] == "sms" and answered.data["after_seconds"] == 60
+    sent = len(provider.sent)
+    assert "📞" not in await tick(h, minutes=10) and len(provider.sent) == sent  # no step 2: the climb stopped

@@ -1,7 +1,7 @@
 """The aiohttp server: /healthz and the platform adapters' endpoints; runs the outbox worker, the
 recovery sweep and any other background tasks (e.g. the scheduler) beside it.
 
-Request limits on the public endpoints (/onebot/, /wechat/, /wecom/, /open311/): bodies over
+Request limits on the public endpoints (/onebot/, /wechat/, /wecom/, /open311/, /paging/): bodies over
 `server.max_body_bytes` → 413, more than `server.rate_limit_per_minute` requests per source IP → 429
 (for OneBot, which authenticates every request, only failed authentications count), and malformed
 input is always a 4xx, never a 500."""
@@ -20,7 +20,7 @@ from pingan.bot.http import HttpClient
 from pingan.bot.outbox import OutboxWorker
 from pingan.bot.pipeline import Pipeline
 from pingan.bot.ratelimit import IPAllowList, SlidingWindow
-from pingan.paging.tencent import paging_senders
+from pingan.paging.tencent import SmsReplyCallback, paging_senders
 
 log = logging.getLogger("pingan.server")
 BOT = web.AppKey("bot", Bot)
@@ -28,7 +28,7 @@ PIPELINE = web.AppKey("pipeline", Pipeline)
 WORKER = web.AppKey("worker", OutboxWorker)
 ADAPTERS = web.AppKey("adapters", dict)
 
-PUBLIC_PREFIXES = ("/onebot/", "/wechat/", "/wecom/", "/open311/")
+PUBLIC_PREFIXES = ("/onebot/", "/wechat/", "/wecom/", "/open311/", "/paging/")
 
 # A background task: `async def task(bot, stop: asyncio.Event)`, run beside the server until stop is set.
 Background = Callable[[Bot, asyncio.Event], Awaitable[None]]
@@ -133,6 +133,8 @@ def make_app(bot: Bot, *, env: dict[str, str] | None = None, http: HttpClient | 
     pipeline.on_enqueued = worker.wake
     for a in adapters.values():
         a.register(app)
+    if settings.paging.enabled and settings.paging.reply_token:
+        SmsReplyCallback(bot).register(app)  # a paged person's 「1」 by SMS
     app[BOT], app[PIPELINE], app[WORKER], app[ADAPTERS] = bot, pipeline, worker, adapters
     app.router.add_get("/healthz", healthz)
     from pingan.web import mount  # the officials' workbench, /metrics, Open311 (issue #18)

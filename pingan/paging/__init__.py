@@ -3,4 +3,5 @@
 
 - settings: the `[paging]` config section;
 - (who is paged at which step, and the paging sweep, is the rule pingan/rules/paging.py;)
-- tencent: the outbox senders for platforms `sms` and `voice` (Tencent Cloud SMS/VMS SDKs)."""
+- tencent: the outbox senders for platforms `sms` and `voice` (Tencent Cloud SMS/VMS SDKs), and the
+  SMS reply callback (a paged person's 「1」) that `pingan serve` mounts."""

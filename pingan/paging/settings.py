@@ -29,6 +29,9 @@ class PagingSettings(BaseModel):
     vms_app_id: str = Field("", description="VoiceSdkAppid")
     voice_template_id: str = Field("", description="TTS template with the same three parameters")
     timeout_seconds: float = Field(10, gt=0)
+    reply_token: str = Field("", description="the secret last part of the SMS reply callback URL, "
+                             "/paging/tencent/sms-reply/<token> (env PINGAN_PAGING_REPLY_TOKEN; '' = no endpoint)")
+    reply_max_age_seconds: float = Field(600, gt=0, description="an SMS reply callback older than this is refused")
 
     @model_validator(mode="after")
     def _complete(self) -> "PagingSettings":

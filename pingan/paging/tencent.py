@@ -1,6 +1,7 @@
 """Outbox senders that page through Tencent Cloud with its official SDKs: `sms` (SMS SendSms) and
-`voice` (VMS SendTtsVoice). A page is an outbox row whose chat id is the mobile number and whose
-text parts are the template's parameters, in order. The SDKs are synchronous: calls run on a thread.
+`voice` (VMS SendTtsVoice); and the SMS reply callback (短信回复) by which a paged person answers
+「1」. A page is an outbox row whose chat id is the mobile number and whose text parts are the
+template's parameters, in order. The SDKs are synchronous: calls run on a thread.
 
 Provider answers become the outbox's outcomes: throttling waits (retry_after), a number, template,
 signature, balance or credential the provider refuses is permanent (dead letter → the admins hear
@@ -9,10 +10,20 @@ of it and phone by hand), anything else is retried with backoff."""
 from __future__ import annotations
 
 import asyncio
+import hmac
+import json
+import logging
+from datetime import datetime, timezone
+
+from aiohttp import web
 
 from pingan.bot.outbox import SendError
 from pingan.messages import ChatRef, Outbound, Text
 from pingan.paging.settings import PagingSettings
+from pingan.rules.paging import answer_by_sms
+
+log = logging.getLogger("pingan.paging")
+REPLY_PATH = "/paging/tencent/sms-reply/{token}"
 
 # seconds to wait after the provider's per-number limits; the daily one cannot wait for a night
 WAIT = {"LimitExceeded.PhoneNumberThirtySecondLimit": 30, "LimitExceeded.PhoneNumberOneHourLimit": 3600,
@@ -33,6 +44,12 @@ def outcome(code: str, message: str) -> SendError:
 def e164(mobile: str) -> str:
     digits = mobile.strip().replace(" ", "").replace("-", "")
     return digits if digits.startswith("+") else "+86" + digits
+
+
+def national(mobile: str) -> str:
+    """'+86 138-0000-0003', '8613800000003' → '13800000003' (a mainland mobile as people write it)."""
+    digits = e164(mobile)[1:]
+    return digits[2:] if digits.startswith("86") and len(digits) == 13 else digits
 
 
 class _TencentSender:
@@ -103,3 +120,53 @@ def paging_senders(settings: PagingSettings) -> dict:
     if settings.voice:
         senders["voice"] = VoiceSender(settings)
     return senders
+
+
+def _refuse(status: int, why: str) -> web.Response:
+    log.warning("SMS reply callback refused (%s): %s", status, why)
+    return web.json_response({"result": status, "errmsg": why}, status=status)
+
+
+class SmsReplyCallback:
+    """Tencent Cloud SMS's reply callback (短信回复): when someone answers an SMS, the provider POSTs
+    {"extend", "mobile", "nationcode", "sign", "text", "time"} (JSON) to the URL set in its console
+    and expects {"result": 0, "errmsg": "OK"}. The provider signs nothing, so the URL's last part is a
+    secret (`[paging] reply_token`), the body must carry our SMS signature (`sign_name`) and be recent
+    (`reply_max_age_seconds`: no replays); the number must be a person's in the organisation file. The
+    reply itself is the paging rule's (rules/paging.py `answer_by_sms`)."""
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+
+    def register(self, app: web.Application) -> None:
+        app.router.add_post(REPLY_PATH, self.handle)
+
+    def person(self, nationcode: str, mobile: str):
+        if nationcode.lstrip("+") != "86":
+            return None
+        number = national(mobile)
+        return next((p for p in self.bot.org.people.values() if p.mobile and national(p.mobile) == number), None)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        s = self.bot.settings.paging
+        if not hmac.compare_digest(request.match_info["token"].encode(), s.reply_token.encode()):
+            return _refuse(403, "unknown callback URL")
+        try:
+            body = json.loads(await request.read())
+        except ValueError:
+            return _refuse(400, "body is not JSON")
+        fields = ("mobile", "nationcode", "sign", "text")
+        if not (isinstance(body, dict) and all(isinstance(body.get(k), str) for k in fields)
+                and isinstance(body.get("time"), (int, float)) and not isinstance(body["time"], bool)):
+            return _refuse(400, "mobile, nationcode, sign, text (strings) and time (seconds) are required")
+        if not hmac.compare_digest(body["sign"].encode(), s.sign_name.encode()):
+            return _refuse(403, "not this account's SMS signature")
+        now = self.bot.clock.now()
+        sent = datetime.fromtimestamp(body["time"], timezone.utc)
+        if not -60 <= (now - sent).total_seconds() <= s.reply_max_age_seconds:  # a minute of clock skew
+            return _refuse(400, "time is too old or in the future")
+        person = self.person(body["nationcode"], body["mobile"])
+        if person is None:
+            return _refuse(404, "the number is nobody's in the organisation file")
+        answered = await answer_by_sms(self.bot, person, body["text"], sent)
+        return web.json_response({"result": 0, "errmsg": "OK", "answered": answered})

@@ -14,6 +14,9 @@ Definitions (docs/scheduler.md):
 - 超期 (as of the period's end, or now if earlier): open and past its resolution deadline, or not
   yet on scene and past its on-scene deadline.
 - medians: time to on scene of the period's new tickets; time to resolution of the period's resolved.
+- 夜间: the nights' figures as rules/night.py defines them (the morning hand-over's, too), for the
+  nights ending after the period began up to the morning after it, one per day: the officials'
+  morning digest of yesterday shows the night just ended, the 18:00 community digest last night.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pingan.models.org_index import OrgIndex
 from pingan.notify import span
 from pingan.reports import figures
 from pingan.reports.figures import total as _total
+from pingan.rules import night
 from pingan.taxonomy import Taxonomy
 
 KIND_TITLE = {"day": "平安日报", "week": "平安周报", "campaign": "百日攻坚阶段总结", "range": "平安统计"}
@@ -98,6 +102,7 @@ class Tally:
     on_scene_secs: list = field(default_factory=list)
     resolve_secs: list = field(default_factory=list)
     overdue_rows: list = field(default_factory=list)  # (since, id, label fields…)
+    night: night.Night = field(default_factory=night.Night)
 
     NUMS = ("new_resident", "new_other", "arrive_base", "on_time", "resolved", "returned", "called_up",
             "called_up_auto", "urged", "found",
@@ -112,6 +117,7 @@ class Tally:
                 mine[i] += v[i]
         self.on_scene_secs += o.on_scene_secs
         self.resolve_secs += o.resolve_secs
+        self.night.add(o.night)
         self.overdue_rows = sorted(self.overdue_rows + o.overdue_rows, key=worst_first)[:cap]
 
     @property
@@ -122,7 +128,7 @@ class Tally:
     def quiet(self) -> bool:
         """Nothing happened and nothing is open: a short digest, no chart."""
         return not (self.new or self.found or self.pending or self.overdue or self.resolved or self.returned
-                    or self.called_up)
+                    or self.called_up or not self.night.empty)
 
     @staticmethod
     def rate(num: int, den: int) -> float | None:
@@ -174,6 +180,14 @@ def campaign_start(settings, tz: tzinfo) -> datetime | None:
     return datetime.combine(date.fromisoformat(cs), time(0), tzinfo=tz) if cs else None
 
 
+def period_nights(settings, tz: tzinfo, period: Period, now: datetime) -> list[night.Window]:
+    """The nights a digest of `period` reports (see 夜间 above), as of `now`."""
+    morning_after = datetime.combine(period.end + timedelta(days=1), time.fromisoformat(settings.policy.quiet_end),
+                                     tzinfo=tz)
+    return night.nights(settings.policy, tz, period.bounds(tz)[0], min(now, morning_after),
+                        most=(period.end - period.start).days + 1)
+
+
 def _cat_of(t: Tally, cat: str | None) -> list[int]:
     return t.by_cat[figures.category_code(cat)]
 
@@ -197,6 +211,7 @@ class _Scope:
         self.resolved_asof = figures.resolved(self.asof)
         self.self_handled = figures.self_handled(self.asof)
         self.called = figures.called_up()
+        self.unit_ids = units
         self.units = [T.unit_id.in_(units)] if units is not None else []
         if units is not None:
             self.since_campaign = [T.created_at < pe, *([T.created_at >= lower] if lower is not None else []), *self.units]
@@ -330,10 +345,20 @@ async def _overdue(session, sc: _Scope, open_where: list, out: dict, cap: int) -
         out[unit].overdue_rows = sorted(rs, key=worst_first)[:cap]
 
 
+async def _nights(session, sc: _Scope, windows: list[night.Window], roster, out: dict) -> None:
+    """The nights' figures per ticket unit, and the stretches no shift on a unit's roster covered."""
+    for unit, n in (await night.collect(session, windows, sc.units)).items():
+        out[unit].night.add(n)
+    rostered = roster.units if roster is not None else ()
+    for unit, gaps in night.unstaffed(roster, sc.unit_ids if sc.unit_ids is not None else rostered, windows).items():
+        out[unit].night.unstaffed += gaps
+
+
 async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
-                  units: list[str] | None = None, cap: int | None = None) -> dict[str | None, Tally]:
+                  units: list[str] | None = None, cap: int | None = None, roster=None) -> dict[str | None, Tally]:
     """Per ticket-unit (community) tallies in a few grouped queries. `units` limits the scan; `cap`
-    overdue tickets are listed per unit (default: the digests' `overdue_list_cap`)."""
+    overdue tickets are listed per unit (default: the digests' `overdue_list_cap`); `roster` (the
+    organisation's) finds the nights' unstaffed shifts."""
     sc = _Scope(settings, tz, period, now, units)
     out: dict[str | None, Tally] = defaultdict(Tally)
     await _new_tickets(session, sc, out)
@@ -344,6 +369,7 @@ async def collect(session, settings, tz: tzinfo, period: Period, now: datetime,
     open_where = _open_where(sc)
     await _pending(session, open_where, out)
     await _overdue(session, sc, open_where, out, cap or settings.scheduler.overdue_list_cap)
+    await _nights(session, sc, period_nights(settings, tz, period, now), roster, out)
     return out
 
 
@@ -416,7 +442,7 @@ def rank(org: OrgIndex, rolled: dict[str, Tally], unit_id: str) -> list[tuple[st
 
 
 def render(org: OrgIndex, taxonomy: Taxonomy, settings, unit_id: str, t: Tally, period: Period,
-           rolled: dict[str, Tally] | None = None) -> Digest:
+           rolled: dict[str, Tally] | None = None, nights: list[night.Window] = ()) -> Digest:
     unit = org.units[unit_id]
     cs = settings.scheduler.campaign_start
     day_no = ""
@@ -436,6 +462,7 @@ def render(org: OrgIndex, taxonomy: Taxonomy, settings, unit_id: str, t: Tally, 
         f"{mins}分钟到场 {t.on_time}/{t.arrive_base}（{pct(t.on_time_rate)}）· 办结 {t.resolved} · "
         f"呼叫 {t.called_up} 次{auto} · 退回 {t.returned}" + (f" · 居民催办 {t.urged} 次" if t.urged else ""),
         f"中位用时：到场 {dur(t.median_on_scene)} · 办结 {dur(t.median_resolve)}",
+        *([t.night.line(night.label(nights), org.units)] if nights and not t.night.empty else []),
         f"累计{'（自 ' + cs + '）' if cs else ''}：排查发现问题隐患 {t.found} 个，已化解 {t.resolved_total} 个，"
         f"待化解 {t.pending} 个；社区自处理 {t.self_handled} 个，呼叫上级 {t.called_up_total} 个",
         f"分类（{w}/累计/待化解）：",

@@ -12,7 +12,7 @@ from pingan.messages import ChatRef, Text
 from pingan.models import Level
 from pingan.notify import LATE, Notifier
 from pingan.reports import chart
-from pingan.reports.digest import Digest, Period, Tally, collect, rank, render, roll_up
+from pingan.reports.digest import Digest, Period, Tally, collect, period_nights, rank, render, roll_up
 
 
 # --- who gets which digest ------------------------------------------------------------------------
@@ -65,16 +65,17 @@ async def build_digests(bot, units: list[str], period: Period, now: datetime, ch
         scope = None
         if len(units) <= 50:
             scope = sorted({d for u in units for d in bot.org.descendants(u)})
-        per_unit = await collect(session, bot.settings, bot.clock.tz, period, now, scope)
+        per_unit = await collect(session, bot.settings, bot.clock.tz, period, now, scope, roster=bot.org.roster)
     # a city's roll-up is ~0.5 s of pure Python: on a thread the GIL still switches back to the loop
     # every few ms, so reports keep flowing instead of waiting for it in one piece
     rolled = await asyncio.to_thread(roll_up, bot.org, per_unit, bot.settings.scheduler.overdue_list_cap)
     out, jobs, charted = [], [], []
+    nights = period_nights(bot.settings, bot.clock.tz, period, now)
     for n, uid in enumerate(units):
         if n % 200 == 199:  # a city's digests take seconds to render: let messages through meanwhile
             await asyncio.sleep(0)
         tally = rolled.get(uid) or Tally()
-        d = render(bot.org, bot.taxonomy, bot.settings, uid, tally, period, rolled)
+        d = render(bot.org, bot.taxonomy, bot.settings, uid, tally, period, rolled, nights)
         if charts and not d.brief:
             data = chart_data(bot.org, bot.taxonomy, uid, tally, rank(bot.org, rolled, uid))
             jobs.append(chart_job(d, data, bot.settings, period))

@@ -1,6 +1,7 @@
 """Hand-over (交班) posts: a unit's open and overdue tickets with their holders, @-mentioning the
-incoming shift; the morning one (at the end of quiet hours) sums up the night (reports, the urgent
-ones' response time, SMS pages and answers) and @-mentions the holders of the night's reports that
+incoming shift; the morning one (at the end of quiet hours) sums up the night in the figures of
+rules/night.py (reports, the urgent ones' response time, SMS pages and answers, shifts nobody was
+on) and @-mentions the holders of the night's reports that
 waited (nobody is woken for a report that is not urgent).
 
 Automatic ones are claimed once in `scheduler_runs` (job `handover`), from the scheduler's sweep
@@ -8,18 +9,18 @@ Automatic ones are claimed once in `scheduler_runs` (job `handover`), from the s
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from pingan.lifecycle import HELD
 from pingan.messages import Text
-from pingan.models import Person, Ticket, TicketEvent
+from pingan.models import Person, Ticket
 from pingan.models.roster import DUTY_ROLES
 from pingan.models.ticket import SchedulerRun
-from pingan.notify import Notifier, span
-from pingan.rules.paging import ANSWERED, PAGE
+from pingan.notify import Notifier
+from pingan.rules import night
 
 LATE = timedelta(minutes=30)  # an automatic hand-over later than this after its time is skipped
 LISTED = 15  # tickets listed by number in one post
@@ -34,20 +35,6 @@ async def open_tickets(session, org, unit_id: str) -> list[Ticket]:
     q = (select(Ticket).where(Ticket.unit_id.in_(org.descendants(unit_id)),
                               Ticket.status.in_([str(s) for s in HELD])).order_by(Ticket.id))
     return list((await session.exec(q)).all())
-
-
-def night_line(reports: list[Ticket], pages: dict[int, int], answered: set[int]) -> str:
-    """The night in one line: reports, the urgent ones' response time (签收 or 到场), pages."""
-    urgent = [t for t in reports if t.urgent]
-    took = [min(x for x in (t.acknowledged_at, t.on_scene_at) if x) - t.dispatched_at
-            for t in urgent if t.dispatched_at and (t.acknowledged_at or t.on_scene_at)]
-    line = f"🌙 昨夜上报 {len(reports)} 件，其中紧急 {len(urgent)} 件"
-    if took:
-        line += f"，平均 {span(sum(took, timedelta()) / len(took))} 响应"
-    paged = [t.id for t in reports if pages.get(t.id)]
-    if paged:
-        line += f"；短信呼叫 {sum(pages[i] for i in paged)} 次（{len(paged)} 件），{len(answered & set(paged))} 件有人响应"
-    return line + "。"
 
 
 def post(n: Notifier, unit_id: str, tickets: list[Ticket], now: datetime, incoming: list[Person],
@@ -89,20 +76,6 @@ def shift_line(org, unit_id: str, at: datetime) -> str:
                      if d.person_id in org.people)
 
 
-async def _pages(session, ids: list[int]) -> tuple[dict[int, int], set[int]]:
-    """Per ticket, how many numbers were paged; and the tickets whose pages someone answered."""
-    pages: dict[int, int] = {}
-    answered: set[int] = set()
-    if ids:
-        for ev in (await session.exec(select(TicketEvent).where(
-                TicketEvent.ticket_id.in_(ids), TicketEvent.action.in_([PAGE, ANSWERED])))).all():
-            if ev.action == PAGE:
-                pages[ev.ticket_id] = pages.get(ev.ticket_id, 0) + len((ev.data or {}).get("people", []))
-            elif ev.actor_id:
-                answered.add(ev.ticket_id)
-    return pages, answered
-
-
 async def sweep(bot, now: datetime) -> int:
     """Automatic hand-overs: at each rostered shift change, and at the end of quiet hours in every
     community that had night reports. Each claimed once; returns posts queued."""
@@ -115,30 +88,28 @@ async def sweep(bot, now: datetime) -> int:
                 people = due.get(key, (unit_id, []))[1]
                 due[key] = (unit_id, people + [org.people[d.person_id]] if d.person_id in org.people else people,
                             [], None)
-    p = bot.settings.policy
-    qs, qe = time.fromisoformat(p.quiet_start), time.fromisoformat(p.quiet_end)
-    local = now.astimezone(tz)
-    end = datetime.combine(local.date(), qe, tzinfo=tz)
+    last_night = night.nights(bot.settings.policy, tz, now - LATE, now, most=1)
     async with bot.write_lock, bot.sessions() as session:
-        if qs != qe and timedelta(0) <= local - end < LATE:
-            start = datetime.combine(local.date() - timedelta(days=1) if qs > qe else local.date(), qs, tzinfo=tz)
-            night = list((await session.exec(select(Ticket).where(  # ix on created_at
-                Ticket.created_at >= start, Ticket.created_at < end).order_by(Ticket.id))).all())
-            pages, answered = await _pages(session, [t.id for t in night])
-            for unit_id in sorted({t.unit_id for t in night if t.unit_id}):
-                mine = [t for t in night if t.unit_id == unit_id]
-                waiting = [t for t in mine if not t.urgent and t.status in HELD]
-                due[f"{unit_id}@morning@{local.date().isoformat()}"] = (
-                    unit_id, [], waiting, night_line(mine, pages, answered))
+        if last_night:
+            start, end = last_night[0]
+            figs = await night.collect(session, last_night)
+            gaps = night.unstaffed(org.roster, figs, last_night)
+            held = list((await session.exec(select(Ticket).where(  # ix on created_at
+                Ticket.created_at >= start, Ticket.created_at < end, Ticket.urgent == False,  # noqa: E712
+                Ticket.status.in_([str(s) for s in HELD])).order_by(Ticket.id))).all())
+            for unit_id in sorted(u for u in figs if u):
+                figs[unit_id].unstaffed = gaps.get(unit_id, [])
+                due[f"{unit_id}@morning@{end.date().isoformat()}"] = (
+                    unit_id, [], [t for t in held if t.unit_id == unit_id], figs[unit_id].line("昨夜", org.units))
         if not due:
             return 0
         done = set((await session.exec(select(SchedulerRun.key).where(
             SchedulerRun.job == "handover", SchedulerRun.key.in_(list(due))))).all())
         n = Notifier(org, bot.settings, bot.taxonomy, bot.clock)
-        for key, (unit_id, people, night, summary) in due.items():
+        for key, (unit_id, people, waiting, summary) in due.items():
             if key not in done:
                 session.add(SchedulerRun(job="handover", key=key, at=now))
-                post(n, unit_id, await open_tickets(session, org, unit_id), now, people, night, summary=summary)
+                post(n, unit_id, await open_tickets(session, org, unit_id), now, people, waiting, summary=summary)
         try:
             await session.flush()
         except IntegrityError:  # another process posted them first

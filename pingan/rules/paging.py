@@ -3,12 +3,15 @@
 An urgent ticket with nobody's 签收/到场 `after_minutes` after dispatch: step 1 pages its holder (or,
 on leave, the duty person) and its community's lead on duty; every `every_minutes` more, the next
 tier up: its on-duty person and lead, up to the top of the ladder. Any word on the ticket from staff
-(a keyword, a 说明) answers it: pages not yet sent are cancelled. Each step is a `page` event (who,
-which numbers, SMS/voice) and the answer a `page_answered` event (who, how long after the first page)."""
+(a keyword, a 说明) answers it, and so does a paged person's SMS reply 「1」 or 「收到」 (`answer_by_sms`,
+from the provider's reply callback): pages not yet sent are cancelled. Each step is a `page` event
+(who, which numbers, SMS/voice) and the answer a `page_answered` event (who, how long after the first
+page, and `via` sms when it came by SMS)."""
 
 from __future__ import annotations
 
 import logging
+import unicodedata
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -116,7 +119,8 @@ async def _ticket(session, n: Notifier, t: Ticket, events: list[TicketEvent], no
     pages = [e for e in events if e.action == PAGE]
     said = answer(t, events)
     if pages and (said is not None or t.status not in HELD or t.acknowledged_at or t.on_scene_at):
-        await _stop(session, n, t, pages[0], said, now)
+        await _stop(session, n, t, pages[0], n.org.people.get(said.actor_id) if said else None,
+                    said.at if said else now, now)
         return 0
     if not waiting or said is not None:
         return 0
@@ -144,17 +148,54 @@ async def _ticket(session, n: Notifier, t: Ticket, events: list[TicketEvent], no
     return len(people) * len(kinds)
 
 
-async def _stop(session, n: Notifier, t: Ticket, first: TicketEvent, said: TicketEvent | None, now) -> None:
-    """Answered (or no longer open): cancel what has not gone out, and record who answered."""
+async def _stop(session, n: Notifier, t: Ticket, first: TicketEvent, who: Person | None, at: datetime, now,
+                via: str = "chat") -> None:
+    """Answered by `who` at `at` (or, nobody, no longer open): cancel what has not gone out, and
+    record who answered."""
     res = await session.exec(update(OutboxMessage).where(
         OutboxMessage.ticket_id == t.id, OutboxMessage.platform.in_(PAGE_PLATFORMS),
-        OutboxMessage.status == "pending").values(status="cancelled", last_error="answered in chat"))
-    who = n.org.people.get(said.actor_id) if said else None
-    at = said.at if said else now
+        OutboxMessage.status == "pending").values(status="cancelled", last_error=f"answered ({via})"))
     if who is not None:
-        n.to_unit(t.holder_unit_id, lambda pf: [Text(f"📵 #{t.id} {who.name} 已响应，停止短信和电话呼叫。")], t)
+        how = "已短信回复收到" if via == "sms" else "已响应"
+        n.to_unit(t.holder_unit_id, lambda pf: [Text(f"📵 #{t.id} {who.name} {how}，停止短信和电话呼叫。")], t)
     stage_event(session.sync_session, TicketEvent(
         ticket_id=t.id, at=now, actor_id=who.id if who else None, action=ANSWERED, to_status=t.status,
         note=who.name if who else f"工单{t.status}",
         data={"by": who.id if who else None, "answered_at": at.isoformat(), "cancelled": res.rowcount,
-              "after_seconds": int((at - first.at).total_seconds())}))
+              "after_seconds": int((at - first.at).total_seconds()), "via": via}))
+
+
+SMS_ACK = ("1", "收到")  # the page's SMS asks for one of these in reply
+
+
+def acknowledges(text: str) -> bool:
+    """「1」, 「１」, 「收到。」 …: the reply that answers a page."""
+    return unicodedata.normalize("NFKC", text).strip().rstrip("。.!! ") in SMS_ACK
+
+
+async def answer_by_sms(bot, person: Person, text: str, at: datetime) -> list[int]:
+    """A paged person's SMS reply: 「1」/「收到」 answers every open page sent to them, as a word in chat
+    answers a ticket's (the group hears it, queued pages are cancelled). Returns the tickets answered."""
+    if not acknowledges(text):
+        return []
+    now = bot.clock.now()
+    at = min(at, now)
+    since = now - timedelta(hours=bot.settings.paging.horizon_hours)
+    async with bot.write_lock, bot.sessions() as session:
+        events = (await session.exec(select(TicketEvent).where(  # ix_ticket_events_action_at
+            TicketEvent.action.in_([PAGE, ANSWERED]), TicketEvent.at > since).order_by(TicketEvent.id))).all()
+        first: dict[int, TicketEvent] = {}
+        paged_them: set[int] = set()
+        for e in events:
+            if e.action == PAGE:
+                first.setdefault(e.ticket_id, e)
+                if person.id in (e.data or {}).get("people", []):
+                    paged_them.add(e.ticket_id)
+        mine = sorted(paged_them - {e.ticket_id for e in events if e.action == ANSWERED})
+        n = Notifier(bot.org, bot.settings, bot.taxonomy, bot.clock)
+        for tid in mine:
+            await _stop(session, n, await session.get(Ticket, tid), first[tid], person, at, now, via="sms")
+        await bot.enqueue(session, n.out, now)
+        await session.commit()
+    log.info("SMS reply from %s answered the pages of %s", person.id, mine or "no ticket")
+    return mine
