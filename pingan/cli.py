@@ -39,12 +39,12 @@ def parse_date(value: str | date) -> date:
     text = str(value).strip()
     m = _DATE.fullmatch(text)
     if m is None:
-        raise typer.BadParameter("日期格式不对,请写成 2026-11-24")
+        raise typer.BadParameter("日期格式不对，请写成 2026-11-24")
     y, mo, d = (int(g) for g in m.groups() if g is not None)
     try:
         return date(y, mo, d)
     except ValueError:
-        raise typer.BadParameter(f"没有 {text} 这一天,请检查月份和日期") from None
+        raise typer.BadParameter(f"没有 {text} 这一天，请检查月份和日期") from None
 
 
 def DateOpt(default, *names: str, help: str):  # named like ConfigOpt: used where typer.Option would be
@@ -201,7 +201,7 @@ def org_import(file: Path, config: Optional[Path] = ConfigOpt,
     try:
         summary = asyncio.run(import_file(settings, file))
     except ConfigError as exc:
-        typer.secho(f"导入失败,未写入任何数据 / nothing imported:\n{exc}", fg="red", err=True)
+        typer.secho(f"导入失败，未写入任何数据 / nothing imported:\n{exc}", fg="red", err=True)
         raise typer.Exit(1) from None
     typer.echo(summary)
 
@@ -278,7 +278,7 @@ def digest(
             typer.echo(plain(Outbound(ChatRef("console", "console", "group", "cli"), parts)))
             if chart is not None and d.chart:
                 Path(d.chart).replace(chart)
-                typer.echo(f"图表:{chart}")
+                typer.echo(f"图表：{chart}")
 
     asyncio.run(main())
 
@@ -299,7 +299,7 @@ def export(
     from pingan.reports.ledger import export_ledger
 
     if start > end:  # would quietly write an empty ledger
-        raise typer.BadParameter("开始日期晚于结束日期,请对调", param_hint="'--from' / '--to'")
+        raise typer.BadParameter("开始日期晚于结束日期，请对调", param_hint="'--from' / '--to'")
 
     async def main() -> None:
         async with _bot(config, db) as bot:
@@ -311,7 +311,7 @@ def export(
                     bot, uid, start, end, file,
                     as_csv=as_csv or file.suffix.lower() == ".csv",
                     progress=lambda n: bar.advance(task, n), total_cb=lambda n: bar.update(task, total=n))
-            typer.echo(f"已导出 {summary.rows} 件(超期 {summary.overdue})→ {file}")
+            typer.echo(f"已导出 {summary.rows} 件（超期 {summary.overdue}）→ {file}")
 
     asyncio.run(main())
 
@@ -340,15 +340,15 @@ def _shift_lines(org, unit_id: str, day: date) -> list[str]:
     out = []
     for d in org.roster.day(unit_id, day):
         person = org.people.get(d.person_id)
-        away = "(请假)" if org.roster.on_leave(d.person_id, d.starts) else ""
+        away = "（请假）" if org.roster.on_leave(d.person_id, d.starts) else ""
         label = f"{d.label} " if d.label else ""
-        out.append(f"{label}{d.starts:%H:%M}–{d.ends:%H:%M}{'(次日)' if d.ends.date() > day else ''}"
+        out.append(f"{label}{d.starts:%H:%M}–{d.ends:%H:%M}{'（次日）' if d.ends.date() > day else ''}"
                    f" {DUTY_ROLES.get(d.role, d.role)} {person.name if person else d.person_id}{away}")
     return out
 
 
 @roster_app.command("import")
-def roster_import(file: Path, unit: Optional[str] = typer.Option(None, help="单位(文件没有单位列时)"),
+def roster_import(file: Path, unit: Optional[str] = typer.Option(None, help="单位（文件没有单位列时）"),
                   config: Optional[Path] = ConfigOpt, db: Optional[str] = DbOpt) -> None:
     """Import a duty roster (.csv/.xlsx): every row checked, nothing written on any error."""
     from pingan.clock import SystemClock
@@ -364,13 +364,13 @@ def roster_import(file: Path, unit: Optional[str] = typer.Option(None, help="单
     try:
         typer.echo(asyncio.run(_with_session(settings, work)))
     except ConfigError as exc:
-        typer.secho(f"导入失败,未写入任何数据:\n{exc}", fg="red", err=True)
+        typer.secho(f"导入失败，未写入任何数据：\n{exc}", fg="red", err=True)
         raise typer.Exit(1) from None
 
 
 @roster_app.command("show")
 def roster_show(unit: str = typer.Option(..., help="单位名称或编号"),
-                day: Optional[date] = DateOpt(None, "--date", help="日期(默认今天)"),
+                day: Optional[date] = DateOpt(None, "--date", help="日期（默认今天）"),
                 config: Optional[Path] = ConfigOpt, db: Optional[str] = DbOpt) -> None:
     """Print a unit's shifts of a day (dated ones, else the weekly rotation)."""
     from pingan.clock import SystemClock
@@ -389,11 +389,11 @@ def roster_show(unit: str = typer.Option(..., help="单位名称或编号"),
         raise typer.BadParameter(why, param_hint="'--unit'")
     day = day or clock.now().date()
     lines = _shift_lines(org, uid, day)
-    typer.echo(f"{org.units[uid].name} {day.isoformat()} 值班:")
-    typer.echo("\n".join(lines) if lines else "(无排班,按组织文件的值班标记)")
+    typer.echo(f"{org.units[uid].name} {day.isoformat()} 值班：")
+    typer.echo("\n".join(lines) if lines else "（无排班，按组织文件的值班标记）")
     holes = org.roster.gaps(uid, day) if lines else []
     if holes:  # nobody rostered then: the organisation file's flags answer
-        typer.echo("⚠️ 无人值班:" + "、".join(f"{a:%H:%M}–{'24:00' if b.date() > day else f'{b:%H:%M}'}"
+        typer.echo("⚠️ 无人值班：" + "、".join(f"{a:%H:%M}–{'24:00' if b.date() > day else f'{b:%H:%M}'}"
                                            for a, b in holes))
 
 

@@ -43,8 +43,8 @@ class Action(StrEnum):
 
 ACTION_NAMES = {
     Action.dispatch: "派发", Action.ack: "签收", Action.on_scene: "到场", Action.progress: "处理中",
-    Action.resolve: "办结", Action.close: "满意(关闭)", Action.escalate: "呼叫", Action.transfer: "派单",
-    Action.return_: "退回", Action.withdraw: "撤销", Action.reopen: "不满意(重新打开)", Action.grade: "定级",
+    Action.resolve: "办结", Action.close: "满意（关闭）", Action.escalate: "呼叫", Action.transfer: "派单",
+    Action.return_: "退回", Action.withdraw: "撤销", Action.reopen: "不满意（重新打开）", Action.grade: "定级",
 }
 
 # The status sets, defined once. HELD: someone holds the ticket and is expected to act. OPEN: not yet

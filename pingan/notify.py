@@ -18,7 +18,7 @@ from pingan.models.org_index import OrgIndex
 from pingan.parser import vague_place
 from pingan.taxonomy import Taxonomy
 
-LATE = "(补发)"  # marks a post that went out after its time (downtime, quiet hours held it back)
+LATE = "（补发）"  # marks a post that went out after its time (downtime, quiet hours held it back)
 
 
 def lacks_place(t: Ticket) -> bool:
@@ -80,15 +80,15 @@ class Notifier:
 
     def place(self, t: Ticket) -> str:
         if t.location is None:
-            return "位置待补充(已追问上报人)"
-        return f"{t.location}(哪个小区待确认,已追问上报人)" if lacks_place(t) else t.location
+            return "位置待补充（已追问上报人）"
+        return f"{t.location}（哪个小区待确认，已追问上报人）" if lacks_place(t) else t.location
 
     def label(self, t: Ticket) -> str:
         return self.taxonomy.label(t.category, t.item)
 
     def who(self, person: Person | None) -> str:
         if person is None:
-            return "(未配置值班人员)"
+            return "（未配置值班人员）"
         return f"{ROLE_NAMES.get(person.role, '')} {person.name}".strip()
 
     def follower(self, t: Ticket) -> Person | None:
@@ -105,7 +105,7 @@ class Notifier:
         if t.holder_level == Level.grid:
             return self.who(person)
         if unit and self.follower(t):
-            return f"{unit.name}(跟进:{person.name})"
+            return f"{unit.name}（跟进：{person.name}）"
         return f"{unit.name if unit else ''} {person.name if person else ''}".strip()
 
     def mention(self, person: Person, platform: str) -> Mention:
@@ -132,13 +132,8 @@ class Notifier:
     def headline(self, t: Ticket, title: str, late: bool) -> str:
         """The first lines of a scheduler post: '⏰【到场提醒 #12】(补发)消防安全·电动车…(中事)📍…'."""
         icon = "🚨" if t.urgent else "⏰"
-        return (f"{icon}【{title} #{t.id}】{LATE if late else ''}{self.label(t)}({t.size}事)"
+        return (f"{icon}【{title} #{t.id}】{LATE if late else ''}{self.label(t)}（{t.size}事）"
                 f"📍{t.location or '—'}\n“{excerpt(t.raw_text, 30)}”\n")
-
-    def emergency_line(self) -> str:
-        e = self.settings.emergency
-        nums = f"火警 {e.fire} / 报警 {e.police} / 急救 {e.ambulance}" + (f" / 燃气抢修 {e.gas}" if e.gas else "")
-        return f"⚠️ 如有明火、燃气泄漏或人员受伤,请立即拨打 {nums},并远离危险区域。"
 
     # --- addressing -----------------------------------------------------------------------------
     def to_chat(self, chat: ChatRef, parts: list[Part], ticket: Ticket | None = None, image: str | None = None,
@@ -182,20 +177,20 @@ class Notifier:
     # --- ticket facts ---------------------------------------------------------------------------
     def located(self, t: Ticket, rerouted: bool) -> None:
         holder = self.org.people.get(t.holder_person_id)
-        text = f"📍 #{t.id} 位置补充:{t.location}"
+        text = f"📍 #{t.id} 位置补充：{t.location}"
         if rerouted and holder:
             due = t.on_scene_due
             # an answer that came late: no deadline that has already gone by
             when = f"请 {self.hhmm(due)} 前到场" if due and due > self.clock.now() else "请尽快到场"
             self.to_unit(t.holder_unit_id, lambda pf: [Text(text + "\n")] + self.ask(
-                pf, [holder], f"{when},回复「到场 #{t.id}」"), t)
+                pf, [holder], f"{when}，回复「到场 #{t.id}」"), t)
         else:
             self.to_unit(t.holder_unit_id, lambda pf: [Text(text)], t)
 
     def reporter_added(self, t: Ticket, text: str) -> None:
         """The reporter's 补充 (the car is still there, it got worse): to whoever holds the ticket."""
         holder = self.org.people.get(t.holder_person_id)
-        self.to_unit(self.holder_groups(t), lambda pf: [Text(f"💬 #{t.id} 上报人补充:{text}")] + self.after(pf, holder), t)
+        self.to_unit(self.holder_groups(t), lambda pf: [Text(f"💬 #{t.id} 上报人补充：{text}")] + self.after(pf, holder), t)
 
     def history(self, t: Ticket, events: list[TicketEvent], n: int = 4) -> str:
         """The last lifecycle steps ('10:00 上报 → 10:09 到场 → 10:30 呼叫'); reminders and other
@@ -210,19 +205,19 @@ class Notifier:
     def status_card(self, t: Ticket, events: list[TicketEvent], staff: bool = True) -> str:
         """A ticket at a glance. Workers' remarks (说明) are for staff; a resident sees the 办结说明."""
         lines = [
-            f"📋 #{t.id} {self.label(t)}({t.size}事)",
+            f"📋 #{t.id} {self.label(t)}（{t.size}事）",
             f"📍{t.location or '—'}",
-            f"状态:{STATUS_NAMES.get(t.status, t.status)}    责任:{self.holder_name(t)}",
+            f"状态：{STATUS_NAMES.get(t.status, t.status)}    责任：{self.holder_name(t)}",
         ]
         if t.on_scene_at is None and t.on_scene_due:
-            lines.append(f"到场期限:{self.hhmm(t.on_scene_due)}")
+            lines.append(f"到场期限：{self.hhmm(t.on_scene_due)}")
         if t.resolved_at is None and t.resolve_due:
-            lines.append(f"办结期限:{self.due(t.resolve_due)}")
-        lines.append(f"经过:{self.history(t, events)}")
+            lines.append(f"办结期限：{self.due(t.resolve_due)}")
+        lines.append(f"经过：{self.history(t, events)}")
         if t.resolution_note and t.resolved_at is not None:
-            lines.append(f"办结说明:{t.resolution_note}")
+            lines.append(f"办结说明：{t.resolution_note}")
         note = next((e for e in reversed(events) if e.action == "note"), None) if staff else None
         if note is not None:
             who = self.org.people.get(note.actor_id)
-            lines.append(f"说明:{note.note}({who.name if who else ''} {self.hhmm(note.at)})")
+            lines.append(f"说明：{note.note}（{who.name if who else ''} {self.hhmm(note.at)}）")
         return "\n".join(lines)

@@ -116,11 +116,13 @@ class TicketDesk:
             raise NotAllowed(action)
 
     # --- writing --------------------------------------------------------------------------------
-    def event(self, ticket: Ticket, action: str, actor: Person | None, inbox_id: int | None,
+    def event(self, ticket: Ticket | None, action: str, actor: Person | None, inbox_id: int | None,
               from_status: str | None = None, note: str | None = None, to_status: str | None = None,
               **data) -> TicketEvent:
-        ev = TicketEvent(ticket_id=ticket.id, at=self.now, actor_id=actor.id if actor else None, action=action,
-                         from_status=from_status, to_status=to_status or ticket.status, note=note,
+        """`ticket` None: a question asked before there is one (handlers/converse.py)."""
+        ev = TicketEvent(ticket_id=ticket.id if ticket else None, at=self.now, actor_id=actor.id if actor else None,
+                         action=action, from_status=from_status,
+                         to_status=to_status or (ticket.status if ticket else None), note=note,
                          inbox_id=inbox_id, data=data or None)
         stage_event(self.session.sync_session, ev)
         return ev

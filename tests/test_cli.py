@@ -51,10 +51,10 @@ def test_date_options_take_slashes_and_dots(run, tmp_path):
 
 
 @pytest.mark.parametrize("args,option,why", [
-    (["digest", "--unit", "新联社区", "--date", "2026-11-31"], "--date", "没有2026-11-31这一天,请检查月份和日期"),
-    (["digest", "--unit", "新联社区", "--date", "24.11.2026"], "--date", "日期格式不对,请写成2026-11-24"),
-    (["export", "x.xlsx", "--unit", "新联社区", "--from", "11月1日", "--to", "2026-11-30"], "--from", "日期格式不对,请写成2026-11-24"),
-    (["export", "x.xlsx", "--unit", "新联社区", "--from", "2026-11-01", "--to", "2026-11"], "--to", "日期格式不对,请写成2026-11-24"),
+    (["digest", "--unit", "新联社区", "--date", "2026-11-31"], "--date", "没有2026-11-31这一天，请检查月份和日期"),
+    (["digest", "--unit", "新联社区", "--date", "24.11.2026"], "--date", "日期格式不对，请写成2026-11-24"),
+    (["export", "x.xlsx", "--unit", "新联社区", "--from", "11月1日", "--to", "2026-11-30"], "--from", "日期格式不对，请写成2026-11-24"),
+    (["export", "x.xlsx", "--unit", "新联社区", "--from", "2026-11-01", "--to", "2026-11"], "--to", "日期格式不对，请写成2026-11-24"),
 ])
 def test_a_bad_date_names_the_option_without_a_traceback(run, args, option, why):
     code, out = run(*args)
@@ -66,14 +66,14 @@ def test_a_bad_date_names_the_option_without_a_traceback(run, args, option, why)
 def test_export_refuses_a_reversed_range(run, tmp_path):
     code, out = run("export", str(tmp_path / "x.xlsx"), "--unit", "新联社区", "--from", "2026-11-30", "--to", "2026-11-01")
     assert code == 2
-    assert "'--from'/'--to':开始日期晚于结束日期,请对调" in out
+    assert "'--from'/'--to':开始日期晚于结束日期，请对调" in out
     assert not (tmp_path / "x.xlsx").exists()
 
 
 @pytest.mark.parametrize("unit,says", [
-    ("新联社区第一网格", "新联社区第一网格是网格,只能按社区、街道、区(县)或市统计,如新联社区"),
-    ("xinlian-g2", "新联社区第二网格是网格,只能按社区、街道、区(县)或市统计,如新联社区"),
-    ("都江堰市消防救援大队", "都江堰市消防救援大队是职能部门,只能按社区、街道、区(县)或市统计"),
+    ("新联社区第一网格", "新联社区第一网格是网格，只能按社区、街道、区（县）或市统计，如新联社区"),
+    ("xinlian-g2", "新联社区第二网格是网格，只能按社区、街道、区（县）或市统计，如新联社区"),
+    ("都江堰市消防救援大队", "都江堰市消防救援大队是职能部门，只能按社区、街道、区（县）或市统计"),
 ], ids=["grid-by-name", "grid-by-id", "department"])
 def test_digest_and_export_refuse_a_grid_or_a_department(run, tmp_path, unit, says):
     """Tickets are counted by community: a grid's digest would be all zeros."""
@@ -92,7 +92,7 @@ def test_digest_and_export_are_listed_in_help(run):
 
 def test_unknown_unit_is_told_in_chinese(run):
     code, out = run("digest", "--unit", "幸福社区")
-    assert code == 2 and "找不到单位「幸福社区」,请写名称或编号,如新联社区" in out
+    assert code == 2 and "找不到单位「幸福社区」，请写名称或编号，如新联社区" in out
 
 
 def test_parser_corrections_writes_jsonl(run, tmp_path):

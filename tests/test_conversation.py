@@ -72,7 +72,7 @@ async def test_urging_a_ticket_someone_reached_tells_the_holder(h):
 async def test_the_answer_to_where_places_the_ticket_not_a_new_one(h):
     h.clock.set(datetime(2019, 4, 9, 2, 3, tzinfo=TZ))
     out = await h.say("林女士", "楼道里好大一股煤气味，快来人", group=None)
-    assert "请问是哪个小区(或哪条路)的楼道" in texts(out, "林女士")  # the parser keeps 楼道 as the place
+    assert "请问是哪个小区（或哪条路）的楼道" in texts(out, "林女士")  # the parser keeps 楼道 as the place
     out = await h.say("林女士", "就在山水天成8栋二单元楼道头", group=None)
     t = await ticket(h, 1)
     assert await tickets(h) == 1 and t.location.startswith("山水天成8栋") and t.grid_id == "xinlian-g2"
@@ -338,3 +338,78 @@ async def test_a_danger_now_on_a_non_urgent_ticket_is_its_own_urgent_report(h):
     out = await h.say("王阿姨", "电梯里面还关了个人！！", group=None)
     assert await tickets(h) == 2 and (await ticket(h, 2)).urgent
     assert texts(out, "王阿姨").startswith("🚨 请按电梯里的警铃") and "#1 仍在处理中" in texts(out, "王阿姨")
+
+
+@pytest.mark.parametrize("words", ["撤销 #1", "撤销"])
+async def test_an_urgent_ticket_withdrawn_by_its_reporter_waits_for_a_worker(h, words):
+    await h.say("林女士", GAS, group=None)
+    h.new()
+    out = await h.say("林女士", words, group=None)
+    assert "工作人员到场确认安全后才会办结" in texts(out, "林女士")
+    post = texts(out, COORD)
+    assert "紧急事项请到场确认安全后再「办结 #1」" in post and "@周网格" in post and "@王书记" in post
+    assert (await ticket(h, 1)).status == Status.dispatched and "cancel_request" in await actions(h, 1)
+    await h.say("周网格", "到场 #1")
+    await h.say("周网格", "办结 #1 阀门已关，已通风")
+    assert (await ticket(h, 1)).status == Status.resolved
+
+
+async def test_a_non_urgent_ticket_is_withdrawn_on_the_reporters_word(h):
+    await h.say("刘阿姨", LIFT, group=None)
+    out = await h.say("刘阿姨", "撤销 #1", group=None)
+    assert (await ticket(h, 1)).status == Status.withdrawn and "已撤销 #1" in texts(out, "刘阿姨")
+
+
+async def test_the_urgent_group_post_leads_with_the_hazard_and_its_own_safety_line(h):
+    out = await h.say("居民乙", "锦城花园3栋着火了，好大的烟", group=None)
+    post = texts(out, COORD)
+    assert post.startswith("🚨火情【紧急隐患 #1】") and "@周网格" in post and "@王书记" in post
+    assert "⚠️ 请立即拨打 119！马上离开，不要乘电梯" in post and "如有明火" not in post
+
+
+async def test_an_unsure_message_asks_and_1_files_it(h):
+    out = await h.say("居民乙", "这里好危险哦", group=None)
+    assert texts(out, "居民乙") == "这是要报告隐患吗？回复 1 是，2 不是。"
+    assert await tickets(h) == 0 and texts(out, COORD) == ""  # nothing opened, nobody @-mentioned
+    out = await h.say("居民乙", "1", group=None)
+    t = await ticket(h, 1)
+    assert await tickets(h) == 1 and t.raw_text == "这里好危险哦" and t.category == "other"
+    assert "编号 #1" in texts(out, "居民乙")
+
+
+@pytest.mark.parametrize("answer", ["2", "不是"])
+async def test_an_unsure_message_answered_no_opens_nothing(h, answer):
+    await h.say("居民乙", "担心他们会打起来", group=None)
+    out = await h.say("居民乙", answer, group=None)
+    assert "没有登记" in texts(out, "居民乙") and await tickets(h) == 0 and texts(out, COORD) == ""
+
+
+async def test_the_question_expires(h):
+    await h.say("居民乙", "这里好危险哦", group=None)
+    h.clock.advance(minutes=h.bot.settings.bot.question_minutes + 1)
+    await h.say("居民乙", "1", group=None)
+    assert await tickets(h) == 0
+
+
+async def test_an_unsure_message_with_an_open_ticket_asks_which(h):
+    await h.say("刘阿姨", LIFT, group=None)
+    h.clock.advance(hours=3)  # past the first hours, when anything said in private is about it
+    out = await h.say("刘阿姨", "这里好危险哦", group=None)
+    assert texts(out, "刘阿姨").startswith("是说 #1") and "回复 1 是，2 是新的问题。" in texts(out, "刘阿姨")
+    assert await tickets(h) == 1 and texts(out, COORD) == ""
+    out = await h.say("刘阿姨", "是", group=None)
+    assert await tickets(h) == 1 and "💬 #1 上报人补充" in texts(out, COORD)
+
+
+async def test_an_urgent_message_is_never_held_back_by_a_question(h):
+    out = await h.say("居民乙", "救命啊 着火了", group=None)
+    assert await tickets(h) == 1 and "要报告隐患吗" not in texts(out, "居民乙")
+    assert texts(out, COORD).startswith("🚨")
+
+
+async def test_a_danger_after_a_thin_report_is_its_own_ticket_not_its_place(h):
+    await h.say("居民乙", "这里好危险哦", group=None)
+    await h.say("居民乙", "1", group=None)  # #1: 其他, no place yet
+    out = await h.say("居民乙", "锦城花园3栋着火了，好大的烟", group=None)
+    assert await tickets(h) == 2 and (await ticket(h, 2)).urgent and (await ticket(h, 1)).location is None
+    assert texts(out, COORD).startswith("🚨火情【紧急隐患 #2】")

@@ -81,3 +81,17 @@ async def test_cancel_rating_and_a_question_create_nothing(running, bot, clock):
         async with bot.sessions() as s:
             assert (await s.get(Ticket, 1)).status == Status.withdrawn
         assert await count(bot, Ticket) == 1
+
+
+async def test_an_unsure_message_is_asked_about_then_filed_and_an_urgent_withdrawal_waits(running, bot, clock):
+    async with Peer(running, bot) as peer:
+        out = await peer.say(private_event, "这里好危险哦", user_id=RESIDENT)
+        assert text_of(out, "send_private_msg") == "这是要报告隐患吗？回复 1 是，2 不是。"
+        assert text_of(out, "send_group_msg") == "" and await count(bot, Ticket) == 0
+        await peer.say(private_event, "1", user_id=RESIDENT)
+        assert await count(bot, Ticket) == 1
+        await peer.say(private_event, "锦城花园3栋着火了，好大的烟", user_id=RESIDENT)
+        out = await peer.say(private_event, "撤销 #2", user_id=RESIDENT)
+        assert "工作人员到场确认安全后才会办结" in text_of(out, "send_private_msg") and {ZHOU, WANG} <= ats(out)
+        async with bot.sessions() as s:
+            assert (await s.get(Ticket, 2)).status == Status.dispatched

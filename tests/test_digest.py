@@ -153,11 +153,11 @@ async def test_rendered_community_digest(day, h):
     rolled = await tallies(day)
     d = render(day.org, day.taxonomy, day.settings, "xinlian", rolled["xinlian"], Period.day(DAY), rolled)
     text = d.text
-    assert "【新联社区 平安日报】2019-04-08(百日攻坚第 8 天)" in text
-    assert "当日新增 6 件(居民上报 4 · 巡查/网格员 2)" in text
-    assert "15分钟到场 2/4(50%)· 办结 2 · 呼叫 1 次(超期自动 1 次) · 退回 1" in text
-    assert "中位用时:到场 10分钟 · 办结 9小时20分钟" in text
-    assert "排查发现问题隐患 10 个,已化解 3 个,待化解 5 个;社区自处理 2 个,呼叫上级 3 个" in text
+    assert "【新联社区 平安日报】2019-04-08（百日攻坚第 8 天）" in text
+    assert "当日新增 6 件（居民上报 4 · 巡查/网格员 2）" in text
+    assert "15分钟到场 2/4（50%）· 办结 2 · 呼叫 1 次（超期自动 1 次） · 退回 1" in text
+    assert "中位用时：到场 10分钟 · 办结 9小时20分钟" in text
+    assert "排查发现问题隐患 10 个，已化解 3 个，待化解 5 个；社区自处理 2 个，呼叫上级 3 个" in text
     assert "  消防 2/3/0" in text and "  其他 0/0/0" in text
     assert sum(1 for line in text.splitlines() if line.startswith("  ") and "/" in line) == 10  # 9 + 其他
     from pingan.bot.console import render as plain
@@ -173,7 +173,7 @@ async def test_a_community_where_nothing_happened_gets_two_lines(day):
     from pingan.reports.digest import Tally
 
     d = render(day.org, day.taxonomy, day.settings, "xinlian", Tally(), Period.day(DAY), {})
-    assert d.text.splitlines()[1] == "当日无新增,也没有待化解的事项。" and len(d.text.splitlines()) == 2 and d.brief
+    assert d.text.splitlines()[1] == "当日无新增，也没有待化解的事项。" and len(d.text.splitlines()) == 2 and d.brief
     street = render(day.org, day.taxonomy, day.settings, "yongfeng", Tally(), Period.day(DAY), {})
     assert "各单位排名" in street.text and not street.brief  # a street still ranks its communities
 
@@ -188,7 +188,7 @@ async def test_overdue_list_is_capped(day):
     d = render(day.org, day.taxonomy, day.settings, "xinlian", rolled["xinlian"], Period.day(DAY), rolled)
     parts = d.build(Notifier(day.org, day.settings, day.taxonomy, day.clock))("console")
     body = plain(Outbound(ChatRef("console", "console", "group", COORD), parts))
-    assert "#3" in body and "#9" not in body and "共 2 件,以上是最紧急的 1 件" in body
+    assert "#3" in body and "#9" not in body and "共 2 件，以上是最紧急的 1 件" in body
 
 
 async def test_week_range(day):
@@ -263,4 +263,4 @@ async def test_catch_up_after_restart_posts_missed_digest_once_marked_late(day, 
     assert await catch_up(day) == 3 + 2 * 2
     assert await catch_up(day) == 0
     await h.worker.run_once()
-    assert "(补发)" in h.new()[0][1]
+    assert "（补发）" in h.new()[0][1]

@@ -32,7 +32,7 @@ async def test_xlsx_has_one_row_per_ticket_and_a_summary(day, files):  # noqa: F
     wb = load_workbook(path, read_only=True)
     assert wb.sheetnames == ["汇总", "台账"]
     rows = list(wb["台账"].values)
-    assert rows[0][0] == "新联社区 平安社区台账    统计期间:2019-04-01 至 2019-04-08    生成时间:2019-04-08 18:00"
+    assert rows[0][0] == "新联社区 平安社区台账    统计期间：2019-04-01 至 2019-04-08    生成时间：2019-04-08 18:00"
     assert list(rows[1]) == HEADERS
     by_id = {r[0]: dict(zip(HEADERS, r)) for r in rows[2:]}
     assert sorted(by_id) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 11]  # #10 is 祥龙社区's
@@ -41,10 +41,10 @@ async def test_xlsx_has_one_row_per_ticket_and_a_summary(day, files):  # noqa: F
         "居民上报", "治安", "新联社区", "已派发", "是", "周网格")
     assert by_id[4]["办结时间"] == datetime(2019, 4, 8, 9, 40) and by_id[4]["是否超期"] == "否"  # a date cell
     assert by_id[3]["到场时间"] is None
-    assert by_id[11]["责任部门"] == "都江堰市住建局(房管)"
+    assert by_id[11]["责任部门"] == "都江堰市住建局（房管）"
     assert by_id[3]["反映内容"] == "fixture 3"  # the resident's words, so a row says what was reported
     summary = {row[0]: row[1] for row in load_workbook(path)["汇总"].values}
-    assert summary["统计期间"] == "2019-04-01 至 2019-04-08" and summary["状态:已派发"] == 2
+    assert summary["统计期间"] == "2019-04-01 至 2019-04-08" and summary["状态：已派发"] == 2
 
 
 async def test_the_xlsx_prints_as_an_office_hands_it_in(day, files):  # noqa: F811
@@ -59,10 +59,10 @@ async def test_the_xlsx_prints_as_an_office_hands_it_in(day, files):  # noqa: F8
     setup = sheet.page_setup
     assert (setup.orientation, setup.paperSize, setup.fitToWidth, setup.fitToHeight) == ("landscape", 9, 1, 0)
     assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.print_title_rows == "$2:$2"
-    assert sheet.oddFooter.center.text == "第 &P 页,共 &N 页"
+    assert sheet.oddFooter.center.text == "第 &P 页，共 &N 页"
     assert sheet.oddFooter.left.text == "新联社区 平安社区台账 2019-04-01 至 2019-04-08"
     summary = load_workbook(path)["汇总"]
-    assert summary.page_setup.paperSize == 9 and summary.oddFooter.center.text == "第 &P 页,共 &N 页"
+    assert summary.page_setup.paperSize == 9 and summary.oddFooter.center.text == "第 &P 页，共 &N 页"
 
 
 def summary_table(path) -> dict[str, dict[str, int]]:
@@ -163,7 +163,7 @@ async def test_overdue_query_lists_past_the_digest_cap_urgent_first(day, h, file
         (await s.get(Ticket, 9)).urgent = True
         await s.commit()
     [(_, digest)] = await h.say("王书记", "今日统计")
-    assert "🚨#9" in digest and "#3" not in digest and "共 2 件,以上是最紧急的 1 件;全部请看台账" in digest
+    assert "🚨#9" in digest and "#3" not in digest and "共 2 件，以上是最紧急的 1 件；全部请看台账" in digest
     [(_, overdue)] = await h.say("王书记", "超期")
     assert overdue.index("🚨#9") < overdue.index("#3 ")  # #3 is older, but #9 is urgent
 
@@ -171,7 +171,7 @@ async def test_overdue_query_lists_past_the_digest_cap_urgent_first(day, h, file
 async def test_ledger_in_chat_is_a_file_where_the_platform_takes_files(day, h, files):  # noqa: F811
     await h.say("王书记", "台账")
     outbound = h.sender.delivered[-1][2]
-    assert outbound.file and Path(outbound.file).exists() and "共 10 件,曾超期" in outbound.plain()
+    assert outbound.file and Path(outbound.file).exists() and "共 10 件，曾超期" in outbound.plain()
     h.bot.settings.scheduler.file_platforms = []
     out = await h.say("王书记", "台账")
     assert "共 10 件" in out[0][1] and "pingan export" in out[0][1]

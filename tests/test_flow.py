@@ -31,7 +31,7 @@ async def test_report_creates_ticket_and_mentions_grid_worker(h):
     group = texts(out, COORD)
     assert "#1" in group and "@周网格" in group and "锦城花园3栋" in group
     assert "张阿姨" not in group and "张**" in group  # reporter masked in groups
-    assert "备岗:王书记" in group  # the community's on-duty staff backs the grid worker up
+    assert "备岗：王书记" in group  # the community's on-duty staff backs the grid worker up
     receipt = texts(out, "张阿姨")
     assert "编号 #1" in receipt and "周网格" in receipt and "15 分钟" in receipt and "09:15" in receipt
     assert t.on_scene_due.astimezone(h.clock.tz).strftime("%H:%M") == "09:15"
@@ -187,7 +187,7 @@ async def test_a_note_is_kept_and_a_late_resolution_note_reaches_the_resident(h)
     out = await h.say("周网格", "说明 #1 车主电话打不通,先去看看")
     assert "📝 已记入 #1" in texts(out) and texts(out, "张阿姨") == ""  # a working note stays with the staff
     assert (await ticket(h, 1)).status == Status.dispatched
-    assert "说明:车主电话打不通,先去看看(周网格" in texts(await h.say("周网格", "查询 #1"))
+    assert "说明：车主电话打不通,先去看看（周网格" in texts(await h.say("周网格", "查询 #1"))
     await h.say("周网格", "到场 #1")
     out = await h.say("周网格", "办结 #1")
     assert "补一句处理情况" in texts(out, COORD)
@@ -195,7 +195,7 @@ async def test_a_note_is_kept_and_a_late_resolution_note_reaches_the_resident(h)
     assert "处理情况：已拔掉电源,车推到车棚" in texts(out, "张阿姨")
     assert (await ticket(h, 1)).resolution_note == "已拔掉电源,车推到车棚"
     card = texts(await h.say("张阿姨", "查询 #1", group=None))
-    assert "办结说明:已拔掉电源,车推到车棚" in card and "车主电话打不通" not in card  # remarks stay with the staff
+    assert "办结说明：已拔掉电源,车推到车棚" in card and "车主电话打不通" not in card  # remarks stay with the staff
     out = await h.say("张阿姨", "说明一下,锦城花园5栋楼道堆满了纸箱", group=None)  # a resident's 说明 is a report
     assert "编号 #2" in texts(out)
 
@@ -215,7 +215,7 @@ async def test_a_reporters_addition_reaches_the_holder_and_opens_no_ticket(h):
     await h.say("张阿姨", EBIKE, group=None)
     out = await h.say("张阿姨", "补充 #1 充电的是一辆红色电动车,还在冒烟", group=None)
     assert "已把您的补充转给 #1" in texts(out, "张阿姨")
-    assert "💬 #1 上报人补充:充电的是一辆红色电动车,还在冒烟 @周网格" in texts(out, COORD)
+    assert "💬 #1 上报人补充：充电的是一辆红色电动车,还在冒烟 @周网格" in texts(out, COORD)
     assert await count(h, Ticket) == 1 and (await ticket(h, 1)).status == Status.dispatched
     assert "上报人补充" not in texts(await h.say("路人甲", "补充 #1 我也看到了", group=None))  # not theirs: refused
     await h.say("周网格", "到场 #1")
@@ -224,22 +224,29 @@ async def test_a_reporters_addition_reaches_the_holder_and_opens_no_ticket(h):
     assert "不满意 #1 又有人在充了" in texts(out) and (await ticket(h, 1)).status == Status.resolved
 
 
-async def test_a_bare_withdrawal_of_an_urgent_ticket_asks_for_its_number(h):
-    await h.say("张阿姨", "锦城花园3栋2单元楼道里燃气味很重", group=None)
-    assert (await ticket(h, 1)).urgent
+async def test_a_bare_withdrawal_of_a_big_ticket_asks_for_its_number(h):
+    await h.say("张阿姨", "锦城花园3栋2单元的燃气管道锈得很厉害", group=None)
+    assert (await ticket(h, 1)).size == "大" and not (await ticket(h, 1)).urgent
     out = await h.say("张阿姨", "撤销", group=None)
-    assert "是紧急事" in texts(out) and "确认撤销请回复「撤销 #1」" in texts(out)
+    assert "是大事" in texts(out) and "确认撤销请回复「撤销 #1」" in texts(out)
     assert (await ticket(h, 1)).status == Status.dispatched and texts(out, COORD) == ""
-    await h.say("张阿姨", "撤销 #1 是邻居家在炖肉", group=None)
+    await h.say("张阿姨", "撤销 #1 物业已经换了", group=None)
     assert (await ticket(h, 1)).status == Status.withdrawn
+
+
+async def test_an_urgent_ticket_is_not_withdrawn_by_its_reporter(h):
+    await h.say("张阿姨", "锦城花园3栋2单元楼道里燃气味很重", group=None)
+    out = await h.say("张阿姨", "撤销 #1 是邻居家在炖肉", group=None)
+    assert (await ticket(h, 1)).status == Status.dispatched  # a worker on scene confirms it first
+    assert "是邻居家在炖肉" in texts(out, COORD) and "工作人员到场确认安全后才会办结" in texts(out, "张阿姨")
 
 
 async def test_a_building_without_its_estate_is_asked_about_and_completed_by_the_answer(h):
     out = await h.say("张阿姨", "3栋楼道有人给电瓶车充电", group=None)
     t = await ticket(h, 1)
     assert (t.location, t.grid_id) == ("3栋", None)  # 山水天成 and 锦城花园 both have a 3栋
-    assert "请问是哪个小区(或哪条路)的3栋" in texts(out, "张阿姨")
-    assert "📍3栋(哪个小区待确认,已追问上报人)" in texts(out, COORD)
+    assert "请问是哪个小区（或哪条路）的3栋" in texts(out, "张阿姨")
+    assert "📍3栋（哪个小区待确认，已追问上报人）" in texts(out, COORD)
     h.clock.advance(hours=2)  # past the first minutes: a place still answers
     out = await h.say("张阿姨", "锦城花园", group=None)
     t = await ticket(h, 1)

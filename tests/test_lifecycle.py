@@ -65,7 +65,7 @@ async def test_grade_small_is_due_at_local_midnight(h, hh, mm):
     h.clock.advance(minutes=5)
     out = await h.say("周网格", "定级 #1 小")
     assert (await _ticket(h)).resolve_due == MIDNIGHT
-    assert "定级为小事(马上办),办结期限 24:00" in _texts(out, COORD)
+    assert "定级为小事（马上办），办结期限 24:00" in _texts(out, COORD)
 
 
 async def test_a_small_thing_reported_in_the_night_is_due_the_next_day_not_in_minutes(h):
@@ -87,7 +87,7 @@ async def test_after_a_call_up_the_ticket_can_be_resolved_and_shows_the_new_hold
     t = await _ticket(h)
     assert t.resolve_due == datetime(2019, 4, 15, 10, 0, tzinfo=TZ)  # the street's own 3 days, from now
     card = _texts(await h.say("吴网格", "查询 #1"))
-    assert "办结期限:04-15 10:00" in card
+    assert "办结期限：04-15 10:00" in card
     out = await h.say("吴网格", "办结 #1 市政已换新井盖")  # the worker on scene finishes with the street's help
     assert (await _ticket(h)).status == Status.resolved and "不能" not in _texts(out)
 
@@ -109,12 +109,12 @@ async def test_transfer_to_department_without_liaison_warns_and_keeps_a_follower
     t = await _ticket(h)
     assert (t.status, t.department_id, t.holder_unit_id) == (Status.transferred, "djy-gas", "djy-gas")
     assert t.holder_person_id == "wang-shequ"  # the dispatcher follows it up by phone
-    warning = "⚠️ 都江堰燃气公司未登记联络人,机器人无法通知,请电话联系该部门并跟进。"
+    warning = "⚠️ 都江堰燃气公司未登记联络人，机器人无法通知，请电话联系该部门并跟进。"
     assert "已派单 都江堰燃气公司" in _texts(out, COORD) and warning in _texts(out, COORD)
     district = _texts(out, "都江堰市平安社区工作组")  # the department's nearest group
-    assert "【派单 #1】" in district and "未登记联络人,由王书记电话跟进" in district and "请签收" not in district
+    assert "【派单 #1】" in district and "未登记联络人，由王书记电话跟进" in district and "请签收" not in district
     out = await h.say("王书记", "查询 #1", group=None)
-    assert "责任:都江堰燃气公司(跟进:王书记)" in _texts(out, "王书记")
+    assert "责任：都江堰燃气公司（跟进：王书记）" in _texts(out, "王书记")
     # 小事: the department's window is 09:00–24:00; the half-time reminder @-mentions the follower
     h.clock.advance(hours=7, minutes=31)
     await sweep(h.bot)
@@ -157,7 +157,7 @@ async def test_a_withdrawal_reaches_whoever_holds_the_ticket_now(h):
     await h.say("张阿姨", EBIKE, group=None)
     await h.say("王书记", "呼叫 #1")  # now the street's
     out = await h.say("张阿姨", "撤销 #1 邻居已经把车推走了", group=None)
-    assert "🚫 #1 已由上报人撤销:邻居已经把车推走了" in _texts(out, COORD)
+    assert "🚫 #1 已由上报人撤销：邻居已经把车推走了" in _texts(out, COORD)
     assert "无需再处理" in _texts(out, STREET) and "@陈主任" in _texts(out, STREET)
 
 
@@ -166,7 +166,7 @@ async def test_call_up_reason_reaches_the_upper_tier(h):
     await h.say("周网格", "呼叫 #1")
     out = await h.say("王书记", "呼叫 #1 燃气公司要来")
     street = _texts(out, STREET)
-    assert "【呼叫 #1】" in street and "由王书记呼叫" in street and "原因:燃气公司要来" in street
+    assert "【呼叫 #1】" in street and "由王书记呼叫" in street and "原因：燃气公司要来" in street
 
 
 async def test_unsatisfied_reason_reaches_the_worker(h):
@@ -176,4 +176,4 @@ async def test_unsatisfied_reason_reaches_the_worker(h):
     out = await h.say("张阿姨", "不满意，电瓶车还在充，根本没人来", group=None)
     assert (await _ticket(h)).status == Status.reopened
     group = _texts(out, COORD)
-    assert "重新打开" in group and "居民说:电瓶车还在充，根本没人来" in group and "@周网格" in group
+    assert "重新打开" in group and "居民说：电瓶车还在充，根本没人来" in group and "@周网格" in group

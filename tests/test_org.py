@@ -46,9 +46,9 @@ mobile = "123"
     with pytest.raises(ConfigError) as err:
         parse_org_toml(bad)
     msg = str(err.value)
-    assert f"{bad}: unit[1] (g) parent:未知单位「nowhere」" in msg
-    assert "person[0] (p1) role:未知角色「wizard」" in msg
-    assert "person[0] (p1) mobile:手机号应为 11 位数字" in msg
+    assert f"{bad}: unit[1] (g) parent：未知单位「nowhere」" in msg
+    assert "person[0] (p1) role：未知角色「wizard」" in msg
+    assert "person[0] (p1) mobile：手机号应为 11 位数字" in msg
 
 
 async def _people(url):
@@ -71,11 +71,11 @@ async def test_roster_with_bad_rows_imports_nothing(db_url, tmp_path):
     with pytest.raises(ConfigError) as err:
         await import_file(settings, roster)
     msg = str(err.value)
-    assert f"{roster}: 第3行 name:不能为空" in msg
-    assert "第3行 unit:未知单位「nowhere」" in msg
-    assert "第3行 mobile:手机号应为 11 位数字,不是「139」" in msg
-    assert "第3行 lead:应填 是 或 否,不是「maybe」" in msg
-    assert "第4行 qq:「20001」已是人员 li-wangge 的账号" in msg
+    assert f"{roster}: 第3行 name：不能为空" in msg
+    assert "第3行 unit：未知单位「nowhere」" in msg
+    assert "第3行 mobile：手机号应为 11 位数字，不是「139」" in msg
+    assert "第3行 lead：应填 是 或 否，不是「maybe」" in msg
+    assert "第4行 qq：「20001」已是人员 li-wangge 的账号" in msg
     people, _ = await _people(db_url)
     assert "new1" not in people  # the good row was not imported either
 
@@ -179,9 +179,9 @@ parent = "b"
     with pytest.raises(ConfigError) as err:
         await import_file(settings, roster)
     msg = str(err.value)
-    assert (f"{roster}: 第3行 role:未知角色「网格长」,"
-            "可用:居民、网格员、社区工作人员、街道干部、区县干部、市级干部、部门联络员、管理员") in msg
-    assert "第4行 unit:有 2 个单位叫「第一网格」,请改写单位编号:a1、b1" in msg
+    assert (f"{roster}: 第3行 role：未知角色「网格长」，"
+            "可用：居民、网格员、社区工作人员、街道干部、区县干部、市级干部、部门联络员、管理员") in msg
+    assert "第4行 unit：有 2 个单位叫「第一网格」，请改写单位编号：a1、b1" in msg
     assert "第2行" not in msg
     people, _ = await _people(db_url)
     assert "p1" not in people  # all or nothing
@@ -194,7 +194,7 @@ def test_cli_reports_errors_and_exits_nonzero(tmp_path):
     run = subprocess.run([sys.executable, "-m", "pingan.cli", "org", "import", str(roster), "--db", db],
                          capture_output=True, text=True)
     assert run.returncode == 1
-    assert "第2行 name:不能为空" in run.stderr and "未写入任何数据" in run.stderr
+    assert "第2行 name：不能为空" in run.stderr and "未写入任何数据" in run.stderr
 
 
 def test_config_errors_name_the_key(tmp_path):

@@ -66,7 +66,7 @@ async def test_an_unanswered_urgent_night_report_pages_the_holder_and_lead_then_
     await h.say("刘婆婆", GAS, group=None)
     assert await tick(h, minutes=4) == "" and provider.sent == []  # 4 minutes: not yet
     out = await tick(h, minutes=1)
-    assert "📞 #1 紧急隐患 5分钟 无人签收或到场,已电话、短信呼叫 吴网格、王书记" in out
+    assert "📞 #1 紧急隐患 5分钟 无人签收或到场，已电话、短信呼叫 吴网格、王书记" in out
     assert sorted(provider.sent) == [("sms", "+8613800000003", ["#1", "设施·燃气管道", "幸福里5栋2单元"]),
                                      ("sms", "+8613800000010", ["#1", "设施·燃气管道", "幸福里5栋2单元"]),
                                      ("voice", "+8613800000003", ["#1", "设施·燃气管道", "幸福里5栋2单元"]),
@@ -85,13 +85,13 @@ async def test_an_unanswered_urgent_night_report_pages_the_holder_and_lead_then_
 
     await export_ledger(h.bot, "xinlian", NIGHT.date(), NIGHT.date(), tmp_path / "l.csv", as_csv=True)
     row = dict(zip(HEADERS, list(csv.reader(open(tmp_path / "l.csv", encoding="utf-8-sig")))[1]))
-    assert row["短信呼叫"] == "02:05 吴网格、王书记;02:10 陈主任" and row["呼叫响应"] == "陈主任 5分钟"
+    assert row["短信呼叫"] == "02:05 吴网格、王书记；02:10 陈主任" and row["呼叫响应"] == "陈主任 5分钟"
     sent = len(provider.sent)
     out = await tick(h, minutes=10)
     assert "📞" not in out and len(provider.sent) == sent  # answered: no more pages
     h.clock.set(NIGHT.replace(hour=7))  # the morning hand-over sums up the night
     out = await tick(h, seconds=0)
-    assert "🌙 昨夜上报 1 件,其中紧急 1 件,平均 10分钟 响应;短信呼叫 3 次(1 件),1 件有人响应。" in out
+    assert "🌙 昨夜上报 1 件，其中紧急 1 件，平均 10分钟 响应；短信呼叫 3 次（1 件），1 件有人响应。" in out
 
 
 async def test_a_page_queued_when_someone_answers_is_cancelled(h, provider):
@@ -176,15 +176,15 @@ async def test_the_night_s_figures_in_the_morning_hand_over_and_the_officials_di
     assert "📵 #1 吴网格 已响应" in await tick(h, minutes=1)
     h.clock.set(NIGHT.replace(hour=7))
     hand_over = await tick(h, seconds=0)
-    figures = ("上报 1 件,其中紧急 1 件,平均 8分钟 响应;短信呼叫 2 次(1 件),1 件有人响应;"
-               "⚠️ 无人值班 1 段:新联社区 00:00–07:00。")
+    figures = ("上报 1 件，其中紧急 1 件，平均 8分钟 响应；短信呼叫 2 次（1 件），1 件有人响应；"
+               "⚠️ 无人值班 1 段：新联社区 00:00–07:00。")
     assert "🌙 昨夜" + figures in hand_over
     h.clock.set(NIGHT.replace(hour=8, minute=30))
     assert await post_digests(h.bot, "official")  # the officials' morning digest, of yesterday
     async with h.bot.sessions() as s:
         rows = (await s.exec(select(OutboxMessage).where(OutboxMessage.chat_id == "700011"))).all()  # the street's
     digest = "".join(p["text"] for r in rows for p in r.payload["parts"])
-    assert "【永丰街道 平安日报】2019-04-08" in digest and "🌙 夜间(4月8日22:00–07:00)" + figures in digest
+    assert "【永丰街道 平安日报】2019-04-08" in digest and "🌙 夜间（4月8日22:00–07:00）" + figures in digest
 
 
 async def test_an_sms_reply_1_answers_the_page_and_stops_the_climb(pager, provider):
@@ -224,7 +224,7 @@ async def test_an_sms_reply_1_answers_the_page_and_stops_the_climb(pager, provid
     finally:
         await server.close()
     await h.worker.run_once()
-    assert "📵 #1 吴网格 已短信回复收到,停止短信和电话呼叫。" in "\n".join(t for _, t in h.new())
+    assert "📵 #1 吴网格 已短信回复收到，停止短信和电话呼叫。" in "\n".join(t for _, t in h.new())
     answered = (await page_events(h))[-1]
     assert answered.action == "page_answered" and answered.note == "吴网格"
     assert answered.data["via"] == "sms" and answered.data["after_seconds"] == 60

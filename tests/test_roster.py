@@ -45,16 +45,16 @@ async def test_every_bad_row_is_named_and_nothing_is_written(bot, tmp_path):
     with pytest.raises(ConfigError) as err:
         await load(bot, bad)
     text = str(err.value)
-    assert "第6行「日期」:没有「2019-02-30」这一天" in text
-    assert "第7行「开始」:「25:00」不是时间" in text
-    assert "第7行「姓名」:「无名氏」不是本单位的工作人员" in text
-    assert "第7行「职务」:「班长」不是职务" in text
-    assert "第8行「单位」:未知单位「火星社区」" in text
+    assert "第6行「日期」：没有「2019-02-30」这一天" in text
+    assert "第7行「开始」：「25:00」不是时间" in text
+    assert "第7行「姓名」：「无名氏」不是本单位的工作人员" in text
+    assert "第7行「职务」：「班长」不是职务" in text
+    assert "第8行「单位」：未知单位「火星社区」" in text
     assert bot.org.roster.units == set()  # the good rows before them were not written either
 
 
 async def test_a_file_without_the_needed_columns_is_refused_by_its_header(bot, tmp_path):
-    with pytest.raises(ConfigError, match="缺少列:开始、结束"):
+    with pytest.raises(ConfigError, match="缺少列：开始、结束"):
         await load(bot, write(tmp_path, "日期,姓名\n2019-04-09,王书记\n"), unit="xinlian")
 
 
@@ -105,13 +105,13 @@ def test_cli_import_and_show(tmp_path, monkeypatch):
 
     assert run("org", "import", str(DATA_DIR / "demo_org.toml"))[0] == 0
     code, out = run("roster", "import", str(write(tmp_path, WEEKLY.replace("20:00,8:00", "20:00,八点"))))
-    assert code == 1 and "第5行「结束」:「八点」不是时间" in out and "未写入任何数据" in out
+    assert code == 1 and "第5行「结束」：「八点」不是时间" in out and "未写入任何数据" in out
     code, out = run("roster", "import", str(write(tmp_path, WEEKLY)))
     assert code == 0 and "4 个班次" in out
     code, out = run("roster", "show", "--unit", "新联社区", "--date", "2019-04-15")
     assert code == 0
-    assert "夜班 20:00–08:00(次日) 带班领导 陈主任" in out and "白班 08:00–20:00 值班员 赵社工" in out
-    assert "⚠️ 无人值班:00:00–08:00" in out  # no Sunday night in the rotation
+    assert "夜班 20:00–08:00（次日） 带班领导 陈主任" in out and "白班 08:00–20:00 值班员 赵社工" in out
+    assert "⚠️ 无人值班：00:00–08:00" in out  # no Sunday night in the rotation
     code, out = run("roster", "show", "--unit", "新联社区", "--date", "2019-04-16")
     assert "无排班" in out
 

@@ -61,7 +61,7 @@ async def test_on_scene_reminders_fire_once_each_then_lead_is_called(h):
     out = await tick(h, at=at(9, 8))  # 09:07:30 = 50 %
     assert len(out) == 1 and out[0][0] == COORD
     assert "到场提醒 #1" in out[0][1] and "@周网格" in out[0][1] and "09:15" in out[0][1]
-    assert "(补发)" not in out[0][1]
+    assert "（补发）" not in out[0][1]
     assert await tick(h, at=at(9, 11)) == []  # nothing new before 80 % (09:12)
     assert await tick(h, at=at(9, 11)) == []  # sweeping again is a no-op
     out = await tick(h, at=at(9, 12))
@@ -130,7 +130,7 @@ async def test_quiet_hours_defer_non_urgent_reminders_to_the_morning(h):
     out = await tick(h, at=at(7, 0, day=9))
     # the held-back 80 % reminder would say "已超时" next to the overdue call: marked, not posted
     assert "超时未到场 #1" in text(out) and "到场提醒" not in text(out)
-    assert "(补发)" not in text(out)  # deferred by policy, not late
+    assert "（补发）" not in text(out)  # deferred by policy, not late
     evs = await events(h)
     assert [e.data["key"] for e in evs[1:]] == ["os:0.5", "os:due"] and evs[2].data.get("deferred")
     t = await ticket(h)
@@ -150,9 +150,9 @@ async def test_urgent_ignores_quiet_hours_and_repeats_until_on_scene(h):
     out = await tick(h, at=at(23, 15))
     assert "超时未到场 #1" in text(out) and "@吴网格" in text(out) and "@王书记" in text(out)
     told = "\n".join(t for c, t in out if c == "刘婆婆")  # the reporter is not left wondering
-    assert "#1 工作人员还没有到场,我们正在加急催办" in told and "119" in told
+    assert "#1 工作人员还没有到场，我们正在加急催办" in told and "119" in told
     out = await h.say("吴网格", "处理中 #1 已电话联系燃气公司")  # no one on scene yet: the alarm goes on
-    assert "🔧 #1 处置中(吴网格):已电话联系燃气公司" in text(out)
+    assert "🔧 #1 处置中（吴网格）：已电话联系燃气公司" in text(out)
     out = await tick(h, at=at(23, 20))  # repeat every 5 minutes after the deadline
     assert "紧急 第1次催办 #1" in text(out) and "@吴网格" in text(out)
     assert await tick(h, at=at(23, 24)) == []
@@ -181,7 +181,7 @@ async def test_a_resolved_ticket_nobody_rates_closes_itself_after_the_feedback_d
     t = await ticket(h)
     assert (t.status, t.feedback) == (Status.closed, "未评价")
     told = "\n".join(x for c, x in out if c == "张阿姨")
-    assert "#1 办结已 3 天,没有收到评价,已自动关闭" in told and "不满意 #1" in told
+    assert "#1 办结已 3 天，没有收到评价，已自动关闭" in told and "不满意 #1" in told
     assert not [c for c, _ in out if c == COORD]  # no "居民回访:满意" in the group: nobody said so
     assert await tick(h, at=at(9, 0, day=15)) == []  # closed: nothing more
     await h.say("张阿姨", "不满意 #1 又有人在充电", group=None)
@@ -206,14 +206,14 @@ async def test_a_night_report_that_is_not_urgent_is_promised_for_the_morning(h):
     h.clock.set(at(23, 0))
     out = await h.say("张阿姨", EBIKE, group=None)
     receipt = "\n".join(x for c, x in out if c == "张阿姨")
-    assert "夜间非紧急事项,明早 04-09 07:15 前到场" in receipt and "15 分钟内" not in receipt
+    assert "夜间非紧急事项，明早 04-09 07:15 前到场" in receipt and "15 分钟内" not in receipt
     assert (await ticket(h)).on_scene_due == at(7, 15, day=9)
     assert "请 04-09 07:15 前到场" in "\n".join(x for c, x in out if c == COORD)
     out = await tick(h, at=at(7, 0, day=9))  # one reminder when the day starts, not the night's backlog
     assert text(out).count("到场提醒 #1") == 1 and "还剩 15分钟" in text(out)
     h.clock.set(at(2, 0, day=10))
     out = await h.say("刘婆婆", GAS, group=None)  # urgent at any hour: 15 minutes
-    assert "承诺 15 分钟内到场(02:15 前)" in "\n".join(x for c, x in out if c == "刘婆婆")
+    assert "承诺 15 分钟内到场（02:15 前）" in "\n".join(x for c, x in out if c == "刘婆婆")
 
 
 async def test_an_urgent_tickets_first_post_and_the_later_calls_reach_the_same_person_on_duty(h):
@@ -241,8 +241,8 @@ async def test_overdue_resolution_is_called_up_out_of_the_community_then_supervi
     # grid window ends 24:00 → deferred to 07:00 (quiet hours) → automatic 呼叫 to the community
     out = await tick(h, at=at(7, 0, day=9))
     group = [t for c, t in out if c == COORD]
-    assert any("【呼叫 #1】" in t and "系统自动(超期)" in t and "@王书记" in t for t in group)
-    assert any("历史:" in t for t in group)
+    assert any("【呼叫 #1】" in t and "系统自动（超期）" in t and "@王书记" in t for t in group)
+    assert any("历史：" in t for t in group)
     t = await ticket(h)
     assert (t.status, t.holder_unit_id, t.holder_person_id, t.escalations) == (
         Status.escalated, "xinlian", "wang-shequ", 1)
@@ -341,8 +341,8 @@ async def test_restart_after_three_hour_outage_acts_once_per_missed_point(h):
     assert acted[1][1].endswith(":due")
     t = await ticket(h)
     assert {"os:0.5", "os:0.8", acted[1][1].replace(":due", ":0.5"), acted[1][1].replace(":due", ":0.8")} <= set(t.reminders_sent)
-    assert text(out).count("(补发)") == 2 and "提醒" not in text(out)
-    assert "(补发)" in [t for c, t in out if "【呼叫 #1】" in t][0]
+    assert text(out).count("（补发）") == 2 and "提醒" not in text(out)
+    assert "（补发）" in [t for c, t in out if "【呼叫 #1】" in t][0]
     # the community got it at 12:00 with a fresh window: nothing else is due, no duplicates later
     for _ in range(3):
         assert await tick(h, minutes=1) == []
@@ -358,7 +358,7 @@ async def test_urgent_repeats_missed_in_an_outage_fold_into_one(h):
     assert len(reps) == 1 and reps[0].data["late"] and reps[0].data["missed"] == 32
     assert "另有 32 次提醒未发出" in text(out)
     out = await tick(h, at=at(12, 5))
-    assert "第34次催办" in text(out) and "(补发)" not in text(out)
+    assert "第34次催办" in text(out) and "（补发）" not in text(out)
 
 
 # --- two schedulers on one PostgreSQL -------------------------------------------------------------
@@ -444,7 +444,7 @@ async def test_demo_day_includes_late_worker_auto_escalation_and_evening_digest(
     lines = await run_demo(bot, clock, echo=lambda _: None)
     text_ = "\n".join(lines)
     assert "【到场提醒 #5】" in text_ and "【超时未到场 #5】" in text_ and "@李网格 @王书记" in text_
-    assert "由系统自动(超期)呼叫" in text_ and "平安日报" in text_ and "图表:" in text_
+    assert "由系统自动（超期）呼叫" in text_ and "平安日报" in text_ and "图表：" in text_
     assert text_.index("【超时未到场 #5】") < text_.index("到场 #5 路上堵车") < text_.index("【呼叫 #5】")
     # the evening digest closes the day; the night (an urgent report paged by SMS) comes after it
     assert text_.index("平安日报") < text_.index("【紧急隐患 #6】") < text_.index("📱短信")
@@ -453,7 +453,7 @@ async def test_demo_day_includes_late_worker_auto_escalation_and_evening_digest(
     digest = next(ln for ln in lines if "平安日报】" in ln).splitlines()  # the community's evening digest
     assert "【新联社区 平安日报】2019-04-08" in digest[0]
     if find_cjk_font(bot.settings.scheduler.chart_font):  # its chart goes with it, last
-        assert digest[-1].strip().startswith("🖼️ 图表:") and digest[-1].endswith("/day-2019-04-08/xinlian.png")
+        assert digest[-1].strip().startswith("🖼️ 图表：") and digest[-1].endswith("/day-2019-04-08/xinlian.png")
     else:  # no CJK font: the digest alone, as text
         assert not any("🖼️" in ln for ln in digest)
 

@@ -214,7 +214,7 @@ async def test_the_unit_page_offers_its_ledger_to_those_who_may_see_it(web_app, 
         resp = await mine.get("/web/unit/yongfeng/ledger.xlsx")
         assert resp.status == 200 and "attachment" in resp.headers["Content-Disposition"]
         rows = list(load_workbook(io.BytesIO(await resp.read()))["台账"].values)
-        assert rows[0][0].startswith(f"永丰街道 平安社区台账    统计期间:{today.replace(day=1)} 至 {today}")
+        assert rows[0][0].startswith(f"永丰街道 平安社区台账    统计期间：{today.replace(day=1)} 至 {today}")
         assert len(rows) == 3 and rows[2][0] == 1  # title, headers, the one ticket
         before = await mine.get("/web/unit/xinlian/ledger.xlsx?from=2019-03-01&to=2019-03-31")  # a community below
         assert len(list(load_workbook(io.BytesIO(await before.read()))["台账"].values)) == 2

@@ -385,7 +385,7 @@ class Bot:
             await job(notifier)
         except Exception:
             log.exception("after-commit job of inbox #%s failed", inbox_id)
-            notifier.out = [Outbound(chat, [Text("抱歉,这次没有办完,请稍后再试。")])]
+            notifier.out = [Outbound(chat, [Text("抱歉，这次没有办完，请稍后再试。")])]
         if notifier.out:
             async with self.write_lock, self.sessions() as session:
                 await self.enqueue(session, notifier.out, self.clock.now())
@@ -399,7 +399,7 @@ class Bot:
         now = self.clock.now()
         error = f"{type(exc).__name__}: {exc}"[:500]
         notifier = Notifier(self.org, self.settings, self.taxonomy, self.clock)
-        notifier.to_admins(f"⚠️ 消息处理出错(收件 #{inbox_id}):{error}")
+        notifier.to_admins(f"⚠️ 消息处理出错（收件 #{inbox_id}）：{error}")
         async with self.sessions() as session:
             await session.exec(update(INBOX).where(INBOX.c.id == inbox_id).values(handled_at=now, error=error))
             await self.enqueue(session, notifier.out, now)

@@ -12,9 +12,9 @@ from pingan.bot.outbox import OutboxWorker
 from pingan.config import Settings
 
 HELP = """命令 / commands:
-  /as 名字          以某人身份说话(组织文件里的 console 名,如 李网格、王书记;新名字 = 居民)
-  /group [群名]      在群里说话(默认 新联社区平安工作群)
-  /private          私聊机器人(居民上报通道)
+  /as 名字          以某人身份说话（组织文件里的 console 名，如 李网格、王书记；新名字 = 居民）
+  /group [群名]      在群里说话（默认 新联社区平安工作群）
+  /private          私聊机器人（居民上报通道）
   /reply N 内容      引用第 N 条机器人消息回复
   /quit             退出
 其余输入作为消息发送。"""
@@ -32,7 +32,7 @@ async def run_chat(settings: Settings) -> None:
 
     sender = ConsoleSender(printer=show, prefix=f"chat{int(time.time())}-")
     worker = OutboxWorker(bot.sessions, bot.clock, settings.outbox, {"console": sender}, bot.org)
-    print(HELP + "\n可用的群: " + "、".join(groups))
+    print(HELP + "\n可用的群：" + "、".join(groups))
     loop = asyncio.get_running_loop()
     try:
         while True:

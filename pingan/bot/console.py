@@ -34,7 +34,7 @@ def render(out: Outbound) -> str:
 
 def attachments(out: Outbound) -> str:
     """Where a chart or a ledger went: the console can only show its path."""
-    lines = ([f"🖼️ 图表:{out.image}"] if out.image else []) + ([f"📎 附件:{out.file}"] if out.file else [])
+    lines = ([f"🖼️ 图表：{out.image}"] if out.image else []) + ([f"📎 附件：{out.file}"] if out.file else [])
     return "".join("\n" + line for line in lines)
 
 

@@ -167,7 +167,7 @@ class _Replay:
         if step.quote:
             reply_to = next(rid for rid, _, out in reversed(self.sender.delivered) if step.quote in render(out))
         where = f"[{step.where}]" if step.where else "[私聊]"
-        quoted = f"(引用 {step.quote} 的消息)" if step.quote else ""
+        quoted = f"（引用 {step.quote} 的消息）" if step.quote else ""
         self.say(f"{self.clock.now():%H:%M} {where} {step.who}{quoted}: {step.text}")
         await self.bot.handle(message(chat, step.who, step.text, reply_to=reply_to))
         await self.worker.run_once()
@@ -177,8 +177,8 @@ async def run_demo(bot: Bot, clock: FrozenClock, echo: Callable[[str], None] = p
     """Replay the script; returns the transcript lines (also echoed as they happen)."""
     _demo_settings(bot)
     replay = _Replay(bot, clock, echo)
-    replay.say(f"=== pingan 演示:{replay.day:%Y-%m-%d} 新联社区的一天(模拟时钟,{bot.settings.bot.timezone}) ===")
-    replay.say("(演示设置:中事办结时限 3 小时,便于一天内看到超期自动呼叫;默认 3 天。夜里紧急隐患无人响应即短信呼叫,短信在此显示)")
+    replay.say(f"=== pingan 演示：{replay.day:%Y-%m-%d} 新联社区的一天（模拟时钟，{bot.settings.bot.timezone}） ===")
+    replay.say("（演示设置：中事办结时限 3 小时，便于一天内看到超期自动呼叫；默认 3 天。夜里紧急隐患无人响应即短信呼叫，短信在此显示）")
     scheduling = False
     for step in script:
         if isinstance(step, Scheduler):

@@ -352,8 +352,8 @@ class OutboxWorker:
         if self.org is None or row.payload.get("alert"):
             return  # never alert about a failed alert (no loops)
         for g in self.org.admin_groups():
-            text = (f"⚠️ 消息发送失败已放弃(发件 #{row.id},{row.platform}:{row.chat_id},"
-                    f"{attempts} 次):{error}")
+            text = (f"⚠️ 消息发送失败已放弃（发件 #{row.id}，{row.platform}:{row.chat_id}，"
+                    f"{attempts} 次）：{error}")
             session.add(OutboxMessage(
                 platform=g.platform, account=g.account, chat_type="group", chat_id=g.chat_id,
                 payload={**Outbound(ChatRef(g.platform, g.account, "group", g.chat_id), [Text(text)]).to_dict(),

@@ -1,31 +1,38 @@
 """A resident's message read against their own tickets (pingan/rules/conversation.py) before intake:
 urging, cancelling, rating in any words, a question or a complaint about one of them never opens a
-new ticket. A numbered question the bot asked is answered by its number (`pending`, tried before
-the status keywords, where "1"/"2" would be a rating)."""
+new ticket. A message the parser is unsure of (`ask`) is not filed on a guess: the bot asks one
+question first ("是说 #3 吗?", or with no open ticket "这是要报告隐患吗?"). A numbered question is
+answered by its number or 是/不是 (`pending`, tried before the status keywords, where "1"/"2" would
+be a rating)."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import timedelta
 
 from pingan.handlers.commands import normalise
 from pingan.handlers.context import Context
 from pingan.handlers.filters import parsed, ticket_number
+from pingan.handlers.intake import followup_ticket, report
 from pingan.handlers.router import SKIP, Router
-from pingan.handlers.status import apply, reporters_addition
+from pingan.handlers.status import apply, called_off, reporters_addition
 from pingan.handlers.target import How, TicketRef, which_ticket
 from pingan.lifecycle import HELD, Action
 from pingan.messages import Text
 from pingan.models import Status, Ticket
 from pingan.models.queries import tickets_reported_by
+from pingan.parser import ParseResult, parse
 from pingan.rules import review, urge
-from pingan.rules.conversation import DETAILS_WINDOW, REOPENABLE, Intent, Reading, classify
+from pingan.rules.conversation import DETAILS_WINDOW, REOPENABLE, Intent, Reading, classify, not_a_report
 from pingan.notify import lacks_place
 
 pending = Router("pending")
 router = Router("converse")
 RECENT = sorted(HELD | REOPENABLE | {Status.returned})
-CHOICES = {"1": 0, "2": 1, "3": 2}
+# every question puts its yes first: "是" is answer 1, "不是" answer 2
+CHOICES = {"1": 0, "2": 1, "3": 2, "是": 0, "是的": 0, "对": 0, "对的": 0, "不是": 1, "不对": 1, "不": 1}
+_TRAILING = re.compile(r"[\s.。!！~～]+$")
 
 
 async def resident_with_tickets(ctx: Context) -> bool | dict:
@@ -49,9 +56,12 @@ async def about_own_ticket(ctx: Context, reading: Reading, tickets: list[Ticket]
                                                                Intent.other):
         return SKIP  # perhaps the answer to "where?": intake decides
     if reading.intent == Intent.other:
-        if not (private_chat_about(ctx, t) and len(text) >= 4):
+        if private_chat_about(ctx, t) and len(text) >= 4:
+            reading = Reading(Intent.details, t)  # "我已经下楼了": news for whoever holds it
+        elif t is not None and t.status in HELD and unsure(parsed(ctx), text):
+            reading = Reading(Intent.ask, t)  # about #t, or a new problem?
+        else:
             return SKIP  # chatter
-        reading = Reading(Intent.details, t)  # "我已经下楼了": news for whoever holds it
     act = ACTS[reading.intent]
     await act(ctx, t, text, reading)
 
@@ -68,18 +78,10 @@ async def _urge(ctx, t, text, reading):
 
 async def _cancel(ctx, t, text, reading):
     """Tell the holder; an urgent ticket waits for a worker on scene, another one asks the reporter."""
-    ctx.desk.event(t, "cancel_request", ctx.sender, ctx.inbox_id, from_status=t.status, note=text)
-    holder = ctx.notify.org.people.get(t.holder_person_id)
-    check = f"紧急事项请到场确认安全后再「办结 #{t.id}」。" if t.urgent else "上报人可能撤销，请留意。"
-    ctx.notify.to_unit(ctx.notify.holder_groups(t), lambda pf: [Text(f"🔕 #{t.id} 上报人说：“{text}”\n{check}")]
-                       + ([Text(" "), ctx.notify.mention(holder, pf)] if holder else []), t)
-    if t.urgent:
-        e = ctx.settings.emergency
-        ctx.reply(f"已转告 #{t.id} 的处理人员。这是紧急事项，工作人员到场确认安全后才会办结。"
-                  f"如果现场仍有危险，请远离并拨打 {e.fire} / {e.police} / {e.ambulance}。")
-        return
-    ask(ctx, t, f"已转告处理人员。需要撤销 #{t.id} 吗？回复 1 撤销，2 继续处理。", text,
-        [(Action.withdraw, t.id), ("keep", t.id)])
+    called_off(ctx, t, text)
+    if not t.urgent:
+        ask(ctx, t, f"已转告处理人员。需要撤销 #{t.id} 吗？回复 1 撤销，2 继续处理。", text,
+            [(Action.withdraw, t.id), ("keep", t.id)])
 
 
 async def _rate(ctx, t, text, reading):
@@ -125,18 +127,40 @@ ACTS = {Intent.urge: _urge, Intent.cancel: _cancel, Intent.satisfied: _rate, Int
         Intent.details: _details, Intent.ask: _ask_which, Intent.objection: _objection}
 
 
-def ask(ctx: Context, t: Ticket, question: str, text: str, options: list) -> None:
+def unsure(result: ParseResult, text: str) -> bool:
+    """The parser's `ask`: the message reads like a report but names no hazard ("这里好危险哦").
+    Urgent words are always a report, so a danger is never held back by a question."""
+    return result.ask and not result.report and not not_a_report(normalise(text), result)
+
+
+async def unsure_report(ctx: Context) -> bool:
+    text = (ctx.msg.text or "").strip()
+    if not text or ctx.is_staff or not unsure(parsed(ctx), text):
+        return False
+    if ctx.msg.chat.chat_type == "group" and ctx.unit_id is None:
+        return False  # a group nobody registered: no report is taken here anyway
+    return not await followup_ticket(ctx)  # an answer to "where is it?" (intake attaches it)
+
+
+@router.message(unsure_report)
+async def ask_if_a_report(ctx: Context):
+    """No ticket on a guess, and nobody @-mentioned: one question; 1 files it (see answer_numbered)."""
+    await ctx.ensure_sender()
+    ask(ctx, None, "这是要报告隐患吗？回复 1 是，2 不是。", ctx.msg.text.strip(), [(Intent.report, None), ("no", None)])
+
+
+def ask(ctx: Context, t: Ticket | None, question: str, text: str, options: list) -> None:
     """One short question with numbered answers; the answer (see `numbered_answer`) is awaited for
     `[bot] question_minutes`."""
-    ctx.desk.event(t, "ask", ctx.sender, ctx.inbox_id, from_status=t.status, note=text,
+    ctx.desk.event(t, "ask", ctx.sender, ctx.inbox_id, from_status=t.status if t else None, note=text,
                    options=[[str(a), n] for a, n in options])
     ctx.reply(question)
 
 
 async def numbered_answer(ctx: Context) -> bool | dict:
     """A bare "1"/"2" from someone the bot asked a numbered question of, while it is fresh."""
-    choice = CHOICES.get(normalise(ctx.msg.text or ""))
-    if choice is None:
+    choice = CHOICES.get(_TRAILING.sub("", normalise(ctx.msg.text or "")))
+    if choice is None or ctx.sender is None:
         return False
     ref = await which_ticket(ctx, quote=False, asked=True)
     options = (ref.question.data or {}).get("options", []) if ref.how == How.asked else []
@@ -147,18 +171,19 @@ async def numbered_answer(ctx: Context) -> bool | dict:
 async def answer_numbered(ctx: Context, ref: TicketRef, option: list):
     what, number = option
     t, asked = ref.ticket, ref.question
-    ctx.desk.event(t, "answer", ctx.sender, ctx.inbox_id, from_status=t.status, note=what)
-    if what == Intent.report:
-        from pingan.handlers.intake import report  # the words asked about, filed as a report now
-
+    ctx.desk.event(t, "answer", ctx.sender, ctx.inbox_id, from_status=t.status if t else None, note=what)
+    if what == Intent.report:  # the words asked about, filed as a report now
         ctx.msg = dataclasses.replace(ctx.msg, text=asked.note)
-        ctx.cache.pop("parsed", None)
-        ctx.cache["still_open"] = [t.id] if t.status in HELD else []
+        ctx.cache["parsed"] = parse(asked.note)
+        if not ctx.cache["parsed"].report:  # the resident says it is one: filed under 其他, staff may 改类
+            ctx.cache["parsed"] = parse(asked.note, {"report": True, "category": "other"})
+        ctx.cache["still_open"] = [t.id] if t is not None and t.status in HELD else []
         await report(ctx)
     elif what == Intent.details:
         await reporters_addition(ctx, t, asked.note)
     elif what == Action.withdraw:
         await apply(ctx, t, Action.withdraw, note=asked.note)
-    else:
+    elif t is not None:
         ctx.reply(f"好的，#{t.id} 继续处理。")
-
+    else:
+        ctx.reply("好的，没有登记。发现安全隐患请直接描述问题和位置，例如「锦城花园3栋楼道有人给电瓶车充电」。")

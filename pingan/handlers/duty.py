@@ -41,7 +41,7 @@ def unit_of(ctx: Context) -> str | None:
 
 
 def names(people) -> str:
-    return "、".join(p.name for p in people) or "(未排班)"
+    return "、".join(p.name for p in people) or "（未排班）"
 
 
 @router.message(duty_word("who"))
@@ -55,11 +55,11 @@ async def who(ctx: Context, which: str):
     line = handover.shift_line(org, unit_id, now)
     if not line:  # no roster (or nobody on shift): the organisation file's on-duty flags
         duty, lead = org.on_duty(unit_id, now), org.lead(unit_id, now)
-        line = f"值班 {duty.name if duty else '(未配置)'},带班 {lead.name if lead else '(未配置)'}(组织文件登记)"
-    text = f"📋 {name} 现在({ctx.notify.hhmm(now)}):{line}"
+        line = f"值班 {duty.name if duty else '（未配置）'}，带班 {lead.name if lead else '（未配置）'}（组织文件登记）"
+    text = f"📋 {name} 现在（{ctx.notify.hhmm(now)}）：{line}"
     nxt = org.roster.next(unit_id, now) if org.roster is not None and org.roster.has(unit_id) else []
     if nxt:
-        text += f"\n下一班 {ctx.notify.hhmm(nxt[0].starts)} 起:{handover.shift_line(org, unit_id, nxt[0].starts)}"
+        text += f"\n下一班 {ctx.notify.hhmm(nxt[0].starts)} 起：{handover.shift_line(org, unit_id, nxt[0].starts)}"
     ctx.reply(text)
 
 
@@ -87,7 +87,7 @@ async def leave(ctx: Context, m: re.Match):
     first = _moment(m.groups()[0:5], today, end=False)
     last = _moment(m.groups()[5:10] if m.group(7) else m.groups()[0:5], today, end=True)
     if first is None or last is None or last <= first:
-        ctx.reply("请假时间没看懂,请写成「请假 12月3日-12月5日」或「请假 12月3日8:00-12月3日18:00」。")
+        ctx.reply("请假时间没看懂，请写成「请假 12月3日-12月5日」或「请假 12月3日8:00-12月3日18:00」。")
         return
     starts, ends = first.replace(tzinfo=tz), last.replace(tzinfo=tz)
     person = ctx.sender
@@ -99,10 +99,10 @@ async def leave(ctx: Context, m: re.Match):
     held = [t.id for t in await ctx.desk.held_by(person.id, OPEN)]
     stand_in = ctx.org.answering(person.id, person.unit_id, max(starts, ctx.now)) if roster is not None else None
     fmt = "%m月%d日 %H:%M"
-    text = f"✅ 已登记 {person.name} 请假:{starts.strftime(fmt)} 至 {ends.strftime(fmt)}。"
+    text = f"✅ 已登记 {person.name} 请假：{starts.strftime(fmt)} 至 {ends.strftime(fmt)}。"
     if held:
-        text += (f"\n您手上的 {len(held)} 件工单(" + "、".join(f"#{i}" for i in held[:10])
-                 + f")在此期间的提醒改发 {stand_in.name if stand_in else '本单位值班人员'}。")
+        text += (f"\n您手上的 {len(held)} 件工单（" + "、".join(f"#{i}" for i in held[:10])
+                 + f"）在此期间的提醒改发 {stand_in.name if stand_in else '本单位值班人员'}。")
     ctx.reply(text)
 
 
@@ -114,7 +114,7 @@ async def shift(ctx: Context, which: str):
         return
     if which == "takeover":
         line = handover.shift_line(ctx.org, unit_id, ctx.now)
-        ctx.reply(f"✅ {ctx.sender.name} 已接班。" + (f"当前班次:{line}" if line else ""))
+        ctx.reply(f"✅ {ctx.sender.name} 已接班。" + (f"当前班次：{line}" if line else ""))
         return
     tickets = await handover.open_tickets(ctx.session, ctx.org, unit_id)
     handover.post(ctx.notify, unit_id, tickets, ctx.now, handover.incoming(ctx.org, unit_id, ctx.now), by=ctx.sender)

@@ -44,13 +44,14 @@ async def followup_ticket(ctx: Context) -> bool | dict:
     if ctx.msg.images or ctx.msg.location:
         if not fresh and not (ctx.msg.location and lacks_place(latest)):
             return False
-        if ctx.msg.text.strip() and parsed(ctx).report and parsed(ctx).item != latest.item:
+        result = parsed(ctx)
+        if ctx.msg.text.strip() and result.report and (result.item != latest.item or danger_now(result, latest)):
             return False  # a new report sent with its own photo: a ticket of its own, photo and all
     else:
         if not lacks_place(latest) or not ctx.msg.text.strip():
             return False
         result = parsed(ctx)
-        if result.report and result.item and result.item != latest.item:
+        if result.report and (result.item and result.item != latest.item or danger_now(result, latest)):
             return False  # a different hazard, not the answer to our question
         text = TICKET_NUMBER.sub("", normalise(ctx.msg.text)).strip()  # "＃１２ 锦城花园5栋" too
         place = result.location or find_place(text) or (text[:60] if ctx.org.route(text) else None)
@@ -58,6 +59,12 @@ async def followup_ticket(ctx: Context) -> bool | dict:
         if not fresh and (place is None or len(place) < 0.6 * len(_BARE.sub("", text))):
             return False
     return {"ticket": await ctx.desk.get(latest.id), "place": place}
+
+
+def danger_now(result, latest) -> bool:
+    """An urgent report after one that was not ("着火了" after a thin report still lacking its
+    place): a ticket of its own, never the first one's place."""
+    return result.urgent and not latest.urgent
 
 
 @router.message(followup_ticket)
@@ -78,7 +85,7 @@ async def attach_to_recent_report(ctx: Context, ticket: Ticket, place: str | Non
         ticket.location = with_estate(place, ticket.location)
         notes.append(f"地点「{ticket.location}」")
     ticket.updated_at = ctx.now
-    ctx.desk.event(ticket, "attach", ctx.sender, ctx.inbox_id, from_status=ticket.status, note=";".join(notes))
+    ctx.desk.event(ticket, "attach", ctx.sender, ctx.inbox_id, from_status=ticket.status, note="；".join(notes))
     if ticket.location is not None and not had_place:
         holder_before, unit_before = ticket.holder_person_id, ticket.unit_id
         if ticket.grid_id is None:  # now we know where: hand it to that grid's worker
@@ -101,7 +108,7 @@ async def unclear_about_a_ticket(ctx: Context, number: int):
     """A worker's "#7 那边已扑灭" is about #7 but has no keyword: say which words work, and never
     open a new ticket in the worker's name."""
     if await ctx.desk.get(number) is None:
-        ctx.reply(f"没有找到 #{number},请核对编号。回复「帮助」查看用法。")
+        ctx.reply(f"没有找到 #{number}，请核对编号。回复「帮助」查看用法。")
         return
     k = ctx.settings.keywords
     words = [f"{k.on_scene[0]} #{number}", f"{k.progress[0]} #{number} 说明", f"{k.resolve[0]} #{number} 说明",

@@ -52,11 +52,11 @@ async def digest_for(ctx: Context, unit_id: str, cap: int | None = None):
 @router.message(report("today", "overdue", "ledger"))
 async def officials_query(ctx: Context, which: str):
     if not ctx.is_staff:
-        ctx.reply("抱歉,统计、超期和台账仅限工作人员查询。上报问题请直接描述问题和位置。")
+        ctx.reply("抱歉，统计、超期和台账仅限工作人员查询。上报问题请直接描述问题和位置。")
         return
     unit_id = report_unit(ctx)
     if unit_id is None:
-        ctx.reply("这个群还没有绑定单位,无法统计。请联系管理员在组织文件里配置本群。")
+        ctx.reply("这个群还没有绑定单位，无法统计。请联系管理员在组织文件里配置本群。")
         return
     # counted after this message's transaction: a city's figures take seconds, and must not hold up
     # the reports arriving meanwhile
@@ -86,14 +86,14 @@ async def ledger(ctx: Context, notify: Notifier, unit_id: str) -> None:
         path = Path(ctx.settings.scheduler.files_dir) / "ledger" / f"{unit_id}-{today.isoformat()}-{ctx.inbox_id or 0}.xlsx"
         async with ctx.reports() as session:
             s = await ledger_.export(session, unit_id, start, today, path)
-        notify.to_chat(ctx.msg.chat, [Text(f"{head}\n共 {s.rows} 件,曾超期 {s.overdue} 件,呼叫上级 {s.escalated} 件。详见附件。")],
+        notify.to_chat(ctx.msg.chat, [Text(f"{head}\n共 {s.rows} 件，曾超期 {s.overdue} 件，呼叫上级 {s.escalated} 件。详见附件。")],
                        file=str(path))
         return
     async with ctx.reports() as session:
         s = await ledger_.summarise(session, unit_id, start, today)
-    lines = [head, f"共 {s.rows} 件,曾超期 {s.overdue} 件,{s.on_scene_minutes}分钟内到场 {s.on_time} 件,呼叫上级 {s.escalated} 件"]
+    lines = [head, f"共 {s.rows} 件，曾超期 {s.overdue} 件，{s.on_scene_minutes}分钟内到场 {s.on_time} 件，呼叫上级 {s.escalated} 件"]
     lines += [f"  {k}:{v}" for k, v in s.by_status.most_common()]
-    lines.append("本平台不能发文件,完整台账请用「pingan export」导出。")
+    lines.append("本平台不能发文件，完整台账请用「pingan export」导出。")
     notify.to_chat(ctx.msg.chat, [Text("\n".join(lines))])
 
 

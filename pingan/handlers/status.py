@@ -12,6 +12,7 @@ from pingan.handlers.filters import command, is_quote
 from pingan.handlers.router import SKIP, Router
 from pingan.handlers.target import How, TicketRef, which_ticket
 from pingan.lifecycle import ACTION_NAMES, ACTIVE, HELD, Action, IllegalMove, allowed
+from pingan.messages import Text
 from pingan.models import STATUS_NAMES, Role, Status, Ticket
 from pingan.parser import parse
 from pingan.rules import act, review, transfer
@@ -123,7 +124,7 @@ async def resolve_target(ctx: Context, cmd: Command, action: Action | None):
         ctx.reply("引用的消息不是工单消息，请写上编号，例如「到场 #12」。")
         return None
     if ticket is None:
-        ctx.reply(f"没有找到 #{cmd.ticket_id},请核对编号。回复「帮助」查看用法。")
+        ctx.reply(f"没有找到 #{cmd.ticket_id}，请核对编号。回复「帮助」查看用法。")
         return None
     try:
         ctx.desk.check(ctx.sender, ticket, action)
@@ -139,9 +140,12 @@ async def simple_move(ctx: Context, cmd: Command):
     ticket = await resolve_target(ctx, cmd, action)
     if ticket is None or ticket is SKIP:
         return ticket
-    if action == Action.withdraw and cmd.ticket_id is None and not is_quote(ctx) and (ticket.urgent or ticket.size == "大"):
+    if action == Action.withdraw and ticket.urgent and not ctx.is_staff and ticket.status in HELD:
+        called_off(ctx, ticket, ctx.msg.text.strip())  # a worker on scene confirms it is over
+        return
+    if action == Action.withdraw and cmd.ticket_id is None and not is_quote(ctx) and ticket.size == "大":
         # a danger withdrawn by a stray word would stop the people on their way: ask for the number
-        ctx.reply(f"#{ticket.id}({ctx.notify.label(ticket)}）是{'紧急' if ticket.urgent else '大'}事，"
+        ctx.reply(f"#{ticket.id}（{ctx.notify.label(ticket)}）是大事，"
                   f"工作人员正在处理。确认撤销请回复「{cmd.word} #{ticket.id}」。")
         return
     if action == Action.reopen and ticket.status == Status.returned:  # disputing a 退回: to the lead
@@ -190,6 +194,21 @@ async def reporters_addition(ctx: Context, ticket: Ticket, text: str) -> None:
     ctx.desk.event(ticket, "note", ctx.sender, ctx.inbox_id, from_status=ticket.status, note=text)
     ctx.notify.reporter_added(ticket, text)
     ctx.reply(f"已把您的补充转给 #{ticket.id} 的处理人员，谢谢！")
+
+
+def called_off(ctx: Context, t: Ticket, text: str) -> None:
+    """The reporter says it is over ("不用来了", or 「撤销 #N」 on an urgent ticket): its holder hears
+    it, an urgent one's lead too. An urgent ticket is never closed on the reporter's word alone: it
+    stays open until a worker on scene has seen it is safe."""
+    ctx.desk.event(t, "cancel_request", ctx.sender, ctx.inbox_id, from_status=t.status, note=text)
+    people = [ctx.org.people.get(t.holder_person_id)] + ([ctx.org.lead(t.unit_id)] if t.urgent else [])
+    check = f"紧急事项请到场确认安全后再「办结 #{t.id}」。" if t.urgent else "上报人可能撤销，请留意。"
+    ctx.notify.to_unit(ctx.notify.holder_groups(t), lambda pf: [Text(f"🔕 #{t.id} 上报人说：“{text}”\n{check} ")]
+                       + ctx.notify.mentions(pf, people), t)
+    if t.urgent:
+        e = ctx.settings.emergency
+        ctx.reply(f"已转告 #{t.id} 的处理人员。这是紧急事项，工作人员到场确认安全后才会办结。"
+                  f"如果现场仍有危险，请远离并拨打 {e.fire} / {e.police} / {e.ambulance}。")
 
 
 @router.message(command("escalate"))
@@ -254,6 +273,6 @@ async def grade(ctx: Context, cmd: Command):
         return ticket
     size = cmd.arg[:1] if cmd.arg[:1] in SIZE_TRACK else None
     if size is None:
-        ctx.reply(f"请写明大小，例如「定级 #{ticket.id} 大」(小事马上办、中事协商办、大事呼叫办）。")
+        ctx.reply(f"请写明大小，例如「定级 #{ticket.id} 大」（小事马上办、中事协商办、大事呼叫办）。")
         return
     await apply(ctx, ticket, Action.grade, size=size)

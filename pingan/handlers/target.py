@@ -56,7 +56,11 @@ async def which_ticket(ctx: Context, number: int | None = None, *, quote: bool =
     if asked:
         since = ctx.now - timedelta(minutes=ctx.settings.bot.question_minutes)
         ev = await queries.last_question(ctx.session, ctx.sender.id, since)
-        return TicketRef(How.asked, await ctx.desk.get(ev.ticket_id), question=ev) if ev and ev.action == "ask" else NONE
+        if ev is None or ev.action != "ask":
+            return NONE
+        # a question asked before any ticket ("这是要报告隐患吗？") has none
+        return TicketRef(How.asked, await ctx.desk.get(ev.ticket_id) if ev.ticket_id is not None else None,
+                         question=ev)
     if own is not None:
         mine = await queries.tickets_reported_by(ctx.session, ctx.sender.id, own, limit=5)
         if len(mine) > 1:

@@ -25,6 +25,6 @@ async def sign_in_link(ctx: Context, cmd):
     link = await make_link(ctx.session, ctx.settings, ctx.sender.id, ctx.now)
     minutes = ctx.settings.web.link_minutes
     private = replace(ctx.msg.chat, chat_type="private", chat_id=ctx.msg.sender_id)
-    ctx.notify.to_chat(private, [Text(f"工作台登录链接({minutes}分钟内有效,只能用一次,请勿转发):\n{link}")])
+    ctx.notify.to_chat(private, [Text(f"工作台登录链接（{minutes}分钟内有效，只能用一次，请勿转发）：\n{link}")])
     if ctx.msg.chat.chat_type == "group":
-        ctx.reply("登录链接已私信发给您,请查收。")
+        ctx.reply("登录链接已私信发给您，请查收。")

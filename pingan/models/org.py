@@ -24,8 +24,8 @@ class Level(StrEnum):
 # The escalation ladder, bottom to top.
 LADDER = (Level.grid, Level.community, Level.street, Level.district, Level.city)
 LEVEL_NAMES = {
-    Level.city: "市", Level.district: "区(县)", Level.street: "街道(乡镇)",
-    Level.community: "社区(村)", Level.grid: "网格", Level.department: "职能部门",
+    Level.city: "市", Level.district: "区（县）", Level.street: "街道（乡镇）",
+    Level.community: "社区（村）", Level.grid: "网格", Level.department: "职能部门",
 }
 
 

@@ -53,7 +53,7 @@ class _Errors:
         self.source, self.lines = source, []
 
     def add(self, where: str, key: str, msg: str) -> None:
-        self.lines.append(f"{self.source}: {where} {key}:{msg}")
+        self.lines.append(f"{self.source}: {where} {key}：{msg}")
 
     def raise_if_any(self) -> None:
         if self.lines:
@@ -67,7 +67,7 @@ def _bool(value, errors: _Errors, where: str, key: str) -> bool:
     if s in _TRUE:
         return True
     if s not in _FALSE:
-        errors.add(where, key, f"应填 是 或 否,不是「{value}」")
+        errors.add(where, key, f"应填 是 或 否，不是「{value}」")
     return False
 
 
@@ -88,9 +88,9 @@ class UnitNames:
         if len(ids) == 1:
             return ids[0], None
         if ids:
-            return None, f"有 {len(ids)} 个单位叫「{value}」,请改写单位编号:{'、'.join(sorted(ids))}"
+            return None, f"有 {len(ids)} 个单位叫「{value}」，请改写单位编号：{'、'.join(sorted(ids))}"
         if not self.ids:
-            return None, f"未知单位「{value}」:还没有导入任何单位,请先导入组织文件(.toml)"
+            return None, f"未知单位「{value}」：还没有导入任何单位，请先导入组织文件（.toml）"
         return None, f"未知单位「{value}」"
 
 
@@ -104,21 +104,21 @@ def _person(row: dict, where: str, errors: _Errors, units: UnitNames, seen: dict
     if not pid:
         errors.add(where, "id", "不能为空")
     elif pid in seen["people"]:
-        errors.add(where, "id", f"编号「{pid}」重复(与{seen['people'][pid]}相同)")
+        errors.add(where, "id", f"编号「{pid}」重复（与{seen['people'][pid]}相同）")
     else:
         seen["people"][pid] = where
     if not name:
         errors.add(where, "name", "不能为空")
     if role is None:
-        errors.add(where, "role", f"未知角色「{role_text}」,可用:{ROLE_LIST}")
+        errors.add(where, "role", f"未知角色「{role_text}」，可用：{ROLE_LIST}")
     if role not in (None, Role.resident) and unit is None:
-        errors.add(where, "unit", "不能为空(工作人员要填所属单位)")
+        errors.add(where, "unit", "不能为空（工作人员要填所属单位）")
     if unit is not None:
         unit, why = units.resolve(unit)
         if why:
             errors.add(where, "unit", why)
     if mobile is not None and not _MOBILE.match(mobile):
-        errors.add(where, "mobile", f"手机号应为 11 位数字,不是「{mobile}」")
+        errors.add(where, "mobile", f"手机号应为 11 位数字，不是「{mobile}」")
     out.people.append(Person(
         id=pid, name=name, role=role or role_text, unit_id=unit, mobile=mobile,
         lead=_bool(row.get("lead", False), errors, where, "lead"),
@@ -163,11 +163,11 @@ def parse_org_toml(path: str | Path) -> OrgData:
         if not u.get("name"):
             errors.add(where, "name", "不能为空")
         if level not in Level.__members__:
-            errors.add(where, "level", f"未知层级「{level}」,可用:{'、'.join(Level)}")
+            errors.add(where, "level", f"未知层级「{level}」，可用：{'、'.join(Level)}")
         if parent is not None and parent not in known:
             errors.add(where, "parent", f"未知单位「{parent}」")
         if level == Level.department and not u.get("kind"):
-            errors.add(where, "kind", "职能部门要填 kind(如 消防救援),派单时用")
+            errors.add(where, "kind", "职能部门要填 kind（如 消防救援），派单时用")
         if u.get("places") and level != Level.grid:
             errors.add(where, "places", "只有网格才填 places")
         if level == Level.grid and parent is not None and levels.get(parent) != Level.community:
@@ -206,7 +206,7 @@ def _decode(path: Path) -> str:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             pass
-    raise ConfigError(f"{path}: 读不懂文件的编码。请用 Excel 打开,「另存为」时文件类型选「CSV UTF-8(逗号分隔)」,再导入")
+    raise ConfigError(f"{path}: 读不懂文件的编码。请用 Excel 打开，「另存为」时文件类型选「CSV UTF-8（逗号分隔）」，再导入")
 
 
 def _read_rows(path: Path) -> list[tuple[int, dict]]:
@@ -238,12 +238,12 @@ def parse_roster(path: str | Path, units: dict[str, str], existing_ids: dict[tup
     except ConfigError:
         raise
     except (OSError, ValueError, KeyError, csv.Error) as exc:
-        raise ConfigError(f"{path}: 读不出名单:{exc}") from None
+        raise ConfigError(f"{path}: 读不出名单：{exc}") from None
     if not rows:
-        raise ConfigError(f"{path}: 名单是空的(第1行应为表头:{','.join(ROSTER_COLUMNS)})")
+        raise ConfigError(f"{path}: 名单是空的（第1行应为表头：{','.join(ROSTER_COLUMNS)}）")
     missing = {"id", "name", "role"} - set(rows[0][1])
     if missing:
-        raise ConfigError(f"{path}: 第1行 表头:缺少列 {', '.join(sorted(missing))}")
+        raise ConfigError(f"{path}: 第1行 表头：缺少列 {', '.join(sorted(missing))}")
     seen: dict = {"people": {}, "ids": {}}
     names = UnitNames(units)
     for n, row in rows:

@@ -37,5 +37,5 @@ async def import_file(settings: Settings, path: Path) -> str:
         await engine.dispose()
     counts = [("单位", data.units, "个"), ("人员", data.people, "人"), ("账号", data.identities, "个"),
               ("群", data.groups, "个"), ("地点", data.places, "处")]
-    return f"已导入 {path}:" + ",".join(f"{what} {len(rows)} {unit}" for what, rows, unit in counts
+    return f"已导入 {path}：" + "，".join(f"{what} {len(rows)} {unit}" for what, rows, unit in counts
                                        if rows or what == "人员")

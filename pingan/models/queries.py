@@ -41,7 +41,7 @@ async def tickets_held_by(session, person_id: str, statuses, limit: int | None =
 # The reporter's newest ticket still taking additions: built once, and a few columns of the table,
 # not the ORM entity (most messages are not follow-ups; the machinery would cost more than the query).
 _t = Ticket.__table__.c
-_LATEST_OPEN = (select(_t.id, _t.reply_chat, _t.location, _t.grid_id, _t.item, _t.followup_until)
+_LATEST_OPEN = (select(_t.id, _t.reply_chat, _t.location, _t.grid_id, _t.item, _t.urgent, _t.followup_until)
                 .where(_t.reporter_id == bindparam("reporter"), _t.status.in_(sorted(HELD)),
                        or_(_t.followup_until > bindparam("now"),
                            and_(or_(_t.location.is_(None), _t.grid_id.is_(None)),  # see notify.lacks_place
@@ -51,7 +51,7 @@ _LATEST_OPEN = (select(_t.id, _t.reply_chat, _t.location, _t.grid_id, _t.item, _
 
 async def latest_taking_additions(session, reporter_id: str, now: datetime, since: datetime):
     """The reporter's newest held ticket inside its follow-up window, or still lacking a place and
-    filed after `since`: a row (id, reply_chat, location, grid_id, item, followup_until), or None."""
+    filed after `since`: a row (id, reply_chat, location, grid_id, item, urgent, followup_until), or None."""
     params = {"reporter": reporter_id, "now": now, "since": since}
     return (await session.exec(_LATEST_OPEN, params=params)).first()
 

@@ -92,7 +92,8 @@ class TicketEvent(SQLModel, table=True):
     __table_args__ = (Index("ix_ticket_events_action_at", "action", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    # None only for a question asked before there is a ticket ("这是要报告隐患吗?", handlers/converse.py)
+    ticket_id: int | None = Field(default=None, foreign_key="tickets.id", index=True)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     actor_id: str | None = None  # person id; None for the system (scheduler)
     action: str

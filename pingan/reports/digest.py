@@ -406,18 +406,18 @@ class Digest:
             if not self.overdue_total:
                 out.append(Text("\n✅ 无超期工单"))
                 return out
-            out.append(Text(f"\n⚠️ 超期 {self.overdue_total} 件:"))
+            out.append(Text(f"\n⚠️ 超期 {self.overdue_total} 件："))
             for r in self.overdue:
                 what = notifier.taxonomy.label(r.category, r.item)
                 kind = "未到场" if not r.on_scene else "未办结"
                 late = span(notifier.clock.now() - r.since)
-                out.append(Text(f"\n  {'🚨' if r.urgent else ''}#{r.id} {what} {r.location or ''} {kind},超期 {late} "))
+                out.append(Text(f"\n  {'🚨' if r.urgent else ''}#{r.id} {what} {r.location or ''} {kind}，超期 {late} "))
                 person = org.people.get(r.holder_person_id) or org.on_duty(r.holder_unit_id)
                 if person is not None:
                     out.append(notifier.mention(person, platform))
             if self.overdue_total > len(self.overdue):
-                out.append(Text(f"\n  …共 {self.overdue_total} 件,以上是最紧急的 {len(self.overdue)} 件;"
-                                "全部请看台账(发「台账」)"))
+                out.append(Text(f"\n  …共 {self.overdue_total} 件，以上是最紧急的 {len(self.overdue)} 件；"
+                                "全部请看台账（发「台账」）"))
             return out
 
         return parts
@@ -444,29 +444,29 @@ def render(org: OrgIndex, taxonomy: Taxonomy, settings, unit_id: str, t: Tally, 
     if cs and period.kind == "day":
         n = (period.end - date.fromisoformat(cs)).days + 1
         if 1 <= n <= settings.scheduler.campaign_days:
-            day_no = f"(百日攻坚第 {n} 天)"
+            day_no = f"（百日攻坚第 {n} 天）"
     title = f"📊【{unit.name} {KIND_TITLE[period.kind]}】{period.label()}{day_no}"
     w = period.word
     if t.quiet and not (rolled is not None and child_units(org, unit_id)):
-        return Digest(unit_id, title, f"{title}\n{w}无新增,也没有待化解的事项。", [], 0, brief=True)
-    auto = f"(超期自动 {t.called_up_auto} 次)" if t.called_up_auto else ""
+        return Digest(unit_id, title, f"{title}\n{w}无新增，也没有待化解的事项。", [], 0, brief=True)
+    auto = f"（超期自动 {t.called_up_auto} 次）" if t.called_up_auto else ""
     mins = settings.policy.on_scene_minutes
     lines = [
         title,
-        f"{w}新增 {t.new} 件(居民上报 {t.new_resident} · 巡查/网格员 {t.new_other})",
-        f"{mins}分钟到场 {t.on_time}/{t.arrive_base}({pct(t.on_time_rate)})· 办结 {t.resolved} · "
+        f"{w}新增 {t.new} 件（居民上报 {t.new_resident} · 巡查/网格员 {t.new_other}）",
+        f"{mins}分钟到场 {t.on_time}/{t.arrive_base}（{pct(t.on_time_rate)}）· 办结 {t.resolved} · "
         f"呼叫 {t.called_up} 次{auto} · 退回 {t.returned}" + (f" · 居民催办 {t.urged} 次" if t.urged else ""),
-        f"中位用时:到场 {dur(t.median_on_scene)} · 办结 {dur(t.median_resolve)}",
+        f"中位用时：到场 {dur(t.median_on_scene)} · 办结 {dur(t.median_resolve)}",
         *([t.night.line(night.label(nights), org.units)] if nights and not t.night.empty else []),
-        f"累计{'(自 ' + cs + ')' if cs else ''}:排查发现问题隐患 {t.found} 个,已化解 {t.resolved_total} 个,"
-        f"待化解 {t.pending} 个;社区自处理 {t.self_handled} 个,呼叫上级 {t.called_up_total} 个",
-        f"分类({w}/累计/待化解):",
+        f"累计{'（自 ' + cs + '）' if cs else ''}：排查发现问题隐患 {t.found} 个，已化解 {t.resolved_total} 个，"
+        f"待化解 {t.pending} 个；社区自处理 {t.self_handled} 个，呼叫上级 {t.called_up_total} 个",
+        f"分类（{w}/累计/待化解）：",
     ]
     for cat in taxonomy.categories:
         p, c, pend = t.by_cat.get(cat.code, (0, 0, 0))
         lines.append(f"  {cat.name} {p}/{c}/{pend}")
     if rolled is not None and child_units(org, unit_id):
-        lines.append("各单位排名(超期多者在前):")
+        lines.append("各单位排名（超期多者在前）：")
         lines.append("  名次 单位 待化解 超期 到场率")
         for i, (cid, ct) in enumerate(rank(org, rolled, unit_id), 1):
             lines.append(f"  {i}. {org.units[cid].name} {ct.pending} {ct.overdue} {pct(ct.cum_on_time_rate)}")

@@ -68,8 +68,8 @@ DATE_FORMAT = "yyyy-mm-dd hh:mm"
 # The 汇总 sheet's table: one row per category, these columns (figures.py defines them, as the digest counts).
 FIGURES = (("发现", "found"), ("已化解", "resolved"), ("待化解", "pending"), ("呼叫上级", "called_up"),
            ("社区自处理", "self_handled"), ("退回/撤销", "gone"))
-DEFINITIONS = ("口径(与平安日报相同):发现=期间内上报的问题;已化解=已办结;待化解=未办结;"
-               "呼叫上级=曾呼叫上级或派单到部门;社区自处理=未呼叫、未派单即办结;退回/撤销不计入已化解和待化解。")
+DEFINITIONS = ("口径（与平安日报相同）：发现=期间内上报的问题；已化解=已办结；待化解=未办结；"
+               "呼叫上级=曾呼叫上级或派单到部门；社区自处理=未呼叫、未派单即办结；退回/撤销不计入已化解和待化解。")
 
 
 @dataclass
@@ -104,11 +104,11 @@ class Summary:
         return [["类别"] + [h for h, _ in FIGURES], *rows, ["合计"] + [getattr(self.total, k) for _, k in FIGURES]]
 
     def lines(self) -> list[tuple[str, object]]:
-        out: list[tuple[str, object]] = [("曾超期(到场或办结晚于期限)", self.overdue),
+        out: list[tuple[str, object]] = [("曾超期（到场或办结晚于期限）", self.overdue),
                                          (f"{self.on_scene_minutes}分钟内到场", self.on_time),
                                          ("居民催办过", self.urged), ("", "")]
-        out += [("状态:" + k, v) for k, v in self.by_status.most_common()]
-        out += [("", "")] + [("来源:" + k, v) for k, v in self.by_source.most_common()]
+        out += [("状态：" + k, v) for k, v in self.by_status.most_common()]
+        out += [("", "")] + [("来源：" + k, v) for k, v in self.by_source.most_common()]
         return out
 
 
@@ -167,7 +167,7 @@ class Ledger:
     def paged(self, t: Ticket) -> tuple[str, str]:
         """(who was paged when, who answered how soon): '02:05 吴网格、王书记;02:10 陈主任', '陈主任 5分钟'."""
         evs = self.pages.get(t.id, [])
-        sent = ";".join(f"{e.at.astimezone(self.tz):%H:%M} {e.note}" for e in evs if e.action == PAGE)
+        sent = "；".join(f"{e.at.astimezone(self.tz):%H:%M} {e.note}" for e in evs if e.action == PAGE)
         answer = next((e for e in evs if e.action == ANSWERED), None)
         took = f" {span(timedelta(seconds=answer.data['after_seconds']))}" if answer and answer.data else ""
         return sent, f"{answer.note}{took}" if answer else ""

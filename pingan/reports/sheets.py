@@ -17,7 +17,7 @@ BOLD = Font(bold=True)
 HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 WRAP = Alignment(vertical="top", wrap_text=True)
-PAGE_NUMBER = "第 &P 页,共 &N 页"  # Excel's codes: this page, number of pages
+PAGE_NUMBER = "第 &P 页，共 &N 页"  # Excel's codes: this page, number of pages
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Title:
     generated: str  # 2019-04-08 18:00
 
     def line(self) -> str:
-        return f"{self.name}    统计期间:{self.period}    生成时间:{self.generated}"
+        return f"{self.name}    统计期间：{self.period}    生成时间：{self.generated}"
 
 
 def cells(ws, values, font=None, alignment=None, fill=None) -> list:

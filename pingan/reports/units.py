@@ -21,14 +21,14 @@ def find_report_unit(org: OrgIndex, query: str) -> str:
         found = [u for u in org.units.values() if u.name == query] or \
                 [u for u in org.units.values() if query in u.name]
         if not found:
-            raise NoSuchReportUnit(f"找不到单位「{query}」,请写名称或编号,如 新联社区")
+            raise NoSuchReportUnit(f"找不到单位「{query}」，请写名称或编号，如 新联社区")
         uid = next((u for u in found if u.level in REPORT_LEVELS), found[0]).id
     unit = org.units[uid]
     if unit.level not in REPORT_LEVELS:
         community = org.up_to(uid, Level.community)
-        hint = f",如 {community.name}" if community is not None else ""
-        raise NoSuchReportUnit(f"{unit.name}是{LEVEL_NAMES.get(unit.level, unit.level)},"
-                               f"只能按社区、街道、区(县)或市统计{hint}")
+        hint = f"，如 {community.name}" if community is not None else ""
+        raise NoSuchReportUnit(f"{unit.name}是{LEVEL_NAMES.get(unit.level, unit.level)}，"
+                               f"只能按社区、街道、区（县）或市统计{hint}")
     return uid
 
 

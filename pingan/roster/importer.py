@@ -44,7 +44,7 @@ def parse_day(value) -> tuple[date | None, int | None, str | None]:
             return date(*(int(g) for g in m.groups())), None, None
         except ValueError:
             return None, None, f"没有「{text}」这一天"
-    return None, None, f"「{text}」不是日期,请写成 2026-12-01,或 周一 表示每周一"
+    return None, None, f"「{text}」不是日期，请写成 2026-12-01，或 周一 表示每周一"
 
 
 def parse_time(value) -> tuple[str | None, str | None]:
@@ -57,7 +57,7 @@ def parse_time(value) -> tuple[str | None, str | None]:
     if m and (int(m.group(1)), int(m.group(2) or 0)) == (24, 0):
         return "00:00", None  # 24:00 is the end of the day
     if m is None or int(m.group(1)) > 23 or int(m.group(2) or 0) > 59:
-        return None, f"「{text}」不是时间,请写成 08:00"
+        return None, f"「{text}」不是时间，请写成 08:00"
     return f"{int(m.group(1)):02d}:{int(m.group(2) or 0):02d}", None
 
 
@@ -68,7 +68,7 @@ class _Rows:
         self.source, self.lines = source, []
 
     def add(self, n: int, field: str, msg: str) -> None:
-        self.lines.append(f"第{n}行「{HEADER_OF[field]}」:{msg}")
+        self.lines.append(f"第{n}行「{HEADER_OF[field]}」：{msg}")
 
     def raise_if_any(self) -> None:
         if self.lines:
@@ -92,8 +92,8 @@ def _person(name: str, unit_id: str, people: list[Person], parents: dict) -> tup
     if len(hits) == 1:
         return hits[0].id, None
     if hits:
-        return None, f"本单位有 {len(hits)} 人叫「{name}」,请改写人员编号:{'、'.join(p.id for p in hits)}"
-    return None, f"「{name}」不是本单位的工作人员(请先在组织文件或人员名单里登记)"
+        return None, f"本单位有 {len(hits)} 人叫「{name}」，请改写人员编号：{'、'.join(p.id for p in hits)}"
+    return None, f"「{name}」不是本单位的工作人员（请先在组织文件或人员名单里登记）"
 
 
 def _row(n: int, raw: dict, default_unit: str | None, units: UnitNames, people: list[Person],
@@ -103,7 +103,7 @@ def _row(n: int, raw: dict, default_unit: str | None, units: UnitNames, people: 
     unit_text = str(row.get("unit") or "").strip() or default_unit
     unit_id = None
     if not unit_text:
-        errors.add(n, "unit", "缺少单位(填写单位列,或导入时加 --unit)")
+        errors.add(n, "unit", "缺少单位（填写单位列，或导入时加 --unit）")
     else:
         unit_id, why = units.resolve(unit_text)
         if why:
@@ -119,7 +119,7 @@ def _row(n: int, raw: dict, default_unit: str | None, units: UnitNames, people: 
         errors.add(n, "end", why)
     role = ROLES.get(str(row.get("role", "")).strip())
     if role is None:
-        errors.add(n, "role", f"「{row.get('role')}」不是职务,请写 带班领导 或 值班员")
+        errors.add(n, "role", f"「{row.get('role')}」不是职务，请写 带班领导 或 值班员")
     person_id = None
     name = str(row.get("name", "")).strip()
     if not name:
@@ -140,13 +140,13 @@ def parse_shifts(path: Path, unit: str | None, units: list[Unit], people: list[P
     try:
         rows = _read_rows(path)
     except Exception as exc:  # a file that is no spreadsheet
-        raise ConfigError(f"{path}: 无法读取:{exc}") from None
+        raise ConfigError(f"{path}: 无法读取：{exc}") from None
     if not rows:
         raise ConfigError(f"{path}: 没有任何值班记录")
     present = {COLUMNS[k.strip()] for k in rows[0][1] if k and k.strip() in COLUMNS}
     missing = [HEADER_OF[f] for f in ("date", "start", "end", "name") if f not in present]
     if missing:
-        raise ConfigError(f"{path}: 缺少列:{'、'.join(missing)}(表头应有 日期、开始、结束、姓名,可选 单位、班次、职务)")
+        raise ConfigError(f"{path}: 缺少列：{'、'.join(missing)}（表头应有 日期、开始、结束、姓名，可选 单位、班次、职务）")
     known, parents = UnitNames({u.id: u.name for u in units}), {u.id: u.parent_id for u in units}
     default_unit = None
     if unit:
@@ -182,4 +182,4 @@ async def import_shifts(session: AsyncSession, path: Path, unit: str | None, now
     shifts = parse_shifts(path, unit, units, people)
     await apply_shifts(session, shifts, now)
     n_units = len({s.unit_id for s in shifts})
-    return f"已导入值班表 {path}:{len(shifts)} 个班次,{n_units} 个单位"
+    return f"已导入值班表 {path}：{len(shifts)} 个班次，{n_units} 个单位"

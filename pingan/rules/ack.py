@@ -11,7 +11,7 @@ def apply(m: Move) -> None:
 
 
 def announce(k: Told) -> Said:
-    return Said(group=f"✅ {k.no} 已签收({k.by})")
+    return Said(group=f"✅ {k.no} 已签收（{k.by}）")
 
 
 RULE = ActionRule(Action.ack, apply, announce)

@@ -18,13 +18,13 @@ def apply(m: Move) -> None:
 
 def announce(k: Told) -> Said:
     n, t = k.n, k.t
-    took = f",用时 {span(t.on_scene_at - t.dispatched_at)}" if t.dispatched_at and t.on_scene_at else ""
-    group = f"✅ {k.no} {k.by} 已到场({n.hhmm(t.on_scene_at)}{took})"
+    took = f"，用时 {span(t.on_scene_at - t.dispatched_at)}" if t.dispatched_at and t.on_scene_at else ""
+    group = f"✅ {k.no} {k.by} 已到场（{n.hhmm(t.on_scene_at)}{took}）"
     alerted = {ev.data["above"] for ev in k.events if ev.action in ("urgent_repeat", "urge_alert") and (ev.data or {}).get("above")}
     for unit_id in alerted:
         if n.reaches_others(unit_id, t.unit_id):
-            n.to_unit(unit_id, lambda pf: [Text(group + ",无需再协调")], t)
-    return Said(group=group, resident=f"您反映的 {k.no}({n.label(t)})工作人员已到场处置。")
+            n.to_unit(unit_id, lambda pf: [Text(group + "，无需再协调")], t)
+    return Said(group=group, resident=f"您反映的 {k.no}（{n.label(t)}）工作人员已到场处置。")
 
 
 RULE = ActionRule(Action.on_scene, apply, announce)

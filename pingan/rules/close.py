@@ -13,7 +13,7 @@ def apply(m: Move) -> None:
 
 
 def announce(k: Told) -> Said:
-    return Said(group=f"👍 {k.no} 居民回访:满意,已关闭", resident=f"感谢您的评价,{k.no} 已关闭。")
+    return Said(group=f"👍 {k.no} 居民回访：满意，已关闭", resident=f"感谢您的评价，{k.no} 已关闭。")
 
 
 RULE = ActionRule(Action.close, apply, announce, by_reporter=True)

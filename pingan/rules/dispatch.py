@@ -12,7 +12,7 @@ from pingan.messages import Text
 from pingan.models import Level, Person, Ticket
 from pingan.notify import Notifier, excerpt, lacks_place, mask_name
 from pingan.rules import on_scene, resolution
-from pingan.rules.safety import HAZARD_NAMES, ticket_hazard, urgent_opening
+from pingan.rules.safety import HAZARD_NAMES, safety_line, ticket_hazard, urgent_opening
 from pingan.rules.base import ActionRule, Move, Owed, Point, Said, Told, WindowRule
 from pingan.taxonomy import SIZE_TRACK
 
@@ -43,15 +43,15 @@ def post(n: Notifier, t: Ticket, reporter: Person, same_as: int | None = None, m
     elif on_scene.at_night(t):  # nobody is woken: the morning hand-over post (rules/handover.py) @-mentions the holder
         people = []
     head = f"🚨{HAZARD_NAMES[ticket_hazard(t)]}【紧急隐患" if t.urgent else "【隐患"
-    body = (f"{head} #{t.id}】{n.label(t)}({t.size}事·{SIZE_TRACK.get(t.size, '')})\n"
+    body = (f"{head} #{t.id}】{n.label(t)}（{t.size}事·{SIZE_TRACK.get(t.size, '')}）\n"
             f"📍{n.place(t)}\n"
             f"📝“{excerpt(t.raw_text)}”\n"
-            f"👤上报:{mask_name(reporter.name)}")
+            f"👤上报：{mask_name(reporter.name)}")
     backup = n.org.on_duty(t.unit_id)
     if t.holder_level == Level.grid and backup is not None and backup not in people:
-        body += f"  备岗:{backup.name}"  # the community's on-duty staff, if the grid worker can't go
+        body += f"  备岗：{backup.name}"  # the community's on-duty staff, if the grid worker can't go
     if t.urgent:
-        body += f"\n{n.emergency_line()}"
+        body += "\n" + safety_line(t, n.settings.emergency)
     if t.urges:
         body += f"\n📢 上报人已催办 {t.urges} 次"
     if moved_from is not None:
@@ -60,8 +60,8 @@ def post(n: Notifier, t: Ticket, reporter: Person, same_as: int | None = None, m
             f"↪️ #{t.id} 地点为「{t.location}」，已转{n.org.units[t.unit_id].name}处理（{n.holder_name(t)}）。"
             "办结前本群仍可处理。")], t)
     if same_as is not None:
-        body += f"\n🔁 可能与 #{same_as} 是同一件事(同一地点、同类问题,还在处理中)。是重复的请回复「退回 #{t.id} 与 #{same_as} 重复」"
-    ask = f"⏰请 {n.hhmm(t.on_scene_due)} 前到场,回复「到场 #{t.id}」"
+        body += f"\n🔁 可能与 #{same_as} 是同一件事（同一地点、同类问题，还在处理中）。是重复的请回复「退回 #{t.id} 与 #{same_as} 重复」"
+    ask = f"⏰请 {n.hhmm(t.on_scene_due)} 前到场，回复「到场 #{t.id}」"
     n.to_unit(t.holder_unit_id, lambda pf: [Text(body + "\n")] + n.ask(pf, people, ask), t)
 
 
@@ -69,22 +69,22 @@ def receipt(n: Notifier, t: Ticket, still_open: list[int] = ()) -> str:
     """The reporter's answer. An urgent report's opens with what to do now (safety.py); then the
     ticket. `still_open`: the reporter's other open tickets, which this one does not replace."""
     minutes = policy.of(t)["on_scene_minutes"]
-    promise = (f"承诺 {minutes} 分钟内到场({n.hhmm(t.on_scene_due)} 前)" if not on_scene.at_night(t)
-               else f"夜间非紧急事项,明早 {n.hhmm(t.on_scene_due)} 前到场")
+    promise = (f"承诺 {minutes} 分钟内到场（{n.hhmm(t.on_scene_due)} 前）" if not on_scene.at_night(t)
+               else f"夜间非紧急事项，明早 {n.hhmm(t.on_scene_due)} 前到场")
     lines = [urgent_opening(ticket_hazard(t), n.settings.emergency)] if t.urgent else []
     lines += [
         f"{'已通知工作人员紧急处置' if t.urgent else '✅ 已受理'}，编号 #{t.id}",
-        f"类别:{n.label(t)}",
-        f"地点:{t.location or '(待补充)'}",
-        f"责任人:{n.holder_name(t)}," + promise,
+        f"类别：{n.label(t)}",
+        f"地点：{t.location or '（待补充）'}",
+        f"责任人：{n.holder_name(t)}，" + promise,
     ]
     if not t.location:
-        lines.append("❓请问具体在哪里?请回复小区、楼栋或路口,例如「锦城花园3栋2单元」。")
+        lines.append("❓请问具体在哪里？请回复小区、楼栋或路口，例如「锦城花园3栋2单元」。")
     elif lacks_place(t):
-        lines.append(f"❓请问是哪个小区(或哪条路)的{t.location}?请回复小区名,例如「锦城花园」。")
+        lines.append(f"❓请问是哪个小区（或哪条路）的{t.location}？请回复小区名，例如「锦城花园」。")
     if still_open:
         lines.append("、".join(f"#{n}" for n in still_open) + " 仍在处理中，这是新登记的一件。")
-    lines.append(f"查询进度回复「查询 #{t.id}」,撤销回复「撤销 #{t.id}」。")
+    lines.append(f"查询进度回复「查询 #{t.id}」，撤销回复「撤销 #{t.id}」。")
     return "\n".join(lines)
 
 

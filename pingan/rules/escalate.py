@@ -24,14 +24,14 @@ def announce(k: Told) -> Said:
     n, t = k.n, k.t
     unit = n.org.units[t.holder_unit_id]
     person = n.org.people.get(t.holder_person_id)
-    origin = "系统自动(超期)" if k.actor is None else k.actor.name
+    origin = "系统自动（超期）" if k.actor is None else k.actor.name
     # a person's reason tells the upper tier what is needed; the system's own note only repeats 超期
     why = k.note(Action.escalate) if k.actor is not None else None
-    body = (f"📣【呼叫 {k.no}】{LATE if k.late else ''}{n.label(t)}({t.size}事)📍{t.location or '—'}\n"
+    body = (f"📣【呼叫 {k.no}】{LATE if k.late else ''}{n.label(t)}（{t.size}事）📍{t.location or '—'}\n"
             f"“{excerpt(t.raw_text)}” — 由{origin}呼叫{LEVEL_NAMES.get(unit.level, '')}\n"
-            + (f"原因:{why}\n" if why else "")
-            + f"历史:{n.history(t, k.events)}\n")
-    ask = f"请签收,回复「签收 {k.no}」;需部门处理请回复「派单 {k.no} 部门」"
+            + (f"原因：{why}\n" if why else "")
+            + f"历史：{n.history(t, k.events)}\n")
+    ask = f"请签收，回复「签收 {k.no}」；需部门处理请回复「派单 {k.no} 部门」"
     n.to_unit(unit.id, lambda pf: [Text(body)] + n.ask(pf, [person], ask), t)
     here = {g.id for g in n.org.coordination_groups(t.unit_id)}
     if here != {g.id for g in n.org.coordination_groups(unit.id)}:

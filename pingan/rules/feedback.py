@@ -26,8 +26,8 @@ def points(o: Owed) -> None:
 
 async def auto_close(s, t: Ticket, p: Point, late: bool) -> None:
     await s.move(t, Action.close, p, late, note="未评价")
-    s.notifier.to_reporter(t, f"您反映的 #{t.id} 办结已 {policy.of(t)['feedback_days']} 天,没有收到评价,已自动关闭。"
-                              f"如果问题还在,回复「不满意 #{t.id}」可以重新打开。")
+    s.notifier.to_reporter(t, f"您反映的 #{t.id} 办结已 {policy.of(t)['feedback_days']} 天，没有收到评价，已自动关闭。"
+                              f"如果问题还在，回复「不满意 #{t.id}」可以重新打开。")
 
 
 WINDOW = WindowRule(NAME, points, {"auto_close": auto_close})

@@ -16,7 +16,7 @@ def apply(m: Move) -> None:
 
 def announce(k: Told) -> Said:
     t = k.t
-    return Said(group=f"📏 {k.no} 定级为{t.size}事({SIZE_TRACK[t.size]}),办结期限 {k.n.due(t.resolve_due)}")
+    return Said(group=f"📏 {k.no} 定级为{t.size}事（{SIZE_TRACK[t.size]}），办结期限 {k.n.due(t.resolve_due)}")
 
 
 RULE = ActionRule(Action.grade, apply, announce)

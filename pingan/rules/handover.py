@@ -41,16 +41,16 @@ def post(n: Notifier, unit_id: str, tickets: list[Ticket], now: datetime, incomi
          night: list[Ticket] = (), by: Person | None = None, summary: str | None = None) -> None:
     """The hand-over post in the unit's coordination group(s)."""
     late = [t for t in tickets if overdue(t, now)]
-    head = f"🔄【交班】{n.org.units[unit_id].name} {n.hhmm(now)}" + (f"({by.name}交班)" if by else "")
-    lines = [head, f"在办 {len(tickets)} 件,超期 {len(late)} 件。"] + ([summary] if summary else [])
+    head = f"🔄【交班】{n.org.units[unit_id].name} {n.hhmm(now)}" + (f"（{by.name}交班）" if by else "")
+    lines = [head, f"在办 {len(tickets)} 件，超期 {len(late)} 件。"] + ([summary] if summary else [])
     for t in tickets[:LISTED]:
-        lines.append(f"#{t.id} {n.label(t)} {t.location or ''} —— {n.holder_name(t)}{'(超期)' if t in late else ''}")
+        lines.append(f"#{t.id} {n.label(t)} {t.location or ''} —— {n.holder_name(t)}{'（超期）' if t in late else ''}")
     if len(tickets) > LISTED:
-        lines.append(f"……另有 {len(tickets) - LISTED} 件,回复「超期」查看超期工单。")
+        lines.append(f"……另有 {len(tickets) - LISTED} 件，回复「超期」查看超期工单。")
     holders = [p for p in (n.org.answering(t.holder_person_id, t.holder_unit_id, now) for t in night) if p]
     if night:
-        lines.append(f"🌙 夜间非紧急上报 {len(night)} 件:" + "、".join(f"#{t.id}" for t in night)
-                     + ",请责任人今早按时到场。")
+        lines.append(f"🌙 夜间非紧急上报 {len(night)} 件：" + "、".join(f"#{t.id}" for t in night)
+                     + "，请责任人今早按时到场。")
     lines.append("接班人员请回复「接班」确认。")
 
     def build(pf):

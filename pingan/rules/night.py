@@ -60,17 +60,17 @@ class Night:
 
     def line(self, word: str, units: dict) -> str:
         """'🌙 昨夜上报 2 件,其中紧急 1 件,平均 10分钟 响应;短信呼叫 3 次(1 件),1 件有人响应;无人值班 …。'"""
-        line = f"🌙 {word}上报 {self.reports} 件,其中紧急 {self.urgent} 件"
+        line = f"🌙 {word}上报 {self.reports} 件，其中紧急 {self.urgent} 件"
         if self.reach_secs:
-            line += f",平均 {span(timedelta(seconds=sum(self.reach_secs) / len(self.reach_secs)))} 响应"
+            line += f"，平均 {span(timedelta(seconds=sum(self.reach_secs) / len(self.reach_secs)))} 响应"
         if self.urgent > len(self.reach_secs):
-            line += f",{self.urgent - len(self.reach_secs)} 件无人签收或到场"
+            line += f"，{self.urgent - len(self.reach_secs)} 件无人签收或到场"
         if self.paged:
-            line += f";短信呼叫 {self.pages} 次({self.paged} 件),{self.answered} 件有人响应"
+            line += f"；短信呼叫 {self.pages} 次（{self.paged} 件），{self.answered} 件有人响应"
         if self.unstaffed:
             gaps = [f"{units[u].name if u in units else u} {a:%H:%M}–{b:%H:%M}"
                     for u, a, b in sorted(self.unstaffed, key=lambda g: (g[1], g[0]))]
-            line += f";⚠️ 无人值班 {len(gaps)} 段:" + "、".join(gaps[:LISTED]) + ("等" if len(gaps) > LISTED else "")
+            line += f"；⚠️ 无人值班 {len(gaps)} 段：" + "、".join(gaps[:LISTED]) + ("等" if len(gaps) > LISTED else "")
         return line + "。"
 
 
@@ -135,4 +135,4 @@ def label(windows: list[Window]) -> str:
     if len(windows) != 1:
         return f"{len(windows)} 个夜间"
     a, b = windows[0]
-    return f"夜间({a.month}月{a.day}日{a:%H:%M}–{b:%H:%M})"
+    return f"夜间（{a.month}月{a.day}日{a:%H:%M}–{b:%H:%M}）"

@@ -22,6 +22,7 @@ from pingan.notify import left_or_over, span
 from pingan.policy import defer_quiet
 from pingan.rules import ladder
 from pingan.rules.base import Owed, Point, WindowRule
+from pingan.rules.safety import safety_line
 
 NAME = "on_scene"
 
@@ -76,7 +77,7 @@ async def remind(s, t: Ticket, p: Point, late: bool) -> None:
     n = s.notifier
     s.record(t, "remind", p, late, window=p.window, fraction=p.fraction)
     body = n.headline(t, "到场提醒", late) + (
-        f"到场期限 {n.due(p.deadline)}({left_or_over(p.deadline, s.now)}),到场后回复「到场 #{t.id}」")
+        f"到场期限 {n.due(p.deadline)}（{left_or_over(p.deadline, s.now)}），到场后回复「到场 #{t.id}」")
     n.to_unit(n.holder_groups(t), lambda pf: [Text(body + "\n")] + n.mentions(pf, [ladder.holder(s.org, t)]), t)
 
 
@@ -86,14 +87,14 @@ async def overdue(s, t: Ticket, p: Point, late: bool) -> None:
     s.record(t, "overdue_on_scene", p, late, lead=lead.id if lead else None)
     minutes = policy.of(t)["on_scene_minutes"]
     body = n.headline(t, "超时未到场", late) + (
-        f"派发 {n.hhmm(t.dispatched_at)},{minutes} 分钟到场期限 {n.due(p.deadline)} 已过"
-        f"{'(' + span(now - p.deadline) + ')' if now - p.deadline >= timedelta(minutes=1) else ''},"
+        f"派发 {n.hhmm(t.dispatched_at)}，{minutes} 分钟到场期限 {n.due(p.deadline)} 已过"
+        f"{'（' + span(now - p.deadline) + '）' if now - p.deadline >= timedelta(minutes=1) else ''}，"
         "责任人尚未回复「到场」。\n")
-    ask = "请立即到场;社区值班负责人请督促或另行安排人员。"
+    ask = "请立即到场；社区值班负责人请督促或另行安排人员。"
     n.to_unit(n.holder_groups(t), lambda pf: [Text(body)] + n.ask(pf, [ladder.holder(s.org, t), lead], ask), t)
     if t.urgent:  # the reporter was promised 15 minutes and may still be standing next to the danger
-        n.to_reporter(t, f"您反映的 #{t.id} 工作人员还没有到场,我们正在加急催办,并已通知社区负责人。\n"
-                         + n.emergency_line())
+        n.to_reporter(t, f"您反映的 #{t.id} 工作人员还没有到场，我们正在加急催办，并已通知社区负责人。\n"
+                         + safety_line(t, n.settings.emergency))
 
 
 async def urgent_repeat(s, t: Ticket, p: Point, late: bool) -> None:
@@ -105,7 +106,7 @@ async def urgent_repeat(s, t: Ticket, p: Point, late: bool) -> None:
     # all that happens
     up = ladder.above_community(org, t) if every and p.repeat % every == 0 else None
     s.record(t, "urgent_repeat", p, late, repeat=p.repeat, missed=p.missed, above=up.id if up else None)
-    folded = f"(停机期间另有 {p.missed} 次提醒未发出)" if p.missed else ""
+    folded = f"（停机期间另有 {p.missed} 次提醒未发出）" if p.missed else ""
     waited = f"已派发 {span(s.now - t.dispatched_at)} 仍无人回复「到场」{folded}\n"
     body = n.headline(t, f"紧急 第{p.repeat}次催办", late) + waited
     ask = f"请立即到场并回复「到场 #{t.id}」。"

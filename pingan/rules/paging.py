@@ -140,9 +140,9 @@ async def _ticket(session, n: Notifier, t: Ticket, events: list[TicketEvent], no
         data={"step": step, "people": [p.id for p in people], "mobiles": [p.mobile for p in people],
               "kinds": list(kinds)}))
     names = "、".join(p.name for p in people)
-    text = (f"📞 #{t.id} 紧急隐患 {span(now - t.dispatched_at)} 无人签收或到场,已{'电话、' if s.voice else ''}"
+    text = (f"📞 #{t.id} 紧急隐患 {span(now - t.dispatched_at)} 无人签收或到场，已{'电话、' if s.voice else ''}"
             f"短信呼叫 {names}。任何人在群里回复「签收 #{t.id}」或「到场 #{t.id}」即停止呼叫。") if people else \
-        f"⚠️ #{t.id} 紧急隐患无人响应,第{step}级无人登记手机号,无法短信呼叫,请管理员电话联系。"
+        f"⚠️ #{t.id} 紧急隐患无人响应，第{step}级无人登记手机号，无法短信呼叫，请管理员电话联系。"
     n.to_unit(t.holder_unit_id, lambda pf: [Text(text)], t)
     log.info("ticket #%s: paging step %d → %s", t.id, step, names or "nobody with a mobile")
     return len(people) * len(kinds)
@@ -157,7 +157,7 @@ async def _stop(session, n: Notifier, t: Ticket, first: TicketEvent, who: Person
         OutboxMessage.status == "pending").values(status="cancelled", last_error=f"answered ({via})"))
     if who is not None:
         how = "已短信回复收到" if via == "sms" else "已响应"
-        n.to_unit(t.holder_unit_id, lambda pf: [Text(f"📵 #{t.id} {who.name} {how},停止短信和电话呼叫。")], t)
+        n.to_unit(t.holder_unit_id, lambda pf: [Text(f"📵 #{t.id} {who.name} {how}，停止短信和电话呼叫。")], t)
     stage_event(session.sync_session, TicketEvent(
         ticket_id=t.id, at=now, actor_id=who.id if who else None, action=ANSWERED, to_status=t.status,
         note=who.name if who else f"工单{t.status}",

@@ -9,7 +9,7 @@ from pingan.rules.base import ActionRule, Said, Told, unchanged
 
 def announce(k: Told) -> Said:
     why = k.note(Action.progress)  # "已电话联系燃气公司"
-    return Said(group=f"🔧 {k.no} 处置中({k.by})" + (f":{why}" if why else ""))
+    return Said(group=f"🔧 {k.no} 处置中（{k.by}）" + (f"：{why}" if why else ""))
 
 
 RULE = ActionRule(Action.progress, unchanged, announce)

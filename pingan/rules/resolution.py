@@ -105,8 +105,8 @@ async def remind(s, t: Ticket, p: Point, late: bool) -> None:
     s.record(t, "remind", p, late, window=p.window, fraction=p.fraction)
     can_call = ladder.above(s.org, t.holder_unit_id) is not None  # not at the top of the ladder
     body = n.headline(t, "办结提醒", late) + ("⚠️ 至今无人回复「到场」\n" if t.on_scene_at is None else "") + (
-        f"办结期限 {n.due(p.deadline)}({left_or_over(p.deadline, s.now)}),"
-        f"办结后回复「办结 #{t.id} 处理结果」" + (f";需上级协调回复「呼叫 #{t.id}」" if can_call else ""))
+        f"办结期限 {n.due(p.deadline)}（{left_or_over(p.deadline, s.now)}），"
+        f"办结后回复「办结 #{t.id} 处理结果」" + (f"；需上级协调回复「呼叫 #{t.id}」" if can_call else ""))
     n.to_unit(n.holder_groups(t), lambda pf: [Text(body + "\n")] + n.mentions(pf, [ladder.holder(s.org, t)]), t)
 
 
@@ -115,7 +115,7 @@ async def overdue(s, t: Ticket, p: Point, late: bool) -> None:
     # person decides whether to call further, and the scheduler supervises (督办)
     if (policy.of(t)["on_overdue"] == "escalate" and t.holder_level in ladder.COMMUNITY_TIERS
             and ladder.escalation_target(s.org, t) is not None):
-        await s.move(t, Action.escalate, p, late, note=f"办结超期,系统自动呼叫{LATE if late else ''}",
+        await s.move(t, Action.escalate, p, late, note=f"办结超期，系统自动呼叫{LATE if late else ''}",
                      overdue_since=p.deadline.isoformat())
         await s.announce(t, Action.escalate, late)
     else:

@@ -17,10 +17,10 @@ def apply(m: Move) -> None:
 
 def announce(k: Told) -> Said:
     t = k.t
-    note = f":{t.resolution_note}" if t.resolution_note else ""
-    return Said(group=f"✅ {k.no} 已办结({k.by}){note}",
-                resident=(f"您反映的 {k.no}({k.n.label(t)})已办结{note}。\n"
-                          "满意请回复「满意」,不满意请回复「不满意」,我们会重新处理。"))
+    note = f"：{t.resolution_note}" if t.resolution_note else ""
+    return Said(group=f"✅ {k.no} 已办结（{k.by}）{note}",
+                resident=(f"您反映的 {k.no}（{k.n.label(t)}）已办结{note}。\n"
+                          "满意请回复「满意」，不满意请回复「不满意」，我们会重新处理。"))
 
 
 RULE = ActionRule(Action.resolve, apply, announce)

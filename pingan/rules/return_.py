@@ -14,8 +14,8 @@ def apply(m: Move) -> None:
 
 def announce(k: Told) -> Said:
     why = k.t.return_reason or "未说明原因"
-    return Said(group=f"↩️ {k.no} 已退回({k.by}):{why}",
-                resident=f"您反映的 {k.no} 经核实已退回:{why}。如有疑问请回复或联系社区。")
+    return Said(group=f"↩️ {k.no} 已退回（{k.by}）：{why}",
+                resident=f"您反映的 {k.no} 经核实已退回：{why}。如有疑问请回复或联系社区。")
 
 
 RULE = ActionRule(Action.return_, apply, announce)

@@ -63,6 +63,12 @@ def urgent_opening(kind: str, e: EmergencySettings) -> str:
     return f"{first_lines(kind, e)}\n{NOT_CALLING}"
 
 
+def safety_line(t, e: EmergencySettings) -> str:
+    """An urgent ticket's safety line for those who hear of it later (its group, the reporter when
+    nobody came): the same per-hazard words as the first reply, under a ⚠️."""
+    return "⚠️ " + first_lines(ticket_hazard(t), e).removeprefix("🚨").lstrip()
+
+
 def ticket_hazard(t) -> str:
     """The kind of danger of an urgent ticket (its text read again: the ticket keeps no kind)."""
     from pingan.parser import parse

@@ -35,10 +35,10 @@ async def supervise(s, t: Ticket, p: Point, late: bool) -> None:
     up = ladder.above(org, t.holder_unit_id)
     s.record(t, "supervise", p, late, level=level, holder=t.holder_unit_id, supervisor=up.id if up else None)
     unit = org.units.get(t.holder_unit_id)
-    body = (f"{ICON[level]}【督办·{level} #{t.id}】{LATE if late else ''}{n.label(t)}({t.size}事)"
+    body = (f"{ICON[level]}【督办·{level} #{t.id}】{LATE if late else ''}{n.label(t)}（{t.size}事）"
             f"📍{t.location or '—'}\n“{excerpt(t.raw_text, 30)}”\n"
-            f"办结期限 {n.due(p.deadline)},{left_or_over(p.deadline, s.now)};责任:{unit.name if unit else '—'}\n")
-    ask = f"请立即处置并回复进展(办结回复「办结 #{t.id} 处理结果」)。"
+            f"办结期限 {n.due(p.deadline)}，{left_or_over(p.deadline, s.now)}；责任：{unit.name if unit else '—'}\n")
+    ask = f"请立即处置并回复进展（办结回复「办结 #{t.id} 处理结果」）。"
     n.to_unit(n.holder_groups(t), lambda pf: [Text(body)] + n.ask(pf, [ladder.holder(org, t)], ask), t)
     if level != "普通" and up is not None:
         mine = {g.id for g in org.coordination_groups(n.holder_groups(t))}

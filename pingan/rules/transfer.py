@@ -28,15 +28,15 @@ def announce(k: Told) -> Said:
     n, t, no = k.n, k.t, k.no
     dept = n.org.units[t.department_id]
     holder = n.org.people.get(t.holder_person_id)
-    group = f"📤 {no} 已派单 {dept.name}({k.by})"
+    group = f"📤 {no} 已派单 {dept.name}（{k.by}）"
     head = (f"📤【派单 {no}】{n.label(t)} 📍{t.location or '—'}\n"
-            f"“{excerpt(t.raw_text)}”\n历史:{n.history(t, k.events)}\n")
+            f"“{excerpt(t.raw_text)}”\n历史：{n.history(t, k.events)}\n")
     liaison = None if n.follower(t) else holder
     if liaison:
-        n.to_unit(dept.id, lambda pf: [Text(head)] + n.ask(pf, [liaison], f"请签收,回复「签收 {no}」"), t)
+        n.to_unit(dept.id, lambda pf: [Text(head)] + n.ask(pf, [liaison], f"请签收，回复「签收 {no}」"), t)
     else:  # nobody there the bot can reach: say so, and who is following it up
-        group += f"\n⚠️ {dept.name}未登记联络人,机器人无法通知,请电话联系该部门并跟进。"
-        follow = f",由{holder.name}电话跟进" if holder else ",请电话联系"
+        group += f"\n⚠️ {dept.name}未登记联络人，机器人无法通知，请电话联系该部门并跟进。"
+        follow = f"，由{holder.name}电话跟进" if holder else "，请电话联系"
         n.to_unit(dept.id, lambda pf: [Text(f"{head}⚠️ {dept.name}未登记联络人{follow}。")], t)
     return Said(group=group)
 

@@ -14,10 +14,10 @@ def apply(m: Move) -> None:
 def announce(k: Told) -> Said:
     n, t = k.n, k.t
     why = k.note(Action.withdraw)
-    group = f"🚫 {k.no} 已由上报人撤销" + (f":{why}" if why else "")
+    group = f"🚫 {k.no} 已由上报人撤销" + (f"：{why}" if why else "")
     holder, there = n.org.people.get(t.holder_person_id), n.holder_groups(t)
     if n.reaches_others(there, t.unit_id):
-        n.to_unit(there, lambda pf: [Text(group + ",无需再处理")] + n.after(pf, holder), t)
+        n.to_unit(there, lambda pf: [Text(group + "，无需再处理")] + n.after(pf, holder), t)
     return Said(group=group, resident=f"已撤销 {k.no}。")
 
 

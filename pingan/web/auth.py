@@ -85,7 +85,7 @@ def read_link_token(key: bytes, token: str) -> dict:
 
 def check_fresh(claims: dict, now: datetime, minutes: int) -> None:
     if now.timestamp() > claims["e"]:
-        raise LinkRefused(f"这个登录链接已过期({minutes}分钟内有效)。请在工作群里发「看板」重新获取。")
+        raise LinkRefused(f"这个登录链接已过期（{minutes}分钟内有效）。请在工作群里发「看板」重新获取。")
 
 
 async def link_used(session, claims: dict) -> bool:

@@ -52,7 +52,7 @@ async def make(settings, person_id: str) -> str:
     bot = await Bot.create(settings, load_org=False)
     try:
         if person_id not in bot.org.people:
-            raise LookupError(f"没有工作人员 {person_id}(居民不能登录工作台)")
+            raise LookupError(f"没有工作人员 {person_id}（居民不能登录工作台）")
         async with bot.sessions() as session:
             url = await sign_in_link(session, settings, person_id, bot.clock.now())
             await session.commit()
@@ -76,7 +76,7 @@ async def serve_demo(settings, host: str, port: int, echo) -> None:
     try:
         await run_demo(bot, clock, echo or (lambda line: None))
         clock.set(datetime.combine(clock.now().date() + timedelta(days=1), time(8, 30), clock.tz))  # the morning after
-        print(f"演示数据库:{settings.database.url}")
+        print(f"演示数据库：{settings.database.url}")
         async with bot.sessions() as session:
             for person_id, who in DEMO_PEOPLE:
                 print(f"{who}:{await sign_in_link(session, settings, person_id, clock.now())}")

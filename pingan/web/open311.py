@@ -83,7 +83,7 @@ def as_request(t: Ticket, codes: dict, org, tz) -> dict:
     holder = org.units.get(t.holder_unit_id)
     notes = STATUS_NAMES.get(t.status, t.status)
     if t.resolution_note or t.return_reason:
-        notes += ":" + (t.resolution_note or t.return_reason)
+        notes += "：" + (t.resolution_note or t.return_reason)
     media = next((a["image"] for a in t.attachments or [] if str(a.get("image", "")).startswith("http")), None)
     return {"service_request_id": str(t.id), "status": "open" if t.status in OPEN else "closed",
             "status_notes": notes, "service_name": name, "service_code": code, "description": t.raw_text,
@@ -152,7 +152,7 @@ def client_of(settings, key: str) -> str | None:
 def report_text(service: dict, f) -> str:
     """The request as the resident's form (上报 类别 地点 描述), read by the same parser as chat."""
     place = f.get("address_string", "").strip()
-    return f"上报 类别:{service['group']} 地点:{place} 描述:{service['service_name']},{f.get('description', '').strip()}"
+    return f"上报 类别：{service['group']} 地点：{place} 描述：{service['service_name']}，{f.get('description', '').strip()}"
 
 
 async def post_request(request: web.Request) -> web.Response:

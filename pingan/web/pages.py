@@ -49,7 +49,7 @@ def message(title: str, text: str) -> str:
 
 def confirm_login(token: str, name: str) -> str:
     """A button, not an automatic sign-in: chat apps open links to preview them, which must not spend it."""
-    body = (f'<section class="notice"><h1>登录工作台</h1><p>{h(name)},点击下面的按钮进入工作台。</p>'
+    body = (f'<section class="notice"><h1>登录工作台</h1><p>{h(name)}，点击下面的按钮进入工作台。</p>'
             f'<form method="post" action="/web/login"><input type="hidden" name="t" value="{h(token)}">'
             f'<button type="submit" id="enter">进入工作台</button></form></section>')
     return page("登录工作台", body)
@@ -125,7 +125,7 @@ def trend_svg(days: list[dict]) -> str:
             f'<style>{TREND_STYLE}</style><rect width="{w}" height="{hgt}" fill="#fff"/>'
             f'<line x1="{pad}" y1="{hgt - pad}" x2="{w - pad}" y2="{hgt - pad}" class="axis"/>'
             f'{"".join(bars)}{line}{"".join(labels)}'
-            f'<text x="{pad}" y="14">峰值 {top} 件/天 · 柱:发现(深)/化解(浅) · 折线:按时到场率</text></svg>')
+            f'<text x="{pad}" y="14">峰值 {top} 件/天 · 柱：发现（深）/化解（浅） · 折线：按时到场率</text></svg>')
 
 
 def filter_form(unit_id: str, f: Filters, taxonomy) -> str:
@@ -152,7 +152,7 @@ def ledger_form(unit_id: str, start, end) -> str:
     """The unit's ledger (台账) for a date range, this month unless changed."""
     return (f'<form class="ledger" method="get" action="/web/unit/{h(unit_id)}/ledger.xlsx">'
             f'<input type="date" name="from" value="{h(start)}"> 至 <input type="date" name="to" value="{h(end)}">'
-            f'<button type="submit">下载台账(Excel)</button></form>')
+            f'<button type="submit">下载台账（Excel）</button></form>')
 
 
 def ticket_rows(tickets, notifier, now) -> str:
@@ -175,7 +175,7 @@ def pager(unit_id: str, query: dict, page_no: int, total: int, size: int) -> str
         return f'<a href="/web/unit/{h(unit_id)}?{h(urlencode({**query, "page": p}))}">{label}</a>'
     prev = link(page_no - 1, "上一页") if page_no > 1 else ""
     nxt = link(page_no + 1, "下一页") if page_no < pages else ""
-    return f'<nav class="pager">{prev} 第 {page_no}/{pages} 页,共 {total} 件 {nxt}</nav>'
+    return f'<nav class="pager">{prev} 第 {page_no}/{pages} 页，共 {total} 件 {nxt}</nav>'
 
 
 def tiles_json(tiles: list[Tile], me: Tile) -> str:

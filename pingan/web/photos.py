@@ -97,12 +97,12 @@ class PhotoKeeper:
         update: dict = {"attempts": p.attempts + 1}
         try:
             if not p.ref.startswith(("http://", "https://")):
-                raise ValueError("不是网址,无法下载")
+                raise ValueError("不是网址，无法下载")
             async with http.get(p.ref) as resp:
                 resp.raise_for_status()
                 body = await resp.content.read(MAX_BYTES + 1)
                 if len(body) > MAX_BYTES or not resp.content_type.startswith("image/"):
-                    raise ValueError(f"不是图片或太大({resp.content_type}, {len(body)} 字节)")
+                    raise ValueError(f"不是图片或太大（{resp.content_type}，{len(body)} 字节）")
             name = f"{p.ticket_id}-{p.n}{mimetypes.guess_extension(resp.content_type) or '.img'}"
             self.dir.mkdir(parents=True, exist_ok=True)
             await asyncio.to_thread((self.dir / name).write_bytes, body)

@@ -61,11 +61,11 @@ async def signed_in(request: web.Request, handler):
     ws = await auth.session_of(bot.sessions, request.cookies.get(auth.COOKIE), bot.clock.now())
     viewer = auth.Viewer.of(bot.org, ws) if ws else None
     if viewer is None:
-        return refuse(401, "请先登录", "请在您所在的工作群里发「看板」,机器人会私信您一个登录链接。")
+        return refuse(401, "请先登录", "请在您所在的工作群里发「看板」，机器人会私信您一个登录链接。")
     if request.method == "POST":
         form = await request.post()
         if form.get("csrf") != ws.csrf:
-            return refuse(403, "请求无效", "页面已过期,请刷新后重试。")
+            return refuse(403, "请求无效", "页面已过期，请刷新后重试。")
     request[VIEWER] = viewer
     return await handler(request)
 
@@ -167,7 +167,7 @@ async def ledger(request: web.Request) -> web.StreamResponse:
     unit_id, bot = _unit(request), _bot(request)
     unit = bot.org.units[unit_id]
     if unit.level not in REPORT_LEVELS:
-        raise not_found("网格和部门没有单独的台账,请在所属社区的页面下载。")
+        raise not_found("网格和部门没有单独的台账，请在所属社区的页面下载。")
     today = bot.clock.now().astimezone(bot.clock.tz).date()
     try:
         start = date.fromisoformat(request.query.get("from") or today.replace(day=1).isoformat())
@@ -175,7 +175,7 @@ async def ledger(request: web.Request) -> web.StreamResponse:
     except ValueError:
         return refuse(400, "日期有误", "请按 2019-04-01 的格式填写开始和结束日期。")
     if start > end:
-        return refuse(400, "日期有误", "开始日期晚于结束日期,请对调。")
+        return refuse(400, "日期有误", "开始日期晚于结束日期，请对调。")
     name = quote(f"{unit.name}台账_{start.isoformat()}_{end.isoformat()}.xlsx")
     resp = web.StreamResponse(headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}",
                                        "Cache-Control": "no-store", "Content-Type": XLSX})

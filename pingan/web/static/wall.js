@@ -29,5 +29,5 @@
     status.textContent = "实时更新 · " + new Date().toLocaleTimeString("zh-CN");
     status.classList.remove("off");
   });
-  source.onerror = function () { status.textContent = "连接中断,正在重连…"; status.classList.add("off"); };
+  source.onerror = function () { status.textContent = "连接中断，正在重连…"; status.classList.add("off"); };
 })();
