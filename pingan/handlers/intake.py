@@ -1,6 +1,7 @@
 """Reports in, tickets out: a report becomes a ticket, the reporter gets its number, the responsible
 people are @-mentioned in their coordination group. A report without a place gets one follow-up
-question; the answer, photos or a location sent soon after attach to that ticket."""
+question; the answer, photos or a location sent soon after attach to that ticket, and so does a
+report-like text that is more about it (「火很大」); another report opens its own."""
 
 from __future__ import annotations
 
@@ -13,24 +14,24 @@ from pingan.handlers.commands import normalise
 from pingan.handlers.context import Context
 from pingan.handlers.filters import TICKET_NUMBER, parsed, private_chat, ticket_number
 from pingan.handlers.router import Router
+from pingan.handlers.status import reporters_addition
 from pingan.lifecycle import HELD
 from pingan.models import Source, Ticket
 from pingan.notify import lacks_place
 from pingan.parser import find_place
 from pingan.rules import dispatch
-from pingan.rules.conversation import not_a_report
+from pingan.rules.conversation import another_report, mostly_place, not_a_report
 from pingan.tickets import TICKETS, with_estate
 
 router = Router("intake")
 
 PATROL_WORDS = ("巡查", "排查", "走访")
 THANKS = re.compile(r"谢|感谢|辛苦|👍|🙏")
-_BARE = re.compile(r"[\s,.!?;:，。！？；：、~～]+|^在|^就在")  # what an answer may add around a place
 HELD_LIST = sorted(HELD)
 # The sender's newest ticket still taking additions: built once, and a few columns of the table,
 # not the ORM entity (most messages are not follow-ups; the machinery would cost more than the query).
 _t = TICKETS.c
-LATEST_OPEN = (select(_t.id, _t.reply_chat, _t.location, _t.grid_id, _t.item, _t.followup_until)
+LATEST_OPEN = (select(_t.id, _t.reply_chat, _t.location, _t.grid_id, _t.item, _t.urgent, _t.followup_until)
                .where(_t.reporter_id == bindparam("reporter"), _t.status.in_(HELD_LIST),
                       or_(_t.followup_until > bindparam("now"),
                           and_(or_(_t.location.is_(None), _t.grid_id.is_(None)),  # see lacks_place
@@ -42,7 +43,8 @@ async def followup_ticket(ctx: Context) -> bool | dict:
     """The sender's ticket this message adds to: photos or a location pin within a few minutes of
     the report, or the answer to "where is it?" while the ticket still lacks a place. An answer must
     name a place: "谢谢" or 👍 is not one, and a report of another hazard is a ticket of its own.
-    "Where" includes "which estate's 3栋?"."""
+    "Where" includes "which estate's 3栋?". Within the minutes, text that would open a ticket is
+    `detail` of this one unless it is plainly another report (see `another_report`)."""
     if ctx.sender is None:
         return False
     since = ctx.now - timedelta(hours=ctx.settings.bot.location_answer_hours)
@@ -60,21 +62,28 @@ async def followup_ticket(ctx: Context) -> bool | dict:
         if ctx.msg.text.strip() and parsed(ctx).report and parsed(ctx).item != latest.item:
             return False  # a new report sent with its own photo: a ticket of its own, photo and all
     else:
-        if not lacks_place(latest) or not ctx.msg.text.strip():
-            return False
-        result = parsed(ctx)
-        if result.report and result.item and result.item != latest.item:
-            return False  # a different hazard, not the answer to our question
         text = TICKET_NUMBER.sub("", normalise(ctx.msg.text)).strip()  # "＃１２ 锦城花园5栋" too
+        if not text:
+            return False
+        result, placed = parsed(ctx), not lacks_place(latest)
         place = result.location or find_place(text) or (text[:60] if ctx.org.route(text) else None)
+        if another_report(text, result, latest, place, placed):
+            return False  # "另外3栋电梯也坏了": a ticket of its own, and the photo after it is that one's
+        if placed:  # "就在二单元门口", "火很大": more about it, not a second ticket
+            if not (fresh and result.report):
+                return False
+            return {"ticket": await ctx.desk.get(latest.id), "place": None, "detail": ctx.msg.text.strip()}
         # later, only a message that is mostly a place answers: "我住幸福里5栋,想问下几点下班" does not
-        if not fresh and (place is None or len(place) < 0.6 * len(_BARE.sub("", text))):
+        if not fresh and not mostly_place(place, text):
             return False
     return {"ticket": await ctx.desk.get(latest.id), "place": place}
 
 
 @router.message(followup_ticket)
-async def attach_to_recent_report(ctx: Context, ticket: Ticket, place: str | None):
+async def attach_to_recent_report(ctx: Context, ticket: Ticket, place: str | None, detail: str | None = None):
+    if detail is not None:
+        await reporters_addition(ctx, ticket, detail)
+        return
     if not (ctx.msg.images or ctx.msg.location or place):  # "谢谢", 👍: not the answer we asked for
         ctx.reply(f"收到。#{ticket.id} 还缺具体位置，请回复小区和楼栋，例如「锦城花园3栋」，或发送位置。")
         return
