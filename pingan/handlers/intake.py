@@ -20,18 +20,19 @@ from pingan.models import Source, Ticket
 from pingan.notify import lacks_place
 from pingan.parser import find_place
 from pingan.rules import dispatch
-from pingan.rules.conversation import another_report, mostly_place, not_a_report
+from pingan.rules.conversation import another_report, not_a_report
 from pingan.tickets import TICKETS, with_estate
 
 router = Router("intake")
 
 PATROL_WORDS = ("巡查", "排查", "走访")
 THANKS = re.compile(r"谢|感谢|辛苦|👍|🙏")
+_BARE = re.compile(r"[\s,.!?;:，。！？；：、~～]+|^在|^就在")  # what an answer may add around a place
 HELD_LIST = sorted(HELD)
 # The sender's newest ticket still taking additions: built once, and a few columns of the table,
 # not the ORM entity (most messages are not follow-ups; the machinery would cost more than the query).
 _t = TICKETS.c
-LATEST_OPEN = (select(_t.id, _t.reply_chat, _t.location, _t.grid_id, _t.item, _t.urgent, _t.followup_until)
+LATEST_OPEN = (select(_t.id, _t.reply_chat, _t.location, _t.grid_id, _t.item, _t.followup_until)
                .where(_t.reporter_id == bindparam("reporter"), _t.status.in_(HELD_LIST),
                       or_(_t.followup_until > bindparam("now"),
                           and_(or_(_t.location.is_(None), _t.grid_id.is_(None)),  # see lacks_place
@@ -63,20 +64,25 @@ async def followup_ticket(ctx: Context) -> bool | dict:
             return False  # a new report sent with its own photo: a ticket of its own, photo and all
     else:
         text = TICKET_NUMBER.sub("", normalise(ctx.msg.text)).strip()  # "＃１２ 锦城花园5栋" too
-        if not text:
-            return False
         result, placed = parsed(ctx), not lacks_place(latest)
+        if not text or (placed and not (fresh and result.report)):
+            return False
+        ticket = await ctx.desk.get(latest.id)
         place = result.location or find_place(text) or (text[:60] if ctx.org.route(text) else None)
-        if another_report(text, result, latest, place, placed):
+        if another_report(text, result, ticket, place, placed, mostly_place(place, text)):
             return False  # "另外3栋电梯也坏了": a ticket of its own, and the photo after it is that one's
         if placed:  # "就在二单元门口", "火很大": more about it, not a second ticket
-            if not (fresh and result.report):
-                return False
-            return {"ticket": await ctx.desk.get(latest.id), "place": None, "detail": ctx.msg.text.strip()}
+            return {"ticket": ticket, "place": None, "detail": ctx.msg.text.strip()}
         # later, only a message that is mostly a place answers: "我住幸福里5栋,想问下几点下班" does not
         if not fresh and not mostly_place(place, text):
             return False
+        return {"ticket": ticket, "place": place}
     return {"ticket": await ctx.desk.get(latest.id), "place": place}
+
+
+def mostly_place(place: str | None, text: str) -> bool:
+    """The message is mostly the place it names ("就在二单元门口"), not a report that mentions one."""
+    return place is not None and len(place) >= 0.6 * len(_BARE.sub("", text))
 
 
 @router.message(followup_ticket)

@@ -155,23 +155,15 @@ def _one_place(a: str, b: str) -> bool:
     return a in b or b in a
 
 
-_BARE = re.compile(r"[\s,.!?;:，。！？；：、~～]+|^在|^就在")  # what an answer may add around a place
-
-
-def mostly_place(place: str | None, text: str) -> bool:
-    """The message is mostly the place it names ("就在二单元门口"), not a report that mentions one."""
-    return place is not None and len(place) >= 0.6 * len(_BARE.sub("", text))
-
-
-def another_report(text: str, parsed: ParseResult, t, place: str | None, placed: bool) -> bool:
+def another_report(text: str, parsed: ParseResult, t, place: str | None, placed: bool, only_place: bool) -> bool:
     """In the follow-up window of ticket `t` (`placed`: it knows where), is this text plainly a new
     report rather than more about `t`? Another matter said so, a danger on a ticket that was not
-    urgent (its own urgent ticket), another hazard (unless the text is only a place, which a
+    urgent (its own urgent ticket), another hazard (unless the text is `only_place`, which a
     misread word must not turn into a hazard: 「二单元门口」 is no 单元门 report), or another place
     than `t`'s that names its estate or road."""
     if ANOTHER.search(text) or (parsed.urgent and not t.urgent):
         return True
-    if parsed.report and parsed.item and parsed.item != t.item and not mostly_place(place, text):
+    if parsed.report and parsed.item and parsed.item != t.item and not only_place:
         return True
     return bool(placed and place and t.location and not vague_place(place) and not _one_place(place, t.location))
 
