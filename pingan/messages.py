@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -14,19 +14,24 @@ ChatType = Literal["group", "private"]
 
 @dataclass(frozen=True)
 class ChatRef:
-    """Where a message lives: platform ('qq', 'wechat', 'wecom', 'console'), bot account, chat."""
+    """Where a message lives: platform ('qq', 'wechat', 'wecom', 'console'), bot account, chat.
+    `via`: what the platform needs besides the chat id to answer there (a QQ temporary session's
+    group), opaque to the core: the adapter sets it on an inbound chat, replies carry it, the outbox
+    stores it with them (so any server, after any restart, sends them the same way), and only that
+    platform's sender reads it. Not part of the chat's identity."""
 
     platform: str
     account: str
     chat_type: ChatType
     chat_id: str
+    via: dict | None = field(default=None, compare=False, hash=False)
 
     def key(self) -> str:
         return f"{self.platform}:{self.account}:{self.chat_type}:{self.chat_id}"
 
     @classmethod
     def from_dict(cls, d: dict) -> "ChatRef":
-        return cls(d["platform"], d["account"], d["chat_type"], d["chat_id"])
+        return cls(d["platform"], d["account"], d["chat_type"], d["chat_id"], d.get("via"))
 
 
 # the polite answer to a message type the bot cannot read (video, file, sticker-only…)
@@ -141,13 +146,18 @@ class Outbound:
         return [p for p in self.parts if isinstance(p, Mention)]
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             "parts": [{"text": p.text} if isinstance(p, Text) else {"mention": asdict(p)} for p in self.parts],
             "image": self.image,
             "file": self.file,
         }
+        if self.target.via:  # the outbox row's columns hold the chat; this, how to reach it
+            d["via"] = self.target.via
+        return d
 
     @classmethod
     def from_dict(cls, target: ChatRef, d: dict, ticket_id: int | None = None) -> "Outbound":
         parts: list[Part] = [Text(p["text"]) if "text" in p else Mention(**p["mention"]) for p in d["parts"]]
+        if d.get("via"):
+            target = replace(target, via=d["via"])
         return cls(target=target, parts=parts, image=d.get("image"), file=d.get("file"), ticket_id=ticket_id)

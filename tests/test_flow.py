@@ -429,6 +429,58 @@ async def test_images_within_minutes_attach_later_ones_do_not(h):
     assert len((await ticket(h, 1)).attachments) == 1
 
 
+FIRE = "锦城花园3栋楼道起火了"
+PHOTO = ["https://img.example/1.jpg"]
+
+
+async def notes(h, n) -> list[str]:
+    async with h.bot.sessions() as s:
+        q = select(TicketEvent.note).where(TicketEvent.ticket_id == n, TicketEvent.action == "note")
+        return list((await s.exec(q.order_by(TicketEvent.id))).all())
+
+
+async def test_in_the_follow_up_window_more_detail_adds_and_a_new_report_opens_its_own(h):
+    await h.say("张阿姨", FIRE, group=None)
+    h.clock.advance(minutes=1)
+    out = await h.say("张阿姨", "", group=None, images=PHOTO)
+    assert "已补充到 #1" in texts(out, "张阿姨")
+    for detail in ("火很大", "就在二单元门口"):  # read alone, each would be a report (a fire; a 单元门)
+        out = await h.say("张阿姨", detail, group=None)
+        assert "已把您的补充转给 #1" in texts(out, "张阿姨")
+        assert "#1 上报人补充" in texts(out, COORD) and detail in texts(out, COORD)
+    assert await notes(h, 1) == ["火很大", "就在二单元门口"] and await count(h, Ticket) == 1
+    h.clock.advance(minutes=1)
+    out = await h.say("张阿姨", "另外5栋电梯也坏了", group=None)  # within the window, but another matter
+    assert "编号 #2" in texts(out, "张阿姨") and (await ticket(h, 2)).item == "特种设备"
+    out = await h.say("张阿姨", "", group=None, images=["https://img.example/2.jpg"])
+    assert "已补充到 #2" in texts(out, "张阿姨")
+    assert (await ticket(h, 2)).attachments == [{"image": "https://img.example/2.jpg"}]
+    assert (await ticket(h, 1)).attachments == [{"image": PHOTO[0]}]
+    out = await h.say("张阿姨", "幸福里5栋门口的消防通道被车堵死了", group=None)  # a whole report, another place
+    assert "编号 #3" in texts(out, "张阿姨") and (await ticket(h, 3)).location.startswith("幸福里5栋")
+    assert await notes(h, 2) == [] and await count(h, Ticket) == 3
+
+
+async def test_a_danger_after_a_report_is_its_own_ticket_and_past_the_window_text_is_new(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    out = await h.say("张阿姨", "火很大", group=None)  # the charging bike caught fire: 119 advice, urgent alert
+    t = await ticket(h, 2)
+    assert t is not None and t.urgent and "119" in texts(out, "张阿姨") and await notes(h, 1) == []
+    h.clock.advance(minutes=h.bot.settings.bot.followup_minutes + 1)
+    out = await h.say("张阿姨", "锦城花园5栋楼道堆满了纸箱", group=None)
+    assert "编号 #3" in texts(out, "张阿姨") and await notes(h, 2) == []
+
+
+async def test_a_thin_report_is_answered_by_a_place_not_by_another_report(h):
+    await h.say("严大爷", "楼道里有人给电瓶车充电", group=None)
+    out = await h.say("严大爷", "另外5栋楼道也有人充电瓶车", group=None)  # same hazard, said to be another
+    assert "编号 #2" in texts(out, "严大爷") and (await ticket(h, 1)).grid_id is None
+    await h.say("卫大姐", "楼道里有人给电瓶车充电", group=None)
+    out = await h.say("卫大姐", "就在锦城花园3栋二单元门口", group=None)  # the parser reads a 单元门 hazard
+    assert "已补充到 #3" in texts(out, "卫大姐") and await count(h, Ticket) == 3
+    assert (await ticket(h, 3)).location.startswith("锦城花园3栋二单元门口")
+
+
 @pytest.mark.parametrize("chatter", ["收到", "好的", "好的👌", "下午3点在社区二楼开会,请准时参加", "谢谢大家辛苦了"])
 async def test_chatter_in_coordination_group_creates_nothing(h, chatter):
     out = await h.say("赵社工", chatter)

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from pingan.bot.onebot import cq_escape, event_to_inbound, parse_cq, render_segments
 from pingan.bot.server import make_app
-from pingan.messages import ChatRef, Mention, Outbound, Text
+from pingan.messages import ChatRef, Inbound, Mention, Outbound, Text
 from pingan.models import InboxMessage, OutboxMessage, Ticket
 from tests.test_server import REPORT, Running, count, rows, settled, stub_server, wait_count, wait_until
 
@@ -487,6 +487,48 @@ async def test_temp_session_reply_carries_group_id(running, bot):
     assert act["action"] == "send_private_msg" and act["params"]["user_id"] == 30009
     assert act["params"]["group_id"] == int(RESIDENTS)
     await ob.close()
+
+
+def test_a_temp_session_names_its_group_in_the_chat_not_in_its_identity():
+    ev = private_event("帮助", 1801, user_id=30009)
+    ev.update(sub_type="group", sender={"user_id": 30009, "group_id": int(RESIDENTS)})
+    msg = event_to_inbound(ev)
+    assert msg.chat.via == {"group_id": int(RESIDENTS)}
+    assert msg.chat == ChatRef("qq", BOT_QQ, "private", "30009") and msg.chat.key() == "qq:10001:private:30009"
+    assert Inbound.from_dict(json.loads(json.dumps(msg.to_dict()))).chat.via == {"group_id": int(RESIDENTS)}
+    ev.update(sender={"user_id": 30009}, temp_source=3)  # the kind of temporary session, not a group
+    assert event_to_inbound(ev).chat.via is None and event_to_inbound(private_event("帮助", 1802)).chat.via is None
+
+
+async def test_temp_session_replies_keep_their_group_id_after_a_restart(bot, settings):
+    """The reply is queued by one server and sent by another (or after a restart): its group id was
+    stored with it, and with the ticket for what the reporter is told later."""
+    o = settings.platforms.onebot
+    o.enabled, o.access_token, o.action_timeout_seconds = True, TOKEN, 2
+    ev = private_event(REPORT, 1701, user_id=30009)
+    ev.update(sub_type="group", sender={"user_id": 30009, "nickname": "路人", "group_id": int(RESIDENTS)})
+    async with Running(make_app(bot, env={})) as first:
+        ob = await FakeOneBot(first).connect()
+        await wait_until(lambda: adapter_of(first).connections)
+        await ob.send(ev)
+        await wait_count(bot, InboxMessage, 1, InboxMessage.handled_at.is_not(None))
+        await settled(first.app)
+        await ob.close()
+    assert ob.actions == [] and await count(bot, OutboxMessage, OutboxMessage.status == "pending") == 2
+    async with Running(make_app(bot, env={})) as second:  # a new adapter: nothing in memory
+        assert adapter_of(second).temp_groups == {}
+        ob = await FakeOneBot(second).connect()
+        await wait_until(lambda: adapter_of(second).connections)
+        assert await second.worker.run_once() == 2
+        await ob.send(group_event(f"[CQ:at,qq={BOT_QQ}] 到场 #1", 1702, user_id=20002))
+        await ob.send(group_event(f"[CQ:at,qq={BOT_QQ}] 办结 #1 已拔掉电源", 1703, user_id=20002))
+        await wait_count(bot, InboxMessage, 3, InboxMessage.handled_at.is_not(None))
+        await settled(second.app)
+        await second.worker.run_once()
+        to_them = [a["params"] for a in ob.actions if a["action"] == "send_private_msg"]
+        assert len(to_them) == 3 and "编号 #1" in str(to_them[0]) and "已拔掉电源" in str(to_them[-1])
+        assert all((p["user_id"], p["group_id"]) == (30009, int(RESIDENTS)) for p in to_them)
+        await ob.close()
 
 
 async def test_quoting_own_report_names_its_ticket(running, bot):

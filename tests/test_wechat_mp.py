@@ -13,7 +13,7 @@ from aiohttp import web
 from wechatpy.crypto import WeChatCrypto
 
 from pingan.bot.server import ADAPTERS, make_app
-from pingan.models import InboxMessage, OutboxMessage, Ticket
+from pingan.models import InboxMessage, OutboxMessage, Ticket, TicketEvent
 from tests.test_server import REPORT, Running, count, rows, settled, stub_server
 
 TOKEN, APP_ID, AES_KEY = "wxtoken", "wx1234567890abcdef", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -250,6 +250,40 @@ async def test_subscribe_image_location_voice_and_unknown(running, bot):
     (ticket,) = await rows(bot, Ticket)
     assert ticket.attachments == [{"image": "http://mmbiz/p.jpg"}] and ticket.lat == pytest.approx(30.99)
     assert await count(bot, InboxMessage) == 5
+
+
+def photo_xml(url: str, msg_id: int) -> str:
+    return xml_of("image", f"<PicUrl><![CDATA[{url}]]></PicUrl><MediaId><![CDATA[m{msg_id}]]></MediaId>", msg_id)
+
+
+async def test_follow_up_window_photo_and_detail_attach_a_new_report_opens_its_own(running, bot):
+    """WeChat sends a text and its photo as two callbacks: each reply says where it went."""
+    peer = WeChatPeer(running)
+    said = [("锦城花园3栋楼道起火了", "编号 #1"), ("http://mmbiz/1.jpg", "已补充到 #1"),
+            ("火很大", "已把您的补充转给 #1"), ("就在二单元门口", "已把您的补充转给 #1"),
+            ("另外5栋电梯也坏了", "编号 #2"), ("http://mmbiz/2.jpg", "已补充到 #2"),
+            ("幸福里5栋门口的消防通道被车堵死了", "编号 #3"), ("http://mmbiz/3.jpg", "已补充到 #3")]
+    for n, (words, answer) in enumerate(said, start=6200001):
+        xml = photo_xml(words, n) if words.startswith("http") else text_xml(words, n)
+        status, body = await peer.post(xml)
+        assert status == 200 and answer in reply_content(body), (words, body)
+    first, second, third = await rows(bot, Ticket)
+    assert first.attachments == [{"image": "http://mmbiz/1.jpg"}] and first.urgent
+    assert (second.item, second.attachments) == ("特种设备", [{"image": "http://mmbiz/2.jpg"}])
+    assert third.location.startswith("幸福里5栋") and third.attachments == [{"image": "http://mmbiz/3.jpg"}]
+    notes = await rows(bot, TicketEvent, TicketEvent.action == "note")
+    assert [(e.ticket_id, e.note) for e in notes] == [(1, "火很大"), (1, "就在二单元门口")]
+
+
+async def test_a_danger_right_after_a_report_is_its_own_urgent_ticket(running, bot):
+    peer = WeChatPeer(running)
+    await peer.post(text_xml(REPORT, 6200101))
+    status, body = await peer.post(text_xml("火很大", 6200102))  # the charging bike caught fire
+    assert "119" in reply_content(body) and "编号 #2" in reply_content(body)
+    status, body = await peer.post(photo_xml("http://mmbiz/fire.jpg", 6200103))
+    assert "已补充到 #2" in reply_content(body)
+    first, second = await rows(bot, Ticket)
+    assert second.urgent and not first.urgent and first.attachments is None
 
 
 BILLION_LAUGHS = """<?xml version="1.0"?>

@@ -183,9 +183,22 @@ def event_to_inbound(ev: dict, self_id: str | None = None) -> Inbound | None:
         anon = anon if isinstance(anon, dict) else {}
         user_id = "anonymous-" + _str_id(anon.get("id") or anon.get("name") or "0", "anonymous id")
         name = anon.get("name") or "匿名"
-    return Inbound(chat=ChatRef(PLATFORM, me, kind, chat_id), msg_id=msg_id, sender_id=user_id,
+    gid = temp_group(ev) if kind == "private" else None
+    via = {"group_id": gid} if gid is not None else None  # a reply must name it, from any server
+    return Inbound(chat=ChatRef(PLATFORM, me, kind, chat_id, via), msg_id=msg_id, sender_id=user_id,
                    text="".join(b.text).strip(), sender_name=name if isinstance(name, str) else "",
                    mentions_bot=b.mentions_bot, reply_to=b.reply_to, images=b.images, location=b.location)
+
+
+def temp_group(ev: dict) -> int | None:
+    """The group a temporary session (private, sub_type "group") was started from: QQ takes a reply
+    to it only with that group_id. (go-cqhttp's `temp_source` is the kind of session, 0 = group,
+    not a group id.)"""
+    if ev.get("sub_type") != "group":
+        return None
+    sender = ev.get("sender") if isinstance(ev.get("sender"), dict) else {}
+    gid = ev.get("group_id") or sender.get("group_id")
+    return int(gid) if isinstance(gid, (int, str)) and str(gid).isdigit() and len(str(gid)) < 20 else None
 
 
 def notice_to_inbound(ev: dict, self_id: str | None) -> Inbound | None:
@@ -421,10 +434,10 @@ class OneBotAdapter:
         return True
 
     def _remember_temp(self, inbound: Inbound, ev: dict) -> None:
-        sender = ev.get("sender") if isinstance(ev.get("sender"), dict) else {}
-        gid = ev.get("group_id") or sender.get("group_id") or ev.get("temp_source")
-        if isinstance(gid, (int, str)) and str(gid).isdigit() and len(str(gid)) < 20:
-            self.temp_groups[(inbound.chat.account, inbound.chat.chat_id)] = int(gid)
+        """For messages to this user that carry no `via` (e.g. to a person found by their identity)."""
+        gid = temp_group(ev)
+        if gid is not None:
+            self.temp_groups[(inbound.chat.account, inbound.chat.chat_id)] = gid
 
     # --- HTTP POST ------------------------------------------------------------------------------
     async def http_handler(self, request: web.Request) -> web.StreamResponse:
@@ -548,7 +561,7 @@ class OneBotSender:
             action = "send_group_msg"
         else:
             where = {"user_id": self._number(t.chat_id, "user id")}
-            gid = self.adapter.temp_groups.get((t.account, t.chat_id))
+            gid = (t.via or {}).get("group_id") or self.adapter.temp_groups.get((t.account, t.chat_id))
             if gid is not None:  # a temporary session is answered through the group it came from
                 where["group_id"] = gid
             action = "send_private_msg"

@@ -1,6 +1,7 @@
 """Reports in, tickets out: a report becomes a ticket, the reporter gets its number, the responsible
 people are @-mentioned in their coordination group. A report without a place gets one follow-up
-question; the answer, photos or a location sent soon after attach to that ticket."""
+question; the answer, photos or a location sent soon after attach to that ticket, and so does a
+report-like text that is more about it (「火很大」); another report opens its own."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from pingan.handlers.commands import normalise
 from pingan.handlers.context import Context
 from pingan.handlers.filters import TICKET_NUMBER, parsed, private_chat, ticket_number
 from pingan.handlers.router import Router
+from pingan.handlers.status import reporters_addition
 from pingan.models import Source, Ticket
 from pingan.models.queries import latest_taking_additions
 from pingan.notify import lacks_place
 from pingan.parser import find_place
 from pingan.rules import dispatch
-from pingan.rules.conversation import not_a_report
+from pingan.rules.conversation import another_report, not_a_report
 from pingan.tickets import with_estate
 
 router = Router("intake")
@@ -30,7 +32,8 @@ async def followup_ticket(ctx: Context) -> bool | dict:
     """The sender's ticket this message adds to: photos or a location pin within a few minutes of
     the report, or the answer to "where is it?" while the ticket still lacks a place. An answer must
     name a place: "谢谢" or 👍 is not one, and a report of another hazard is a ticket of its own.
-    "Where" includes "which estate's 3栋?"."""
+    "Where" includes "which estate's 3栋?". Within the minutes, text that would open a ticket is
+    `detail` of this one unless it is plainly another report (see `another_report`)."""
     if ctx.sender is None:
         return False
     since = ctx.now - timedelta(hours=ctx.settings.bot.location_answer_hours)
@@ -48,16 +51,20 @@ async def followup_ticket(ctx: Context) -> bool | dict:
         if ctx.msg.text.strip() and result.report and (result.item != latest.item or danger_now(result, latest)):
             return False  # a new report sent with its own photo: a ticket of its own, photo and all
     else:
-        if not lacks_place(latest) or not ctx.msg.text.strip():
-            return False
-        result = parsed(ctx)
-        if result.report and (result.item and result.item != latest.item or danger_now(result, latest)):
-            return False  # a different hazard, not the answer to our question
         text = TICKET_NUMBER.sub("", normalise(ctx.msg.text)).strip()  # "＃１２ 锦城花园5栋" too
-        place = result.location or find_place(text) or (text[:60] if ctx.org.route(text) else None)
-        # later, only a message that is mostly a place answers: "我住幸福里5栋,想问下几点下班" does not
-        if not fresh and (place is None or len(place) < 0.6 * len(_BARE.sub("", text))):
+        result, placed = parsed(ctx), not lacks_place(latest)
+        if not text or (placed and not (fresh and result.report)):
             return False
+        ticket = await ctx.desk.get(latest.id)
+        place = result.location or find_place(text) or (text[:60] if ctx.org.route(text) else None)
+        if another_report(text, result, ticket, place, placed, mostly_place(place, text)):
+            return False  # "另外3栋电梯也坏了": a ticket of its own, and the photo after it is that one's
+        if placed:  # "就在二单元门口", "火很大": more about it, not a second ticket
+            return {"ticket": ticket, "place": None, "detail": ctx.msg.text.strip()}
+        # later, only a message that is mostly a place answers: "我住幸福里5栋,想问下几点下班" does not
+        if not fresh and not mostly_place(place, text):
+            return False
+        return {"ticket": ticket, "place": place}
     return {"ticket": await ctx.desk.get(latest.id), "place": place}
 
 
@@ -67,8 +74,16 @@ def danger_now(result, latest) -> bool:
     return result.urgent and not latest.urgent
 
 
+def mostly_place(place: str | None, text: str) -> bool:
+    """The message is mostly the place it names ("就在二单元门口"), not a report that mentions one."""
+    return place is not None and len(place) >= 0.6 * len(_BARE.sub("", text))
+
+
 @router.message(followup_ticket)
-async def attach_to_recent_report(ctx: Context, ticket: Ticket, place: str | None):
+async def attach_to_recent_report(ctx: Context, ticket: Ticket, place: str | None, detail: str | None = None):
+    if detail is not None:
+        await reporters_addition(ctx, ticket, detail)
+        return
     if not (ctx.msg.images or ctx.msg.location or place):  # "谢谢", 👍: not the answer we asked for
         ctx.reply(f"收到。#{ticket.id} 还缺具体位置，请回复小区和楼栋，例如「锦城花园3栋」，或发送位置。")
         return

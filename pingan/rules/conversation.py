@@ -56,6 +56,8 @@ COMPLAINT = re.compile(r"投诉|态度(太|很|真)?(差|不好|恶劣|冷漠)|�
 QUESTION = re.compile(r"[?？]|(吗|呢|么|嘛|不|没)\s*[哦啊呀嘞~～。.]*$|^(请问|问一下|问下|想问|咨询|怎么|如何|能不能|"
                       r"可不可以|几点|哪里|在哪|谁|为什么|为啥)|是不是|有没有|能不能|可不可以|要不要|怎么办|咋办|咋个")
 THANKS = re.compile(r"谢|感谢|辛苦|👍|🙏|多谢|好的|收到|知道了|明白|^(ok|好|嗯|行)[!！。.~～]*$", re.I)
+# words that open another matter ("另外3栋电梯也坏了"): never more about the report before
+ANOTHER = re.compile(r"另外|另一|此外|还有一(个|处|件|栋|辆|家)|别的地方|其他地方|也有人")
 # Residents' ratings are for what is done; 已办结 waits for one, a closed one may still be reopened.
 RATEABLE = frozenset({Status.resolved})
 REOPENABLE = frozenset({Status.resolved, Status.closed})
@@ -96,7 +98,7 @@ def classify(text: str, parsed: ParseResult, tickets: list, named: int | None = 
     if COMPLAINT.search(text):
         return Reading(Intent.complaint, target)
     if parsed.report and parsed.item:
-        return _report_or_details(parsed, held, now)
+        return Reading(Intent.report) if ANOTHER.search(text) else _report_or_details(parsed, held, now)
     if QUESTION.search(text):
         return Reading(Intent.question, target)
     if THANKS.search(text):
@@ -151,6 +153,19 @@ def _one_place(a: str, b: str) -> bool:
 
     a, b = place_key(a), place_key(b)
     return a in b or b in a
+
+
+def another_report(text: str, parsed: ParseResult, t, place: str | None, placed: bool, only_place: bool) -> bool:
+    """In the follow-up window of ticket `t` (`placed`: it knows where), is this text plainly a new
+    report rather than more about `t`? Another matter said so, a danger on a ticket that was not
+    urgent (its own urgent ticket), another hazard (unless the text is `only_place`, which a
+    misread word must not turn into a hazard: 「二单元门口」 is no 单元门 report), or another place
+    than `t`'s that names its estate or road."""
+    if ANOTHER.search(text) or (parsed.urgent and not t.urgent):
+        return True
+    if parsed.report and parsed.item and parsed.item != t.item and not only_place:
+        return True
+    return bool(placed and place and t.location and not vague_place(place) and not _one_place(place, t.location))
 
 
 def _no_ticket_intent(text: str, parsed: ParseResult) -> Intent:
