@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,10 +15,14 @@ from pingan.clock import Clock
 from pingan.config import Settings
 from pingan.messages import Inbound, Mention, Text
 from pingan.models import ChatGroup, Identity, Person, Role
+from pingan.models.db import insert_or_skip
 from pingan.models.org_index import OrgIndex
 from pingan.notify import Notifier
 from pingan.taxonomy import Taxonomy
 from pingan.tickets import TicketDesk
+
+
+PEOPLE, IDENTITIES = Person.__table__, Identity.__table__
 
 
 @dataclass
@@ -75,21 +80,29 @@ class Context:
             return self.sender
         platform, ext = self.msg.chat.platform, self.msg.sender_id
         pid = "r-" + hashlib.sha1(f"{platform}:{ext}".encode()).hexdigest()[:16]
-        person = await self.session.get(Person, pid)
-        if person is None:
-            person = Person(id=pid, name=self.msg.sender_name or "居民", role=Role.resident)
-            self.session.add(person)
-            await self.session.flush()  # no ORM relationship orders these inserts for us
-            self.session.add(Identity(person_id=pid, platform=platform, external_id=ext))
-            await self.session.flush()
+        person = Person(id=pid, name=self.msg.sender_name or "居民", role=Role.resident)
+        # two plain INSERTs that keep a row made first (a resident whose identity is new here): the
+        # ORM's get and two flushes cost more than the writes
+        dialect = self.session.bind.dialect.name
+        await self.session.exec(insert_or_skip(PEOPLE, dialect), params=[{c.key: getattr(person, c.key)
+                                                                       for c in PEOPLE.columns}])
+        await self.session.exec(insert_or_skip(IDENTITIES, dialect),
+                                params=[{"person_id": pid, "platform": platform, "external_id": ext}])
         self.sender = person
         return person
 
 
-async def find_sender(session: AsyncSession, org: OrgIndex, platform: str, external_id: str) -> Person | None:
-    q = select(Person).join(Identity, Identity.person_id == Person.id).where(
-        Identity.platform == platform, Identity.external_id == external_id)
-    return (await session.exec(q)).first()
+async def find_senders(session: AsyncSession, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Person]:
+    """The people behind (platform, external id) pairs, in one query (a group of messages)."""
+    if not keys:
+        return {}
+    by_platform: dict[str, set[str]] = {}
+    for platform, ext in keys:
+        by_platform.setdefault(platform, set()).add(ext)
+    q = (select(Identity.platform, Identity.external_id, Person).join(Identity, Identity.person_id == Person.id)
+         .where(or_(*(and_(Identity.platform == p, Identity.external_id.in_(sorted(es)))
+                      for p, es in by_platform.items()))))
+    return {(p, e): person for p, e, person in (await session.exec(q)).all()}
 
 
 class KnownSenders:
