@@ -191,9 +191,9 @@ class OutboxWorker:
             self._sem = asyncio.Semaphore(self.settings.concurrency)
         try:
             while lane.queue and not lane.spoiled:
-                chain, lane.queue = lane.queue, []
+                chain, lane.queue = lane.queue[: self.ROWS], lane.queue[self.ROWS:]
                 async with self._sem:
-                    outcomes = await self._send_chain(chain)
+                    outcomes = await self._send_chain(chain, run=None)
                 self.finished.extend(outcomes)
                 lane.spoiled = any(o[0] != "sent" for o in outcomes)
         except Exception:  # the chain stays leased and is tried again when the lease ends
@@ -337,7 +337,9 @@ class OutboxWorker:
         outcomes = [o for chain_outcomes in await asyncio.gather(*(one(c) for c in chains)) for o in chain_outcomes]
         return await self._record(outcomes)
 
-    async def _send_chain(self, chain: list[OutboxMessage], merge: bool = True) -> list[tuple]:
+    async def _send_chain(self, chain: list[OutboxMessage], merge: bool = True, run: int | None = RUN) -> list[tuple]:
+        """Send a chat's rows in order; outcomes to record. `run`: at most this many messages (a
+        claim pass must end), the rest released; a lane (its own task) sends them all."""
         sender = self.senders[chain[0].platform]
         head = chain[0]
         target = ChatRef(head.platform, head.account, head.chat_type, head.chat_id)
@@ -346,7 +348,7 @@ class OutboxWorker:
         outcomes: list[tuple] = []
         for i, unit in enumerate(units):
             rest = [r.id for u in units[i + 1:] for r in u]
-            if i == self.RUN:  # the next pass takes them
+            if i == run:  # the next pass takes them
                 outcomes.append(("release", rest + [r.id for r in unit], None))
                 return outcomes
             rule = sender.rate_limit(target) if hasattr(sender, "rate_limit") else None
@@ -365,7 +367,7 @@ class OutboxWorker:
                     return outcomes
                 if isinstance(exc, SendError) and exc.permanent and len(unit) > 1:
                     # one of them is refused: each alone, so only that one is dead-lettered
-                    return outcomes + await self._send_chain([r for u in units[i:] for r in u], merge=False)
+                    return outcomes + await self._send_chain([r for u in units[i:] for r in u], False, run)
                 if isinstance(exc, asyncio.TimeoutError):
                     exc = SendError(f"send timed out after {self.settings.send_timeout_seconds:g}s")
                 outcomes.append(("failed", unit[0], exc))
