@@ -3,6 +3,7 @@ reverse-WebSocket clients, half WeChat callback POSTers — next to a bare aioht
 server driven the same way, in the same run.
 
 Each sender is closed-loop: it sends a hazard report, waits for the bot's answer, sends the next.
+Every report is a new resident's, so each one is a new ticket (see `resident`).
 - WeChat: latency = the callback's HTTP round trip (store → parse → ticket → route → enqueue → the
   passive reply claimed from the outbox).
 - OneBot: latency = event sent → the bot's `send_private_msg` receipt arriving on the socket (the
