@@ -3,6 +3,7 @@ reverse-WebSocket clients, half WeChat callback POSTers — next to a bare aioht
 server driven the same way, in the same run.
 
 Each sender is closed-loop: it sends a hazard report, waits for the bot's answer, sends the next.
+Every report is a new resident's, so each one is a new ticket (see `resident`).
 - WeChat: latency = the callback's HTTP round trip (store → parse → ticket → route → enqueue → the
   passive reply claimed from the outbox).
 - OneBot: latency = event sent → the bot's `send_private_msg` receipt arriving on the socket (the
@@ -125,6 +126,13 @@ async def api_stub() -> tuple[web.AppRunner, int]:
 # --- the senders -----------------------------------------------------------------------------------
 
 TICKET = re.compile(r"#(\d+)")
+# Each report comes from a resident of its own: the same resident's next report of the same hazard
+# is read against the open ticket (the conversation layer asks 「是说 #3 吗？」), which is another
+# path. Every message here is a new ticket: store, parse, route, ticket, receipt, coordination post.
+
+
+def resident(run: int, sid: int, i: int) -> int:
+    return 30_000_000 + run * 1_000_000 + sid * 1_000 + i
 
 
 class Coord:
@@ -162,8 +170,8 @@ def sign(*parts: str) -> str:
 
 async def wechat_sender(session: aiohttp.ClientSession, base: str, run: int, sid: int, n: int, lat: list, errors: list,
                         deadline: float, coord: Coord) -> None:
-    openid = f"o_bench_{sid:04d}"
     for i in range(n):
+        openid = f"o_bench_{run}_{sid:04d}_{i:04d}"  # each report from a resident of its own (see RESIDENTS)
         if time.monotonic() > deadline:
             return
         ts, nonce = str(int(time.time())), f"{sid}-{i}"
@@ -187,7 +195,7 @@ async def wechat_sender(session: aiohttp.ClientSession, base: str, run: int, sid
 
 async def onebot_sender(session: aiohttp.ClientSession, base: str, run: int, sid: int, n: int, lat: list, errors: list,
                         deadline: float, coord: Coord) -> None:
-    self_id, user = str(20_000_000 + sid), 30_000_000 + sid
+    self_id = str(20_000_000 + sid)
     ws = await session.ws_connect(base.replace("http", "ws") + "/onebot/v11/ws",
                                   headers={"X-Self-ID": self_id, "X-Client-Role": "Universal",
                                            "Authorization": f"Bearer {OB_TOKEN}"})
@@ -200,7 +208,7 @@ async def onebot_sender(session: aiohttp.ClientSession, base: str, run: int, sid
             act = json.loads(frame.data)
             if "action" not in act:
                 continue
-            if act["action"] in ("send_private_msg", "send_msg") and act["params"].get("user_id") == user:
+            if act["action"] in ("send_private_msg", "send_msg"):
                 replies.put_nowait((time.perf_counter(), segments_text(act["params"].get("message"))))
             elif act["action"] == "send_group_msg":
                 coord.post(act["params"].get("message"))
@@ -212,6 +220,7 @@ async def onebot_sender(session: aiohttp.ClientSession, base: str, run: int, sid
         for i in range(n):
             if time.monotonic() > deadline:
                 return
+            user = resident(run, sid, i)
             ev = {"time": int(time.time()), "self_id": int(self_id), "post_type": "message",
                   "message_type": "private", "sub_type": "friend", "message_id": run * 10_000_000 + sid * 10_000 + i, "user_id": user,
                   "message": [{"type": "text", "data": {"text": report(i)}}], "raw_message": report(i),

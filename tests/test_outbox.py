@@ -426,3 +426,75 @@ async def test_a_slow_chat_holds_up_no_other_and_keeps_its_order(bot, clock, set
     await asyncio.wait_for(task, 2)
     assert [t for c, t in sender.sent if c == "A"] == ["a1", "a2"]
     assert all(r.status == "sent" and r.claimed_until is None for r in await rows(bot, OutboxMessage))
+
+
+# --- sending from memory: replies leased to the running worker at insert (Bot.lanes) ------------
+
+def resident_says(text: str, who: str = "9001", n: int = 1) -> Inbound:
+    return Inbound(chat=ChatRef("qq", "", "private", who), msg_id=f"m{who}-{n}", sender_id=who, text=text)
+
+
+async def running(worker):
+    stop = asyncio.Event()
+    return stop, asyncio.create_task(worker.run_forever(stop, interval=30))  # no claim pass on its own
+
+
+async def test_a_reply_goes_from_memory_without_a_claim_and_is_recorded(bot, clock, worker, sender):
+    bot.lanes, bot.outbox_platforms = worker, {"qq"}  # as serve sets them
+    claims = []
+    real_claim = worker._claim
+    worker._claim = lambda *a, **k: claims.append(1) or real_claim(*a, **k)
+    stop, task = await running(worker)
+    await until(lambda: claims)  # its first pass, on an empty table
+    handled = await bot.handle(resident_says("锦城花园3栋楼道里有人给电瓶车充电"))
+    await until(lambda: any(c == "9001" for c, _ in sender.sent))
+    await until(lambda: not worker.lanes)  # recorded, the lanes let go
+    stop.set()
+    await asyncio.wait_for(task, 2)
+    assert claims == [1]  # the pass at start only
+    assert {o.target.chat_id for o in handled.outbound if o.target.platform == "qq"} == {"9001", "700001"}
+    assert [t for c, t in sender.sent if c == "9001"][0].startswith("✅")
+    assert all(r.status == "sent" and r.claimed_by is None for r in await rows(bot, OutboxMessage))
+
+
+async def test_a_reply_queues_behind_a_row_still_pending_for_its_chat(bot, clock, worker, sender, settings):
+    """A chat whose head is backing off: the new reply is not sent from memory ahead of it."""
+    private = ChatRef("qq", "", "private", "9001")
+    async with bot.sessions() as s:
+        await bot.enqueue(s, [Outbound(private, [Text("旧消息")])], clock.now())
+        await s.commit()
+    sender.failures = [SendError("busy")]
+    assert await worker.run_once() == 0  # 旧消息 waits for its retry
+    bot.lanes = worker
+    stop, task = await running(worker)
+    await bot.handle(resident_says("锦城花园3栋楼道里有人给电瓶车充电"))
+    await asyncio.sleep(0.05)
+    assert not [t for c, t in sender.sent if c == "9001"]  # nothing overtook 旧消息
+    clock.advance(seconds=settings.outbox.base_delay_seconds + 1)
+    worker.wake()
+    await until(lambda: len([1 for c, _ in sender.sent if c == "9001"]) >= 2)
+    stop.set()
+    await asyncio.wait_for(task, 2)
+    texts = [t for c, t in sender.sent if c == "9001"]
+    assert texts[0] == "旧消息" and texts[1].startswith("✅")
+
+
+async def test_a_lane_whose_send_fails_hands_its_rows_back_in_order(bot, clock, worker, sender, settings):
+    bot.lanes, bot.outbox_platforms = worker, {"qq"}
+    stop, task = await running(worker)
+    sender.failures = [SendError("busy")]  # the first send: the report's coordination post
+    await bot.handle(resident_says("锦城花园3栋楼道里有人给电瓶车充电", who="9001"))
+    await bot.handle(resident_says("锦城花园5栋消防通道被车堵了", who="9002"))
+    await until(lambda: not worker.lanes)  # the failure and the hand-back are recorded
+    posts = [r for r in await rows(bot, OutboxMessage) if r.chat_id == "700001"]
+    assert len(posts) == 2 and (posts[0].attempts, posts[0].status) == (1, "pending")
+    assert (posts[1].attempts, posts[1].status, posts[1].claimed_by) == (0, "pending", None)  # back in the table
+    assert sorted(c for c, _ in sender.sent) == ["9001", "9002"]  # the receipts went meanwhile
+    clock.advance(seconds=settings.outbox.base_delay_seconds + 1)
+    worker.wake()
+    await until(lambda: any(c == "700001" for c, _ in sender.sent))
+    stop.set()
+    await asyncio.wait_for(task, 2)
+    posted = [t for c, t in sender.sent if c == "700001"]
+    assert [p.split("】")[0] for p in posted] == ["【隐患 #1", "【隐患 #2"]  # in order
+    assert all(r.status == "sent" for r in await rows(bot, OutboxMessage))

@@ -11,8 +11,10 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Protocol
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pingan.clock import Clock, SystemClock
@@ -24,7 +26,7 @@ from pingan.models import InboxMessage, OutboxMessage, Person
 from pingan.models.db import SERVER_LOCK_WAIT, make_engine, serialised, session_factory, transient, upgrade
 from pingan.models.org_file import apply_org, parse_org_toml
 from pingan.models.org_index import OrgIndex
-from pingan.models.queries import person_by_identity
+from pingan.models.queries import people_by_identity
 from pingan.notify import Notifier
 from pingan.reports.chart import ChartPool
 from pingan.taxonomy import Taxonomy, load_taxonomy
@@ -35,11 +37,14 @@ log = logging.getLogger("pingan.bot")
 
 INBOX, OUTBOX = InboxMessage.__table__, OutboxMessage.__table__
 
-INSERT_INBOX = insert(INBOX).returning(INBOX.c.id, sort_by_parameter_order=True)
-# SQLite: with sort_by_parameter_order SQLAlchemy falls back to one statement per row. SQLite gives
-# each new row one more than the largest rowid so far, in the statement's order, so one multi-row
-# INSERT's ids, sorted, are the rows' ids in order (we hold the write lock).
-INSERT_INBOX_SQLITE = insert(INBOX).returning(INBOX.c.id)
+INSERT_INBOX = insert(INBOX).returning(INBOX.c.id)
+
+
+class Apart:
+    """The result of a message whose group transaction failed: it goes the long way, alone."""
+
+
+APART = Apart()
 MAX_ID_BYTES = 128  # a longer platform message id is stored as its hash (PostgreSQL's index rows are bounded)
 
 
@@ -105,8 +110,43 @@ def outbox_rows(outbound: list[Outbound], now: datetime, hold_until: datetime | 
                 held_chat: ChatRef | None = None) -> list[dict]:
     return [{"platform": o.target.platform, "account": o.target.account, "chat_type": o.target.chat_type,
              "chat_id": o.target.chat_id, "payload": o.to_dict(), "ticket_id": o.ticket_id, "status": "pending",
-             "attempts": 0, "created_at": now,
+             "attempts": 0, "created_at": now, "claimed_by": None, "claimed_until": None,
              "next_attempt_at": hold_until if hold_until and o.target == held_chat else now} for o in outbound]
+
+
+class Lanes(Protocol):
+    """The running outbox worker's side of sending from memory (OutboxWorker implements it)."""
+
+    worker_id: str
+    lease: timedelta
+
+    def accepts(self, target: ChatRef) -> bool:
+        """May a new row to `target` be leased to this worker at insert and sent from memory?"""
+
+    def offer(self, rows: list) -> None:
+        """Rows just committed, leased to this worker: send them, each chat in order."""
+
+    def wake(self) -> None:
+        """Rows were queued for the claim loop."""
+
+
+async def insert_ids(session, table, rows: list[dict], postgres: bool) -> list[int]:
+    """One multi-row INSERT; the new ids in the rows' order. On SQLite, sort_by_parameter_order
+    makes SQLAlchemy fall back to one statement per row, but SQLite gives each new row one more
+    than the largest rowid so far, in the statement's order, so the ids, sorted, are the rows' ids
+    in order (callers hold the write lock)."""
+    q = insert(table).returning(table.c.id, sort_by_parameter_order=postgres)
+    ids = list((await session.exec(q, params=rows)).scalars().all())
+    return ids if postgres else sorted(ids)
+
+
+async def pending_elsewhere(session, targets: set[ChatRef], worker_id: str) -> set[ChatRef]:
+    """The chats among `targets` with a pending row that this worker does not hold: a new row to
+    them must queue behind it (one indexed query per group: ix_outbox_chat)."""
+    q = (select(OUTBOX.c.platform, OUTBOX.c.account, OUTBOX.c.chat_type, OUTBOX.c.chat_id).distinct()
+         .where(OUTBOX.c.status == "pending", OUTBOX.c.chat_id.in_(sorted({t.chat_id for t in targets})),
+                or_(OUTBOX.c.claimed_by.is_(None), OUTBOX.c.claimed_by != worker_id)))
+    return {ChatRef(*r) for r in (await session.exec(q)).all()} & targets
 
 
 async def insert_outbox(session, rows: list[dict]) -> None:
@@ -180,6 +220,11 @@ class Bot:
         self.write_lock = asyncio.Lock()
         self._store_group = GroupCommit(self.write_lock, self._store, self.BATCH)
         self._handle_group = GroupCommit(self.write_lock, self._handle_batch, self.BATCH)
+        self._ingest_group = GroupCommit(self.write_lock, self._ingest_batch, self.BATCH)
+        self.postgres = engine.dialect.name == "postgresql"
+        # the running outbox worker (serve sets it): new rows are leased to it at insert and sent
+        # from memory once committed; None (tests, the console, the CLI): the worker claims them
+        self.lanes: Lanes | None = None
         self.followups: set[asyncio.Task] = set()  # after-commit jobs still running
         # platforms this process can send to (make_app sets it from its senders; None: all, e.g. tests).
         # Messages for the others are not queued: nothing would ever send them (the demo's console
@@ -254,10 +299,7 @@ class Bot:
     async def _store(self, rows: list[dict]) -> list[int | None | Exception]:
         async with self.sessions() as session:
             try:  # one statement for the whole group (a plain table insert: no ORM objects needed)
-                if self.engine.dialect.name == "sqlite":
-                    ids = sorted((await session.exec(INSERT_INBOX_SQLITE, params=rows)).scalars().all())
-                else:
-                    ids = list((await session.exec(INSERT_INBOX, params=rows)).scalars().all())
+                ids = await insert_ids(session, INBOX, rows, self.postgres)
                 await session.commit()
                 return ids
             except Exception as exc:
@@ -309,8 +351,9 @@ class Bot:
             hold = dict(items)
             results, outbox = {}, []
             try:
-                for inbox_id, payload in rows:
-                    results[inbox_id] = handled = await self._handle_one(session, inbox_id, payload)
+                senders = await self._senders(session, msgs := [Inbound.from_dict(p) for _, p in rows])
+                for (inbox_id, _), msg in zip(rows, msgs):
+                    results[inbox_id] = handled = await self._handle_one(session, inbox_id, msg, senders)
                     outbox += outbox_rows(self.sendable(handled.outbound), self.clock.now(), hold[inbox_id],
                                           handled.chat)
                 if rows:
@@ -326,22 +369,86 @@ class Bot:
                     return [await self._record_failure(rows[0][0], exc)]
                 # one bad message must not take the others down: handle each on its own
                 return [await self._handle_alone(item) for item in items]
-        for h in results.values():
+        self._committed(list(results.values()))
+        return [results.get(i, Handled(i, True, [])) for i in ids]
+
+    def _committed(self, handled: list[Handled]) -> None:
+        for h in handled:
             self._transient_tries.pop(h.inbox_id, None)
             if h.sender:
                 self.known.remember(h.chat.platform, *h.sender)
             h.followups = [self._follow_up(h.chat, h.inbox_id, job) for job in h.later]
-        return [results.get(i, Handled(i, True, [])) for i in ids]
 
-    async def _handle_one(self, session, inbox_id: int, payload: dict) -> Handled:
-        msg = Inbound.from_dict(payload)
+    # --- the hot path: store + handle + mark in one transaction -----------------------------------
+    async def ingest(self, msg: Inbound) -> Handled | None:
+        """The hot path, for a transport that acknowledges nothing (OneBot's WebSocket) or only
+        once handled: store, handle and mark the message in one transaction with whatever else is
+        waiting, and hand its replies to the outbox worker from memory once committed. None if the
+        group's transaction failed for any reason (a re-delivery, a bad message, a busy database):
+        then the caller takes the long way, `receive` then `process`, each message alone (their
+        retries, duplicates, StoreUnavailable, isolation and parking)."""
+        msg.received_at = msg.received_at or self.clock.now()
+        try:
+            handled = await self._ingest_group(inbox_row(msg, self.clock.now()))
+        except Exception:  # the group's drain failed outside its transaction
+            return None
+        return None if isinstance(handled, Apart) else handled
+
+    async def _ingest_batch(self, rows: list[dict]) -> list[Handled | Apart]:
+        now = self.clock.now()
+        async with self.sessions() as session:
+            try:
+                ids = await insert_ids(session, INBOX, [{**r, "handled_at": now} for r in rows], self.postgres)
+                senders = await self._senders(session, msgs := [Inbound.from_dict(r["payload"]) for r in rows])
+                handled = [await self._handle_one(session, i, m, senders) for i, m in zip(ids, msgs)]
+                leased, queued = await self._write_outbox(
+                    session, [o for h in handled for o in self.sendable(h.outbound)], now)
+                await session.commit()
+            except Exception as exc:
+                await session.rollback()
+                log.info("a group of %d handled apart: %s: %s", len(rows), type(exc).__name__, str(exc)[:200])
+                return [APART] * len(rows)
+        self._committed(handled)
+        if leased:
+            self.lanes.offer(leased)
+        if queued:
+            self.lanes.wake()
+        return handled
+
+    async def _write_outbox(self, session, outbound: list[Outbound], now: datetime) -> tuple[list, bool]:
+        """One INSERT for the group's outbound messages. With a running worker, a row to a chat
+        with nothing pending elsewhere is leased to it right away (returned, to be offered once
+        committed); the others wait in the table for the claim loop, behind what is pending
+        (returns whether there are any)."""
+        rows, lanes = outbox_rows(outbound, now), self.lanes
+        if lanes is None or not rows:
+            await insert_outbox(session, rows)
+            return [], False
+        behind = await pending_elsewhere(session, {o.target for o in outbound}, lanes.worker_id)
+        until = now + lanes.lease
+        for row, o in zip(rows, outbound):
+            if o.target in behind or not lanes.accepts(o.target):
+                behind.add(o.target)  # the rest of this chat's rows queue behind this one
+            else:
+                row["claimed_by"], row["claimed_until"] = lanes.worker_id, until
+        ids = await insert_ids(session, OUTBOX, rows, self.postgres)
+        leased = [SimpleNamespace(id=i, **r) for i, r in zip(ids, rows) if r["claimed_by"] is not None]
+        return leased, len(leased) < len(rows)
+
+    async def _senders(self, session, msgs: list[Inbound]) -> dict[tuple[str, str], Person]:
+        """Who sent a group's messages: remembered ones, the rest in one query."""
+        known = {(m.chat.platform, m.sender_id): self.known.get(m.chat.platform, m.sender_id) for m in msgs}
+        found = await people_by_identity(session, {k for k, p in known.items() if p is None})
+        return {k: p for k, p in known.items() if p is not None} | found
+
+    async def _handle_one(self, session, inbox_id: int, msg: Inbound, senders: dict) -> Handled:
+        """`senders`: the group's, by (platform, external id); one made here is added for the next."""
         now = self.clock.now()
         notifier = Notifier(self.org, self.settings, self.taxonomy, self.clock)
         ctx = Context(
             msg=msg, inbox_id=inbox_id, session=session, reports=self.reports, settings=self.settings, org=self.org,
             taxonomy=self.taxonomy, clock=self.clock, now=now,
-            sender=(self.known.get(msg.chat.platform, msg.sender_id)
-                    or await person_by_identity(session, msg.chat.platform, msg.sender_id)),
+            sender=senders.get((msg.chat.platform, msg.sender_id)),
             desk=TicketDesk(session, self.org, self.settings, self.taxonomy, now), notify=notifier,
         )
         try:
@@ -349,6 +456,8 @@ class Bot:
         except Exception:
             log.exception("handling inbox #%s failed", inbox_id)
             raise
+        if ctx.sender is not None:
+            senders[(msg.chat.platform, msg.sender_id)] = ctx.sender
         if ctx.handled_by:
             log.info("inbox #%s %s:%s → %s, %d out", inbox_id, msg.chat.platform, msg.chat.chat_id,
                      ctx.handled_by, len(notifier.out))
@@ -420,10 +529,12 @@ class Bot:
         return [o for o in outbound if o.target.platform in self.outbox_platforms]
 
     async def handle(self, msg: Inbound) -> Handled:
-        inbox_id = await self.receive(msg)
-        if inbox_id is None:
-            return Handled(None, True, [])
-        handled = await self.process(inbox_id)
+        handled = await self.ingest(msg)
+        if handled is None:
+            inbox_id = await self.receive(msg)
+            if inbox_id is None:
+                return Handled(None, True, [])
+            handled = await self.process(inbox_id)
         await asyncio.gather(*handled.followups)  # the console and tests want the whole answer
         return handled
 

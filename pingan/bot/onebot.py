@@ -262,6 +262,7 @@ def render_segments(out: Outbound) -> list[dict]:
 
 PERMANENT_RETCODES = {1400, 1404}  # bad request / no such action: retrying cannot help
 LATE_ANSWERS = 256  # timed-out actions remembered per connection, to match their answers later
+INFLIGHT = 256  # events of one socket stored and handled at once
 
 
 @dataclass
@@ -273,6 +274,9 @@ class Connection:
     # an action whose answer did not come in time, by its content: a retry of the same action waits
     # for (or takes) that answer instead of sending it again
     overdue: dict[str, tuple[str, asyncio.Future]] = field(default_factory=dict)
+    # events of this socket being stored and handled: a group of them commits together; past the
+    # bound, the frames behind wait on the socket
+    inflight: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(INFLIGHT))
 
 
 def _check_response(resp: dict, action: str) -> dict | None:
@@ -406,13 +410,24 @@ class OneBotAdapter:
             return
         if not isinstance(obj, dict):
             return
-        if "post_type" in obj:
-            await self._on_event(obj, conn.self_id, patient=True)
+        if "post_type" in obj:  # handled beside the frames behind it (in order: tasks start in turn)
+            await conn.inflight.acquire()
+            task = asyncio.create_task(self._event_alone(conn, obj))
+            self.pipeline.tasks.add(task)
+            task.add_done_callback(self.pipeline.tasks.discard)
             return
         echo = obj.get("echo")
         fut = conn.pending.pop(echo, None) if isinstance(echo, str) else None
         if fut is not None and not fut.done():
             fut.set_result(obj)
+
+    async def _event_alone(self, conn: Connection, ev: dict) -> None:
+        try:
+            await self._on_event(ev, conn.self_id, patient=True)
+        except Exception:  # e.g. the database refused it: this event fails alone, the socket stays
+            log.exception("OneBot %s: event dropped", conn.self_id)
+        finally:
+            conn.inflight.release()
 
     async def _on_event(self, ev: dict, self_id: str, patient: bool = False) -> bool:
         """Store the message (before anything else), then hand it to the pipeline. False if the
@@ -428,9 +443,7 @@ class OneBotAdapter:
             self.group_accounts[inbound.chat.chat_id] = inbound.chat.account
         elif ev.get("sub_type") == "group":  # a temporary session started from a group
             self._remember_temp(inbound, ev)
-        inbox_id = await self.pipeline.receive(inbound, patient=patient)
-        if inbox_id is not None:
-            self.pipeline.submit(inbox_id)
+        await self.pipeline.ingest(inbound, patient=patient)
         return True
 
     def _remember_temp(self, inbound: Inbound, ev: dict) -> None:

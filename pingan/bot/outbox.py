@@ -102,6 +102,26 @@ def _units(chain: list[OutboxMessage], limit: int) -> list[list[OutboxMessage]]:
     return units
 
 
+class Lane:
+    """One chat's rows held by this worker in memory, sent in order by at most one task. A lane
+    lives until what it sent is recorded. It is spoiled when a send did not go through (released,
+    failed): from then on nothing new joins it, and what it still held goes back to the table, so
+    the claim loop takes the chat up again in order."""
+
+    __slots__ = ("queue", "task", "spoiled", "epoch", "wakes")
+
+    def __init__(self) -> None:
+        self.queue: list = []
+        self.task: asyncio.Task | None = None
+        self.spoiled = False
+        self.epoch = 0  # bumped per task: an idle lane is dropped only if no task ran since the snapshot
+        self.wakes = 0  # the worker's wake count when its task started (see run_forever)
+
+    @property
+    def idle(self) -> bool:
+        return self.task is None and not self.queue
+
+
 class OutboxWorker:
     RUN = 10  # messages to one chat per pass: a pass ends when its slowest chat is done, so a busy
     # chat (one coordination group @-ed for every report) must not hold up everyone else's replies
@@ -113,7 +133,15 @@ class OutboxWorker:
         self.write_lock = write_lock  # on SQLite: the one in-process writer lock (see pipeline.write_gate)
         self.worker_id = worker_id or uuid.uuid4().hex[:12]
         self.limiter = SlidingWindow(clock.now)
-        self._wake = asyncio.Event()
+        self.lease = timedelta(seconds=settings.lease_seconds)
+        self._wake = asyncio.Event()  # claim: rows wait in the table
+        self._record_due = asyncio.Event()  # record: a lane finished sending
+        self._wakes = 0
+        # Sending from memory (Bot.lanes, while run_forever runs): rows leased to this worker at
+        # insert, by chat; outcomes of sends not yet written to the table.
+        self.lanes: dict[tuple, Lane] = {}
+        self.finished: list[tuple] = []
+        self._sem: asyncio.Semaphore | None = None
 
     def backoff(self, attempts: int) -> timedelta:
         delay = min(self.settings.base_delay_seconds * 2 ** (attempts - 1), self.settings.max_delay_seconds)
@@ -124,7 +152,59 @@ class OutboxWorker:
 
     def wake(self) -> None:
         """Something was enqueued: run a pass now instead of at the next interval."""
+        self._wakes += 1
         self._wake.set()
+
+    # --- sending from memory (the Lanes side of Bot) ------------------------------------------------
+    def accepts(self, target: ChatRef) -> bool:
+        """A new row to `target` may be leased to this worker at insert: it can send there now
+        (its platform; for OneBot, a connected account) and the chat's lane is not spoiled."""
+        sender = self.senders.get(target.platform)
+        if sender is None:
+            return False
+        accounts = sender.accounts() if hasattr(sender, "accounts") else None
+        if accounts is not None and target.account not in accounts:
+            return False
+        lane = self.lanes.get((target.platform, target.account, target.chat_type, target.chat_id))
+        return lane is None or not lane.spoiled
+
+    def offer(self, rows: list) -> None:
+        """Rows just committed and leased to this worker (ids ascending): send each chat's in order."""
+        for row in rows:
+            key = _chat(row)
+            lane = self.lanes.setdefault(key, Lane())
+            if lane.spoiled:  # spoiled since the insert was decided: back to the table
+                self.finished.append(("release", [row.id], None))
+                self._record_due.set()
+                continue
+            lane.queue.append(row)
+            self._start(key, lane)
+
+    def _start(self, key: tuple, lane: Lane) -> None:
+        if lane.task is None and lane.queue:
+            lane.epoch += 1
+            lane.wakes = self._wakes
+            lane.task = asyncio.create_task(self._run_lane(lane), name=f"outbox-{lane.queue[0].id}")
+
+    async def _run_lane(self, lane: Lane) -> None:
+        if self._sem is None:
+            self._sem = asyncio.Semaphore(self.settings.concurrency)
+        try:
+            while lane.queue and not lane.spoiled:
+                chain, lane.queue = lane.queue[: self.ROWS], lane.queue[self.ROWS:]
+                async with self._sem:
+                    outcomes = await self._send_chain(chain, run=None)
+                self.finished.extend(outcomes)
+                lane.spoiled = any(o[0] != "sent" for o in outcomes)
+        except Exception:  # the chain stays leased and is tried again when the lease ends
+            log.exception("outbox: sending chat of #%s failed", chain[0].id)
+            lane.spoiled = True
+        finally:
+            if lane.queue:  # spoiled: what it still holds goes back to the table, behind the rest
+                self.finished.append(("release", [r.id for r in lane.queue], None))
+                lane.queue = []
+            lane.task = None
+            self._record_due.set()
 
     # --- claiming -------------------------------------------------------------------------------
     def _servable(self):
@@ -257,7 +337,9 @@ class OutboxWorker:
         outcomes = [o for chain_outcomes in await asyncio.gather(*(one(c) for c in chains)) for o in chain_outcomes]
         return await self._record(outcomes)
 
-    async def _send_chain(self, chain: list[OutboxMessage], merge: bool = True) -> list[tuple]:
+    async def _send_chain(self, chain: list[OutboxMessage], merge: bool = True, run: int | None = RUN) -> list[tuple]:
+        """Send a chat's rows in order; outcomes to record. `run`: at most this many messages (a
+        claim pass must end), the rest released; a lane (its own task) sends them all."""
         sender = self.senders[chain[0].platform]
         head = chain[0]
         target = ChatRef(head.platform, head.account, head.chat_type, head.chat_id)
@@ -266,7 +348,7 @@ class OutboxWorker:
         outcomes: list[tuple] = []
         for i, unit in enumerate(units):
             rest = [r.id for u in units[i + 1:] for r in u]
-            if i == self.RUN:  # the next pass takes them
+            if i == run:  # the next pass takes them
                 outcomes.append(("release", rest + [r.id for r in unit], None))
                 return outcomes
             rule = sender.rate_limit(target) if hasattr(sender, "rate_limit") else None
@@ -285,7 +367,7 @@ class OutboxWorker:
                     return outcomes
                 if isinstance(exc, SendError) and exc.permanent and len(unit) > 1:
                     # one of them is refused: each alone, so only that one is dead-lettered
-                    return outcomes + await self._send_chain([r for u in units[i:] for r in u], merge=False)
+                    return outcomes + await self._send_chain([r for u in units[i:] for r in u], False, run)
                 if isinstance(exc, asyncio.TimeoutError):
                     exc = SendError(f"send timed out after {self.settings.send_timeout_seconds:g}s")
                 outcomes.append(("failed", unit[0], exc))
@@ -361,49 +443,63 @@ class OutboxWorker:
                 next_attempt_at=now, created_at=now))
 
     async def run_forever(self, stop: asyncio.Event, interval: float | None = None) -> None:
-        """Claim and send without waiting for a pass to end: each claimed chat is sent on its own,
-        so one slow chat or round trip holds up no other chat. What was sent is recorded in the
-        next claim's transaction (one write where a pass took two). A chat in flight keeps its
-        lease, so no claim takes its later rows before it is recorded: its order holds."""
+        """Send without waiting for a pass to end. Rows the bot leased to this worker at insert
+        (`offer`) and chats claimed from the table both go to a lane per chat, sent on their own,
+        so one slow chat or round trip holds up no other. What was sent is recorded in the next
+        transaction: the claim's when rows wait in the table (woken, or every `interval`), else
+        a record of its own. A lane keeps its rows leased until recorded: its order holds."""
         interval = interval or self.settings.interval_seconds
-        sem = asyncio.Semaphore(self.settings.concurrency)
-        finished: list[tuple] = []
-        inflight: set[asyncio.Task] = set()
-
-        async def deliver(chain: list[OutboxMessage]) -> None:
-            try:
-                async with sem:
-                    finished.extend(await self._send_chain(chain))
-            except Exception:  # the rows stay leased and are tried again when the lease ends
-                log.exception("outbox: sending chat of #%s failed", chain[0].id)
-            self.wake()
-
+        loop = asyncio.get_running_loop()
+        next_claim = 0.0
         while not stop.is_set():
+            claim = self._wake.is_set() or loop.time() >= next_claim
             self._wake.clear()
-            outcomes, finished[:] = list(finished), []
+            self._record_due.clear()
+            outcomes, self.finished = self.finished, []
+            idle = {k: lane.epoch for k, lane in self.lanes.items() if lane.idle}
             try:
-                chains = await self._claim(self.settings.batch, outcomes)
+                if claim:
+                    next_claim = loop.time() + interval
+                    for chain in await self._claim(self.settings.batch, outcomes):
+                        key = _chat(chain[0])
+                        lane = self.lanes.setdefault(key, Lane())
+                        lane.spoiled = False  # claimed in order after its releases were recorded
+                        lane.queue += chain
+                        self._start(key, lane)
+                elif outcomes:
+                    await self._record(outcomes)
             except Exception:  # the outcomes are kept for the next try; claimed rows stay leased
                 log.exception("outbox claim failed")
-                finished[:0] = outcomes
-                chains = []
-            for chain in chains:
-                task = asyncio.create_task(deliver(chain), name=f"outbox-{chain[0].id}")
-                inflight.add(task)
-                task.add_done_callback(inflight.discard)
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+                self.finished[:0] = outcomes
+            else:
+                for key, epoch in idle.items():  # what they sent is recorded now
+                    lane = self.lanes.get(key)
+                    if lane is not None and lane.idle and lane.epoch == epoch:
+                        del self.lanes[key]
+                        if lane.wakes != self._wakes:  # rows queued in the table meanwhile may be
+                            self._wake.set()  # this chat's, skipped while it was in flight: claim
+            await self._pause(stop, max(0.0, next_claim - loop.time()))
+        await self._settle()
+
+    async def _pause(self, stop: asyncio.Event, timeout: float) -> None:
+        waiters = [asyncio.ensure_future(e.wait()) for e in (stop, self._wake, self._record_due)]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+
+    async def _settle(self) -> None:
+        """On stop: let the lanes finish (each send is bounded by send_timeout_seconds) and record."""
+        tasks = [lane.task for lane in self.lanes.values() if lane.task is not None]
+        if tasks:
+            await asyncio.wait(tasks)
+        if self.finished:
             try:
-                await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for w in waiters:
-                    w.cancel()
-        if inflight:  # each send is bounded by send_timeout_seconds
-            await asyncio.wait(list(inflight))
-        if finished:
-            try:
-                await self._record(finished)
+                await self._record(self.finished)
             except Exception:  # their leases expire and they are sent again (at least once)
                 log.exception("outbox: recording the last sends failed")
+        self.finished, self.lanes = [], {}
 
 
 async def claim_replies(session, now, targets: list[ChatRef]) -> list[tuple[int, Outbound] | None]:

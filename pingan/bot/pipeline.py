@@ -47,6 +47,19 @@ class Pipeline:
                 log.warning("%s; message %s kept waiting", exc, msg.msg_id)
             await asyncio.sleep(self.bot.settings.server.retry_base_seconds)
 
+    async def ingest(self, msg: Inbound, patient: bool = False) -> Handled | None:
+        """Store and handle a message in one transaction (Bot.ingest), or, if its group's
+        transaction failed, the long way: stored (`receive`, `patient` as there), then handled with
+        retries (`submit`). None for a duplicate delivery or a message left for recovery."""
+        handled = await self.bot.ingest(msg)
+        if handled is not None:
+            if handled.followups and self.on_enqueued is not None:
+                for task in handled.followups:
+                    task.add_done_callback(lambda _: self.on_enqueued())
+            return handled
+        inbox_id = await self.receive(msg, patient)
+        return None if inbox_id is None else await asyncio.shield(self.submit(inbox_id))
+
     def submit(self, inbox_id: int, hold_replies_until=None) -> asyncio.Task:
         """Handle a stored message in the background; await the task (shielded) to wait for it."""
         task = asyncio.create_task(self._process(inbox_id, hold_replies_until), name=f"inbox-{inbox_id}")

@@ -200,6 +200,7 @@ async def serve(bot: Bot, host: str, port: int, stop: asyncio.Event | None = Non
     site = web.TCPSite(runner, host, port)
     await site.start()
     log.info("pingan listening on http://%s:%s (platforms: %s)", host, port, ", ".join(app[ADAPTERS]) or "none")
+    bot.lanes = app[WORKER]  # replies are leased to the running worker at insert and sent from memory
     tasks = [asyncio.create_task(app[WORKER].run_forever(stop), name="outbox"),
              asyncio.create_task(recovery_sweep(bot, stop), name="recovery"),
              asyncio.create_task(org_watch(bot, app[WORKER], stop), name="org-watch")]
@@ -213,4 +214,5 @@ async def serve(bot: Bot, host: str, port: int, stop: asyncio.Event | None = Non
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        bot.lanes = None
         await runner.cleanup()

@@ -12,7 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from pingan.clock import Clock
 from pingan.config import Settings
 from pingan.messages import Inbound, Mention, Text
-from pingan.models import ChatGroup, Identity, Person, Role
+from pingan.models import ChatGroup, Person, Role
+from pingan.models.queries import add_resident
 from pingan.models.org_index import OrgIndex
 from pingan.notify import Notifier
 from pingan.taxonomy import Taxonomy
@@ -74,13 +75,8 @@ class Context:
             return self.sender
         platform, ext = self.msg.chat.platform, self.msg.sender_id
         pid = "r-" + hashlib.sha1(f"{platform}:{ext}".encode()).hexdigest()[:16]
-        person = await self.session.get(Person, pid)
-        if person is None:
-            person = Person(id=pid, name=self.msg.sender_name or "居民", role=Role.resident)
-            self.session.add(person)
-            await self.session.flush()  # no ORM relationship orders these inserts for us
-            self.session.add(Identity(person_id=pid, platform=platform, external_id=ext))
-            await self.session.flush()
+        person = Person(id=pid, name=self.msg.sender_name or "居民", role=Role.resident)
+        await add_resident(self.session, person, platform, ext)
         self.sender = person
         return person
 

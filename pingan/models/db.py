@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 from pathlib import Path
 
@@ -78,6 +79,15 @@ def make_engine(url: str, echo: bool = False, *, inline: bool = True, synchronou
 # PostgreSQL error classes worth a retry: connection (08), serialization/deadlock (40), resources
 # (53: e.g. disk full), operator intervention (57: shutdown), lock not available (55P03)
 _PG_TRANSIENT = ("08", "40", "53", "57", "55P03")
+
+
+@functools.cache
+def insert_or_skip(table, dialect: str):
+    """INSERT … ON CONFLICT DO NOTHING: a row someone made first (another server, a re-run) stays.
+    Made once per table and dialect (building a statement costs more than running it)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table).on_conflict_do_nothing()
 
 
 def transient(exc: BaseException) -> bool:
