@@ -498,3 +498,22 @@ async def test_a_lane_whose_send_fails_hands_its_rows_back_in_order(bot, clock, 
     posted = [t for c, t in sender.sent if c == "700001"]
     assert [p.split("】")[0] for p in posted] == ["【隐患 #1", "【隐患 #2"]  # in order
     assert all(r.status == "sent" for r in await rows(bot, OutboxMessage))
+
+
+async def test_a_lane_never_sends_a_row_whose_lease_ran_out(bot, clock, settings):
+    """a1's send hangs past the lease: a claim pass takes a1 and a2 again, yet each goes once, in order."""
+    sender = GatedSender()
+    worker = OutboxWorker(bot.sessions, clock, settings.outbox, {"qq": sender}, bot.org)
+    await enqueue(bot, clock, ("A", "a1"), ("A", "a2"))
+    stop, task = await running(worker)  # its first pass claims both into A's lane; a1 waits at the gate
+    await until(lambda: worker.lanes)
+    clock.advance(seconds=settings.outbox.lease_seconds + 1)
+    worker.wake()
+    await asyncio.sleep(0.05)
+    sender.gate.set()
+    await until(lambda: len(sender.sent) >= 2)
+    await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(task, 2)
+    assert sender.sent == [("A", "a1"), ("A", "a2")]
+    assert all(r.status == "sent" for r in await rows(bot, OutboxMessage))

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Protocol
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pingan.clock import Clock, SystemClock
@@ -140,13 +140,14 @@ async def insert_ids(session, table, rows: list[dict], postgres: bool) -> list[i
     return ids if postgres else sorted(ids)
 
 
-async def pending_elsewhere(session, targets: set[ChatRef], worker_id: str) -> set[ChatRef]:
-    """The chats among `targets` with a pending row that this worker does not hold: a new row to
-    them must queue behind it (one indexed query per group: ix_outbox_chat)."""
-    q = (select(OUTBOX.c.platform, OUTBOX.c.account, OUTBOX.c.chat_type, OUTBOX.c.chat_id).distinct()
-         .where(OUTBOX.c.status == "pending", OUTBOX.c.chat_id.in_(sorted({t.chat_id for t in targets})),
-                or_(OUTBOX.c.claimed_by.is_(None), OUTBOX.c.claimed_by != worker_id)))
-    return {ChatRef(*r) for r in (await session.exec(q)).all()} & targets
+async def queued_behind(session, targets: set[ChatRef], lanes: Lanes) -> set[ChatRef]:
+    """The chats among `targets` with a pending row that no lane of the worker holds (backing off,
+    waiting for a connection, another server's, claimed and not yet in a lane): a new row to them
+    must queue behind it in the table. One indexed query per group (ix_outbox_chat)."""
+    q = (select(OUTBOX.c.platform, OUTBOX.c.account, OUTBOX.c.chat_type, OUTBOX.c.chat_id, OUTBOX.c.id)
+         .where(OUTBOX.c.status == "pending", OUTBOX.c.chat_id.in_(sorted({t.chat_id for t in targets}))))
+    rows = [(ChatRef(*r[:4]), r[4]) for r in (await session.exec(q)).all()]
+    return {chat for chat, row_id in rows if chat in targets and not lanes.holds(chat, row_id)}
 
 
 async def insert_outbox(session, rows: list[dict]) -> None:
@@ -411,7 +412,7 @@ class Bot:
         self._committed(handled)
         if leased:
             self.lanes.offer(leased)
-        if queued:
+        if queued and self.lanes is not None:
             self.lanes.wake()
         return handled
 
@@ -423,16 +424,19 @@ class Bot:
         rows, lanes = outbox_rows(outbound, now), self.lanes
         if lanes is None or not rows:
             await insert_outbox(session, rows)
-            return [], False
-        behind = await pending_elsewhere(session, {o.target for o in outbound}, lanes.worker_id)
-        until = now + lanes.lease
+            return [], bool(rows)
+        behind = await queued_behind(session, {o.target for o in outbound}, lanes)
+        until, joins = now + lanes.lease, {}
         for row, o in zip(rows, outbound):
-            if o.target in behind or not lanes.accepts(o.target):
+            if o.target not in behind and o.target not in joins:
+                joins[o.target] = lanes.lane_for(o.target)
+            if o.target in behind or joins[o.target] is None:
                 behind.add(o.target)  # the rest of this chat's rows queue behind this one
             else:
                 row["claimed_by"], row["claimed_until"] = lanes.worker_id, until
         ids = await insert_ids(session, OUTBOX, rows, self.postgres)
-        leased = [SimpleNamespace(id=i, **r) for i, r in zip(ids, rows) if r["claimed_by"] is not None]
+        leased = [(SimpleNamespace(id=i, **r), joins[o.target])
+                  for i, r, o in zip(ids, rows, outbound) if r["claimed_by"] is not None]
         return leased, len(leased) < len(rows)
 
     async def _senders(self, session, msgs: list[Inbound]) -> dict[tuple[str, str], Person]:

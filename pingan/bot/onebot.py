@@ -430,8 +430,7 @@ class OneBotAdapter:
             conn.inflight.release()
 
     async def _on_event(self, ev: dict, self_id: str, patient: bool = False) -> bool:
-        """Store the message (before anything else), then hand it to the pipeline. False if the
-        event was malformed."""
+        """Store and handle the message (the pipeline's ingest). False if the event was malformed."""
         try:
             inbound = event_to_inbound(ev, self_id)
         except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:

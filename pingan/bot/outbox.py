@@ -103,15 +103,17 @@ def _units(chain: list[OutboxMessage], limit: int) -> list[list[OutboxMessage]]:
 
 
 class Lane:
-    """One chat's rows held by this worker in memory, sent in order by at most one task. A lane
-    lives until what it sent is recorded. It is spoiled when a send did not go through (released,
-    failed): from then on nothing new joins it, and what it still held goes back to the table, so
-    the claim loop takes the chat up again in order."""
+    """One chat's rows held by this worker in memory, sent in order by at most one task. `held`:
+    the chat's pending rows the lane answers for (queued, in flight, or sent and not yet
+    recorded); a pending row of the chat that no lane holds is queued in the table, and a new row
+    must wait behind it. A lane is spoiled when a send did not go through (released, failed): from
+    then on nothing new joins it, and what it still queued goes back to the table."""
 
-    __slots__ = ("queue", "task", "spoiled", "epoch", "wakes")
+    __slots__ = ("queue", "held", "task", "spoiled", "epoch", "wakes")
 
     def __init__(self) -> None:
         self.queue: list = []
+        self.held: set[int] = set()
         self.task: asyncio.Task | None = None
         self.spoiled = False
         self.epoch = 0  # bumped per task: an idle lane is dropped only if no task ran since the snapshot
@@ -120,6 +122,11 @@ class Lane:
     @property
     def idle(self) -> bool:
         return self.task is None and not self.queue
+
+
+def _ids(outcome: tuple) -> list[int]:
+    return [r.id for r in outcome[1]] if outcome[0] == "sent" else (
+        [outcome[1].id] if outcome[0] == "failed" else list(outcome[1]))
 
 
 class OutboxWorker:
@@ -141,7 +148,7 @@ class OutboxWorker:
         # insert, by chat; outcomes of sends not yet written to the table.
         self.lanes: dict[tuple, Lane] = {}
         self.finished: list[tuple] = []
-        self._sem: asyncio.Semaphore | None = None
+        self._sem = asyncio.Semaphore(settings.concurrency)  # chats being sent at once
 
     def backoff(self, attempts: int) -> timedelta:
         delay = min(self.settings.base_delay_seconds * 2 ** (attempts - 1), self.settings.max_delay_seconds)
@@ -156,29 +163,44 @@ class OutboxWorker:
         self._wake.set()
 
     # --- sending from memory (the Lanes side of Bot) ------------------------------------------------
-    def accepts(self, target: ChatRef) -> bool:
-        """A new row to `target` may be leased to this worker at insert: it can send there now
-        (its platform; for OneBot, a connected account) and the chat's lane is not spoiled."""
+    def lane_for(self, target: ChatRef) -> Lane | None:
+        """The lane a new row to `target` may join, leased to this worker at insert (made if the
+        chat has none); None if it cannot be sent from here now (its platform; for OneBot, a
+        connected account) or the chat's lane is spoiled."""
         sender = self.senders.get(target.platform)
         if sender is None:
-            return False
+            return None
         accounts = sender.accounts() if hasattr(sender, "accounts") else None
         if accounts is not None and target.account not in accounts:
-            return False
-        lane = self.lanes.get((target.platform, target.account, target.chat_type, target.chat_id))
-        return lane is None or not lane.spoiled
+            return None
+        lane = self.lanes.setdefault((target.platform, target.account, target.chat_type, target.chat_id), Lane())
+        return None if lane.spoiled else lane
 
-    def offer(self, rows: list) -> None:
-        """Rows just committed and leased to this worker (ids ascending): send each chat's in order."""
-        for row in rows:
+    def holds(self, target: ChatRef, row_id: int) -> bool:
+        lane = self.lanes.get((target.platform, target.account, target.chat_type, target.chat_id))
+        return lane is not None and row_id in lane.held
+
+    def offer(self, rows: list[tuple]) -> None:
+        """(row, lane) pairs just committed, the rows leased to this worker, ids ascending: send
+        each chat's in order. A row whose lane is gone or spoiled since goes back to the table."""
+        for row, lane in rows:
             key = _chat(row)
-            lane = self.lanes.setdefault(key, Lane())
-            if lane.spoiled:  # spoiled since the insert was decided: back to the table
-                self.finished.append(("release", [row.id], None))
-                self._record_due.set()
+            if self.lanes.get(key) is not lane or lane.spoiled:
+                self._emit([("release", [row.id], None)])
                 continue
             lane.queue.append(row)
+            lane.held.add(row.id)
             self._start(key, lane)
+
+    def _emit(self, outcomes: list[tuple], lane: Lane | None = None) -> None:
+        """Outcomes of sends, for the next record. What did not go through leaves the lane and
+        spoils it."""
+        self.finished.extend(outcomes)
+        for o in outcomes:
+            if o[0] != "sent" and lane is not None:
+                lane.held.difference_update(_ids(o))
+                lane.spoiled = True
+        self._record_due.set()
 
     def _start(self, key: tuple, lane: Lane) -> None:
         if lane.task is None and lane.queue:
@@ -187,21 +209,19 @@ class OutboxWorker:
             lane.task = asyncio.create_task(self._run_lane(lane), name=f"outbox-{lane.queue[0].id}")
 
     async def _run_lane(self, lane: Lane) -> None:
-        if self._sem is None:
-            self._sem = asyncio.Semaphore(self.settings.concurrency)
+        chain: list = []
         try:
             while lane.queue and not lane.spoiled:
                 chain, lane.queue = lane.queue[: self.ROWS], lane.queue[self.ROWS:]
                 async with self._sem:
-                    outcomes = await self._send_chain(chain, run=None)
-                self.finished.extend(outcomes)
-                lane.spoiled = any(o[0] != "sent" for o in outcomes)
+                    await self._send_chain(chain, lambda outcomes: self._emit(outcomes, lane), run=None)
         except Exception:  # the chain stays leased and is tried again when the lease ends
-            log.exception("outbox: sending chat of #%s failed", chain[0].id)
+            log.exception("outbox: sending chat of #%s failed", chain[0].id if chain else "?")
+            lane.held.difference_update(r.id for r in chain)
             lane.spoiled = True
         finally:
-            if lane.queue:  # spoiled: what it still holds goes back to the table, behind the rest
-                self.finished.append(("release", [r.id for r in lane.queue], None))
+            if lane.queue:  # spoiled: what it still queues goes back to the table, behind the rest
+                self._emit([("release", [r.id for r in lane.queue], None)], lane)
                 lane.queue = []
             lane.task = None
             self._record_due.set()
@@ -236,6 +256,7 @@ class OutboxWorker:
         for run in runs:  # a run keeps its claimed prefix; anything claimed after a gap goes back
             k = 0
             while k < len(run) and run[k] in got:
+                by_id[run[k]].claimed_until = now + self.lease  # as _take wrote it
                 k += 1
             if k:
                 chains.append([by_id[rid] for rid in run[:k]])
@@ -298,7 +319,7 @@ class OutboxWorker:
         worker may have been quicker)."""
         if not ids:
             return set()
-        until = now + timedelta(seconds=self.settings.lease_seconds)
+        until = now + self.lease
         res = await session.exec(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending", _unclaimed(now))
@@ -328,54 +349,48 @@ class OutboxWorker:
         chains = await self._claim(limit or self.settings.batch)
         if not chains:
             return 0
-        sem = asyncio.Semaphore(self.settings.concurrency)
+        outcomes: list[tuple] = []
 
         async def one(chain):
-            async with sem:
-                return await self._send_chain(chain)
+            async with self._sem:
+                await self._send_chain(chain, outcomes.extend)
 
-        outcomes = [o for chain_outcomes in await asyncio.gather(*(one(c) for c in chains)) for o in chain_outcomes]
+        await asyncio.gather(*(one(c) for c in chains))
         return await self._record(outcomes)
 
-    async def _send_chain(self, chain: list[OutboxMessage], merge: bool = True, run: int | None = RUN) -> list[tuple]:
-        """Send a chat's rows in order; outcomes to record. `run`: at most this many messages (a
-        claim pass must end), the rest released; a lane (its own task) sends them all."""
+    async def _send_chain(self, chain: list[OutboxMessage], emit, merge: bool = True, run: int | None = RUN) -> None:
+        """Send a chat's rows in order, handing each message's outcomes to `emit` as it goes.
+        `run`: at most this many messages (a claim pass must end), the rest released; a lane (its
+        own task) sends them all. A message goes only while its rows' lease has a send's time
+        left, so no other claim can take them meanwhile."""
         sender = self.senders[chain[0].platform]
         head = chain[0]
         target = ChatRef(head.platform, head.account, head.chat_type, head.chat_id)
         limit = sender.merge_limit(target) if merge and hasattr(sender, "merge_limit") else 0
         units = _units(chain, limit)
-        outcomes: list[tuple] = []
+        timeout = timedelta(seconds=self.settings.send_timeout_seconds)
         for i, unit in enumerate(units):
-            rest = [r.id for u in units[i + 1:] for r in u]
-            if i == run:  # the next pass takes them
-                outcomes.append(("release", rest + [r.id for r in unit], None))
-                return outcomes
+            ids = [r.id for u in units[i:] for r in u]
+            if i == run or min(r.claimed_until for r in unit) - self.clock.now() < timeout:
+                return emit([("release", ids, None)])  # the next pass takes them
             rule = sender.rate_limit(target) if hasattr(sender, "rate_limit") else None
             if rule is not None:
                 wait = self.limiter.acquire(*rule)
                 if wait > 0:  # not an attempt: just not yet
-                    outcomes.append(("release", [r.id for r in unit] + rest, self.clock.now() + timedelta(seconds=wait)))
-                    return outcomes
+                    return emit([("release", ids, self.clock.now() + timedelta(seconds=wait))])
             try:
-                remote_id = await asyncio.wait_for(sender.send(self._message(target, unit)),
-                                                   self.settings.send_timeout_seconds)
+                remote_id = await asyncio.wait_for(sender.send(self._message(target, unit)), timeout.total_seconds())
             except Exception as exc:  # any failure is retried or dead-lettered; never lost
                 if isinstance(exc, SendError) and exc.unavailable:  # no way there now: not an attempt
                     log.info("outbox #%s waits: %s", unit[0].id, exc)
-                    outcomes.append(("release", [r.id for r in unit] + rest, None))
-                    return outcomes
+                    return emit([("release", ids, None)])
                 if isinstance(exc, SendError) and exc.permanent and len(unit) > 1:
                     # one of them is refused: each alone, so only that one is dead-lettered
-                    return outcomes + await self._send_chain([r for u in units[i:] for r in u], False, run)
+                    return await self._send_chain([r for u in units[i:] for r in u], emit, False, run)
                 if isinstance(exc, asyncio.TimeoutError):
                     exc = SendError(f"send timed out after {self.settings.send_timeout_seconds:g}s")
-                outcomes.append(("failed", unit[0], exc))
-                if len(unit) > 1 or rest:
-                    outcomes.append(("release", [r.id for r in unit[1:]] + rest, None))
-                return outcomes
-            outcomes += [("sent", row, remote_id, self.clock.now()) for row in unit]
-        return outcomes
+                return emit([("failed", unit[0], exc)] + ([("release", ids[1:], None)] if len(ids) > 1 else []))
+            emit([("sent", unit, remote_id, self.clock.now())])
 
     @staticmethod
     def _message(target: ChatRef, unit: list[OutboxMessage]) -> Outbound:
@@ -390,13 +405,13 @@ class OutboxWorker:
             await session.commit()
         if wake:
             self.wake()
-        return sum(1 for o in outcomes if o[0] == "sent")
+        return sum(len(o[1]) for o in outcomes if o[0] == "sent")
 
     async def _apply(self, session, outcomes: list[tuple], now) -> bool:
         """Write the outcomes of sends; True if a chat was freed by a dead letter."""
         wake = False
         done = [{"row": row.id, "at": at, "remote": None if remote_id is None else str(remote_id)}
-                for _, row, remote_id, at in (o for o in outcomes if o[0] == "sent")]
+                for _, unit, remote_id, at in (o for o in outcomes if o[0] == "sent") for row in unit]
         if done:  # one statement for all the sent rows
             await session.exec(MARK_SENT, params=done)
         for o in outcomes:
@@ -451,35 +466,51 @@ class OutboxWorker:
         interval = interval or self.settings.interval_seconds
         loop = asyncio.get_running_loop()
         next_claim = 0.0
-        while not stop.is_set():
-            claim = self._wake.is_set() or loop.time() >= next_claim
-            self._wake.clear()
-            self._record_due.clear()
-            outcomes, self.finished = self.finished, []
-            idle = {k: lane.epoch for k, lane in self.lanes.items() if lane.idle}
-            try:
-                if claim:
-                    next_claim = loop.time() + interval
-                    for chain in await self._claim(self.settings.batch, outcomes):
-                        key = _chat(chain[0])
-                        lane = self.lanes.setdefault(key, Lane())
-                        lane.spoiled = False  # claimed in order after its releases were recorded
-                        lane.queue += chain
-                        self._start(key, lane)
-                elif outcomes:
-                    await self._record(outcomes)
-            except Exception:  # the outcomes are kept for the next try; claimed rows stay leased
-                log.exception("outbox claim failed")
-                self.finished[:0] = outcomes
-            else:
-                for key, epoch in idle.items():  # what they sent is recorded now
-                    lane = self.lanes.get(key)
-                    if lane is not None and lane.idle and lane.epoch == epoch:
-                        del self.lanes[key]
-                        if lane.wakes != self._wakes:  # rows queued in the table meanwhile may be
-                            self._wake.set()  # this chat's, skipped while it was in flight: claim
-            await self._pause(stop, max(0.0, next_claim - loop.time()))
-        await self._settle()
+        try:
+            while not stop.is_set():
+                claim = self._wake.is_set() or loop.time() >= next_claim
+                self._wake.clear()
+                self._record_due.clear()
+                outcomes, self.finished = self.finished, []
+                idle = {k: lane.epoch for k, lane in self.lanes.items() if lane.idle}
+                try:
+                    if claim:
+                        next_claim = loop.time() + interval
+                        self._take_up(await self._claim(self.settings.batch, outcomes))
+                    elif outcomes:
+                        await self._record(outcomes)
+                except Exception:  # the outcomes are kept for the next try; claimed rows stay leased
+                    log.exception("outbox claim failed")
+                    self.finished[:0] = outcomes
+                else:
+                    self._recorded(outcomes, idle)
+                await self._pause(stop, max(0.0, next_claim - loop.time()))
+        finally:
+            await self._settle()
+
+    def _take_up(self, chains: list[list[OutboxMessage]]) -> None:
+        """Claimed chains join their chats' lanes (a spoiled lane is done with: a new one)."""
+        for chain in chains:
+            key = _chat(chain[0])
+            lane = self.lanes.get(key)
+            if lane is None or lane.spoiled:
+                lane = self.lanes[key] = Lane()
+            chain = [r for r in chain if r.id not in lane.held]  # a lease that ran out, taken again
+            lane.queue += chain
+            lane.held.update(r.id for r in chain)
+            self._start(key, lane)
+
+    def _recorded(self, outcomes: list[tuple], idle: dict[tuple, int]) -> None:
+        """What was sent is in the table now: the lanes let go of it, and an idle lane of it."""
+        for o in outcomes:
+            if o[0] == "sent" and (lane := self.lanes.get(_chat(o[1][0]))) is not None:
+                lane.held.difference_update(_ids(o))
+        for key, epoch in idle.items():
+            lane = self.lanes.get(key)
+            if lane is not None and lane.idle and lane.epoch == epoch:
+                del self.lanes[key]
+                if lane.wakes != self._wakes:  # rows queued in the table meanwhile may be this
+                    self._wake.set()  # chat's, skipped while it was in flight: claim
 
     async def _pause(self, stop: asyncio.Event, timeout: float) -> None:
         waiters = [asyncio.ensure_future(e.wait()) for e in (stop, self._wake, self._record_due)]

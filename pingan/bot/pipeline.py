@@ -49,16 +49,19 @@ class Pipeline:
 
     async def ingest(self, msg: Inbound, patient: bool = False) -> Handled | None:
         """Store and handle a message in one transaction (Bot.ingest), or, if its group's
-        transaction failed, the long way: stored (`receive`, `patient` as there), then handled with
-        retries (`submit`). None for a duplicate delivery or a message left for recovery."""
+        transaction failed, the long way: stored (`receive`), then handled with retries (`submit`),
+        waited for only when `patient` (a socket's frames wait behind it; an HTTP request is
+        answered once the message is stored). None for a duplicate delivery or not handled yet."""
         handled = await self.bot.ingest(msg)
         if handled is not None:
-            if handled.followups and self.on_enqueued is not None:
-                for task in handled.followups:
-                    task.add_done_callback(lambda _: self.on_enqueued())
+            if self.bot.lanes is None:  # else the bot woke the running worker itself if it had to
+                self._enqueued(handled)
             return handled
         inbox_id = await self.receive(msg, patient)
-        return None if inbox_id is None else await asyncio.shield(self.submit(inbox_id))
+        if inbox_id is None:
+            return None
+        task = self.submit(inbox_id)
+        return await asyncio.shield(task) if patient else None
 
     def submit(self, inbox_id: int, hold_replies_until=None) -> asyncio.Task:
         """Handle a stored message in the background; await the task (shielded) to wait for it."""
@@ -83,12 +86,16 @@ class Pipeline:
                 log.warning("processing inbox #%s hit %s; again in %gs", inbox_id, type(exc).__name__, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, server.recover_seconds)
+        self._enqueued(handled)
+        return handled
+
+    def _enqueued(self, handled: Handled) -> None:
+        """Wake the outbox worker for the replies of a handled message."""
         if self.on_enqueued is not None:
             if handled.outbound:
                 self.on_enqueued()
             for task in handled.followups:  # after-commit jobs enqueue their answers later
                 task.add_done_callback(lambda _: self.on_enqueued())
-        return handled
 
     async def wait(self, task: asyncio.Task, budget: float) -> Handled | None:
         """Wait up to `budget` seconds for a submitted task; None if it is not done by then."""

@@ -211,8 +211,15 @@ async def serve(bot: Bot, host: str, port: int, stop: asyncio.Event | None = Non
         await stop.wait()
     finally:
         stop.set()
-        for t in tasks:
+        bot.lanes = None  # from now on replies wait in the table
+        outbox, others = tasks[0], tasks[1:]
+        for t in others:
             t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        bot.lanes = None
+        await asyncio.gather(*others, return_exceptions=True)
+        # the worker ends by `stop`: its lanes finish and what they sent is recorded (a cancelled
+        # worker would leave sent rows leased, to be sent again once the lease ends)
+        done, _ = await asyncio.wait([outbox], timeout=bot.settings.outbox.send_timeout_seconds + 5)
+        if not done:
+            outbox.cancel()
+            await asyncio.gather(outbox, return_exceptions=True)
         await runner.cleanup()

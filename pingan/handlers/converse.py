@@ -153,7 +153,7 @@ def ask(ctx: Context, t: Ticket | None, question: str, text: str, options: list)
     """One short question with numbered answers; the answer (see `numbered_answer`) is awaited for
     `[bot] question_minutes`."""
     ctx.desk.event(t, "ask", ctx.sender, ctx.inbox_id, from_status=t.status if t else None, note=text,
-                   options=[[str(a), n] for a, n in options])
+                   options=[[str(a), n] for a, n in options], chat=ctx.msg.chat.key())
     ctx.reply(question)
 
 

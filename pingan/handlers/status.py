@@ -15,7 +15,7 @@ from pingan.lifecycle import ACTION_NAMES, ACTIVE, HELD, Action, IllegalMove, al
 from pingan.messages import Text
 from pingan.models import STATUS_NAMES, Role, Status, Ticket
 from pingan.parser import parse
-from pingan.rules import act, review, transfer
+from pingan.rules import act, review, safety, transfer
 from pingan.rules.base import Refused
 from pingan.taxonomy import SIZE_TRACK
 from pingan.tickets import RESIDENT_ACTIONS as RESIDENT_ONLY
@@ -205,10 +205,9 @@ def called_off(ctx: Context, t: Ticket, text: str) -> None:
     check = f"紧急事项请到场确认安全后再「办结 #{t.id}」。" if t.urgent else "上报人可能撤销，请留意。"
     ctx.notify.to_unit(ctx.notify.holder_groups(t), lambda pf: [Text(f"🔕 #{t.id} 上报人说：“{text}”\n{check} ")]
                        + ctx.notify.mentions(pf, people), t)
-    if t.urgent:
-        e = ctx.settings.emergency
-        ctx.reply(f"已转告 #{t.id} 的处理人员。这是紧急事项，工作人员到场确认安全后才会办结。"
-                  f"如果现场仍有危险，请远离并拨打 {e.fire} / {e.police} / {e.ambulance}。")
+    if t.urgent:  # safety first: if it is not over after all
+        ctx.reply(f"{safety.safety_line(t, ctx.settings.emergency)}\n"
+                  f"已转告 #{t.id} 的处理人员。这是紧急事项，工作人员到场确认安全后才会办结。")
 
 
 @router.message(command("escalate"))

@@ -56,7 +56,8 @@ async def which_ticket(ctx: Context, number: int | None = None, *, quote: bool =
     if asked:
         since = ctx.now - timedelta(minutes=ctx.settings.bot.question_minutes)
         ev = await queries.last_question(ctx.session, ctx.sender.id, since)
-        if ev is None or ev.action != "ask":
+        # answered where it was asked: a "对" said to a neighbour in a group answers nothing
+        if ev is None or ev.action != "ask" or (ev.data or {}).get("chat", ctx.msg.chat.key()) != ctx.msg.chat.key():
             return NONE
         # a question asked before any ticket ("这是要报告隐患吗？") has none
         return TicketRef(How.asked, await ctx.desk.get(ev.ticket_id) if ev.ticket_id is not None else None,

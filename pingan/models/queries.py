@@ -85,7 +85,8 @@ async def ticket_of_message(session, platform: str, account: str, msg_id: str) -
     """The ticket a received message filed (or was attached to)."""
     q = (select(TicketEvent.ticket_id).join(InboxMessage, InboxMessage.id == TicketEvent.inbox_id)
          .where(InboxMessage.platform == platform, InboxMessage.account == account,
-                InboxMessage.msg_id == msg_id).order_by(TicketEvent.id).limit(1))
+                InboxMessage.msg_id == msg_id, TicketEvent.ticket_id.is_not(None))  # not a question's
+         .order_by(TicketEvent.id).limit(1))
     return (await session.exec(q)).first()
 
 
