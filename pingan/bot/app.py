@@ -38,13 +38,6 @@ log = logging.getLogger("pingan.bot")
 INBOX, OUTBOX = InboxMessage.__table__, OutboxMessage.__table__
 
 INSERT_INBOX = insert(INBOX).returning(INBOX.c.id)
-
-
-class Apart:
-    """The result of a message whose group transaction failed: it goes the long way, alone."""
-
-
-APART = Apart()
 MAX_ID_BYTES = 128  # a longer platform message id is stored as its hash (PostgreSQL's index rows are bounded)
 
 
@@ -393,9 +386,10 @@ class Bot:
             handled = await self._ingest_group(inbox_row(msg, self.clock.now()))
         except Exception:  # the group's drain failed outside its transaction
             return None
-        return None if isinstance(handled, Apart) else handled
+        return handled
 
-    async def _ingest_batch(self, rows: list[dict]) -> list[Handled | Apart]:
+    async def _ingest_batch(self, rows: list[dict]) -> list[Handled | None]:
+        """Handled per row, or None for all of them: the group's transaction failed."""
         now = self.clock.now()
         async with self.sessions() as session:
             try:
@@ -408,7 +402,7 @@ class Bot:
             except Exception as exc:
                 await session.rollback()
                 log.info("a group of %d handled apart: %s: %s", len(rows), type(exc).__name__, str(exc)[:200])
-                return [APART] * len(rows)
+                return [None] * len(rows)
         self._committed(handled)
         if leased:
             self.lanes.offer(leased)

@@ -29,6 +29,13 @@ _BARE = re.compile(r"[\s,.!?;:，。！？；：、~～]+|^在|^就在")  # what
 
 
 async def followup_ticket(ctx: Context) -> bool | dict:
+    """`adds_to` once per message (converse asks it first, then intake's filter)."""
+    if "followup" not in ctx.cache:
+        ctx.cache["followup"] = await adds_to(ctx)
+    return ctx.cache["followup"]
+
+
+async def adds_to(ctx: Context) -> bool | dict:
     """The sender's ticket this message adds to: photos or a location pin within a few minutes of
     the report, or the answer to "where is it?" while the ticket still lacks a place. An answer must
     name a place: "谢谢" or 👍 is not one, and a report of another hazard is a ticket of its own.

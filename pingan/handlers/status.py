@@ -193,7 +193,9 @@ async def reporters_addition(ctx: Context, ticket: Ticket, text: str) -> None:
         return
     ctx.desk.event(ticket, "note", ctx.sender, ctx.inbox_id, from_status=ticket.status, note=text)
     ctx.notify.reporter_added(ticket, text)
-    ctx.reply(f"已把您的补充转给 #{ticket.id} 的处理人员，谢谢！")
+    # "火很大" about an urgent ticket: what to do now comes before the paperwork
+    first = f"{safety.safety_line(ticket, ctx.settings.emergency)}\n" if ticket.urgent else ""
+    ctx.reply(f"{first}已把您的补充转给 #{ticket.id} 的处理人员，谢谢！")
 
 
 def called_off(ctx: Context, t: Ticket, text: str) -> None:
