@@ -157,7 +157,7 @@ async def test_urgent_ticket_repeats_and_every_third_repeat_reaches_the_street(h
     assert await swept(h, at(9, 16)) == [
         (COORD, f"🚨【超时未到场 #1】{GAS_HEAD}派发 09:00，15 分钟到场期限 09:15 已过（1分钟），责任人尚未回复「到场」。\n"
                 "@周网格 @王书记 请立即到场；社区值班负责人请督促或另行安排人员。"),
-        ("张阿姨", f"您反映的 #1 工作人员还没有到场，我们正在加急催办，并已通知社区负责人。\n{EMERGENCY}")]
+        ("张阿姨", f"{EMERGENCY}\n您反映的 #1 工作人员还没有到场，我们正在加急催办，并已通知社区负责人。")]
     assert await swept(h, at(9, 20)) == [(COORD, f"🚨【紧急 第1次催办 #1】{GAS_HEAD}已派发 20分钟 仍无人回复「到场」\n"
                                                  "@周网格 @王书记 请立即到场并回复「到场 #1」。")]
     await swept(h, at(9, 25))

@@ -93,8 +93,8 @@ async def overdue(s, t: Ticket, p: Point, late: bool) -> None:
     ask = "请立即到场；社区值班负责人请督促或另行安排人员。"
     n.to_unit(n.holder_groups(t), lambda pf: [Text(body)] + n.ask(pf, [ladder.holder(s.org, t), lead], ask), t)
     if t.urgent:  # the reporter was promised 15 minutes and may still be standing next to the danger
-        n.to_reporter(t, f"您反映的 #{t.id} 工作人员还没有到场，我们正在加急催办，并已通知社区负责人。\n"
-                         + safety_line(t, n.settings.emergency))
+        n.to_reporter(t, safety_line(t, n.settings.emergency)  # what to do now, then where it stands
+                      + f"\n您反映的 #{t.id} 工作人员还没有到场，我们正在加急催办，并已通知社区负责人。")
 
 
 async def urgent_repeat(s, t: Ticket, p: Point, late: bool) -> None:
