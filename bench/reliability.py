@@ -260,7 +260,8 @@ async def qq_client(client, got: list) -> tuple:
     async def answer():
         async for frame in ws:
             a = json.loads(frame.data)
-            got.append((str(a["params"]["group_id"]), a["params"]["message"][0]["data"]["text"]))
+            group, text = str(a["params"]["group_id"]), a["params"]["message"][0]["data"]["text"]
+            got.extend((group, post) for post in text.split("\n\n"))  # queued posts to a group go merged
             await ws.send_json({"status": "ok", "retcode": 0, "data": {"message_id": len(got)}, "echo": a["echo"]})
 
     return ws, asyncio.create_task(answer())
@@ -310,7 +311,7 @@ async def two_servers(pg: str, n: int = 60) -> dict:
             stop(a)
             stop(b)
     await _admin(pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return {"reports": n, "acked": len(acked), "posts_delivered": len(got), "pending_left": pending,
+    return {"reports": n, "acked": len(acked), "messages_delivered": len(got), "pending_left": pending,
             "dead": dead, "max_attempts": attempts, "post_s": round(acked_at - started, 2),
             "all_delivered_after_s": round((got[-1] if got else finished) - acked_at, 2)}
 

@@ -5,6 +5,7 @@ knows a wire format."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import math
@@ -82,9 +83,12 @@ def inbox_row(msg: Inbound, now: datetime) -> dict:
     if len(msg_id.encode()) > MAX_ID_BYTES:  # still one key per id: a re-delivery hashes the same
         msg_id = "sha256:" + hashlib.sha256(msg_id.encode()).hexdigest()
     msg.msg_id = msg_id
-    return {"platform": _clean_text(msg.chat.platform), "account": _clean_text(msg.chat.account),
-            "chat_id": _clean_text(msg.chat.chat_id), "msg_id": msg_id, "payload": _clean(msg.to_dict()),
-            "received_at": now}
+    # the chat as stored: what is later looked up by it (a passive reply's claim) must match the row
+    c = msg.chat
+    msg.chat = dataclasses.replace(c, platform=_clean_text(c.platform), account=_clean_text(c.account),
+                                   chat_id=_clean_text(c.chat_id))
+    return {"platform": msg.chat.platform, "account": msg.chat.account, "chat_id": msg.chat.chat_id,
+            "msg_id": msg_id, "payload": _clean(msg.to_dict()), "received_at": now}
 
 
 @dataclass
