@@ -513,6 +513,30 @@ async def test_forbidden_and_illegal_actions_change_nothing(web_app, bot, h):
             await c.close()
 
 
+async def test_the_ticket_page_and_the_ledger_show_the_after_photo_beside_the_before(web_app, bot, h):
+    from openpyxl import load_workbook
+
+    from pingan.reports.ledger import COLUMN
+
+    await h.say("张阿姨", "锦城花园3栋楼道有人给电瓶车充电", images=["https://img.example/before.jpg"])
+    await h.say("周网格", "到场 #1")
+    await h.say("周网格", "办结 #1 已断电并劝离")
+    await h.say("周网格", "", images=["https://img.example/after.jpg"])
+    mine, _ = await sign_in(web_app, bot, "wang-shequ")
+    try:
+        page = await (await mine.get("/web/ticket/1")).text()
+        before, after = page.split('<div class="after">', 1)
+        assert 'src="/web/photo/1/0" alt="上报照片1"' in before.split('<div class="before">', 1)[1]
+        assert 'src="/web/photo/1/1" alt="办结后照片1"' in after and "/web/photo/1/0" not in after
+        assert "办结后照片 1 张" in page  # the timeline's attach event
+        resp = await mine.get("/web/unit/xinlian/ledger.xlsx")
+        row = list(load_workbook(io.BytesIO(await resp.read()))["台账"].values)[2]
+        base = bot.settings.workbench_url()
+        assert row[COLUMN["照片"]] == f"上报 {base}/web/photo/1/0；办结后 {base}/web/photo/1/1"
+    finally:
+        await mine.close()
+
+
 def test_s3_photo_storage_with_a_piece_missing_is_a_config_error_naming_it():
     from pingan.config import load_settings
     from pingan.errors import ConfigError

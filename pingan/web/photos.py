@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, select
 
 from pingan.models import Ticket, TicketEvent, WebPhoto
+from pingan.rules.photos import images
 
 log = logging.getLogger("pingan.web.photos")
 MAX_BYTES = 10 << 20
@@ -28,7 +29,7 @@ LOOK_BACK = timedelta(days=3)  # at start: photos older than this have expired o
 
 
 def image_refs(ticket: Ticket) -> list[str]:
-    return [a["image"] for a in ticket.attachments or [] if isinstance(a, dict) and a.get("image")]
+    return [a["image"] for a in images(ticket)]
 
 
 class LocalStore:
