@@ -574,7 +574,9 @@ def s3(settings):
 async def test_photos_kept_in_an_s3_bucket_are_shown_to_who_may_see_the_ticket(s3, web_app, bot, h):
     import aiohttp
     from aiohttp import web as aioweb
+    from sqlmodel import select
 
+    from pingan.models import WebPhoto
     from tests.test_server import stub_server, wait_until
 
     png = b"\x89PNG\r\n\x1a\n" + b"1" * 200
@@ -586,10 +588,13 @@ async def test_photos_kept_in_an_s3_bucket_are_shown_to_who_may_see_the_ticket(s
     try:
         await h.say("张阿姨", "锦城花园3栋楼道有人给电瓶车充电", images=[str(platform.make_url("/img/2.png"))])
 
-        def in_bucket() -> bool:
-            return any(o.object_name == "shequ/1-0.png" for o in s3.list_objects("pingan", prefix="shequ/"))
+        async def kept() -> bool:  # in the bucket, and the row says so
+            async with bot.sessions() as session:
+                row = (await session.exec(select(WebPhoto).where(WebPhoto.ticket_id == 1))).first()
+            return row is not None and row.fetched_at is not None
 
-        await wait_until(in_bucket)
+        await wait_until(kept)
+        assert [o.object_name for o in s3.list_objects("pingan", prefix="shequ/")] == ["shequ/1-0.png"]
         await platform.close()  # the platform's link is gone; the bucket has it
         assert s3.get_object("pingan", "shequ/1-0.png").read() == png
         mine, _ = await sign_in(web_app, bot, "wang-shequ")
