@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pingan.errors import ConfigError, read_toml
 from pingan.paging.settings import PagingSettings
@@ -247,6 +247,32 @@ class WebSettings(_Section):
     photos_dir: str = Field("pingan-photos", description="where photos are kept once fetched")
 
 
+class PhotosSettings(_Section):
+    """Where fetched photos are kept (pingan/web/photos.py): `[web] photos_dir`, or an S3-compatible
+    bucket (MinIO, OSS, COS, OBS, AWS) whose keys come from the environment."""
+
+    store: Literal["local", "s3"] = "local"
+    s3_endpoint: str = Field("", description="e.g. https://oss-cn-chengdu.aliyuncs.com (http:// for a plain-HTTP MinIO)")
+    s3_bucket: str = ""
+    s3_region: str = Field("", description="'' = asked of the server")
+    s3_prefix: str = Field("photos/", description="object names start with this")
+    s3_access_key: str = Field("", description="env PINGAN_PHOTOS_S3_ACCESS_KEY")
+    s3_secret_key: str = Field("", description="env PINGAN_PHOTOS_S3_SECRET_KEY")
+    link_seconds: int = Field(300, ge=1, le=604800, description="how long a signed-in viewer's link to an S3 photo lasts")
+
+    @model_validator(mode="after")
+    def _s3_complete(self) -> "PhotosSettings":
+        if self.store == "s3":
+            env = {"s3_access_key": " (env PINGAN_PHOTOS_S3_ACCESS_KEY)", "s3_secret_key": " (env PINGAN_PHOTOS_S3_SECRET_KEY)"}
+            missing = [f"photos.{k}{env.get(k, '')}" for k in ("s3_endpoint", "s3_bucket", "s3_access_key", "s3_secret_key")
+                       if not getattr(self, k)]
+            if missing:
+                raise ValueError("store = \"s3\" needs " + ", ".join(missing))
+            if not self.s3_endpoint.startswith(("http://", "https://")):
+                raise ValueError("photos.s3_endpoint: use http(s)://host[:port]")
+        return self
+
+
 class PlatformSettings(_Section):
     onebot: OneBotSettings = OneBotSettings()
     wechat: WeChatSettings = WeChatSettings()
@@ -266,7 +292,12 @@ class Settings(_Section):
     platforms: PlatformSettings = PlatformSettings()
     paging: PagingSettings = PagingSettings()
     web: WebSettings = WebSettings()
+    photos: PhotosSettings = PhotosSettings()
     source: str = "<defaults>"
+
+    def workbench_url(self) -> str:
+        """The workbench's address, as links in chat and in the ledger give it."""
+        return self.web.base_url.rstrip("/") or f"http://{self.server.host}:{self.server.port}"
 
 
 # Short environment names for secrets, so deployments never write them into config.toml.
@@ -285,6 +316,8 @@ ENV_SECRETS = {
     "PINGAN_WEB_SECRET": ("web", "secret"),
     "PINGAN_METRICS_TOKEN": ("web", "metrics_token"),
     "PINGAN_OPEN311_KEYS": ("web", "open311_keys"),
+    "PINGAN_PHOTOS_S3_ACCESS_KEY": ("photos", "s3_access_key"),
+    "PINGAN_PHOTOS_S3_SECRET_KEY": ("photos", "s3_secret_key"),
     # WeCom group-robot webhook keys are read per group: PINGAN_WECOM_WEBHOOK_<CHAT_ID> (see docs/platforms.md)
 }
 

@@ -52,8 +52,8 @@ async def test_the_xlsx_prints_as_an_office_hands_it_in(day, files):  # noqa: F8
     path = files / "xinlian.xlsx"
     await export_ledger(day, "xinlian", date(2019, 4, 1), DAY, path)
     sheet = load_workbook(path)["台账"]
-    assert sheet.freeze_panes == "B3" and sheet.auto_filter.ref == "A2:AA2"
-    assert "A1:AA1" in {str(r) for r in sheet.merged_cells.ranges} and sheet["A1"].font.b and sheet["A2"].font.b
+    assert sheet.freeze_panes == "B3" and sheet.auto_filter.ref == "A2:AB2"
+    assert "A1:AB1" in {str(r) for r in sheet.merged_cells.ranges} and sheet["A1"].font.b and sheet["A2"].font.b
     assert sheet.column_dimensions["G"].width == 40 and sheet.column_dimensions["X"].width == 24  # 反映内容, 退回原因
     assert sheet.cell(6, HEADERS.index("上报时间") + 1).number_format == "yyyy-mm-dd hh:mm"
     setup = sheet.page_setup

@@ -597,3 +597,40 @@ async def test_a_sender_is_remembered_only_once_committed(h):
     assert await count(h, Ticket) == 1
     assert h.bot.known.get("console", "新居民").role == "resident"
     assert h.bot.known.get("console", "别人") is None
+
+
+async def test_a_worker_s_photo_with_or_right_after_resolving_is_the_after_picture(h):
+    from pingan.rules.photos import before_and_after
+
+    await h.say("张阿姨", EBIKE, group=None, images=PHOTO)
+    await h.say("周网格", "到场 #1")
+    h.clock.advance(minutes=20)
+    out = await h.say("周网格", "", images=["https://img.example/early.jpg"])  # before 办结: not an after photo
+    assert "办结后" not in texts(out) and len((await ticket(h, 1)).attachments) == 1
+    await h.say("周网格", "办结 #1 已断电并劝离")
+    h.clock.advance(minutes=h.bot.settings.bot.followup_minutes - 1)
+    out = await h.say("李网格", "", images=["https://img.example/other.jpg"])  # another worker's
+    assert "办结后" not in texts(out)
+    out = await h.say("周网格", "", group=None, images=["https://img.example/dm.jpg"])  # another chat
+    assert "办结后" not in texts(out)
+    out = await h.say("周网格", "", images=["https://img.example/after.jpg"])
+    assert "已存为 #1 办结后的照片（1 张）" in texts(out, COORD)
+    out = await h.say("张阿姨", "", group=None, images=["https://img.example/later.jpg"])  # the resident's
+    assert "办结后" not in texts(out)
+    t = await ticket(h, 1)
+    assert t.attachments == [{"image": PHOTO[0]}, {"image": "https://img.example/after.jpg", "after": True}]
+    assert before_and_after(t) == ([0], [1])
+    h.clock.advance(minutes=h.bot.settings.bot.followup_minutes + 1)
+    out = await h.say("周网格", "", images=["https://img.example/late.jpg"])  # minutes too late
+    assert "办结后" not in texts(out) and len((await ticket(h, 1)).attachments) == 2
+
+
+async def test_a_photo_sent_with_the_resolve_word_is_the_after_picture(h):
+    await h.say("张阿姨", EBIKE, group=None)
+    await h.say("周网格", "到场 #1")
+    out = await h.say("周网格", "办结 #1", images=["https://img.example/done.jpg"])  # QQ: text and photo in one
+    assert "已办结" in texts(out, "张阿姨") and "已存为 #1 办结后的照片（1 张）" in texts(out, COORD)
+    assert (await ticket(h, 1)).attachments == [{"image": "https://img.example/done.jpg", "after": True}]
+    async with h.bot.sessions() as s:
+        actions = [e.action for e in (await s.exec(select(TicketEvent).where(TicketEvent.ticket_id == 1).order_by(TicketEvent.id))).all()]
+    assert actions[-2:] == ["resolve", "attach"]

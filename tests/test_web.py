@@ -290,10 +290,11 @@ async def test_photos_are_kept_after_the_platform_link_expires(web_app, bot, h, 
 
     platform = await stub_server([("GET", "/img/1.png", image)])
     from pingan.web import WORKBENCH
+    from pingan.web.photos import LocalStore
     from pingan.web.views import PHOTOS
 
     keeper = web_app.app[WORKBENCH][PHOTOS]
-    keeper.dir = tmp_path / "photos"
+    keeper.store = LocalStore(tmp_path / "photos")
     try:
         url = str(platform.make_url("/img/1.png"))
         await h.say("张阿姨", "锦城花园3栋楼道有人给电瓶车充电", images=[url])
@@ -510,3 +511,105 @@ async def test_forbidden_and_illegal_actions_change_nothing(web_app, bot, h):
     finally:
         for c in (other, worker, lead):
             await c.close()
+
+
+async def test_the_ticket_page_and_the_ledger_show_the_after_photo_beside_the_before(web_app, bot, h):
+    from openpyxl import load_workbook
+
+    from pingan.reports.ledger import COLUMN
+
+    await h.say("张阿姨", "锦城花园3栋楼道有人给电瓶车充电", images=["https://img.example/before.jpg"])
+    await h.say("周网格", "到场 #1")
+    await h.say("周网格", "办结 #1 已断电并劝离")
+    await h.say("周网格", "", images=["https://img.example/after.jpg"])
+    mine, _ = await sign_in(web_app, bot, "wang-shequ")
+    try:
+        page = await (await mine.get("/web/ticket/1")).text()
+        before, after = page.split('<div class="after">', 1)
+        assert 'src="/web/photo/1/0" alt="上报照片1"' in before.split('<div class="before">', 1)[1]
+        assert 'src="/web/photo/1/1" alt="办结后照片1"' in after and "/web/photo/1/0" not in after
+        assert "办结后照片 1 张" in page  # the timeline's attach event
+        resp = await mine.get("/web/unit/xinlian/ledger.xlsx")
+        row = list(load_workbook(io.BytesIO(await resp.read()))["台账"].values)[2]
+        base = bot.settings.workbench_url()
+        assert row[COLUMN["照片"]] == f"上报 {base}/web/photo/1/0；办结后 {base}/web/photo/1/1"
+    finally:
+        await mine.close()
+
+
+def test_s3_photo_storage_with_a_piece_missing_is_a_config_error_naming_it():
+    from pingan.config import load_settings
+    from pingan.errors import ConfigError
+
+    env = {"PINGAN__PHOTOS__STORE": "s3", "PINGAN__PHOTOS__S3_ENDPOINT": "https://minio.example.org:9000",
+           "PINGAN__PHOTOS__S3_BUCKET": "pingan", "PINGAN_PHOTOS_S3_ACCESS_KEY": "AKID"}
+    with pytest.raises(ConfigError, match=r"photos\.s3_secret_key \(env PINGAN_PHOTOS_S3_SECRET_KEY\)") as err:
+        load_settings(None, env=env)
+    assert "s3_access_key" not in str(err.value)
+    ok = load_settings(None, env={**env, "PINGAN_PHOTOS_S3_SECRET_KEY": "k"})
+    assert ok.photos.s3_secret_key == "k" and load_settings(None, env={}).photos.store == "local"
+
+
+@pytest.fixture
+def s3(settings):
+    """A local stand-in for an S3-compatible platform (moto's server, over real HTTP) and the
+    `[photos]` settings that point at it; listed before `web_app`, so the workbench is made with them."""
+    from moto.server import ThreadedMotoServer
+
+    from pingan.config import PhotosSettings
+    from pingan.web.photos import S3Store
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    settings.photos = PhotosSettings(store="s3", s3_endpoint=f"http://{host}:{port}", s3_bucket="pingan",
+                                     s3_region="us-east-1", s3_prefix="shequ/", s3_access_key="AKIDTEST",
+                                     s3_secret_key="s3cr3t", link_seconds=60)
+    client = S3Store(settings.photos).client
+    client.make_bucket("pingan")
+    yield client
+    server.stop()
+
+
+async def test_photos_kept_in_an_s3_bucket_are_shown_to_who_may_see_the_ticket(s3, web_app, bot, h):
+    import aiohttp
+    from aiohttp import web as aioweb
+    from sqlmodel import select
+
+    from pingan.models import WebPhoto
+    from tests.test_server import stub_server, wait_until
+
+    png = b"\x89PNG\r\n\x1a\n" + b"1" * 200
+
+    async def image(request):
+        return aioweb.Response(body=png, content_type="image/png")
+
+    platform = await stub_server([("GET", "/img/2.png", image)])
+    try:
+        await h.say("张阿姨", "锦城花园3栋楼道有人给电瓶车充电", images=[str(platform.make_url("/img/2.png"))])
+
+        async def kept() -> bool:  # in the bucket, and the row says so
+            async with bot.sessions() as session:
+                row = (await session.exec(select(WebPhoto).where(WebPhoto.ticket_id == 1))).first()
+            return row is not None and row.fetched_at is not None
+
+        await wait_until(kept)
+        assert [o.object_name for o in s3.list_objects("pingan", prefix="shequ/")] == ["shequ/1-0.png"]
+        await platform.close()  # the platform's link is gone; the bucket has it
+        assert s3.get_object("pingan", "shequ/1-0.png").read() == png
+        mine, _ = await sign_in(web_app, bot, "wang-shequ")
+        other, _ = await sign_in(web_app, bot, "tang-xianglong")  # another street's
+        try:
+            assert 'src="/web/photo/1/0"' in await (await mine.get("/web/ticket/1")).text()
+            resp = await mine.get("/web/photo/1/0", allow_redirects=False)
+            assert resp.status == 302 and resp.headers["Cache-Control"] == "no-store"
+            link = resp.headers["Location"]
+            assert "X-Amz-Expires=60" in link and "X-Amz-Signature=" in link
+            async with aiohttp.ClientSession() as browser, browser.get(link) as got:
+                assert got.status == 200 and await got.read() == png
+            assert (await other.get("/web/photo/1/0", allow_redirects=False)).status == 403
+        finally:
+            await mine.close()
+            await other.close()
+    finally:
+        await platform.close()

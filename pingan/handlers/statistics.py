@@ -80,7 +80,8 @@ async def ledger(ctx: Context, notify: Notifier, unit_id: str) -> None:
     today = ctx.now.astimezone(ctx.clock.tz).date()
     start = date(today.year, today.month, 1)
     name = ctx.org.units[unit_id].name
-    ledger_ = Ledger(ctx.org, ctx.taxonomy, ctx.clock.tz, ctx.now, ctx.settings.policy.on_scene_minutes)
+    ledger_ = Ledger(ctx.org, ctx.taxonomy, ctx.clock.tz, ctx.now, ctx.settings.policy.on_scene_minutes,
+                     ctx.settings.workbench_url())
     head = f"📒【{name} 台账】{start.isoformat()} 至 {today.isoformat()}"
     if platform_takes_files(ctx):
         path = Path(ctx.settings.scheduler.files_dir) / "ledger" / f"{unit_id}-{today.isoformat()}-{ctx.inbox_id or 0}.xlsx"

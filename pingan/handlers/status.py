@@ -15,7 +15,7 @@ from pingan.lifecycle import ACTION_NAMES, ACTIVE, HELD, Action, IllegalMove, al
 from pingan.messages import Text
 from pingan.models import STATUS_NAMES, Role, Status, Ticket
 from pingan.parser import parse
-from pingan.rules import act, review, safety, transfer
+from pingan.rules import act, photos, review, safety, transfer
 from pingan.rules.base import Refused
 from pingan.taxonomy import SIZE_TRACK
 from pingan.tickets import RESIDENT_ACTIONS as RESIDENT_ONLY
@@ -156,8 +156,23 @@ async def simple_move(ctx: Context, cmd: Command):
         return await add_note(ctx, cmd)  # "#1 办好了 阀门已经关了" once more: what was done, not a move
     note = cmd.arg or ({"satisfied": "满意"}.get(cmd.name))
     await apply(ctx, ticket, action, note=note)
+    if action == Action.resolve and ctx.msg.images and ticket.status == Status.resolved:  # 办结 with its photo
+        ctx.reply(photos.add(ctx.desk, ticket, ctx.msg.images, ctx.sender, ctx.inbox_id))
     if action == Action.resolve and not note and ticket.status == Status.resolved:
         ctx.reply(f"💡 居民只收到「已办结」。补一句处理情况，居民会看到：「{ctx.settings.keywords.note[0]} #{ticket.id} 已拔掉电源」")
+
+
+async def after_photo(ctx: Context) -> bool | dict:
+    """A worker's bare photo minutes after their 办结 in this chat (rules/photos.py)."""
+    if not (ctx.msg.images and ctx.is_staff) or ctx.msg.text.strip():
+        return False
+    ticket = await photos.just_resolved(ctx.desk, ctx.sender, ctx.msg.chat)
+    return {"ticket": ticket} if ticket is not None else False
+
+
+@router.message(after_photo)
+async def keep_after_photo(ctx: Context, ticket: Ticket):
+    ctx.reply(photos.add(ctx.desk, ticket, ctx.msg.images, ctx.sender, ctx.inbox_id))
 
 
 @router.message(command("note"))

@@ -12,7 +12,7 @@ from pingan.lifecycle import HELD
 from pingan.models.db import insert_or_skip
 from pingan.models.delivery import InboxMessage, OutboxMessage
 from pingan.models.org import Identity, Person
-from pingan.models.ticket import Ticket, TicketEvent
+from pingan.models.ticket import Ticket, TicketEvent, write_pending_events
 
 
 async def people_by_identity(session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Person]:
@@ -73,6 +73,17 @@ async def latest_taking_additions(session, reporter_id: str, now: datetime, sinc
     filed after `since`: a row (id, reply_chat, location, grid_id, item, urgent, followup_until), or None."""
     params = {"reporter": reporter_id, "now": now, "since": since}
     return (await session.exec(_LATEST_OPEN, params=params)).first()
+
+
+async def resolved_in_chat(session, person_id: str, chat, since: datetime) -> int | None:
+    """The ticket the person resolved (办结) last, after `since`, by a message in `chat` (a ChatRef)."""
+    await session.run_sync(write_pending_events)  # a 办结 earlier in this transaction counts
+    E, M = TicketEvent, InboxMessage
+    q = (select(E.ticket_id).join(M, M.id == E.inbox_id)
+         .where(E.action == "resolve", E.at >= since, E.actor_id == person_id,  # ix_ticket_events_action_at
+                M.platform == chat.platform, M.account == chat.account, M.chat_id == chat.chat_id)
+         .order_by(E.id.desc()).limit(1))
+    return (await session.exec(q)).first()
 
 
 async def ticket_of_post(session, platform: str, remote_id: str) -> int | None:

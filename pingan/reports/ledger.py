@@ -19,6 +19,7 @@ from pingan.notify import span
 from pingan.reports import figures
 from pingan.reports.figures import Figures
 from pingan.rules.paging import ANSWERED, PAGE
+from pingan.rules.photos import before_and_after
 from pingan.taxonomy import Taxonomy
 
 
@@ -60,6 +61,7 @@ COLUMNS = (
     Column("回访评价", lambda L, t: t.feedback or ""),
     Column("短信呼叫", lambda L, t: L.paged(t)[0], 24),  # who was paged when (rules/paging.py)
     Column("呼叫响应", lambda L, t: L.paged(t)[1]),
+    Column("照片", lambda L, t: L.photo_links(t), 30),  # the workbench's links: a sign-in opens them
 )
 HEADERS = [c.header for c in COLUMNS]
 COLUMN = {h: i for i, h in enumerate(HEADERS)}
@@ -121,9 +123,11 @@ def _bounds(start: date, end: date, tz) -> tuple[datetime, datetime]:
 
 
 class Ledger:
-    def __init__(self, org: OrgIndex, taxonomy: Taxonomy, tz, now: datetime, on_scene_minutes: int) -> None:
+    def __init__(self, org: OrgIndex, taxonomy: Taxonomy, tz, now: datetime, on_scene_minutes: int,
+                 links: str = "") -> None:
+        """`links`: the workbench's address (Settings.workbench_url) the photo column's links start with."""
         self.org, self.taxonomy, self.tz, self.now = org, taxonomy, tz, now
-        self.on_scene_minutes = on_scene_minutes
+        self.on_scene_minutes, self.links = on_scene_minutes, links
         self.pages: dict[int, list[TicketEvent]] = {}  # the chunk's SMS/voice pages (rules/paging.py)
 
     def where(self, unit_id: str, start: date, end: date) -> list:
@@ -171,6 +175,13 @@ class Ledger:
         answer = next((e for e in evs if e.action == ANSWERED), None)
         took = f" {span(timedelta(seconds=answer.data['after_seconds']))}" if answer and answer.data else ""
         return sent, f"{answer.note}{took}" if answer else ""
+
+    def photo_links(self, t: Ticket) -> str:
+        """'上报 URL URL；办结后 URL': the resident's photos, then the worker's after 办结."""
+        before, after = before_and_after(t)
+        url = f"{self.links}/web/photo/{t.id}/"
+        return "；".join(f"{name} " + " ".join(f"{url}{n}" for n in ns)
+                        for name, ns in (("上报", before), ("办结后", after)) if ns)
 
     def overdue(self, t: Ticket) -> bool:
         """Late on scene, or resolved late, or still open past the deadline."""
@@ -261,7 +272,8 @@ class Ledger:
 
 async def export_ledger(bot, unit_id: str, start: date, end: date, path: Path, as_csv: bool = False,
                         progress=None, total_cb=None) -> Summary:
-    ledger = Ledger(bot.org, bot.taxonomy, bot.clock.tz, bot.clock.now(), bot.settings.policy.on_scene_minutes)
+    ledger = Ledger(bot.org, bot.taxonomy, bot.clock.tz, bot.clock.now(), bot.settings.policy.on_scene_minutes,
+                    bot.settings.workbench_url())
     async with bot.reports() as session:
         if total_cb is not None:
             total_cb(await ledger.count(session, unit_id, start, end))

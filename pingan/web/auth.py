@@ -54,8 +54,7 @@ async def signing_key(session, settings) -> bytes:
 
 
 def link_url(settings, token: str) -> str:
-    base = settings.web.base_url.rstrip("/") or f"http://{settings.server.host}:{settings.server.port}"
-    return f"{base}/web/login?t={token}"
+    return f"{settings.workbench_url()}/web/login?t={token}"
 
 
 async def sign_in_link(session, settings, person_id: str, now: datetime) -> str:

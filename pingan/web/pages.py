@@ -11,6 +11,7 @@ from pingan.lifecycle import ACTION_NAMES, Action
 from pingan.models import LEVEL_NAMES, STATUS_NAMES, Level, Role, Status
 from pingan.notify import mask_name
 from pingan.rules import transfer
+from pingan.rules.photos import before_and_after
 from pingan.web.queries import OPEN, SORTS, Filters, Tile
 
 STATE_NAMES = {"green": "正常", "amber": "超期", "red": "督办/紧急"}
@@ -205,13 +206,17 @@ def timeline(org, events, people: dict, notifier) -> str:
 
 
 def photos(t) -> str:
-    from pingan.web.photos import image_refs
-
-    refs = image_refs(t)
-    if not refs:
+    """The resident's "before" beside the worker's "after" (rules/photos.py)."""
+    before, after = before_and_after(t)
+    if not before and not after:
         return "<p>无照片</p>"
-    return "".join(f'<figure><img src="/web/photo/{t.id}/{i}" alt="照片{i + 1}" loading="lazy"></figure>'
-                   for i in range(len(refs)))
+
+    def figures(ns: list[int], label: str) -> str:
+        return "".join(f'<figure><img src="/web/photo/{t.id}/{n}" alt="{label}{k + 1}" loading="lazy"></figure>'
+                       for k, n in enumerate(ns)) or "<p>无</p>"
+
+    return (f'<div class="before"><h3>上报时</h3>{figures(before, "上报照片")}</div>'
+            f'<div class="after"><h3>办结后</h3>{figures(after, "办结后照片")}</div>')
 
 
 def _option(value, label, current=None) -> str:

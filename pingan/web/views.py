@@ -252,9 +252,11 @@ async def photo(request: web.Request) -> web.StreamResponse:
     n, refs = request.match_info["n"], image_refs(t)
     if not n.isdigit() or int(n) >= len(refs):
         raise not_found("没有这张照片。")
-    path, ref = await request.app[PHOTOS].file_of(t.id, int(n)), refs[int(n)]
-    if path is not None and path.exists():
-        return web.FileResponse(path, headers={"Cache-Control": "private, max-age=86400"})
+    kept, ref = await request.app[PHOTOS].kept(t.id, int(n)), refs[int(n)]
+    if isinstance(kept, str):  # in the bucket: a link for this viewer, minutes long, never cached
+        raise web.HTTPFound(kept, headers={"Cache-Control": "no-store"})
+    if kept is not None:
+        return web.FileResponse(kept, headers={"Cache-Control": "private, max-age=86400"})
     if ref and ref.startswith(("http://", "https://")):
         raise web.HTTPFound(ref)
     raise not_found("这张照片没有保存下来。")
