@@ -418,3 +418,12 @@ async def test_deep_json_is_400_before_and_after_decryption(running, bot):
     q = {"msg_signature": spec_sign(TOKEN, ts, nonce, enc), "timestamp": ts, "nonce": nonce}
     assert (await running.client.post("/wecom/bot", params=q, data=json.dumps({"encrypt": enc}))).status == 400
     assert await count(bot, InboxMessage) == 0
+
+
+async def test_a_chat_id_with_a_nul_byte_is_answered_not_a_500(running, bot):
+    """Stored cleaned (PostgreSQL refuses NUL): the passive reply's claim looks the chat up as stored."""
+    msg = {**robot_message(f"@平安小助手 {REPORT}", "msg-nul"), "chatid": GROUP_CHAT + "\x00"}
+    status, reply = await Peer(running).post(msg)
+    assert status == 200 and "已受理" in reply["stream"]["content"]
+    (row,) = await rows(bot, InboxMessage)
+    assert "\x00" not in row.chat_id and row.handled_at is not None
