@@ -375,7 +375,8 @@ async def test_only_a_place_answers_where_and_another_hazard_is_a_ticket_of_its_
     out = await h.say("严大爷", "锦城花园A区2栋楼下的垃圾站臭得很,好几天没人收了", group=None)
     assert "编号 #2" in texts(out, "严大爷") and "已补充" not in texts(out)
     first, second = await ticket(h, 1), await ticket(h, 2)
-    assert first.location is None and first.grid_id is None
+    # "楼下" is kept as detail (issue 14), but which estate is still unknown: no grid, and the bot asked
+    assert first.location == "楼下" and first.grid_id is None
     assert second.location == "锦城花园A区2栋" and second.item == "生活性排污"
 
 

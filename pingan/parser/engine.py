@@ -566,6 +566,9 @@ def _scope(msg: _Msg, ev: _Evidence, score: float, lex: Lexicon) -> str | None:
     """Why a message is outside the bot's scope (question, billing, licensing, service_complaint,
     suggestion, ...): one of the reason's cues, no defect or hazard described anywhere, and no
     hazard named strongly enough to stand alone ("散装汽油")."""
+    firm = next((reason for reason, rx in lex.scope_firm.items() if rx.search(msg.unblanked)), None)
+    if firm is not None:
+        return firm
     if not lex.scope or score >= _SCOPE_TOPIC and len(ev.live) < _LONG or _describes_defect(ev.live, lex):
         return None
     return next((reason for reason, rx in lex.scope.items() if rx.search(msg.unblanked)), None)

@@ -91,6 +91,9 @@ class Lexicon:
     senses_re: re.Pattern | None = None
     # out-of-scope messages (question, billing, ...): reason → cue pattern, in the order tried
     scope: dict[str, re.Pattern] = field(default_factory=dict)
+    # cues so plain (a price, how to pay a fee, what to do "if") that they hold whatever hazard or
+    # defect the question names: "灭火器过期了,哪里充装,多少钱一瓶"
+    scope_firm: dict[str, re.Pattern] = field(default_factory=dict)
     # a defect or hazard actually described ("坏了", "堵死", "没有护栏"): keeps a message in scope
     defect_re: re.Pattern | None = None
     # right after a keyword, it is only a landmark: "变压器正对面", "消防通道口那家店"
@@ -155,6 +158,8 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
     scope_raw = data.get("scope", {})
     scope = {reason: rx for reason, pats in scope_raw.get("reasons", {}).items()
              if (rx := _regexes(pats, source, f"scope.reasons.{reason}")) is not None}
+    scope_firm = {reason: rx for reason, pats in scope_raw.get("firm", {}).items()
+                  if (rx := _regexes(pats, source, f"scope.firm.{reason}")) is not None}
     return Lexicon(
         taxonomy=taxonomy, rewrite=rewrite, rewrite_re=_alternation(rewrite),
         keywords=keywords, keyword_re=_alternation(keywords),
@@ -183,7 +188,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         form=forms, category_names=cat_names, category_name_re=_alternation(cat_names),
         urgent_yes=frozenset(str(v).lower() for v in forms.get("urgent_values", {}).get("yes", [])),
         senses_re=_regexes(data.get("senses", {}).get("other", []), source, "senses.other"),
-        scope=scope, defect_re=_regexes(scope_raw.get("defect", []), source, "scope.defect"),
+        scope=scope, scope_firm=scope_firm, defect_re=_regexes(scope_raw.get("defect", []), source, "scope.defect"),
         landmark_re=_regexes(data.get("location", {}).get("landmark_after", []), source, "location.landmark_after"),
         location=data.get("location", {}),
         item_category={i.name: c.code for c in taxonomy.categories for i in c.items},

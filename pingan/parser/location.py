@@ -17,10 +17,13 @@ from pingan.parser.rx import word_tree
 _NUM = r"(?:[0-9]+|[一二三四五六七八九十百零两]+)"
 _ALNUM = r"(?:[0-9]+|[A-Za-z]|[一二三四五六七八九十]+)"
 # one link of a building chain
-_LINK = (rf"(?:{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元|组|社)|{_NUM}(?:楼|层|号|室|户|号门)|[0-9]+-[0-9]+(?:-[0-9]+)?"
+_LINK = (rf"(?:{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元|组(?![织长员人])|社(?![会区团]))|{_NUM}(?:楼|层|号|室|户|号门)|[0-9]+-[0-9]+(?:-[0-9]+)?"
          rf"|[0-9]{{3,4}}(?![0-9年月日号点分元块个人岁天次])|[A-Za-z][0-9]{{1,4}})")
-# a standalone chain must contain a strong unit
-_STRONG = re.compile(rf"{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元)|[0-9]+-[0-9]+|{_NUM}室")
+# a standalone chain must contain a strong unit: a village group ("三组") counts, and so does a
+# room number naming a household ("601那家")
+_STRONG = re.compile(rf"{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元|组)|[0-9]+-[0-9]+|{_NUM}室|[0-9]{{3,4}}(?=那家|这家|家|号房)")
+# a name never ends in these: "好像是" + "601", "吃了" + "学校" are clauses running into a place
+_CLAUSE_TAIL = frozenset("是在了到说把被给从向往对跟")
 _NAME_CHARS = r"[\u4e00-\u9fffA-Za-z0-9]"
 # the Chinese characters (里 itself not among them) right before a 里: "幸福里", "在幸福里和平里"
 _LI = re.compile(r"(?P<run>[\u4e00-\u91cb\u91cd-\u9fff]{1,8})(?=里)")
@@ -135,7 +138,7 @@ class LocationFinder:
             return True
         if len(name) == 1 and not boundary:
             return True  # "府河" at a boundary is a name; "下河" or "(我)们小区" inside a clause is not
-        if name.isdigit():
+        if name.isdigit() or name[-1] in _CLAUSE_TAIL:
             return True
         return False
 
@@ -238,7 +241,8 @@ class LocationFinder:
         name ("山水天成3栋")."""
         s, taken = found.s, found.taken
         for m in self.chain_only.finditer(s):
-            if not _STRONG.search(m.group(0)) or any(taken[m.start():m.end()]):
+            strong = _STRONG.search(s, m.start(), min(len(s), m.end() + 2))
+            if strong is None or strong.end() > m.end() or any(taken[m.start():m.end()]):
                 continue
             end, _ = self._extend(s, m.end())
             start, named = m.start(), False
