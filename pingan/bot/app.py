@@ -394,14 +394,14 @@ class Bot:
 
     async def _ingest_batch(self, rows: list[dict]) -> list[Handled | None]:
         """Handled per row, or None for all of them: the group's transaction failed."""
-        now = self.clock.now()
+        now, lanes = self.clock.now(), self.lanes  # serve may let go of the worker meanwhile
         async with self.sessions() as session:
             try:
                 ids = await insert_ids(session, INBOX, [{**r, "handled_at": now} for r in rows], self.postgres)
                 senders = await self._senders(session, msgs := [Inbound.from_dict(r["payload"]) for r in rows])
                 handled = [await self._handle_one(session, i, m, senders) for i, m in zip(ids, msgs)]
                 leased, queued = await self._write_outbox(
-                    session, [o for h in handled for o in self.sendable(h.outbound)], now)
+                    session, [o for h in handled for o in self.sendable(h.outbound)], now, lanes)
                 await session.commit()
             except Exception as exc:
                 await session.rollback()
@@ -409,17 +409,18 @@ class Bot:
                 return [None] * len(rows)
         self._committed(handled)
         if leased:
-            self.lanes.offer(leased)
-        if queued and self.lanes is not None:
-            self.lanes.wake()
+            lanes.offer(leased)
+        if queued and lanes is not None:
+            lanes.wake()
         return handled
 
-    async def _write_outbox(self, session, outbound: list[Outbound], now: datetime) -> tuple[list, bool]:
-        """One INSERT for the group's outbound messages. With a running worker, a row to a chat
-        with nothing pending elsewhere is leased to it right away (returned, to be offered once
-        committed); the others wait in the table for the claim loop, behind what is pending
-        (returns whether there are any)."""
-        rows, lanes = outbox_rows(outbound, now), self.lanes
+    async def _write_outbox(self, session, outbound: list[Outbound], now: datetime,
+                            lanes: Lanes | None) -> tuple[list, bool]:
+        """One INSERT for the group's outbound messages. With a running worker (`lanes`), a row to
+        a chat with no pending row outside its lanes is leased to it right away (returned with its
+        lane, to be offered once committed); the others wait in the table for the claim loop,
+        behind what is pending (returns whether there are any)."""
+        rows = outbox_rows(outbound, now)
         if lanes is None or not rows:
             await insert_outbox(session, rows)
             return [], bool(rows)
