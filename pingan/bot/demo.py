@@ -167,7 +167,7 @@ class _Replay:
         if step.quote:
             reply_to = next(rid for rid, _, out in reversed(self.sender.delivered) if step.quote in render(out))
         where = f"[{step.where}]" if step.where else "[私聊]"
-        quoted = f"（引用 {step.quote} 的消息）" if step.quote else ""
+        quoted = f"（引用「{step.quote.strip('【】')}」的消息）" if step.quote else ""
         self.say(f"{self.clock.now():%H:%M} {where} {step.who}{quoted}: {step.text}")
         await self.bot.handle(message(chat, step.who, step.text, reply_to=reply_to))
         await self.worker.run_once()
