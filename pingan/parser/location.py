@@ -64,7 +64,10 @@ class _Found:
         for sp in sorted(self.spans, key=lambda sp: sp.start):
             if out:
                 prev = out[-1]
-                if self.s[prev.end:sp.start] in ("", " ", "的") and (sp.chain and not sp.named or prev.chain and not prev.named):
+                gap = self.s[prev.end:sp.start]
+                # a bare chain joins the place before it ("锦城花园 3栋"); a place after a bare chain
+                # joins it only when written together ("3栋锦城花园"), not "一共六栋 青龙街18号院"
+                if gap in ("", " ", "的") and sp.chain and not sp.named or gap == "" and prev.chain and not prev.named:
                     out[-1] = Span(prev.start, sp.end, prev.named or sp.named, True)
                     continue
             out.append(sp)
