@@ -936,3 +936,81 @@ def test_damage_without_danger_now_is_not_urgent(text):
 def test_complaints_in_residents_words_are_reports(text, category):
     r = parse(text)
     assert r.report and r.category == category
+
+
+# --- holdout7's classes: voice-to-text, formal staff, other senses, place shapes ------------------
+@pytest.mark.parametrize("text, hazard", [
+    ("对门爷爷屋里烧蜂窝煤烤火 窗户都关起的 刚才看到他头晕得很 一直吐", "gas"),
+    ("有股黑烟子从二楼那个仓库里头往外冒 里面好像还有人", "fire"),
+    ("有个人跳到府河里去了 还没看到起来", "drowning"),
+    ("涵洞积水好深 旁边的配电箱泡在水里 刚才有人蹚水过去", "electric"),
+    ("三楼有个小孩爬到窗户外面去了 大人不在家", "casualty"),
+])
+def test_danger_now_in_new_wordings(text, hazard):
+    r = parse(text)
+    assert r.report and r.urgent and r.hazard == hazard
+
+
+@pytest.mark.parametrize("text", [
+    "刚才有个小孩差一点掉进河里 幸亏他妈妈拉住了",
+    "这些纸箱子堆在楼道里 哪天着火了整栋楼都完了",
+    "做饭把锅烧糊了 屋里全是烟",
+    "前两天晚上闻到一股焦味 问了说是隔壁烤火炉",
+    "我表哥被人骗到外地 手机被收了 天天关在屋里听课",
+])
+def test_near_misses_hypotheticals_and_past_are_not_urgent(text):
+    assert not parse(text).urgent
+
+
+@pytest.mark.parametrize("text", [
+    "那部电影里面，房子着火那一幕好真实",
+    "今天看到你心里就像着火了",
+    "刚才锅里起火了不要慌 用锅盖盖住就行",
+    "看了消防宣传片 原来着火了要先捂住口鼻 涨知识了",
+    "刚才楼道里警报响 是物业在测试烟感 不是真的",
+    "群里说河边有人落水是谣言 大家别转了",
+    "买家用灭火器哪种比较好",
+    "身份证掉了 补办去哪个派出所",
+    "门口保安太凶了 外卖都不让进",
+])
+def test_other_senses_tips_tests_and_questions_are_not_reports(text):
+    assert not parse(text).report
+
+
+@pytest.mark.parametrize("text, category", [
+    ("老年食堂的饭菜好几天都是剩的 今天的菜都馊了 在和平社区活动中心二楼", "food"),
+    ("我们楼那部电梯老是出故障 上周关了人 希望换一部", "production"),
+    ("孙子说周末要去那个鱼塘游泳 那个塘很深 前年淹死过人的 你们管一下", "production"),
+])
+def test_elderly_and_resident_wording_are_reports(text, category):
+    r = parse(text)
+    assert r.report and r.category == category
+
+
+def test_formal_staff_wording_is_a_report():
+    """特此报告 closes a staff member's written report; it is no group notice."""
+    r = parse("致街道办：我单位在巡查中发现锦绣苑6栋楼顶有住户私自搭了一间彩钢房，已告知未整改，特此报告。")
+    assert r.report and r.location == "锦绣苑6栋"
+
+
+@pytest.mark.parametrize("text, item", [
+    ("那家五金店里堆了几十桶油 老板一家就睡在店里", "危化品存放"),
+    ("那个门面一层隔了三十多个床位 消防通道都被床堵了", "群租房"),
+    ("公司把我们那栋楼租来当宿舍 挤得很", "群租房"),
+    ("村上那两个小孩爸妈都在外地打工 跟着奶奶过 奶奶又病了", "弱势群体"),
+    ("楼上那个人精神方面有问题 最近老是半夜敲墙", "社区特殊人群"),
+    ("搬来了十几个人 没有人给他们登记", "来蓉人员"),
+    ("建议物业给我们老年人讲一下灭火器怎么用", "消防宣传"),
+])
+def test_vocabulary_for_items(text, item):
+    assert parse(text).item == item
+
+
+@pytest.mark.parametrize("text, loc", [
+    ("搅拌站的货车天天撒一路泥 在成华大道", "成华大道"),
+    ("我们院子一共六栋，青龙街18号院2号楼的楼梯扶手断了", "青龙街18号院2号楼"),
+    ("我们院子一共六栋 青龙街18号院2号楼的楼梯扶手断了", "青龙街18号院2号楼"),
+    ("公园那一截晚上路灯都不亮 在浣花公园", "浣花公园"),
+])
+def test_places_the_writer_points_at(text, loc):
+    assert parse(text).location == loc

@@ -537,7 +537,8 @@ def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats:
     if marker or msg.form_fields:
         all_clear = bool(zones) and sc.live_hits == 0 and not msg.forced_cat
         return (False, "all_clear") if all_clear else (True, "")
-    if _has(lex.notice_re, w[:msg.head_end] if msg.head_end else w) and not ev.discovery:
+    head = _blank(lex.notice_not_re, w[:msg.head_end] if msg.head_end else w)[0]
+    if _has(lex.notice_re, head) and not ev.discovery:
         return False, "notice"  # a long complaint that mentions 安排 or 组织 is no group notice
     if zones and (sc.live_hits == 0 and not ev.rest_problem or ev.thanks_clear) \
             and not _has(lex.reopen_re, w[zones[-1][1]:]):

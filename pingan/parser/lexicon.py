@@ -98,6 +98,8 @@ class Lexicon:
     defect_re: re.Pattern | None = None
     # right after a keyword, it is only a landmark: "变压器正对面", "消防通道口那家店"
     landmark_re: re.Pattern | None = None
+    # places named after what goes on there ("社区活动中心", "会议室"): no group notice
+    notice_not_re: re.Pattern | None = None
     location: dict = field(default_factory=dict)
     item_category: dict[str, str] = field(default_factory=dict)  # item name → its category code
 
@@ -184,6 +186,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         reopen_re=_alternation(clauses.get("reopen", [])),
         problem_re=_alternation(cues.get("problem", [])), notice_re=_alternation(cues.get("notice", [])),
         discovery_re=_alternation(cues.get("discovery", [])),
+        notice_not_re=_alternation(cues.get("notice_not", [])),
         thanks_re=_alternation(cues.get("thanks", [])),
         form=forms, category_names=cat_names, category_name_re=_alternation(cat_names),
         urgent_yes=frozenset(str(v).lower() for v in forms.get("urgent_values", {}).get("yes", [])),

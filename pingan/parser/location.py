@@ -26,6 +26,9 @@ _STRONG = re.compile(rf"{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元|组)
 _CLAUSE_TAIL = frozenset("是在了到说把被给从向往对跟")
 _NAME_CHARS = r"[\u4e00-\u9fffA-Za-z0-9]"
 # the Chinese characters (里 itself not among them) right before a 里: "幸福里", "在幸福里和平里"
+# "在成洛大道", "位于…": the writer says where it is, over a place that only names the hazard's owner
+_AT = re.compile(r"(?:在|位于|地址是?|地点是?)[:]?$")
+_AT_WEIGHT = 1.5
 _LI = re.compile(r"(?P<run>[\u4e00-\u91cb\u91cd-\u9fff]{1,8})(?=里)")
 
 
@@ -61,7 +64,10 @@ class _Found:
         for sp in sorted(self.spans, key=lambda sp: sp.start):
             if out:
                 prev = out[-1]
-                if self.s[prev.end:sp.start] in ("", " ", "的") and (sp.chain and not sp.named or prev.chain and not prev.named):
+                gap = self.s[prev.end:sp.start]
+                # a bare chain joins the place before it ("锦城花园 3栋"); a place after a bare chain
+                # joins it only when written together ("3栋锦城花园"), not "一共六栋 青龙街18号院"
+                if gap in ("", " ", "的") and sp.chain and not sp.named or gap == "" and prev.chain and not prev.named:
                     out[-1] = Span(prev.start, sp.end, prev.named or sp.named, True)
                     continue
             out.append(sp)
@@ -303,7 +309,8 @@ class LocationFinder:
             if focus is not None:
                 d = min(abs(sp.start - focus), abs(sp.end - focus))
                 near = 1.0 if d <= 40 else 0.0
-            return (2 * sp.named + sp.chain + near, -sp.start)
+            at = _AT_WEIGHT if _AT.search(s, max(0, sp.start - 4), sp.start) else 0.0
+            return (2 * sp.named + sp.chain + near + at, -sp.start)
 
         top = max(spans, key=score)
         end = top.end
