@@ -345,8 +345,14 @@ class OutboxWorker:
         """Send what is due, oldest first, each chat in order. Returns messages sent.
 
         Chats are sent in parallel; the outcomes of a pass are written in one transaction (one
-        write, not one per message: on SQLite writes queue behind message handling)."""
-        chains = await self._claim(limit or self.settings.batch)
+        write, not one per message: on SQLite writes queue behind message handling). If that write
+        fails (a busy database), the next pass writes them first: a sent row never stays leased."""
+        earlier, self.finished = self.finished, []
+        try:
+            chains = await self._claim(limit or self.settings.batch, earlier)
+        except Exception:
+            self.finished[:0] = earlier
+            raise
         if not chains:
             return 0
         outcomes: list[tuple] = []
@@ -356,7 +362,11 @@ class OutboxWorker:
                 await self._send_chain(chain, outcomes.extend)
 
         await asyncio.gather(*(one(c) for c in chains))
-        return await self._record(outcomes)
+        try:
+            return await self._record(outcomes)
+        except Exception:
+            self.finished[:0] = outcomes
+            raise
 
     async def _send_chain(self, chain: list[OutboxMessage], emit, merge: bool = True, run: int | None = RUN) -> None:
         """Send a chat's rows in order, handing each message's outcomes to `emit` as it goes.
