@@ -1,7 +1,7 @@
 """A resident's message read against their own tickets (pingan/rules/conversation.py) before intake:
 urging, cancelling, rating in any words, a question or a complaint about one of them never opens a
 new ticket. A message the parser is unsure of (`ask`) is not filed on a guess: the bot asks one
-question first ("是说 #3 吗?", or with no open ticket "这是要报告隐患吗?"). A numbered question is
+question first ("是说 #3 吗？", or with no open ticket "这是要报告隐患吗？"). A numbered question is
 answered by its number or 是/不是 (`pending`, tried before the status keywords, where "1"/"2" would
 be a rating)."""
 

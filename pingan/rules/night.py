@@ -59,7 +59,7 @@ class Night:
         return not (self.reports or self.unstaffed)
 
     def line(self, word: str, units: dict) -> str:
-        """'🌙 昨夜上报 2 件,其中紧急 1 件,平均 10分钟 响应;短信呼叫 3 次(1 件),1 件有人响应;无人值班 …。'"""
+        """'🌙 昨夜上报 2 件，其中紧急 1 件，平均 10分钟 响应；短信呼叫 3 次（1 件），1 件有人响应；无人值班 …。'"""
         line = f"🌙 {word}上报 {self.reports} 件，其中紧急 {self.urgent} 件"
         if self.reach_secs:
             line += f"，平均 {span(timedelta(seconds=sum(self.reach_secs) / len(self.reach_secs)))} 响应"
@@ -131,7 +131,7 @@ def unstaffed(roster, unit_ids, windows: list[Window]) -> dict[str, list]:
 
 
 def label(windows: list[Window]) -> str:
-    """'夜间(4月8日22:00–07:00)', or '7 个夜间', for the digests."""
+    """'夜间（4月8日22:00–07:00）', or '7 个夜间', for the digests."""
     if len(windows) != 1:
         return f"{len(windows)} 个夜间"
     a, b = windows[0]
