@@ -481,6 +481,31 @@ async def test_a_reply_queues_behind_a_row_still_pending_for_its_chat(bot, clock
     assert texts[0] == "旧消息" and texts[1].startswith("✅")
 
 
+async def test_a_reply_queues_behind_rows_claimed_and_not_yet_in_their_lane(bot, clock, worker, sender):
+    """Between a claim's commit and its chains joining their lanes, the chat's rows are this
+    worker's (a live lease) yet in no lane: a new reply to that chat waits in the table."""
+    private = ChatRef("qq", "", "private", "9001")
+    async with bot.sessions() as s:
+        await bot.enqueue(s, [Outbound(private, [Text("旧消息")])], clock.now())
+        await s.commit()
+    chains = await worker._claim(10)  # claimed, not taken up
+    bot.lanes = worker
+    await bot.handle(resident_says("锦城花园3栋楼道里有人给电瓶车充电"))
+    replies = [r for r in await rows(bot, OutboxMessage) if r.chat_id == "9001"]
+    assert [r.claimed_by for r in replies] == [worker.worker_id, None]  # the reply queues in the table
+    coordination = [r for r in await rows(bot, OutboxMessage) if r.chat_id == "700001"]
+    assert coordination[0].claimed_by == worker.worker_id  # a chat with nothing claimed goes from memory
+    worker._take_up(chains)
+    worker._claimed.clear()
+    stop, task = await running(worker)
+    worker.wake()
+    await until(lambda: len([1 for c, _ in sender.sent if c == "9001"]) >= 2)
+    stop.set()
+    await asyncio.wait_for(task, 2)
+    texts = [t for c, t in sender.sent if c == "9001"]
+    assert texts[0] == "旧消息" and texts[1].startswith("✅")
+
+
 async def test_a_lane_whose_send_fails_hands_its_rows_back_in_order(bot, clock, worker, sender, settings):
     bot.lanes, bot.outbox_platforms = worker, {"qq"}
     stop, task = await running(worker)

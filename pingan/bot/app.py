@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Protocol
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pingan.clock import Clock, SystemClock
@@ -117,14 +117,21 @@ class Lanes(Protocol):
     worker_id: str
     lease: timedelta
 
-    def accepts(self, target: ChatRef) -> bool:
-        """May a new row to `target` be leased to this worker at insert and sent from memory?"""
+    def lane_for(self, target: ChatRef):
+        """The lane a new row to `target` joins, leased to this worker at insert; None if it cannot
+        be sent from here now."""
+
+    def holds(self, target: ChatRef, row_id: int) -> bool:
+        """Is the chat's pending row `row_id` in one of this worker's lanes?"""
 
     def offer(self, rows: list) -> None:
         """Rows just committed, leased to this worker: send them, each chat in order."""
 
     def wake(self) -> None:
         """Rows were queued for the claim loop."""
+
+    def unplaced(self, targets: set[ChatRef]) -> set[ChatRef]:
+        """Those of `targets` with rows this worker claimed that are not in their lane yet."""
 
 
 async def insert_ids(session, table, rows: list[dict], postgres: bool) -> list[int]:
@@ -137,14 +144,18 @@ async def insert_ids(session, table, rows: list[dict], postgres: bool) -> list[i
     return ids if postgres else sorted(ids)
 
 
-async def queued_behind(session, targets: set[ChatRef], lanes: Lanes) -> set[ChatRef]:
+async def queued_behind(session, targets: set[ChatRef], lanes: Lanes, now: datetime) -> set[ChatRef]:
     """The chats among `targets` with a pending row that no lane of the worker holds (backing off,
     waiting for a connection, another server's, claimed and not yet in a lane): a new row to them
-    must queue behind it in the table. One indexed query per group (ix_outbox_chat)."""
-    q = (select(OUTBOX.c.platform, OUTBOX.c.account, OUTBOX.c.chat_type, OUTBOX.c.chat_id, OUTBOX.c.id)
-         .where(OUTBOX.c.status == "pending", OUTBOX.c.chat_id.in_(sorted({t.chat_id for t in targets}))))
+    must queue behind it in the table. One indexed query per group (ix_outbox_chat) that returns
+    only rows outside this worker's live leases, so a busy chat's hundreds of rows in flight are
+    filtered by the database, not fetched; the few it returns are checked against the lanes."""
+    o = OUTBOX.c
+    q = (select(o.platform, o.account, o.chat_type, o.chat_id, o.id)
+         .where(o.chat_id.in_(sorted({t.chat_id for t in targets})), o.status == "pending",
+                or_(o.claimed_by.is_(None), o.claimed_by != lanes.worker_id, o.claimed_until <= now)))
     rows = [(ChatRef(*r[:4]), r[4]) for r in (await session.exec(q)).all()]
-    return {chat for chat, row_id in rows if chat in targets and not lanes.holds(chat, row_id)}
+    return lanes.unplaced(targets) | {chat for chat, row_id in rows if chat in targets and not lanes.holds(chat, row_id)}
 
 
 async def insert_outbox(session, rows: list[dict]) -> None:
@@ -424,7 +435,7 @@ class Bot:
         if lanes is None or not rows:
             await insert_outbox(session, rows)
             return [], bool(rows)
-        behind = await queued_behind(session, {o.target for o in outbound}, lanes)
+        behind = await queued_behind(session, {o.target for o in outbound}, lanes, now)
         until, joins = now + lanes.lease, {}
         for row, o in zip(rows, outbound):
             if o.target not in behind and o.target not in joins:

@@ -148,6 +148,9 @@ class OutboxWorker:
         # insert, by chat; outcomes of sends not yet written to the table.
         self.lanes: dict[tuple, Lane] = {}
         self.finished: list[tuple] = []
+        # chats whose rows a claim leased to this worker, from its commit until they join a lane
+        # (Bot.queued_behind counts them as queued in the table: a new row waits behind them)
+        self._claimed: set[tuple] = set()
         self._sem = asyncio.Semaphore(settings.concurrency)  # chats being sent at once
 
     def backoff(self, attempts: int) -> timedelta:
@@ -175,6 +178,9 @@ class OutboxWorker:
             return None
         lane = self.lanes.setdefault((target.platform, target.account, target.chat_type, target.chat_id), Lane())
         return None if lane.spoiled else lane
+
+    def unplaced(self, targets: set[ChatRef]) -> set[ChatRef]:
+        return {t for t in targets if (t.platform, t.account, t.chat_type, t.chat_id) in self._claimed}
 
     def holds(self, target: ChatRef, row_id: int) -> bool:
         lane = self.lanes.get((target.platform, target.account, target.chat_type, target.chat_id))
@@ -250,6 +256,7 @@ class OutboxWorker:
             heads = await self._heads(session, now, limit)
             runs, by_id = await self._runs(session, heads, now, limit)
             got = await self._take(session, [rid for run in runs for rid in run], now)
+            self._claimed |= {_chat(by_id[rid]) for rid in got}
             await session.commit()
         chains: list[list[OutboxMessage]] = []
         lost: list[int] = []
@@ -356,6 +363,8 @@ class OutboxWorker:
         except Exception:
             self.finished[:0] = earlier
             raise
+        finally:
+            self._claimed.clear()  # this pass sends its chains itself, not through lanes
         if not chains:
             return 0
         outcomes: list[tuple] = []
@@ -489,7 +498,10 @@ class OutboxWorker:
                 try:
                     if claim:
                         next_claim = loop.time() + interval
-                        self._take_up(await self._claim(self.settings.batch, outcomes))
+                        try:
+                            self._take_up(await self._claim(self.settings.batch, outcomes))
+                        finally:
+                            self._claimed.clear()
                     elif outcomes:
                         await self._record(outcomes)
                 except Exception:  # the outcomes are kept for the next try; claimed rows stay leased
