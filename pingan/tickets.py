@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,26 +16,26 @@ from pingan.models import Level, Person, Role, Source, Ticket, TicketEvent
 from pingan.models.places import place_key
 from pingan.models.queries import tickets_held_by
 from pingan.models.org_index import OrgIndex
-from pingan.models.ticket import check_soon, stage_event, write_pending_events
+from pingan.models.stage import StagedEvent, recent_alike, stage_event, stage_ticket
+from pingan.models.ticket import check_soon
 from pingan.parser import ParseResult, vague_place
 from pingan.rules import RULES, ladder
 from pingan.rules.base import Move
 from pingan.taxonomy import Taxonomy
 
 TICKETS = Ticket.__table__
-INSERT_TICKET = insert(TICKETS).returning(TICKETS.c.id)
 
 
 def _same_hazard(column):
     """Built once: a statement built per report costs more than running it (see same_hazard)."""
     t = TICKETS.c
     return (select(t.id, t.location)
-            .where(t.id != bindparam("id"), t.status.in_(sorted(HELD)), t.unit_id == bindparam("unit"),
+            .where(t.status.in_(sorted(HELD)), t.unit_id == bindparam("unit"),
                    t.created_at > bindparam("since"), t.location.is_not(None), column == bindparam("what"))
             .order_by(t.created_at.desc()).limit(20))
 
 
-SAME_ITEM, SAME_CATEGORY = _same_hazard(TICKETS.c.item), _same_hazard(TICKETS.c.category)
+SAME = {"item": _same_hazard(TICKETS.c.item), "category": _same_hazard(TICKETS.c.category)}
 STAFF_ON_CHAIN = {Role.grid_worker, Role.community_staff, Role.street_official, Role.district_official, Role.city_official}
 RESIDENT_ACTIONS = {a for a, rule in RULES.items() if rule.by_reporter}
 
@@ -67,11 +67,15 @@ class TicketDesk:
         category) at the same place ("锦城花园3栋" and "锦城花园３栋楼道" are one place)."""
         if not ticket.location:
             return None
-        params = {"id": ticket.id, "unit": ticket.unit_id, "since": self.now - timedelta(days=1),
-                  "what": ticket.item or ticket.category}
-        rows = (await self.session.exec(SAME_ITEM if ticket.item else SAME_CATEGORY, params=params)).all()
+        column = "item" if ticket.item else "category"
+        params = {"unit": ticket.unit_id, "since": self.now - timedelta(days=1), "what": getattr(ticket, column)}
+
+        async def load():
+            return (await self.session.exec(SAME[column], params=params)).all()
+
+        rows = await recent_alike(self.session, (ticket.unit_id, column, params["what"]), load)
         here = place_key(ticket.location)
-        for other_id, where in rows:
+        for other_id, where in (r for r in rows[:21] if r[0] != ticket.id):
             there = place_key(where)
             short, long_ = sorted((here, there), key=len)
             # one place, said more or less precisely; a bare "3栋" or "团结路" is too vague to match
@@ -83,7 +87,6 @@ class TicketDesk:
         return await tickets_held_by(self.session, person_id, statuses)
 
     async def events(self, ticket_id: int) -> list[TicketEvent]:
-        await self.session.run_sync(write_pending_events)
         q = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
         return list((await self.session.exec(q)).all())
 
@@ -118,9 +121,9 @@ class TicketDesk:
     # --- writing --------------------------------------------------------------------------------
     def event(self, ticket: Ticket | None, action: str, actor: Person | None, inbox_id: int | None,
               from_status: str | None = None, note: str | None = None, to_status: str | None = None,
-              **data) -> TicketEvent:
+              **data) -> StagedEvent:
         """`ticket` None: a question asked before there is one (handlers/converse.py)."""
-        ev = TicketEvent(ticket_id=ticket.id if ticket else None, at=self.now, actor_id=actor.id if actor else None,
+        ev = StagedEvent(ticket_id=ticket.id if ticket else None, at=self.now, actor_id=actor.id if actor else None,
                          action=action, from_status=from_status,
                          to_status=to_status or (ticket.status if ticket else None), note=note,
                          inbox_id=inbox_id, data=data or None)
@@ -172,10 +175,9 @@ class TicketDesk:
         self.route(ticket, fallback_unit)
         data = self._apply(ticket, Action.dispatch)  # routed and dispatched before the one INSERT
         check_soon(ticket)
-        # a plain INSERT … RETURNING (the ORM's flush machinery cost more than the write itself);
-        # the object stays outside the session: a handler that changes it later loads it with get()
-        row = {c.key: getattr(ticket, c.key) for c in TICKETS.columns if c.key != "id"}
-        ticket.id = (await self.session.exec(INSERT_TICKET, params=row)).scalar_one()
+        # staged, written with the group's other tickets (models/stage.py); the object stays outside
+        # the session: a handler that changes it later loads it with get()
+        await stage_ticket(self.session, ticket)
         self.event(ticket, "report", reporter, inbox_id, note=parsed.location, to_status=reported,
                    matched=parsed.matched)
         self.event(ticket, str(Action.dispatch), None, inbox_id, from_status=reported, **data)

@@ -540,7 +540,7 @@ async def test_recover_handles_stored_but_unhandled(h):
 
 
 async def test_staged_events_are_written_at_commit_and_dropped_by_a_rollback(h):
-    from pingan.models.ticket import stage_event
+    from pingan.models.stage import stage_event
 
     await h.say("张阿姨", EBIKE, group=None)
     before = await count(h, TicketEvent)

@@ -9,6 +9,7 @@ from pingan.models.roster import DUTY_ROLES, Leave, Shift
 from pingan.models import paging as _paging  # noqa: F401  (registers its index)
 from pingan.models.ticket import STATUS_NAMES, Source, Status, Ticket, TicketEvent
 from pingan.models.web import WebKey, WebLinkUse, WebPhoto, WebSession
+from pingan.models import stage as _stage  # noqa: F401,E402  (registers the hot path's staging)
 
 __all__ = [
     "LADDER", "LEVEL_NAMES", "ROLE_NAMES", "STAFF_ROLES", "STATUS_NAMES",

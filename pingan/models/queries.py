@@ -9,10 +9,9 @@ from sqlalchemy import and_, bindparam, or_
 from sqlmodel import select
 
 from pingan.lifecycle import HELD
-from pingan.models.db import insert_or_skip
 from pingan.models.delivery import InboxMessage, OutboxMessage
 from pingan.models.org import Identity, Person
-from pingan.models.ticket import Ticket, TicketEvent, write_pending_events
+from pingan.models.ticket import Ticket, TicketEvent
 
 
 async def people_by_identity(session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Person]:
@@ -26,18 +25,6 @@ async def people_by_identity(session, keys: set[tuple[str, str]]) -> dict[tuple[
          .where(or_(*(and_(Identity.platform == p, Identity.external_id.in_(sorted(es)))
                       for p, es in by_platform.items()))))
     return {(p, e): person for p, e, person in (await session.exec(q)).all()}
-
-
-PEOPLE, IDENTITIES = Person.__table__, Identity.__table__
-
-
-async def add_resident(session, person: Person, platform: str, external_id: str) -> None:
-    """A new resident and their platform id: two plain INSERTs that keep a row made first (a
-    resident whose identity is new here); the ORM's get and two flushes cost more than the writes."""
-    dialect = session.bind.dialect.name
-    await session.exec(insert_or_skip(PEOPLE, dialect), params=[{c.key: getattr(person, c.key) for c in PEOPLE.columns}])
-    await session.exec(insert_or_skip(IDENTITIES, dialect),
-                       params=[{"person_id": person.id, "platform": platform, "external_id": external_id}])
 
 
 async def tickets_reported_by(session, person_id: str, statuses, limit: int, since: datetime | None = None
@@ -77,7 +64,6 @@ async def latest_taking_additions(session, reporter_id: str, now: datetime, sinc
 
 async def resolved_in_chat(session, person_id: str, chat, since: datetime) -> int | None:
     """The ticket the person resolved (办结) last, after `since`, by a message in `chat` (a ChatRef)."""
-    await session.run_sync(write_pending_events)  # a 办结 earlier in this transaction counts
     E, M = TicketEvent, InboxMessage
     q = (select(E.ticket_id).join(M, M.id == E.inbox_id)
          .where(E.action == "resolve", E.at >= since, E.actor_id == person_id,  # ix_ticket_events_action_at

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, UniqueConstraint, event, insert
+from sqlalchemy import Column, Index, UniqueConstraint, event
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
@@ -123,38 +123,6 @@ class SchedulerRun(SQLModel, table=True):
 # Any other change to an open ticket (a worker's 到场, a 呼叫, 定级, a reroute) may move those
 # points, so it pulls next_check_at forward to the change's time; the next sweep recomputes it.
 SCHEDULER_SESSION = "pingan.scheduler"  # session.info flag: this session sets next_check_at itself
-
-
-# Ticket events are only ever appended, and a handler that moves a ticket writes one or two: staged
-# in session.info and inserted at commit as one statement, a group of messages writes all its
-# events at once instead of flushing per message. Reading a ticket's events writes the staged ones
-# first (TicketDesk.events); a rollback drops them with everything else.
-PENDING_EVENTS = "pingan.events"
-
-
-def stage_event(session, ev: "TicketEvent") -> None:
-    session.info.setdefault(PENDING_EVENTS, []).append(ev)
-
-
-def pending_events(session) -> list["TicketEvent"]:
-    return session.info.get(PENDING_EVENTS, [])
-
-
-def write_pending_events(session) -> None:
-    events = session.info.pop(PENDING_EVENTS, [])
-    if events:
-        session.execute(insert(TicketEvent.__table__), [e.model_dump(exclude={"id"}) for e in events])
-
-
-@event.listens_for(Session, "before_commit")
-def _write_pending_events(session) -> None:
-    write_pending_events(session)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _drop_pending_events(session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(PENDING_EVENTS, None)
 
 
 def check_soon(ticket: "Ticket") -> None:

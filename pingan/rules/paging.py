@@ -20,7 +20,7 @@ from sqlmodel import select
 from pingan.lifecycle import AWAITING_ARRIVAL, HELD
 from pingan.messages import ChatRef, Outbound, Text
 from pingan.models import Level, OutboxMessage, Person, Ticket, TicketEvent
-from pingan.models.ticket import stage_event
+from pingan.models.stage import stage_event
 from pingan.notify import Notifier, excerpt, span
 from pingan.rules import ladder
 

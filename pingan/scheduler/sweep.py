@@ -14,7 +14,8 @@ from sqlmodel import select
 
 from pingan.lifecycle import ACTIVE, Action
 from pingan.models import Ticket
-from pingan.models.ticket import SCHEDULER_SESSION, TicketEvent, pending_events
+from pingan.models.stage import StagedEvent, pending_events
+from pingan.models.ticket import SCHEDULER_SESSION
 from pingan.notify import Notifier
 from pingan.rules import SWEEPS, WINDOWS, announce
 from pingan.rules.base import Point
@@ -94,7 +95,7 @@ class Sweeper:
         await WINDOWS[p.window].steps[p.kind](self, t, p, late)
 
     # --- what steps record ------------------------------------------------------------------------
-    def record(self, t: Ticket, action: str, p: Point, late: bool, note: str | None = None, **data) -> TicketEvent:
+    def record(self, t: Ticket, action: str, p: Point, late: bool, note: str | None = None, **data) -> StagedEvent:
         data = {"key": p.key, "due": p.due.isoformat(), **data}
         if p.deferred:
             data["deferred"] = True

@@ -1,0 +1,163 @@
+"""Rows the hot path writes, held in the transaction until it next touches the database.
+
+A report makes a resident (people, identities), a ticket and its events. Written as they are made,
+that is four or five statements per report; staged here instead, a group of messages writes each
+table in one statement, in the order the foreign keys need (people, identities, tickets, events).
+The staged rows are written before any other statement of the session runs (a query, an ORM
+flush, the outbox's INSERT) and at commit, so every reader sees them as if written at once; a
+rollback drops them with everything else.
+
+A staged ticket needs its number at once (the receipt says 「#N」): on SQLite one more than the
+largest so far, read once per transaction (the transaction's first write, the inbox row, already
+holds SQLite's one write lock, so no other writer can take that number meanwhile); on PostgreSQL
+the next value of its sequence.
+
+"Same hazard" looks for an earlier open ticket of the last day with the same item at the same
+place: it asks the table once per (unit, item) and transaction and then adds the tickets staged
+since, so a group of reports about one estate costs one query, not one per report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import event, func, insert, select, text
+from sqlalchemy.orm import Session
+
+from pingan.models.db import insert_or_skip
+from pingan.models.org import Identity, Person
+from pingan.models.ticket import Ticket, TicketEvent
+
+STAGE = "pingan.stage"
+PEOPLE, IDENTITIES, TICKETS, EVENTS = Person.__table__, Identity.__table__, Ticket.__table__, TicketEvent.__table__
+EVENT_COLUMNS = [c.key for c in EVENTS.columns if c.key != "id"]
+
+
+@dataclass(slots=True)
+class StagedEvent:
+    """A ticket event not written yet: TicketEvent's columns without the ORM's cost (a report
+    makes two), to be read and added to (the scheduler's data) until the stage is written."""
+
+    ticket_id: int | None
+    at: datetime
+    action: str
+    actor_id: str | None = None
+    from_status: str | None = None
+    to_status: str | None = None
+    note: str | None = None
+    inbox_id: int | None = None
+    data: dict | None = None
+
+
+class Stage:
+    __slots__ = ("people", "identities", "tickets", "events", "next_ticket", "recent")
+
+    def __init__(self) -> None:
+        self.people: list[dict] = []
+        self.identities: list[dict] = []
+        self.tickets: list[dict] = []
+        self.events: list = []  # StagedEvent or TicketEvent: the scheduler adds to an event's data before it is written
+        self.next_ticket: int | None = None  # SQLite: the number the next staged ticket gets
+        self.recent: dict[tuple, list[tuple[int, str]]] = {}  # same-hazard candidates, newest first
+
+    def __bool__(self) -> bool:
+        return bool(self.people or self.identities or self.tickets or self.events)
+
+
+def stage_of(session: Session) -> Stage:
+    """The sync session's stage (made on first use)."""
+    st = session.info.get(STAGE)
+    if st is None:
+        st = session.info[STAGE] = Stage()
+    return st
+
+
+def stage_event(session: Session, ev) -> None:
+    stage_of(session).events.append(ev)
+
+
+def pending_events(session: Session) -> list:
+    st = session.info.get(STAGE)
+    return st.events if st is not None else []
+
+
+def stage_resident(session: Session, person: Person, platform: str, external_id: str) -> None:
+    """A new resident and their platform id; a row made first (another server) is kept."""
+    st = stage_of(session)
+    st.people.append({c.key: getattr(person, c.key) for c in PEOPLE.columns})
+    st.identities.append({"person_id": person.id, "platform": platform, "external_id": external_id})
+
+
+async def stage_ticket(session, ticket: Ticket) -> int:
+    """Number `ticket` and stage its row (a snapshot: later changes go through the ORM). `session`:
+    the AsyncSession."""
+    st = stage_of(session.sync_session)
+    conn = await session.connection()  # not session.exec: nothing staged needs writing for this
+    if conn.dialect.name == "postgresql":
+        ticket.id = (await conn.execute(text("SELECT nextval(pg_get_serial_sequence('tickets', 'id'))"))).scalar_one()
+    else:
+        if st.next_ticket is None:
+            st.next_ticket = ((await conn.execute(select(func.max(TICKETS.c.id)))).scalar() or 0) + 1
+        ticket.id, st.next_ticket = st.next_ticket, st.next_ticket + 1
+    st.tickets.append({c.key: getattr(ticket, c.key) for c in TICKETS.columns})
+    if ticket.location:
+        for key in _hazard_keys(ticket):
+            if key in st.recent:
+                st.recent[key].insert(0, (ticket.id, ticket.location))
+    return ticket.id
+
+
+def _hazard_keys(ticket: Ticket) -> list[tuple]:
+    keys = [(ticket.unit_id, "category", ticket.category)]
+    return keys + [(ticket.unit_id, "item", ticket.item)] if ticket.item else keys
+
+
+async def recent_alike(session, key: tuple, load) -> list[tuple[int, str]]:
+    """Open tickets of the last day for `key` (unit, "item" | "category", value), newest first:
+    `load()` (a query) once per key and transaction, then what was staged since."""
+    st = stage_of(session.sync_session)
+    if key not in st.recent:
+        st.recent[key] = list(await load())
+    return st.recent[key]
+
+
+def write_staged(session: Session) -> None:
+    """Write what is staged, one statement per table, on the session's connection (no session
+    events: this runs inside them)."""
+    st = session.info.get(STAGE)
+    if not st:
+        return
+    conn = session.connection()
+    dialect = conn.dialect.name
+    people, identities, tickets, events = st.people, st.identities, st.tickets, st.events
+    st.people, st.identities, st.tickets, st.events = [], [], [], []
+    if people:
+        conn.execute(insert_or_skip(PEOPLE, dialect), people)
+    if identities:
+        conn.execute(insert_or_skip(IDENTITIES, dialect), identities)
+    if tickets:
+        conn.execute(insert(TICKETS), tickets)
+    if events:
+        conn.execute(insert(EVENTS), [{c: getattr(e, c) for c in EVENT_COLUMNS} for e in events])
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _before_a_statement(state) -> None:
+    write_staged(state.session)
+
+
+@event.listens_for(Session, "before_flush")
+def _before_a_flush(session, flush_context, instances) -> None:
+    write_staged(session)
+
+
+@event.listens_for(Session, "before_commit")
+def _at_commit(session) -> None:
+    write_staged(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(STAGE, None)
