@@ -357,6 +357,11 @@ rate_limit_exempt = ["127.0.0.0/8"]
 max_body_bytes = 262144
 [outbox]
 qq_per_chat_per_minute = 100000
+[policy]
+# no quiet hours: at night a small thing waits for the morning and its post @-mentions nobody, so a
+# run after 22:00 would time no coordination @ at all
+quiet_start = "00:00"
+quiet_end = "00:00"
 [scheduler]
 # off: catching up a missed digest at start-up draws charts in the middle of the run (bench/scale.py
 # measures the scheduler)

@@ -410,7 +410,13 @@ class Bot:
             try:
                 ids = await insert_ids(session, INBOX, [{**r, "handled_at": now} for r in rows], self.postgres)
                 senders = await self._senders(session, msgs := [Inbound.from_dict(r["payload"]) for r in rows])
-                handled = [await self._handle_one(session, i, m, senders) for i, m in zip(ids, msgs)]
+                handled = []
+                for i, m in zip(ids, msgs):
+                    handled.append(await self._handle_one(session, i, m, senders))
+                    # SQLite runs on this thread, so a group would hold the loop for its whole
+                    # handling: let the lanes send what earlier groups committed meanwhile (a
+                    # coordination group's posts go one round trip at a time)
+                    await asyncio.sleep(0)
                 leased, queued = await self._write_outbox(
                     session, [o for h in handled for o in self.sendable(h.outbound)], now, lanes)
                 await session.commit()
