@@ -59,9 +59,9 @@ class _Stats:
         self.text, self.tax = text, tax
         self.model = get_model()
         self._cats: dict[str, float] | None = None
-        self._feats: list[str] | None = None
+        self._feats: tuple[list[str], float] | None = None
 
-    def feats(self) -> list[str]:
+    def feats(self) -> tuple[list[str], float]:
         """The message's n-grams, computed once for all the look-ups below."""
         if self._feats is None:
             self._feats = self.model.ngrams(self.text)
@@ -582,7 +582,7 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
     lex, fields = rt.lex, fields or {}
     msg = _prepare(text, fields, rt)
     sc = _scan(msg.w, lex, msg.zones, msg.head_end) if not msg.chatter else _Scan()
-    stats = _Stats(msg.w, tax)
+    stats = _Stats(msg.unblanked, tax)
     rank = _rank(sc, msg, lex, stats)
     urgent = _urgent_flag(sc, fields, msg, lex)
     ev = _evidence(msg, sc, lex)
@@ -674,6 +674,12 @@ def _locate(msg: _Msg, sc: _Scan, item, fields: dict, rt: _Runtime) -> str | Non
     if focus is None:
         focus = sc.urgent_pos
     return as_written(msg.text, rt.places.best(msg.c, focus)) or None
+
+
+def model_text(text: str, taxonomy: Taxonomy | None = None) -> str:
+    """The text the statistical model scores (and is trained on): cleaned, rewritten, forwarding
+    lead-ins blanked; other senses of hazard words are kept, so the model learns them too."""
+    return _prepare(text, {}, _runtime(taxonomy or default_taxonomy())).unblanked
 
 
 def _nonreport_conf(reason: str, score: float) -> float:
