@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -1014,3 +1015,56 @@ def test_vocabulary_for_items(text, item):
 ])
 def test_places_the_writer_points_at(text, loc):
     assert parse(text).location == loc
+
+
+# --- the linear model as a gate (pingan/parser/model.py, engine._MODEL_VETO / _MODEL_ASK) --------
+def _fixed_p_report(monkeypatch, p):
+    from pingan.parser import model as parser_model
+    monkeypatch.setattr(parser_model.ParserModel, "p_report", lambda self, text, feats=None: p)
+
+
+def test_the_model_vetoes_hazard_words_in_a_message_it_takes_for_no_report(monkeypatch):
+    assert parse("楼道里的灭火器").report
+    _fixed_p_report(monkeypatch, 0.01)
+    r = parse("楼道里的灭火器")
+    assert not r.report and r.why_not == "unsure" and r.ask, r
+
+
+def test_the_model_never_vetoes_a_stated_defect_or_danger_now(monkeypatch):
+    _fixed_p_report(monkeypatch, 0.01)
+    assert parse("电梯已经不能用了,谢谢").report
+    assert parse("小区门口有黑车").report
+    r = parse("锦城花园3栋着火了 好大的烟")
+    assert r.report and r.urgent, r
+
+
+def test_a_report_the_model_is_sure_of_but_the_words_are_not_is_asked_not_dropped(monkeypatch):
+    assert parse("那边好吓人哦").why_not == "weak"
+    _fixed_p_report(monkeypatch, 0.99)
+    r = parse("那边好吓人哦")
+    assert not r.report and r.why_not == "unsure" and r.ask, r  # the model never files on its own
+
+
+def test_the_real_model_takes_chat_for_no_report():
+    for text in ("我在KTV唱歌", "我是翠竹苑的，在KTV唱嗨了"):
+        assert not parse(text).report, text
+
+
+def test_the_model_scores_without_scikit_learn_and_loads_fast():
+    import subprocess
+    code = ("import sys, time; t = time.perf_counter(); from pingan.parser.model import get_model; "
+            "m = get_model(); dt = time.perf_counter() - t; from pingan.parser import parse; parse('楼道里电线老化'); "
+            "assert m is not None; assert 'sklearn' not in sys.modules and 'numpy' not in sys.modules, 'imported'; "
+            "print(dt)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout.strip()) < 1.0
+
+
+def test_model_probabilities_are_sane():
+    from pingan.parser.model import get_model
+    m = get_model()
+    assert m.p_report("锦城花园3栋楼道里堆满了纸箱 消防通道全堵死了") > 0.8
+    assert m.p_report("好久不见 最近忙啥子") < 0.3
+    items = m.items("楼下那家天天把电瓶车推到屋头充电", "fire")
+    assert abs(sum(items.values()) - 1.0) < 1e-6 and max(items, key=items.get) == "电瓶车违规充电"

@@ -45,6 +45,8 @@ _NB_TIE_WEIGHT = 2.0   # a near-tie is settled by keyword score + weight × P(ca
 _NB_CAT_MIN = 0.55     # no category words at all: take the model's category above this
 _NB_ITEM_MIN = 0.6     # no item decided by keywords: take the model's item above this
 _NB_REPORT_MIN = 0.85  # a weak message with some evidence reads like a report above this: ask
+_MODEL_VETO = 0.25     # the words would file it but P(report) is below this: not filed (asked if no scope cue)
+_MODEL_ASK = 0.9       # the words cannot file it but P(report) is at least this: ask, don't drop it silently
 _HEAD_WEIGHT = 1.5     # keyword weight in the title / first sentence of a long message
 _LANDMARK_WEIGHT = 0.3 # a keyword used as a landmark ("变压器正对面") counts this much
 _LONG = 80             # characters from which a message is "long" (title weighs more, scope from title)
@@ -60,6 +62,7 @@ class _Stats:
         self.model = get_model()
         self._cats: dict[str, float] | None = None
         self._feats: tuple[list[str], float] | None = None
+        self._p: float | None = None
 
     def feats(self) -> tuple[list[str], float]:
         """The message's n-grams, computed once for all the look-ups below."""
@@ -90,7 +93,9 @@ class _Stats:
         return (best if best in names else None), post[best]
 
     def p_report(self) -> float:
-        return self.model.p_report(self.text, self.feats()) if self.model else 0.0
+        if self._p is None:
+            self._p = self.model.p_report(self.text, self.feats()) if self.model else 0.0
+        return self._p
 
 
 @dataclass
@@ -587,12 +592,20 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
     urgent = _urgent_flag(sc, fields, msg, lex)
     ev = _evidence(msg, sc, lex)
     report, reason = _gate(msg, sc, rank, urgent, ev, stats, lex)
-    if report and not urgent and not msg.forced_cat and not msg.form_fields and not (msg.form and msg.form.marker):
+    free_text = not msg.forced_cat and not msg.form_fields and not (msg.form and msg.form.marker)
+    if report and not urgent and free_text:
         out_of_scope = _scope(msg, ev, rank.best_score, lex)
         if out_of_scope:
             report, reason = False, out_of_scope
+        elif stats.model and not ev.strong and not _describes_defect(ev.live, lex) \
+                and stats.p_report() < _MODEL_VETO:
+            # hazard words, but the message reads like none of the reports the model was trained on
+            report, reason = False, "other_sense" if msg.senses else "unsure"
     if not report and reason in ("weak", "chatter", "unsure") and not msg.chatter:
         reason = _scope(msg, ev, rank.best_score, lex) or ("other_sense" if msg.senses else reason)
+    if not report and reason == "weak" and free_text and not msg.zones and len(msg.bare) >= 6 \
+            and stats.model and stats.p_report() >= _MODEL_ASK:
+        reason = "unsure"  # no hazard words the rules trust, but it reads like a report: ask
     if "report" in fields and fields["report"] is not None:
         report = bool(fields["report"])
     if msg.forced_cat and "report" not in fields:

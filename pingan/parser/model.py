@@ -137,8 +137,8 @@ def get_model() -> ParserModel | None:
 
 
 # -- training (scripts/train_parser_model.py; needs the `train` extra: scikit-learn) ----------
-REPORT_C = 4.0      # inverse L2 strength of the report head
-TOPIC_C = 8.0       # inverse L2 strength of the topic head
+REPORT_C = 16.0     # inverse L2 strength of the report head
+TOPIC_C = 32.0      # inverse L2 strength of the topic head
 MIN_DF = 2          # an n-gram must occur in at least this many training documents
 PRUNE = 0.02        # exported weights smaller than this (in absolute value) are dropped
 
