@@ -1031,10 +1031,17 @@ def test_the_model_vetoes_hazard_words_in_a_message_it_takes_for_no_report(monke
     assert not r.report and r.why_not == "unsure" and r.ask, r
 
 
-def test_the_model_never_vetoes_a_stated_defect_or_danger_now(monkeypatch):
-    _fixed_p_report(monkeypatch, 0.01)
+def test_a_doubtful_model_never_vetoes_a_stated_defect_or_problem(monkeypatch):
+    _fixed_p_report(monkeypatch, 0.2)  # between _MODEL_VETO_ANY and _MODEL_VETO
+    assert not parse("楼道里的灭火器").report
     assert parse("电梯已经不能用了,谢谢").report
     assert parse("小区门口有黑车").report
+    assert parse("那个鱼塘很深 你们管一下").report
+
+
+def test_the_model_never_vetoes_danger_now(monkeypatch):
+    _fixed_p_report(monkeypatch, 0.001)
+    assert not parse("小区门口有黑车").report
     r = parse("锦城花园3栋着火了 好大的烟")
     assert r.report and r.urgent, r
 

@@ -45,7 +45,9 @@ _NB_TIE_WEIGHT = 2.0   # a near-tie is settled by keyword score + weight × P(ca
 _NB_CAT_MIN = 0.55     # no category words at all: take the model's category above this
 _NB_ITEM_MIN = 0.6     # no item decided by keywords: take the model's item above this
 _NB_REPORT_MIN = 0.85  # a weak message with some evidence reads like a report above this: ask
-_MODEL_VETO = 0.25     # the words would file it but P(report) is below this: not filed (asked if no scope cue)
+_MODEL_VETO = 0.35     # the words would file it but P(report) is below this and no defect, problem word or
+                       # request is stated: not filed (asked when no scope cue says why)
+_MODEL_VETO_ANY = 0.12 # below this it is not filed even so (never a danger now: those are always filed)
 _MODEL_ASK = 0.9       # the words cannot file it but P(report) is at least this: ask, don't drop it silently
 _HEAD_WEIGHT = 1.5     # keyword weight in the title / first sentence of a long message
 _LANDMARK_WEIGHT = 0.3 # a keyword used as a landmark ("变压器正对面") counts this much
@@ -597,8 +599,9 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
         out_of_scope = _scope(msg, ev, rank.best_score, lex)
         if out_of_scope:
             report, reason = False, out_of_scope
-        elif stats.model and not ev.strong and not _describes_defect(ev.live, lex) \
-                and stats.p_report() < _MODEL_VETO:
+        elif stats.model and stats.p_report() < _MODEL_VETO and (
+                stats.p_report() < _MODEL_VETO_ANY
+                or not ev.strong and not ev.problem and not _describes_defect(ev.live, lex)):
             # hazard words, but the message reads like none of the reports the model was trained on
             report, reason = False, "other_sense" if msg.senses else "unsure"
     if not report and reason in ("weak", "chatter", "unsure") and not msg.chatter:

@@ -140,7 +140,7 @@ def get_model() -> ParserModel | None:
 REPORT_C = 16.0     # inverse L2 strength of the report head
 TOPIC_C = 32.0      # inverse L2 strength of the topic head
 MIN_DF = 2          # an n-gram must occur in at least this many training documents
-PRUNE = 0.02        # exported weights smaller than this (in absolute value) are dropped
+PRUNE = 0.1         # exported weights smaller than this (in absolute value) are dropped
 
 
 def _matrix(vecs: list[tuple[list[str], float]], vocab: dict[str, int]):
