@@ -1076,3 +1076,41 @@ def test_model_probabilities_are_sane():
     assert m.p_report("好久不见 最近忙啥子") < 0.3
     items = m.items("楼下那家天天把电瓶车推到屋头充电", "fire")
     assert abs(sum(items.values()) - 1.0) < 1e-6 and max(items, key=items.get) == "电瓶车违规充电"
+
+
+# --- the urgent head calms long messages the urgent rules over-read (engine._MODEL_CALM) -----------
+_LONG_SPARKS = ("反映一下锦城花园3栋的问题：楼道配电箱的门坏了好几个月，里面的电线老化发黑，一到晚上就冒火花，"
+                "物业一直说要修也没人来")
+
+
+def test_a_long_complaint_naming_a_danger_word_is_a_report_not_an_emergency(monkeypatch):
+    r = parse(_LONG_SPARKS)
+    assert r.report and not r.urgent and r.size != "大", r
+    from pingan.parser import engine
+    monkeypatch.setattr(engine, "_MODEL_CALM", 0.0)
+    assert parse(_LONG_SPARKS).urgent  # the rules alone call it danger now
+
+
+def _fixed_p_urgent(monkeypatch, p):
+    from pingan.parser import model as parser_model
+    monkeypatch.setattr(parser_model.ParserModel, "p_urgent", lambda self, text, feats=None: p)
+
+
+def test_the_model_never_calms_a_cry_for_help_a_short_message_or_a_person_in_danger(monkeypatch):
+    _fixed_p_urgent(monkeypatch, 0.0)
+    assert not parse(_LONG_SPARKS).urgent
+    assert parse("锦城花园3栋着火了 好大的烟 三楼还有人在喊 快点来人啊 已经打了119了 消防车还没到").urgent
+    assert parse("东门那根电线被风吹断了搭在铁栏杆上，在打火花").urgent
+    r = parse("说个事,我爸八十多了一个人住在幸福里5栋,我在外地,今天打了一天电话都没人接,邻居说两天没看到他出门了,"
+              "麻烦社区的同志去看一下")
+    assert r.report and r.urgent and r.hazard == "casualty", r
+
+
+def test_the_model_never_drops_an_emergency_it_calms(monkeypatch):
+    # calmed, this message would not be filed at all (a question about a service): it stays urgent
+    from pingan.parser import engine
+    _fixed_p_urgent(monkeypatch, 0.0)
+    monkeypatch.setattr(engine, "_NEVER_CALM", frozenset())
+    r = parse("说个事哈,我妈今年七十八了,一个人住在老房子那边,我在外地上班,今天打了一下午电话都没人接,"
+              "邻居说好几天没看到她出门了,麻烦社区的同志帮忙去看一下,地址是桂花巷9号")
+    assert r.report and r.urgent, r

@@ -48,6 +48,10 @@ _NB_REPORT_MIN = 0.85  # a weak message with some evidence reads like a report a
 _MODEL_VETO = 0.35     # the words would file it but P(report) is below this and no defect, problem word or
                        # request is stated: not filed (asked when no scope cue says why)
 _MODEL_VETO_ANY = 0.12 # below this it is not filed even so (never a danger now: those are always filed)
+_MODEL_CALM = 0.2      # the urgent rules fired on a message of _CALM_LEN+ characters with no cry for help,
+_CALM_LEN = 40         # but P(danger now | report) is below this: a report, not an emergency
+# never calmed: a person already hurt, trapped, missing or in the water (the worst misses to make)
+_NEVER_CALM = frozenset({"casualty", "trapped_lift", "drowning"})
 _MODEL_ASK = 0.9       # the words cannot file it but P(report) is at least this: ask, don't drop it silently
 _HEAD_WEIGHT = 1.5     # keyword weight in the title / first sentence of a long message
 _LANDMARK_WEIGHT = 0.3 # a keyword used as a landmark ("变压器正对面") counts this much
@@ -93,6 +97,9 @@ class _Stats:
             return None, 0.0
         best = max(post, key=post.get)
         return (best if best in names else None), post[best]
+
+    def p_urgent(self) -> float:
+        return self.model.p_urgent(self.text, self.feats()) if self.model else 1.0
 
     def p_report(self) -> float:
         if self._p is None:
@@ -582,17 +589,9 @@ def _scope(msg: _Msg, ev: _Evidence, score: float, lex: Lexicon) -> str | None:
     return next((reason for reason, rx in lex.scope.items() if rx.search(msg.unblanked)), None)
 
 
-def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = None) -> ParseResult:
-    """Classify one message. `fields` (category/item/location/description/urgent/report) override."""
-    tax = taxonomy or default_taxonomy()
-    rt = _runtime(tax)
-    lex, fields = rt.lex, fields or {}
-    msg = _prepare(text, fields, rt)
-    sc = _scan(msg.w, lex, msg.zones, msg.head_end) if not msg.chatter else _Scan()
-    stats = _Stats(msg.unblanked, tax)
-    rank = _rank(sc, msg, lex, stats)
-    urgent = _urgent_flag(sc, fields, msg, lex)
-    ev = _evidence(msg, sc, lex)
+def _decide(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats: _Stats, fields: dict,
+            lex: Lexicon) -> tuple[bool, str]:
+    """Report or not and why not: the rules' gate, the scope, then the model's veto and ask."""
     report, reason = _gate(msg, sc, rank, urgent, ev, stats, lex)
     free_text = not msg.forced_cat and not msg.form_fields and not (msg.form and msg.form.marker)
     if report and not urgent and free_text:
@@ -613,6 +612,28 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
         report = bool(fields["report"])
     if msg.forced_cat and "report" not in fields:
         report = True
+    return report, reason
+
+
+def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = None) -> ParseResult:
+    """Classify one message. `fields` (category/item/location/description/urgent/report) override."""
+    tax = taxonomy or default_taxonomy()
+    rt = _runtime(tax)
+    lex, fields = rt.lex, fields or {}
+    msg = _prepare(text, fields, rt)
+    sc = _scan(msg.w, lex, msg.zones, msg.head_end) if not msg.chatter else _Scan()
+    stats = _Stats(msg.unblanked, tax)
+    rank = _rank(sc, msg, lex, stats)
+    urgent = _urgent_flag(sc, fields, msg, lex)
+    ev = _evidence(msg, sc, lex)
+    report, reason = _decide(msg, sc, rank, urgent, ev, stats, fields, lex)
+    if report and urgent and sc.urgent_words and fields.get("urgent") is None and not msg.form_fields.get("urgent") \
+            and len(msg.bare) >= _CALM_LEN and stats.model is not None and not _has(lex.emergency_re, msg.w) \
+            and not (sc.hazards & _NEVER_CALM) and stats.p_urgent() < _MODEL_CALM:
+        # a past incident, a hypothetical or a long complaint naming a danger word: a report, not an
+        # emergency, if it is still filed as one without the danger (the model never drops an emergency)
+        if _decide(msg, sc, rank, False, ev, stats, fields, lex)[0]:
+            urgent = False
     if not report:
         return ParseResult(report=False, confidence=_nonreport_conf(reason, rank.best_score),
                            why_not=reason or "weak", ask=reason == "unsure")

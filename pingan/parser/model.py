@@ -9,9 +9,11 @@ Features: the distinct character 1–3-grams inside runs of CJK/letters/digits (
 '0') of the first `MAX_CHARS` characters, each worth 1/sqrt(number of distinct n-grams) (an
 L2-normalised binary vector), so short and long messages score on the same scale.
 
-Two heads share the file:
+Three heads share the file:
   `report` yes/no: is this a hazard report at all (binary logistic regression);
-  `topic`  item names, or "cat:<code>" for reports filed with a category only (multinomial).
+  `topic`  item names, or "cat:<code>" for reports filed with a category only (multinomial);
+  `urgent` yes/no among reports: danger to life now (binary), used only to calm a longer message
+           the urgent rules flagged (a past incident, a hypothetical, a long complaint).
 
 The rule engine stays in charge (pingan/parser/engine.py): the model gates reports (a message
 the words would file but the model clearly takes for no report is not filed; one it clearly takes
@@ -73,6 +75,9 @@ class ParserModel:
         rep = data["report"]
         self.report_bias: float = float(rep["bias"])
         self.report_w: dict[str, float] = rep["w"]
+        urg = data["urgent"]
+        self.urgent_bias: float = float(urg["bias"])
+        self.urgent_w: dict[str, float] = urg["w"]
         top = data["topic"]
         self.labels: list[str] = list(top["labels"])
         self.topic_bias: list[float] = [float(b) for b in top["bias"]]
@@ -119,6 +124,13 @@ class ParserModel:
         return _sigmoid(self.report_bias + value * sum(rw.get(f, 0.0) for f in fs))
 
 
+    def p_urgent(self, text: str, feats=None) -> float:
+        """P(danger to life now | a hazard report and its text)."""
+        fs, value = feats or self.ngrams(text)
+        uw = self.urgent_w
+        return _sigmoid(self.urgent_bias + value * sum(uw.get(f, 0.0) for f in fs))
+
+
 _MODEL: ParserModel | None = None
 _LOADED = False
 
@@ -138,6 +150,7 @@ def get_model() -> ParserModel | None:
 
 # -- training (scripts/train_parser_model.py; needs the `train` extra: scikit-learn) ----------
 REPORT_C = 16.0     # inverse L2 strength of the report head
+URGENT_C = 16.0     # inverse L2 strength of the urgent head
 TOPIC_C = 32.0      # inverse L2 strength of the topic head
 MIN_DF = 2          # an n-gram must occur in at least this many training documents
 PRUNE = 0.1         # exported weights smaller than this (in absolute value) are dropped
@@ -166,7 +179,7 @@ def _vocab(vecs: list[tuple[list[str], float]], min_df: int) -> dict[str, int]:
 
 
 def train(rows: list[dict], taxonomy, prepare, report_c: float = REPORT_C, topic_c: float = TOPIC_C,
-          min_df: int = MIN_DF, prune: float = PRUNE) -> dict:
+          urgent_c: float = URGENT_C, min_df: int = MIN_DF, prune: float = PRUNE) -> dict:
     """rows: labelled dicts (text, report, category, item). `prepare(text)` gives the text the
     parser scores (cleaned, rewritten, forwarding lead-ins blanked). Taxonomy keywords are added
     to the topic head as short documents. Deterministic: the same data gives the same model."""
@@ -178,13 +191,14 @@ def train(rows: list[dict], taxonomy, prepare, report_c: float = REPORT_C, topic
         label_cat[f"cat:{cat.code}"] = cat.code
         for it in cat.items:
             label_cat[it.name] = cat.code
-    rep_vecs, rep_y = [], []
+    rep_vecs, rep_y, rep_rows = [], [], []
     top_vecs, top_y, top_wt = [], [], []
     for r in rows:
         vec = vector(prepare(r["text"]))
         if not vec[0]:
             continue
         rep_vecs.append(vec)
+        rep_rows.append(r)
         rep_y.append(1 if r.get("report") else 0)
         if not r.get("report"):
             continue
@@ -201,14 +215,18 @@ def train(rows: list[dict], taxonomy, prepare, report_c: float = REPORT_C, topic
                 top_y.append(it.name)
                 top_wt.append(0.5 * min(weight, 3.0))
 
-    # report head
-    vocab = _vocab(rep_vecs, min_df)
-    names = sorted(vocab, key=vocab.get)
-    clf = LogisticRegression(C=report_c, class_weight="balanced", max_iter=5000, tol=1e-6)
-    clf.fit(_matrix(rep_vecs, vocab), np.array(rep_y))
-    coef = clf.coef_[0]
-    report = {"bias": round(float(clf.intercept_[0]), 4),
-              "w": {names[j]: round(float(coef[j]), 3) for j in range(len(names)) if abs(coef[j]) >= prune}}
+    def binary(vecs, y, c):
+        vocab = _vocab(vecs, min_df)
+        names = sorted(vocab, key=vocab.get)
+        clf = LogisticRegression(C=c, class_weight="balanced", max_iter=5000, tol=1e-6)
+        clf.fit(_matrix(vecs, vocab), np.array(y))
+        coef = clf.coef_[0]
+        return {"bias": round(float(clf.intercept_[0]), 4),
+                "w": {names[j]: round(float(coef[j]), 3) for j in range(len(names)) if abs(coef[j]) >= prune}}
+
+    report = binary(rep_vecs, rep_y, report_c)
+    urgent = binary([v for v, r in zip(rep_vecs, rep_rows) if r.get("report")],
+                    [1 if r.get("urgent") else 0 for r in rep_rows if r.get("report")], urgent_c)
 
     # topic head
     topic_labels = [lb for lb in label_cat if lb in set(top_y)]
@@ -236,8 +254,9 @@ def train(rows: list[dict], taxonomy, prepare, report_c: float = REPORT_C, topic
         "kind": "logistic regression (scikit-learn, exported)",
         "features": f"distinct char 1-{MAX_N} grams of the first {MAX_CHARS} characters, L2-normalised binary",
         "training": {"documents": len(rep_vecs), "topic_documents": len(top_vecs), "report_c": report_c,
-                     "topic_c": topic_c, "min_df": min_df, "prune": prune},
+                     "topic_c": topic_c, "urgent_c": urgent_c, "min_df": min_df, "prune": prune},
         "label_cat": {lb: label_cat[lb] for lb in topic_labels},
         "report": report,
+        "urgent": urgent,
         "topic": {"labels": topic_labels, "bias": bias, "w": tw},
     }
