@@ -1114,3 +1114,60 @@ def test_the_model_never_drops_an_emergency_it_calms(monkeypatch):
     r = parse("说个事哈,我妈今年七十八了,一个人住在老房子那边,我在外地上班,今天打了一下午电话都没人接,"
               "邻居说好几天没看到她出门了,麻烦社区的同志帮忙去看一下,地址是桂花巷9号")
     assert r.report and r.urgent, r
+
+
+# --- classes of misses seen in the hand-written corpora's train parts ---------------------------
+@pytest.mark.parametrize("text", [
+    "公司聚餐吃火锅，烟大得像着火了一样",                 # a simile
+    "我的笔记本电脑烫得冒烟了一样",
+    "小区业主群都炸了，大家都在转那个视频",                   # a figure of speech
+    "他那个基金又炸了，亏了好多",
+    "这个月忙到爆炸，天天加班",
+    "火锅太辣了，嘴巴都着火了",
+    "物业群里火药味好重",
+    "网上那个\u201c电梯困人\u201d的视频是假的",                    # a hazard word quoted as a name
+    "我们楼下开了一家\u201c火灾逃生\u201d主题的密室",
+])
+def test_figures_of_speech_and_quoted_names_are_no_reports(text):
+    r = parse(text)
+    assert not r.report and not r.urgent, r
+
+
+def test_a_hypothetical_frame_covers_its_whole_sentence():
+    r = parse("如果碰到有人落水，旁边的人不会游泳该怎么办？")
+    assert not r.urgent, r
+    assert not parse("要是晚上有人被困在电梯里，该打哪个电话").urgent
+    # a threat of danger now still counts: the trigger's clause says it is going on
+    assert parse("如果你们再不来 电线现在一直在冒火花 马上要着火了").urgent
+
+
+def test_a_danger_quoted_as_a_cry_is_still_danger():
+    r = parse("楼上有人在喊\u201c着火了\u201d 楼道全是烟")
+    assert r.report and r.urgent, r
+
+
+def test_an_illegal_change_is_a_defect_so_a_request_about_it_stays_in_scope():
+    from pingan.parser.engine import _describes_defect
+    from pingan.parser.lexicon import get_lexicon
+    from pingan.taxonomy import default_taxonomy
+    lex = get_lexicon(default_taxonomy())
+    assert _describes_defect("楼上那家私改燃气管道", lex)
+    assert _describes_defect("物业违规搭了个棚子", lex)
+
+
+def test_many_sick_after_a_meal_is_food_safety():
+    r = parse("锦江小学今天好多娃娃吃完饭吐了，学校说是天气热，我们不信")
+    assert r.report and r.category == "food", r
+
+
+_STORY = "给大家讲个事：有一次我们单元楼道里有人给电瓶车充电，半夜电池起火冒烟，大家都穿着睡衣往楼下跑，现在想起来都后怕"
+
+
+def test_a_story_both_heads_reject_is_not_filed_but_one_head_alone_never_drops_danger(monkeypatch):
+    _fixed_p_report(monkeypatch, 0.01)
+    _fixed_p_urgent(monkeypatch, 0.9)
+    r = parse(_STORY)
+    assert r.report and r.urgent, r  # the report head alone never overrules danger now
+    _fixed_p_urgent(monkeypatch, 0.0)
+    r = parse(_STORY)
+    assert not r.report and not r.urgent, r

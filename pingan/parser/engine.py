@@ -297,6 +297,8 @@ def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool)
         return True
     # a time long gone earlier in the sentence ("上个月电梯困过人,老人在里面关了一个小时")
     s0, _ = _bounds(w, pos, _SENT_END, limit=50)
+    if not emergency and _has_in(lex.hypothetical_re, w, s0, pos) and not _has_in(lex.present_re, w, c0, c1):
+        return True  # "如果遇到有人落水,不会游泳应该怎么救", "假如说晚上电梯坏了把人关在里头"
     return _has_in(lex.past_narrative_re, w, s0, pos) and not _has_in(lex.present_re, w, s0, c1)
 
 
@@ -632,8 +634,11 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
             and not (sc.hazards & _NEVER_CALM) and stats.p_urgent() < _MODEL_CALM:
         # a past incident, a hypothetical or a long complaint naming a danger word: a report, not an
         # emergency, if it is still filed as one without the danger (the model never drops an emergency)
-        if _decide(msg, sc, rank, False, ev, stats, fields, lex)[0]:
+        calm = _decide(msg, sc, rank, False, ev, stats, fields, lex)
+        if calm[0]:
             urgent = False
+        elif stats.p_report() < _MODEL_VETO_ANY:
+            report, reason = calm  # both heads say no: a story or a question naming a danger, not filed
     if not report:
         return ParseResult(report=False, confidence=_nonreport_conf(reason, rank.best_score),
                            why_not=reason or "weak", ask=reason == "unsure")

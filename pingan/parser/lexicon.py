@@ -57,6 +57,7 @@ class Lexicon:
     emergency_re: re.Pattern | None
     past_re: re.Pattern | None
     past_narrative_re: re.Pattern | None
+    hypothetical_re: re.Pattern | None
     present_re: re.Pattern | None
     elsewhere_re: re.Pattern | None
     # regular-expression keywords ("住了十几个人", "摆了五十桌"): (pattern, kind, target, weight)
@@ -172,6 +173,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         emergency_re=_alternation(neg.get("emergency", [])),
         past_re=_alternation(neg.get("past", [])),
         past_narrative_re=_alternation(neg.get("past_narrative", [])),
+        hypothetical_re=_alternation(neg.get("hypothetical", [])),
         present_re=_alternation(neg.get("present", [])),
         elsewhere_re=_alternation(cues.get("elsewhere", [])),
         patterns=_patterns(data, taxonomy, source),
