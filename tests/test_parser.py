@@ -1171,3 +1171,23 @@ def test_a_story_both_heads_reject_is_not_filed_but_one_head_alone_never_drops_d
     _fixed_p_urgent(monkeypatch, 0.0)
     r = parse(_STORY)
     assert not r.report and not r.urgent, r
+
+
+@pytest.mark.parametrize("text, hazard", [
+    ("锦城花园5栋的电梯停在半中间了，里面有个老人", "trapped_lift"),
+    ("商场的货梯困人，里面两个工人说喘不过气", "trapped_lift"),
+    ("2栋电梯坏了，我妈被关在里头，一直在哭", "trapped_lift"),
+    ("夜市那家烧烤店起火了，火苗好高", "fire"),               # said plainly: no cooking-smoke sense
+    ("河边漂起个人，脸朝下的", "drowning"),
+    ("水库那边游客船翻了，一船人都在水里", "drowning"),
+    ("后山那段老房子的楼梯垮了，楼上的老人下不来了", "collapse"),
+    ("广场上有个人倒在地上一动不动，喊他也不答应", "casualty"),
+    ("几个人用棍棒围着一个男的打", "violence"),
+    ("幼儿园有个娃娃吃东西噎住了，脸都紫了", "casualty"),
+    ("工地的叉车撞到人了，压到腿了", "casualty"),
+    ("有个小孩爬到变压器上去了，下面的人在喊", "electric"),
+    ("燃气管子爆了 呼呼在喷 整个楼道都是气", "gas"),
+])
+def test_danger_now_in_words_the_written_corpora_use(text, hazard):
+    r = parse(text)
+    assert r.report and r.urgent and r.hazard == hazard, r
