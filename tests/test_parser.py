@@ -1191,3 +1191,16 @@ def test_a_story_both_heads_reject_is_not_filed_but_one_head_alone_never_drops_d
 def test_danger_now_in_words_the_written_corpora_use(text, hazard):
     r = parse(text)
     assert r.report and r.urgent and r.hazard == hazard, r
+
+
+def test_a_story_of_something_long_over_is_no_report():
+    r = parse("去年我们小区有人在楼道给电瓶车充电起火了，后来物业把楼道的插座都拆了")
+    assert not r.report and not r.urgent and r.why_not == "past", r
+    r = parse("跟大家讲个事，前年我们院子有户人家煤气泄漏，还好邻居闻到了，敲门把人喊醒了")
+    assert not r.report and not r.urgent, r
+
+
+def test_a_past_opening_that_is_still_so_is_a_report():
+    assert parse("去年就说要修，楼道电线老化到处是线头").report
+    r = parse("前年电梯坏过一次，后来修了，现在又坏了，老是停在半中间")
+    assert r.report, r

@@ -572,6 +572,16 @@ def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats:
     return False, "weak"
 
 
+def _story(msg: _Msg, lex: Lexicon) -> bool:
+    """A story of something long over ("前年冬天我们楼下那家人…后来…"): a narrative or past opening,
+    told as a story, and no word saying it is still so (`[story] ongoing`, the urgent rules' `present`)."""
+    if lex.story_open_re is None:
+        return False
+    w = msg.unblanked.lstrip()
+    return lex.story_open_re.search(w) is not None and _has(lex.story_told_re, w) \
+        and not _has(lex.story_ongoing_re, w) and not _has(lex.present_re, w)
+
+
 def _describes_defect(live: str, lex: Lexicon) -> bool:
     """A defect or hazard stated, not denied ("家里也没漏水" states none)."""
     if lex.defect_re is None:
@@ -598,7 +608,9 @@ def _decide(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stat
     free_text = not msg.forced_cat and not msg.form_fields and not (msg.form and msg.form.marker)
     if report and not urgent and free_text:
         out_of_scope = _scope(msg, ev, rank.best_score, lex)
-        if out_of_scope:
+        if _story(msg, lex):
+            report, reason = False, "past"
+        elif out_of_scope:
             report, reason = False, out_of_scope
         elif stats.model and stats.p_report() < _MODEL_VETO and (
                 stats.p_report() < _MODEL_VETO_ANY
@@ -627,6 +639,9 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
     stats = _Stats(msg.unblanked, tax)
     rank = _rank(sc, msg, lex, stats)
     urgent = _urgent_flag(sc, fields, msg, lex)
+    if urgent and sc.urgent_words and fields.get("urgent") is None and not msg.form_fields.get("urgent") \
+            and not _has(lex.emergency_re, msg.w) and _story(msg, lex):
+        urgent = False  # "说起燃气泄漏,前年冬天我们楼下那家人…还好邻居闻到了"
     ev = _evidence(msg, sc, lex)
     report, reason = _decide(msg, sc, rank, urgent, ev, stats, fields, lex)
     if report and urgent and sc.urgent_words and fields.get("urgent") is None and not msg.form_fields.get("urgent") \
