@@ -1204,3 +1204,12 @@ def test_a_past_opening_that_is_still_so_is_a_report():
     assert parse("去年就说要修，楼道电线老化到处是线头").report
     r = parse("前年电梯坏过一次，后来修了，现在又坏了，老是停在半中间")
     assert r.report, r
+
+
+def test_a_danger_already_over_is_all_clear_but_not_when_harm_remains():
+    for text in ("楼下垃圾堆着火了，火已经灭了，没有人受伤", "电梯困人，已经救出来了，没人受伤",
+                 "小区池塘掉下去的那个娃娃救上来了，医生说没得大问题"):
+        r = parse(text)
+        assert not r.report and not r.urgent, (text, r)
+    assert parse("河里有人落水了 还没救上来").urgent
+    assert parse("厨房着火了，火已经灭了，但是墙熏黑了电线也烧坏了").report
