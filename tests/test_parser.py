@@ -1213,3 +1213,13 @@ def test_a_danger_already_over_is_all_clear_but_not_when_harm_remains():
         assert not r.report and not r.urgent, (text, r)
     assert parse("河里有人落水了 还没救上来").urgent
     assert parse("厨房着火了，火已经灭了，但是墙熏黑了电线也烧坏了").report
+
+
+def test_a_soft_scope_cue_gives_way_when_the_model_is_sure_of_a_report(monkeypatch):
+    text = "建议管一下，楼下那家小饭馆把液化气罐就放在炉子旁边，楼上就住着人"
+    _fixed_p_report(monkeypatch, 0.5)
+    assert parse(text).why_not == "suggestion"
+    _fixed_p_report(monkeypatch, 0.97)
+    assert parse(text).report
+    # a firm cue (a price, how to pay, what to do "if") holds whatever the model says
+    assert not parse("灭火器过期了,哪里充装,多少钱一瓶").report

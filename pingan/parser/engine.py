@@ -52,6 +52,7 @@ _MODEL_CALM = 0.2      # the urgent rules fired on a message of _CALM_LEN+ chara
 _CALM_LEN = 40         # but P(danger now | report) is below this: a report, not an emergency
 # never calmed: a person already hurt, trapped, missing or in the water (the worst misses to make)
 _NEVER_CALM = frozenset({"casualty", "trapped_lift", "drowning"})
+_MODEL_KEEP = 0.9      # the words file it, a soft scope cue (question, suggestion, …) would not: kept at this
 _MODEL_ASK = 0.9       # the words cannot file it but P(report) is at least this: ask, don't drop it silently
 _HEAD_WEIGHT = 1.5     # keyword weight in the title / first sentence of a long message
 _LANDMARK_WEIGHT = 0.3 # a keyword used as a landmark ("变压器正对面") counts this much
@@ -610,6 +611,9 @@ def _decide(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stat
         out_of_scope = _scope(msg, ev, rank.best_score, lex)
         if _story(msg, lex):
             report, reason = False, "past"
+        elif out_of_scope and stats.model and stats.p_report() >= _MODEL_KEEP \
+                and not any(rx.search(msg.unblanked) for rx in lex.scope_firm.values()):
+            pass  # a scope cue in a message that plainly reads as a hazard report ("能不能组织一次…")
         elif out_of_scope:
             report, reason = False, out_of_scope
         elif stats.model and stats.p_report() < _MODEL_VETO and (
