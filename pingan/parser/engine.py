@@ -45,9 +45,9 @@ _NB_TIE_WEIGHT = 2.0   # a near-tie is settled by keyword score + weight × P(ca
 _NB_CAT_MIN = 0.55     # no category words at all: take the model's category above this
 _NB_ITEM_MIN = 0.6     # no item decided by keywords: take the model's item above this
 _NB_REPORT_MIN = 0.85  # a weak message with some evidence reads like a report above this: ask
-_MODEL_VETO = 0.35     # the words would file it but P(report) is below this and no defect, problem word or
+_MODEL_VETO = 0.4      # the words would file it but P(report) is below this and no defect, problem word or
                        # request is stated: not filed (asked when no scope cue says why)
-_MODEL_VETO_ANY = 0.12 # below this it is not filed even so (never a danger now: those are always filed)
+_MODEL_VETO_ANY = 0.15 # below this it is not filed even so (never a danger now: those are always filed)
 _MODEL_CALM = 0.2      # the urgent rules fired on a message of _CALM_LEN+ characters with no cry for help,
 _CALM_LEN = 40         # but P(danger now | report) is below this: a report, not an emergency
 # never calmed: a person already hurt, trapped, missing or in the water (the worst misses to make)
