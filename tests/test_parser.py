@@ -1223,3 +1223,7 @@ def test_a_soft_scope_cue_gives_way_when_the_model_is_sure_of_a_report(monkeypat
     assert parse(text).report
     # a firm cue (a price, how to pay, what to do "if") holds whatever the model says
     assert not parse("灭火器过期了,哪里充装,多少钱一瓶").report
+
+
+def test_people_habitually_in_a_lift_are_not_trapped():
+    assert not parse("那个货梯门关不上还在用，送货的人天天挤在里面").urgent
