@@ -1227,3 +1227,8 @@ def test_a_soft_scope_cue_gives_way_when_the_model_is_sure_of_a_report(monkeypat
 
 def test_people_habitually_in_a_lift_are_not_trapped():
     assert not parse("那个货梯门关不上还在用，送货的人天天挤在里面").urgent
+
+
+def test_a_place_never_begins_inside_an_administrative_name():
+    r = parse("新都区新繁街道繁江北路菜市场门口有个摊子卖的肉是臭的")
+    assert r.location == "新都区新繁街道繁江北路菜市场门口", r
