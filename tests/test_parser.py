@@ -864,6 +864,12 @@ def test_a_first_character_check_keeps_every_match():
     ("好像是502那家在楼道里充电瓶车", "502"),
     ("华阳万达二楼的安全出口被锁了", "华阳万达二楼"),
     ("说是吃了学校食堂的饭好多人拉肚子", "学校食堂"),
+    # venues the written corpora's train parts name with no estate (issue 14, item 5)
+    ("我爸住的那个养老院伙食太差了，饭菜都是馊的", "养老院"),
+    ("网吧门口有人在打架，拿着刀", "网吧门口"),
+    ("操场边上那个灯杆漏电，有个学生被电了一下", "操场边上"),
+    ("巷子口那根电线掉下来了在冒火花", "巷子口"),
+    ("教室后面的插座烧黑了，一插就冒火花", "教室"),
 ])
 def test_generic_places_residents_name(text, place):
     assert parse(text).location == place
