@@ -1238,3 +1238,14 @@ def test_people_habitually_in_a_lift_are_not_trapped():
 def test_a_place_never_begins_inside_an_administrative_name():
     r = parse("新都区新繁街道繁江北路菜市场门口有个摊子卖的肉是臭的")
     assert r.location == "新都区新繁街道繁江北路菜市场门口", r
+
+
+@pytest.mark.parametrize("text, item", [
+    ("仓库旁边那户人家堆了几十桶农药，门口就是小学", "危化品存放"),
+    ("小区后面的茶馆天天有人推筒子，输赢几千", "黄赌毒"),
+    ("那个屠宰场每天把血水往沟里排", "生产性排污企业"),
+    ("我们楼新搬来一个刚从监狱出来的人，天天喝酒骂人", "社区特殊人群"),
+])
+def test_vocabulary_from_the_written_corpora(text, item):
+    r = parse(text)
+    assert r.report and r.item == item, r
