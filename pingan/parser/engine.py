@@ -9,10 +9,11 @@
 2. `_scan`: keywords (taxonomy items + category words; negated hits dropped except missing safety
    equipment; title words of a long message weigh more, landmark uses less) and urgent rules
    (triggers, `with`/`unless` words, cancelled when negated, hypothetical, a rule, or past).
-3. `_rank`: category totals; a near-tie goes to the statistical model.
+3. `_rank`: category totals; a near-tie goes to the statistical model (pingan/parser/model.py).
 4. `_gate` and `_scope`: report or not, and `why_not` (chatter, notice, all_clear, question,
-   billing, licensing, service_complaint, suggestion, other_sense, weak, unsure). The model
-   never files a report alone: it can only make the bot ask (`ask`).
+   billing, licensing, service_complaint, suggestion, other_sense, past, weak, unsure), then the
+   model's veto, keep and ask (`_decide`) and, for danger now, its calm. The model never files a
+   report alone: it can only make the bot ask (`ask`), drop a report or calm an urgency.
 5. `_report`: item (`_choose`), place nearest the hazard (`_locate`, location.py), confidence,
    and for danger now the `hazard` kind and size 大.
 """
@@ -39,12 +40,12 @@ _QUESTION_AFTER = re.compile(r"^.{0,3}?(?:吗|没有|没|不|\?|么)")
 # phrases that contain a cue word by accident ("今天天气" has "天天")
 _CUE_BLANK = ("有没有", "今天天", "明天天", "昨天天", "每天天", "后天天")
 _NEG_BEFORE_CLEAR = re.compile(r"(?:没|未|不|没有|还没|无法|不能)$")
-# statistical fallback (pingan/parser/model.py): when it is consulted and how far it is trusted
-_NB_TIE = 1.0          # keyword categories closer than this are a near-tie
-_NB_TIE_WEIGHT = 2.0   # a near-tie is settled by keyword score + weight × P(category)
-_NB_CAT_MIN = 0.55     # no category words at all: take the model's category above this
-_NB_ITEM_MIN = 0.6     # no item decided by keywords: take the model's item above this
-_NB_REPORT_MIN = 0.85  # a weak message with some evidence reads like a report above this: ask
+# the linear models (pingan/parser/model.py): when they are consulted and how far they are trusted
+_MODEL_TIE = 1.0       # keyword categories closer than this are a near-tie
+_MODEL_TIE_WEIGHT = 2.0  # a near-tie is settled by keyword score + weight × P(category)
+_MODEL_CAT_MIN = 0.55  # no category words at all: take the model's category above this
+_MODEL_ITEM_MIN = 0.6  # no item decided by keywords: take the model's item above this
+_MODEL_REPORT_MIN = 0.85  # a weak message with some evidence reads like a report above this: ask
 _MODEL_VETO = 0.4      # the words would file it but P(report) is below this and no defect, problem word or
                        # request is stated: not filed (asked when no scope cue says why)
 _MODEL_VETO_ANY = 0.15 # below this it is not filed even so (never a danger now: those are always filed)
@@ -475,10 +476,10 @@ def _rank(sc: _Scan, msg: _Msg, lex: Lexicon, stats: _Stats) -> _Rank:
                 pos.append(sc.cat_first[cat.code])
             firsts[cat.code] = min(pos) if pos else 10 ** 9
     ranked = sorted(totals, key=lambda k: (-totals[k], -sc.urgent_cats.get(k, 0.0), firsts.get(k, 0)))
-    if not msg.forced_cat and len(ranked) >= 2 and totals[ranked[0]] - totals[ranked[1]] < _NB_TIE:
-        close = [k for k in ranked if totals[ranked[0]] - totals[k] < _NB_TIE]
+    if not msg.forced_cat and len(ranked) >= 2 and totals[ranked[0]] - totals[ranked[1]] < _MODEL_TIE:
+        close = [k for k in ranked if totals[ranked[0]] - totals[k] < _MODEL_TIE]
         p = stats.categories()
-        ranked = sorted(close, key=lambda k: -(totals[k] + _NB_TIE_WEIGHT * p.get(k, 0.0))) \
+        ranked = sorted(close, key=lambda k: -(totals[k] + _MODEL_TIE_WEIGHT * p.get(k, 0.0))) \
             + [k for k in ranked if k not in close]
     best_cat = msg.forced_cat or (ranked[0] if ranked else None)
     return _Rank(item_score=item_score, best_cat=best_cat, best_score=totals.get(best_cat, 0.0) if best_cat else 0.0,
@@ -549,7 +550,7 @@ def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats:
         return False, "notice"  # "新闻上说外地有个小区着火了"
     if marker and not msg.form_fields and not msg.forced_cat and score == 0 and sc.live_hits == 0 \
             and not _has(lex.problem_re, form.rest) and not _has(lex.strong_problem_re, form.rest) \
-            and (len(_STRIP_CHATTER.sub("", form.rest)) < 6 or _Stats(form.rest, stats.tax).p_report() < _NB_REPORT_MIN):
+            and (len(_STRIP_CHATTER.sub("", form.rest)) < 6 or _Stats(form.rest, stats.tax).p_report() < _MODEL_REPORT_MIN):
         return False, "weak"  # "上报一下", "上报街道了,等回复": a marker naming no hazard
     if marker or msg.form_fields:
         all_clear = bool(zones) and sc.live_hits == 0 and not msg.forced_cat
@@ -568,7 +569,7 @@ def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats:
     if (problem >= 2 or ev.strong and problem >= 1) and long_enough >= 8 and not zones:
         # problem words but no hazard named: the model would have to pick the topic alone
         return (True, "") if score > 0 else (False, "unsure")
-    if (score > 0 or problem >= 1) and long_enough >= 6 and not zones and stats.p_report() >= _NB_REPORT_MIN:
+    if (score > 0 or problem >= 1) and long_enough >= 6 and not zones and stats.p_report() >= _MODEL_REPORT_MIN:
         return False, "unsure"  # the words are thin but the message reads like a report: ask
     return False, "weak"
 
@@ -708,17 +709,17 @@ def _choose(msg: _Msg, sc: _Scan, rank: _Rank, stats: _Stats, tax: Taxonomy):
                 item = top[2]  # tie: first mentioned
             elif len(cands) >= 2:
                 name, p = stats.item(best_cat, {x[2].name for x in cands})
-                item = tax.item(name) if name and p >= _NB_ITEM_MIN else None
+                item = tax.item(name) if name and p >= _MODEL_ITEM_MIN else None
         elif not sc.urgent_items and not sc.cat_score.get(best_cat):
             name, p = stats.item(best_cat)
-            item = tax.item(name) if name and p >= _NB_ITEM_MIN else None
+            item = tax.item(name) if name and p >= _MODEL_ITEM_MIN else None
     if best_cat is None and not msg.forced_cat:
         p = stats.categories()
         top_cat = max(p, key=p.get) if p else None
-        if top_cat and p[top_cat] >= _NB_CAT_MIN and top_cat != "other":
+        if top_cat and p[top_cat] >= _MODEL_CAT_MIN and top_cat != "other":
             best_cat = top_cat
             name, pi = stats.item(top_cat)
-            item = tax.item(name) if name and pi >= _NB_ITEM_MIN else None
+            item = tax.item(name) if name and pi >= _MODEL_ITEM_MIN else None
     return item, best_cat or "other"
 
 
