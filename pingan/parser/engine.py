@@ -9,10 +9,11 @@
 2. `_scan`: keywords (taxonomy items + category words; negated hits dropped except missing safety
    equipment; title words of a long message weigh more, landmark uses less) and urgent rules
    (triggers, `with`/`unless` words, cancelled when negated, hypothetical, a rule, or past).
-3. `_rank`: category totals; a near-tie goes to the statistical model.
+3. `_rank`: category totals; a near-tie goes to the statistical model (pingan/parser/model.py).
 4. `_gate` and `_scope`: report or not, and `why_not` (chatter, notice, all_clear, question,
-   billing, licensing, service_complaint, suggestion, other_sense, weak, unsure). The model
-   never files a report alone: it can only make the bot ask (`ask`).
+   billing, licensing, service_complaint, suggestion, other_sense, past, weak, unsure), then the
+   model's veto, keep and ask (`_decide`) and, for danger now, its calm. The model never files a
+   report alone: it can only make the bot ask (`ask`), drop a report or calm an urgency.
 5. `_report`: item (`_choose`), place nearest the hazard (`_locate`, location.py), confidence,
    and for danger now the `hazard` kind and size 大.
 """
@@ -39,12 +40,21 @@ _QUESTION_AFTER = re.compile(r"^.{0,3}?(?:吗|没有|没|不|\?|么)")
 # phrases that contain a cue word by accident ("今天天气" has "天天")
 _CUE_BLANK = ("有没有", "今天天", "明天天", "昨天天", "每天天", "后天天")
 _NEG_BEFORE_CLEAR = re.compile(r"(?:没|未|不|没有|还没|无法|不能)$")
-# statistical fallback (pingan/parser/model.py): when it is consulted and how far it is trusted
-_NB_TIE = 1.0          # keyword categories closer than this are a near-tie
-_NB_TIE_WEIGHT = 2.0   # a near-tie is settled by keyword score + weight × P(category)
-_NB_CAT_MIN = 0.55     # no category words at all: take the model's category above this
-_NB_ITEM_MIN = 0.6     # no item decided by keywords: take the model's item above this
-_NB_REPORT_MIN = 0.85  # a weak message with some evidence reads like a report above this: ask
+# the linear models (pingan/parser/model.py): when they are consulted and how far they are trusted
+_MODEL_TIE = 1.0       # keyword categories closer than this are a near-tie
+_MODEL_TIE_WEIGHT = 2.0  # a near-tie is settled by keyword score + weight × P(category)
+_MODEL_CAT_MIN = 0.55  # no category words at all: take the model's category above this
+_MODEL_ITEM_MIN = 0.6  # no item decided by keywords: take the model's item above this
+_MODEL_REPORT_MIN = 0.85  # a weak message with some evidence reads like a report above this: ask
+_MODEL_VETO = 0.4      # the words would file it but P(report) is below this and no defect, problem word or
+                       # request is stated: not filed (asked when no scope cue says why)
+_MODEL_VETO_ANY = 0.15 # below this it is not filed even so (never a danger now: those are always filed)
+_MODEL_CALM = 0.2      # the urgent rules fired on a message of _CALM_LEN+ characters with no cry for help,
+_CALM_LEN = 40         # but P(danger now | report) is below this: a report, not an emergency
+# never calmed: a person already hurt, trapped, missing or in the water (the worst misses to make)
+_NEVER_CALM = frozenset({"casualty", "trapped_lift", "drowning"})
+_MODEL_KEEP = 0.9      # the words file it, a soft scope cue (question, suggestion, …) would not: kept at this
+_MODEL_ASK = 0.9       # the words cannot file it but P(report) is at least this: ask, don't drop it silently
 _HEAD_WEIGHT = 1.5     # keyword weight in the title / first sentence of a long message
 _LANDMARK_WEIGHT = 0.3 # a keyword used as a landmark ("变压器正对面") counts this much
 _LONG = 80             # characters from which a message is "long" (title weighs more, scope from title)
@@ -59,9 +69,10 @@ class _Stats:
         self.text, self.tax = text, tax
         self.model = get_model()
         self._cats: dict[str, float] | None = None
-        self._feats: list[str] | None = None
+        self._feats: tuple[list[str], float] | None = None
+        self._p: float | None = None
 
-    def feats(self) -> list[str]:
+    def feats(self) -> tuple[list[str], float]:
         """The message's n-grams, computed once for all the look-ups below."""
         if self._feats is None:
             self._feats = self.model.ngrams(self.text)
@@ -89,8 +100,13 @@ class _Stats:
         best = max(post, key=post.get)
         return (best if best in names else None), post[best]
 
+    def p_urgent(self) -> float:
+        return self.model.p_urgent(self.text, self.feats()) if self.model else 1.0
+
     def p_report(self) -> float:
-        return self.model.p_report(self.text, self.feats()) if self.model else 0.0
+        if self._p is None:
+            self._p = self.model.p_report(self.text, self.feats()) if self.model else 0.0
+        return self._p
 
 
 @dataclass
@@ -283,6 +299,8 @@ def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool)
         return True
     # a time long gone earlier in the sentence ("上个月电梯困过人,老人在里面关了一个小时")
     s0, _ = _bounds(w, pos, _SENT_END, limit=50)
+    if not emergency and _has_in(lex.hypothetical_re, w, s0, pos) and not _has_in(lex.present_re, w, c0, c1):
+        return True  # "如果遇到有人落水,不会游泳应该怎么救", "假如说晚上电梯坏了把人关在里头"
     return _has_in(lex.past_narrative_re, w, s0, pos) and not _has_in(lex.present_re, w, s0, c1)
 
 
@@ -458,10 +476,10 @@ def _rank(sc: _Scan, msg: _Msg, lex: Lexicon, stats: _Stats) -> _Rank:
                 pos.append(sc.cat_first[cat.code])
             firsts[cat.code] = min(pos) if pos else 10 ** 9
     ranked = sorted(totals, key=lambda k: (-totals[k], -sc.urgent_cats.get(k, 0.0), firsts.get(k, 0)))
-    if not msg.forced_cat and len(ranked) >= 2 and totals[ranked[0]] - totals[ranked[1]] < _NB_TIE:
-        close = [k for k in ranked if totals[ranked[0]] - totals[k] < _NB_TIE]
+    if not msg.forced_cat and len(ranked) >= 2 and totals[ranked[0]] - totals[ranked[1]] < _MODEL_TIE:
+        close = [k for k in ranked if totals[ranked[0]] - totals[k] < _MODEL_TIE]
         p = stats.categories()
-        ranked = sorted(close, key=lambda k: -(totals[k] + _NB_TIE_WEIGHT * p.get(k, 0.0))) \
+        ranked = sorted(close, key=lambda k: -(totals[k] + _MODEL_TIE_WEIGHT * p.get(k, 0.0))) \
             + [k for k in ranked if k not in close]
     best_cat = msg.forced_cat or (ranked[0] if ranked else None)
     return _Rank(item_score=item_score, best_cat=best_cat, best_score=totals.get(best_cat, 0.0) if best_cat else 0.0,
@@ -532,7 +550,7 @@ def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats:
         return False, "notice"  # "新闻上说外地有个小区着火了"
     if marker and not msg.form_fields and not msg.forced_cat and score == 0 and sc.live_hits == 0 \
             and not _has(lex.problem_re, form.rest) and not _has(lex.strong_problem_re, form.rest) \
-            and (len(_STRIP_CHATTER.sub("", form.rest)) < 6 or _Stats(form.rest, stats.tax).p_report() < _NB_REPORT_MIN):
+            and (len(_STRIP_CHATTER.sub("", form.rest)) < 6 or _Stats(form.rest, stats.tax).p_report() < _MODEL_REPORT_MIN):
         return False, "weak"  # "上报一下", "上报街道了,等回复": a marker naming no hazard
     if marker or msg.form_fields:
         all_clear = bool(zones) and sc.live_hits == 0 and not msg.forced_cat
@@ -551,9 +569,19 @@ def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats:
     if (problem >= 2 or ev.strong and problem >= 1) and long_enough >= 8 and not zones:
         # problem words but no hazard named: the model would have to pick the topic alone
         return (True, "") if score > 0 else (False, "unsure")
-    if (score > 0 or problem >= 1) and long_enough >= 6 and not zones and stats.p_report() >= _NB_REPORT_MIN:
+    if (score > 0 or problem >= 1) and long_enough >= 6 and not zones and stats.p_report() >= _MODEL_REPORT_MIN:
         return False, "unsure"  # the words are thin but the message reads like a report: ask
     return False, "weak"
+
+
+def _story(msg: _Msg, lex: Lexicon) -> bool:
+    """A story of something long over ("前年冬天我们楼下那家人…后来…"): a narrative or past opening,
+    told as a story, and no word saying it is still so (`[story] ongoing`, the urgent rules' `present`)."""
+    if lex.story_open_re is None:
+        return False
+    w = msg.unblanked.lstrip()
+    return lex.story_open_re.search(w) is not None and _has(lex.story_told_re, w) \
+        and not _has(lex.story_ongoing_re, w) and not _has(lex.present_re, w)
 
 
 def _describes_defect(live: str, lex: Lexicon) -> bool:
@@ -575,6 +603,37 @@ def _scope(msg: _Msg, ev: _Evidence, score: float, lex: Lexicon) -> str | None:
     return next((reason for reason, rx in lex.scope.items() if rx.search(msg.unblanked)), None)
 
 
+def _decide(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats: _Stats, fields: dict,
+            lex: Lexicon) -> tuple[bool, str]:
+    """Report or not and why not: the rules' gate, the scope, then the model's veto and ask."""
+    report, reason = _gate(msg, sc, rank, urgent, ev, stats, lex)
+    free_text = not msg.forced_cat and not msg.form_fields and not (msg.form and msg.form.marker)
+    if report and not urgent and free_text:
+        out_of_scope = _scope(msg, ev, rank.best_score, lex)
+        if _story(msg, lex):
+            report, reason = False, "past"
+        elif out_of_scope and stats.model and stats.p_report() >= _MODEL_KEEP \
+                and not any(rx.search(msg.unblanked) for rx in lex.scope_firm.values()):
+            pass  # a scope cue in a message that plainly reads as a hazard report ("能不能组织一次…")
+        elif out_of_scope:
+            report, reason = False, out_of_scope
+        elif stats.model and stats.p_report() < _MODEL_VETO and (
+                stats.p_report() < _MODEL_VETO_ANY
+                or not ev.strong and not ev.problem and not _describes_defect(ev.live, lex)):
+            # hazard words, but the message reads like none of the reports the model was trained on
+            report, reason = False, "other_sense" if msg.senses else "unsure"
+    if not report and reason in ("weak", "chatter", "unsure") and not msg.chatter:
+        reason = _scope(msg, ev, rank.best_score, lex) or ("other_sense" if msg.senses else reason)
+    if not report and reason == "weak" and free_text and not msg.zones and len(msg.bare) >= 6 \
+            and stats.model and stats.p_report() >= _MODEL_ASK:
+        reason = "unsure"  # no hazard words the rules trust, but it reads like a report: ask
+    if "report" in fields and fields["report"] is not None:
+        report = bool(fields["report"])
+    if msg.forced_cat and "report" not in fields:
+        report = True
+    return report, reason
+
+
 def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = None) -> ParseResult:
     """Classify one message. `fields` (category/item/location/description/urgent/report) override."""
     tax = taxonomy or default_taxonomy()
@@ -582,21 +641,24 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
     lex, fields = rt.lex, fields or {}
     msg = _prepare(text, fields, rt)
     sc = _scan(msg.w, lex, msg.zones, msg.head_end) if not msg.chatter else _Scan()
-    stats = _Stats(msg.w, tax)
+    stats = _Stats(msg.unblanked, tax)
     rank = _rank(sc, msg, lex, stats)
     urgent = _urgent_flag(sc, fields, msg, lex)
+    if urgent and sc.urgent_words and fields.get("urgent") is None and not msg.form_fields.get("urgent") \
+            and not _has(lex.emergency_re, msg.w) and _story(msg, lex):
+        urgent = False  # "说起燃气泄漏,前年冬天我们楼下那家人…还好邻居闻到了"
     ev = _evidence(msg, sc, lex)
-    report, reason = _gate(msg, sc, rank, urgent, ev, stats, lex)
-    if report and not urgent and not msg.forced_cat and not msg.form_fields and not (msg.form and msg.form.marker):
-        out_of_scope = _scope(msg, ev, rank.best_score, lex)
-        if out_of_scope:
-            report, reason = False, out_of_scope
-    if not report and reason in ("weak", "chatter", "unsure") and not msg.chatter:
-        reason = _scope(msg, ev, rank.best_score, lex) or ("other_sense" if msg.senses else reason)
-    if "report" in fields and fields["report"] is not None:
-        report = bool(fields["report"])
-    if msg.forced_cat and "report" not in fields:
-        report = True
+    report, reason = _decide(msg, sc, rank, urgent, ev, stats, fields, lex)
+    if report and urgent and sc.urgent_words and fields.get("urgent") is None and not msg.form_fields.get("urgent") \
+            and len(msg.bare) >= _CALM_LEN and stats.model is not None and not _has(lex.emergency_re, msg.w) \
+            and not (sc.hazards & _NEVER_CALM) and stats.p_urgent() < _MODEL_CALM:
+        # a past incident, a hypothetical or a long complaint naming a danger word: a report, not an
+        # emergency, if it is still filed as one without the danger (the model never drops an emergency)
+        calm = _decide(msg, sc, rank, False, ev, stats, fields, lex)
+        if calm[0]:
+            urgent = False
+        elif stats.p_report() < _MODEL_VETO_ANY:
+            report, reason = calm  # both heads say no: a story or a question naming a danger, not filed
     if not report:
         return ParseResult(report=False, confidence=_nonreport_conf(reason, rank.best_score),
                            why_not=reason or "weak", ask=reason == "unsure")
@@ -647,17 +709,17 @@ def _choose(msg: _Msg, sc: _Scan, rank: _Rank, stats: _Stats, tax: Taxonomy):
                 item = top[2]  # tie: first mentioned
             elif len(cands) >= 2:
                 name, p = stats.item(best_cat, {x[2].name for x in cands})
-                item = tax.item(name) if name and p >= _NB_ITEM_MIN else None
+                item = tax.item(name) if name and p >= _MODEL_ITEM_MIN else None
         elif not sc.urgent_items and not sc.cat_score.get(best_cat):
             name, p = stats.item(best_cat)
-            item = tax.item(name) if name and p >= _NB_ITEM_MIN else None
+            item = tax.item(name) if name and p >= _MODEL_ITEM_MIN else None
     if best_cat is None and not msg.forced_cat:
         p = stats.categories()
         top_cat = max(p, key=p.get) if p else None
-        if top_cat and p[top_cat] >= _NB_CAT_MIN and top_cat != "other":
+        if top_cat and p[top_cat] >= _MODEL_CAT_MIN and top_cat != "other":
             best_cat = top_cat
             name, pi = stats.item(top_cat)
-            item = tax.item(name) if name and pi >= _NB_ITEM_MIN else None
+            item = tax.item(name) if name and pi >= _MODEL_ITEM_MIN else None
     return item, best_cat or "other"
 
 
@@ -674,6 +736,12 @@ def _locate(msg: _Msg, sc: _Scan, item, fields: dict, rt: _Runtime) -> str | Non
     if focus is None:
         focus = sc.urgent_pos
     return as_written(msg.text, rt.places.best(msg.c, focus)) or None
+
+
+def model_text(text: str, taxonomy: Taxonomy | None = None) -> str:
+    """The text the statistical model scores (and is trained on): cleaned, rewritten, forwarding
+    lead-ins blanked; other senses of hazard words are kept, so the model learns them too."""
+    return _prepare(text, {}, _runtime(taxonomy or default_taxonomy())).unblanked
 
 
 def _nonreport_conf(reason: str, score: float) -> float:

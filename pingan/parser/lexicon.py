@@ -57,6 +57,7 @@ class Lexicon:
     emergency_re: re.Pattern | None
     past_re: re.Pattern | None
     past_narrative_re: re.Pattern | None
+    hypothetical_re: re.Pattern | None
     present_re: re.Pattern | None
     elsewhere_re: re.Pattern | None
     # regular-expression keywords ("住了十几个人", "摆了五十桌"): (pattern, kind, target, weight)
@@ -96,6 +97,10 @@ class Lexicon:
     scope_firm: dict[str, re.Pattern] = field(default_factory=dict)
     # a defect or hazard actually described ("坏了", "堵死", "没有护栏"): keeps a message in scope
     defect_re: re.Pattern | None = None
+    # a story of something long over: its opening frame, and words that say it is still going on
+    story_open_re: re.Pattern | None = None
+    story_told_re: re.Pattern | None = None
+    story_ongoing_re: re.Pattern | None = None
     # right after a keyword, it is only a landmark: "变压器正对面", "消防通道口那家店"
     landmark_re: re.Pattern | None = None
     # places named after what goes on there ("社区活动中心", "会议室"): no group notice
@@ -172,6 +177,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         emergency_re=_alternation(neg.get("emergency", [])),
         past_re=_alternation(neg.get("past", [])),
         past_narrative_re=_alternation(neg.get("past_narrative", [])),
+        hypothetical_re=_alternation(neg.get("hypothetical", [])),
         present_re=_alternation(neg.get("present", [])),
         elsewhere_re=_alternation(cues.get("elsewhere", [])),
         patterns=_patterns(data, taxonomy, source),
@@ -192,6 +198,9 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         urgent_yes=frozenset(str(v).lower() for v in forms.get("urgent_values", {}).get("yes", [])),
         senses_re=_regexes(data.get("senses", {}).get("other", []), source, "senses.other"),
         scope=scope, scope_firm=scope_firm, defect_re=_regexes(scope_raw.get("defect", []), source, "scope.defect"),
+        story_open_re=_regexes(data.get("story", {}).get("opener", []), source, "story.opener"),
+        story_told_re=_regexes(data.get("story", {}).get("told", []), source, "story.told"),
+        story_ongoing_re=_regexes(data.get("story", {}).get("ongoing", []), source, "story.ongoing"),
         landmark_re=_regexes(data.get("location", {}).get("landmark_after", []), source, "location.landmark_after"),
         location=data.get("location", {}),
         item_category={i.name: c.code for c in taxonomy.categories for i in c.items},

@@ -320,6 +320,12 @@ class LocationFinder:
             # "锦江区玉林街道" + "南苑新村", "东升街道" + "和平里" + "12幢": the level and the estate are one place
             end = nxt.end
         start = self._with_admin(s, top.start) if top.named else top.start
+        if start < end and s[start] in "区县市镇乡" and self.admin_tail is not None:
+            # the span begins inside a level's name ("新都区新繁街道…" found as "区新繁街道…"): take the whole level
+            for k in range(max(0, start - 4), start):
+                if self.admin_tail.fullmatch(s[k:start + 1]) and not any(ch in "省市区县镇乡" for ch in s[k:start]):
+                    start = self._with_admin(s, k)
+                    break
         out = s[start:end].strip(" ,的")
         return out or None
 

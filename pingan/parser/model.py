@@ -1,14 +1,24 @@
-"""A small statistical fallback: character 1–3-gram multinomial Naive Bayes, pure Python.
+"""The statistical side of the parser: two linear models over character n-grams, pure Python.
 
-Trained by scripts/train_parser_model.py from the labelled JSONL in tests/data (holdout files
-excluded) plus the taxonomy keywords, written to pingan/data/parser_model.json and loaded
-lazily once, offline. The rule engine stays in charge; this model is consulted only when the
-keywords are unsure: no category words at all, a near-tie between categories, a category
-with no item, or a message the rules would drop as too weak to be a report.
+Trained by scripts/train_parser_model.py (scikit-learn logistic regression, at training time
+only: `pip install -e .[train]`) from the labelled JSONL in tests/data (held-out files excluded)
+plus the taxonomy keywords, exported to pingan/data/parser_model.json and loaded lazily once,
+offline. Scoring is a sparse dot product: no scikit-learn, numpy or jieba at run time.
 
-Two models share the file:
-  `topic`  labels are item names, or "cat:<code>" for reports filed with a category only;
-  `report` labels are "yes" / "no" (hazard report or chatter/notice).
+Features: the distinct character 1–3-grams inside runs of CJK/letters/digits (digits folded to
+'0') of the first `MAX_CHARS` characters, each worth 1/sqrt(number of distinct n-grams) (an
+L2-normalised binary vector), so short and long messages score on the same scale.
+
+Three heads share the file:
+  `report` yes/no: is this a hazard report at all (binary logistic regression);
+  `topic`  item names, or "cat:<code>" for reports filed with a category only (multinomial);
+  `urgent` yes/no among reports: danger to life now (binary), used only to calm a longer message
+           the urgent rules flagged (a past incident, a hypothetical, a long complaint).
+
+The rule engine stays in charge (pingan/parser/engine.py): the model gates reports (a message
+the words would file but the model clearly takes for no report is not filed; one it clearly takes
+for a report that the words cannot file makes the bot ask) and settles ties and thin evidence for
+the category and item. It never files a report on its own.
 """
 
 from __future__ import annotations
@@ -19,14 +29,16 @@ import re
 from importlib import resources
 
 _RUN = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
+_DIGITS = re.compile(r"[0-9]+")
 MAX_N = 3
+MAX_CHARS = 400  # a long complaint says what it is about early on; keeps the cost bounded
 
 
 def features(text: str) -> list[str]:
     """Character n-grams (1..3) inside runs of CJK/letters/digits; digits folded to '0'."""
     out: list[str] = []
-    for run in _RUN.findall(text.lower()):
-        run = re.sub(r"[0-9]+", "0", run)
+    for run in _RUN.findall(text[:MAX_CHARS].lower()):
+        run = _DIGITS.sub("0", run)
         n_run = len(run)
         for n in range(1, MAX_N + 1):
             for i in range(n_run - n + 1):
@@ -34,59 +46,65 @@ def features(text: str) -> list[str]:
     return out
 
 
-class NaiveBayes:
-    def __init__(self, data: dict, alpha: float = 0.3):
-        self.labels: list[str] = list(data["labels"])
-        self.counts: dict[str, dict[str, int]] = data["counts"]
-        self.totals: dict[str, int] = data["totals"]
-        self.docs: dict[str, int] = data["docs"]
-        self.vocab = max(1, int(data["vocab"]))
-        self.alpha = alpha
-        self.known = frozenset(f for c in self.counts.values() for f in c)
-        n_docs = sum(self.docs.values()) or 1
-        self.log_prior = {lb: math.log((self.docs.get(lb, 0) + 1) / (n_docs + len(self.labels))) for lb in self.labels}
-        self.log_denom = {lb: math.log(self.totals.get(lb, 0) + alpha * self.vocab) for lb in self.labels}
-        # computed once at load: each label's log-likelihood of an n-gram it never saw, and for each
-        # n-gram the labels that did see it with how much more likely it is there; a message is then
-        # scored by the few labels per n-gram that saw it, not by every label
-        self.log_unseen = [math.log(alpha) - self.log_denom[lb] for lb in self.labels]
-        self.index = {lb: i for i, lb in enumerate(self.labels)}
-        self.seen: dict[str, list[tuple[int, float]]] = {}
-        for i, lb in enumerate(self.labels):
-            for f, n in self.counts.get(lb, {}).items():
-                self.seen.setdefault(f, []).append((i, math.log(n + alpha) - math.log(alpha)))
+def vector(text: str) -> tuple[list[str], float]:
+    """The distinct n-grams and the value each carries (1/sqrt(count)): the model's input."""
+    feats = list(dict.fromkeys(features(text)))
+    return feats, (1.0 / math.sqrt(len(feats)) if feats else 0.0)
 
-    def log_scores(self, feats: list[str], labels=None) -> dict[str, float]:
-        feats = [f for f in feats if f in self.known]  # unseen n-grams say nothing about any label
-        scores = [self.log_prior[lb] + len(feats) * self.log_unseen[i] for i, lb in enumerate(self.labels)]
-        for f in feats:
-            for i, gain in self.seen[f]:
-                scores[i] += gain
-        return {lb: scores[self.index[lb]] for lb in (self.labels if labels is None else labels)}
 
-    @staticmethod
-    def posterior(scores: dict[str, float]) -> dict[str, float]:
-        if not scores:
-            return {}
-        top = max(scores.values())
-        ex = {k: math.exp(v - top) for k, v in scores.items()}
-        z = sum(ex.values())
-        return {k: v / z for k, v in ex.items()}
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _softmax(scores: dict[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    top = max(scores.values())
+    ex = {k: math.exp(v - top) for k, v in scores.items()}
+    z = sum(ex.values())
+    return {k: v / z for k, v in ex.items()}
 
 
 class ParserModel:
     def __init__(self, data: dict):
-        self.topic = NaiveBayes(data["topic"])
-        self.report = NaiveBayes(data["report"])
+        if data.get("version") != 2:
+            raise ValueError("not a linear parser model")
+        rep = data["report"]
+        self.report_bias: float = float(rep["bias"])
+        self.report_w: dict[str, float] = rep["w"]
+        urg = data["urgent"]
+        self.urgent_bias: float = float(urg["bias"])
+        self.urgent_w: dict[str, float] = urg["w"]
+        top = data["topic"]
+        self.labels: list[str] = list(top["labels"])
+        self.topic_bias: list[float] = [float(b) for b in top["bias"]]
+        # feature -> [(label index, weight), ...]; stored as flat [i, w, i, w, ...] lists
+        self.topic_w: dict[str, list[tuple[int, float]]] = {
+            f: list(zip(v[0::2], v[1::2])) for f, v in top["w"].items()}
         self.label_cat: dict[str, str] = data["label_cat"]
 
     @staticmethod
-    def ngrams(text: str) -> list[str]:
-        return features(text)[:600]  # long complaints: the first few hundred n-grams are plenty
+    def ngrams(text: str) -> tuple[list[str], float]:
+        return vector(text)
 
-    def categories(self, text: str, feats: list[str] | None = None) -> dict[str, float]:
+    def _topic_scores(self, vec: tuple[list[str], float]) -> list[float]:
+        feats, value = vec
+        scores = list(self.topic_bias)
+        tw = self.topic_w
+        for f in feats:
+            ws = tw.get(f)
+            if ws:
+                for i, w in ws:
+                    scores[i] += value * w
+        return scores
+
+    def categories(self, text: str, feats=None) -> dict[str, float]:
         """P(category | text), summing the item labels of each category."""
-        post = NaiveBayes.posterior(self.topic.log_scores(feats or self.ngrams(text)))
+        scores = self._topic_scores(feats or self.ngrams(text))
+        post = _softmax(dict(zip(self.labels, scores)))
         out: dict[str, float] = {}
         for lb, p in post.items():
             c = self.label_cat.get(lb)
@@ -94,13 +112,23 @@ class ParserModel:
                 out[c] = out.get(c, 0.0) + p
         return out
 
-    def items(self, text: str, category: str, feats: list[str] | None = None) -> dict[str, float]:
+    def items(self, text: str, category: str, feats=None) -> dict[str, float]:
         """P(label | text, category) over that category's labels ("cat:<code>" = no item)."""
-        labels = [lb for lb in self.topic.labels if self.label_cat.get(lb) == category]
-        return NaiveBayes.posterior(self.topic.log_scores(feats or self.ngrams(text), labels))
+        scores = self._topic_scores(feats or self.ngrams(text))
+        return _softmax({lb: s for lb, s in zip(self.labels, scores) if self.label_cat.get(lb) == category})
 
-    def p_report(self, text: str, feats: list[str] | None = None) -> float:
-        return NaiveBayes.posterior(self.report.log_scores(feats or self.ngrams(text))).get("yes", 0.5)
+    def p_report(self, text: str, feats=None) -> float:
+        """P(hazard report | text)."""
+        fs, value = feats or self.ngrams(text)
+        rw = self.report_w
+        return _sigmoid(self.report_bias + value * sum(rw.get(f, 0.0) for f in fs))
+
+
+    def p_urgent(self, text: str, feats=None) -> float:
+        """P(danger to life now | a hazard report and its text)."""
+        fs, value = feats or self.ngrams(text)
+        uw = self.urgent_w
+        return _sigmoid(self.urgent_bias + value * sum(uw.get(f, 0.0) for f in fs))
 
 
 _MODEL: ParserModel | None = None
@@ -115,59 +143,120 @@ def get_model() -> ParserModel | None:
         try:
             raw = resources.files("pingan.data").joinpath("parser_model.json").read_text("utf-8")
             _MODEL = ParserModel(json.loads(raw))
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, TypeError):
             _MODEL = None
     return _MODEL
 
 
-# -- training (used by scripts/train_parser_model.py) -----------------------------------------
-def _nb_data(docs: list[tuple[list[str], str, float]], labels: list[str], min_count: int) -> dict:
-    counts: dict[str, dict[str, float]] = {lb: {} for lb in labels}
-    n_docs: dict[str, float] = {lb: 0 for lb in labels}
-    total_df: dict[str, float] = {}
-    for feats, lb, weight in docs:
-        n_docs[lb] += weight
-        c = counts[lb]
+# -- training (scripts/train_parser_model.py; needs the `train` extra: scikit-learn) ----------
+REPORT_C = 16.0     # inverse L2 strength of the report head
+URGENT_C = 16.0     # inverse L2 strength of the urgent head
+TOPIC_C = 32.0      # inverse L2 strength of the topic head
+MIN_DF = 2          # an n-gram must occur in at least this many training documents
+PRUNE = 0.1         # exported weights smaller than this (in absolute value) are dropped
+
+
+def _matrix(vecs: list[tuple[list[str], float]], vocab: dict[str, int]):
+    from scipy.sparse import csr_matrix
+
+    rows, cols, vals = [], [], []
+    for r, (feats, value) in enumerate(vecs):
         for f in feats:
-            c[f] = c.get(f, 0) + weight
-            total_df[f] = total_df.get(f, 0) + weight
-    keep = {f for f, n in total_df.items() if n >= min_count}
-    out_counts = {lb: {f: round(n, 2) for f, n in c.items() if f in keep} for lb, c in counts.items()}
-    return {
-        "labels": labels,
-        "counts": out_counts,
-        "totals": {lb: round(sum(c.values()), 2) for lb, c in out_counts.items()},
-        "docs": {lb: round(n, 2) for lb, n in n_docs.items()},
-        "vocab": len(keep),
-    }
+            j = vocab.get(f)
+            if j is not None:
+                rows.append(r)
+                cols.append(j)
+                vals.append(value)
+    return csr_matrix((vals, (rows, cols)), shape=(len(vecs), len(vocab)), dtype="float64")
 
 
-def train(rows: list[dict], taxonomy, prepare, min_count: int = 2) -> dict:
+def _vocab(vecs: list[tuple[list[str], float]], min_df: int) -> dict[str, int]:
+    df: dict[str, int] = {}
+    for feats, _ in vecs:
+        for f in feats:
+            df[f] = df.get(f, 0) + 1
+    return {f: j for j, f in enumerate(sorted(f for f, n in df.items() if n >= min_df))}
+
+
+def train(rows: list[dict], taxonomy, prepare, report_c: float = REPORT_C, topic_c: float = TOPIC_C,
+          urgent_c: float = URGENT_C, min_df: int = MIN_DF, prune: float = PRUNE) -> dict:
     """rows: labelled dicts (text, report, category, item). `prepare(text)` gives the text the
-    parser matches on (cleaned + rewritten). Taxonomy keywords are added as short documents."""
+    parser scores (cleaned, rewritten, forwarding lead-ins blanked). Taxonomy keywords are added
+    to the topic head as short documents. Deterministic: the same data gives the same model."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
     label_cat: dict[str, str] = {}
     for cat in taxonomy.categories:
         label_cat[f"cat:{cat.code}"] = cat.code
         for it in cat.items:
             label_cat[it.name] = cat.code
-    topic_docs: list[tuple[list[str], str, float]] = []
-    report_docs: list[tuple[list[str], str, float]] = []
+    rep_vecs, rep_y, rep_rows = [], [], []
+    top_vecs, top_y, top_wt = [], [], []
     for r in rows:
-        feats = features(prepare(r["text"]))
-        report_docs.append((feats, "yes" if r.get("report") else "no", 1.0))
+        vec = vector(prepare(r["text"]))
+        if not vec[0]:
+            continue
+        rep_vecs.append(vec)
+        rep_rows.append(r)
+        rep_y.append(1 if r.get("report") else 0)
         if not r.get("report"):
             continue
         lb = r.get("item") if r.get("item") in label_cat else f"cat:{r.get('category') or 'other'}"
         if lb in label_cat:
-            topic_docs.append((feats, lb, 1.0))
+            top_vecs.append(vec)
+            top_y.append(lb)
+            top_wt.append(1.0)
     for it in taxonomy.items():
         for word, weight in it.keywords.items():
-            topic_docs.append((features(prepare(word)), it.name, 0.5 * min(weight, 3.0)))
-    topic_labels = [lb for lb in label_cat if any(d[1] == lb for d in topic_docs)]
+            vec = vector(prepare(word))
+            if vec[0]:
+                top_vecs.append(vec)
+                top_y.append(it.name)
+                top_wt.append(0.5 * min(weight, 3.0))
+
+    def binary(vecs, y, c):
+        vocab = _vocab(vecs, min_df)
+        names = sorted(vocab, key=vocab.get)
+        clf = LogisticRegression(C=c, class_weight="balanced", max_iter=5000, tol=1e-6)
+        clf.fit(_matrix(vecs, vocab), np.array(y))
+        coef = clf.coef_[0]
+        return {"bias": round(float(clf.intercept_[0]), 4),
+                "w": {names[j]: round(float(coef[j]), 3) for j in range(len(names)) if abs(coef[j]) >= prune}}
+
+    report = binary(rep_vecs, rep_y, report_c)
+    urgent = binary([v for v, r in zip(rep_vecs, rep_rows) if r.get("report")],
+                    [1 if r.get("urgent") else 0 for r in rep_rows if r.get("report")], urgent_c)
+
+    # topic head
+    topic_labels = [lb for lb in label_cat if lb in set(top_y)]
+    vocab = _vocab(top_vecs, min_df)
+    names = sorted(vocab, key=vocab.get)
+    clf = LogisticRegression(C=topic_c, max_iter=5000, tol=1e-6)
+    clf.fit(_matrix(top_vecs, vocab), np.array([topic_labels.index(y) for y in top_y]),
+            sample_weight=np.array(top_wt))
+    classes = [int(c) for c in clf.classes_]
+    coef = clf.coef_
+    tw: dict[str, list] = {}
+    for j, f in enumerate(names):
+        flat = []
+        for k, ci in enumerate(classes):
+            v = float(coef[k, j])
+            if abs(v) >= prune:
+                flat += [ci, round(v, 3)]
+        if flat:
+            tw[f] = flat
+    bias = [0.0] * len(topic_labels)
+    for k, ci in enumerate(classes):
+        bias[ci] = round(float(clf.intercept_[k]), 4)
     return {
-        "version": 1,
-        "features": f"char 1-{MAX_N} grams",
+        "version": 2,
+        "kind": "logistic regression (scikit-learn, exported)",
+        "features": f"distinct char 1-{MAX_N} grams of the first {MAX_CHARS} characters, L2-normalised binary",
+        "training": {"documents": len(rep_vecs), "topic_documents": len(top_vecs), "report_c": report_c,
+                     "topic_c": topic_c, "urgent_c": urgent_c, "min_df": min_df, "prune": prune},
         "label_cat": {lb: label_cat[lb] for lb in topic_labels},
-        "topic": _nb_data(topic_docs, topic_labels, min_count),
-        "report": _nb_data(report_docs, ["yes", "no"], min_count),
+        "report": report,
+        "urgent": urgent,
+        "topic": {"labels": topic_labels, "bias": bias, "w": tw},
     }

@@ -20,7 +20,8 @@ class ParseResult:
     # violence, drowning or other; the emergency reply's first line is chosen by it.
     hazard: str | None = None
     # For a non-report, why not: chatter, notice, all_clear, question, service_complaint, billing,
-    # licensing, suggestion, other_sense (a hazard word in another sense), weak or unsure.
+    # licensing, suggestion, other_sense (a hazard word in another sense), past (a story of something
+    # long over), weak or unsure (the model doubts it or alone takes it for a report: ask).
     why_not: str | None = None
     # Too unsure to file silently (a thin report, or a message only the statistical model takes for
     # one): the conversation layer asks one short question first.
