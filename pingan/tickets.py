@@ -16,7 +16,7 @@ from pingan.models import Level, Person, Role, Source, Ticket, TicketEvent
 from pingan.models.places import place_key
 from pingan.models.queries import tickets_held_by
 from pingan.models.org_index import OrgIndex
-from pingan.models.stage import StagedEvent, recent_alike, stage_event, stage_ticket
+from pingan.models.stage import StagedEvent, new_row, recent_alike, stage_event, stage_ticket
 from pingan.models.ticket import check_soon
 from pingan.parser import ParseResult, vague_place
 from pingan.rules import RULES, ladder
@@ -163,7 +163,8 @@ class TicketDesk:
                      fallback_unit: str | None, inbox_id: int | None, attachments: list | None = None,
                      lat: float | None = None, lon: float | None = None) -> Ticket:
         item = self.taxonomy.item(parsed.item)
-        ticket = Ticket(
+        ticket = new_row(
+            Ticket,
             source=source, reporter_id=reporter.id, reply_chat=reply_chat, raw_text=text,
             category=parsed.category or "other", item=parsed.item, location=parsed.location,
             urgent=parsed.urgent, size=parsed.size or (item.size if item else "中"), matched=parsed.matched,

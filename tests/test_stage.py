@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from pingan.messages import ChatRef, Inbound
 from pingan.models import Identity, Person, Ticket, TicketEvent
-from pingan.models.stage import stage_of, stage_resident
+from pingan.models.stage import new_row, stage_of, stage_resident
 from pingan.parser import parse
 from pingan.tickets import TicketDesk
 from tests.test_server import rows
@@ -77,3 +77,17 @@ async def test_readers_in_the_transaction_see_staged_rows_and_a_rollback_drops_t
         assert (await session.exec(select(TicketEvent.action).where(TicketEvent.ticket_id == ticket.id))).all()
         await session.rollback()
     assert await rows(bot, Ticket) == [] and [p for p in await rows(bot, Person) if p.id == "r-stage"] == []
+
+
+async def test_a_row_built_cheaply_is_the_row_the_model_builds(bot):
+    values = {"source": "resident", "reporter_id": "p1", "reply_chat": {"chat_id": "9001"}, "raw_text": "x",
+              "category": "fire", "item": "电瓶车违规充电", "location": "锦城花园3栋", "urgent": False, "size": "小"}
+    cheap, usual = new_row(Ticket, **values), Ticket(**values)
+    for t in (cheap, usual):
+        t.status, t.holder_unit_id = "dispatched", "g1"  # the ORM's attributes work as usual
+    columns = [c.key for c in Ticket.__table__.columns]
+    assert {c: getattr(cheap, c) for c in columns} == {c: getattr(usual, c) for c in columns}
+    async with bot.sessions() as session:  # and it can be written the ORM's way too
+        session.add(new_row(Person, id="r-cheap", name="居民", role="resident"))
+        await session.commit()
+    assert [p.name for p in await rows(bot, Person) if p.id == "r-cheap"] == ["居民"]

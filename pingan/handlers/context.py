@@ -13,7 +13,7 @@ from pingan.clock import Clock
 from pingan.config import Settings
 from pingan.messages import Inbound, Mention, Text
 from pingan.models import ChatGroup, Person, Role
-from pingan.models.stage import stage_resident
+from pingan.models.stage import new_row, stage_resident
 from pingan.models.org_index import OrgIndex
 from pingan.notify import Notifier
 from pingan.taxonomy import Taxonomy
@@ -75,7 +75,7 @@ class Context:
             return self.sender
         platform, ext = self.msg.chat.platform, self.msg.sender_id
         pid = "r-" + hashlib.sha1(f"{platform}:{ext}".encode()).hexdigest()[:16]
-        person = Person(id=pid, name=self.msg.sender_name or "居民", role=Role.resident)
+        person = new_row(Person, id=pid, name=self.msg.sender_name or "居民", role=Role.resident)
         stage_resident(self.session.sync_session, person, platform, ext)
         self.sender = person
         return person

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import event, func, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 
 from pingan.models.db import insert_or_skip
 from pingan.models.org import Identity, Person
@@ -63,6 +63,17 @@ class Stage:
 
     def __bool__(self) -> bool:
         return bool(self.people or self.identities or self.tickets or self.events)
+
+
+def new_row(cls, **values):
+    """`cls(**values)` for a table model, five times cheaper (the hot path makes a ticket and a
+    resident per report): the same values and defaults, without SQLModel setting each field
+    through the ORM's attribute events. Table models are not validated either way; the ORM's
+    attributes work as usual on the object afterwards."""
+    configure_mappers()  # as a first instantiation would
+    obj = cls.model_construct(**values)
+    cls._sa_class_manager._new_state_if_none(obj)
+    return obj
 
 
 def stage_of(session: Session) -> Stage:
