@@ -35,9 +35,17 @@ def normalise(text: str) -> str:
     return to_simplified(unicodedata.normalize("NFKC", text or "").strip())
 
 
-def _table(keywords: KeywordSettings) -> list[tuple[str, str]]:
-    pairs = [(word, name) for name, words in keywords.model_dump().items() for word in words]
-    return sorted(pairs, key=lambda p: -len(p[0]))  # '不满意' before '满意', '已到场' before '已到'
+_TABLES: dict[int, tuple[KeywordSettings, list[tuple[str, str, str]]]] = {}
+
+
+def _table(keywords: KeywordSettings) -> list[tuple[str, str, str]]:
+    """(word, lowercased, name), longest first: '不满意' before '满意', '已到场' before '已到'. Built
+    once per settings object (every message is checked against it)."""
+    got = _TABLES.get(id(keywords))
+    if got is None or got[0] is not keywords:
+        pairs = [(word, word.lower(), name) for name, words in keywords.model_dump().items() for word in words]
+        got = _TABLES[id(keywords)] = (keywords, sorted(pairs, key=lambda p: -len(p[0])))
+    return got[1]
 
 
 def parse_command(text: str, keywords: KeywordSettings) -> Command | None:
@@ -50,8 +58,9 @@ def parse_command(text: str, keywords: KeywordSettings) -> Command | None:
     more_ids = [n for n in dict.fromkeys(int(m) for m in TICKET_NUMBER.findall(s)) if n != ticket_id]
     if ticket_id is None and (lead := _NUMBER_FIRST.match(s)):  # '3号到了'
         ticket_id, s = int(lead.group(1)), s[lead.end():]
-    for word, name in _table(keywords):
-        if not s.lower().startswith(word.lower()):
+    lowered = s.lower()
+    for word, lower, name in _table(keywords):
+        if not lowered.startswith(lower):
             continue
         rest = s[len(word):]
         if _SHORT.match(word) and rest.strip(_SEPARATORS):

@@ -569,8 +569,11 @@ def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats:
     if (problem >= 2 or ev.strong and problem >= 1) and long_enough >= 8 and not zones:
         # problem words but no hazard named: the model would have to pick the topic alone
         return (True, "") if score > 0 else (False, "unsure")
-    if (score > 0 or problem >= 1) and long_enough >= 6 and not zones and stats.p_report() >= _MODEL_REPORT_MIN:
-        return False, "unsure"  # the words are thin but the message reads like a report: ask
+    if (score > 0 or problem >= 1) and long_enough >= 6 and not zones and (
+            stats.p_report() >= _MODEL_REPORT_MIN or score == 0 and stats.p_report() >= _MODEL_VETO_ANY):
+        # the words are thin but the message reads like a report, or it says something is wrong
+        # without naming a hazard ("这里好危险哦") and the model is not sure it is none: ask
+        return False, "unsure"
     return False, "weak"
 
 
