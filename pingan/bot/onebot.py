@@ -504,8 +504,9 @@ class OneBotAdapter:
                 conn.pending.pop(echo, None)
                 raise SendError(f"OneBot {conn.self_id}: send failed ({exc})") from None
         try:
-            resp = await asyncio.wait_for(asyncio.shield(fut), self.settings.action_timeout_seconds)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(self.settings.action_timeout_seconds):
+                resp = await asyncio.shield(fut)  # kept on timeout, for a late answer
+        except TimeoutError:
             conn.overdue[key] = (echo, fut)
             while len(conn.overdue) > LATE_ANSWERS:  # forget the oldest: its answer is not coming
                 conn.pending.pop(conn.overdue.pop(next(iter(conn.overdue)))[0], None)

@@ -401,7 +401,8 @@ class OutboxWorker:
                 if wait > 0:  # not an attempt: just not yet
                     return emit([("release", ids, self.clock.now() + timedelta(seconds=wait))])
             try:
-                remote_id = await asyncio.wait_for(sender.send(self._message(target, unit)), timeout.total_seconds())
+                async with asyncio.timeout(timeout.total_seconds()):  # no task per send, as wait_for makes
+                    remote_id = await sender.send(self._message(target, unit))
             except Exception as exc:  # any failure is retried or dead-lettered; never lost
                 if isinstance(exc, SendError) and exc.unavailable:  # no way there now: not an attempt
                     log.info("outbox #%s waits: %s", unit[0].id, exc)

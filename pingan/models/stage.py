@@ -104,11 +104,13 @@ async def stage_ticket(session, ticket: Ticket) -> int:
     """Number `ticket` and stage its row (a snapshot: later changes go through the ORM). `session`:
     the AsyncSession."""
     st = stage_of(session.sync_session)
-    conn = await session.connection()  # not session.exec: nothing staged needs writing for this
-    if conn.dialect.name == "postgresql":
+    # on the connection, not session.exec: nothing staged needs writing for these
+    if session.bind.dialect.name == "postgresql":
+        conn = await session.connection()
         ticket.id = (await conn.execute(text("SELECT nextval(pg_get_serial_sequence('tickets', 'id'))"))).scalar_one()
     else:
         if st.next_ticket is None:
+            conn = await session.connection()
             st.next_ticket = ((await conn.execute(select(func.max(TICKETS.c.id)))).scalar() or 0) + 1
         ticket.id, st.next_ticket = st.next_ticket, st.next_ticket + 1
     st.tickets.append({c.key: getattr(ticket, c.key) for c in TICKETS.columns})
