@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Literal
 
@@ -97,7 +97,13 @@ class Inbound:
         self.images = [storable(i) for i in self.images]
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        # field by field: dataclasses.asdict deep-copies every value, and every message is stored
+        d = {name: getattr(self, name) for name in _INBOUND_FIELDS}
+        c, loc = self.chat, self.location
+        d["chat"] = {"platform": c.platform, "account": c.account, "chat_type": c.chat_type, "chat_id": c.chat_id,
+                     "via": dict(c.via) if c.via is not None else None}
+        d["images"] = list(self.images)
+        d["location"] = {"lat": loc.lat, "lon": loc.lon, "label": loc.label} if loc is not None else None
         d["received_at"] = self.received_at.isoformat() if self.received_at else None
         return d
 
@@ -110,6 +116,9 @@ class Inbound:
         if d.get("received_at"):
             d["received_at"] = datetime.fromisoformat(d["received_at"])
         return cls(**d)
+
+
+_INBOUND_FIELDS = tuple(f.name for f in fields(Inbound))
 
 
 @dataclass(frozen=True)
