@@ -201,6 +201,42 @@ async def test_replies_held_for_a_passive_reply(bot, clock, worker, sender, clai
     assert [c for c, _ in sender.sent].count("30001") == (0 if claimed else 1)
 
 
+@pytest.mark.parametrize("lanes", [False, True])
+async def test_a_passive_reply_is_written_sent_in_the_message_s_own_transaction(bot, clock, worker, sender, lanes):
+    """Bot.ingest with a passive window: the receipt comes back to go in the HTTP response, its
+    row already sent (nothing pushes it again); the group post goes the usual way."""
+    if lanes:
+        bot.lanes = worker
+    msg = resident_says("锦城花园3栋楼道里有人给电瓶车充电", who="30001")
+    handled = await bot.ingest(msg, clock.now() + timedelta(seconds=3))
+    assert handled is not None and "已受理" in handled.passive.plain()
+    mine = [r for r in await rows(bot, OutboxMessage) if r.chat_id == "30001"]
+    assert [(r.status, r.last_error, r.claimed_by) for r in mine] == [("sent", "passive reply", None)]
+    if not lanes:
+        await worker.run_once()
+    else:
+        stop, task = await running(worker)
+        await until(lambda: sender.sent)
+        stop.set()
+        await asyncio.wait_for(task, 2)
+    assert sender.sent and all(c != "30001" for c, _ in sender.sent)  # only the group post was pushed
+
+
+async def test_a_passive_reply_never_overtakes_a_pending_row_of_its_chat_nor_comes_late(bot, clock, worker, sender):
+    resident = ChatRef("qq", "", "private", "30001")
+    async with bot.sessions() as s:
+        await bot.enqueue(s, [Outbound(resident, [Text("旧消息")])], clock.now())
+        await s.commit()
+    handled = await bot.ingest(resident_says("锦城花园3栋楼道里有人给电瓶车充电", who="30001"),
+                               clock.now() + timedelta(seconds=3))
+    assert handled is not None and handled.passive is None  # 旧消息 is owed first: both go by the outbox
+    late = await bot.ingest(resident_says("锦城花园5栋消防通道被车堵了", who="30002"), clock.now())
+    assert late is not None and late.passive is None  # no time left to answer in the response
+    await worker.run_once()
+    assert [t[:3] for c, t in sender.sent if c == "30001"] == ["旧消息", "✅ 已"]
+    assert any(c == "30002" for c, _ in sender.sent)
+
+
 async def test_rate_limited_rows_wait_without_an_attempt(bot, clock, worker, sender):
     sender.limit = ("qq:A", 2, 60.0)
     await enqueue(bot, clock, ("A", "1"), ("A", "2"), ("A", "3"))

@@ -101,13 +101,15 @@ class Handled:
     sender: tuple[str, Person] | None = None  # (external id, person) once known
     later: list = field(default_factory=list)  # Context.after_commit jobs
     followups: list[asyncio.Task] = field(default_factory=list)  # those jobs, running once committed
+    passive: Outbound | None = None  # the reply marked sent to go back in the HTTP response (Bot.ingest)
 
 
 def outbox_rows(outbound: list[Outbound], now: datetime, hold_until: datetime | None = None,
                 held_chat: ChatRef | None = None) -> list[dict]:
     return [{"platform": o.target.platform, "account": o.target.account, "chat_type": o.target.chat_type,
              "chat_id": o.target.chat_id, "payload": o.to_dict(), "ticket_id": o.ticket_id, "status": "pending",
-             "attempts": 0, "created_at": now, "claimed_by": None, "claimed_until": None,
+             "attempts": 0, "created_at": now, "claimed_by": None, "claimed_until": None, "sent_at": None,
+             "last_error": None,  # every row has every key: one INSERT for many rows
              "next_attempt_at": hold_until if hold_until and o.target == held_chat else now} for o in outbound]
 
 
@@ -123,6 +125,9 @@ class Lanes(Protocol):
 
     def holds(self, target: ChatRef, row_id: int) -> bool:
         """Is the chat's pending row `row_id` in one of this worker's lanes?"""
+
+    def holds_any(self, target: ChatRef) -> bool:
+        """Does a lane of this worker hold a pending row of the chat?"""
 
     def offer(self, rows: list) -> None:
         """Rows just committed, leased to this worker: send them, each chat in order."""
@@ -156,6 +161,15 @@ async def queued_behind(session, targets: set[ChatRef], lanes: Lanes, now: datet
                 or_(o.claimed_by.is_(None), o.claimed_by != lanes.worker_id, o.claimed_until <= now)))
     rows = [(ChatRef(*r[:4]), r[4]) for r in (await session.exec(q)).all()]
     return lanes.unplaced(targets) | {chat for chat, row_id in rows if chat in targets and not lanes.holds(chat, row_id)}
+
+
+async def chats_with_pending(session, targets: set[ChatRef]) -> set[ChatRef]:
+    """The chats among `targets` with any pending row (no worker sending from memory: all of
+    them wait in the table)."""
+    o = OUTBOX.c
+    q = (select(o.platform, o.account, o.chat_type, o.chat_id)
+         .where(o.chat_id.in_(sorted({t.chat_id for t in targets})), o.status == "pending"))
+    return {chat for chat in (ChatRef(*r) for r in (await session.exec(q)).all()) if chat in targets}
 
 
 async def insert_outbox(session, rows: list[dict]) -> None:
@@ -389,23 +403,28 @@ class Bot:
             h.followups = [self._follow_up(h.chat, h.inbox_id, job) for job in h.later]
 
     # --- the hot path: store + handle + mark in one transaction -----------------------------------
-    async def ingest(self, msg: Inbound) -> Handled | None:
+    async def ingest(self, msg: Inbound, passive_until: datetime | None = None) -> Handled | None:
         """The hot path, for a transport that acknowledges nothing (OneBot's WebSocket) or only
         once handled: store, handle and mark the message in one transaction with whatever else is
         waiting, and hand its replies to the outbox worker from memory once committed. None if the
         group's transaction failed for any reason (a re-delivery, a bad message, a busy database):
         then the caller takes the long way, `receive` then `process`, each message alone (their
-        retries, duplicates, StoreUnavailable, isolation and parking)."""
+        retries, duplicates, StoreUnavailable, isolation and parking).
+
+        `passive_until`: the platform answers in the HTTP response (WeChat, WeCom) until then: the
+        first text reply to the message's chat is written as sent and returned as `passive`, if
+        the chat has nothing pending before it and the transaction writes it in time."""
         msg.received_at = msg.received_at or self.clock.now()
         try:
-            handled = await self._ingest_group(inbox_row(msg, self.clock.now()))
+            handled = await self._ingest_group((inbox_row(msg, self.clock.now()), passive_until))
         except Exception:  # the group's drain failed outside its transaction
             return None
         return handled
 
-    async def _ingest_batch(self, rows: list[dict]) -> list[Handled | None]:
-        """Handled per row, or None for all of them: the group's transaction failed."""
+    async def _ingest_batch(self, items: list[tuple[dict, datetime | None]]) -> list[Handled | None]:
+        """Handled per (row, passive_until), or None for all of them: the group's transaction failed."""
         now, lanes = self.clock.now(), self.lanes  # serve may let go of the worker meanwhile
+        rows = [r for r, _ in items]
         async with self.sessions() as session:
             try:
                 ids = await insert_ids(session, INBOX, [{**r, "handled_at": now} for r in rows], self.postgres)
@@ -417,33 +436,73 @@ class Bot:
                     # handling: let the lanes send what earlier groups committed meanwhile (a
                     # coordination group's posts go one round trip at a time)
                     await asyncio.sleep(0)
-                leased, queued = await self._write_outbox(
-                    session, [o for h in handled for o in self.sendable(h.outbound)], now, lanes)
+                outbound, passive = self._passive_candidates(handled, [until for _, until in items])
+                leased, queued, answered = await self._write_outbox(session, outbound, now, lanes, passive)
                 await session.commit()
             except Exception as exc:
                 await session.rollback()
                 log.info("a group of %d handled apart: %s: %s", len(rows), type(exc).__name__, str(exc)[:200])
                 return [None] * len(rows)
         self._committed(handled)
+        for h, o in answered:
+            h.passive = o
         if leased:
             lanes.offer(leased)
         if queued and lanes is not None:
             lanes.wake()
         return handled
 
-    async def _write_outbox(self, session, outbound: list[Outbound], now: datetime,
-                            lanes: Lanes | None) -> tuple[list, bool]:
-        """One INSERT for the group's outbound messages. With a running worker (`lanes`), a row to
-        a chat with no pending row outside its lanes is leased to it right away (returned with its
-        lane, to be offered once committed); the others wait in the table for the claim loop,
-        behind what is pending (returns whether there are any)."""
+    # a passive reply is written as sent only with this much of its window left for the commit
+    # and the HTTP response; later, it is the outbox's to send
+    PASSIVE_MARGIN = timedelta(milliseconds=500)
+
+    def _passive_candidates(self, handled: list[Handled], until: list[datetime | None]
+                            ) -> tuple[list[Outbound], dict[int, Handled]]:
+        """The group's outbound messages, and by position the one each passive message may answer
+        in its HTTP response: its first text reply to its own chat, while there is time."""
+        outbound: list[Outbound] = []
+        passive: dict[int, Handled] = {}
+        now = self.clock.now()
+        for h, deadline in zip(handled, until):
+            out = self.sendable(h.outbound)
+            if deadline is not None and now + self.PASSIVE_MARGIN < deadline:
+                k = next((k for k, o in enumerate(out) if o.target == h.chat and not (o.image or o.file)), None)
+                if k is not None:
+                    passive[len(outbound) + k] = h
+            outbound += out
+        return outbound, passive
+
+    async def _write_outbox(self, session, outbound: list[Outbound], now: datetime, lanes: Lanes | None,
+                            passive: dict[int, Handled]) -> tuple[list, bool, list]:
+        """One INSERT for the group's outbound messages. A passive candidate (`passive`, by
+        position) to a chat with nothing pending and no row before it in the group is written as
+        sent (returned with its message, as it goes in the HTTP response). With a running worker
+        (`lanes`), a row to a chat with no pending row outside its lanes is leased to it right away
+        (returned with its lane, to be offered once committed); the others wait in the table for
+        the claim loop, behind what is pending (returns whether there are any)."""
         rows = outbox_rows(outbound, now)
-        if lanes is None or not rows:
+        if not rows:
+            return [], False, []
+        targets = {o.target for o in outbound}
+        if lanes is None and not passive:
             await insert_outbox(session, rows)
-            return [], bool(rows)
-        behind = await queued_behind(session, {o.target for o in outbound}, lanes, now)
-        until, joins = now + lanes.lease, {}
-        for row, o in zip(rows, outbound):
+            return [], True, []
+        behind = (await queued_behind(session, targets, lanes, now) if lanes is not None
+                  else await chats_with_pending(session, targets))
+        if lanes is not None:  # rows in flight count too: a passive reply must not overtake them
+            behind_or_held = behind | {t for t in targets if lanes.holds_any(t)}
+        else:
+            behind_or_held = behind
+        until, joins, seen, answered = now + (lanes.lease if lanes else timedelta(0)), {}, set(), []
+        for k, (row, o) in enumerate(zip(rows, outbound)):
+            first = o.target not in seen
+            seen.add(o.target)
+            if k in passive and first and o.target not in behind_or_held:
+                row.update(status="sent", sent_at=now, attempts=1, last_error="passive reply")
+                answered.append((passive[k], o))
+                continue
+            if lanes is None:
+                continue
             if o.target not in behind and o.target not in joins:
                 joins[o.target] = lanes.lane_for(o.target)
             if o.target in behind or joins[o.target] is None:
@@ -453,7 +512,8 @@ class Bot:
         ids = await insert_ids(session, OUTBOX, rows, self.postgres)
         leased = [(SimpleNamespace(id=i, **r), joins[o.target])
                   for i, r, o in zip(ids, rows, outbound) if r["claimed_by"] is not None]
-        return leased, len(leased) < len(rows)
+        queued = any(r["status"] == "pending" and r["claimed_by"] is None for r in rows)
+        return leased, queued, answered
 
     async def _senders(self, session, msgs: list[Inbound]) -> dict[tuple[str, str], Person]:
         """Who sent a group's messages: remembered ones, the rest in one query."""

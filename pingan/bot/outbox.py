@@ -182,6 +182,10 @@ class OutboxWorker:
     def unplaced(self, targets: set[ChatRef]) -> set[ChatRef]:
         return {t for t in targets if (t.platform, t.account, t.chat_type, t.chat_id) in self._claimed}
 
+    def holds_any(self, target: ChatRef) -> bool:
+        lane = self.lanes.get((target.platform, target.account, target.chat_type, target.chat_id))
+        return lane is not None and bool(lane.held)
+
     def holds(self, target: ChatRef, row_id: int) -> bool:
         lane = self.lanes.get((target.platform, target.account, target.chat_type, target.chat_id))
         return lane is not None and row_id in lane.held
