@@ -287,7 +287,8 @@ def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool)
     """Negated ("没有闻到煤气味"), hypothetical ("万一着火"), a rule ("着火时") or past
     ("上个月着过火") unless the sentence says it is still going on."""
     pos, end = m.start(), m.end()
-    if _in_zones(pos, zones) or _negated(w, pos, lex.negation_before_re, 5):
+    suspected = any(r.hazard in _SUSPECTED for r in lex.urgent_by_trigger.get(m.group(0), ()))
+    if _in_zones(pos, zones) or _negated(_suspect(w, pos) if suspected else w, pos, lex.negation_before_re, 5):
         return True
     if pos > 0 and w.endswith(lex.negation_immediate, 0, pos):
         return True
@@ -302,6 +303,17 @@ def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool)
     if not emergency and _has_in(lex.hypothetical_re, w, s0, pos) and not _has_in(lex.present_re, w, c0, c1):
         return True  # "如果遇到有人落水,不会游泳应该怎么救", "假如说晚上电梯坏了把人关在里头"
     return _has_in(lex.past_narrative_re, w, s0, pos) and not _has_in(lex.present_re, w, s0, c1)
+
+
+_SUSPECT = "是不是"
+_SUSPECTED = frozenset({"gas", "electric"})  # a leak is reported as a suspicion: "是不是漏气了"
+
+
+def _suspect(w: str, pos: int) -> str:
+    """`w` with a suspicion ("是不是漏电了", "是不是燃气泄漏了") just before `pos` blanked: its 不是
+    asks whether the danger is there, it does not deny it."""
+    i = w.rfind(_SUSPECT, max(0, pos - 4), pos)
+    return w if i < 0 else w[:i] + "   " + w[i + 3:]
 
 
 def _rule_fires(w: str, rule, m: re.Match, s0: int, s1: int) -> bool:

@@ -1,0 +1,78 @@
+"""Hazard parser, round 2: classes of misses seen in the train parts of the hand-written corpora d
+(message-board posts) and e (SMS and group chat). Each case fails without the rule it names."""
+
+from __future__ import annotations
+
+import pytest
+
+from pingan.parser import parse
+
+
+# --- danger now ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, hazard", [
+    # [senses] 困了 is sleepy, not 被困了 / 在里面困了…分钟
+    ("写字楼的电梯里面被困了快半个小时了，一共五个人", "trapped_lift"),
+    # gas: a heavy smell (气味好重)
+    ("隔壁那家门口气味好重，敲门也没人应", "gas"),
+    # a suspicion is no denial: 是不是漏气 / 是不是漏电
+    ("楼道里臭臭的，是不是燃气泄漏了，好几个人头晕", "gas"),
+    ("是不是漏电了哦 摸了一下楼下的铁门 麻了一下", "electric"),
+    # electrocution felt: 电了我一下
+    ("摸了一下车棚的铁栏杆 电了我一下 好吓人", "electric"),
+    # collapse with people still living there / creaking
+    ("那排老平房屋顶塌了一半 里面还住着两个老人", "collapse"),
+    # collapse imminent over people: 快倒了, 歪过来
+    ("路边的广告牌被风吹得快倒了 下面就是公交站", "collapse"),
+    # collapse now: 又垮了一块, 往下滑
+    ("后山那段坡在往下滑 泥巴都冲到路上了", "collapse"),
+    ("村口那堵老墙又垮了一块 旁边就是人家", "collapse"),
+    # bleeding: 全是血
+    ("楼下花坛边有个人倒在那里 身上全是血", "casualty"),
+    # a crash victim lying hurt: 躺在地上起不来
+    ("路口有个小伙子被车撞倒了 躺在地上起不来", "casualty"),
+    # fall_hurt: fell and cannot move
+    ("巷子里有个送快递的骑进坑里摔了 动不了了", "casualty"),
+    # weapon_wound: a wound, whatever the knife was for (杀鱼的刀)
+    ("两个摊贩吵起来了 一个拿杀鱼的刀把另一个砍伤了", "violence"),
+    # ride_stopped: people stuck on a ride
+    ("欢乐谷的过山车停住了 上面好多人下不来", "trapped_lift"),
+    ("摩天轮停在那里半个小时了 我们在最高那格 下不来", "trapped_lift"),
+])
+def test_round2_danger_now(text, hazard):
+    r = parse(text)
+    assert r.report and r.urgent and r.hazard == hazard, r
+
+
+@pytest.mark.parametrize("text", [
+    # figures of speech: a temper, a style, a crowd, a sharp tongue, a film
+    "今天练车倒库压线好几次，教练都被我气冒烟了",
+    "你这条裙子的颜色太炸了，拍照好看",
+    "昨晚那场球最后一秒绝杀，全场都炸了",
+    "我婆婆就是刀子嘴豆腐心，你别往心里去",
+    "那部片子最后大楼着火的镜头拍得好震撼",
+    # a device that tingles is chatter (guards the suspicion rule: 是不是漏电 no longer negates)
+    "你那个手机是不是漏电啊，充电的时候摸着麻麻的",
+    # a pension with no news is no person missing
+    "我爸的养老金申请交上去一个月了，到现在还没有动静，老人家很着急",
+])
+def test_round2_not_urgent_not_report(text):
+    r = parse(text)
+    assert not r.urgent, r
+
+
+@pytest.mark.parametrize("text", [
+    # a factory burning its waste: pollution, not a fire
+    "那家塑料厂半夜烧废料，味道臭得睡不着，满屋子烟味",
+    # past narrative: 有一次, 三年前 (the latter guards the 困了 sense no longer eating 被困了)
+    "我们小区的电梯经常出问题，有一次我和我爱人被困在里面二十多分钟，物业说要业主出钱换",
+    "三年前我们楼有个老人在电梯里被困了两个多小时，现在电梯还是那部老电梯，没人管",
+    # the consequence of a hypothetical fire
+    "楼顶通往天台的门被人焊死了，着火了往上跑都跑不脱",
+    # a fall long over (guards fall_hurt)
+    "上个月我妈在小区里摔了，腿断了住院一个月，那段路到现在都没修",
+    # a ride under repair with nobody on it (guards ride_stopped)
+    "游乐园的摩天轮在检修，上面没人，停了好几天了",
+])
+def test_round2_report_not_urgent(text):
+    r = parse(text)
+    assert not r.urgent, r
