@@ -76,3 +76,35 @@ def test_round2_not_urgent_not_report(text):
 def test_round2_report_not_urgent(text):
     r = parse(text)
     assert not r.urgent, r
+
+
+# --- places --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, place", [
+    # an anonymised title ("某老旧小区") gives way to the name in the body
+    ("关于某老旧小区消防设施缺失的问题。我们小区叫翠湖小区，楼道里从来没有配过灭火器，电线也老化了", "翠湖小区"),
+    ("关于城南一个居民小区群租房的反映。我们小区是城南的金桂园，有好几套房子隔成了十几个单间", "金桂园"),
+    # before a counted place ("一个小区") what precedes it is the place (a guard: kept as before)
+    ("桐梓林一个小区楼下新开的酒吧每天半夜音乐震天响，喝醉了还在门口吵架", "桐梓林"),
+    # the anonymised place is still kept when it is all there is; 请 starts no place name (a guard)
+    ("A7区某小学的食堂饭菜是馊的，好多孩子拉肚子，请教育局和市场监管局来查一下", "A7区某小学"),
+    # a name never starts with the tail of 下面/对面
+    ("9栋阳台在往下掉水泥块块 刚才砸在电瓶车上 下面莫站人", "9栋"),
+    # generic places as detail
+    ("爸你快来 奶奶在卫生间摔倒了 叫她不答应", "卫生间"),
+    ("店里后厨着火了，油锅起火窜到排烟罩上去了", "后厨"),
+    ("洗衣房那台洗衣机漏电，刚才一个阿姨被电得叫了一声", "洗衣房"),
+])
+def test_round2_places(text, place):
+    r = parse(text)
+    assert r.report and r.location and place in r.location, r
+
+
+@pytest.mark.parametrize("text, not_place", [
+    ("我今天路过看到那家店门口堆了好多煤气罐，旁边就是幼儿园", "今天路"),   # 路过 is no road
+    ("你以后别去巷子里那家卖凉粉的买了，苍蝇乱飞，盆子都是黑的", "别去巷"),   # 巷子 is no named alley
+    ("哥！！小宇掉河里了 我们在老桥下面 快打120", "掉河"),                     # 掉 is in no name
+    ("河边那几家农家乐的污水管直接接到河里，一到周末河里就飘油花", "周末"),     # a time is no name
+])
+def test_round2_not_places(text, not_place):
+    r = parse(text)
+    assert r.report and not_place not in (r.location or ""), r

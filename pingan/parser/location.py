@@ -29,6 +29,21 @@ _NAME_CHARS = r"[\u4e00-\u9fffA-Za-z0-9]"
 # "在成洛大道", "位于…": the writer says where it is, over a place that only names the hazard's owner
 _AT = re.compile(r"(?:在|位于|地址是?|地点是?)[:]?$")
 _AT_WEIGHT = 1.5
+# an anonymised or counted place ("某小区", "A3区某商场", "城区一家幼儿园"): a message-board title hides the
+# name the body gives; 某 before an administrative level ("某县太平镇新街村") is still a place
+_ANONYMOUS = re.compile(r"某[^省市区县镇乡村]*$|(?:一|几|好几)(?:家|所|个|座|栋|条|处|片|间|户)")
+# a name never starts with these: the tail of 我们, 下面/对面 ("(我)们小区", "(下)面莫站")
+_NOT_FIRST = frozenset("们面")
+# a suffix followed by this is a word, not a place: 路过 (passing by), 巷子 (a generic alley)
+_NOT_AFTER_SUFFIX = {"路": "过", "巷": "子"}
+
+
+def _word_not_place(s: str, suf: str, end: int) -> bool:
+    nxt = s[end:end + 1]
+    return bool(nxt) and nxt in _NOT_AFTER_SUFFIX.get(suf[-1:], "")
+
+
+_PART_OF_TOWN = re.compile(r"(?:城|镇|县城|市区|城区)?[东南西北]?(?:边|面|部|郊|区|片区)?|[东南西北]城|老城区?|新城区?")
 _LI = re.compile(r"(?P<run>[\u4e00-\u91cb\u91cd-\u9fff]{1,8})(?=里)")
 
 
@@ -144,7 +159,7 @@ class LocationFinder:
             return True
         if len(name) == 1 and not boundary:
             return True  # "府河" at a boundary is a name; "下河" or "(我)们小区" inside a clause is not
-        if name.isdigit() or name[-1] in _CLAUSE_TAIL:
+        if name.isdigit() or name[-1] in _CLAUSE_TAIL or name[0] in _NOT_FIRST:
             return True
         return False
 
@@ -215,9 +230,22 @@ class LocationFinder:
             suf = s[m.end("name"):end0]
             pos = end0
             boundary = (start == 0 or not re.match(_NAME_CHARS, s[start - 1])) and suf[:1] in "河江湖桥堰塘"
-            if self._is_generic(trimmed, suf, boundary):
-                continue  # "我们小区3栋" — the chain alone can still be a place
+            if self._is_generic(trimmed, suf, boundary) or _word_not_place(s, suf, end0):
+                continue  # "我们小区3栋" — the chain alone can still be a place; "今天路过", "去巷子里"
             end, chain = self._extend(s, end0)
+            anon = _ANONYMOUS.search(trimmed)
+            if anon is not None:
+                # "某老旧小区", "A4区某中学", "桐梓林一个小区": kept, but a place the message names
+                # elsewhere wins; before a counted one ("一个小区") only what precedes it is said
+                named = False
+                if anon.group(0)[0] != "某":
+                    end, chain = start + anon.start(), False
+                    # what precedes "一个小区" is a place ("桐梓林一个小区"), unless only a part of town
+                    named = _PART_OF_TOWN.fullmatch(s[start:end]) is None
+                if end - start >= 2:
+                    found.add(start, end, named, chain)
+                pos = max(pos, end0)
+                continue
             found.add(start, end, True, chain)
             pos = max(pos, end)
 
