@@ -115,3 +115,34 @@ def test_round2_places(text, place):
 def test_round2_not_places(text, not_place):
     r = parse(text)
     assert r.report and not_place not in (r.location or ""), r
+
+
+# --- negation and all-clear around a danger -------------------------------------------------------
+@pytest.mark.parametrize("text, hazard", [
+    # 没 modifies 盖的, it does not deny 摔了
+    ("小巷子里有个老人踩进那个没盖的井里摔了，腿好像断了，动不了", "casualty"),
+    # a hit-and-run driver gone is no all-clear
+    ("路口有个骑车的被撞倒了，躺在地上起不来，腿上都是血，肇事的车已经开走了", "casualty"),
+])
+def test_round2_danger_kept(text, hazard):
+    r = parse(text)
+    assert r.report and r.urgent and r.hazard == hazard, r
+
+
+# --- scope: message-board posts titled as a suggestion or an opinion ------------------------------
+@pytest.mark.parametrize("text", [
+    "建议在学校周边的路口多装几个减速带和电子眼。我每天接孩子放学都要过青年路和文化路的路口，车子开得飞快，"
+    "好几次都差点撞到学生，真的很危险，希望交通部门考虑一下，谢谢。",
+    # (a guard: its body has no defect the title rule must overrule)
+    "关于我市老旧小区停车难的意见。我们这一片都是老小区，车位严重不够，晚上好多车只能停在路边和消防通道口，"
+    "希望规划部门在周边闲置地块上多建几个停车场，也可以考虑错时共享单位的停车位。",
+])
+def test_round2_titled_suggestion_is_no_report(text):
+    r = parse(text)
+    assert not r.report and r.why_not == "suggestion", r
+
+
+def test_round2_short_suggestion_naming_a_defect_is_still_filed():
+    """The title cue needs a long message: a short one naming a defect is filed as before."""
+    r = parse("建议物业赶紧把3栋楼道里堵死的消防通道清一下，杂物堆满了")
+    assert r.report and r.category == "fire", r

@@ -236,6 +236,15 @@ def _negated(w: str, pos: int, cues: re.Pattern | None, span: int) -> bool:
     return _has_in(cues, w, max(_clause_start(w, pos, span + 2), pos - span), pos)
 
 
+def _negates_trigger(w: str, pos: int, cues: re.Pattern | None, span: int = 5) -> bool:
+    """A negation cue in the `span` characters before an urgent trigger, within its clause, that is
+    not the modifier of a noun in between ("没盖的坑里摔了": 没 belongs to 盖的, not to 摔了)."""
+    if cues is None:
+        return False
+    lo = max(_clause_start(w, pos, span + 2), pos - span)
+    return any("的" not in w[m.end():pos] for m in cues.finditer(w, lo, pos))
+
+
 def _has_in(pat: re.Pattern | None, text: str, start: int, end: int) -> bool:
     """`pat` occurs inside text[start:end]."""
     return pat is not None and start < end and pat.search(text, start, end) is not None
@@ -288,7 +297,7 @@ def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool)
     ("上个月着过火") unless the sentence says it is still going on."""
     pos, end = m.start(), m.end()
     suspected = any(r.hazard in _SUSPECTED for r in lex.urgent_by_trigger.get(m.group(0), ()))
-    if _in_zones(pos, zones) or _negated(_suspect(w, pos) if suspected else w, pos, lex.negation_before_re, 5):
+    if _in_zones(pos, zones) or _negates_trigger(_suspect(w, pos) if suspected else w, pos, lex.negation_before_re):
         return True
     if pos > 0 and w.endswith(lex.negation_immediate, 0, pos):
         return True
@@ -613,6 +622,10 @@ def _scope(msg: _Msg, ev: _Evidence, score: float, lex: Lexicon) -> str | None:
     firm = next((reason for reason, rx in lex.scope_firm.items() if rx.search(msg.unblanked)), None)
     if firm is not None:
         return firm
+    if len(ev.live) >= _LONG:
+        title = next((reason for reason, rx in lex.scope_title.items() if rx.match(msg.unblanked.lstrip())), None)
+        if title is not None:
+            return title  # a message-board post titled as a suggestion or an opinion
     if not lex.scope or score >= _SCOPE_TOPIC and len(ev.live) < _LONG or _describes_defect(ev.live, lex):
         return None
     return next((reason for reason, rx in lex.scope.items() if rx.search(msg.unblanked)), None)
