@@ -146,3 +146,16 @@ def test_round2_short_suggestion_naming_a_defect_is_still_filed():
     """The title cue needs a long message: a short one naming a defect is filed as before."""
     r = parse("建议物业赶紧把3栋楼道里堵死的消防通道清一下，杂物堆满了")
     assert r.report and r.category == "fire", r
+
+
+@pytest.mark.parametrize("text", [
+    # a worry is hypothetical: 就怕, 怕半夜 …
+    "楼下那些电瓶车都推进楼道里充，最怕充着充着电池起火",
+    "我家楼下那个插线板老化了，怕半夜大家都睡着了以后电池起火，有没有好点的插座推荐",
+    # a safety device named after its hazard
+    "想给家里老人装个燃气泄漏自动关阀的装置，社区有没有补贴",
+    # an extinguisher "out of breath" is empty, nobody is dying
+    "我们楼道那几个灭火器早就没气了，压力表都指到红色了",
+])
+def test_round2_not_danger_now(text):
+    assert not parse(text).urgent
