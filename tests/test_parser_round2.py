@@ -159,3 +159,24 @@ def test_round2_short_suggestion_naming_a_defect_is_still_filed():
 ])
 def test_round2_not_danger_now(text):
     assert not parse(text).urgent
+
+
+@pytest.mark.parametrize("text, why_not", [
+    # wages owed go to the labour inspectorate
+    ("关于某装修公司拖欠工人工资的问题。我们十几个工人在城南一个工地干了四个月，老板一直拖着不给钱，"
+     "说是甲方没拨款，我们去劳动监察大队登记了也没有消息，快过年了大家都很着急。", "service_complaint"),
+])
+def test_round2_out_of_scope(text, why_not):
+    r = parse(text)
+    assert not r.report and r.why_not == why_not, r
+
+
+def test_round2_wage_crowd_is_still_a_dispute():
+    """A crowd at the site is a dispute to watch, wages or not (no wage cue in it)."""
+    r = parse("施工队老板欠了工人三个月的工资,十几个工人在项目部门口讨薪")
+    assert r.report and r.category == "dispute", r
+
+
+def test_round2_near_miss_is_no_emergency():
+    """差点晕倒 is a near miss, not someone down now."""
+    assert not parse("停电一整天了，我家老人有高血压，今天热得差点晕倒，供电公司也不给个通知").urgent
