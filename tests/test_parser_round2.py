@@ -180,3 +180,20 @@ def test_round2_wage_crowd_is_still_a_dispute():
 def test_round2_near_miss_is_no_emergency():
     """差点晕倒 is a near miss, not someone down now."""
     assert not parse("停电一整天了，我家老人有高血压，今天热得差点晕倒，供电公司也不给个通知").urgent
+
+
+@pytest.mark.parametrize("text, place", [
+    # the message opens with the place and points into it: that is where it is
+    ("万科城那边新开了一个工地，我们小区的老人孩子都在抱怨，说了好几次也没人理，离翠竹苑只有几十米，"
+     "每天晚上十一点以后还在打桩", "万科城"),
+    ("城中村那个出租屋里有人在吸毒，楼道里经常丢针头，娃娃捡到了怎么办", "城中村"),
+    # ... and with the place it points to right after it
+    ("菜市场旁边那家小饭馆厨房起火了，火苗都窜到招牌上了", "菜市场旁边那家小饭馆"),
+    # where the writer stands (楼下) is kept with the place it points to: 楼下那个小饭馆
+    ("楼下那个小饭馆着火了 老板一家住在楼上阁楼 火是从后厨起来的", "饭馆"),
+    # 渠 ends a name
+    ("东风渠闸口有人落水了 就在桥下面 快来人啊", "东风渠"),
+])
+def test_round2_opening_place(text, place):
+    r = parse(text)
+    assert r.report and r.location and place in r.location, r

@@ -37,6 +37,17 @@ _NOT_FIRST = frozenset("们面")
 # a suffix followed by this is a word, not a place: 路过 (passing by), 巷子 (a generic alley)
 _NOT_AFTER_SUFFIX = {"路": "过", "巷": "子"}
 
+# a message that opens with a place and points into it ("红光路那家按摩店", "公园里面有个男的",
+# "农贸市场后面那个仓库"): the writer says first where it is, as with 在/位于
+_LEAD = re.compile(r"(?:那|这)(?:家|个|排|边|栋|条|段|片|座|间|几|一)|里面|里头|后面|旁边|门口|那里|这里")
+
+
+_POINT = re.compile(r"(?:那|这)(?:家|个|排|栋|条|座|间)?[小大老新]?")
+
+
+def _opens(s: str, start: int, end: int) -> bool:
+    return start <= 1 and _LEAD.match(s, end) is not None
+
 
 def _word_not_place(s: str, suf: str, end: int) -> bool:
     nxt = s[end:end + 1]
@@ -324,6 +335,14 @@ class LocationFinder:
         found = [m for m in self.generic_place.finditer(s)]
         if not found:
             return None
+        lead = next((m for m in found if _opens(s, m.start(), m.end())), None)
+        if lead is not None:
+            # "城中村那排平房屋顶塌了": the writer opens with the place; "菜市场旁边那家小饭馆": with
+            # the place the writer points to right after it
+            nxt = next((m for m in found if m.start() >= lead.end()), None)
+            if nxt is not None and _POINT.fullmatch(s, lead.end(), nxt.start()):
+                return s[lead.start():nxt.end()]
+            return lead.group(0)
         top = min(found, key=lambda m: abs(m.start() - focus) if focus is not None else m.start())
         return top.group(0)
 
@@ -337,7 +356,7 @@ class LocationFinder:
             if focus is not None:
                 d = min(abs(sp.start - focus), abs(sp.end - focus))
                 near = 1.0 if d <= 40 else 0.0
-            at = _AT_WEIGHT if _AT.search(s, max(0, sp.start - 4), sp.start) else 0.0
+            at = _AT_WEIGHT if _AT.search(s, max(0, sp.start - 4), sp.start) or _opens(s, sp.start, sp.end) else 0.0
             return (2 * sp.named + sp.chain + near + at, -sp.start)
 
         top = max(spans, key=score)
