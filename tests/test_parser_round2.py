@@ -197,3 +197,15 @@ def test_round2_near_miss_is_no_emergency():
 def test_round2_opening_place(text, place):
     r = parse(text)
     assert r.report and r.location and place in r.location, r
+
+
+@pytest.mark.parametrize("text, not_place", [
+    # 一栋 counts a building, it is not building 1
+    ("关于老楼梯间的问题。我家住在一栋七十年代建的筒子楼里，楼梯的水泥台阶碎了好几级，扶手也锈断了", "一栋"),
+    ("学宫街靠近十字路口有一栋三层的老房子，外墙裂了好宽的缝，砖头往下掉", "一栋"),
+    # 有家/那家 end a clause before a place name: "(有)家石材加工厂"
+    ("我们小区东边有家石材加工厂，每天早上六点就开始切割，噪音非常大，粉尘到处飞", "家石材"),
+])
+def test_round2_counted_not_places(text, not_place):
+    r = parse(text)
+    assert r.report and not_place not in (r.location or ""), r

@@ -42,6 +42,8 @@ _NOT_AFTER_SUFFIX = {"路": "过", "巷": "子"}
 _LEAD = re.compile(r"(?:那|这)(?:家|个|排|边|栋|条|段|片|座|间|几|一)|里面|里头|后面|旁边|门口|那里|这里")
 
 
+# "一栋", "一幢", "一座" alone count buildings ("我家住在一栋老楼里"); building 1 is written 1栋
+_COUNTED = re.compile(r"一(?:栋|幢|座)")
 _POINT = re.compile(r"(?:那|这)(?:家|个|排|栋|条|座|间)?[小大老新]?")
 
 
@@ -182,7 +184,7 @@ class LocationFinder:
             if j < len(s) and s[j] in " 的" and j + 1 < len(s) and (s[j + 1].isdigit() or s[j + 1].isascii() and s[j + 1].isalpha()):
                 j += 1
             m = self.chain.match(s, j)
-            if m and m.end() > j:
+            if m and m.end() > j and not _COUNTED.match(m.group(0)):
                 end, has_chain = m.end(), True
                 continue
             if self.after_re is not None:
@@ -286,6 +288,8 @@ class LocationFinder:
         name ("山水天成3栋")."""
         s, taken = found.s, found.taken
         for m in self.chain_only.finditer(s):
+            if _COUNTED.match(m.group(0)):
+                continue  # "一栋七十年代的筒子楼": a count, not building 1
             strong = _STRONG.search(s, m.start(), min(len(s), m.end() + 2))
             if strong is None or strong.end() > m.end() or any(taken[m.start():m.end()]):
                 continue
