@@ -49,6 +49,7 @@ _MODEL_REPORT_MIN = 0.85  # a weak message with some evidence reads like a repor
 _MODEL_VETO = 0.4      # the words would file it but P(report) is below this and no defect, problem word or
                        # request is stated: not filed (asked when no scope cue says why)
 _MODEL_VETO_ANY = 0.15 # below this it is not filed even so (never a danger now: those are always filed)
+_MODEL_SURE_NONE = 0.05  # a problem word but no hazard named ("这里好危险哦"): asked unless P(report) is below this
 _MODEL_CALM = 0.2      # the urgent rules fired on a message of _CALM_LEN+ characters with no cry for help,
 _CALM_LEN = 40         # but P(danger now | report) is below this: a report, not an emergency
 # never calmed: a person already hurt, trapped, missing or in the water (the worst misses to make)
@@ -591,7 +592,7 @@ def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats:
         # problem words but no hazard named: the model would have to pick the topic alone
         return (True, "") if score > 0 else (False, "unsure")
     if (score > 0 or problem >= 1) and long_enough >= 6 and not zones and (
-            stats.p_report() >= _MODEL_REPORT_MIN or score == 0 and stats.p_report() >= _MODEL_VETO_ANY):
+            stats.p_report() >= _MODEL_REPORT_MIN or score == 0 and stats.p_report() >= _MODEL_SURE_NONE):
         # the words are thin but the message reads like a report, or it says something is wrong
         # without naming a hazard ("这里好危险哦") and the model is not sure it is none: ask
         return False, "unsure"
