@@ -1008,10 +1008,17 @@ def test_formal_staff_wording_is_a_report():
     ("村上那两个小孩爸妈都在外地打工 跟着奶奶过 奶奶又病了", "弱势群体"),
     ("楼上那个人精神方面有问题 最近老是半夜敲墙", "社区特殊人群"),
     ("搬来了十几个人 没有人给他们登记", "来蓉人员"),
-    ("建议物业给我们老年人讲一下灭火器怎么用", "消防宣传"),
+    ("我们楼的老年人都不会用灭火器，建议物业来讲一下", "消防宣传"),
 ])
 def test_vocabulary_for_items(text, item):
     assert parse(text).item == item
+
+
+def test_bare_suggestion_of_training_is_asked_not_filed():
+    """A suggestion that states no gap ("建议…讲一下灭火器怎么用") reads like the message-board
+    suggestions the model was trained on: not filed silently, the bot asks (round 2)."""
+    r = parse("建议物业给我们老年人讲一下灭火器怎么用")
+    assert not r.report and r.why_not == "unsure" and r.ask
 
 
 @pytest.mark.parametrize("text, loc", [
@@ -1166,7 +1173,8 @@ def test_many_sick_after_a_meal_is_food_safety():
     assert r.report and r.category == "food", r
 
 
-_STORY = "给大家讲个事：有一次我们单元楼道里有人给电瓶车充电，半夜电池起火冒烟，大家都穿着睡衣往楼下跑，现在想起来都后怕"
+_STORY = "给大家讲个事：我们单元楼道里有人给电瓶车充电，半夜电池起火冒烟，大家都穿着睡衣往楼下跑，现在想起来都后怕"
+# ("有一次" would now cancel the danger words by itself: `past_narrative`, round 2)
 
 
 def test_a_story_both_heads_reject_is_not_filed_but_one_head_alone_never_drops_danger(monkeypatch):

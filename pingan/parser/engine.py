@@ -49,6 +49,7 @@ _MODEL_REPORT_MIN = 0.85  # a weak message with some evidence reads like a repor
 _MODEL_VETO = 0.4      # the words would file it but P(report) is below this and no defect, problem word or
                        # request is stated: not filed (asked when no scope cue says why)
 _MODEL_VETO_ANY = 0.15 # below this it is not filed even so (never a danger now: those are always filed)
+_MODEL_SURE_NONE = 0.05  # a problem word but no hazard named ("这里好危险哦"): asked unless P(report) is below this
 _MODEL_CALM = 0.2      # the urgent rules fired on a message of _CALM_LEN+ characters with no cry for help,
 _CALM_LEN = 40         # but P(danger now | report) is below this: a report, not an emergency
 # never calmed: a person already hurt, trapped, missing or in the water (the worst misses to make)
@@ -236,6 +237,15 @@ def _negated(w: str, pos: int, cues: re.Pattern | None, span: int) -> bool:
     return _has_in(cues, w, max(_clause_start(w, pos, span + 2), pos - span), pos)
 
 
+def _negates_trigger(w: str, pos: int, cues: re.Pattern | None, span: int = 5) -> bool:
+    """A negation cue in the `span` characters before an urgent trigger, within its clause, that is
+    not the modifier of a noun in between ("没盖的坑里摔了": 没 belongs to 盖的, not to 摔了)."""
+    if cues is None:
+        return False
+    lo = max(_clause_start(w, pos, span + 2), pos - span)
+    return any("的" not in w[m.end():pos] for m in cues.finditer(w, lo, pos))
+
+
 def _has_in(pat: re.Pattern | None, text: str, start: int, end: int) -> bool:
     """`pat` occurs inside text[start:end]."""
     return pat is not None and start < end and pat.search(text, start, end) is not None
@@ -287,7 +297,8 @@ def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool)
     """Negated ("没有闻到煤气味"), hypothetical ("万一着火"), a rule ("着火时") or past
     ("上个月着过火") unless the sentence says it is still going on."""
     pos, end = m.start(), m.end()
-    if _in_zones(pos, zones) or _negated(w, pos, lex.negation_before_re, 5):
+    suspected = any(r.hazard in _SUSPECTED for r in lex.urgent_by_trigger.get(m.group(0), ()))
+    if _in_zones(pos, zones) or _negates_trigger(_suspect(w, pos) if suspected else w, pos, lex.negation_before_re):
         return True
     if pos > 0 and w.endswith(lex.negation_immediate, 0, pos):
         return True
@@ -302,6 +313,17 @@ def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool)
     if not emergency and _has_in(lex.hypothetical_re, w, s0, pos) and not _has_in(lex.present_re, w, c0, c1):
         return True  # "如果遇到有人落水,不会游泳应该怎么救", "假如说晚上电梯坏了把人关在里头"
     return _has_in(lex.past_narrative_re, w, s0, pos) and not _has_in(lex.present_re, w, s0, c1)
+
+
+_SUSPECT = "是不是"
+_SUSPECTED = frozenset({"gas", "electric"})  # a leak is reported as a suspicion: "是不是漏气了"
+
+
+def _suspect(w: str, pos: int) -> str:
+    """`w` with a suspicion ("是不是漏电了", "是不是燃气泄漏了") just before `pos` blanked: its 不是
+    asks whether the danger is there, it does not deny it."""
+    i = w.rfind(_SUSPECT, max(0, pos - 4), pos)
+    return w if i < 0 else w[:i] + "   " + w[i + 3:]
 
 
 def _rule_fires(w: str, rule, m: re.Match, s0: int, s1: int) -> bool:
@@ -570,7 +592,7 @@ def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats:
         # problem words but no hazard named: the model would have to pick the topic alone
         return (True, "") if score > 0 else (False, "unsure")
     if (score > 0 or problem >= 1) and long_enough >= 6 and not zones and (
-            stats.p_report() >= _MODEL_REPORT_MIN or score == 0 and stats.p_report() >= _MODEL_VETO_ANY):
+            stats.p_report() >= _MODEL_REPORT_MIN or score == 0 and stats.p_report() >= _MODEL_SURE_NONE):
         # the words are thin but the message reads like a report, or it says something is wrong
         # without naming a hazard ("这里好危险哦") and the model is not sure it is none: ask
         return False, "unsure"
@@ -601,6 +623,10 @@ def _scope(msg: _Msg, ev: _Evidence, score: float, lex: Lexicon) -> str | None:
     firm = next((reason for reason, rx in lex.scope_firm.items() if rx.search(msg.unblanked)), None)
     if firm is not None:
         return firm
+    if len(ev.live) >= _LONG:
+        title = next((reason for reason, rx in lex.scope_title.items() if rx.match(msg.unblanked.lstrip())), None)
+        if title is not None:
+            return title  # a message-board post titled as a suggestion or an opinion
     if not lex.scope or score >= _SCOPE_TOPIC and len(ev.live) < _LONG or _describes_defect(ev.live, lex):
         return None
     return next((reason for reason, rx in lex.scope.items() if rx.search(msg.unblanked)), None)

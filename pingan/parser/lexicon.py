@@ -95,6 +95,9 @@ class Lexicon:
     # cues so plain (a price, how to pay a fee, what to do "if") that they hold whatever hazard or
     # defect the question names: "灭火器过期了,哪里充装,多少钱一瓶"
     scope_firm: dict[str, re.Pattern] = field(default_factory=dict)
+    # cues that open a long message ("建议在城区主要路口增设…"): they hold even when the body
+    # describes a defect; the model's keep still applies
+    scope_title: dict[str, re.Pattern] = field(default_factory=dict)
     # a defect or hazard actually described ("坏了", "堵死", "没有护栏"): keeps a message in scope
     defect_re: re.Pattern | None = None
     # a story of something long over: its opening frame, and words that say it is still going on
@@ -167,6 +170,8 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
              if (rx := _regexes(pats, source, f"scope.reasons.{reason}")) is not None}
     scope_firm = {reason: rx for reason, pats in scope_raw.get("firm", {}).items()
                   if (rx := _regexes(pats, source, f"scope.firm.{reason}")) is not None}
+    scope_title = {reason: rx for reason, pats in scope_raw.get("title", {}).items()
+                   if (rx := _regexes(pats, source, f"scope.title.{reason}")) is not None}
     return Lexicon(
         taxonomy=taxonomy, rewrite=rewrite, rewrite_re=_alternation(rewrite),
         keywords=keywords, keyword_re=_alternation(keywords),
@@ -197,7 +202,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         form=forms, category_names=cat_names, category_name_re=_alternation(cat_names),
         urgent_yes=frozenset(str(v).lower() for v in forms.get("urgent_values", {}).get("yes", [])),
         senses_re=_regexes(data.get("senses", {}).get("other", []), source, "senses.other"),
-        scope=scope, scope_firm=scope_firm, defect_re=_regexes(scope_raw.get("defect", []), source, "scope.defect"),
+        scope=scope, scope_firm=scope_firm, scope_title=scope_title, defect_re=_regexes(scope_raw.get("defect", []), source, "scope.defect"),
         story_open_re=_regexes(data.get("story", {}).get("opener", []), source, "story.opener"),
         story_told_re=_regexes(data.get("story", {}).get("told", []), source, "story.told"),
         story_ongoing_re=_regexes(data.get("story", {}).get("ongoing", []), source, "story.ongoing"),

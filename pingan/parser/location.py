@@ -29,6 +29,34 @@ _NAME_CHARS = r"[\u4e00-\u9fffA-Za-z0-9]"
 # "在成洛大道", "位于…": the writer says where it is, over a place that only names the hazard's owner
 _AT = re.compile(r"(?:在|位于|地址是?|地点是?)[:]?$")
 _AT_WEIGHT = 1.5
+# an anonymised or counted place ("某小区", "A3区某商场", "城区一家幼儿园"): a message-board title hides the
+# name the body gives; 某 before an administrative level ("某县太平镇新街村") is still a place
+_ANONYMOUS = re.compile(r"某[^省市区县镇乡村]*$|(?:一|几|好几)(?:家|所|个|座|栋|条|处|片|间|户)")
+# a name never starts with these: the tail of 我们, 下面/对面 ("(我)们小区", "(下)面莫站")
+_NOT_FIRST = frozenset("们面")
+# a suffix followed by this is a word, not a place: 路过 (passing by), 巷子 (a generic alley)
+_NOT_AFTER_SUFFIX = {"路": "过", "巷": "子"}
+
+# a message that opens with a place and points into it ("红光路那家按摩店", "公园里面有个男的",
+# "农贸市场后面那个仓库"): the writer says first where it is, as with 在/位于
+_LEAD = re.compile(r"(?:那|这)(?:家|个|排|边|栋|条|段|片|座|间|几|一)|里面|里头|后面|旁边|门口|那里|这里")
+
+
+# "一栋", "一幢", "一座" alone count buildings ("我家住在一栋老楼里"); building 1 is written 1栋
+_COUNTED = re.compile(r"一(?:栋|幢|座)")
+_POINT = re.compile(r"(?:那|这)(?:家|个|排|栋|条|座|间)?[小大老新]?")
+
+
+def _opens(s: str, start: int, end: int) -> bool:
+    return start <= 1 and _LEAD.match(s, end) is not None
+
+
+def _word_not_place(s: str, suf: str, end: int) -> bool:
+    nxt = s[end:end + 1]
+    return bool(nxt) and nxt in _NOT_AFTER_SUFFIX.get(suf[-1:], "")
+
+
+_PART_OF_TOWN = re.compile(r"(?:城|镇|县城|市区|城区)?[东南西北]?(?:边|面|部|郊|区|片区)?|[东南西北]城|老城区?|新城区?")
 _LI = re.compile(r"(?P<run>[\u4e00-\u91cb\u91cd-\u9fff]{1,8})(?=里)")
 
 
@@ -144,7 +172,7 @@ class LocationFinder:
             return True
         if len(name) == 1 and not boundary:
             return True  # "府河" at a boundary is a name; "下河" or "(我)们小区" inside a clause is not
-        if name.isdigit() or name[-1] in _CLAUSE_TAIL:
+        if name.isdigit() or name[-1] in _CLAUSE_TAIL or name[0] in _NOT_FIRST:
             return True
         return False
 
@@ -156,7 +184,7 @@ class LocationFinder:
             if j < len(s) and s[j] in " 的" and j + 1 < len(s) and (s[j + 1].isdigit() or s[j + 1].isascii() and s[j + 1].isalpha()):
                 j += 1
             m = self.chain.match(s, j)
-            if m and m.end() > j:
+            if m and m.end() > j and not _COUNTED.match(m.group(0)):
                 end, has_chain = m.end(), True
                 continue
             if self.after_re is not None:
@@ -215,9 +243,22 @@ class LocationFinder:
             suf = s[m.end("name"):end0]
             pos = end0
             boundary = (start == 0 or not re.match(_NAME_CHARS, s[start - 1])) and suf[:1] in "河江湖桥堰塘"
-            if self._is_generic(trimmed, suf, boundary):
-                continue  # "我们小区3栋" — the chain alone can still be a place
+            if self._is_generic(trimmed, suf, boundary) or _word_not_place(s, suf, end0):
+                continue  # "我们小区3栋" — the chain alone can still be a place; "今天路过", "去巷子里"
             end, chain = self._extend(s, end0)
+            anon = _ANONYMOUS.search(trimmed)
+            if anon is not None:
+                # "某老旧小区", "A4区某中学", "桐梓林一个小区": kept, but a place the message names
+                # elsewhere wins; before a counted one ("一个小区") only what precedes it is said
+                named = False
+                if anon.group(0)[0] != "某":
+                    end, chain = start + anon.start(), False
+                    # what precedes "一个小区" is a place ("桐梓林一个小区"), unless only a part of town
+                    named = _PART_OF_TOWN.fullmatch(s[start:end]) is None
+                if end - start >= 2:
+                    found.add(start, end, named, chain)
+                pos = max(pos, end0)
+                continue
             found.add(start, end, True, chain)
             pos = max(pos, end)
 
@@ -247,6 +288,8 @@ class LocationFinder:
         name ("山水天成3栋")."""
         s, taken = found.s, found.taken
         for m in self.chain_only.finditer(s):
+            if _COUNTED.match(m.group(0)):
+                continue  # "一栋七十年代的筒子楼": a count, not building 1
             strong = _STRONG.search(s, m.start(), min(len(s), m.end() + 2))
             if strong is None or strong.end() > m.end() or any(taken[m.start():m.end()]):
                 continue
@@ -296,6 +339,14 @@ class LocationFinder:
         found = [m for m in self.generic_place.finditer(s)]
         if not found:
             return None
+        lead = next((m for m in found if _opens(s, m.start(), m.end())), None)
+        if lead is not None:
+            # "城中村那排平房屋顶塌了": the writer opens with the place; "菜市场旁边那家小饭馆": with
+            # the place the writer points to right after it
+            nxt = next((m for m in found if m.start() >= lead.end()), None)
+            if nxt is not None and _POINT.fullmatch(s, lead.end(), nxt.start()):
+                return s[lead.start():nxt.end()]
+            return lead.group(0)
         top = min(found, key=lambda m: abs(m.start() - focus) if focus is not None else m.start())
         return top.group(0)
 
@@ -309,7 +360,7 @@ class LocationFinder:
             if focus is not None:
                 d = min(abs(sp.start - focus), abs(sp.end - focus))
                 near = 1.0 if d <= 40 else 0.0
-            at = _AT_WEIGHT if _AT.search(s, max(0, sp.start - 4), sp.start) else 0.0
+            at = _AT_WEIGHT if _AT.search(s, max(0, sp.start - 4), sp.start) or _opens(s, sp.start, sp.end) else 0.0
             return (2 * sp.named + sp.chain + near + at, -sp.start)
 
         top = max(spans, key=score)
