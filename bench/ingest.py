@@ -18,9 +18,22 @@ depends on): from the report being sent to that post arriving on an observer One
 matched by ticket number. Systems run in alternated A/B pairs (`--pairs`, the machine may be
 shared); min/median/max over the pairs are printed.
 
+Optional systems, each run in the same alternation (all OneBot senders, like "pingan OB"):
+- `--nonebot`: NoneBot2's OneBot echo ("nonebot2") and "pingan OB" (pingan, OneBot senders only).
+- `--pg DSN`: "pingan OB PG", the same server on PostgreSQL: a fresh database `pingan_bench_ingest`
+  on that server (dropped first if it is there, made empty, migrated by the server on start; dropped
+  again after the run unless `--keep-pg`).
+- `--history N`: "pingan OB aged", the same server on a SQLite database filled before it starts with
+  N handled inbox rows, N sent outbox rows and N/2 closed tickets (`--no-history-tickets`: none),
+  shaped like pingan's own and dated over the last six days; the fill is timed. It also starts
+  "pingan OB", and prints the throughput ratio aged / fresh (issue 16: flat within ±10%).
+After the runs, each server's peak RSS (VmHWM from /proc/PID/status) is printed (issue 16: pingan
+under 200 MB).
+
 Bounded: `--messages` per sender and `--timeout` seconds overall; loopback only.
 
     .venv/bin/python bench/ingest.py --senders 100 --messages 20 --pairs 3
+    .venv/bin/python bench/ingest.py --pairs 2 --nonebot --pg postgresql://postgres@127.0.0.1/test --history 1000000
 """
 
 from __future__ import annotations
@@ -174,7 +187,7 @@ async def wechat_sender(session: aiohttp.ClientSession, base: str, run: int, sid
         openid = f"o_bench_{run}_{sid:04d}_{i:04d}"  # each report from a resident of its own (see RESIDENTS)
         if time.monotonic() > deadline:
             return
-        ts, nonce = str(int(time.time())), f"{sid}-{i}"
+        ts, nonce = str(int(time.time())), f"{run}-{sid}-{i}"
         q = {"signature": sign(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}
         xml = (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
                f"<CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
@@ -330,7 +343,7 @@ def stop(proc: subprocess.Popen) -> None:
 def show(name: str, r: dict) -> None:
     coord = (f"  coordination @ p50/p99 {r['coord_p50']:.1f}/{r['coord_p99']:.1f} ms ({r['coord_n']} posts"
              + (f", {r['coord_missing']} missing)" if r["coord_missing"] else ")")) if r["coord_n"] else ""
-    print(f"{name:<10} {r['done']:>6} msgs in {r['elapsed']:6.2f}s  {r['rate']:8.1f} msg/s   "
+    print(f"{name:<14} {r['done']:>6} msgs in {r['elapsed']:6.2f}s  {r['rate']:8.1f} msg/s   "
           f"p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms   "
           f"(wechat p50/p99 {r['wechat_p50']:.1f}/{r['wechat_p99']:.1f}, onebot {r['onebot_p50']:.1f}/{r['onebot_p99']:.1f})"
           + coord + (f"  errors {r['errors']} e.g. {r['first_error']}" if r["errors"] else ""), flush=True)
@@ -342,14 +355,18 @@ def spread(name: str, runs: list[dict]) -> None:
         xs = [r[key] for r in runs if r[key] == r[key]]
         return "/".join(format(f(xs), fmt) for f in (min, statistics.median, max)) if xs else "—"
 
-    print(f"{name:<10} rate {mmm('rate', '.0f')} msg/s  p99 receipt {mmm('p99', '.1f')} ms  "
+    print(f"{name:<14} rate {mmm('rate', '.0f')} msg/s  p99 receipt {mmm('p99', '.1f')} ms  "
           f"p99 coordination @ {mmm('coord_p99', '.1f')} ms   (min/median/max of {len(runs)})")
 
 
-def write_config(tmp: Path, port: int, api_port: int) -> None:
+def sqlite_url(d: Path) -> str:
+    return f"sqlite+aiosqlite:///{d / 'bench.db'}"
+
+
+def write_config(tmp: Path, port: int, api_port: int, db_url: str | None = None) -> None:
     (tmp / "config.toml").write_text(f"""
 [database]
-url = "sqlite+aiosqlite:///{tmp / 'bench.db'}"
+url = "{db_url or sqlite_url(tmp)}"
 [server]
 host = "127.0.0.1"
 port = {port}
@@ -421,22 +438,27 @@ def start_servers(args, tmp: Path, api_port: int, log) -> dict[str, tuple[int, s
         out[name] = (port, proc, health, onebot_only)
         return port
 
-    def pingan(name, src=None, onebot_only=False):
+    def pingan(name, src=None, onebot_only=False, db_url=None):
         d = tmp / name.replace(" ", "-")
-        d.mkdir()
+        d.mkdir(exist_ok=True)
         extra = {"PYTHONPATH": str(Path(src).resolve())} if src else {}
         port = spawn(name, [py, "-c", "from pingan.cli import app; app()", "serve"], d, "/healthz", onebot_only,
                      PINGAN_CONFIG=str(d / "config.toml"), **extra)
-        write_config(d, port, api_port)
+        write_config(d, port, api_port, db_url)
 
     spawn("bare echo", [py, __file__, "--echo-server", "{port}"], tmp, "/")
     spawn("echo+parse", [py, __file__, "--echo-server", "{port}", "--with-parser"], tmp, "/")
     pingan("pingan")
     if args.baseline:  # the same server from another source tree (e.g. `git archive` of a commit)
         pingan("baseline", args.baseline)
+    if args.nonebot or args.history:
+        pingan("pingan OB", onebot_only=True)
+    if args.pg:
+        pingan("pingan OB PG", onebot_only=True, db_url=args.pg_url)
+    if args.history:  # its database was filled beforehand (fill_history)
+        pingan("pingan OB aged", onebot_only=True)
     if args.nonebot:
         nb = nonebot_python()
-        pingan("pingan OB", onebot_only=True)
         port = free_port()
         (tmp / "nb_bot.py").write_text(NONEBOT_BOT.replace("{token}", OB_TOKEN).replace("{port}", str(port)), "utf-8")
         proc = subprocess.Popen([nb, str(tmp / "nb_bot.py")], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -444,17 +466,166 @@ def start_servers(args, tmp: Path, api_port: int, log) -> dict[str, tuple[int, s
     return out
 
 
+# --- PostgreSQL (--pg) -------------------------------------------------------------------------------
+
+PG_DB = "pingan_bench_ingest"
+
+
+def pg_url(dsn: str, db: str = PG_DB) -> str:
+    """The DSN with its database replaced by the benchmark's."""
+    from urllib.parse import urlsplit, urlunsplit
+    return urlunsplit(urlsplit(dsn)._replace(path="/" + db))
+
+
+async def pg_fresh(dsn: str, create: bool = True) -> None:
+    """Drop the benchmark's database on that server (if it is there) and, with `create`, make it
+    anew, empty: the server migrates it on start."""
+    import asyncpg
+    conn = await asyncpg.connect(normalise_dsn(dsn))
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+        if create:
+            await conn.execute(f"CREATE DATABASE {PG_DB}")
+    finally:
+        await conn.close()
+
+
+def normalise_dsn(dsn: str) -> str:
+    """asyncpg takes postgresql:// only (not SQLAlchemy's postgresql+asyncpg://)."""
+    return "postgresql://" + dsn.split("://", 1)[1]
+
+
+# --- an aged database (--history) ----------------------------------------------------------------------
+
+def fill_history(d: Path, n: int, tickets: int) -> None:
+    """Migrate `d`/bench.db, then store `n` handled inbox rows, `n` sent outbox rows and `tickets`
+    closed tickets in it, in one transaction, shaped like what pingan writes (Bot.inbox_row,
+    outbox_rows), dated over the last six days (inside the 7-day dedupe window, so every inbox row
+    keeps its key), with keys no run's message uses."""
+    import sqlite3
+    from datetime import datetime, timedelta, timezone
+
+    from pingan.models.db import upgrade_sync
+
+    d.mkdir(exist_ok=True)
+    t_start = time.perf_counter()
+    upgrade_sync(sqlite_url(d))
+    print(f"history: migrated {d / 'bench.db'} in {time.perf_counter() - t_start:.1f}s; filling "
+          f"{n:,} inbox + {n:,} outbox rows + {tickets:,} closed tickets", flush=True)
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    start, span = now - timedelta(days=6), timedelta(days=6) - timedelta(hours=1)
+    step = span / max(n, 1)
+    t_iso = lambda i: (start + step * i).isoformat(" ", "microseconds")  # noqa: E731 (UTCDateTime on SQLite)
+    tz8 = timezone(timedelta(hours=8))
+    text = [report(i) for i in range(12)]
+    chunk = 100_000
+
+    def progress(what: str, rows: int) -> None:
+        print(f"history: {what} {rows:,} rows, {time.perf_counter() - t_start:.1f}s", flush=True)
+
+    def inbox(lo: int, hi: int):
+        for i in range(lo, hi):
+            account, user = str(20_000_000 + i % 100), str(40_000_000 + i // 4)  # 4 reports a resident
+            at = start + step * i
+            payload = {"chat": {"platform": "qq", "account": account, "chat_type": "private", "chat_id": user,
+                                "via": None}, "msg_id": f"h{i}", "sender_id": user, "text": text[i % 12],
+                       "sender_name": f"居民{i % 1000}", "mentions_bot": False, "reply_to": None, "quoted_text": None,
+                       "images": [], "location": None,
+                       "received_at": at.replace(tzinfo=timezone.utc).astimezone(tz8).isoformat(), "event": None}
+            ts = at.isoformat(" ", "microseconds")
+            yield ("qq", account, user, f"h{i}", json.dumps(payload), ts, ts)
+
+    def outbox(lo: int, hi: int):
+        for i in range(lo, hi):
+            ts, tid = t_iso(i), (i // 2) % tickets + 1 if tickets else None
+            if i % 2:  # the coordination post that @-mentions the grid worker
+                payload = {"parts": [{"text": f"【隐患 #{tid}】消防·电瓶车违规充电（小事·马上办）\n📍锦城花园1栋\n"},
+                                     {"mention": {"name": "周网格", "user_id": "20002", "mobile": "13800000002"}},
+                                     {"text": " "}, {"text": f"⏰请 23:55 前到场，回复「到场 #{tid}」"}],
+                           "image": None, "file": None}
+                row = ("qq", "", "group", "700001", json.dumps(payload), tid, None)
+            else:  # the reporter's receipt
+                payload = {"parts": [{"text": f"✅ 已受理，编号 #{tid}\n类别：消防·电瓶车违规充电\n地点：锦城花园1栋"}],
+                           "image": None, "file": None}
+                row = ("qq", str(20_000_000 + i % 100), "private", str(40_000_000 + i // 4), json.dumps(payload),
+                       None, None)
+            yield (*row[:6], "sent", 1, ts, ts, ts, row[6], f"r{i}", None, None)
+
+    def closed(lo: int, hi: int):
+        for i in range(lo, hi):
+            t = start + span * i / max(tickets, 1)
+            c, r = t.isoformat(" ", "microseconds"), (t + timedelta(minutes=30)).isoformat(" ", "microseconds")
+            account, user = str(20_000_000 + i % 100), str(40_000_000 + i // 2)
+            reply = {"platform": "qq", "account": account, "chat_type": "private", "chat_id": user, "via": None,
+                     "key": f"qq:{account}:private:{user}", "user_id": user, "name": f"居民{i % 1000}"}
+            yield ("resident", json.dumps(reply), text[i % 12], "fire", "电瓶车违规充电", "锦城花园1栋", 0, "小",
+                   json.dumps(["电瓶车", "充电"]), "xinlian", "xinlian-g2", "grid", "xinlian-g2",
+                   "zhou-wangge", "closed", "处理完毕", "满意", 0, 0, c, r, c, c, c, r, r, c)
+
+    db = sqlite3.connect(d / "bench.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("BEGIN")
+    for lo in range(0, tickets, chunk):
+        db.executemany("INSERT INTO tickets (source, reply_chat, raw_text, category, item, location, urgent, size, "
+                       "matched, unit_id, grid_id, holder_level, holder_unit_id, holder_person_id, status, "
+                       "resolution_note, feedback, escalations, urges, created_at, updated_at, dispatched_at, "
+                       "acknowledged_at, on_scene_at, resolved_at, closed_at, held_since) "
+                       "VALUES (" + ", ".join("?" * 27) + ")", closed(lo, min(lo + chunk, tickets)))
+        progress("tickets", min(lo + chunk, tickets))
+    for lo in range(0, n, chunk):
+        db.executemany("INSERT INTO inbox (platform, account, chat_id, msg_id, payload, received_at, handled_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", inbox(lo, min(lo + chunk, n)))
+        progress("inbox", min(lo + chunk, n))
+    for lo in range(0, n, chunk):
+        db.executemany("INSERT INTO outbox (platform, account, chat_type, chat_id, payload, ticket_id, status, "
+                       "attempts, next_attempt_at, created_at, sent_at, last_error, remote_id, claimed_until, "
+                       "claimed_by) VALUES (" + ", ".join("?" * 15) + ")", outbox(lo, min(lo + chunk, n)))
+        progress("outbox", min(lo + chunk, n))
+    db.execute("COMMIT")
+    db.close()
+    size = (d / "bench.db").stat().st_size / 2**20
+    print(f"history: filled in {time.perf_counter() - t_start:.1f}s ({size:,.0f} MB)", flush=True)
+
+
+def peak_rss(pid: int) -> float | None:
+    """The process's peak resident set (VmHWM), in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def show_rss(servers: dict) -> None:
+    parts = [(name, peak_rss(proc.pid)) for name, (_, proc, _, _) in servers.items()]
+    mine = "  ".join(f"{n} {mb:.0f} MB" for n, mb in parts if mb is not None and n.startswith(("pingan", "baseline")))
+    other = ", ".join(f"{n} {mb:.0f} MB" for n, mb in parts if mb is not None and not n.startswith(("pingan", "baseline")))
+    print(f"peak RSS (VmHWM): {mine}   (target < 200 MB each under load; beside: {other})")
+
+
 async def main(args) -> None:
     runner, api_port = await api_stub()
     tmp = Path(tempfile.mkdtemp(prefix="pingan-bench-"))
     log = open(tmp / "server.log", "wb")  # never a pipe nobody reads: a full pipe blocks the server
+    args.pg_url = pg_url(args.pg) if args.pg else None
+    if args.pg:
+        await pg_fresh(args.pg)
+    if args.history:
+        tickets = args.history // 2 if args.history_tickets else 0
+        await asyncio.to_thread(fill_history, tmp / "pingan-OB-aged", args.history, tickets)
     servers = start_servers(args, tmp, api_port, log)
     try:
         for port, proc, health, _ in servers.values():
-            await wait_up(f"http://127.0.0.1:{port}", proc, health)
+            await wait_up(f"http://127.0.0.1:{port}", proc, health, timeout=180)
         print(f"{args.senders} concurrent senders ({args.senders // 2} OneBot WS + {args.senders - args.senders // 2} "
-              f"WeChat POST; 'pingan OB' and 'nonebot2': {args.senders} OneBot WS), {args.messages} messages each, "
-              f"SQLite, loopback; load average {os.getloadavg()[0]:.2f}")
+              f"WeChat POST; 'pingan OB…' and 'nonebot2': {args.senders} OneBot WS), {args.messages} messages each, "
+              f"SQLite" + (f" ('pingan OB PG': PostgreSQL {args.pg_url})"
+                           if args.pg else "")
+              + (f" ('pingan OB aged': {args.history:,} stored inbox and outbox rows)" if args.history else "")
+              + f", loopback; load average {os.getloadavg()[0]:.2f}")
         for port, _, _, ob in servers.values():  # warm-up (jieba, connection pools): not measured
             await drive(f"http://127.0.0.1:{port}", 4, 2, 30, run=1, onebot_only=ob)
         runs: dict[str, list[dict]] = {name: [] for name in servers}
@@ -470,12 +641,15 @@ async def main(args) -> None:
         for name, rs in runs.items():
             spread(name, rs)
         ratios(runs)
+        show_rss(servers)
     finally:
         for _, proc, _, _ in servers.values():
             stop(proc)
         log.close()
         print(f"server log: {tmp / 'server.log'}")
         await runner.cleanup()
+        if args.pg and not args.keep_pg:
+            await pg_fresh(args.pg, create=False)
 
 
 def ratios(runs: dict[str, list[dict]]) -> None:
@@ -491,6 +665,9 @@ def ratios(runs: dict[str, list[dict]]) -> None:
     ratio("pingan", "bare echo", "")
     ratio("pingan", "baseline", "this tree against the baseline tree")
     ratio("pingan OB", "nonebot2", "durable pingan against NoneBot2's non-durable echo, OneBot only")
+    ratio("pingan OB PG", "nonebot2", "the same on PostgreSQL")
+    ratio("pingan OB PG", "pingan OB", "PostgreSQL against SQLite")
+    ratio("pingan OB aged", "pingan OB", "with the stored history against a fresh database (target 0.90–1.10)")
 
 
 if __name__ == "__main__":
@@ -502,6 +679,15 @@ if __name__ == "__main__":
     ap.add_argument("--baseline", metavar="DIR", help="also run pingan from this source tree, alternated")
     ap.add_argument("--nonebot", action="store_true",
                     help="also run NoneBot2's echo (installed into bench/.nonebot-venv on first use)")
+    ap.add_argument("--pg", metavar="DSN",
+                    help="also run 'pingan OB PG': pingan, OneBot only, on a fresh database "
+                         f"{PG_DB} on this PostgreSQL server (dropped first and after; see --keep-pg)")
+    ap.add_argument("--keep-pg", action="store_true", help=f"leave {PG_DB} in place after the run")
+    ap.add_argument("--history", type=int, metavar="N", default=0,
+                    help="also run 'pingan OB aged': pingan, OneBot only, on a SQLite database filled beforehand "
+                         "with N handled inbox rows, N sent outbox rows and N/2 closed tickets (and 'pingan OB')")
+    ap.add_argument("--no-history-tickets", dest="history_tickets", action="store_false",
+                    help="--history without the closed tickets")
     ap.add_argument("--echo-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     ap.add_argument("--with-parser", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
