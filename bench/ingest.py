@@ -646,6 +646,8 @@ async def main(args) -> None:
         for _, proc, _, _ in servers.values():
             stop(proc)
         log.close()
+        for db in tmp.rglob("*.db*"):  # the databases (1.8 GB aged), not the server log
+            db.unlink()
         print(f"server log: {tmp / 'server.log'}")
         await runner.cleanup()
         if args.pg and not args.keep_pg:
