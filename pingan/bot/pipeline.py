@@ -113,12 +113,10 @@ class Pipeline:
         First as one transaction with whatever else is waiting (Bot.ingest, the reply written as
         sent as it is inserted); if that group failed, the long way: stored, handled with the
         chat's replies held for the budget, and the reply claimed."""
-        deadline = self.bot.clock.now() + timedelta(seconds=budget)
-        try:  # a reply is marked passive only while PASSIVE_MARGIN of the budget is left, and this
-            # waits a second past the budget (still inside WeChat's 5 s): a marked reply is answered
-            handled = await asyncio.wait_for(asyncio.shield(self.bot.ingest(msg, deadline)), budget + 1.0)
-        except asyncio.TimeoutError:  # still running: its reply was not marked passive in time
-            return None
+        # no time limit on this wait: the answer must not go before the message is stored (the
+        # platform would not deliver it again); a reply is marked passive only while
+        # Bot.PASSIVE_MARGIN of the budget is left, else the outbox sends it
+        handled = await self.bot.ingest(msg, self.bot.clock.now() + timedelta(seconds=budget))
         if handled is not None:
             if self.bot.lanes is None:
                 self._enqueued(handled)
