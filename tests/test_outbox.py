@@ -495,6 +495,15 @@ async def test_a_reply_goes_from_memory_without_a_claim_and_is_recorded(bot, clo
     assert all(r.status == "sent" and r.claimed_by is None for r in await rows(bot, OutboxMessage))
 
 
+async def old_then_receipt(sender, stop, task) -> None:
+    """Once both have gone: resident 9001 got 旧消息 first, then the new report's receipt."""
+    await until(lambda: len([1 for c, _ in sender.sent if c == "9001"]) >= 2)
+    stop.set()
+    await asyncio.wait_for(task, 2)
+    texts = [t for c, t in sender.sent if c == "9001"]
+    assert texts[0] == "旧消息" and texts[1].startswith("✅")
+
+
 async def test_a_reply_queues_behind_a_row_still_pending_for_its_chat(bot, clock, worker, sender, settings):
     """A chat whose head is backing off: the new reply is not sent from memory ahead of it."""
     private = ChatRef("qq", "", "private", "9001")
@@ -510,11 +519,7 @@ async def test_a_reply_queues_behind_a_row_still_pending_for_its_chat(bot, clock
     assert not [t for c, t in sender.sent if c == "9001"]  # nothing overtook 旧消息
     clock.advance(seconds=settings.outbox.base_delay_seconds + 1)
     worker.wake()
-    await until(lambda: len([1 for c, _ in sender.sent if c == "9001"]) >= 2)
-    stop.set()
-    await asyncio.wait_for(task, 2)
-    texts = [t for c, t in sender.sent if c == "9001"]
-    assert texts[0] == "旧消息" and texts[1].startswith("✅")
+    await old_then_receipt(sender, stop, task)
 
 
 async def test_a_reply_queues_behind_rows_claimed_and_not_yet_in_their_lane(bot, clock, worker, sender):
@@ -535,11 +540,7 @@ async def test_a_reply_queues_behind_rows_claimed_and_not_yet_in_their_lane(bot,
     worker._claimed.clear()
     stop, task = await running(worker)
     worker.wake()
-    await until(lambda: len([1 for c, _ in sender.sent if c == "9001"]) >= 2)
-    stop.set()
-    await asyncio.wait_for(task, 2)
-    texts = [t for c, t in sender.sent if c == "9001"]
-    assert texts[0] == "旧消息" and texts[1].startswith("✅")
+    await old_then_receipt(sender, stop, task)
 
 
 async def test_a_lane_whose_send_fails_hands_its_rows_back_in_order(bot, clock, worker, sender, settings):

@@ -149,27 +149,22 @@ async def insert_ids(session, table, rows: list[dict], postgres: bool) -> list[i
     return ids if postgres else sorted(ids)
 
 
-async def queued_behind(session, targets: set[ChatRef], lanes: Lanes, now: datetime) -> set[ChatRef]:
+async def queued_behind(session, targets: set[ChatRef], lanes: Lanes | None, now: datetime) -> set[ChatRef]:
     """The chats among `targets` with a pending row that no lane of the worker holds (backing off,
     waiting for a connection, another server's, claimed and not yet in a lane): a new row to them
-    must queue behind it in the table. One indexed query per group (ix_outbox_chat) that returns
-    only rows outside this worker's live leases, so a busy chat's hundreds of rows in flight are
-    filtered by the database, not fetched; the few it returns are checked against the lanes."""
+    must queue behind it in the table; with no worker sending from memory (`lanes` None), any
+    pending row. One indexed query per group (ix_outbox_chat) that returns only rows outside this
+    worker's live leases, so a busy chat's hundreds of rows in flight are filtered by the
+    database, not fetched; the few it returns are checked against the lanes."""
     o = OUTBOX.c
     q = (select(o.platform, o.account, o.chat_type, o.chat_id, o.id)
-         .where(o.chat_id.in_(sorted({t.chat_id for t in targets})), o.status == "pending",
-                or_(o.claimed_by.is_(None), o.claimed_by != lanes.worker_id, o.claimed_until <= now)))
-    rows = [(ChatRef(*r[:4]), r[4]) for r in (await session.exec(q)).all()]
-    return lanes.unplaced(targets) | {chat for chat, row_id in rows if chat in targets and not lanes.holds(chat, row_id)}
-
-
-async def chats_with_pending(session, targets: set[ChatRef]) -> set[ChatRef]:
-    """The chats among `targets` with any pending row (no worker sending from memory: all of
-    them wait in the table)."""
-    o = OUTBOX.c
-    q = (select(o.platform, o.account, o.chat_type, o.chat_id)
          .where(o.chat_id.in_(sorted({t.chat_id for t in targets})), o.status == "pending"))
-    return {chat for chat in (ChatRef(*r) for r in (await session.exec(q)).all()) if chat in targets}
+    if lanes is not None:
+        q = q.where(or_(o.claimed_by.is_(None), o.claimed_by != lanes.worker_id, o.claimed_until <= now))
+    rows = [(ChatRef(*r[:4]), r[4]) for r in (await session.exec(q)).all()]
+    if lanes is None:
+        return {chat for chat, _ in rows if chat in targets}
+    return lanes.unplaced(targets) | {chat for chat, row_id in rows if chat in targets and not lanes.holds(chat, row_id)}
 
 
 async def insert_outbox(session, rows: list[dict]) -> None:
@@ -487,17 +482,14 @@ class Bot:
         if lanes is None and not passive:
             await insert_outbox(session, rows)
             return [], True, []
-        behind = (await queued_behind(session, targets, lanes, now) if lanes is not None
-                  else await chats_with_pending(session, targets))
-        if lanes is not None:  # rows in flight count too: a passive reply must not overtake them
-            behind_or_held = behind | {t for t in targets if lanes.holds_any(t)}
-        else:
-            behind_or_held = behind
-        until, joins, seen, answered = now + (lanes.lease if lanes else timedelta(0)), {}, set(), []
+        behind = await queued_behind(session, targets, lanes, now)
+        # a passive reply overtakes nothing: neither what waits in the table nor rows in flight
+        held = {t for t in targets if lanes.holds_any(t)} if lanes is not None else set()
+        joins, seen, answered = {}, set(), []
         for k, (row, o) in enumerate(zip(rows, outbound)):
             first = o.target not in seen
             seen.add(o.target)
-            if k in passive and first and o.target not in behind_or_held:
+            if k in passive and first and o.target not in behind and o.target not in held:
                 row.update(status="sent", sent_at=now, attempts=1, last_error="passive reply")
                 answered.append((passive[k], o))
                 continue
@@ -508,7 +500,7 @@ class Bot:
             if o.target in behind or joins[o.target] is None:
                 behind.add(o.target)  # the rest of this chat's rows queue behind this one
             else:
-                row["claimed_by"], row["claimed_until"] = lanes.worker_id, until
+                row["claimed_by"], row["claimed_until"] = lanes.worker_id, now + lanes.lease
         ids = await insert_ids(session, OUTBOX, rows, self.postgres)
         leased = [(SimpleNamespace(id=i, **r), joins[o.target])
                   for i, r, o in zip(ids, rows, outbound) if r["claimed_by"] is not None]
