@@ -21,7 +21,7 @@ from pingan.parser.model import get_model
     # children jumping into a river to swim: the water rule leaves 跳进河 to jump_water, which knows 游泳
     "天热了每天都有小学生翻过堤坝直接跳进河里游泳 护栏也没有",
     # how to act in a fire is advice, not a fire (应该怎么, 怎么逃生 right after the trigger)
-    "很多住户不知道灭火器放在哪里，不知道发生火灾应该怎么逃生，希望多搞点宣传",
+    "很多住户不知道灭火器放在哪里，不知道发生火灾应该怎么逃生，希望物业管一下",
     # heard before (听到过): an experience, not now
     "那个大棚里面好像在偷偷做烟花 晚上好多箱子运进运出 还听到过爆炸声",
     # a trigger named as a topic (说起, 说到)
