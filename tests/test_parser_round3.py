@@ -68,6 +68,14 @@ def test_round3_still_danger_now(text, hazard):
     ("楼道配电箱着火花了，噼里啪啦响，好多人在旁边", "electric"),
     # someone fallen into a manhole or pit is a casualty, not debris or drowning
     ("人行道上那个没盖的窨井里掉下去一个人 在下面喊 快来", "casualty"),
+    # a transformer smoking while it sparks (打火) is electric
+    ("乡场口那个变压器冒烟还在打火 底下卖菜的婆婆们还没走开 很危险", "electric"),
+    # black smoke filling a flat is a fire, whoever cries for help
+    ("救命啊 对面楼有家人在阳台上喊救命 屋里全是黑烟", "fire"),
+    # a woman crying for help in a fight at home is violence, not someone in the water
+    ("4-2-601屋头在打架，一直有女人在喊救命，还有砸东西的声音", "violence"),
+    # a child fallen into a fish pond is drowning, not debris falling
+    ("叔你快来，王家鱼塘有个小娃儿掉下去了，我们在拿竹竿拉", "drowning"),
 ])
 def test_round3_hazard_kind(text, hazard):
     r = parse(text)
