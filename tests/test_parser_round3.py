@@ -114,6 +114,9 @@ def test_round3_model_rescues_a_report_no_rule_flags(monkeypatch):
     assert not parse("你好 请问社区几点上班").report
     story = "说起来前年我们楼下那家人电瓶车推到楼道里充电，后来电池坏了，还好当时发现得早"
     assert not parse(story).urgent
+    # nor where the rules found a danger word and judged it not now (past, negated)
+    assert not parse("昨天有个娃娃落水了 幸好被钓鱼的救起来了 那个堰塘到现在还是没得围栏").urgent
+    assert not parse("后头的燃气管道被挖机刮破了皮，暂时没闻到味道，现在用胶布缠起的，燃气公司一直没来").urgent
 
 
 def test_round3_rescued_hazard_from_item():

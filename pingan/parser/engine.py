@@ -148,6 +148,7 @@ class _Scan:
     urgent_pos: int | None = None
     urgent_size: str | None = None
     hazards: set[str] = field(default_factory=set)
+    urgent_cancelled: bool = False  # a danger word was found but told as negated, past, hypothetical, …
     live_hits: int = 0
     live_pos: list[int] = field(default_factory=list)
 
@@ -366,6 +367,7 @@ def _scan_urgent(w: str, lex: Lexicon, zones, sc: _Scan) -> None:
     emergency = lex.emergency_re is not None and lex.emergency_re.search(w) is not None
     for m in lex.urgent_re.finditer(w):
         if _urgent_cancelled(w, lex, zones, m, emergency):
+            sc.urgent_cancelled = True
             continue
         word, pos = m.group(0), m.start()
         s0, s1 = _bounds(w, pos, _SENT_END, limit=30)
@@ -714,9 +716,11 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
         return ParseResult(report=False, confidence=_nonreport_conf(reason, rank.best_score),
                            why_not=reason or "weak", ask=reason == "unsure")
     if not urgent and fields.get("urgent") is None and not msg.form_fields.get("urgent") and stats.model is not None \
-            and not sc.urgent_words and stats.p_urgent() >= _MODEL_RESCUE and stats.p_report() >= _RESCUE_REPORT \
+            and not sc.urgent_words and not sc.urgent_cancelled and stats.p_urgent() >= _MODEL_RESCUE and stats.p_report() >= _RESCUE_REPORT \
             and not _story(msg, lex):
-        urgent = True  # danger now in wording no rule knows ("楼上那家人在屋头烧炭 人已经迷迷糊糊的了")
+        # danger now in wording no rule knows; where the rules found a danger word and judged it not now
+        # (negated, past, hypothetical: "昨天有个娃娃落水了 幸好被救起来了") the model does not overrule them
+        urgent = True
     return _report(msg, sc, rank, urgent, stats, fields, rt)
 
 
