@@ -4,6 +4,8 @@ the rule or threshold it names."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from pingan.parser import engine, parse
@@ -54,7 +56,8 @@ def test_round3_not_danger_now(text):
     ("2栋着火了 快来 浓烟好大", "fire"),
     ("外墙瓷砖一直在往下掉 下面好多人在等车", "collapse"),
     ("电梯里有人 出不来了 快来", "trapped_lift"),
-    ("今年2026年最冷的一天 3栋楼道着火了 浓烟好大", "fire"),
+    # this year, written in full, is no story
+    (f"今年{date.today().year}年最冷的一天 3栋楼道着火了 浓烟好大", "fire"),
 ])
 def test_round3_still_danger_now(text, hazard):
     r = parse(text)
