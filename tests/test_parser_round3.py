@@ -124,3 +124,77 @@ def test_round3_model_rescues_a_report_no_rule_flags(monkeypatch):
 
 def test_round3_rescued_hazard_from_item():
     assert engine._ITEM_HAZARD["燃气管道"] == "gas" and engine._CAT_HAZARD["fire"] == "fire"
+
+
+# --- written_f's train part: danger now in more words ----------------------------------------------
+@pytest.mark.parametrize("text, hazard", [
+    # pinyin initials typed in a hurry
+    ("zhl zhl 4楼 快", "fire"),
+    ("nsl nsl 河边 小孩", "drowning"),
+    # a fire asked about (是不是着火了) is a suspicion, as for gas and electric; a cry to put it out
+    ("有烟有烟 从地漏里冒起来 楼下是不是燃起了", "fire"),
+    ("救火啊 救火啊", "fire"),
+    ("闻到好浓的烟味 楼道一片白 看不到路", "fire"),
+    # gas escaping: bubbles in soapy water, spraying, a gas alarm, a smell noticed
+    ("天然气管子接头那里在冒泡泡 我抹了肥皂水 一直冒", "gas"),
+    ("气管裂了 往外喷 闻到就恶心", "gas"),
+    ("妈 你屋头煤气是不是没关 我在门口都闻到了 你电话也不接", "gas"),
+    # someone shocked
+    ("救命 我老汉儿遭电打了 倒起不动了", "electric"),
+    ("他触电了 倒在地上 我不敢拉 咋个办", "electric"),
+    ("有根电线吊在积水里 整条水都在冒泡泡 路人都在绕", "electric"),
+    # a building or wall moving now
+    ("楼板在往下沉 沙发都歪了 咋个办", "collapse"),
+    ("挡墙在动 泥巴一直往下流 下面就是我们家", "collapse"),
+    ("那面围墙正在一截一截倒 下面停了好多车", "collapse"),
+    # people stuck in a lift, a hand caught in an escalator
+    ("困梯 困梯 18楼 两个人", "trapped_lift"),
+    ("儿子 我在电梯里 电梯不动了 你快来", "trapped_lift"),
+    # someone down
+    ("有人晕了 菜市场 快", "casualty"),
+    ("姐 妈又摔了 这次起不来 我一个人抬不动 你快过来", "casualty"),
+    ("厂里有个工人手被机器卷进去了 快叫救护车", "casualty"),
+    ("实验小学中午吃了食堂的饭好多小孩肚子痛在吐，有两个脸都白了，老师在送医院", "casualty"),
+    # violence with a weapon or against the writer
+    ("外面有人在砸车 手里拿着斧头 好吓人", "violence"),
+    ("有个男的在车站用刀划人 已经伤了两个", "violence"),
+    # in the water
+    ("游泳馆有个小朋友沉底了 救生员在捞", "drowning"),
+    ("车子开进河里了 人还在车里面 在往下沉", "drowning"),
+])
+def test_round3_written_f_danger_now(text, hazard):
+    r = parse(text)
+    assert r.report and r.urgent and r.hazard == hazard, r
+
+
+@pytest.mark.parametrize("text", [
+    # the same words in other senses
+    "气炸了 老公又把碗留给我洗",
+    "今天被老板电话轰炸了一天",
+    "这个气球漏气了 明天给小孩买个新的",
+    "轮胎漏气了 附近哪里有补胎的",
+    "房价要塌了吗 看新闻好多地方在降",
+    "被困在堵车里一个小时了 这个路口太堵了",
+    "考研被困住了 学不进去",
+    "这个菜刀好快 切肉一下就断",
+    "请问哪里可以学游泳 我家孩子九岁了还不会游泳 想报个班",
+    "刚刚看新闻，说外地有个小区电瓶车在电梯里起火，烧伤了好几个人",
+    "楼上那个独居的爷爷最近几天都没看到他下楼，打电话是通的，说还好，想请社区去看看",
+    # a food-safety report is not an emergency unless someone is gravely ill
+    "娃娃说学校食堂的饭是馊的 好几个同学吃了拉肚子",
+    # a wall leaning (往外歪了) is a defect; one moving now (在往外歪) is danger
+    "围墙往外歪了，请尽快来看看",
+    "刚才地震了吗？我感觉床在晃，结果是楼上在跳操",
+    "消防通道被车堵死了,好几天了,救火车进不来",
+    "老式的燃气胶管都硬化开裂了 物业说让我们自己换",
+    "五组有户人养了几十头猪，猪粪直接冲到沟里，一条沟都是黑的",
+    "我们那个项目的进度现在是真的火烧眉毛了",
+])
+def test_round3_written_f_not_danger_now(text):
+    assert not parse(text).urgent, parse(text)
+
+
+def test_round3_named_hazard_with_request_not_vetoed():
+    """The model's lowest veto spares a plainly named hazard with a request to us (你们管一下)."""
+    r = parse("孙子说周末要去那个鱼塘游泳 那个塘很深 前年淹死过人的 你们管一下")
+    assert r.report and r.category == "production", r

@@ -333,7 +333,7 @@ def _past_year(w: str, start: int, end: int) -> bool:
 
 
 _SUSPECT = "是不是"
-_SUSPECTED = frozenset({"gas", "electric"})  # a leak is reported as a suspicion: "是不是漏气了"
+_SUSPECTED = frozenset({"gas", "electric", "fire", "collapse"})  # a leak is reported as a suspicion: "是不是漏气了"
 
 
 def _suspect(w: str, pos: int) -> str:
@@ -671,7 +671,7 @@ def _decide(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stat
         elif out_of_scope:
             report, reason = False, out_of_scope
         elif stats.model and stats.p_report() < _MODEL_VETO and (
-                stats.p_report() < _MODEL_VETO_ANY
+                stats.p_report() < _MODEL_VETO_ANY and not _named_with_request(rank, ev, lex)
                 or not ev.strong and not ev.problem and not _describes_defect(ev.live, lex)):
             # hazard words, but the message reads like none of the reports the model was trained on
             report, reason = False, "other_sense" if msg.senses else "unsure"
@@ -685,6 +685,15 @@ def _decide(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stat
     if msg.forced_cat and "report" not in fields:
         report = True
     return report, reason
+
+
+def _named_with_request(rank: _Rank, ev: _Evidence, lex: Lexicon) -> bool:
+    """A hazard named plainly (keyword score >= _SCOPE_TOPIC) and a request to act on it ("那个塘很深
+    前年淹死过人的 你们管一下"): the model's lowest veto does not drop it (the < 0.4 veto still may)."""
+    return rank.best_score >= _SCOPE_TOPIC and _ASK_TO_ACT.search(ev.live) is not None
+
+
+_ASK_TO_ACT = re.compile(r"你们(?:管一下|管管|来管|处理一下|来看一下|来看看)")
 
 
 def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = None) -> ParseResult:

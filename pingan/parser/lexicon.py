@@ -277,7 +277,8 @@ def _urgent_rules(data: dict, taxonomy: Taxonomy, source: str) -> list[UrgentRul
     for item in taxonomy.items():
         if item.urgent:
             rules.append(UrgentRule(name=f"item:{item.name}", triggers=tuple(item.urgent), item=item.name,
-                                    boost=2.0, unless=("油烟", "下水道", "垃圾", "化粪池", "污水", "废气"),
+                                    boost=2.0, unless=("油烟", "下水道", "垃圾", "化粪池", "污水", "废气",
+                                            "气球", "轮胎", "车胎", "补胎", "打气"),  # 气球漏气了
                                     hazard=_ITEM_HAZARD.get(item.name, "other")))
     return rules
 
