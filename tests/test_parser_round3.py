@@ -198,3 +198,17 @@ def test_round3_named_hazard_with_request_not_vetoed():
     """The model's lowest veto spares a plainly named hazard with a request to us (你们管一下)."""
     r = parse("孙子说周末要去那个鱼塘游泳 那个塘很深 前年淹死过人的 你们管一下")
     assert r.report and r.category == "production", r
+
+
+@pytest.mark.parametrize("text", [
+    # being in a lift is not being stuck in one
+    "我在电梯里碰到隔壁那个帅哥了，他居然跟我打招呼😳",
+    # a gas smell in a story that ended well
+    "说起燃气泄漏，前年冬天我们楼下那家人煮饭忘了关火，气一直在漏，还好邻居闻到了敲门，燃气公司来了把阀关了",
+    # 被电到 by a singer
+    "昨天去听了一场演唱会，最后一首歌的时候我被歌手电到了",
+    # a story shared (分享个…的事)
+    "今天跟大家分享个好笑的事，我妈昨天打电话给我说家里着火了，把我吓得半死，结果是烟雾报警器没电了在叫",
+])
+def test_round3_written_f_train_false_alarms(text):
+    assert not parse(text).urgent, parse(text)
