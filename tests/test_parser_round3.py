@@ -79,6 +79,10 @@ def test_round3_still_danger_now(text, hazard):
     ("4-2-601屋头在打架，一直有女人在喊救命，还有砸东西的声音", "violence"),
     # a child fallen into a fish pond is drowning, not debris falling
     ("叔你快来，王家鱼塘有个小娃儿掉下去了，我们在拿竹竿拉", "drowning"),
+    # someone lying still is a casualty, not violence
+    ("广场上有个老头儿倒在地上不动了 叫他没反应", "casualty"),
+    # someone struggling in a lake after falling in is drowning, not debris
+    ("东湖公园湖里有个人在扑腾，好像是喝了酒掉下去的", "drowning"),
 ])
 def test_round3_hazard_kind(text, hazard):
     r = parse(text)
