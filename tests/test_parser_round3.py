@@ -216,3 +216,18 @@ def test_round3_named_hazard_with_request_not_vetoed():
 ])
 def test_round3_written_f_train_false_alarms(text):
     assert not parse(text).urgent, parse(text)
+
+
+@pytest.mark.parametrize("text, hazard", [
+    # variants of written_f's classes: someone unconscious, shocked, gas escaping, a lift that will not
+    # open, an attack, someone struggling in the water
+    ("小区门口有个大爷翻白眼了 叫他没意识", "casualty"),
+    ("楼道那个铁门摸到麻手 快叫电工", "electric"),
+    ("厨房的液化气罐子一直漏 关不上", "gas"),
+    ("电梯停在5楼 门打不开 喊了半天", "trapped_lift"),
+    ("隔壁两口子吵架 男的掐脖子", "violence"),
+    ("河中间有个人游不动了 在水里喊", "drowning"),
+])
+def test_round3_written_f_variants(text, hazard):
+    r = parse(text)
+    assert r.report and r.urgent and r.hazard == hazard, r
