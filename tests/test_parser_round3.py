@@ -231,3 +231,26 @@ def test_round3_written_f_train_false_alarms(text):
 def test_round3_written_f_variants(text, hazard):
     r = parse(text)
     assert r.report and r.urgent and r.hazard == hazard, r
+
+
+@pytest.mark.parametrize("text, hazard", [
+    # sparks said as they sound or as an exclamation
+    ("打火了打火了 电闸那里", "electric"),
+    # a lift stopped half-way with someone in it
+    ("电梯走到一半就不动了 灯也黑了 好怕", "trapped_lift"),
+    # shut in a basement with water coming in
+    ("我们被锁在地下室了 门打不开 水在往里进", "other"),
+    # slipped into a swimming pool
+    ("有个小孩掉到泳池里了 救生员不在", "drowning"),
+    # a live wire lying in flood water
+    ("那根电缆吊在积水里 水都在冒泡泡", "electric"),
+])
+def test_round3_written_f_more(text, hazard, monkeypatch):
+    monkeypatch.setattr(engine, "get_model", lambda: None)  # the rules alone, without the model's rescue
+    r = parse(text)
+    assert r.report and r.urgent and r.hazard == hazard, r
+
+
+def test_round3_singer_is_no_shock(monkeypatch):
+    monkeypatch.setattr(engine, "get_model", lambda: None)  # no calm from the model either
+    assert not parse("昨天去听演唱会 歌手一出场我就被电到了 全场都在尖叫").urgent
