@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date as _date
 from dataclasses import dataclass, field
 
 from pingan.parser.forms import FormReader
@@ -54,6 +55,8 @@ _MODEL_CALM = 0.2      # the urgent rules fired on a message of _CALM_LEN+ chara
 _CALM_LEN = 40         # but P(danger now | report) is below this: a report, not an emergency
 # never calmed: a person already hurt, trapped, missing or in the water (the worst misses to make)
 _NEVER_CALM = frozenset({"casualty", "trapped_lift", "drowning"})
+_MODEL_RESCUE = 0.7    # a report the words file, no urgent rule fired, but P(danger now) is at least this (and
+_RESCUE_REPORT = 0.5   # P(report) at least this): danger now all the same, a missed emergency being the worst error
 _MODEL_KEEP = 0.9      # the words file it, a soft scope cue (question, suggestion, …) would not: kept at this
 _MODEL_ASK = 0.9       # the words cannot file it but P(report) is at least this: ask, don't drop it silently
 _HEAD_WEIGHT = 1.5     # keyword weight in the title / first sentence of a long message
@@ -145,6 +148,7 @@ class _Scan:
     urgent_pos: int | None = None
     urgent_size: str | None = None
     hazards: set[str] = field(default_factory=set)
+    urgent_cancelled: bool = False  # a danger word was found but told as negated, past, hypothetical, …
     live_hits: int = 0
     live_pos: list[int] = field(default_factory=list)
 
@@ -312,11 +316,24 @@ def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool)
     s0, _ = _bounds(w, pos, _SENT_END, limit=50)
     if not emergency and _has_in(lex.hypothetical_re, w, s0, pos) and not _has_in(lex.present_re, w, c0, c1):
         return True  # "如果遇到有人落水,不会游泳应该怎么救", "假如说晚上电梯坏了把人关在里头"
-    return _has_in(lex.past_narrative_re, w, s0, pos) and not _has_in(lex.present_re, w, s0, c1)
+    # a present cue must be near: in a run-on the "又" of a later complaint does not revive the story
+    c1 = min(c1, end + _PRESENT_AFTER)
+    return (_has_in(lex.past_narrative_re, w, s0, pos) or _past_year(w, s0, pos)) \
+        and not _has_in(lex.present_re, w, s0, c1)
+
+
+_PRESENT_AFTER = 12  # how far after a trigger told as past a word saying it is still so may stand
+_YEAR = re.compile(r"((?:19|20)\d\d)年(?!代)")  # "记得2019年…", "2020年8月,我们小区5号楼的电梯…"
+
+
+def _past_year(w: str, start: int, end: int) -> bool:
+    """A year before this one, written in full, in w[start:end]: the story of an incident long over."""
+    this_year = _date.today().year
+    return any(int(m.group(1)) < this_year for m in _YEAR.finditer(w, start, end))
 
 
 _SUSPECT = "是不是"
-_SUSPECTED = frozenset({"gas", "electric"})  # a leak is reported as a suspicion: "是不是漏气了"
+_SUSPECTED = frozenset({"gas", "electric", "fire", "collapse"})  # a leak is reported as a suspicion: "是不是漏气了"
 
 
 def _suspect(w: str, pos: int) -> str:
@@ -337,13 +354,20 @@ def _rule_fires(w: str, rule, m: re.Match, s0: int, s1: int) -> bool:
         ctx = w[max(0, pos - rule.window):pos] + "|" + w[end:end + rule.window]
     else:
         ctx = w[s0:pos] + "|" + w[end:s1]
+    ctx = _NOT_WITH.sub("~", ctx)
     return any(x in ctx for x in rule.with_)
+
+
+# context words that only look like a rule's `with` words: nobody there ("莫得人管"), a place name
+# ("人民路", "人行道"), a request ("尽快来看看" is not 快来)
+_NOT_WITH = re.compile(r"没有?人|莫得人|无人|人民|人行(?!道)|尽快")
 
 
 def _scan_urgent(w: str, lex: Lexicon, zones, sc: _Scan) -> None:
     emergency = lex.emergency_re is not None and lex.emergency_re.search(w) is not None
     for m in lex.urgent_re.finditer(w):
         if _urgent_cancelled(w, lex, zones, m, emergency):
+            sc.urgent_cancelled = True
             continue
         word, pos = m.group(0), m.start()
         s0, s1 = _bounds(w, pos, _SENT_END, limit=30)
@@ -647,7 +671,7 @@ def _decide(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stat
         elif out_of_scope:
             report, reason = False, out_of_scope
         elif stats.model and stats.p_report() < _MODEL_VETO and (
-                stats.p_report() < _MODEL_VETO_ANY
+                stats.p_report() < _MODEL_VETO_ANY and not _named_with_request(rank, ev, lex)
                 or not ev.strong and not ev.problem and not _describes_defect(ev.live, lex)):
             # hazard words, but the message reads like none of the reports the model was trained on
             report, reason = False, "other_sense" if msg.senses else "unsure"
@@ -661,6 +685,15 @@ def _decide(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stat
     if msg.forced_cat and "report" not in fields:
         report = True
     return report, reason
+
+
+def _named_with_request(rank: _Rank, ev: _Evidence, lex: Lexicon) -> bool:
+    """A hazard named plainly (keyword score >= _SCOPE_TOPIC) and a request to act on it ("那个塘很深
+    前年淹死过人的 你们管一下"): the model's lowest veto does not drop it (the < 0.4 veto still may)."""
+    return rank.best_score >= _SCOPE_TOPIC and _ASK_TO_ACT.search(ev.live) is not None
+
+
+_ASK_TO_ACT = re.compile(r"你们(?:管一下|管管|来管|处理一下|来看一下|来看看)")
 
 
 def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = None) -> ParseResult:
@@ -691,6 +724,12 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
     if not report:
         return ParseResult(report=False, confidence=_nonreport_conf(reason, rank.best_score),
                            why_not=reason or "weak", ask=reason == "unsure")
+    if not urgent and fields.get("urgent") is None and not msg.form_fields.get("urgent") and stats.model is not None \
+            and not sc.urgent_words and not sc.urgent_cancelled and stats.p_urgent() >= _MODEL_RESCUE and stats.p_report() >= _RESCUE_REPORT \
+            and not _story(msg, lex):
+        # danger now in wording no rule knows; where the rules found a danger word and judged it not now
+        # (negated, past, hypothetical: "昨天有个娃娃落水了 幸好被救起来了") the model does not overrule them
+        urgent = True
     return _report(msg, sc, rank, urgent, stats, fields, rt)
 
 
@@ -717,9 +756,16 @@ def _report(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, stats: _Stats, fiel
         location=_locate(msg, sc, item, fields, rt), urgent=urgent, size=size, confidence=conf,
         matched=list(dict.fromkeys(matched)),
         description=f_desc if isinstance(f_desc, str) and f_desc.strip() else (msg.form_fields.get("description") or msg.c),
-        hazard=(sc.hazard or "other") if urgent else None,
+        hazard=(sc.hazard or _ITEM_HAZARD.get(item.name if item else "") or _CAT_HAZARD.get(category, "other"))
+        if urgent else None,
         ask=not urgent and conf < _ASK_BELOW,
     )
+
+
+# the hazard kind of an urgent report no rule named (the model's rescue): from its item or category
+_ITEM_HAZARD = {"燃气管道": "gas", "电气设施": "electric", "特种设备": "trapped_lift", "夏季水面安全": "drowning",
+                "老旧危房": "collapse", "失修围墙": "collapse"}
+_CAT_HAZARD = {"fire": "fire", "security": "violence"}
 
 
 def _choose(msg: _Msg, sc: _Scan, rank: _Rank, stats: _Stats, tax: Taxonomy):

@@ -18,11 +18,15 @@ from pingan.parser.rx import with_first_char_check, word_tree
 from pingan.taxonomy import Taxonomy, parse_weighted_words
 
 
-def _alternation(words, prefix: str = "") -> re.Pattern | None:
+def _alternation(words, prefix: str = "", suffix: str = "") -> re.Pattern | None:
     words = sorted({w for w in words if w}, key=lambda w: (-len(w), w))
     if not words:
         return None
-    return re.compile(prefix + "(?:" + word_tree(words) + ")")
+    return re.compile(prefix + "(?:" + word_tree(words) + ")" + suffix)
+
+
+# "尽快来看看" is a request and "紧急呼叫按钮" a device, not a cry for help
+_NOT_A_CRY = "(?!呼叫|按钮|出口|通道|联系|电话|疏散|预案|避险|情况下|处置|演练)"
 
 
 @dataclass
@@ -179,7 +183,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         negation_before_re=_alternation(neg.get("before", [])),
         negation_immediate=tuple(neg.get("immediately_before", [])),
         negation_after_re=_alternation(neg.get("after", [])),
-        emergency_re=_alternation(neg.get("emergency", [])),
+        emergency_re=_alternation(neg.get("emergency", []), "(?<!尽)", _NOT_A_CRY),
         past_re=_alternation(neg.get("past", [])),
         past_narrative_re=_alternation(neg.get("past_narrative", [])),
         hypothetical_re=_alternation(neg.get("hypothetical", [])),
@@ -273,7 +277,8 @@ def _urgent_rules(data: dict, taxonomy: Taxonomy, source: str) -> list[UrgentRul
     for item in taxonomy.items():
         if item.urgent:
             rules.append(UrgentRule(name=f"item:{item.name}", triggers=tuple(item.urgent), item=item.name,
-                                    boost=2.0, unless=("油烟", "下水道", "垃圾", "化粪池", "污水", "废气"),
+                                    boost=2.0, unless=("油烟", "下水道", "垃圾", "化粪池", "污水", "废气",
+                                            "气球", "轮胎", "车胎", "补胎", "打气"),  # 气球漏气了
                                     hazard=_ITEM_HAZARD.get(item.name, "other")))
     return rules
 
