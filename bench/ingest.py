@@ -59,10 +59,23 @@ TOKEN, APP_ID, OB_TOKEN = "benchtoken", "wxbench", "obtoken"
 ACCOUNT = "gh_xinlian"
 
 
+_TAKEN: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below Linux's ephemeral range (32768–60999): a port the kernel hands out could
+    be taken by a client connection (a server's database pool) before its server binds it."""
+    for port in range(20000 + os.getpid() % 5000, 32768):
+        if port in _TAKEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _TAKEN.add(port)
+        return port
+    raise RuntimeError("no free port below 32768")
 
 
 def report(i: int) -> str:
