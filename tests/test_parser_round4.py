@@ -27,6 +27,10 @@ from pingan.parser import parse
     "那套房子隔成了十几个单间，有人在里面煮饭，进出电梯都挤不上去",
     # deep water named as what a place is (water: 就是深水区)
     "小区后面那个堰塘边上的栏杆断了，下面就是深水区，也没有警示牌",
+    # how heated a quarrel is (都快打起来了), not a fight starting (fight_imminent)
+    "楼上漏水把楼下的天花板泡烂了，物业也不管，两家人都快打起来了",
+    # a consequence, not a fall (踩上去就掉下去: falling, water_people)
+    "二组路口的井盖被偷了 上面就搭了块纸板 小孩子踩上去就掉下去",
 ])
 def test_danger_words_of_a_non_urgent_hazard_are_no_emergency(text):
     r = parse(text)
@@ -40,6 +44,8 @@ def test_danger_words_of_a_non_urgent_hazard_are_no_emergency(text):
     ("沙河那里有学生在游泳 有一个往下沉了 在喊", "drowning"),
     ("小孩掉进深水区了，快来人", "drowning"),
     ("隔壁独居的婆婆好几天没出门了，敲门也没反应", "casualty"),
+    ("小区门口两个人打起来了，一个拿着砍刀", "violence"),
+    ("井盖没盖 有个小孩掉下去了 在喊", "casualty"),
 ])
 def test_emergencies_next_to_the_round4_classes_stay_urgent(text, hazard):
     r = parse(text)
