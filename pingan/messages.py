@@ -156,7 +156,9 @@ class Outbound:
 
     def to_dict(self) -> dict:
         d = {
-            "parts": [{"text": p.text} if isinstance(p, Text) else {"mention": asdict(p)} for p in self.parts],
+            # by hand: asdict deep-copies, and every reply and post is stored
+            "parts": [{"text": p.text} if isinstance(p, Text)
+                      else {"mention": {"name": p.name, "user_id": p.user_id, "mobile": p.mobile}} for p in self.parts],
             "image": self.image,
             "file": self.file,
         }

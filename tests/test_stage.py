@@ -107,3 +107,15 @@ def test_a_message_stored_by_hand_is_what_asdict_would_store():
     expected = asdict(msg) | {"received_at": "2019-04-08T01:00:00+00:00"}
     assert msg.to_dict() == expected
     assert Inbound.from_dict(msg.to_dict()) == msg
+
+
+def test_a_reply_stored_by_hand_is_what_asdict_would_store():
+    """So is Outbound.to_dict's mention: a field added to Mention must be stored too."""
+    from dataclasses import asdict
+
+    from pingan.messages import Mention, Outbound, Text
+
+    who = Mention("王网格", "9002", "13800000000")
+    out = Outbound(ChatRef("qq", "20001", "group", "700001"), [Text("请处理"), who])
+    assert out.to_dict()["parts"] == [{"text": "请处理"}, {"mention": asdict(who)}]
+    assert Outbound.from_dict(out.target, out.to_dict()) == out
