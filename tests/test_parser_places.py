@@ -75,3 +75,16 @@ def test_landmark_with_place(text, want):
 ])
 def test_named_places_found(text, want):
     assert want in (parse(text).location or "")
+
+
+# -- class 3: a message that opens with a bare name and points into it; generic places as detail ----
+@pytest.mark.parametrize("text, want", [
+    ("水井坊那家麻将馆楼上冒黑烟了，里面好像还有人", "水井坊"),
+    # 河沟 is a ditch, no river named 废水直接排进
+    ("青龙场那边的小作坊把废水直接排进河沟里，臭得很", "青龙场"),
+    ("地下通道的吊顶往下掉，下面还有人在走", "地下通道"),
+    ("放学的时候小学门口有个人拿刀在晃，家长都吓坏了", "小学门口"),
+])
+def test_bare_lead_and_generic(text, want):
+    assert parse(text).location == want
+

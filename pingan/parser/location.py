@@ -49,8 +49,8 @@ _BY = ("旁边", "附近", "对面", "边上", "隔壁", "旁", "边")
 _ANONYMOUS = re.compile(r"某[^省市区县镇乡村]*$|(?:一|几|好几)(?:家|所|个|座|栋|条|处|片|间|户)")
 # a name never starts with these: the tail of 我们, 下面/对面 ("(我)们小区", "(下)面莫站")
 _NOT_FIRST = frozenset("们面")
-# a suffix followed by this is a word, not a place: 路过 (passing by), 巷子 (a generic alley), 院子, 院坝
-_NOT_AFTER_SUFFIX = {"路": "过", "巷": "子", "院": "子坝"}
+# a suffix followed by this is a word, not a place: 路过 (passing by), 巷子 (a generic alley), 院子, 院坝, 河沟 (a ditch)
+_NOT_AFTER_SUFFIX = {"路": "过", "巷": "子", "院": "子坝", "河": "沟"}
 
 # a message that opens with a place and points into it ("红光路那家按摩店", "公园里面有个男的",
 # "农贸市场后面那个仓库"): the writer says first where it is, as with 在/位于
@@ -64,6 +64,11 @@ _OF_GENERIC = re.compile(r"([\u4e00-\u9fff]{2,5})的(?:老|新|小|大|老旧|�
 # a measure word begins no name ("这家" + "养老院"); a count is none ("两支" + "广场舞", "一辆" + "七座")
 _MEASURES = frozenset("家个所座栋条处间位")
 _COUNT = re.compile(r"[一二两三四五六七八九十几]+[个支家辆条座栋位名户间处只台部所]")
+# a message opening with a name and a pointer into it ("西街那家", "龙泉驿那边", "五块石那一片")
+_BARE_LEAD = re.compile(r"(?P<x>[\u4e00-\u9fff]{2,4}?)(?:那边|这边|那一片|这一片|那一带|一带|片区|那家|那个|那栋|那条|那片)")
+_SAYS_WHERE = re.compile(r"就在|地址|位置在|地点在")
+# ... unless the name is a person's ("我妈那边", "老板那个", "张阿姨那家")
+_PERSON_END = frozenset("人哥姐妈爸爷奶叔姨婆公师生板员子儿女娃友伯舅嫂弟妹")
 # "一栋", "一幢", "一座" alone count buildings ("我家住在一栋老楼里"); building 1 is written 1栋
 _COUNTED = re.compile(r"一(?:栋|幢|座)")
 _POINT = re.compile(r"(?:那|这)(?:家|个|排|栋|条|座|间)?[小大老新]?")
@@ -397,8 +402,24 @@ class LocationFinder:
         top = min(found, key=lambda m: abs(m.start() - focus) if focus is not None else m.start())
         return top.group(0)
 
+    def _bare_lead(self, s: str) -> str | None:
+        """"西街那家麻将馆", "龙泉驿那边", "五里墩那个作坊": a message that opens with a name without a
+        suffix and points into it; the name is the place (a person, "我妈那边", is none)."""
+        m = _BARE_LEAD.match(s)
+        if m is None or _SAYS_WHERE.search(s, m.end()):
+            return None  # "盖井那个盖子烂了……就在小区进门那个转角上": the writer says where later
+        x = m.group("x")
+        if self._trim_name(x) != x or self._is_generic(x, "") or x[-1] in _PERSON_END \
+                or any(x.endswith(g) for g in self.generic if len(g) >= 2):
+            return None
+        return x
+
     def best(self, s: str, focus: int | None = None) -> str | None:
         spans = self.find_all(s)
+        if not any(sp.named for sp in spans):
+            lead = self._bare_lead(s)
+            if lead is not None:
+                return lead
         if not spans:
             return self._generic(s, focus)
 
