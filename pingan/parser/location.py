@@ -29,19 +29,46 @@ _NAME_CHARS = r"[\u4e00-\u9fffA-Za-z0-9]"
 # "在成洛大道", "位于…": the writer says where it is, over a place that only names the hazard's owner
 _AT = re.compile(r"(?:在|位于|地址是?|地点是?)[:]?$")
 _AT_WEIGHT = 1.5
+# "小区是清水湾", "养老院叫福寿康养老院": the writer names the place outright
+_NAMED_AS = re.compile(r"(?:(?:小区|院子|院落|村|社区|楼盘|单位|学校|幼儿园|养老院|敬老院|工厂|厂|公司|店|写字楼|大厦|市场|"
+                       r"游乐场|公园|地方|这里|那里)(?:的名字)?(?:是|就是|叫|名叫|叫做)"
+                       r"|名字?叫(?:做)?)[:]?$")
+# "我们是某镇黄泥村": the writer's home, named outright but perhaps not where the hazard is
+_WE_ARE = re.compile(r"我们(?:村|小区|社区)?(?:是|就是)[:]?$")
+_WE_ARE_WEIGHT = 0.5
+# a message-board title ("关于某县城南河道夏季安全隐患。", "反映某县城西一家养老院的问题。"): it sums up
+# with a hidden or general place what the body names; a place in the body wins over it
+_TITLE = re.compile(r"(?:关于|反映|举报|投诉)[^。!?]{2,60}?(?:问题|情况|隐患|反映|投诉|举报|建议|报告)(?:及建议|的?反映)?[。!?]")
+_TITLE_WEIGHT = 1.0
+# a hidden place no more than a level ("某县城", "某区", "该镇"): a place the message names elsewhere wins
+_VAGUE = re.compile(r"(?:某|本|该)[省市区县镇乡村]?(?:城|城区|区)?")
+# "镇卫生院旁边的" + "夕阳红老年公寓": a landmark and the place by it are read as one
+_BY = ("旁边", "附近", "对面", "边上", "隔壁", "旁", "边")
 # an anonymised or counted place ("某小区", "A3区某商场", "城区一家幼儿园"): a message-board title hides the
 # name the body gives; 某 before an administrative level ("某县太平镇新街村") is still a place
 _ANONYMOUS = re.compile(r"某[^省市区县镇乡村]*$|(?:一|几|好几)(?:家|所|个|座|栋|条|处|片|间|户)")
 # a name never starts with these: the tail of 我们, 下面/对面 ("(我)们小区", "(下)面莫站")
 _NOT_FIRST = frozenset("们面")
-# a suffix followed by this is a word, not a place: 路过 (passing by), 巷子 (a generic alley)
-_NOT_AFTER_SUFFIX = {"路": "过", "巷": "子"}
+# a suffix followed by this is a word, not a place: 路过 (passing by), 巷子 (a generic alley), 院子, 院坝, 河沟 (a ditch)
+_NOT_AFTER_SUFFIX = {"路": "过", "巷": "子", "院": "子坝", "河": "沟"}
 
 # a message that opens with a place and points into it ("红光路那家按摩店", "公园里面有个男的",
 # "农贸市场后面那个仓库"): the writer says first where it is, as with 在/位于
 _LEAD = re.compile(r"(?:那|这)(?:家|个|排|边|栋|条|段|片|座|间|几|一)|里面|里头|后面|旁边|门口|那里|这里")
 
 
+# "五块石那条" + "街", "华西坝那个" + "小区": a name, then a pointer to the place it holds
+_POINTED = re.compile(r"(?P<x>[\u4e00-\u9fff]{2,6})(?:那|这)(?:条|个|家|座|栋|片|所)$")
+# "沙河堡的老" + "小区": a name, 的, and a word that only describes the place
+_OF_GENERIC = re.compile(r"([\u4e00-\u9fff]{2,5})的(?:老|新|小|大|老旧|破旧|一个)")
+# a measure word begins no name ("这家" + "养老院"); a count is none ("两支" + "广场舞", "一辆" + "七座")
+_MEASURES = frozenset("家个所座栋条处间位")
+_COUNT = re.compile(r"[一二两三四五六七八九十几]+[个支家辆条座栋位名户间处只台部所]")
+# a message opening with a name and a pointer into it ("西街那家", "龙泉驿那边", "五块石那一片")
+_BARE_LEAD = re.compile(r"(?P<x>[\u4e00-\u9fff]{2,4}?)(?:那边|这边|那一片|这一片|那一带|一带|片区|那家|那个|那栋|那条|那片)")
+_SAYS_WHERE = re.compile(r"就在|地址|位置在|地点在")
+# ... unless the name is a person's ("我妈那边", "老板那个", "张阿姨那家")
+_PERSON_END = frozenset("人哥姐妈爸爷奶叔姨婆公师生板员子儿女娃友伯舅嫂弟妹")
 # "一栋", "一幢", "一座" alone count buildings ("我家住在一栋老楼里"); building 1 is written 1栋
 _COUNTED = re.compile(r"一(?:栋|幢|座)")
 _POINT = re.compile(r"(?:那|这)(?:家|个|排|栋|条|座|间)?[小大老新]?")
@@ -113,6 +140,8 @@ class LocationFinder:
         for w in self.cut:
             self.cut_by_first.setdefault(w[0], []).append(w)
         self.generic = frozenset(loc.get("generic_names", []))
+        # right before a suffix these leave no name at all ("附近" + "学校", "整条" + "街")
+        self.no_name_after = frozenset(loc.get("no_name_after", []))
         # a name with one of these is a clause, not a place ("想问一下社区", "有人跳河")
         self.not_in_names = tuple(loc.get("not_in_names", []))
         # a place-name suffix that ends a word which is no place ("电线路", "公交线路")
@@ -157,7 +186,9 @@ class LocationFinder:
             i = name.rfind(w)
             if i >= 0 and i + len(w) > best:
                 # a cut word at the very end would leave an empty name: skip unless it is the whole thing
-                if i + len(w) < len(name) or i == 0 and len(w) == len(name):
+                # a word that never ends a name ("接送附近" + "学校", "整条" + "街") leaves none
+                if i + len(w) < len(name) or i == 0 and len(w) == len(name) \
+                        or i + len(w) == len(name) and w in self.no_name_after:
                     best = max(best, i + len(w))
         name = name[best:] if best >= 0 else name
         # long runs are usually a clause, not a name: keep the tail
@@ -172,7 +203,10 @@ class LocationFinder:
             return True
         if len(name) == 1 and not boundary:
             return True  # "府河" at a boundary is a name; "下河" or "(我)们小区" inside a clause is not
-        if name.isdigit() or name[-1] in _CLAUSE_TAIL or name[0] in _NOT_FIRST:
+        if _COUNT.match(name):
+            return True  # "两支" + "广场舞", "一辆" + "七座": a count, not a name
+        if name.isdigit() or name[-1] in _CLAUSE_TAIL or name[0] in _NOT_FIRST or len(name) <= 2 and name[-1] == "的":
+            # "(在)逃的" + "社区矫正": one character and 的 describe, they do not name
             return True
         return False
 
@@ -226,10 +260,25 @@ class LocationFinder:
         while (m := self._search_place(s, pos)) is not None:
             trimmed = self._trim_name(m.group("name"))
             start = m.end("name") - len(trimmed)
-            if len(trimmed) < 2:
+            raw = m.group("name")
+            pointed = _POINTED.search(raw) if len(trimmed) < 2 else None
+            if pointed is not None and self._trim_name(pointed.group("x")) == pointed.group("x") \
+                    and not self._is_generic(pointed.group("x"), ""):
+                # "五块石那条街", "华西坝那个小区": the name before the pointer is the place
+                trimmed, start = raw[pointed.start():], m.start("name") + pointed.start()
+            elif len(trimmed) < 2:
                 # "天府花城": "天"+"府" is too short; try a longer name from the same start
                 m2 = self.place2.match(s, start)
-                if m2 and len(m2.group("name")) <= 6 and not self._is_generic(m2.group("name"), m2.group("suf")):
+                # the longer name is trimmed too: "湖就在滨湖" + "公园" is "滨湖公园", "在城西化工" + "园区"
+                # is "城西化工园区"; a measure word does not begin one ("这家" + "养老院")
+                name2 = self._trim_name(m2.group("name")) if m2 else ""
+                if m2 and len(name2) >= 2 and len(m2.group("name")) <= 6 and name2[0] not in _MEASURES \
+                        and not self._is_generic(name2, m2.group("suf")):
+                    m, trimmed = m2, name2
+                    start = m2.end("name") - len(name2)
+                elif m2 and (of := _OF_GENERIC.fullmatch(m2.group("name"))) and len(m2.group("name")) <= 6 \
+                        and self._trim_name(of.group(1)) == of.group(1) and not self._is_generic(of.group(1), ""):
+                    # "沙河堡的老" + "小区": the place is all of it
                     m, trimmed = m2, m2.group("name")
             end0 = m.end()
             for _ in range(3):  # "锦" + "城" + "花园", "柏条河" + "绿道"
@@ -244,7 +293,10 @@ class LocationFinder:
             pos = end0
             boundary = (start == 0 or not re.match(_NAME_CHARS, s[start - 1])) and suf[:1] in "河江湖桥堰塘"
             if self._is_generic(trimmed, suf, boundary) or _word_not_place(s, suf, end0):
-                continue  # "我们小区3栋" — the chain alone can still be a place; "今天路过", "去巷子里"
+                # "我们小区3栋" — the chain alone can still be a place; "今天路过", "去巷子里". The suffix
+                # may begin the next name ("住进了城" + "西敬老院"): search on from it
+                pos = m.start("suf")
+                continue
             end, chain = self._extend(s, end0)
             anon = _ANONYMOUS.search(trimmed)
             if anon is not None:
@@ -259,7 +311,7 @@ class LocationFinder:
                     found.add(start, end, named, chain)
                 pos = max(pos, end0)
                 continue
-            found.add(start, end, True, chain)
+            found.add(start, end, _VAGUE.fullmatch(s, start, end0) is None, chain)
             pos = max(pos, end)
 
     def _search_place(self, s: str, pos: int) -> re.Match | None:
@@ -350,8 +402,24 @@ class LocationFinder:
         top = min(found, key=lambda m: abs(m.start() - focus) if focus is not None else m.start())
         return top.group(0)
 
+    def _bare_lead(self, s: str) -> str | None:
+        """"西街那家麻将馆", "龙泉驿那边", "五里墩那个作坊": a message that opens with a name without a
+        suffix and points into it; the name is the place (a person, "我妈那边", is none)."""
+        m = _BARE_LEAD.match(s)
+        if m is None or _SAYS_WHERE.search(s, m.end()):
+            return None  # "盖井那个盖子烂了……就在小区进门那个转角上": the writer says where later
+        x = m.group("x")
+        if self._trim_name(x) != x or self._is_generic(x, "") or x[-1] in _PERSON_END \
+                or any(x.endswith(g) for g in self.generic if len(g) >= 2):
+            return None
+        return x
+
     def best(self, s: str, focus: int | None = None) -> str | None:
         spans = self.find_all(s)
+        if not any(sp.named for sp in spans):
+            lead = self._bare_lead(s)
+            if lead is not None:
+                return lead
         if not spans:
             return self._generic(s, focus)
 
@@ -360,10 +428,25 @@ class LocationFinder:
             if focus is not None:
                 d = min(abs(sp.start - focus), abs(sp.end - focus))
                 near = 1.0 if d <= 40 else 0.0
-            at = _AT_WEIGHT if _AT.search(s, max(0, sp.start - 4), sp.start) or _opens(s, sp.start, sp.end) else 0.0
-            return (2 * sp.named + sp.chain + near + at, -sp.start)
+            at = _AT_WEIGHT if _AT.search(s, max(0, sp.start - 4), sp.start) or _opens(s, sp.start, sp.end) \
+                or _NAMED_AS.search(s, max(0, sp.start - 8), sp.start) else \
+                _WE_ARE_WEIGHT if _WE_ARE.search(s, max(0, sp.start - 6), sp.start) else 0.0
+            title = -_TITLE_WEIGHT if sp.end <= title_end and any_body else 0.0
+            return (2 * sp.named + sp.chain + near + at + title, -sp.start)
 
+        t = _TITLE.match(s)
+        title_end = t.end() if t else 0
+        any_body = title_end > 0 and any(sp.named and sp.start >= title_end for sp in spans)
         top = max(spans, key=score)
+        k = spans.index(top)
+        if k > 0 and spans[k - 1].named and s[spans[k - 1].end:top.start] == "的" \
+                and s[spans[k - 1].start:spans[k - 1].end].endswith(_BY):
+            # "镇卫生院旁边的夕阳红老年公寓": the landmark before it is kept
+            top = Span(spans[k - 1].start, top.end, True, top.chain)
+        elif k + 1 < len(spans) and spans[k + 1].named and s[top.end:spans[k + 1].start] == "的" \
+                and s[top.start:top.end].endswith(_BY) or k + 1 < len(spans) and spans[k + 1].named \
+                and spans[k + 1].start == top.end and s[top.start:top.end].endswith(_BY):
+            top = Span(top.start, spans[k + 1].end, True, spans[k + 1].chain)
         end = top.end
         nxt = next((sp for sp in spans if sp.start > top.start), None)
         if nxt is not None and self._is_admin(s[top.start:top.end]) \

@@ -1,0 +1,90 @@
+"""Hazard parser, round "places" (issue 14, point 3): the location a grid worker needs, by class of miss
+seen in the train parts of the hand-written corpora (never their sentences: every case here is written
+for this file). Each case fails without the rule it names."""
+
+from __future__ import annotations
+
+import pytest
+
+from pingan.parser import parse
+from pingan.parser.engine import _runtime
+from pingan.taxonomy import default_taxonomy
+
+
+def _best(text: str) -> str | None:
+    return _runtime(default_taxonomy()).places.best(text)
+
+
+# -- class 1: spans that are no place at all -----------------------------------------------------
+@pytest.mark.parametrize("text, bad", [
+    # a suffix character inside an ordinary word: 路 in 短路, 里 in 邻里 / 车斗里, 院 in 院子
+    ("楼道里的插座老是冒火花，我怕哪天电线短路烧起来", "短路"),
+    ("楼上那家天天剁肉到半夜，已经闹得邻里都不愉快了，刀声咚咚响", "邻里"),
+    ("赶场的老人都挤在三轮车的车斗里，一车十几个，翻了咋办", "车斗里"),
+    ("隔壁大爷在自家院子里堆了好多桶汽油，还在旁边烧柴火", "自家院"),
+    # a name that starts with a verb, a time word or a count: 接送附近 + 学校, 时候整条 + 街, 两支 + 广场舞
+    ("那个男的每天开面包车接送附近学校的娃娃，一车塞二十个，车门都关不上", "接送附近学校"),
+    ("那家店烧烤的时候整条街都是烟，油烟机也不装，炭火就摆在人行道上", "整条街"),
+    ("晚上有两支广场舞队伍抢地方，音响开到最大，吵得老人睡不着觉", "两支广场"),
+    ("一辆七座的车坐了十二个人，天天在镇上拉客", "一辆七座"),
+    # one character and 的 describe, they do not name ("在逃的" + "社区矫正")
+    ("听说有个在逃的社区矫正人员又回来了，天天在楼下转，大家都很害怕", "逃的社区"),
+])
+def test_no_non_place(text, bad):
+    loc = parse(text).location or ""
+    assert bad not in loc
+
+
+# -- class 1/3: a name after a cut word is trimmed, even on the longer try -------------------------
+@pytest.mark.parametrize("text, want", [
+    ("这个塘就在滨江公园南侧，每天都有人下去游泳，已经淹过人了", "滨江公园南侧"),
+    ("我们住在城北化工园区旁边，晚上总闻到一股烧塑料的味道，熏得头疼", "城北化工园区旁边"),
+])
+def test_trimmed_longer_name(text, want):
+    assert _best(text) == want
+
+
+# -- class 2: the place the message names over a title's hidden one, a home, a landmark ---------------
+@pytest.mark.parametrize("text, want", [
+    # a message-board title hides the place ("某县城"); the body names it
+    ("关于某县城东一家幼儿园的问题。我孙子在城东春苗幼儿园上学，厨房里的菜都是烂的，娃娃吃了拉肚子。",
+     "城东春苗幼儿园"),
+    # the writer names the place outright ("小区叫…", "养老院叫…") over one only mentioned
+    ("楼道里的电线被老鼠咬破了，天天冒火花，物业说东湖路那边的电工忙不过来，小区叫金沙丽苑。", "金沙丽苑"),
+])
+def test_named_place_wins(text, want):
+    assert want in (parse(text).location or "")
+
+
+@pytest.mark.parametrize("text, want", [
+    # a landmark and the place by it are one place: "…旁边的X", "…附近X"
+    ("我外公住在镇卫生院旁边的松鹤老年公寓，食堂里的剩菜第二天还拿给老人吃", "松鹤老年公寓"),
+    ("有个老人在楼道摔倒了起不来，地址是人民医院旁边的锦华小区3栋，快来人", "锦华小区3栋"),
+])
+def test_landmark_with_place(text, want):
+    assert want in (_best(text) or "")
+
+
+# -- class 3: named places the finder missed ------------------------------------------------------
+@pytest.mark.parametrize("text, want", [
+    ("我是原纺织厂家属区的住户，家属区的围墙裂了一条大缝，随时会倒", "原纺织厂家属区"),
+    ("我妈住进了城南颐年敬老院，厨房里老鼠到处跑，饭菜也是馊的", "城南颐年敬老院"),
+    ("青石镇工业集中区有一家厂天天晚上偷排黑水，河里的鱼都死了", "青石镇工业集中区"),
+    # a name, then a pointer to the place ("X那条街")
+    ("水井坊那条街上有家小饭馆，液化气罐就放在灶台下面，还漏气", "水井坊那条街"),
+])
+def test_named_places_found(text, want):
+    assert want in (parse(text).location or "")
+
+
+# -- class 3: a message that opens with a bare name and points into it; generic places as detail ----
+@pytest.mark.parametrize("text, want", [
+    ("水井坊那家麻将馆楼上冒黑烟了，里面好像还有人", "水井坊"),
+    # 河沟 is a ditch, no river named 废水直接排进
+    ("青龙场那边的小作坊把废水直接排进河沟里，臭得很", "青龙场"),
+    ("地下通道的吊顶往下掉，下面还有人在走", "地下通道"),
+    ("放学的时候小学门口有个人拿刀在晃，家长都吓坏了", "小学门口"),
+])
+def test_bare_lead_and_generic(text, want):
+    assert parse(text).location == want
+
