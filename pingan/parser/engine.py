@@ -37,7 +37,8 @@ _SENT_END = re.compile(r"[。!?\n;]")
 _CLAUSE_END = re.compile(r"[。!?\n;,:]| (?=\S)")
 _STRIP_CHATTER = re.compile(r"[\s!?。,.~:;…\"'()()\[\]【】-]+")
 _ITEM_NEG = re.compile("并没有|没有|并非|不是|没|无|未")
-_QUESTION_AFTER = re.compile(r"^.{0,3}?(?:吗|没有|没|不|\?|么)")
+# ("修好了没有?"; not "换好了 没有味道了": a new clause after a space or comma)
+_QUESTION_AFTER = re.compile(r"^[^\s,。!;]{0,3}?(?:吗|没有|没|不|\?|么)")
 # phrases that contain a cue word by accident ("今天天气" has "天天")
 _CUE_BLANK = ("有没有", "今天天", "明天天", "昨天天", "每天天", "后天天")
 _NEG_BEFORE_CLEAR = re.compile(r"(?:没|未|不|没有|还没|无法|不能)$")
@@ -626,9 +627,11 @@ def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats:
 def _story(msg: _Msg, lex: Lexicon) -> bool:
     """A story of something long over ("前年冬天我们楼下那家人…后来…"): a narrative or past opening,
     told as a story, and no word saying it is still so (`[story] ongoing`, the urgent rules' `present`)."""
+    w = msg.unblanked.lstrip()
+    if _has(lex.story_resolved_re, w) and not _has(lex.reopen_re, w):
+        return True  # "以前这条巷子天天有人打架,自从装了监控安静多了": over, and fixed since
     if lex.story_open_re is None:
         return False
-    w = msg.unblanked.lstrip()
     return lex.story_open_re.search(w) is not None and _has(lex.story_told_re, w) \
         and not _has(lex.story_ongoing_re, w) and not _has(lex.present_re, w)
 
@@ -690,10 +693,7 @@ def _decide(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stat
 def _named_with_request(rank: _Rank, ev: _Evidence, lex: Lexicon) -> bool:
     """A hazard named plainly (keyword score >= _SCOPE_TOPIC) and a request to act on it ("那个塘很深
     前年淹死过人的 你们管一下"): the model's lowest veto does not drop it (the < 0.4 veto still may)."""
-    return rank.best_score >= _SCOPE_TOPIC and _ASK_TO_ACT.search(ev.live) is not None
-
-
-_ASK_TO_ACT = re.compile(r"你们(?:管一下|管管|来管|处理一下|来看一下|来看看)")
+    return rank.best_score >= _SCOPE_TOPIC and _has(lex.act_request_re, ev.live)
 
 
 def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = None) -> ParseResult:

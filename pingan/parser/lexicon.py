@@ -108,6 +108,10 @@ class Lexicon:
     story_open_re: re.Pattern | None = None
     story_told_re: re.Pattern | None = None
     story_ongoing_re: re.Pattern | None = None
+    # a story ending in how things are now, fixed ("以前…自从装了监控安静多了")
+    story_resolved_re: re.Pattern | None = None
+    # a request to act on a named hazard ("你们管一下", "能不能组织一次消防讲座")
+    act_request_re: re.Pattern | None = None
     # right after a keyword, it is only a landmark: "变压器正对面", "消防通道口那家店"
     landmark_re: re.Pattern | None = None
     # places named after what goes on there ("社区活动中心", "会议室"): no group notice
@@ -210,6 +214,8 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         story_open_re=_regexes(data.get("story", {}).get("opener", []), source, "story.opener"),
         story_told_re=_regexes(data.get("story", {}).get("told", []), source, "story.told"),
         story_ongoing_re=_regexes(data.get("story", {}).get("ongoing", []), source, "story.ongoing"),
+        story_resolved_re=_regexes(data.get("story", {}).get("resolved", []), source, "story.resolved"),
+        act_request_re=_regexes(cues.get("act_request", []), source, "cues.act_request"),
         landmark_re=_regexes(data.get("location", {}).get("landmark_after", []), source, "location.landmark_after"),
         location=data.get("location", {}),
         item_category={i.name: c.code for c in taxonomy.categories for i in c.items},
