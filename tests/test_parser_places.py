@@ -88,3 +88,38 @@ def test_named_places_found(text, want):
 def test_bare_lead_and_generic(text, want):
     assert parse(text).location == want
 
+
+
+# -- generic places kept as detail when nothing is named (issue 14: 「地下室」, 「3栋2单元楼道」) --------
+@pytest.mark.parametrize("text, place", [
+    ("快来人 有个娃娃从三楼阳台边上翻出去了", "三楼"),          # a floor
+    ("电梯停在12楼不动了 里头关了两个人", "12楼"),
+    ("那个小作坊又在烧东西 黑烟一股一股的", "那个小作坊"),    # a place pointed at
+    ("那栋老楼的墙裂得能塞进手指头了", "那栋老楼"),
+    ("有个老人倒在篮球场上 喊不答应", "篮球场"),             # more generic places
+    ("路边那根电线杆上的线垂下来快挨到地了", "路边"),
+])
+def test_a_generic_place_is_kept_when_nothing_is_named(text, place):
+    assert (_best(text) or "").startswith(place)
+
+
+def test_a_manhole_cover_is_no_well_pointed_at():
+    assert _best("东门那个井盖又遭偷了 晚上黑黢黢的") != "那个井"
+
+
+# -- the estate over the district or street written before it (issue 14: 「A3区」 instead of the estate)
+@pytest.mark.parametrize("text, place", [
+    ("关于消防通道被占的问题。青羊区草市街道的居民反映：我们住在锦华苑，5栋和6栋之间的消防通道被三轮车堵死了，"
+     "物业说管不了，上个月还有救护车进不来，恳请相关部门处理。", "锦华苑"),
+    ("反映一个情况：成华区猛追湾街道这边，望江花园小区里有人把液化气罐堆在楼道里，十几罐，邻居们都很担心，"
+     "希望尽快派人来查看处理，谢谢。", "望江花园小区"),
+])
+def test_the_estate_wins_over_the_level_before_it(text, place):
+    assert place in _best(text)
+
+
+def test_a_counted_place_does_not_beat_the_street_that_names_where():
+    # "一家养老院" names no place a worker can find; the street before it does
+    text = ("反映温江区柳城街道一家民办养老院的问题。我外婆住在这家养老院，饭菜经常是馊的，厨房里到处是苍蝇，"
+            "老人们吃了好几次拉肚子，请有关部门去查一查。")
+    assert "柳城街道" in _best(text)

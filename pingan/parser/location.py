@@ -40,6 +40,10 @@ _WE_ARE_WEIGHT = 0.5
 # with a hidden or general place what the body names; a place in the body wins over it
 _TITLE = re.compile(r"(?:关于|反映|举报|投诉)[^。!?]{2,60}?(?:问题|情况|隐患|反映|投诉|举报|建议|报告)(?:及建议|的?反映)?[。!?]")
 _TITLE_WEIGHT = 1.0
+_LEVEL_WEIGHT = 1.5
+_FIRST_GENERIC = 5  # characters
+# "一家民办养老院", "一个商业广场": a place counted, not named
+_COUNTED_BEFORE = re.compile(r"(?:一些|有些|好些|一|几|某)(?:家|个|所|座|栋|处|片|间)?$")
 # a hidden place no more than a level ("某县城", "某区", "该镇"): a place the message names elsewhere wins
 _VAGUE = re.compile(r"(?:某|本|该)[省市区县镇乡村]?(?:城|城区|区)?")
 # "镇卫生院旁边的" + "夕阳红老年公寓": a landmark and the place by it are read as one
@@ -157,7 +161,8 @@ class LocationFinder:
         generic_places = sorted(set(loc.get("generic_places", [])), key=len, reverse=True)
         # no named place: a building chain with a generic place, or the generic place alone
         # ("3栋2单元楼道", "地下室", "小区东门", "菜市场门口"), kept as detail for the worker
-        self.generic_place = re.compile(rf"(?:{chain})?(?:{alt(generic_places)})(?:{alt(after)})?") \
+        patterns = "".join(f"|{p}" for p in loc.get("generic_patterns", []))
+        self.generic_place = re.compile(rf"(?:{chain})?(?:{alt(generic_places)}{patterns})(?:{alt(after)})?") \
             if generic_places else None
         self.chain_only = re.compile(chain)
         self.after_re = re.compile(rf"(?:{alt(after)})") if after else None
@@ -166,6 +171,7 @@ class LocationFinder:
         )
         self.place2 = re.compile(rf"(?P<name>{_NAME_CHARS}{{2,10}}?)(?P<suf>{alt(est + roads)})")
         self.suffixes = frozenset(est + roads)
+        self.plain_suffixes = tuple(x for x in self.suffixes if len(x) >= 2)
         self.continued = re.compile(rf"{_NAME_CHARS}{{1,3}}?(?:{alt([x for x in est + roads if len(x) >= 2])})")
         self.suffix_re = re.compile(rf"(?:{alt(est + roads)})")
         self.roads = frozenset(roads)
@@ -399,7 +405,9 @@ class LocationFinder:
             if nxt is not None and _POINT.fullmatch(s, lead.end(), nxt.start()):
                 return s[lead.start():nxt.end()]
             return lead.group(0)
-        top = min(found, key=lambda m: abs(m.start() - focus) if focus is not None else m.start())
+        # nearest the hazard; the first one named, unless another is much nearer ("工地上的围挡…砸到路边的车")
+        top = min(found, key=lambda m: abs(m.start() - focus) - (_FIRST_GENERIC if m is found[0] else 0)
+                  if focus is not None else m.start())
         return top.group(0)
 
     def _bare_lead(self, s: str) -> str | None:
@@ -432,11 +440,16 @@ class LocationFinder:
                 or _NAMED_AS.search(s, max(0, sp.start - 8), sp.start) else \
                 _WE_ARE_WEIGHT if _WE_ARE.search(s, max(0, sp.start - 6), sp.start) else 0.0
             title = -_TITLE_WEIGHT if sp.end <= title_end and any_body else 0.0
-            return (2 * sp.named + sp.chain + near + at + title, -sp.start)
+            level = -_LEVEL_WEIGHT if any_estate and self._level_only(sp.text(s)) else 0.0
+            return (2 * sp.named + sp.chain + near + at + title + level, -sp.start)
 
         t = _TITLE.match(s)
         title_end = t.end() if t else 0
         any_body = title_end > 0 and any(sp.named and sp.start >= title_end for sp in spans)
+        # "金牛区营门口街道…花照壁小区": a worker needs the estate or road, not the district or street
+        # (one named plainly: with a building number, or a two-character suffix such as 小区, 花园, 大道)
+        any_estate = any(sp.named and not self._level_only(sp.text(s)) and self._plain(sp.text(s), sp.chain)
+                         and not _COUNTED_BEFORE.search(s, max(0, sp.start - 3), sp.start) for sp in spans)
         top = max(spans, key=score)
         k = spans.index(top)
         if k > 0 and spans[k - 1].named and s[spans[k - 1].end:top.start] == "的" \
@@ -462,6 +475,13 @@ class LocationFinder:
                     break
         out = s[start:end].strip(" ,的")
         return out or None
+
+    def _plain(self, text: str, chain: bool) -> bool:
+        return chain or any(text.endswith(x) and len(text) - len(x) >= 2 for x in self.plain_suffixes)
+
+    def _level_only(self, text: str) -> bool:
+        """An administrative level (district, street, town), not a place a worker can walk to."""
+        return self._is_admin(text)
 
     def _is_admin(self, text: str) -> bool:
         return self.admin_tail is not None and self.admin_tail.search(text) is not None
