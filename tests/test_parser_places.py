@@ -123,3 +123,9 @@ def test_a_counted_place_does_not_beat_the_street_that_names_where():
     text = ("反映温江区柳城街道一家民办养老院的问题。我外婆住在这家养老院，饭菜经常是馊的，厨房里到处是苍蝇，"
             "老人们吃了好几次拉肚子，请有关部门去查一查。")
     assert "柳城街道" in _best(text)
+
+
+def test_the_estate_and_its_building_written_apart_are_one_place():
+    text = ("7栋楼道灯全坏了\n您好，我住在锦江区书院街道和平家园，想反映一下我们7栋的情况："
+            "7栋从一楼到六楼的楼道灯坏了两个月，晚上老人上下楼摸黑，已经摔了一个。")
+    assert parse(text).location.endswith("和平家园7栋")

@@ -474,7 +474,22 @@ class LocationFinder:
                     start = self._with_admin(s, k)
                     break
         out = s[start:end].strip(" ,的")
-        return out or None
+        return self._with_building(s, spans, top, out, focus) if out else None
+
+    def _with_building(self, s: str, spans: list[Span], top: Span, out: str, focus: int | None) -> str:
+        """"我家住新桥小区，反映一下我们6栋的问题": the estate and the building written apart are one
+        place for the worker ("新桥小区6栋"): a bare building chain joins an estate named without one, and
+        an estate joins a bare chain; only when the message names one estate and one bare chain."""
+        named = [sp for sp in spans if sp.named and not sp.chain and not self._level_only(sp.text(s))]
+        bare = list({sp.text(s).lstrip("的 "): sp for sp in spans if sp.chain and not sp.named}.values())
+        if len({sp.text(s) for sp in named}) != 1 or len(bare) != 1 or not _STRONG.search(bare[0].text(s)):
+            return out
+        estate, chain = named[0], bare[0]
+        if top.start <= estate.start < top.end or top.text(s) == estate.text(s):
+            return out + chain.text(s).lstrip("的 ")
+        if top is chain:
+            return estate.text(s) + out
+        return out
 
     def _plain(self, text: str, chain: bool) -> bool:
         return chain or any(text.endswith(x) and len(text) - len(x) >= 2 for x in self.plain_suffixes)
