@@ -485,7 +485,7 @@ class LocationFinder:
         if len({sp.text(s) for sp in named}) != 1 or len(bare) != 1 or not _STRONG.search(bare[0].text(s)):
             return out
         estate, chain = named[0], bare[0]
-        if top.start <= estate.start < top.end or top.text(s) == estate.text(s):
+        if out.endswith(estate.text(s)):  # the estate, maybe with the levels before it
             return out + chain.text(s).lstrip("的 ")
         if top is chain:
             return estate.text(s) + out
