@@ -37,7 +37,8 @@ _SENT_END = re.compile(r"[。!?\n;]")
 _CLAUSE_END = re.compile(r"[。!?\n;,:]| (?=\S)")
 _STRIP_CHATTER = re.compile(r"[\s!?。,.~:;…\"'()()\[\]【】-]+")
 _ITEM_NEG = re.compile("并没有|没有|并非|不是|没|无|未")
-_QUESTION_AFTER = re.compile(r"^.{0,3}?(?:吗|没有|没|不|\?|么)")
+# "修好了没?" asks; "救出来了 没受伤" (a new clause after a space) does not
+_QUESTION_AFTER = re.compile(r"^(?:[^\s,。!;]{0,3}?(?:吗|没有|没|不|么)|.{0,3}?\?)")
 # phrases that contain a cue word by accident ("今天天气" has "天天")
 _CUE_BLANK = ("有没有", "今天天", "明天天", "昨天天", "每天天", "后天天")
 _NEG_BEFORE_CLEAR = re.compile(r"(?:没|未|不|没有|还没|无法|不能)$")
@@ -63,6 +64,7 @@ _HEAD_WEIGHT = 1.5     # keyword weight in the title / first sentence of a long 
 _LANDMARK_WEIGHT = 0.3 # a keyword used as a landmark ("变压器正对面") counts this much
 _LONG = 80             # characters from which a message is "long" (title weighs more, scope from title)
 _SCOPE_TOPIC = 3.0     # keyword score at which a hazard is named plainly enough to keep a question in scope
+_CASUALTY_TOPIC = 2.0  # a person hurt now: below this keyword score no category is named, it is "other"
 _ASK_BELOW = 0.5       # a report below this confidence is not filed silently: the bot asks first
 
 
@@ -149,6 +151,7 @@ class _Scan:
     urgent_size: str | None = None
     hazards: set[str] = field(default_factory=set)
     urgent_cancelled: bool = False  # a danger word was found but told as negated, past, hypothetical, …
+    urgent_vetoed: bool = False     # a danger word was found but each of its rules' `unless` words said another sense
     live_hits: int = 0
     live_pos: list[int] = field(default_factory=list)
 
@@ -373,6 +376,8 @@ def _scan_urgent(w: str, lex: Lexicon, zones, sc: _Scan) -> None:
         s0, s1 = _bounds(w, pos, _SENT_END, limit=30)
         for rule in lex.urgent_by_trigger.get(word, ()):
             if not _rule_fires(w, rule, m, s0, s1):
+                if not rule.with_:
+                    sc.urgent_vetoed = True  # "血压都炸了": the trigger was read in another sense
                 continue
             if word not in sc.urgent_words:
                 sc.urgent_words.append(word)
@@ -725,7 +730,7 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
         return ParseResult(report=False, confidence=_nonreport_conf(reason, rank.best_score),
                            why_not=reason or "weak", ask=reason == "unsure")
     if not urgent and fields.get("urgent") is None and not msg.form_fields.get("urgent") and stats.model is not None \
-            and not sc.urgent_words and not sc.urgent_cancelled and stats.p_urgent() >= _MODEL_RESCUE and stats.p_report() >= _RESCUE_REPORT \
+            and not sc.urgent_words and not sc.urgent_cancelled and not sc.urgent_vetoed and stats.p_urgent() >= _MODEL_RESCUE and stats.p_report() >= _RESCUE_REPORT \
             and not _story(msg, lex):
         # danger now in wording no rule knows; where the rules found a danger word and judged it not now
         # (negated, past, hypothetical: "昨天有个娃娃落水了 幸好被救起来了") the model does not overrule them
@@ -735,7 +740,7 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
 
 def _report(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, stats: _Stats, fields: dict,
             rt: _Runtime) -> ParseResult:
-    item, category = _choose(msg, sc, rank, stats, rt.lex.taxonomy)
+    item, category = _choose(msg, sc, rank, stats, rt.lex.taxonomy, urgent and not fields.get("category"))
     matched: list[str] = []
     if item is not None:
         matched += sc.item_words.get(item.name, [])
@@ -768,9 +773,19 @@ _ITEM_HAZARD = {"燃气管道": "gas", "电气设施": "electric", "特种设备
 _CAT_HAZARD = {"fire": "fire", "security": "violence"}
 
 
-def _choose(msg: _Msg, sc: _Scan, rank: _Rank, stats: _Stats, tax: Taxonomy):
+def _choose(msg: _Msg, sc: _Scan, rank: _Rank, stats: _Stats, tax: Taxonomy, urgent: bool = False):
     """The item (keywords first; the model settles ties and thin evidence) and the category."""
     item, best_cat = msg.forced_item, rank.best_cat
+    if urgent and sc.hazard == "casualty" and not msg.forced_cat and item is None and rank.best_score < _CASUALTY_TOPIC:
+        # a person collapsed, fallen or hurt and no group or place named plainly: the model's category if it
+        # is sure (a fall into an open manhole is traffic, an old mother fallen at home key_groups), else
+        # category other, no item
+        p = stats.categories()
+        top = max(p, key=p.get) if p else None
+        if top is None or p[top] < _MODEL_CAT_MIN or top == "other":
+            return None, "other"
+        name, pi = stats.item(top)
+        return (tax.item(name) if name and pi >= _MODEL_ITEM_MIN else None), top
     if item is None and best_cat:
         cat = tax.category(best_cat)
         cands = [(rank.item_score.get(i.name, 0.0), -sc.item_first.get(i.name, 10 ** 9), i)
