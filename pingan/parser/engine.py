@@ -361,6 +361,12 @@ def _rule_fires(w: str, rule, m: re.Match, s0: int, s1: int) -> bool:
     return any(x in ctx for x in rule.with_)
 
 
+def _vetoed(w: str, rule, m: re.Match, s0: int, s1: int) -> bool:
+    """One of the rule's `unless` words is near the trigger (see `_rule_fires`)."""
+    near = w[max(s0, m.start() - 20):min(s1, m.end() + 20)]
+    return bool(rule.unless) and any(u in near for u in rule.unless)
+
+
 # context words that only look like a rule's `with` words: nobody there ("莫得人管"), a place name
 # ("人民路", "人行道"), a request ("尽快来看看" is not 快来)
 _NOT_WITH = re.compile(r"没有?人|莫得人|无人|人民|人行(?!道)|尽快")
@@ -368,9 +374,17 @@ _NOT_WITH = re.compile(r"没有?人|莫得人|无人|人民|人行(?!道)|尽快
 
 def _scan_urgent(w: str, lex: Lexicon, zones, sc: _Scan) -> None:
     emergency = lex.emergency_re is not None and lex.emergency_re.search(w) is not None
-    for m in lex.urgent_re.finditer(w):
+    at, shadow = 0, 0
+    while (m := lex.urgent_re.search(w, at)) is not None:
+        # a trigger none of whose rules fire does not hide one running past its end ("现在动手了" is 动手了,
+        # not 在动); one inside it stays hidden ("都快打起来了" is no 打起来了)
+        at = m.start() + 1
+        if m.end() <= shadow:
+            continue
+        shadow = m.end()
         if _urgent_cancelled(w, lex, zones, m, emergency):
             sc.urgent_cancelled = True
+            at = m.end()  # negated, past, hypothetical: so is what overlaps it ("要被困住了")
             continue
         word, pos = m.group(0), m.start()
         s0, s1 = _bounds(w, pos, _SENT_END, limit=30)
@@ -378,7 +392,10 @@ def _scan_urgent(w: str, lex: Lexicon, zones, sc: _Scan) -> None:
             if not _rule_fires(w, rule, m, s0, s1):
                 if not rule.with_:
                     sc.urgent_vetoed = True  # "血压都炸了": the trigger was read in another sense
+                if _vetoed(w, rule, m, s0, s1):
+                    at = m.end()  # another sense: so is what overlaps it
                 continue
+            at = m.end()
             if word not in sc.urgent_words:
                 sc.urgent_words.append(word)
             if sc.urgent_pos is None:
