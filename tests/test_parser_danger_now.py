@@ -37,6 +37,11 @@ def test_gas_typos(text):
     _urgent(text, "gas")
 
 
+def test_gas_alarm_going_off():
+    # the alarm's name is no other sense of 燃气 when it is going off
+    _urgent("燃气报警器一直在响 屋里有股味", "gas")
+
+
 # smoke, flame or sparks out of electrical equipment is an electric danger, not a fire
 @pytest.mark.parametrize("text", [
     "小区门口那个变压器在冒烟",
@@ -102,6 +107,8 @@ def test_person_down_category_other(text):
     "有人拎着汽油说要点火",
     "我被人堵在楼道里 出不去",
     "有个人开车在广场上横冲直撞",
+    "我被人堵在巷子里了 好怕",
+    "两个人吵起来了 现在动手了",
 ])
 def test_violence_plain(text):
     _urgent(text, "violence")
