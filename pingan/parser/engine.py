@@ -37,8 +37,8 @@ _SENT_END = re.compile(r"[。!?\n;]")
 _CLAUSE_END = re.compile(r"[。!?\n;,:]| (?=\S)")
 _STRIP_CHATTER = re.compile(r"[\s!?。,.~:;…\"'()()\[\]【】-]+")
 _ITEM_NEG = re.compile("并没有|没有|并非|不是|没|无|未")
-# ("修好了没有?"; not "换好了 没有味道了": a new clause after a space or comma)
-_QUESTION_AFTER = re.compile(r"^[^\s,。!;]{0,3}?(?:吗|没有|没|不|\?|么)")
+# "修好了没?" asks; "救出来了 没受伤" (a new clause after a space) does not
+_QUESTION_AFTER = re.compile(r"^(?:[^\s,。!;]{0,3}?(?:吗|没有|没|不|么)|.{0,3}?\?)")
 # phrases that contain a cue word by accident ("今天天气" has "天天")
 _CUE_BLANK = ("有没有", "今天天", "明天天", "昨天天", "每天天", "后天天")
 _NEG_BEFORE_CLEAR = re.compile(r"(?:没|未|不|没有|还没|无法|不能)$")
@@ -64,6 +64,7 @@ _HEAD_WEIGHT = 1.5     # keyword weight in the title / first sentence of a long 
 _LANDMARK_WEIGHT = 0.3 # a keyword used as a landmark ("变压器正对面") counts this much
 _LONG = 80             # characters from which a message is "long" (title weighs more, scope from title)
 _SCOPE_TOPIC = 3.0     # keyword score at which a hazard is named plainly enough to keep a question in scope
+_CASUALTY_TOPIC = 2.0  # a person hurt now: below this keyword score no category is named, it is "other"
 _ASK_BELOW = 0.5       # a report below this confidence is not filed silently: the bot asks first
 
 
@@ -150,6 +151,7 @@ class _Scan:
     urgent_size: str | None = None
     hazards: set[str] = field(default_factory=set)
     urgent_cancelled: bool = False  # a danger word was found but told as negated, past, hypothetical, …
+    urgent_vetoed: bool = False     # a danger word was found but each of its rules' `unless` words said another sense
     live_hits: int = 0
     live_pos: list[int] = field(default_factory=list)
 
@@ -359,6 +361,12 @@ def _rule_fires(w: str, rule, m: re.Match, s0: int, s1: int) -> bool:
     return any(x in ctx for x in rule.with_)
 
 
+def _vetoed(w: str, rule, m: re.Match, s0: int, s1: int) -> bool:
+    """One of the rule's `unless` words is near the trigger (see `_rule_fires`)."""
+    near = w[max(s0, m.start() - 20):min(s1, m.end() + 20)]
+    return bool(rule.unless) and any(u in near for u in rule.unless)
+
+
 # context words that only look like a rule's `with` words: nobody there ("莫得人管"), a place name
 # ("人民路", "人行道"), a request ("尽快来看看" is not 快来)
 _NOT_WITH = re.compile(r"没有?人|莫得人|无人|人民|人行(?!道)|尽快")
@@ -366,15 +374,28 @@ _NOT_WITH = re.compile(r"没有?人|莫得人|无人|人民|人行(?!道)|尽快
 
 def _scan_urgent(w: str, lex: Lexicon, zones, sc: _Scan) -> None:
     emergency = lex.emergency_re is not None and lex.emergency_re.search(w) is not None
-    for m in lex.urgent_re.finditer(w):
+    at, shadow = 0, 0
+    while (m := lex.urgent_re.search(w, at)) is not None:
+        # a trigger none of whose rules fire does not hide one running past its end ("现在动手了" is 动手了,
+        # not 在动); one inside it stays hidden ("都快打起来了" is no 打起来了)
+        at = m.start() + 1
+        if m.end() <= shadow:
+            continue
+        shadow = m.end()
         if _urgent_cancelled(w, lex, zones, m, emergency):
             sc.urgent_cancelled = True
+            at = m.end()  # negated, past, hypothetical: so is what overlaps it ("要被困住了")
             continue
         word, pos = m.group(0), m.start()
         s0, s1 = _bounds(w, pos, _SENT_END, limit=30)
         for rule in lex.urgent_by_trigger.get(word, ()):
             if not _rule_fires(w, rule, m, s0, s1):
+                if not rule.with_:
+                    sc.urgent_vetoed = True  # "血压都炸了": the trigger was read in another sense
+                if _vetoed(w, rule, m, s0, s1):
+                    at = m.end()  # another sense: so is what overlaps it
                 continue
+            at = m.end()
             if word not in sc.urgent_words:
                 sc.urgent_words.append(word)
             if sc.urgent_pos is None:
@@ -725,7 +746,7 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
         return ParseResult(report=False, confidence=_nonreport_conf(reason, rank.best_score),
                            why_not=reason or "weak", ask=reason == "unsure")
     if not urgent and fields.get("urgent") is None and not msg.form_fields.get("urgent") and stats.model is not None \
-            and not sc.urgent_words and not sc.urgent_cancelled and stats.p_urgent() >= _MODEL_RESCUE and stats.p_report() >= _RESCUE_REPORT \
+            and not sc.urgent_words and not sc.urgent_cancelled and not sc.urgent_vetoed and stats.p_urgent() >= _MODEL_RESCUE and stats.p_report() >= _RESCUE_REPORT \
             and not _story(msg, lex):
         # danger now in wording no rule knows; where the rules found a danger word and judged it not now
         # (negated, past, hypothetical: "昨天有个娃娃落水了 幸好被救起来了") the model does not overrule them
@@ -735,7 +756,7 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
 
 def _report(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, stats: _Stats, fields: dict,
             rt: _Runtime) -> ParseResult:
-    item, category = _choose(msg, sc, rank, stats, rt.lex.taxonomy)
+    item, category = _choose(msg, sc, rank, stats, rt.lex.taxonomy, urgent and not fields.get("category"))
     matched: list[str] = []
     if item is not None:
         matched += sc.item_words.get(item.name, [])
@@ -768,9 +789,19 @@ _ITEM_HAZARD = {"燃气管道": "gas", "电气设施": "electric", "特种设备
 _CAT_HAZARD = {"fire": "fire", "security": "violence"}
 
 
-def _choose(msg: _Msg, sc: _Scan, rank: _Rank, stats: _Stats, tax: Taxonomy):
+def _choose(msg: _Msg, sc: _Scan, rank: _Rank, stats: _Stats, tax: Taxonomy, urgent: bool = False):
     """The item (keywords first; the model settles ties and thin evidence) and the category."""
     item, best_cat = msg.forced_item, rank.best_cat
+    if urgent and sc.hazard == "casualty" and not msg.forced_cat and item is None and rank.best_score < _CASUALTY_TOPIC:
+        # a person collapsed, fallen or hurt and no group or place named plainly: the model's category if it
+        # is sure (a fall into an open manhole is traffic, an old mother fallen at home key_groups), else
+        # category other, no item
+        p = stats.categories()
+        top = max(p, key=p.get) if p else None
+        if top is None or p[top] < _MODEL_CAT_MIN or top == "other":
+            return None, "other"
+        name, pi = stats.item(top)
+        return (tax.item(name) if name and pi >= _MODEL_ITEM_MIN else None), top
     if item is None and best_cat:
         cat = tax.category(best_cat)
         cands = [(rank.item_score.get(i.name, 0.0), -sc.item_first.get(i.name, 10 ** 9), i)
