@@ -151,7 +151,6 @@ class _Scan:
     urgent_size: str | None = None
     hazards: set[str] = field(default_factory=set)
     urgent_cancelled: bool = False  # a danger word was found but told as negated, past, hypothetical, …
-    urgent_vetoed: bool = False     # a danger word was found but each of its rules' `unless` words said another sense
     live_hits: int = 0
     live_pos: list[int] = field(default_factory=list)
 
@@ -390,8 +389,6 @@ def _scan_urgent(w: str, lex: Lexicon, zones, sc: _Scan) -> None:
         s0, s1 = _bounds(w, pos, _SENT_END, limit=30)
         for rule in lex.urgent_by_trigger.get(word, ()):
             if not _rule_fires(w, rule, m, s0, s1):
-                if not rule.with_:
-                    sc.urgent_vetoed = True  # "血压都炸了": the trigger was read in another sense
                 if _vetoed(w, rule, m, s0, s1):
                     at = m.end()  # another sense: so is what overlaps it
                 continue
@@ -746,7 +743,7 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
         return ParseResult(report=False, confidence=_nonreport_conf(reason, rank.best_score),
                            why_not=reason or "weak", ask=reason == "unsure")
     if not urgent and fields.get("urgent") is None and not msg.form_fields.get("urgent") and stats.model is not None \
-            and not sc.urgent_words and not sc.urgent_cancelled and not sc.urgent_vetoed and stats.p_urgent() >= _MODEL_RESCUE and stats.p_report() >= _RESCUE_REPORT \
+            and not sc.urgent_words and not sc.urgent_cancelled and stats.p_urgent() >= _MODEL_RESCUE and stats.p_report() >= _RESCUE_REPORT \
             and not _story(msg, lex):
         # danger now in wording no rule knows; where the rules found a danger word and judged it not now
         # (negated, past, hypothetical: "昨天有个娃娃落水了 幸好被救起来了") the model does not overrule them
