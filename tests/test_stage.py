@@ -119,3 +119,20 @@ def test_a_reply_stored_by_hand_is_what_asdict_would_store():
     out = Outbound(ChatRef("qq", "20001", "group", "700001"), [Text("请处理"), who])
     assert out.to_dict()["parts"] == [{"text": "请处理"}, {"mention": asdict(who)}]
     assert Outbound.from_dict(out.target, out.to_dict()) == out
+
+
+def test_the_server_settles_its_heap_before_listening():
+    """What lives as long as the server is out of the cyclic collector's scans, and the young
+    generation is large enough that a group of reports does not trigger a collection per message."""
+    import gc
+
+    from pingan.bot.server import GC_YOUNG, settle_heap
+
+    before = gc.get_threshold()
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == GC_YOUNG
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

