@@ -199,7 +199,7 @@ def settle_heap() -> None:
     metadata: it lives as long as the server) out of the cyclic collector's scans, which cost
     about 6% of a report's CPU (100 concurrent reports in process: 0.043 → 0.001 ms each). The cost:
     a frozen object dropped later inside a reference cycle stays until exit (an org file reload
-    leaves its old index's cycles, a few MB at most)."""
+    leaves what of its old index is held in cycles)."""
     from pingan.parser import parse
 
     parse("锦城花园3栋楼道里有人给电瓶车充电")
