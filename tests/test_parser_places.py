@@ -188,3 +188,13 @@ def test_the_writers_home_gives_way_to_the_place_of_the_hazard():
 ])
 def test_no_non_place_round_places2(text, bad):
     assert bad not in (parse(text).location or "")
+
+
+# a phone message naming no place but the fixture or exit it is about: that is where the worker goes
+@pytest.mark.parametrize("text, place", [
+    ("消防栓被人用铁链锁起来了 真着火了咋个办", "消防栓"),
+    ("好多电瓶车停在安全出口 门都推不开了", "安全出口"),
+    ("配电箱一直在冒烟 有股焦糊味", "配电箱"),
+])
+def test_a_fixture_or_exit_is_kept_when_nothing_else_is_said(text, place):
+    assert (parse(text).location or "").startswith(place)

@@ -186,6 +186,8 @@ class LocationFinder:
         patterns = "".join(f"|{p}" for p in loc.get("generic_patterns", []))
         self.generic_place = re.compile(rf"(?:{chain})?(?:{alt(generic_places)}{patterns})(?:{alt(after)})?") \
             if generic_places else None
+        weak = sorted(set(loc.get("generic_weak", [])), key=len, reverse=True)
+        self.generic_weak = re.compile(rf"(?:{alt(weak)})(?:{alt(after)})?") if weak else None
         self.chain_only = re.compile(chain)
         self.after_re = re.compile(rf"(?:{alt(after)})") if after else None
         self.place = re.compile(
@@ -462,6 +464,8 @@ class LocationFinder:
         if self.generic_place is None:
             return None
         found = [m for m in self.generic_place.finditer(s)]
+        if not found and self.generic_weak is not None:
+            found = [m for m in self.generic_weak.finditer(s)]  # "消防栓锈死了", "门口那根电线"
         if not found:
             return None
         lead = next((m for m in found if _opens(s, m.start(), m.end())), None)
