@@ -198,3 +198,32 @@ def test_no_non_place_round_places2(text, bad):
 ])
 def test_a_fixture_or_exit_is_kept_when_nothing_else_is_said(text, place):
     assert (parse(text).location or "").startswith(place)
+
+
+# the road (or community) and the estate on it, written together, are one place
+@pytest.mark.parametrize("text, place", [
+    ("锦绣苑门禁坏了半年\n您好！我是青羊区文化路锦绣苑的业主，小区门禁坏了半年，外来人员随便进出，上个月还有两户被盗。",
+     "文化路锦绣苑"),
+    ("清风苑挡墙裂缝\n尊敬的领导：我是武侯区桂溪社区清风苑的住户，小区北边的挡墙最近裂开了一条缝，下雨以后往外渗水。",
+     "桂溪社区清风苑"),
+])
+def test_the_road_and_the_estate_on_it_are_one_place(text, place):
+    assert place in parse(text).location
+
+
+def test_the_level_the_landmark_and_the_place_by_it():
+    text = ("回收站乱堆电池\n尊敬的领导：我是金堂县赵镇街道的居民，赵镇街道老汽车站旁边的回收站，最近堆了很多旧电池，"
+            "就放在露天，下雨往外流黑水。")
+    assert "老汽车站旁边的回收站" in parse(text).location
+
+
+@pytest.mark.parametrize("text, bad", [
+    # a flat's size ("一套三室") and an office asked to act ("请检查小区…") are no place
+    ("2栋1单元301群租\n您好！我是金牛区茶店子街道一个老小区的住户，我们2栋1单元301原来是一套三室，现在隔成了十个单间出租。",
+     "一套三室"),
+    ("污水井堵了\n尊敬的领导：我是郫都区一个安置小区的住户，下雨污水就倒灌进一楼。请有关部门来检查小区的排水管网。",
+     "检查小区"),
+])
+def test_no_non_place_round_places2_b(text, bad):
+    assert bad not in (parse(text).location or "")
+

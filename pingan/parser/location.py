@@ -23,7 +23,7 @@ _LINK = (rf"(?:{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元|组(?![织长
 # room number naming a household ("601那家")
 _STRONG = re.compile(rf"{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元|组)|[0-9]+-[0-9]+|{_NUM}室|[0-9]{{3,4}}(?=那家|这家|家|号房)")
 # a name never ends in these: "好像是" + "601", "吃了" + "学校" are clauses running into a place
-_CLAUSE_TAIL = frozenset("是在了到说把被给从向往对跟")
+_CLAUSE_TAIL = frozenset("是在了到说把被给从向往对跟用过")
 _NAME_CHARS = r"[\u4e00-\u9fffA-Za-z0-9]"
 # the Chinese characters (里 itself not among them) right before a 里: "幸福里", "在幸福里和平里"
 # "在成洛大道", "位于…": the writer says where it is, over a place that only names the hazard's owner
@@ -49,6 +49,7 @@ _LEVEL_WEIGHT = 1.5
 # "我是金牛区抚琴街道的居民…红星中学后面的围墙": the writer's home, said before the place of the hazard
 _HOME = re.compile(r"的?(?:居民|业主|住户|村民|租客|房东|商户|家长|员工|职工)")
 _HOME_WEIGHT = 0.75
+_HOLDS_ESTATE = ("路", "街", "巷", "大道", "大街", "社区", "村")
 _LIVES = re.compile(r"(?:家住|住在|家在)$")
 _RESIDENTIAL = ("小区", "花园", "家园", "苑", "新村", "华庭", "华府", "公馆", "雅居", "名城", "山庄", "大院", "院")
 # "郫都区一家养老院": a counted place in a named one says more than the name alone
@@ -79,7 +80,7 @@ _POINTED = re.compile(r"(?P<x>[\u4e00-\u9fff]{2,6})(?:那|这)(?:条|个|家|座
 _OF_GENERIC = re.compile(r"([\u4e00-\u9fff]{2,5})的(?:老|新|小|大|老旧|破旧|一个)")
 # a measure word begins no name ("这家" + "养老院"); a count is none ("两支" + "广场舞", "一辆" + "七座")
 _MEASURES = frozenset("家个所座栋条处间位")
-_COUNT = re.compile(r"[一二两三四五六七八九十几]+[个支家辆条座栋位名户间处只台部所]")
+_COUNT = re.compile(r"[一二两三四五六七八九十几]+[个支家辆条座栋位名户间处只台部所套]")
 # a message opening with a name and a pointer into it ("西街那家", "龙泉驿那边", "五块石那一片")
 _BARE_LEAD = re.compile(r"(?P<x>[\u4e00-\u9fff]{2,4}?)(?:那边|这边|那一片|这一片|那一带|一带|片区|那家|那个|那栋|那条|那片)")
 _SAYS_WHERE = re.compile(r"就在|地址|位置在|地点在")
@@ -291,7 +292,7 @@ class LocationFinder:
             k = m.start()
             before = next((sp for sp in found.spans if sp.end == k and sp.named), None)
             if before is not None:
-                start = self._with_admin(s, before.start)
+                start = self._whole_level(s, self._with_admin(s, before.start))
             else:
                 start = self._with_admin(s, k)
                 if start == k:  # a bare name after a level: "武侯区簇桥" + "一家", "金牛区城北" + "一家"
@@ -309,7 +310,10 @@ class LocationFinder:
             if _PART_OF_TOWN.fullmatch(head) or _VAGUE.fullmatch(head) or len(head) < 2:
                 continue  # "老城区的一个院子", "某区一家": which one is not said
             # only a level before it ("簇桥街道的一个居民小区"): an estate named elsewhere wins
-            found.replace(start, m.end(), True, False, "level" if self._level_only(head) else "place")
+            end = m.end()
+            if self.after_re is not None and (a := self.after_re.match(s, end)):
+                end = a.end()  # "一家化工厂" + "外墙边", "一个小区" + "门口"
+            found.replace(start, end, True, False, "level" if self._level_only(head) else "place")
 
     def _crossings(self, found: _Found) -> None:
         """"人民路和建设路路口"."""
@@ -555,13 +559,18 @@ class LocationFinder:
                 and re.fullmatch(rf"{_NAME_CHARS}{{0,4}}", s[top.end:nxt.start]) and (nxt.start == top.end or nxt.chain):
             # "锦江区玉林街道" + "南苑新村", "东升街道" + "和平里" + "12幢": the level and the estate are one place
             end = nxt.end
+        elif nxt is not None and nxt.named and nxt.start == top.end and not top.chain \
+                and s[top.start:top.end].endswith(_HOLDS_ESTATE) and self._residential(nxt.text(s)):
+            # "金沙路" + "丽景苑", "清水河社区" + "龙潭苑": the road or community and the estate on it are one place
+            end = nxt.end
+        if end > top.end and s[top.start:end].endswith(_BY):
+            # "五津街道" + "老车站旁边" + "的废品收购站": the level, the landmark and the place by it
+            after_by = next((sp for sp in spans if sp.start == end + 1 and sp.named), None)
+            if after_by is not None and s[end] == "的":
+                end = after_by.end
         start = self._with_admin(s, top.start) if top.named else top.start
-        if start < end and s[start] in "区县市镇乡" and self.admin_tail is not None:
-            # the span begins inside a level's name ("新都区新繁街道…" found as "区新繁街道…"): take the whole level
-            for k in range(max(0, start - 4), start):
-                if self.admin_tail.fullmatch(s[k:start + 1]) and not any(ch in "省市区县镇乡" for ch in s[k:start]):
-                    start = self._with_admin(s, k)
-                    break
+        if start < end:
+            start = self._whole_level(s, start)
         out = s[start:end].strip(" ,的")
         return self._with_building(s, spans, top, out, focus) if out else None
 
@@ -619,6 +628,14 @@ class LocationFinder:
         """An estate named plainly ("锦城花园", "文庙街17号院"), not a counted one."""
         text = self.chain.sub("", text)
         return any(text.endswith(x) and len(text) - len(x) >= 2 for x in _RESIDENTIAL) and "一" not in text
+
+    def _whole_level(self, s: str, start: int) -> int:
+        """A span that begins inside a level's name ("新都区新繁街道…" found as "区新繁街道…") takes the whole level."""
+        if s[start] in "区县市镇乡" and self.admin_tail is not None:
+            for k in range(max(0, start - 4), start):
+                if self.admin_tail.fullmatch(s[k:start + 1]) and not any(ch in "省市区县镇乡" for ch in s[k:start]):
+                    return self._with_admin(s, k)
+        return start
 
     def _plain(self, text: str, chain: bool) -> bool:
         return chain or any(text.endswith(x) and len(text) - len(x) >= 2 for x in self.plain_suffixes)
