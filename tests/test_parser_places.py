@@ -128,4 +128,102 @@ def test_a_counted_place_does_not_beat_the_street_that_names_where():
 def test_the_estate_and_its_building_written_apart_are_one_place():
     text = ("7栋楼道灯全坏了\n您好，我住在锦江区书院街道和平家园，想反映一下我们7栋的情况："
             "7栋从一楼到六楼的楼道灯坏了两个月，晚上老人上下楼摸黑，已经摔了一个。")
-    assert parse(text).location.endswith("和平家园7栋")
+    # round "places 2": the spot written after the building ("7栋楼道") is kept with it
+    assert "和平家园7栋" in parse(text).location
+
+
+# -- round "places 2" (issue 14, point 3): board posts (title line + body) and phone messages --------
+# a building chain keeps the spot written right after it, and joins the estate the body names
+@pytest.mark.parametrize("text, place", [
+    ("3单元电梯厅有人在给电瓶车充电\n您好，我是双桥街道翠湖小区的住户，今天早上我们小区3单元电梯厅又停了两辆电瓶车在充电，"
+     "插线板就放在地上，物业说了好几次都没用。", "翠湖小区3单元电梯厅"),
+    ("6栋车库堆了几十桶油漆\n各位领导：我是龙门街道锦绣花园的业主。最近有人在6栋车库里堆了几十桶油漆和稀料，"
+     "气味很大，车库里还有人抽烟，我们很担心。", "锦绣花园6栋车库"),
+    # the chain written again longer ("5栋", "5栋四楼") is the same building
+    ("5栋外墙瓷砖往下掉\n尊敬的领导：我是城东街道桂香小区的居民，现在我们5栋四楼外墙的瓷砖一块一块往下掉，"
+     "下面就是小孩玩耍的地方，请尽快派人处理。", "桂香小区5栋"),
+])
+def test_a_building_keeps_its_spot_and_joins_the_estate(text, place):
+    assert place in parse(text).location
+
+
+def test_the_title_says_which_of_two_buildings():
+    text = ("11栋电梯困人好几次了\n您好！我是光明街道长乐小区的业主，我家住3栋，但是我想反映的是我们小区11栋。"
+            "11栋的电梯这个月已经困了三次人，维保公司来看一下就走了，老人都不敢坐了。")
+    loc = parse(text).location
+    assert "11栋" in loc and "3栋" not in loc
+
+
+# a place (or a level) and a counted place in it are one place: "X一家养老院", "X一个老小区"
+@pytest.mark.parametrize("text, place", [
+    ("敬老院伙食太差\n尊敬的领导：崇州市一家敬老院，我舅舅住在里面，每顿饭只有一个菜，经常是剩菜热了又热，"
+     "上周好几个老人拉肚子，送到卫生院去输液。", "崇州市一家敬老院"),
+    # a bare name after a level ("锦江区" + "水井坊")
+    ("茶馆楼上堆满纸箱\n领导好：锦江区水井坊一家茶馆，二楼包间堆满了纸箱和旧桌椅，还有人在里面抽烟，"
+     "楼梯只有一个，很危险。", "水井坊一家茶馆"),
+    ("工业园区半夜排烟\n尊敬的领导：您好！新都区石板滩街道一个工业园区里，每天半夜都有一家厂往外排黑烟，"
+     "味道刺鼻，附近村民晚上都不敢开窗。", "石板滩街道一个工业园区"),
+])
+def test_a_counted_place_in_a_named_one_is_kept_whole(text, place):
+    assert place in parse(text).location
+
+
+def test_the_body_names_in_full_what_the_title_shortens():
+    text = ("红旗路烧烤店油烟扰民\n尊敬的领导：您好！我是成华区红旗路一家烧烤店楼上的住户，这家店每天晚上在门口摆摊，"
+            "油烟直接往楼上冲，窗户都不敢开，跟老板说了好多次都没用。")
+    assert "红旗路一家烧烤店" in parse(text).location
+
+
+def test_the_writers_home_gives_way_to_the_place_of_the_hazard():
+    text = ("光华中学旁边的挡墙裂了\n尊敬的领导：您好！我是青羊区的居民，住在金桂小区。我每天送孩子都要走光华中学旁边的小路，"
+            "最近发现光华中学旁边的挡墙裂开了一条大缝，墙往路这边歪，下雨以后更厉害了。")
+    assert "光华中学" in parse(text).location
+
+
+@pytest.mark.parametrize("text, bad", [
+    # a list of offices is no place ("请城管和社区…"), nor a lawn, a dormitory, a lotion (…里)
+    ("楼顶加建阁楼出租\n领导好：我是成华区一个老小区的住户，我们2栋楼顶被人加盖了一层彩钢房出租，"
+     "电线从楼道拉上去。请城管和社区来处理一下。", "城管和社区"),
+    ("景观灯漏电\n您好！小区花园的景观灯坏了，电线直接露在草坪里，小孩子经常在那里玩，很危险。", "草坪里"),
+])
+def test_no_non_place_round_places2(text, bad):
+    assert bad not in (parse(text).location or "")
+
+
+# a phone message naming no place but the fixture or exit it is about: that is where the worker goes
+@pytest.mark.parametrize("text, place", [
+    ("消防栓被人用铁链锁起来了 真着火了咋个办", "消防栓"),
+    ("好多电瓶车停在安全出口 门都推不开了", "安全出口"),
+    ("配电箱一直在冒烟 有股焦糊味", "配电箱"),
+])
+def test_a_fixture_or_exit_is_kept_when_nothing_else_is_said(text, place):
+    assert (parse(text).location or "").startswith(place)
+
+
+# the road (or community) and the estate on it, written together, are one place
+@pytest.mark.parametrize("text, place", [
+    ("锦绣苑门禁坏了半年\n您好！我是青羊区文化路锦绣苑的业主，小区门禁坏了半年，外来人员随便进出，上个月还有两户被盗。",
+     "文化路锦绣苑"),
+    ("清风苑挡墙裂缝\n尊敬的领导：我是武侯区桂溪社区清风苑的住户，小区北边的挡墙最近裂开了一条缝，下雨以后往外渗水。",
+     "桂溪社区清风苑"),
+])
+def test_the_road_and_the_estate_on_it_are_one_place(text, place):
+    assert place in parse(text).location
+
+
+def test_the_level_the_landmark_and_the_place_by_it():
+    text = ("回收站乱堆电池\n尊敬的领导：我是金堂县赵镇街道的居民，赵镇街道老汽车站旁边的回收站，最近堆了很多旧电池，"
+            "就放在露天，下雨往外流黑水。")
+    assert "老汽车站旁边的回收站" in parse(text).location
+
+
+@pytest.mark.parametrize("text, bad", [
+    # a flat's size ("一套三室") and an office asked to act ("请检查小区…") are no place
+    ("2栋1单元301群租\n您好！我是金牛区茶店子街道一个老小区的住户，我们2栋1单元301原来是一套三室，现在隔成了十个单间出租。",
+     "一套三室"),
+    ("污水井堵了\n尊敬的领导：我是郫都区一个安置小区的住户，下雨污水就倒灌进一楼。请有关部门来检查小区的排水管网。",
+     "检查小区"),
+])
+def test_no_non_place_round_places2_b(text, bad):
+    assert bad not in (parse(text).location or "")
+

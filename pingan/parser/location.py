@@ -23,7 +23,7 @@ _LINK = (rf"(?:{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元|组(?![织长
 # room number naming a household ("601那家")
 _STRONG = re.compile(rf"{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元|组)|[0-9]+-[0-9]+|{_NUM}室|[0-9]{{3,4}}(?=那家|这家|家|号房)")
 # a name never ends in these: "好像是" + "601", "吃了" + "学校" are clauses running into a place
-_CLAUSE_TAIL = frozenset("是在了到说把被给从向往对跟")
+_CLAUSE_TAIL = frozenset("是在了到说把被给从向往对跟用过")
 _NAME_CHARS = r"[\u4e00-\u9fffA-Za-z0-9]"
 # the Chinese characters (里 itself not among them) right before a 里: "幸福里", "在幸福里和平里"
 # "在成洛大道", "位于…": the writer says where it is, over a place that only names the hazard's owner
@@ -40,7 +40,20 @@ _WE_ARE_WEIGHT = 0.5
 # with a hidden or general place what the body names; a place in the body wins over it
 _TITLE = re.compile(r"(?:关于|反映|举报|投诉)[^。!?]{2,60}?(?:问题|情况|隐患|反映|投诉|举报|建议|报告)(?:及建议|的?反映)?[。!?]")
 _TITLE_WEIGHT = 1.0
+# "肖家河" + "正街", "府河" + "北路": a direction or number and a road after a one-character suffix
+_ROAD_AFTER = re.compile(r"(?:[东南西北正中横]|[一二三四五六七八九十]+)(?:路|街|巷)")
+_ROAD_AFTER_SUF = re.compile(rf"{_NAME_CHARS}{{1,3}}?(?:路|街|巷|大道|大街)")
+_TITLE_LINE = 40  # characters: a first line no longer than this, over a body twice as long, is a title
+_TITLE_LINE_WEIGHT = 2.0
 _LEVEL_WEIGHT = 1.5
+# "我是金牛区抚琴街道的居民…红星中学后面的围墙": the writer's home, said before the place of the hazard
+_HOME = re.compile(r"的?(?:居民|业主|住户|村民|租客|房东|商户|家长|员工|职工)")
+_HOME_WEIGHT = 0.75
+_HOLDS_ESTATE = ("路", "街", "巷", "大道", "大街", "社区", "村")
+_LIVES = re.compile(r"(?:家住|住在|家在)$")
+_RESIDENTIAL = ("小区", "花园", "家园", "苑", "新村", "华庭", "华府", "公馆", "雅居", "名城", "山庄", "大院", "院")
+# "郫都区一家养老院": a counted place in a named one says more than the name alone
+_COUNTED_WEIGHT = 0.5
 _FIRST_GENERIC = 5  # characters
 # "一家民办养老院", "一个商业广场": a place counted, not named
 _COUNTED_BEFORE = re.compile(r"(?:一些|有些|好些|一|几|某)(?:家|个|所|座|栋|处|片|间)?$")
@@ -67,7 +80,7 @@ _POINTED = re.compile(r"(?P<x>[\u4e00-\u9fff]{2,6})(?:那|这)(?:条|个|家|座
 _OF_GENERIC = re.compile(r"([\u4e00-\u9fff]{2,5})的(?:老|新|小|大|老旧|破旧|一个)")
 # a measure word begins no name ("这家" + "养老院"); a count is none ("两支" + "广场舞", "一辆" + "七座")
 _MEASURES = frozenset("家个所座栋条处间位")
-_COUNT = re.compile(r"[一二两三四五六七八九十几]+[个支家辆条座栋位名户间处只台部所]")
+_COUNT = re.compile(r"[一二两三四五六七八九十几]+[个支家辆条座栋位名户间处只台部所套]")
 # a message opening with a name and a pointer into it ("西街那家", "龙泉驿那边", "五块石那一片")
 _BARE_LEAD = re.compile(r"(?P<x>[\u4e00-\u9fff]{2,4}?)(?:那边|这边|那一片|这一片|那一带|一带|片区|那家|那个|那栋|那条|那片)")
 _SAYS_WHERE = re.compile(r"就在|地址|位置在|地点在")
@@ -97,6 +110,7 @@ class Span:
     end: int
     named: bool
     chain: bool
+    counted: str = ""  # "郫都区一家养老院": a place ("place") or a level ("level") and a counted place in it
 
     def text(self, s: str) -> str:
         return s[self.start:self.end]
@@ -117,6 +131,15 @@ class _Found:
             self.taken[k] = True
         self.spans.append(Span(start, end, named, chain))
 
+    def replace(self, start: int, end: int, named: bool, chain: bool, counted: str) -> None:
+        """Put one span over [start, end), dropping the spans it covers (one it only overlaps stays out)."""
+        if any(sp.start < end and sp.end > start and (sp.start < start or sp.end > end) for sp in self.spans):
+            return
+        self.spans = [sp for sp in self.spans if sp.end <= start or sp.start >= end]
+        for k in range(start, end):
+            self.taken[k] = True
+        self.spans.append(Span(start, end, named, chain, counted))
+
     def merged(self) -> list[Span]:
         """In text order, "锦城花园 3栋" / "锦城花园的3栋" neighbours merged."""
         out: list[Span] = []
@@ -127,7 +150,7 @@ class _Found:
                 # a bare chain joins the place before it ("锦城花园 3栋"); a place after a bare chain
                 # joins it only when written together ("3栋锦城花园"), not "一共六栋 青龙街18号院"
                 if gap in ("", " ", "的") and sp.chain and not sp.named or gap == "" and prev.chain and not prev.named:
-                    out[-1] = Span(prev.start, sp.end, prev.named or sp.named, True)
+                    out[-1] = Span(prev.start, sp.end, prev.named or sp.named, True, prev.counted)
                     continue
             out.append(sp)
         return out
@@ -164,6 +187,8 @@ class LocationFinder:
         patterns = "".join(f"|{p}" for p in loc.get("generic_patterns", []))
         self.generic_place = re.compile(rf"(?:{chain})?(?:{alt(generic_places)}{patterns})(?:{alt(after)})?") \
             if generic_places else None
+        weak = sorted(set(loc.get("generic_weak", [])), key=len, reverse=True)
+        self.generic_weak = re.compile(rf"(?:{alt(weak)})(?:{alt(after)})?") if weak else None
         self.chain_only = re.compile(chain)
         self.after_re = re.compile(rf"(?:{alt(after)})") if after else None
         self.place = re.compile(
@@ -180,6 +205,15 @@ class LocationFinder:
             rf"(?P<tail>十字路口|交叉路口|交叉口|交界处|交汇处|路口|口)"
         )
         self.chain = re.compile(chain)
+        heads = loc.get("counted_heads", "")
+        # "一家" + "托管机构", "一个" + "老小区", "一栋" + "自建房": a counted place, ended by a head character
+        self.counted_re = re.compile(
+            rf"(?:的)?一(?:家|个|所|栋|条|座|处|片|间)(?:(?:(?![有是在了把被给说要和就都也还又])[\u4e00-\u9fffA-Za-z]){{0,7}}?[{heads}]|KTV|ktv)"
+            rf"(?=[^\u4e00-\u9fffA-Za-z]|的|里|内|外|边|旁|附近|门口|后面|前面|对面|楼上|楼下|隔壁|$)"
+            rf"(?:的?(?:[0-9]{{1,2}}|[一二三四五六七八九十]{{1,3}})(?:楼|层)(?![0-9房梯道顶板]))?") if heads else None
+        # a generic spot written right after a building chain ("2单元" + "电梯厅", "8栋" + "车库")
+        spots = generic_places + list(loc.get("chain_spots", []))
+        self.spot = re.compile(rf"(?:的)?(?:{alt(spots)})") if spots else None
         self.this_estate = re.compile(
             r"(?:我们|咱们|我家|住在|是|在)(?P<n>[\u4e00-\u9fffA-Za-z0-9]{2,6}?)(?:这个|那个)(?:小区|院子|院落|楼盘)"
         )
@@ -244,8 +278,42 @@ class LocationFinder:
             if not self._is_generic(name, "小区") and not any(w in name for w in ("这", "那", "小区")):
                 found.add(m.start("n"), m.end("n"), True, False)
         self._li_estates(found)
+        self._counted(found)
         self._chains(found)
         return found.merged()
+
+    def _counted(self, found: _Found) -> None:
+        """"郫都区一家养老院", "九里堤南路一个老小区", "东光街道一个小区", "簇桥一家家具作坊": a place or a
+        level, then a counted place in it; the worker needs both, so the span holds the whole phrase."""
+        s = found.s
+        if "一" not in s or self.counted_re is None:
+            return
+        for m in self.counted_re.finditer(s):
+            k = m.start()
+            before = next((sp for sp in found.spans if sp.end == k and sp.named), None)
+            if before is not None:
+                start = self._whole_level(s, self._with_admin(s, before.start))
+            else:
+                start = self._with_admin(s, k)
+                if start == k:  # a bare name after a level: "武侯区簇桥" + "一家", "金牛区城北" + "一家"
+                    for n in (2, 3, 4):
+                        if k - n < 0 or not re.fullmatch(r"[\u4e00-\u9fff]+", s[k - n:k]) \
+                                or self._trim_name(s[k - n:k]) != s[k - n:k] or self._is_generic(s[k - n:k], ""):
+                            continue
+                        lv = self._with_admin(s, k - n)
+                        if lv < k - n:
+                            start = lv
+                            break
+                if start == k:
+                    continue
+            head = s[start:k].removesuffix("的")
+            if _PART_OF_TOWN.fullmatch(head) or _VAGUE.fullmatch(head) or len(head) < 2:
+                continue  # "老城区的一个院子", "某区一家": which one is not said
+            # only a level before it ("簇桥街道的一个居民小区"): an estate named elsewhere wins
+            end = m.end()
+            if self.after_re is not None and (a := self.after_re.match(s, end)):
+                end = a.end()  # "一家化工厂" + "外墙边", "一个小区" + "门口"
+            found.replace(start, end, True, False, "level" if self._level_only(head) else "place")
 
     def _crossings(self, found: _Found) -> None:
         """"人民路和建设路路口"."""
@@ -292,11 +360,15 @@ class LocationFinder:
                 if not m2:
                     break
                 end0 = m2.end()
-            m3 = self.continued.match(s, end0) if end0 - m.end("name") == 1 else None
+            m3 = (self.continued.match(s, end0) or _ROAD_AFTER.match(s, end0)) if end0 - m.end("name") == 1 else None
             if m3:
                 end0 = m3.end()  # "河西新村": 河 was part of the name
             suf = s[m.end("name"):end0]
             pos = end0
+            if len(suf) == 1 and suf not in self.roads and self._is_admin(trimmed) and _ROAD_AFTER_SUF.match(s, end0):
+                # "成华区" + "府" + "青路": the suffix begins the road's name
+                pos = m.start("suf")
+                continue
             boundary = (start == 0 or not re.match(_NAME_CHARS, s[start - 1])) and suf[:1] in "河江湖桥堰塘"
             if self._is_generic(trimmed, suf, boundary) or _word_not_place(s, suf, end0):
                 # "我们小区3栋" — the chain alone can still be a place; "今天路过", "去巷子里". The suffix
@@ -383,7 +455,8 @@ class LocationFinder:
                 cand = self.admin_tail.fullmatch(level)
                 # no cut word inside the level's name or running into it ("关于锦江区" is no level "于锦江区")
                 if cand and not any(ch in "省市区县镇乡" for ch in level[:-1]) \
-                        and not any(w in head[max(0, k - len(w) + 1):-1] for w in self.cut):
+                        and not any(w in head[max(0, k - len(w) + 1):-1] if len(w) > 1 else head[k] == w
+                                    for w in self.cut):  # one character inside a name cuts nothing ("新都区")
                     m = cand
                     break
             if m is None:
@@ -395,6 +468,8 @@ class LocationFinder:
         if self.generic_place is None:
             return None
         found = [m for m in self.generic_place.finditer(s)]
+        if not found and self.generic_weak is not None:
+            found = [m for m in self.generic_weak.finditer(s)]  # "消防栓锈死了", "门口那根电线"
         if not found:
             return None
         lead = next((m for m in found if _opens(s, m.start(), m.end())), None)
@@ -439,12 +514,30 @@ class LocationFinder:
             at = _AT_WEIGHT if _AT.search(s, max(0, sp.start - 4), sp.start) or _opens(s, sp.start, sp.end) \
                 or _NAMED_AS.search(s, max(0, sp.start - 8), sp.start) else \
                 _WE_ARE_WEIGHT if _WE_ARE.search(s, max(0, sp.start - 6), sp.start) else 0.0
-            title = -_TITLE_WEIGHT if sp.end <= title_end and any_body else 0.0
+            title = -title_weight if sp.end <= title_end and any_body else 0.0
             level = -_LEVEL_WEIGHT if any_estate and self._level_only(sp.text(s)) else 0.0
-            return (2 * sp.named + sp.chain + near + at + title + level, -sp.start)
+            home = -_HOME_WEIGHT if (_HOME.match(s, sp.end) or _LIVES.search(s, max(0, sp.start - 3), sp.start)) and any(
+                o.named and o.start > sp.end + 3 and not self._level_only(o.text(s)) for o in spans) else 0.0
+            if home:
+                at = 0.0  # "住在金桂小区": where the writer lives, not where the hazard is
+            counted = _COUNTED_WEIGHT if sp.counted == "place" else -_LEVEL_WEIGHT if sp.counted == "level" and any(
+                o.named and not o.counted and o.start >= title_end and self._residential(o.text(s)) for o in spans) else 0.0
+            return (2 * sp.named + sp.chain + near + at + title + level + home + counted, -sp.start)
 
         t = _TITLE.match(s)
         title_end = t.end() if t else 0
+
+        def any_named_body(end: int) -> bool:
+            return any(sp.named and sp.start >= end for sp in spans)
+
+        line = s.find("\n")
+        title_weight = _TITLE_WEIGHT
+        if not title_end and 0 < line <= _TITLE_LINE and len(s) - line > 2 * line:
+            # a message-board post's title line over its body ("九里堤北路火锅店占用疏散通道\n尊敬的领导：
+            # 九里堤北路一家火锅店，…"): the title shortens what the body names in full
+            title_end, title_weight = line, _TITLE_LINE_WEIGHT
+            if focus is not None and focus < line and any_named_body(line):
+                focus = None  # the hazard named in the title says nothing of which body place is near it
         any_body = title_end > 0 and any(sp.named and sp.start >= title_end for sp in spans)
         # "金牛区营门口街道…花照壁小区": a worker needs the estate or road, not the district or street
         # (one named plainly: with a building number, or a two-character suffix such as 小区, 花园, 大道)
@@ -466,30 +559,83 @@ class LocationFinder:
                 and re.fullmatch(rf"{_NAME_CHARS}{{0,4}}", s[top.end:nxt.start]) and (nxt.start == top.end or nxt.chain):
             # "锦江区玉林街道" + "南苑新村", "东升街道" + "和平里" + "12幢": the level and the estate are one place
             end = nxt.end
+        elif nxt is not None and nxt.named and nxt.start == top.end and not top.chain \
+                and s[top.start:top.end].endswith(_HOLDS_ESTATE) and self._residential(nxt.text(s)):
+            # "金沙路" + "丽景苑", "清水河社区" + "龙潭苑": the road or community and the estate on it are one place
+            end = nxt.end
+        if end > top.end and s[top.start:end].endswith(_BY):
+            # "五津街道" + "老车站旁边" + "的废品收购站": the level, the landmark and the place by it
+            after_by = next((sp for sp in spans if sp.start == end + 1 and sp.named), None)
+            if after_by is not None and s[end] == "的":
+                end = after_by.end
         start = self._with_admin(s, top.start) if top.named else top.start
-        if start < end and s[start] in "区县市镇乡" and self.admin_tail is not None:
-            # the span begins inside a level's name ("新都区新繁街道…" found as "区新繁街道…"): take the whole level
-            for k in range(max(0, start - 4), start):
-                if self.admin_tail.fullmatch(s[k:start + 1]) and not any(ch in "省市区县镇乡" for ch in s[k:start]):
-                    start = self._with_admin(s, k)
-                    break
+        if start < end:
+            start = self._whole_level(s, start)
         out = s[start:end].strip(" ,的")
         return self._with_building(s, spans, top, out, focus) if out else None
 
     def _with_building(self, s: str, spans: list[Span], top: Span, out: str, focus: int | None) -> str:
         """"我家住新桥小区，反映一下我们6栋的问题": the estate and the building written apart are one
         place for the worker ("新桥小区6栋"): a bare building chain joins an estate named without one, and
-        an estate joins a bare chain; only when the message names one estate and one bare chain."""
+        an estate joins a bare chain; only when the message names one estate and one bare chain. The chain
+        keeps the generic spot written right after it ("2单元" + "电梯厅", "8栋" + "车库"). A chain written
+        again longer is one chain ("3栋", "3栋三楼"); of several, a message-board title opening with one
+        says which ("9号楼地基下沉" over "我家住6号楼")."""
         named = [sp for sp in spans if sp.named and not sp.chain and not self._level_only(sp.text(s))]
-        bare = list({sp.text(s).lstrip("的 "): sp for sp in spans if sp.chain and not sp.named}.values())
-        if len({sp.text(s) for sp in named}) != 1 or len(bare) != 1 or not _STRONG.search(bare[0].text(s)):
+        bare: dict[str, Span] = {}
+        for sp in spans:
+            if sp.chain and not sp.named:
+                t = sp.text(s).lstrip("的 ")
+                bare.setdefault(t, sp)
+        # a chain that begins another is the same building ("3栋" and "3栋三楼"): the longer one stays
+        keys = [t for t in bare if not any(o != t and o.startswith(t) for o in bare)]
+        title_end = s.find("\n")
+        in_title = [t for t in keys if 0 <= bare[t].start and bare[t].end <= title_end and bare[t].start <= 1] \
+            if 0 < title_end <= 40 else []
+        if len(keys) > 1 and len(in_title) == 1:
+            keys = in_title
+        if len(keys) != 1 or not _STRONG.search(keys[0]):
             return out
-        estate, chain = named[0], bare[0]
-        if out.endswith(estate.text(s)):  # the estate, maybe with the levels before it
-            return out + chain.text(s).lstrip("的 ")
-        if top is chain:
-            return estate.text(s) + out
+        chain = bare[keys[0]]
+        ctext = keys[0] + self._spot_after(s, keys[0])
+        if len({sp.text(s) for sp in named}) == 1:
+            estate = named[0]
+            if out.endswith(estate.text(s)):  # the estate, maybe with the levels before it
+                return out + ctext
+            if top is chain or top.text(s).lstrip("的 ") == keys[0]:
+                return estate.text(s) + ctext
+            return out
+        if in_title and top.named and top.chain and keys[0] not in out:
+            # "5栋2单元楼梯间堆满杂物 … 建华小区5栋2单元601": the title's building and spot, in the estate
+            for k in range(len(out)):
+                if self.chain.fullmatch(out, k) and k >= 2:
+                    return out[:k] + ctext
         return out
+
+    def _spot_after(self, s: str, chain: str) -> str:
+        """The longest generic spot written right after any mention of `chain` ("楼梯间", "的楼道")."""
+        if self.spot is None:
+            return ""
+        best, k = "", s.find(chain)
+        while k >= 0:
+            m = self.spot.match(s, k + len(chain))
+            if m and len(m.group(0)) > len(best):
+                best = m.group(0)
+            k = s.find(chain, k + 1)
+        return best
+
+    def _residential(self, text: str) -> bool:
+        """An estate named plainly ("锦城花园", "文庙街17号院"), not a counted one."""
+        text = self.chain.sub("", text)
+        return any(text.endswith(x) and len(text) - len(x) >= 2 for x in _RESIDENTIAL) and "一" not in text
+
+    def _whole_level(self, s: str, start: int) -> int:
+        """A span that begins inside a level's name ("新都区新繁街道…" found as "区新繁街道…") takes the whole level."""
+        if s[start] in "区县市镇乡" and self.admin_tail is not None:
+            for k in range(max(0, start - 4), start):
+                if self.admin_tail.fullmatch(s[k:start + 1]) and not any(ch in "省市区县镇乡" for ch in s[k:start]):
+                    return self._with_admin(s, k)
+        return start
 
     def _plain(self, text: str, chain: bool) -> bool:
         return chain or any(text.endswith(x) and len(text) - len(x) >= 2 for x in self.plain_suffixes)
