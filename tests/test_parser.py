@@ -1101,7 +1101,8 @@ def test_model_probabilities_are_sane():
 
 
 # --- the urgent head calms long messages the urgent rules over-read (engine._MODEL_CALM) -----------
-_LONG_SPARKS = ("反映一下锦城花园3栋的问题：楼道配电箱的门坏了好几个月，里面的电线老化发黑，一到晚上就冒火花，"
+# (not "一到晚上就冒火花": the rules themselves read that habit as no danger now, [negation] habitual)
+_LONG_SPARKS = ("反映一下锦城花园3栋的问题：楼道配电箱的门坏了好几个月，里面的电线老化发黑，晚上还冒火花，"
                 "物业一直说要修也没人来")
 
 

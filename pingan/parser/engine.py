@@ -199,8 +199,8 @@ def _clear_zones_kinds(w: str, lex: Lexicon) -> list[tuple[int, int, str]]:
             continue
         if not m.group(0)[0] in "没未无并暂尚" and _NEG_BEFORE_CLEAR.search(w[max(0, m.start() - 2):m.start()]):
             continue
-        if lex.reopen_re is not None and lex.reopen_re.search(w, m.end(), m.end() + 20):
-            continue  # "修好了,但是又坏了"
+        if lex.reopen_re is not None and lex.reopen_re.search(_blank(lex.reopen_not_re, w)[0], m.end(), m.end() + 20):
+            continue  # "修好了,但是又坏了" (not "味道散了,但还是不放心")
         if kind == "stopped" and lex.absence_re is not None:
             c0, _ = _bounds(w, m.start(), _CLAUSE_END, limit=20)
             if lex.absence_re.search(w, c0, m.end()):
@@ -314,6 +314,10 @@ def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool)
     c0, c1 = _bounds(w, pos, _CLAUSE_END, limit=40)
     if _has_in(lex.past_re, w, c0, pos) and not _has_in(lex.present_re, w, c0, c1):
         return True
+    if not emergency and _habitual(w, lex, c0, c1, pos):
+        return True  # "楼道头偶尔有股煤气味", "一到下雨就闪火花", "输了钱就打架": it recurs, it is not on now
+    if not emergency and lex.gone_now_re is not None and lex.gone_now_re.search(w, end, _bounds(w, pos, _SENT_END, limit=80)[1]):
+        return True  # "…有股煤气味,一阵一阵的,这会儿又闻不到了": gone by now
     # a time long gone earlier in the sentence ("上个月电梯困过人,老人在里面关了一个小时")
     s0, _ = _bounds(w, pos, _SENT_END, limit=50)
     if not emergency and _has_in(lex.hypothetical_re, w, s0, pos) and not _has_in(lex.present_re, w, c0, c1):
@@ -322,6 +326,15 @@ def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool)
     c1 = min(c1, end + _PRESENT_AFTER)
     return (_has_in(lex.past_narrative_re, w, s0, pos) or _past_year(w, s0, pos)) \
         and not _has_in(lex.present_re, w, s0, c1)
+
+
+def _habitual(w: str, lex: Lexicon, c0: int, c1: int, pos: int) -> bool:
+    """A frequency or habit cue in the trigger's clause ("偶尔", "时不时", "一到下雨就") and no present
+    cue after it ("经常停电 现在又冒烟了" is on now)."""
+    if lex.habitual_re is None:
+        return False
+    m = lex.habitual_re.search(w, c0, c1)
+    return m is not None and not _has_in(lex.present_re, w, m.end() if m.start() < pos else c0, c1)
 
 
 _PRESENT_AFTER = 12  # how far after a trigger told as past a word saying it is still so may stand
@@ -345,10 +358,30 @@ def _suspect(w: str, pos: int) -> str:
     return w if i < 0 else w[:i] + "   " + w[i + 3:]
 
 
-def _rule_fires(w: str, rule, m: re.Match, s0: int, s1: int) -> bool:
+def _unless_near(w: str, rule, m: re.Match, s0: int, s1: int, lex: Lexicon | None) -> bool:
+    """One of the rule's `unless` words within 20 characters of the trigger (whole span: "在烧|烤摊" is
+    烧烤), but not inside a name that only contains it ("防火门") nor a past word a present cue between
+    it and the trigger revives ("去年就塌过一回,今天又在掉砖头了")."""
+    if not rule.unless:
+        return False
+    a = max(s0, m.start() - 20)
+    near = w[a:min(s1, m.end() + 20)]
+    if lex is not None and lex.unless_masks_re is not None:
+        near = lex.unless_masks_re.sub(lambda x: "~" * len(x.group(0)), near)
+    for u in rule.unless:
+        i = near.find(u)
+        while i >= 0:
+            j = a + i + len(u)
+            if not (lex is not None and u in lex.past_words and j <= m.start()
+                    and _has_in(lex.present_re, w, j, m.end())):
+                return True
+            i = near.find(u, i + 1)
+    return False
+
+
+def _rule_fires(w: str, rule, m: re.Match, s0: int, s1: int, lex: Lexicon | None = None) -> bool:
     pos, end = m.start(), m.end()
-    near = w[max(s0, pos - 20):min(s1, end + 20)]  # whole span: "在烧|烤摊" is 烧烤
-    if rule.unless and any(u in near for u in rule.unless):
+    if _unless_near(w, rule, m, s0, s1, lex):
         return False
     if not rule.with_:
         return True
@@ -360,15 +393,14 @@ def _rule_fires(w: str, rule, m: re.Match, s0: int, s1: int) -> bool:
     return any(x in ctx for x in rule.with_)
 
 
-def _vetoed(w: str, rule, m: re.Match, s0: int, s1: int) -> bool:
+def _vetoed(w: str, rule, m: re.Match, s0: int, s1: int, lex: Lexicon | None = None) -> bool:
     """One of the rule's `unless` words is near the trigger (see `_rule_fires`)."""
-    near = w[max(s0, m.start() - 20):min(s1, m.end() + 20)]
-    return bool(rule.unless) and any(u in near for u in rule.unless)
+    return _unless_near(w, rule, m, s0, s1, lex)
 
 
 # context words that only look like a rule's `with` words: nobody there ("莫得人管"), a place name
 # ("人民路", "人行道"), a request ("尽快来看看" is not 快来)
-_NOT_WITH = re.compile(r"没有?人|莫得人|无人|人民|人行(?!道)|尽快")
+_NOT_WITH = re.compile(r"没有?人|莫得人|无人|人民|人行(?!道)|尽快|[江河湖塘池](?:路|街|巷|大道)")
 
 
 def _scan_urgent(w: str, lex: Lexicon, zones, sc: _Scan) -> None:
@@ -388,8 +420,8 @@ def _scan_urgent(w: str, lex: Lexicon, zones, sc: _Scan) -> None:
         word, pos = m.group(0), m.start()
         s0, s1 = _bounds(w, pos, _SENT_END, limit=30)
         for rule in lex.urgent_by_trigger.get(word, ()):
-            if not _rule_fires(w, rule, m, s0, s1):
-                if _vetoed(w, rule, m, s0, s1):
+            if not _rule_fires(w, rule, m, s0, s1, lex):
+                if _vetoed(w, rule, m, s0, s1, lex):
                     at = m.end()  # another sense: so is what overlaps it
                 continue
             at = m.end()
@@ -708,6 +740,12 @@ def _decide(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stat
     return report, reason
 
 
+def _titled_not_now(msg: _Msg, lex: Lexicon) -> bool:
+    """A message-board post with a title ("标题:…内容:…", "【电梯安全】…") whose words never say the danger
+    is on now ("现在", "正在", "刚才", "紧急", "着火了"): written at leisure, a complaint, not a cry for help."""
+    return lex.title_re is not None and lex.title_re.match(msg.w) is not None and not _has(lex.now_re, msg.w)
+
+
 def _named_with_request(rank: _Rank, ev: _Evidence, lex: Lexicon) -> bool:
     """A hazard named plainly (keyword score >= _SCOPE_TOPIC) and a request to act on it ("那个塘很深
     前年淹死过人的 你们管一下"): the model's lowest veto does not drop it (the < 0.4 veto still may)."""
@@ -730,22 +768,24 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
     ev = _evidence(msg, sc, lex)
     report, reason = _decide(msg, sc, rank, urgent, ev, stats, fields, lex)
     if report and urgent and sc.urgent_words and fields.get("urgent") is None and not msg.form_fields.get("urgent") \
-            and len(msg.bare) >= _CALM_LEN and stats.model is not None and not _has(lex.emergency_re, msg.w) \
-            and not (sc.hazards & _NEVER_CALM) and stats.p_urgent() < _MODEL_CALM:
-        # a past incident, a hypothetical or a long complaint naming a danger word: a report, not an
-        # emergency, if it is still filed as one without the danger (the model never drops an emergency)
+            and not _has(lex.emergency_re, msg.w) and not (sc.hazards & _NEVER_CALM) and (
+                len(msg.bare) >= _CALM_LEN and stats.model is not None and stats.p_urgent() < _MODEL_CALM
+                or _titled_not_now(msg, lex)):
+        # a past incident, a hypothetical or a long complaint naming a danger word (or a board post with a
+        # title that never says it is happening now): a report, not an emergency, if it is still filed as
+        # one without the danger (the model never drops an emergency)
         calm = _decide(msg, sc, rank, False, ev, stats, fields, lex)
         if calm[0]:
             urgent = False
-        elif stats.p_report() < _MODEL_VETO_ANY:
+        elif stats.model is not None and stats.p_report() < _MODEL_VETO_ANY:
             report, reason = calm  # both heads say no: a story or a question naming a danger, not filed
     if not report:
         return ParseResult(report=False, confidence=_nonreport_conf(reason, rank.best_score),
                            why_not=reason or "weak", ask=reason == "unsure")
     if not urgent and fields.get("urgent") is None and not msg.form_fields.get("urgent") and stats.model is not None \
             and not sc.urgent_words and not sc.urgent_cancelled and stats.p_urgent() >= _MODEL_RESCUE and stats.p_report() >= _RESCUE_REPORT \
-            and not _story(msg, lex):
-        # danger now in wording no rule knows; where the rules found a danger word and judged it not now
+            and not _story(msg, lex) and not _has(lex.no_rescue_re, msg.w):
+        # danger now in wording no rule knows (not "里面没人", "真的要命"); where the rules found a danger word and judged it not now
         # (negated, past, hypothetical: "昨天有个娃娃落水了 幸好被救起来了") the model does not overrule them
         urgent = True
     return _report(msg, sc, rank, urgent, stats, fields, rt)

@@ -118,6 +118,20 @@ class Lexicon:
     notice_not_re: re.Pattern | None = None
     location: dict = field(default_factory=dict)
     item_category: dict[str, str] = field(default_factory=dict)  # item name → its category code
+    # danger now or not, beyond negation/past/hypothetical (see [negation] in the lexicon): a recurring
+    # condition ("偶尔有股煤气味", "一到下雨就闪火花"), gone by now ("这会儿又闻不到了"), a titled board
+    # post that never says it is happening now, what the model's rescue must not overrule ("里面没人")
+    habitual_re: re.Pattern | None = None
+    gone_now_re: re.Pattern | None = None
+    now_re: re.Pattern | None = None
+    title_re: re.Pattern | None = None
+    no_rescue_re: re.Pattern | None = None
+    # names that contain a rule's `unless` word without its sense ("防火门" is no 防火 campaign)
+    unless_masks_re: re.Pattern | None = None
+    # the `unless` words that only say "in the past": they do not veto a trigger a present cue revives
+    past_words: frozenset[str] = frozenset()
+    # wording that looks like a re-opening but only voices a worry ("但还是不放心")
+    reopen_not_re: re.Pattern | None = None
 
 
 _CLEAR_PATTERNS = [
@@ -193,6 +207,14 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         hypothetical_re=_alternation(neg.get("hypothetical", [])),
         present_re=_alternation(neg.get("present", [])),
         elsewhere_re=_alternation(cues.get("elsewhere", [])),
+        habitual_re=_regexes(neg.get("habitual", []), source, "negation.habitual"),
+        gone_now_re=_regexes(neg.get("gone_now", []), source, "negation.gone_now"),
+        now_re=_alternation(neg.get("now", [])),
+        title_re=_regexes(cues.get("title", []), source, "cues.title"),
+        no_rescue_re=_alternation(neg.get("no_rescue", [])),
+        unless_masks_re=_alternation(neg.get("unless_not", [])),
+        past_words=frozenset(neg.get("past", [])) | frozenset(neg.get("past_narrative", [])),
+        reopen_not_re=_alternation(clauses.get("reopen_not", [])),
         patterns=_patterns(data, taxonomy, source),
         positive_re=_alternation(cues.get("positive", []), prefix="(?<![不没])"),  # 不舒服 is no praise
         inquiry_re=_alternation(cues.get("inquiry", [])),
