@@ -639,7 +639,7 @@ def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats:
     if msg.chatter:
         return False, "other_sense" if msg.senses and not msg.bare else "chatter"
     if urgent:
-        if _has(lex.notice_strong_re, w) and not ev.discovery and not _has(lex.emergency_re, w):
+        if _has(lex.notice_strong_re, _blank(lex.notice_not_re, w)[0]) and not ev.discovery and not _has(lex.emergency_re, w):
             return False, "notice"  # "温馨提示:发现有人溺水不要盲目施救"
         return True, ""
     marker = form is not None and form.marker
