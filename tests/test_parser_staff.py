@@ -99,3 +99,4 @@ def test_work_summary_is_past(text):
 def test_finding_already_acted_on_is_a_report(text):
     r = parse(text)
     assert r.report and not r.urgent, (text, r)
+
