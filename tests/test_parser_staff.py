@@ -17,6 +17,7 @@ URGENT = [
     "厂区飘过来一股黄色气体，居民咳嗽眼睛痛，有人喘不上气，已报120",
     "二组一户人家里吃了席好多人食物中毒，还在吐，卫生院忙不过来，请求支援",
     "城东化工厂那边有刺鼻气体飘过来，好多人咳嗽，有个老人喘不上气，已报120",
+    "有个小伙子说他被关在出租屋，手机要被收走了，他们不让他走，已报110",
 ]
 
 # closing and progress updates: the thing was removed, replaced or rebuilt, the people got out
@@ -100,3 +101,11 @@ def test_finding_already_acted_on_is_a_report(text):
     r = parse(text)
     assert r.report and not r.urgent, (text, r)
 
+
+
+# a person under mental-health supervision turning violent now: the person is the topic (重点人群)
+@pytest.mark.parametrize("text", ["5-1-202那个男的又发病了，在用斧头砍邻居的门",
+                                  "楼下那个精神病人拿起菜刀在追人，保安在拦，快来人！"])
+def test_key_person_violent(text):
+    r = parse(text)
+    assert r.report and r.urgent and r.category == "key_groups" and r.hazard == "violence", (text, r)

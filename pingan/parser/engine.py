@@ -41,7 +41,8 @@ _ITEM_NEG = re.compile("并没有|没有|并非|不是|没|无|未")
 _QUESTION_AFTER = re.compile(r"^(?:[^\s,。!;]{0,3}?(?:吗|没有|没|不|么)|.{0,3}?\?)")
 # phrases that contain a cue word by accident ("今天天气" has "天天")
 _CUE_BLANK = ("有没有", "今天天", "明天天", "昨天天", "每天天", "后天天")
-_NEG_BEFORE_CLEAR = re.compile(r"(?:没|未|不|没有|还没|无法|不能)$")
+# "not yet": negated or still to come ("手机要被收走了", "快要修好了")
+_NEG_BEFORE_CLEAR = re.compile(r"(?:没|未|不|没有|还没|无法|不能|要被|快被|将被|会被|快要|就要)$")
 # the linear models (pingan/parser/model.py): when they are consulted and how far they are trusted
 _MODEL_TIE = 1.0       # keyword categories closer than this are a near-tie
 _MODEL_TIE_WEIGHT = 2.0  # a near-tie is settled by keyword score + weight × P(category)
