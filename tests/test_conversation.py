@@ -377,6 +377,20 @@ async def test_an_unsure_message_asks_and_1_files_it(h):
     assert "编号 #1" in texts(out, "居民乙")
 
 
+async def test_a_cry_for_help_naming_no_hazard_is_asked_safety_first(h):
+    """"救命" with nothing the rules can file is never dropped: the question opens with what to do now."""
+    out = await h.say("居民丙", "救命 我们被关起了", group=None)
+    said = texts(out, "居民丙")
+    assert said.startswith("🚨") and "110" in said and said.endswith("这是要报告隐患吗？回复 1 是，2 不是。")
+    assert await tickets(h) == 0  # the question first: the model and the cry alone file nothing
+
+
+async def test_a_joke_with_a_cry_for_help_is_left_alone(h):
+    out = await h.say("居民丙", "哈哈哈笑死 救命", group=None)
+    said = texts(out, "居民丙")
+    assert "🚨" not in said and "这是要报告隐患吗" not in said and await tickets(h) == 0
+
+
 @pytest.mark.parametrize("answer", ["2", "不是"])
 async def test_an_unsure_message_answered_no_opens_nothing(h, answer):
     await h.say("居民乙", "担心他们会打起来", group=None)

@@ -203,3 +203,20 @@ def test_fire_door_is_no_fire_campaign():
     msg = engine._prepare("地下车库冒烟，防火门没关，烟往楼道里走", {}, rt)
     sc = engine._scan(msg.w, rt.lex, msg.zones, msg.head_end)
     assert "冒烟" in sc.urgent_words and "fire" in sc.hazards
+
+
+# a cry for help that names no hazard: asked with a safety line (maybe_danger), never dropped; a joke is not
+@pytest.mark.parametrize("text", ["救命 我们被关起了", "SOS", "快来人 出事了"])
+def test_a_bare_cry_for_help_is_asked_with_a_safety_line(text):
+    r = parse(text)
+    assert (r.report and r.urgent) or (r.ask and r.maybe_danger and r.why_not == "unsure"), r
+
+
+def test_a_joke_is_no_cry_for_help():
+    r = parse("哈哈哈笑死 救命")
+    assert not r.report and not r.ask and not r.maybe_danger
+
+
+def test_the_model_reading_danger_in_an_asked_message_marks_it():
+    r = parse("楼下有人在喊救命")
+    assert not r.report and r.ask and r.maybe_danger

@@ -59,6 +59,7 @@ class Lexicon:
     negation_immediate: tuple[str, ...]
     negation_after_re: re.Pattern | None
     emergency_re: re.Pattern | None
+    help_cry_re: re.Pattern | None  # a cry for help alone ("救命"): never dropped, asked with a safety line
     past_re: re.Pattern | None
     past_narrative_re: re.Pattern | None
     hypothetical_re: re.Pattern | None
@@ -202,6 +203,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         negation_immediate=tuple(neg.get("immediately_before", [])),
         negation_after_re=_alternation(neg.get("after", [])),
         emergency_re=_alternation(neg.get("emergency", []), "(?<!尽)", _NOT_A_CRY),
+        help_cry_re=_alternation(neg.get("help_cry", []), "", _NOT_A_CRY),
         past_re=_alternation(neg.get("past", [])),
         past_narrative_re=_alternation(neg.get("past_narrative", [])),
         hypothetical_re=_alternation(neg.get("hypothetical", [])),

@@ -26,6 +26,9 @@ class ParseResult:
     # Too unsure to file silently (a thin report, or a message only the statistical model takes for
     # one): the conversation layer asks one short question first.
     ask: bool = False
+    # Asked, and the model reads danger now in it ("dt卡起了 出不来"): the question opens with what to
+    # do now. The model alone files nothing, so this is no report and no emergency.
+    maybe_danger: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
