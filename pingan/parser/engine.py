@@ -397,11 +397,6 @@ def _rule_fires(w: str, rule, m: re.Match, s0: int, s1: int, lex: Lexicon | None
     return any(x in ctx for x in rule.with_)
 
 
-def _vetoed(w: str, rule, m: re.Match, s0: int, s1: int, lex: Lexicon | None = None) -> bool:
-    """One of the rule's `unless` words is near the trigger (see `_rule_fires`)."""
-    return _unless_near(w, rule, m, s0, s1, lex)
-
-
 # context words that only look like a rule's `with` words: nobody there ("莫得人管"), a place name
 # ("人民路", "人行道"), a request ("尽快来看看" is not 快来)
 _NOT_WITH = re.compile(r"没有?人|莫得人|无人|人民|人行(?!道)|尽快|[江河湖塘池](?:路|街|巷|大道)")
@@ -425,7 +420,7 @@ def _scan_urgent(w: str, lex: Lexicon, zones, sc: _Scan) -> None:
         s0, s1 = _bounds(w, pos, _SENT_END, limit=30)
         for rule in lex.urgent_by_trigger.get(word, ()):
             if not _rule_fires(w, rule, m, s0, s1, lex):
-                if _vetoed(w, rule, m, s0, s1, lex):
+                if _unless_near(w, rule, m, s0, s1, lex):
                     at = m.end()  # another sense: so is what overlaps it
                 continue
             at = m.end()
