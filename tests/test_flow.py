@@ -158,7 +158,8 @@ async def test_authorisation_matrix(h, who, text, allowed):
         assert refusal in texts(out)
 
 
-@pytest.mark.parametrize("text", ["办结 锦城花园3栋楼道的电瓶车已经推走了", "到场了,幸福里5栋电线还在冒火花", "签收"])
+@pytest.mark.parametrize("text", ["办结 锦城花园3栋楼道的电瓶车已经推走了", "到场了,幸福里5栋电线还在冒火花", "签收",
+                                  "办结 5栋楼道的杂物已经全部清走了"])  # the rest an all-clear: still asked
 async def test_a_workers_keyword_without_a_number_is_asked_about_and_opens_no_ticket(h, text):
     await h.say("张阿姨", EBIKE, group=None)
     out = await h.say("周网格", text)

@@ -76,13 +76,15 @@ def listed(ctx: Context, tickets) -> str:
 
 def wants_a_number(ctx: Context, cmd: Command, action: Action | None) -> bool:
     """A worker's keyword that names no ticket: "办结" alone, or "办结 电瓶车已推走" whose rest reads
-    like a hazard (filed, it would be a new ticket in the worker's name). Other talk that happens to
-    start with a keyword ("办结率要提高", "呼叫周网格回电话") is left alone."""
+    like a hazard, maybe one, or its all-clear (filed, it would be a new ticket in the worker's name; dropped,
+    the work would go unrecorded). Other talk that happens to start with a keyword ("办结率要提高",
+    "呼叫周网格回电话") is left alone."""
     if not ctx.is_staff or cmd.word in MAY_BE_A_REPORT or not (action in WORKER_ACTIONS.values() or cmd.name == "note"):
         return False
     if not cmd.arg:
         return cmd.word not in BARE_IS_CHAT
-    return parse(cmd.arg).report
+    rest = parse(cmd.arg)
+    return rest.report or rest.why_not in ("all_clear", "unsure")
 
 
 async def ask_for_number(ctx: Context, cmd: Command) -> None:
