@@ -254,6 +254,7 @@ async def load_pg(dsn: str, n: int, n_open: int) -> int:
 
 async def measure(url: str, label: str, n: int, n_open: int, out_dir: Path, charts: int) -> dict:
     from pingan.bot.app import Bot
+    from pingan.bot.server import settle_heap
     from pingan.models.db import upgrade
     from pingan.scheduler import sweep
     from pingan.reports.digest import Period
@@ -277,6 +278,7 @@ async def measure(url: str, label: str, n: int, n_open: int, out_dir: Path, char
     settings.scheduler.digest_charts = False
     clock = FrozenClock(NOW)
     bot = await Bot.create(settings, clock, migrate=False, load_org=False)
+    settle_heap()  # as `pingan serve` does before it listens: the parser loaded, the heap frozen
     try:
         t0 = clock_time.perf_counter()
         async with Stall() as stall:
