@@ -147,11 +147,10 @@ async def unsure_report(ctx: Context) -> bool:
 async def ask_if_a_report(ctx: Context):
     """No ticket on a guess, and nobody @-mentioned: one question; 1 files it (see answer_numbered)."""
     await ctx.ensure_sender()
-    question = "这是要报告隐患吗？回复 1 是，2 不是。"
+    text, question = ctx.msg.text.strip(), "这是要报告隐患吗？回复 1 是，2 不是。"
     if parsed(ctx).maybe_danger:  # safety first, even on a guess
-        text = ctx.msg.text.strip()
         question = f"{first_lines(hazard_kind(None, None, text), ctx.settings.emergency)}\n{question}"
-    ask(ctx, None, question, ctx.msg.text.strip(), [(Intent.report, None), ("no", None)])
+    ask(ctx, None, question, text, [(Intent.report, None), ("no", None)])
 
 
 def ask(ctx: Context, t: Ticket | None, question: str, text: str, options: list) -> None:
