@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Protocol
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pingan.clock import Clock, SystemClock
@@ -27,7 +27,7 @@ from pingan.models import InboxMessage, OutboxMessage, Person
 from pingan.models.db import SERVER_LOCK_WAIT, make_engine, serialised, session_factory, transient, upgrade
 from pingan.models.org_file import apply_org, parse_org_toml
 from pingan.models.org_index import OrgIndex
-from pingan.models.queries import people_by_identity
+from pingan.models.queries import chats_with_queued, expired_leases, people_by_identity
 from pingan.notify import Notifier
 from pingan.reports.chart import ChartPool
 from pingan.taxonomy import Taxonomy, load_taxonomy
@@ -153,18 +153,19 @@ async def queued_behind(session, targets: set[ChatRef], lanes: Lanes | None, now
     """The chats among `targets` with a pending row that no lane of the worker holds (backing off,
     waiting for a connection, another server's, claimed and not yet in a lane): a new row to them
     must queue behind it in the table; with no worker sending from memory (`lanes` None), any
-    pending row. One indexed query per group (ix_outbox_chat) that returns only rows outside this
-    worker's live leases, so a busy chat's hundreds of rows in flight are filtered by the
-    database, not fetched; the few it returns are checked against the lanes."""
-    o = OUTBOX.c
-    q = (select(o.platform, o.account, o.chat_type, o.chat_id, o.id)
-         .where(o.chat_id.in_(sorted({t.chat_id for t in targets})), o.status == "pending"))
-    if lanes is not None:
-        q = q.where(or_(o.claimed_by.is_(None), o.claimed_by != lanes.worker_id, o.claimed_until <= now))
-    rows = [(ChatRef(*r[:4]), r[4]) for r in (await session.exec(q)).all()]
+    pending row. One probe per chat that stops at the first such row (`chats_with_queued`), so the
+    cost does not grow with what a chat has waiting; only rows of this worker's expired leases in a
+    chat whose lane holds rows are fetched, to be checked against the lane."""
+    by_key = {(t.platform, t.account, t.chat_type, t.chat_id): t for t in targets}
+    held = {k for k, t in by_key.items() if lanes is not None and lanes.holds_any(t)}
+    worker = lanes.worker_id if lanes is not None else None
+    behind = {by_key[k] for k in await chats_with_queued(session, list(by_key), held, worker, now)}
     if lanes is None:
-        return {chat for chat, _ in rows if chat in targets}
-    return lanes.unplaced(targets) | {chat for chat, row_id in rows if chat in targets and not lanes.holds(chat, row_id)}
+        return behind
+    check = [k for k in held if by_key[k] not in behind]
+    behind |= {by_key[k] for k, row_id in await expired_leases(session, check, worker, now)
+               if not lanes.holds(by_key[k], row_id)}
+    return behind | lanes.unplaced(targets)
 
 
 async def insert_outbox(session, rows: list[dict]) -> None:

@@ -3,15 +3,17 @@ never writes a query itself (tests/test_architecture.py checks)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, or_
+from sqlalchemy import and_, bindparam, or_, text
 from sqlmodel import select
 
 from pingan.lifecycle import HELD
 from pingan.models.delivery import InboxMessage, OutboxMessage
 from pingan.models.org import Identity, Person
 from pingan.models.ticket import Ticket, TicketEvent
+from pingan.models.types import UTCDateTime
 
 
 async def people_by_identity(session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Person]:
@@ -94,3 +96,52 @@ async def last_question(session, person_id: str, since: datetime) -> TicketEvent
                                    TicketEvent.action.in_(["ask", "answer"]))
          .order_by(TicketEvent.id.desc()).limit(1))
     return (await session.exec(q)).first()
+
+
+# Which of a group's chats have a pending outbox row the worker's lanes do not answer for: one probe
+# per chat that stops at its first such row (ix_outbox_chat), so a chat with thousands of rows
+# stuck behind it (a platform no server here sends to) costs what an empty one does. A row this
+# worker leased and whose lease is still running is in a lane; for a chat whose lane holds rows
+# (`held` 1), rows of its own expired leases are left to `expired_leases` (the lane may still hold them).
+# SQLite is told the index: on its own it picks ix_outbox_remote (platform) and scans every row.
+_QUEUED_WHERE = """o.chat_id = t.chat_id AND o.status = 'pending' AND o.platform = t.platform
+    AND o.account = t.account AND o.chat_type = t.chat_type
+    AND (o.claimed_by IS NULL OR o.claimed_by != :me OR (t.held = 0 AND o.claimed_until <= :now))"""
+_QUEUED = {
+    "sqlite": f"""SELECT t.platform, t.account, t.chat_type, t.chat_id FROM (
+        SELECT json_extract(j.value, '$.platform') AS platform, json_extract(j.value, '$.account') AS account,
+               json_extract(j.value, '$.chat_type') AS chat_type, json_extract(j.value, '$.chat_id') AS chat_id,
+               json_extract(j.value, '$.held') AS held FROM json_each(:chats) AS j) AS t
+        WHERE EXISTS (SELECT 1 FROM outbox AS o INDEXED BY ix_outbox_chat WHERE {_QUEUED_WHERE})""",
+    "postgresql": f"""SELECT t.platform, t.account, t.chat_type, t.chat_id FROM
+        json_to_recordset(CAST(:chats AS json)) AS t(platform text, account text, chat_type text, chat_id text, held int)
+        WHERE EXISTS (SELECT 1 FROM outbox AS o WHERE {_QUEUED_WHERE})""",
+}
+_QUEUED_SQL = {name: text(sql).bindparams(bindparam("now", type_=UTCDateTime())) for name, sql in _QUEUED.items()}
+
+
+async def chats_with_queued(session, chats: list[tuple[str, str, str, str]], held: set, worker_id: str | None,
+                            now: datetime) -> set[tuple[str, str, str, str]]:
+    """Of `chats` (platform, account, chat_type, chat_id), those with a pending row that is not this
+    worker's (`worker_id`; None: any pending row) under a running lease; for those in `held`, rows of
+    its own expired leases do not count here."""
+    if not chats:
+        return set()
+    payload = json.dumps([{"platform": c[0], "account": c[1], "chat_type": c[2], "chat_id": c[3],
+                           "held": 1 if c in held else 0} for c in chats], ensure_ascii=False)
+    q = _QUEUED_SQL[session.bind.dialect.name]
+    rows = await session.exec(q, params={"chats": payload, "me": worker_id or "", "now": now})
+    return {tuple(r) for r in rows.all()}
+
+
+async def expired_leases(session, chats: list[tuple[str, str, str, str]], worker_id: str, now: datetime
+                         ) -> list[tuple[tuple[str, str, str, str], int]]:
+    """(chat, row id) of `chats`' pending rows leased to this worker whose lease has run out."""
+    if not chats:
+        return []
+    o = OutboxMessage
+    q = (select(o.platform, o.account, o.chat_type, o.chat_id, o.id)
+         .where(o.chat_id.in_(sorted({c[3] for c in chats})), o.status == "pending",
+                o.claimed_by == worker_id, o.claimed_until <= now))
+    wanted = set(chats)
+    return [(tuple(r[:4]), r[4]) for r in (await session.exec(q)).all() if tuple(r[:4]) in wanted]
