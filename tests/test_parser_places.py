@@ -276,3 +276,16 @@ def test_round3_bare_lead_is_no_clause():
     # "吸毒的那个人": a person pointed at, not a place; the building after it is
     loc = parse("吸毒的那个人又在12栋地下室跟人打起来了，拿着刀").location or ""
     assert "12栋" in loc and "吸毒" not in loc
+
+
+@pytest.mark.parametrize("text, want", [
+    # a lift is found by its floor, not by "电梯里"
+    ("电梯里突然停了，灯也灭了，就卡在12楼和13楼中间", "12楼"),
+    ("我们被关在电梯里了 9楼附近 快来人", "9楼附近"),
+    # "小区" + the spot written in it: the spot is kept with it
+    ("小区配电房门一直开着，里面的电线乱七八糟，小孩子经常钻进去", "小区配电房"),
+    # where the hurt were taken (送去医院) is not where the hazard is
+    ("学校门口那个井盖烂了，今天有个娃娃踩空摔了，腿上全是血，已经送去医院了", "学校门口"),
+])
+def test_round3_generic_spot(text, want):
+    assert want in (parse(text).location or "")

@@ -22,9 +22,9 @@ _LINK = (rf"(?:{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元|组(?![织长
 # a standalone chain must contain a strong unit: a village group ("三组") counts, and so does a
 # room number naming a household ("601那家")
 _STRONG = re.compile(rf"{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元|组)|[0-9]+-[0-9]+|{_NUM}室|[0-9]{{3,4}}(?=那家|这家|家|号房)")
-# a name never ends in these: "好像是" + "601", "吃了" + "学校" are clauses running into a place
+# a name never ends in these: "好像是" + "601", "吃了" + "学校", "送去" + "医院" are clauses running into a place
 _NUMERALS = frozenset("一二三四五六七八九十百")
-_CLAUSE_TAIL = frozenset("是在了到说把被给从向往对跟用过")
+_CLAUSE_TAIL = frozenset("是在了到说把被给从向往对跟用过去")
 _NAME_CHARS = r"[\u4e00-\u9fffA-Za-z0-9]"
 # the Chinese characters (里 itself not among them) right before a 里: "幸福里", "在幸福里和平里"
 # "在成洛大道", "位于…": the writer says where it is, over a place that only names the hazard's owner
@@ -50,6 +50,9 @@ _LEVEL_WEIGHT = 1.5
 # "我是金牛区抚琴街道的居民…红星中学后面的围墙": the writer's home, said before the place of the hazard
 _HOME = re.compile(r"的?(?:居民|业主|住户|村民|租客|房东|商户|家长|员工|职工)")
 _HOME_WEIGHT = 0.75
+_TAKEN_TO = frozenset(("医院", "卫生院", "诊所"))
+_TAKEN_BY = frozenset("送去进到往")
+_FLOOR = re.compile(r"负?(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})(?:楼|层)(?:附近|那里|这里)?")
 # "我在少城路上班，每天走人民公园旁边的小巷子": where the writer works or studies, like where they live
 _WORKS = re.compile(r"(?:上班|工作|打工|做生意|开店|读书|上学)")
 # a place that is a clause by itself ("…钢筋都露出来了。玉林小区老6栋", "…砸到人了，青羊小区11栋，快来"):
@@ -483,6 +486,8 @@ class LocationFinder:
         found = [m for m in self.generic_place.finditer(s)]
         if not found and self.generic_weak is not None:
             found = [m for m in self.generic_weak.finditer(s)]  # "消防栓锈死了", "门口那根电线"
+        # "送去医院", "进了医院": where the hurt were taken, not where the hazard is
+        found = [m for m in found if not (m.group(0) in _TAKEN_TO and s[max(0, m.start() - 1):m.start()] in _TAKEN_BY)] or found
         if not found:
             return None
         lead = next((m for m in found if _opens(s, m.start(), m.end())), None)
@@ -496,6 +501,16 @@ class LocationFinder:
         # nearest the hazard; the first one named, unless another is much nearer ("工地上的围挡…砸到路边的车")
         top = min(found, key=lambda m: abs(m.start() - focus) - (_FIRST_GENERIC if m is found[0] else 0)
                   if focus is not None else m.start())
+        if top.group(0) == "小区":
+            # "小区锅炉房", "小区里的绿化带": the estate word says less than the spot written in it
+            nxt = next((o for o in found if o.start() >= top.end()), None)
+            if nxt is not None and s[top.end():nxt.start()] in ("", "里", "的"):
+                return s[top.start():nxt.end()]
+        if top.group(0).startswith("电梯"):
+            # "电梯里…卡在5楼": a lift is found by its floor
+            floor = next((m for m in found if _FLOOR.fullmatch(m.group(0))), None)
+            if floor is not None:
+                return floor.group(0)
         return top.group(0)
 
     def _bare_lead(self, s: str) -> str | None:
