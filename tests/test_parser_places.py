@@ -227,3 +227,65 @@ def test_the_level_the_landmark_and_the_place_by_it():
 def test_no_non_place_round_places2_b(text, bad):
     assert bad not in (parse(text).location or "")
 
+
+
+# -- round 3 of places (board posts and SMS): classes of miss in the train parts, new sentences --------
+def test_round3_numeral_li_is_part_of_the_name():
+    # 里 after a numeral is a distance in the name (五里墩, 三里屯), not "inside"
+    assert "五里墩东路" in (_best("五里墩东路有个井盖不见了，晚上黑黢黢的") or "")
+    assert _best("我是金牛区三里坝路的居民，路口那根电线杆歪了") == "金牛区三里坝路"
+
+
+@pytest.mark.parametrize("text, bad", [
+    ("标题：三圣乡一户人家楼道堆柴\n内容：新都区斑竹园街道有一户人家在楼道里堆满柴禾，还烧蜂窝煤", "一户"),       # a household counted
+    ("我们小区电梯是杂牌子，设备厂家早就倒闭了，电梯经常关人也没人修", "设备厂"),            # the maker, not a factory
+    ("麻烦村上和卫生院去看看，村口那家小卖部在卖过期的药", "和卫生院"),        # a conjunction and a generic word
+    ("工地的泥浆直接排到周边小区的下水道里，堵了好几次", "周边小区"),          # relative words name nothing
+    ("这一带的一些餐馆把潲水倒进雨水管，臭得很", "一些餐馆"),
+    ("有个老婆婆洗衣服滑进河里了，水很急", "滑进河"),                        # a fall into something
+    ("每天早上辅道进出小区的车都挤在一起，那个井盖还是烂的", "进出小区"),
+    ("以前能站人的台阶现在被水淹了，还有小孩在那里玩", "以前能站"),          # a time gone
+    ("我是来自农村的，住的土坯房墙都裂开了，下雨就往里面渗水", "自农村"),       # where the writer comes from
+    ("那个作坊往豆芽里加药水，棚子里污水横流", "豆芽里"),                      # 往…里: into a container
+    ("老人摔倒了后脑勺着地，耳朵里在流血，就在小区健身器材那里", "耳朵里"),     # a body part
+])
+def test_round3_no_non_place(text, bad):
+    assert bad not in (parse(text).location or "")
+
+
+@pytest.mark.parametrize("text, want", [
+    # residents call an old building "老6栋": the 老 belongs to the building number
+    ("楼梯扶手断了，有个老人摔下去了，锦城小区老9栋，快来人", "锦城小区老9栋"),
+    # a place standing as a clause by itself is where the writer says it is (the SMS habit of ending with it)
+    ("菜鸟驿站门口堆了几十箱电瓶，太阳暴晒，旁边就是居民楼入口。蓝光花园", "蓝光花园"),
+    ("垃圾中转站旁边的化粪池盖子烂了，好臭，有娃娃差点掉进去。西河镇老街", "西河镇"),
+    ("标题：二环路北三段人行天桥栏杆松动\n内容：天桥的栏杆一推就晃，下面就是车道，好危险。二环路北三段天桥", "二环路北三段"),
+    # where the writer works is like where they live: the hazard's place wins over it
+    ("我在天府大道上班，每天晚上走锦城公园旁边的小路，那里的路灯全坏了，已经有人被抢", "锦城公园"),
+    # a place word: 公墓 / 陵园, 立交, 绿化带; a bank (北岸) and 沿线 belong to the place
+    ("后山起火了，火往房子这边烧，就在青龙公墓旁边，快来", "青龙公墓"),
+    ("下穿隧道积水好深，红星立交下面有辆车熄火了，人还在车里", "红星立交"),
+    ("有人在绿化带里烧垃圾，烟子好大，旁边就停着车", "绿化带"),
+    ("白河北岸那段河堤塌了一块，有小孩在边上玩", "白河北岸"),
+])
+def test_round3_where_it_is(text, want):
+    assert want in (parse(text).location or "")
+
+
+def test_round3_bare_lead_is_no_clause():
+    # "吸毒的那个人": a person pointed at, not a place; the building after it is
+    loc = parse("吸毒的那个人又在12栋地下室跟人打起来了，拿着刀").location or ""
+    assert "12栋" in loc and "吸毒" not in loc
+
+
+@pytest.mark.parametrize("text, want", [
+    # a lift is found by its floor, not by "电梯里"
+    ("电梯里突然停了，灯也灭了，就卡在12楼和13楼中间", "12楼"),
+    ("我们被关在电梯里了 9楼附近 快来人", "9楼附近"),
+    # "小区" + the spot written in it: the spot is kept with it
+    ("小区配电房门一直开着，里面的电线乱七八糟，小孩子经常钻进去", "小区配电房"),
+    # where the hurt were taken (送去医院) is not where the hazard is
+    ("学校门口那个井盖烂了，今天有个娃娃踩空摔了，腿上全是血，已经送去医院了", "学校门口"),
+])
+def test_round3_generic_spot(text, want):
+    assert want in (parse(text).location or "")

@@ -22,8 +22,9 @@ _LINK = (rf"(?:{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元|组(?![织长
 # a standalone chain must contain a strong unit: a village group ("三组") counts, and so does a
 # room number naming a household ("601那家")
 _STRONG = re.compile(rf"{_ALNUM}(?:期|区|座|幢|栋|号楼|号院|单元|组)|[0-9]+-[0-9]+|{_NUM}室|[0-9]{{3,4}}(?=那家|这家|家|号房)")
-# a name never ends in these: "好像是" + "601", "吃了" + "学校" are clauses running into a place
-_CLAUSE_TAIL = frozenset("是在了到说把被给从向往对跟用过")
+# a name never ends in these: "好像是" + "601", "吃了" + "学校", "送去" + "医院" are clauses running into a place
+_NUMERALS = frozenset("一二三四五六七八九十百")
+_CLAUSE_TAIL = frozenset("是在了到说把被给从向往对跟用过去")
 _NAME_CHARS = r"[\u4e00-\u9fffA-Za-z0-9]"
 # the Chinese characters (里 itself not among them) right before a 里: "幸福里", "在幸福里和平里"
 # "在成洛大道", "位于…": the writer says where it is, over a place that only names the hazard's owner
@@ -49,6 +50,14 @@ _LEVEL_WEIGHT = 1.5
 # "我是金牛区抚琴街道的居民…红星中学后面的围墙": the writer's home, said before the place of the hazard
 _HOME = re.compile(r"的?(?:居民|业主|住户|村民|租客|房东|商户|家长|员工|职工)")
 _HOME_WEIGHT = 0.75
+_TAKEN_TO = frozenset(("医院", "卫生院", "诊所"))
+_TAKEN_BY = frozenset("送去进到往")
+_FLOOR = re.compile(r"负?(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})(?:楼|层)(?:附近|那里|这里)?")
+# "我在少城路上班，每天走人民公园旁边的小巷子": where the writer works or studies, like where they live
+_WORKS = re.compile(r"(?:上班|工作|打工|做生意|开店|读书|上学)")
+# a place that is a clause by itself ("…钢筋都露出来了。玉林小区老6栋", "…砸到人了，青羊小区11栋，快来"):
+# the writer says where it is, as with 在/位于
+_CLAUSE_EDGE = ",，。.!！?？;；:：、 \n"
 _HOLDS_ESTATE = ("路", "街", "巷", "大道", "大街", "社区", "村")
 _LIVES = re.compile(r"(?:家住|住在|家在)$")
 _RESIDENTIAL = ("小区", "花园", "家园", "苑", "新村", "华庭", "华府", "公馆", "雅居", "名城", "山庄", "大院", "院")
@@ -66,8 +75,9 @@ _BY = ("旁边", "附近", "对面", "边上", "隔壁", "旁", "边")
 _ANONYMOUS = re.compile(r"某[^省市区县镇乡村]*$|(?:一|几|好几)(?:家|所|个|座|栋|条|处|片|间|户)")
 # a name never starts with these: the tail of 我们, 下面/对面 ("(我)们小区", "(下)面莫站")
 _NOT_FIRST = frozenset("们面")
-# a suffix followed by this is a word, not a place: 路过 (passing by), 巷子 (a generic alley), 院子, 院坝, 河沟 (a ditch)
-_NOT_AFTER_SUFFIX = {"路": "过", "巷": "子", "院": "子坝", "河": "沟"}
+# a suffix followed by this is a word, not a place: 路过 (passing by), 巷子 (a generic alley), 院子, 院坝, 河沟 (a ditch),
+# 厂家 / 厂商 (the maker: "设备厂家倒闭了")
+_NOT_AFTER_SUFFIX = {"路": "过", "巷": "子", "院": "子坝", "河": "沟", "厂": "家商"}
 
 # a message that opens with a place and points into it ("红光路那家按摩店", "公园里面有个男的",
 # "农贸市场后面那个仓库"): the writer says first where it is, as with 在/位于
@@ -86,8 +96,8 @@ _BARE_LEAD = re.compile(r"(?P<x>[\u4e00-\u9fff]{2,4}?)(?:那边|这边|那一片
 _SAYS_WHERE = re.compile(r"就在|地址|位置在|地点在")
 # ... unless the name is a person's ("我妈那边", "老板那个", "张阿姨那家")
 _PERSON_END = frozenset("人哥姐妈爸爷奶叔姨婆公师生板员子儿女娃友伯舅嫂弟妹")
-# "一栋", "一幢", "一座" alone count buildings ("我家住在一栋老楼里"); building 1 is written 1栋
-_COUNTED = re.compile(r"一(?:栋|幢|座)")
+# "一栋", "一幢", "一座" alone count buildings, "一户" households ("我家住在一栋老楼里"); building 1 is written 1栋
+_COUNTED = re.compile(r"一(?:栋|幢|座|户)")
 _POINT = re.compile(r"(?:那|这)(?:家|个|排|栋|条|座|间)?[小大老新]?")
 
 
@@ -224,6 +234,8 @@ class LocationFinder:
         best = -1
         for w in (w for ch in set(name) for w in self.cut_by_first.get(ch, ())):
             i = name.rfind(w)
+            if w == "里" and i > 0 and name[i - 1] in _NUMERALS:
+                continue  # "九里堤", "三里屯", "五里墩": a distance in the name, not "inside"
             if i >= 0 and i + len(w) > best:
                 # a cut word at the very end would leave an empty name: skip unless it is the whole thing
                 # a word that never ends a name ("接送附近" + "学校", "整条" + "街") leaves none
@@ -239,6 +251,8 @@ class LocationFinder:
     def _is_generic(self, name: str, suf: str, boundary: bool = False) -> bool:
         if not name or name in self.generic or any(x in name for x in self.not_in_names):
             return True
+        if len(name) >= 2 and name[0] in "和与及或" and name[1:] in self.generic:
+            return True  # "请镇上和" + "卫生院": a conjunction and a generic word name nothing
         if (name + suf).endswith(self.false_endings):
             return True
         if len(name) == 1 and not boundary:
@@ -257,6 +271,8 @@ class LocationFinder:
             j = end
             if j < len(s) and s[j] in " 的" and j + 1 < len(s) and (s[j + 1].isdigit() or s[j + 1].isascii() and s[j + 1].isalpha()):
                 j += 1
+            if j < len(s) and s[j] in "老新" and _STRONG.match(s, j + 1):
+                j += 1  # "玉林小区老6栋": the old building 6, as residents call it
             m = self.chain.match(s, j)
             if m and m.end() > j and not _COUNTED.match(m.group(0)):
                 end, has_chain = m.end(), True
@@ -407,7 +423,7 @@ class LocationFinder:
             if s[k + 1:k + 2] in self.li_not_before:
                 continue  # "里面", "里边": inside something
             name = self._trim_name(m.group("run"))[-2:]  # "楼下那栋幸福里": the name is 幸福
-            if len(name) < 2 or name[-1] in self.li_not_after or self._is_generic(name, "里") \
+            if len(name) < 2 or name[-1] in self.li_not_after or s[k - len(name) - 1:k - len(name)] in ("往", "朝") or self._is_generic(name, "里") \
                     or any(name.endswith(g) for g in self.generic if len(g) >= 2):
                 continue
             end, chain = self._extend(s, k + 1)
@@ -470,6 +486,8 @@ class LocationFinder:
         found = [m for m in self.generic_place.finditer(s)]
         if not found and self.generic_weak is not None:
             found = [m for m in self.generic_weak.finditer(s)]  # "消防栓锈死了", "门口那根电线"
+        # "送去医院", "进了医院": where the hurt were taken, not where the hazard is
+        found = [m for m in found if not (m.group(0) in _TAKEN_TO and s[max(0, m.start() - 1):m.start()] in _TAKEN_BY)] or found
         if not found:
             return None
         lead = next((m for m in found if _opens(s, m.start(), m.end())), None)
@@ -483,6 +501,16 @@ class LocationFinder:
         # nearest the hazard; the first one named, unless another is much nearer ("工地上的围挡…砸到路边的车")
         top = min(found, key=lambda m: abs(m.start() - focus) - (_FIRST_GENERIC if m is found[0] else 0)
                   if focus is not None else m.start())
+        if top.group(0) == "小区":
+            # "小区锅炉房", "小区里的绿化带": the estate word says less than the spot written in it
+            nxt = next((o for o in found if o.start() >= top.end()), None)
+            if nxt is not None and s[top.end():nxt.start()] in ("", "里", "的"):
+                return s[top.start():nxt.end()]
+        if top.group(0).startswith("电梯"):
+            # "电梯里…卡在5楼": a lift is found by its floor
+            floor = next((m for m in found if _FLOOR.fullmatch(m.group(0))), None)
+            if floor is not None:
+                return floor.group(0)
         return top.group(0)
 
     def _bare_lead(self, s: str) -> str | None:
@@ -492,7 +520,7 @@ class LocationFinder:
         if m is None or _SAYS_WHERE.search(s, m.end()):
             return None  # "盖井那个盖子烂了……就在小区进门那个转角上": the writer says where later
         x = m.group("x")
-        if self._trim_name(x) != x or self._is_generic(x, "") or x[-1] in _PERSON_END \
+        if "的" in x or self._trim_name(x) != x or self._is_generic(x, "") or x[-1] in _PERSON_END \
                 or any(x.endswith(g) for g in self.generic if len(g) >= 2):
             return None
         return x
@@ -516,7 +544,10 @@ class LocationFinder:
                 _WE_ARE_WEIGHT if _WE_ARE.search(s, max(0, sp.start - 6), sp.start) else 0.0
             title = -title_weight if sp.end <= title_end and any_body else 0.0
             level = -_LEVEL_WEIGHT if any_estate and self._level_only(sp.text(s)) else 0.0
-            home = -_HOME_WEIGHT if (_HOME.match(s, sp.end) or _LIVES.search(s, max(0, sp.start - 3), sp.start)) and any(
+            if not at and self._whole_clause(s, sp):
+                at = _AT_WEIGHT
+            home = -_HOME_WEIGHT if (_HOME.match(s, sp.end) or _LIVES.search(s, max(0, sp.start - 3), sp.start)
+                                     or _WORKS.match(s, sp.end)) and any(
                 o.named and o.start > sp.end + 3 and not self._level_only(o.text(s)) for o in spans) else 0.0
             if home:
                 at = 0.0  # "住在金桂小区": where the writer lives, not where the hazard is
@@ -573,6 +604,20 @@ class LocationFinder:
             start = self._whole_level(s, start)
         out = s[start:end].strip(" ,的")
         return self._with_building(s, spans, top, out, focus) if out else None
+
+    def _whole_clause(self, s: str, sp: Span) -> bool:
+        """A named place standing as a clause by itself, between punctuation marks or the ends; the
+        clause may go on with a spot or a second place word ("天回镇" + "老街", "一环路东三段" + "天桥")."""
+        if not sp.named or sp.end - sp.start < 3 or sp.start > 0 and s[sp.start - 1] not in _CLAUSE_EDGE:
+            return False
+        k = sp.end
+        while k < len(s) and s[k] not in _CLAUSE_EDGE and k - sp.end <= 5:
+            k += 1
+        rest = s[sp.end:k]
+        if k < len(s) and s[k] not in _CLAUSE_EDGE:
+            return False
+        return not rest or self.generic_place is not None and self.generic_place.fullmatch(rest) is not None \
+            or self.suffix_re.search(rest) is not None and any(rest.endswith(x) for x in self.suffixes)
 
     def _with_building(self, s: str, spans: list[Span], top: Span, out: str, focus: int | None) -> str:
         """"我家住新桥小区，反映一下我们6栋的问题": the estate and the building written apart are one
