@@ -218,5 +218,121 @@ def test_a_joke_is_no_cry_for_help():
 
 
 def test_the_model_reading_danger_in_an_asked_message_marks_it():
-    r = parse("楼下有人在喊救命")
+    # (round 7: someone else heard crying 救命 is danger now, see test_someone_heard_crying_for_help)
+    r = parse("二单元有人不对劲 快来看看")
     assert not r.report and r.ask and r.maybe_danger
+
+
+# ---- round 7: false alarms and missed short emergencies of the train parts, by class ----
+
+# a negation cue inside a noun negates nothing: 防 of 防护网 / 消防通道 is no prevention
+@pytest.mark.parametrize("text,hazard", [
+    ("小区门口的防护网倒下来了 压住一个人", "collapse"),
+    ("消防通道里着火了 好多烟", "fire"),
+])
+def test_a_cue_inside_a_noun_negates_nothing(text, hazard):
+    _urgent(text, hazard)
+
+
+# someone buried or pinned under a collapse
+@pytest.mark.parametrize("text", ["房子塌了 有人埋在里面", "一个人被压住了 在菜市场后面"])
+def test_someone_buried_or_pinned(text):
+    _urgent(text, "collapse")
+
+
+# the writer followed by someone now; a past or general worry is not
+def test_followed_now():
+    r = _urgent("有人一直跟着我 我在小区门口 不敢进去", "violence")
+    assert r.category == "security"
+
+
+@pytest.mark.parametrize("text", [
+    "上个月我下夜班被人跟踪过一次，巷子里的路灯一直不亮",
+    "快递单号可以跟踪物流吗",
+])
+def test_followed_not_now(text):
+    assert not parse(text).urgent
+
+
+# someone else heard crying 救命: danger now, its kind from the rest when named
+@pytest.mark.parametrize("text,hazard", [
+    ("隔壁屋头在喊救命", "other"),
+    ("楼下有人喊救命 声音好惨", "other"),
+    ("塘边有人在喊救命", "drowning"),
+    ("电梯停了 里面有人在喊救命", "trapped_lift"),
+])
+def test_someone_heard_crying_for_help(text, hazard):
+    _urgent(text, hazard)
+
+
+@pytest.mark.parametrize("text", ["作业太多了 热得我直喊救命", "电视里那个人一直在喊救命"])
+def test_crying_for_help_in_another_sense(text):
+    assert not parse(text).urgent
+
+
+# someone called who does not answer; 不答应了 holds 答应了, which must not read as an answer
+@pytest.mark.parametrize("text", ["我爸在卫生间里喊不答应了", "敲了半天门 叫她不答应 屋里灯还亮着"])
+def test_called_and_not_answering(text):
+    _urgent(text, "casualty")
+
+
+def test_a_service_not_answering_is_no_casualty():
+    assert not parse("物业电话打了好多次 喊不答应 楼道灯坏了一个月").urgent
+
+
+# a lift dropping a stretch is no key dropped (unless 掉了一); dialect 关得有人; spaced pinyin initials
+@pytest.mark.parametrize("text,word", [
+    ("5栋电梯往下掉了一截 我妈在里面 在喊救命", "往下掉"),
+    ("电梯里关得有人 在喊救命", "关得有人"),
+    ("dt kz le 里面有小孩 6栋", "卡住"),
+])
+def test_lift_wording(text, word):
+    assert word in _urgent(text, "trapped_lift").matched
+
+
+# habit and counts of times: it recurs, it is not on now (a present cue still revives it)
+def test_many_times_is_habit():
+    assert not parse("楼上那个男的多次说要放火烧了这栋楼，大家都很害怕，希望社区管一管").urgent
+    assert not parse("这段河每年都有人下去游泳，水流很急，请多立几块警示牌").urgent
+
+
+def test_habit_then_now_is_urgent():
+    _urgent("这段河每年都淹死人 现在又有个小孩掉河里了", "drowning")
+
+
+# a case not followed up (后续没有动静) is no old person silent; hoarding is no unread mail
+def test_no_follow_up_is_no_silent_old_person():
+    r = parse("楼里都是老人 裂缝报给街道了 后续一直没有动静")
+    assert r.report and not r.urgent
+
+
+def test_a_hoarders_doorstep_is_no_unread_mail():
+    r = parse("对门独居的老太太把捡来的纸壳子都堆在楼道里，门口堆得走不过去，怕着火")
+    assert r.report and not r.urgent
+
+
+# things, not people: belongings swept away, rescue gear gone, something caught in an escalator
+@pytest.mark.parametrize("text", [
+    "涨水了 河边摆摊的东西被冲走了好多 请多装几块警示牌",
+    "江边步道的救生圈都不见了，请补几个",
+    "商场那部扶梯响得厉害，好像有东西卡在里面，请尽快修",
+])
+def test_things_not_people(text):
+    r = parse(text)
+    assert r.report and not r.urgent, r
+
+
+# oil fried in for days is cooking, not an explosion
+def test_frying_for_days_is_no_explosion():
+    r = parse("幼儿园食堂的油黑得很，炸了好几天都不换，吃了怕出问题")
+    assert r.report and not r.urgent, r
+
+
+# a near miss told with a day gone by is over; debris still falling now with people below is not
+def test_a_near_miss_of_a_day_gone_by():
+    r = parse("8楼有人往下扔东西，前天一个花盆砸在花坛边上，差点砸到一个小孩")
+    assert r.report and not r.urgent
+
+
+def test_debris_falling_now_over_people():
+    _urgent("工地吊的钢管正在往下掉 下面全是路过的人", "collapse")

@@ -247,13 +247,22 @@ def _negated(w: str, pos: int, cues: re.Pattern | None, span: int) -> bool:
     return _has_in(cues, w, max(_clause_start(w, pos, span + 2), pos - span), pos)
 
 
-def _negates_trigger(w: str, pos: int, cues: re.Pattern | None, span: int = 5) -> bool:
+def _negates_trigger(w: str, pos: int, cues: re.Pattern | None, span: int = 5,
+                     nouns: re.Pattern | None = None) -> bool:
     """A negation cue in the `span` characters before an urgent trigger, within its clause, that is
-    not the modifier of a noun in between ("没盖的坑里摔了": 没 belongs to 盖的, not to 摔了)."""
+    not the modifier of a noun in between ("没盖的坑里摔了": 没 belongs to 盖的, not to 摔了) nor part
+    of a noun (`nouns`: "防护网整个倒下来了" has no 防 of prevention)."""
     if cues is None:
         return False
     lo = max(_clause_start(w, pos, span + 2), pos - span)
-    return any("的" not in w[m.end():pos] for m in cues.finditer(w, lo, pos))
+    return any("的" not in w[m.end():pos] and not _in_noun(w, m, nouns) for m in cues.finditer(w, lo, pos))
+
+
+def _in_noun(w: str, m: re.Match, nouns: re.Pattern | None) -> bool:
+    """The cue `m` lies inside one of the `nouns` ("消防通道", "防盗门")."""
+    if nouns is None:
+        return False
+    return any(n.start() <= m.start() < n.end() for n in nouns.finditer(w, max(0, m.start() - 3), m.end() + 3))
 
 
 def _has_in(pat: re.Pattern | None, text: str, start: int, end: int) -> bool:
@@ -308,7 +317,8 @@ def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool)
     ("上个月着过火") unless the sentence says it is still going on."""
     pos, end = m.start(), m.end()
     suspected = any(r.hazard in _SUSPECTED for r in lex.urgent_by_trigger.get(m.group(0), ()))
-    if _in_zones(pos, zones) or _negates_trigger(_suspect(w, pos) if suspected else w, pos, lex.negation_before_re):
+    if _in_zones(pos, zones) or _negates_trigger(_suspect(w, pos) if suspected else w, pos, lex.negation_before_re,
+                                                   nouns=lex.not_negation_re):
         return True
     if pos > 0 and w.endswith(lex.negation_immediate, 0, pos):
         return True

@@ -129,6 +129,8 @@ class Lexicon:
     no_rescue_re: re.Pattern | None = None
     # names that contain a rule's `unless` word without its sense ("防火门" is no 防火 campaign)
     unless_masks_re: re.Pattern | None = None
+    # nouns that hold a negation cue ("防护网", "消防通道"): the cue inside them negates nothing
+    not_negation_re: re.Pattern | None = None
     # the `unless` words that only say "in the past": they do not veto a trigger a present cue revives
     past_words: frozenset[str] = frozenset()
     # wording that looks like a re-opening but only voices a worry ("但还是不放心")
@@ -215,6 +217,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         title_re=_regexes(cues.get("title", []), source, "cues.title"),
         no_rescue_re=_alternation(neg.get("no_rescue", [])),
         unless_masks_re=_alternation(neg.get("unless_not", [])),
+        not_negation_re=_alternation(neg.get("not_negation", [])),
         past_words=frozenset(neg.get("past", [])) | frozenset(neg.get("past_narrative", [])),
         reopen_not_re=_alternation(clauses.get("reopen_not", [])),
         patterns=_patterns(data, taxonomy, source),
