@@ -621,3 +621,33 @@ async def test_photos_kept_in_an_s3_bucket_are_shown_to_who_may_see_the_ticket(s
             await other.close()
     finally:
         await platform.close()
+
+
+async def test_the_live_wall_polls_only_while_someone_watches(bot, settings, h):
+    """Nobody on an SSE wall: no refresh every `live_seconds` (a page load refreshes by itself); a
+    viewer arriving wakes the poller at once."""
+    import asyncio
+
+    from pingan.web.live import Live
+
+    settings.web.live_seconds = 0.02
+    hub = Live(bot)
+    hub.start()
+    try:
+        for _ in range(100):
+            if hub.mark is not None:
+                break
+            await asyncio.sleep(0.01)
+        before = hub.mark
+        await h.say("13800000001", "锦城花园3栋楼道里有人给电瓶车充电", group=None)
+        await asyncio.sleep(0.15)  # several poll periods
+        assert hub.mark == before
+        hub.arrive()
+        for _ in range(100):
+            if hub.mark != before:
+                break
+            await asyncio.sleep(0.01)
+        assert hub.mark != before
+        hub.leave()
+    finally:
+        await hub.stop()

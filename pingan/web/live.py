@@ -20,6 +20,9 @@ log = logging.getLogger("pingan.web.live")
 
 class Live:
     FULL_SECONDS = 600
+    # with nobody on a live wall the poller only keeps the figures warm: a page load refreshes them
+    # itself, and under a burst of reports a refresh every 2 s recounted the busiest community each time
+    IDLE_SECONDS = 30.0
 
     def __init__(self, bot) -> None:
         self.bot = bot
@@ -33,6 +36,14 @@ class Live:
         self.viewers = 0
         self._rolled: dict = {}  # unit → (me, tiles) of the current figures; None → the org they were rolled for
         self._poller: asyncio.Task | None = None
+        self._arrived = asyncio.Event()  # a viewer came: the idle poller looks now
+
+    def arrive(self) -> None:
+        self.viewers += 1
+        self._arrived.set()
+
+    def leave(self) -> None:
+        self.viewers -= 1
 
     def start(self) -> None:
         if self._poller is None:
@@ -50,7 +61,17 @@ class Live:
                 await self.refresh()
             except Exception:
                 log.exception("live wall refresh failed")
+            await self._pause()
+
+    async def _pause(self) -> None:
+        if self.viewers:
             await asyncio.sleep(self.bot.settings.web.live_seconds)
+            return
+        self._arrived.clear()
+        try:
+            await asyncio.wait_for(self._arrived.wait(), self.IDLE_SECONDS)
+        except asyncio.TimeoutError:
+            pass
 
     async def refresh(self) -> bool:
         """Bring the figures up to date; True (and waiting viewers woken) if anything moved."""

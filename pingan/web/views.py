@@ -206,7 +206,7 @@ async def live(request: web.Request) -> web.StreamResponse:
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
                                        "X-Accel-Buffering": "no"})
     await resp.prepare(request)
-    hub.viewers += 1
+    hub.arrive()
     seen, sent = -1, None
     try:
         while True:
@@ -223,7 +223,7 @@ async def live(request: web.Request) -> web.StreamResponse:
     except ConnectionResetError:  # the viewer went away
         pass
     finally:
-        hub.viewers -= 1
+        hub.leave()
     return resp
 
 
