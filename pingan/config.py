@@ -147,6 +147,7 @@ class ServerSettings(_Section):
     store_budget_seconds: float = Field(2.0, gt=0, description="how long storing a message may wait for a busy database before the request gets 503")
     retry_base_seconds: float = Field(1.0, gt=0, description="first wait before handling again after a transient database error (doubles each time)")
     dedupe_days: int = Field(7, ge=1, description="a platform message id seen again within this many days is a re-delivery")
+    parse_processes: int = Field(1, ge=0, description="worker processes that parse incoming texts beside the event loop (0 = in the server's process)")
 
 
 class SchedulerSettings(_Section):

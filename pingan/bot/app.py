@@ -22,6 +22,7 @@ from pingan.clock import Clock, SystemClock
 from pingan.config import Settings
 from pingan.handlers import build_router
 from pingan.handlers.context import Context, KnownSenders
+from pingan.handlers.filters import parsed_already
 from pingan.messages import ChatRef, Inbound, Outbound, Text
 from pingan.models import InboxMessage, OutboxMessage, Person
 from pingan.models.db import SERVER_LOCK_WAIT, make_engine, serialised, session_factory, transient, upgrade
@@ -29,6 +30,7 @@ from pingan.models.org_file import apply_org, parse_org_toml
 from pingan.models.org_index import OrgIndex
 from pingan.models.queries import chats_with_queued, expired_leases, people_by_identity
 from pingan.notify import Notifier
+from pingan.parser.pool import ParsePool
 from pingan.reports.chart import ChartPool
 from pingan.taxonomy import Taxonomy, load_taxonomy
 from pingan.tickets import TicketDesk
@@ -244,6 +246,9 @@ class Bot:
         # the running outbox worker (serve sets it): new rows are leased to it at insert and sent
         # from memory once committed; None (tests, the console, the CLI): the worker claims them
         self.lanes: Lanes | None = None
+        # parser worker processes (serve starts them): the hot path's texts are parsed there while
+        # the loop handles the group before; None: parsed in this process as handlers ask
+        self.parse_pool: ParsePool | None = None
         self.followups: set[asyncio.Task] = set()  # after-commit jobs still running
         # platforms this process can send to (make_app sets it from its senders; None: all, e.g. tests).
         # Messages for the others are not queued: nothing would ever send them (the demo's console
@@ -411,28 +416,33 @@ class Bot:
         first text reply to the message's chat is written as sent and returned as `passive`, if
         the chat has nothing pending before it and the transaction writes it in time."""
         msg.received_at = msg.received_at or self.clock.now()
+        row = inbox_row(msg, self.clock.now())
+        text = row["payload"].get("text")  # as stored: what handling reads
+        parsing = self.parse_pool.parse(text) if self.parse_pool is not None and text else None
         try:
-            handled = await self._ingest_group((inbox_row(msg, self.clock.now()), passive_until))
+            handled = await self._ingest_group((row, passive_until, parsing))
         except Exception:  # the group's drain failed outside its transaction
             return None
         return handled
 
-    async def _ingest_batch(self, items: list[tuple[dict, datetime | None]]) -> list[Handled | None]:
-        """Handled per (row, passive_until), or None for all of them: the group's transaction failed."""
+    async def _ingest_batch(self, items: list[tuple[dict, datetime | None, asyncio.Future | None]]
+                            ) -> list[Handled | None]:
+        """Handled per (row, passive_until, parsing), or None for all of them: the group's
+        transaction failed. `parsing`: the parse pool's answer for the message's text, if asked."""
         now, lanes = self.clock.now(), self.lanes  # serve may let go of the worker meanwhile
-        rows = [r for r, _ in items]
+        rows = [r for r, _, _ in items]
         async with self.sessions() as session:
             try:
                 ids = await insert_ids(session, INBOX, [{**r, "handled_at": now} for r in rows], self.postgres)
                 senders = await self._senders(session, msgs := [Inbound.from_dict(r["payload"]) for r in rows])
                 handled = []
-                for i, m in zip(ids, msgs):
-                    handled.append(await self._handle_one(session, i, m, senders))
+                for i, m, (_, _, parsing) in zip(ids, msgs, items):
+                    handled.append(await self._handle_one(session, i, m, senders, parsing))
                     # SQLite runs on this thread, so a group would hold the loop for its whole
                     # handling: let the lanes send what earlier groups committed meanwhile (a
                     # coordination group's posts go one round trip at a time)
                     await asyncio.sleep(0)
-                outbound, passive = self._passive_candidates(handled, [until for _, until in items])
+                outbound, passive = self._passive_candidates(handled, [until for _, until, _ in items])
                 leased, queued, answered = await self._write_outbox(session, outbound, now, lanes, passive)
                 await session.commit()
             except Exception as exc:
@@ -514,8 +524,10 @@ class Bot:
         found = await people_by_identity(session, {k for k, p in known.items() if p is None})
         return {k: p for k, p in known.items() if p is not None} | found
 
-    async def _handle_one(self, session, inbox_id: int, msg: Inbound, senders: dict) -> Handled:
-        """`senders`: the group's, by (platform, external id); one made here is added for the next."""
+    async def _handle_one(self, session, inbox_id: int, msg: Inbound, senders: dict,
+                          parsing: asyncio.Future | None = None) -> Handled:
+        """`senders`: the group's, by (platform, external id); one made here is added for the next.
+        `parsing`: the parse pool's result for the text (None in it: the handlers parse in process)."""
         now = self.clock.now()
         notifier = Notifier(self.org, self.settings, self.taxonomy, self.clock)
         ctx = Context(
@@ -524,6 +536,8 @@ class Bot:
             sender=senders.get((msg.chat.platform, msg.sender_id)),
             desk=TicketDesk(session, self.org, self.settings, self.taxonomy, now), notify=notifier,
         )
+        if parsing is not None and (parsed := await parsing) is not None:
+            parsed_already(ctx, parsed)
         try:
             await self.router.dispatch(ctx)
         except Exception:

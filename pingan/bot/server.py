@@ -22,6 +22,7 @@ from pingan.bot.outbox import OutboxWorker
 from pingan.bot.pipeline import Pipeline
 from pingan.bot.ratelimit import IPAllowList, SlidingWindow
 from pingan.paging.tencent import SmsReplyCallback, paging_senders
+from pingan.parser.pool import ParsePool
 
 log = logging.getLogger("pingan.server")
 BOT = web.AppKey("bot", Bot)
@@ -221,6 +222,9 @@ async def serve(bot: Bot, host: str, port: int, stop: asyncio.Event | None = Non
         app[WORKER].wake()
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
+    pool = ParsePool(bot.settings.server.parse_processes)
+    await pool.start()  # the workers load the parser before the first message
+    bot.parse_pool = pool if pool.running else None
     settle_heap()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -237,6 +241,7 @@ async def serve(bot: Bot, host: str, port: int, stop: asyncio.Event | None = Non
     finally:
         stop.set()
         bot.lanes = None  # from now on replies wait in the table
+        bot.parse_pool = None
         outbox, others = tasks[0], tasks[1:]
         for t in others:
             t.cancel()
@@ -248,3 +253,4 @@ async def serve(bot: Bot, host: str, port: int, stop: asyncio.Event | None = Non
             outbox.cancel()
             await asyncio.gather(outbox, return_exceptions=True)
         await runner.cleanup()
+        await pool.close()

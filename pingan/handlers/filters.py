@@ -30,9 +30,15 @@ def ticket_number(ctx: Context) -> int | None:
 
 
 def parsed(ctx: Context) -> ParseResult:
+    """The message's text parsed, once per message."""
     if "parsed" not in ctx.cache:
         ctx.cache["parsed"] = parse(ctx.msg.text or "")
     return ctx.cache["parsed"]
+
+
+def parsed_already(ctx: Context, result: ParseResult) -> None:
+    """The text was parsed elsewhere (the parse pool): `parsed` answers with this."""
+    ctx.cache["parsed"] = result
 
 
 async def private_chat(ctx: Context) -> bool:
