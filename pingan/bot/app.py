@@ -25,6 +25,7 @@ from pingan.handlers.context import Context, KnownSenders
 from pingan.handlers.filters import parsed_already
 from pingan.messages import ChatRef, Inbound, Outbound, Text
 from pingan.models import InboxMessage, OutboxMessage, Person
+from pingan.models.bulk import insert_returning_ids
 from pingan.models.db import SERVER_LOCK_WAIT, make_engine, serialised, session_factory, transient, upgrade
 from pingan.models.org_file import apply_org, parse_org_toml
 from pingan.models.org_index import OrgIndex
@@ -141,14 +142,10 @@ class Lanes(Protocol):
         """Those of `targets` with rows this worker claimed that are not in their lane yet."""
 
 
-async def insert_ids(session, table, rows: list[dict], postgres: bool) -> list[int]:
-    """One multi-row INSERT; the new ids in the rows' order. On SQLite, sort_by_parameter_order
-    makes SQLAlchemy fall back to one statement per row, but SQLite gives each new row one more
-    than the largest rowid so far, in the statement's order, so the ids, sorted, are the rows' ids
-    in order (callers hold the write lock)."""
-    q = insert(table).returning(table.c.id, sort_by_parameter_order=postgres)
-    ids = list((await session.exec(q, params=rows)).scalars().all())
-    return ids if postgres else sorted(ids)
+async def insert_ids(session, table, rows: list[dict]) -> list[int]:
+    """One multi-row INSERT (on SQLite straight to the driver, pingan.models.bulk); the new ids in the
+    rows' order. On the session's connection, so staged rows are written at commit, not before it."""
+    return await insert_returning_ids(await session.connection(), table, rows)
 
 
 async def queued_behind(session, targets: set[ChatRef], lanes: Lanes | None, now: datetime) -> set[ChatRef]:
@@ -242,7 +239,6 @@ class Bot:
         self._store_group = GroupCommit(self.write_lock, self._store, self.BATCH)
         self._handle_group = GroupCommit(self.write_lock, self._handle_batch, self.BATCH)
         self._ingest_group = GroupCommit(self.write_lock, self._ingest_batch, self.BATCH)
-        self.postgres = engine.dialect.name == "postgresql"
         # the running outbox worker (serve sets it): new rows are leased to it at insert and sent
         # from memory once committed; None (tests, the console, the CLI): the worker claims them
         self.lanes: Lanes | None = None
@@ -323,7 +319,7 @@ class Bot:
     async def _store(self, rows: list[dict]) -> list[int | None | Exception]:
         async with self.sessions() as session:
             try:  # one statement for the whole group (a plain table insert: no ORM objects needed)
-                ids = await insert_ids(session, INBOX, rows, self.postgres)
+                ids = await insert_ids(session, INBOX, rows)
                 await session.commit()
                 return ids
             except Exception as exc:
@@ -433,7 +429,7 @@ class Bot:
         rows = [r for r, _, _ in items]
         async with self.sessions() as session:
             try:
-                ids = await insert_ids(session, INBOX, [{**r, "handled_at": now} for r in rows], self.postgres)
+                ids = await insert_ids(session, INBOX, [{**r, "handled_at": now} for r in rows])
                 senders = await self._senders(session, msgs := [Inbound.from_dict(r["payload"]) for r in rows])
                 handled = []
                 for i, m, (_, _, parsing) in zip(ids, msgs, items):
@@ -512,7 +508,7 @@ class Bot:
                 behind.add(o.target)  # the rest of this chat's rows queue behind this one
             else:
                 row["claimed_by"], row["claimed_until"] = lanes.worker_id, now + lanes.lease
-        ids = await insert_ids(session, OUTBOX, rows, self.postgres)
+        ids = await insert_ids(session, OUTBOX, rows)
         leased = [(SimpleNamespace(id=i, **r), joins[o.target])
                   for i, r, o in zip(ids, rows, outbound) if r["claimed_by"] is not None]
         queued = any(r["status"] == "pending" and r["claimed_by"] is None for r in rows)

@@ -82,14 +82,6 @@ _PG_TRANSIENT = ("08", "40", "53", "57", "55P03")
 
 
 @functools.cache
-def insert_or_skip(table, dialect: str):
-    """INSERT … ON CONFLICT DO NOTHING: a row someone made first (another server, a re-run) stays.
-    Made once per table and dialect (building a statement costs more than running it)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    return (postgresql if dialect == "postgresql" else sqlite).insert(table).on_conflict_do_nothing()
-
-
 def transient(exc: BaseException) -> bool:
     """A database error that may go away if the same work is tried again later (a held lock, a
     dropped connection, a full disk), as opposed to one this input will always cause."""

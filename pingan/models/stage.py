@@ -22,10 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session, configure_mappers
 
-from pingan.models.db import insert_or_skip
+from pingan.models.bulk import write_rows
 from pingan.models.org import Identity, Person
 from pingan.models.ticket import Ticket, TicketEvent
 
@@ -142,17 +142,12 @@ def write_staged(session: Session) -> None:
     if not st:
         return
     conn = session.connection()
-    dialect = conn.dialect.name
     people, identities, tickets, events = st.people, st.identities, st.tickets, st.events
     st.people, st.identities, st.tickets, st.events = [], [], [], []
-    if people:
-        conn.execute(insert_or_skip(PEOPLE, dialect), people)
-    if identities:
-        conn.execute(insert_or_skip(IDENTITIES, dialect), identities)
-    if tickets:
-        conn.execute(insert(TICKETS), tickets)
-    if events:
-        conn.execute(insert(EVENTS), [{c: getattr(e, c) for c in EVENT_COLUMNS} for e in events])
+    write_rows(conn, PEOPLE, people, skip_existing=True)
+    write_rows(conn, IDENTITIES, identities, skip_existing=True)
+    write_rows(conn, TICKETS, tickets)
+    write_rows(conn, EVENTS, [{c: getattr(e, c) for c in EVENT_COLUMNS} for e in events])
 
 
 @event.listens_for(Session, "do_orm_execute")
