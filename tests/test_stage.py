@@ -73,7 +73,9 @@ async def test_readers_in_the_transaction_see_staged_rows_and_a_rollback_drops_t
         desk = TicketDesk(session, bot.org, bot.settings, bot.taxonomy, clock.now())
         parsed = parse("锦城花园3栋楼道里有人给电瓶车充电", taxonomy=bot.taxonomy)
         ticket = await desk.create(parsed, "锦城花园3栋楼道里有人给电瓶车充电", person, "resident", {}, None, None)
-        assert stage_of(session.sync_session)  # nothing written yet
+        staged = stage_of(session.sync_session)  # nothing written yet
+        assert staged.tickets == [{c.key: getattr(ticket, c.key) for c in Ticket.__table__.columns}]
+        assert staged.people == [{c.key: getattr(person, c.key) for c in Person.__table__.columns}]
         got = await session.get(Ticket, ticket.id)  # a read writes the stage first
         assert got is not None and got.reporter_id == "r-stage"
         assert (await session.exec(select(TicketEvent.action).where(TicketEvent.ticket_id == ticket.id))).all()

@@ -35,6 +35,15 @@ class OrgIndex:
         self.channels: dict[tuple[str, str], Channel] = {(c.platform, c.account): c for c in channels}
         self.places: list[tuple[str, str]] = sorted(((p.key, p.grid_id) for p in places), key=lambda kv: -len(kv[0]))
         self.roster = None  # pingan.roster.Roster, when loaded with a clock
+        # each unit's chain up, made once: every report walks it a dozen times (routing, the post's
+        # names, who may act), and each step read the ORM's instrumented attributes
+        self._chains: dict[str, tuple[Unit, ...]] = {}
+        for uid in self.units:
+            chain, at = [], uid
+            while at is not None and at in self.units and len(chain) <= len(self.units):
+                chain.append(self.units[at])
+                at = self.units[at].parent_id
+            self._chains[uid] = tuple(chain)
 
     @staticmethod
     async def revision(session: AsyncSession) -> int | None:
@@ -56,13 +65,9 @@ class OrgIndex:
         return index
 
     # --- the tree -------------------------------------------------------------------------------
-    def ancestors(self, unit_id: str | None) -> list[Unit]:
+    def ancestors(self, unit_id: str | None) -> tuple[Unit, ...]:
         """The unit and its parents, nearest first."""
-        out = []
-        while unit_id is not None and unit_id in self.units:
-            out.append(self.units[unit_id])
-            unit_id = self.units[unit_id].parent_id
-        return out
+        return self._chains.get(unit_id, ()) if unit_id is not None else ()
 
     def up_to(self, unit_id: str | None, level: str) -> Unit | None:
         return next((u for u in self.ancestors(unit_id) if u.level == level), None)
