@@ -87,6 +87,9 @@ async def test_a_row_built_cheaply_is_the_row_the_model_builds(bot):
     values = {"source": "resident", "reporter_id": "p1", "reply_chat": {"chat_id": "9001"}, "raw_text": "x",
               "category": "fire", "item": "电瓶车违规充电", "location": "锦城花园3栋", "urgent": False, "size": "小"}
     cheap, usual = new_row(Ticket, **values), Ticket(**values)
+    constructed = Ticket.model_construct(**values)  # what new_row stands for, field by field
+    assert {k: v for k, v in cheap.__dict__.items() if k != "_sa_instance_state"} == constructed.__dict__
+    assert cheap.model_fields_set == constructed.model_fields_set
     for t in (cheap, usual):
         t.status, t.holder_unit_id = "dispatched", "g1"  # the ORM's attributes work as usual
     columns = [c.key for c in Ticket.__table__.columns]
