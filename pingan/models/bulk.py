@@ -41,21 +41,20 @@ class _Shape:
     def __init__(self, table: Table, keys: tuple[str, ...], skip_existing: bool) -> None:
         # the row's keys and, as SQLAlchemy does, every column with a default (it writes the default)
         cols = [c for c in table.columns if c.key in keys or c.default is not None and c.default.is_scalar]
-        self.convert = [(k, _datetime if isinstance(c.type, UTCDateTime) else _json if isinstance(c.type, JSON) else None,
-                         c.default.arg if c.default is not None and c.default.is_scalar else None)
-                        for c in cols for k in (c.key,)]
+        self.keys = [(c.key, c.default.arg if c.default is not None and c.default.is_scalar else None) for c in cols]
+        self.convert = [(i, _datetime if isinstance(c.type, UTCDateTime) else _json) for i, c in enumerate(cols)
+                        if isinstance(c.type, (UTCDateTime, JSON))]
         self.head = (f"INSERT {'OR IGNORE ' if skip_existing else ''}INTO {table.name} "
                      f"({', '.join(c.name for c in cols)}) VALUES ")
         self.one = "(" + ", ".join("?" * len(cols)) + ")"
 
     def tuples(self, rows: list[dict]) -> list[tuple]:
         memo: dict = {}  # a group's rows share a handful of instants
-        out = []
+        keys, convert, out = self.keys, self.convert, []
         for r in rows:
-            values = []
-            for k, f, default in self.convert:
-                v = r.get(k, default)
-                values.append(v if f is None else f(v, memo))
+            values = [r.get(k, default) for k, default in keys]
+            for i, f in convert:
+                values[i] = f(values[i], memo)
             out.append(tuple(values))
         return out
 
@@ -100,7 +99,7 @@ async def insert_returning_ids(conn, table: Table, rows: list[dict]) -> list[int
     shape = _shape(table, rows, False) if conn.dialect.name == "sqlite" else None
     if shape is not None:
         ids, tuples = [], shape.tuples(rows)
-        per = max(1, VARIABLES // len(shape.convert))
+        per = max(1, VARIABLES // len(shape.keys))
         for k in range(0, len(tuples), per):
             chunk = tuples[k:k + per]
             sql = shape.head + ", ".join([shape.one] * len(chunk)) + " RETURNING id"
