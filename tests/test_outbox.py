@@ -581,3 +581,16 @@ async def test_a_lane_never_sends_a_row_whose_lease_ran_out(bot, clock, settings
     await asyncio.wait_for(task, 2)
     assert sender.sent == [("A", "a1"), ("A", "a2")]
     assert all(r.status == "sent" for r in await rows(bot, OutboxMessage))
+
+
+async def test_what_the_lanes_sent_is_recorded_in_the_next_group_s_transaction(bot, clock, worker, sender):
+    """No transaction of its own for the acknowledgements: the next group marks them sent (here
+    the worker's loop is not even running)."""
+    bot.lanes, bot.outbox_platforms = worker, {"qq"}
+    await bot.ingest(resident_says("锦城花园3栋楼道里有人给电瓶车充电", who="9001"))
+    await until(lambda: len(sender.sent) >= 2 and worker.finished)  # receipt and post, sent from memory
+    assert {r.status for r in await rows(bot, OutboxMessage)} == {"pending"}  # leased, not yet recorded
+    await bot.ingest(resident_says("锦城花园5栋楼道里有人给电瓶车充电", who="9002"))
+    first = [r for r in await rows(bot, OutboxMessage) if r.chat_id == "9001"]
+    assert [r.status for r in first] == ["sent"] and first[0].remote_id is not None
+    assert not [o for o in worker.finished if o[1][0].chat_id == "9001"]

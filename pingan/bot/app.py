@@ -141,6 +141,15 @@ class Lanes(Protocol):
     def unplaced(self, targets: set[ChatRef]) -> set[ChatRef]:
         """Those of `targets` with rows this worker claimed that are not in their lane yet."""
 
+    def take_outcomes(self) -> list:
+        """The rows the lanes sent since the last record, for the caller's transaction to record."""
+
+    async def record_in(self, session, outcomes: list, now: datetime) -> None:
+        """Write `outcomes` in the caller's transaction."""
+
+    def recorded(self, outcomes: list, committed: bool) -> None:
+        """The caller's transaction committed them (the lanes let go), or not (the worker records them)."""
+
 
 async def insert_ids(session, table, rows: list[dict]) -> list[int]:
     """One multi-row INSERT (on SQLite straight to the driver, pingan.models.bulk); the new ids in the
@@ -427,6 +436,7 @@ class Bot:
         transaction failed. `parsing`: the parse pool's answer for the message's text, if asked."""
         now, lanes = self.clock.now(), self.lanes  # serve may let go of the worker meanwhile
         rows = [r for r, _, _ in items]
+        outcomes: list = []
         async with self.sessions() as session:
             try:
                 ids = await insert_ids(session, INBOX, [{**r, "handled_at": now} for r in rows])
@@ -440,11 +450,19 @@ class Bot:
                     await asyncio.sleep(0)
                 outbound, passive = self._passive_candidates(handled, [until for _, until, _ in items])
                 leased, queued, answered = await self._write_outbox(session, outbound, now, lanes, passive)
+                # what the lanes sent meanwhile is recorded here, not in a transaction of its own
+                outcomes = lanes.take_outcomes() if lanes is not None else []
+                if outcomes:
+                    await lanes.record_in(session, outcomes, now)
                 await session.commit()
             except Exception as exc:
                 await session.rollback()
+                if outcomes:
+                    lanes.recorded(outcomes, False)
                 log.info("a group of %d handled apart: %s: %s", len(rows), type(exc).__name__, str(exc)[:200])
                 return [None] * len(rows)
+        if outcomes:
+            lanes.recorded(outcomes, True)
         self._committed(handled)
         for h, o in answered:
             h.passive = o

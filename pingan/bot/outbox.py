@@ -179,6 +179,23 @@ class OutboxWorker:
         lane = self.lanes.setdefault((target.platform, target.account, target.chat_type, target.chat_id), Lane())
         return None if lane.spoiled else lane
 
+    def take_outcomes(self) -> list[tuple]:
+        """The rows sent since the last record (failures and releases stay for the worker's own)."""
+        sent = [o for o in self.finished if o[0] == "sent"]
+        if sent:
+            self.finished = [o for o in self.finished if o[0] != "sent"]
+        return sent
+
+    async def record_in(self, session, outcomes: list[tuple], now) -> None:
+        await self._apply(session, outcomes, now)
+
+    def recorded(self, outcomes: list[tuple], committed: bool) -> None:
+        if committed:
+            self._recorded(outcomes, {})
+        else:  # the caller's transaction failed: the worker records them
+            self.finished[:0] = outcomes
+            self._record_due.set()
+
     def unplaced(self, targets: set[ChatRef]) -> set[ChatRef]:
         return {t for t in targets if (t.platform, t.account, t.chat_type, t.chat_id) in self._claimed}
 
