@@ -75,7 +75,8 @@ class TicketDesk:
 
         rows = await recent_alike(self.session, (ticket.unit_id, column, params["what"]), load)
         here = place_key(ticket.location)
-        for other_id, where in (r for r in rows[:21] if r[0] != ticket.id):
+        me = ticket.id
+        for other_id, where in (r for r in rows[:21] if r[0] != me):
             there = place_key(where)
             short, long_ = sorted((here, there), key=len)
             # one place, said more or less precisely; a bare "3栋" or "团结路" is too vague to match

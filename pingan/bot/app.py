@@ -56,7 +56,10 @@ class BadMessage(ValueError):
 
 def _clean_text(s: str) -> str:
     """Text every database takes: no NUL (PostgreSQL refuses it), no lone surrogates (unencodable)."""
-    s = s.replace("\x00", "")
+    if "\x00" in s:
+        s = s.replace("\x00", "")
+    if s.isascii():  # most of a message's strings (its keys, ids): nothing to encode
+        return s
     try:
         s.encode("utf-8")
     except UnicodeEncodeError:

@@ -44,6 +44,7 @@ class OrgIndex:
                 chain.append(self.units[at])
                 at = self.units[at].parent_id
             self._chains[uid] = tuple(chain)
+        self._chain_ids = {uid: frozenset(u.id for u in chain) for uid, chain in self._chains.items()}
 
     @staticmethod
     async def revision(session: AsyncSession) -> int | None:
@@ -73,7 +74,7 @@ class OrgIndex:
         return next((u for u in self.ancestors(unit_id) if u.level == level), None)
 
     def is_within(self, unit_id: str | None, ancestor_id: str) -> bool:
-        return any(u.id == ancestor_id for u in self.ancestors(unit_id))
+        return unit_id is not None and ancestor_id in self._chain_ids.get(unit_id, ())
 
     def next_up(self, unit_id: str) -> Unit | None:
         """The next tier on the ladder above a unit (grid → community → street → district → city)."""
