@@ -336,3 +336,52 @@ def test_a_near_miss_of_a_day_gone_by():
 
 def test_debris_falling_now_over_people():
     _urgent("工地吊的钢管正在往下掉 下面全是路过的人", "collapse")
+
+
+# ---- round 8 (written_l: SMS to grid workers and relatives) ----
+# danger now worded without the usual words; each sentence written for these tests
+@pytest.mark.parametrize("text, hazard", [
+    # flames pouring out, not hidden by gas_context's 往外冒 meeting 油烟 (油烟机)
+    ("3单元二楼那家厨房在往外冒火 油烟机都烧黑了 快来人", "fire"),
+    # a stench like gas, a gas smell one can smell from the landing
+    ("车库这边一股臭味 闻起像天然气 不知道哪里漏的", "gas"),
+    ("隔壁老人屋头的煤气好像没关 楼道里都闻得到 敲门没人开", "gas"),
+    # a child caught by a lift door: 被电梯 holds no 被电
+    ("有个小孩被电梯门夹住了 在哭 快来", "trapped_lift"),
+    # dialect 不出气了 (not breathing)
+    ("篮球场边上有个大爷下棋下起下起倒了 不出气了 谁会急救", "casualty"),
+    # current in flood water an animal stepped into
+    ("路口积水那里有电 刚才一只狗踩进去抽了几下", "electric"),
+    # an old person crying for help behind a door that will not open (门打不开 is no beating)
+    ("隔壁独居的婆婆在屋里喊救命 门打不开 我们在想办法", "casualty"),
+])
+def test_round8_danger_wording(text, hazard):
+    _urgent(text, hazard)
+
+
+def test_round8_rolled_down_a_slope():
+    r = _urgent("楼下那个老爷子推轮椅连人带车翻到坡下面了 起不来", "casualty")
+    assert "连人带车翻" in r.matched
+
+
+def test_round8_mentally_ill_with_kitchen_knife():
+    r = _urgent("那个精神障碍的男的手持菜刀在单元门口转 快来人", "violence")
+    assert r.category == "key_groups", r
+
+
+@pytest.mark.parametrize("text", [
+    # an air-conditioner bracket swaying is a defect, not a scaffold coming down
+    "5栋那个空调外机的架子锈断了一半 摇摇晃晃的 下面是停车位",
+    # a burning smell for days is a defect to inspect, not a fire now
+    "配电房那边一直有焦糊味 已经闻了好几天了 麻烦来看看",
+    "变电箱那里一直有焦味 都一个星期了 物业说没问题",
+])
+def test_round8_defects_not_danger_now(text):
+    r = parse(text)
+    assert r.report and not r.urgent, r
+
+
+def test_round8_sparks_stopped():
+    # 不打火了: it no longer sparks
+    r = parse("那根电线供电所的已经接好了 不打火了")
+    assert not r.report and not r.urgent, r

@@ -59,3 +59,44 @@ def test_report(text, category):
     r = parse(text)
     assert r.report and r.category == category, (text, r.report, r.category, r.why_not)
 
+
+
+# ---- round 8 (written_l: board posts and SMS; sentences written for these tests) ----
+@pytest.mark.parametrize("text", [
+    # defects stated in a board post's own words, with a soft scope cue (希望, 能不能, 态度)
+    "写字楼扶梯多次故障\n金港大厦一楼的扶梯这个月已经故障了四次，每次都是运行中突然急停，上下班人多的时候大家都挤在上面。"
+    "希望大厦管理方请专业单位检修，查明原因，给大家一个交代。",
+    "出租楼人员登记问题\n我们街上有一栋出租楼，住的基本是新搬来的人，很多人没有办理居住证，半年换一拨人，邻居们心里都不踏实。"
+    "希望派出所能来了解一下情况，加强管理，谢谢。",
+    "茶楼投资分享会\n城北一家茶楼每周三下午都有分享会，主讲人宣称投五万元半年翻倍，还让老人带亲戚朋友来听，现场签合同交钱，"
+    "发展下线。我婆婆已经去了好几次。希望相关部门去了解一下。",
+    "孩子说幼儿园午点是前一天剩的馒头 跟园长反映了 态度很敷衍",
+    "后面院子那个瘫痪的婆婆 儿子也不管 可不可以帮一下",
+    "后面院子那个瘫痪的婆婆 吃不上饭 可不可以帮一下",
+    # an all-clear someone else claims covers only its own clause
+    "锅炉房那边一直有股燃气味 我跟物业说了三次 物业说没问题 能不能派人来测一下",
+    # a suggestion whose topic is fire-safety education is a report of that item
+    "建议在桂溪社区开展一次消防宣传\n我们桂溪社区有很多老人和出租户，大家平时对用火用电都比较随意，不少人没见过灭火器怎么用，"
+    "遇到情况不知道怎么办。希望社区联系消防站来开展一次宣传和演练。",
+])
+def test_round8_board_post_defects_filed(text):
+    assert parse(text).report
+
+
+@pytest.mark.parametrize("text, why", [
+    # a fee charged is a billing matter
+    ("兴趣班私自收取高额资料费\n孩子报的兴趣班最近突然要求每个学生再交八百元资料费，说是统一规定，家长们都很有意见。"
+     "这种情况是否符合规定，希望教育部门查一查，给家长们一个说法。", "billing"),
+    # a post titled as a complaint about staff conduct
+    ("社区主任在业主群里辱骂居民\n昨天我在群里问疫苗接种的时间安排，社区主任不但没回答，还在群里骂我事多，引来很多人围观。"
+     "作为基层干部，这样对待群众实在不应该，希望街道能够调查处理，给个说法。", "service_complaint"),
+    # a film's fire after a space
+    ("刚看了个电视剧 整栋楼着火的那种 吓得我不敢睡", "other_sense"),
+    # a guard rail put up: all clear
+    ("河边的护栏已经立起了 还挂了牌子 辛苦大家", "all_clear"),
+    # an automated delivery message
+    ("您的包裹已放在12栋单元门旁边的快递柜 取件码5521 请尽快取件 祝您生活愉快", "notice"),
+])
+def test_round8_not_reports(text, why):
+    r = parse(text)
+    assert not r.report and r.why_not == why, r

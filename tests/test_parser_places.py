@@ -289,3 +289,23 @@ def test_round3_bare_lead_is_no_clause():
 ])
 def test_round3_generic_spot(text, want):
     assert want in (parse(text).location or "")
+
+
+# ---- round 8 (sentences written for these tests) ----
+@pytest.mark.parametrize("text, want, not_want", [
+    # 目前 cuts a name
+    ("物业撤场纠纷\n锦绣城的业主委员会选了新物业，原来的物业到期不走，还把门禁停了，和业主吵了好几次。"
+     "目前小区门口天天有人堵着吵，希望街道出面协调解决。", "锦绣城", "目前"),
+    # 角落里 is no estate
+    ("我在小区地下车库C区的角落里看到好几个针管 还有锡纸 怀疑有人吸毒", "C区", "角落"),
+    # 封路 is no road
+    ("学校侧门那段围墙在往下掉砖头 下面有学生 赶紧叫人封路", "学校侧门", "封路"),
+    # 城管, 村民 end no place
+    ("菜市场旁边那家卤菜作坊把污水直接倒进雨水井，臭得很，希望市场监管和城管来查一下", "菜市场", "城管"),
+    ("我是某村村民，我们村旁边的黄石河有一段水很深，岸边没有护栏，暑假小孩经常去耍水，希望装个护栏", "黄石河", "村村"),
+    # where the writer lives, across the road, is not where the hazard is
+    ("我家住在旁边的桂湖小区，每天下班都经过银泰城北门，看到消防通道上停满了车", "银泰城", "桂湖"),
+])
+def test_round8_places(text, want, not_want):
+    loc = parse(text).location or ""
+    assert want in loc and not_want not in loc, loc

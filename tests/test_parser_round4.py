@@ -51,3 +51,19 @@ def test_emergencies_next_to_the_round4_classes_stay_urgent(text, hazard):
     r = parse(text)
     assert r.urgent, (text, r.matched)
     assert r.hazard == hazard
+
+
+# ---- round 8: category words (sentences written for these tests) ----
+@pytest.mark.parametrize("text, item, word", [
+    ("我们院子里住着一个精神疾病患者 最近经常半夜在院子里乱吼 大家都有点怕", "社区特殊人群", "精神疾病患者"),
+    ("老宿舍楼的楼梯垮了一截 二楼的人下不来 快来看看", "老旧危房", "楼梯塌"),
+    ("小区地下车库逢雨必淹 每次下大雨车子都泡在水里", "生活性排污", "必淹"),
+    ("那个坐轮椅的孃孃 一个人在家 好几天都没人管了", "弱势群体", "坐轮椅"),
+    ("有个小孩被电梯门夹住了 在哭 快来", "特种设备", "被电梯"),
+    # an exit blocked by something named in between; a fire engine that cannot get in
+    ("我们院子唯一的出口被一个违章搭的棚子堵死了 消防车根本开不进来", "应急通道堵塞", "消防车根本开不进"),
+    ("我们院子唯一的出口被一个违章搭的棚子堵死了 消防车根本开不进来", "应急通道堵塞", "出口被一个违章搭的棚子堵"),
+])
+def test_round8_item_words(text, item, word):
+    r = parse(text)
+    assert r.item == item and word in r.matched, r

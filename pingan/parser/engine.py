@@ -211,7 +211,9 @@ def _clear_zones_kinds(w: str, lex: Lexicon) -> list[tuple[int, int, str]]:
                 continue  # "灭火器已经没有了": missing equipment is the hazard
         if kind == "not":
             start = m.start()
-        elif kind == "stopped":
+        elif kind == "stopped" or kind == "clear" and _SAID_BEFORE.search(w, max(0, m.start() - 3), m.start()):
+            # "no longer", or an all-clear someone else claims ("物业说没问题"): it speaks of its own clause only,
+            # not of the problem the writer states before it ("一直有焦糊味 已经闻了好几天了 物业说没问题")
             # "no longer" speaks of its own clause: "堆了好多杂物,没有人充电了" keeps the 杂物
             start = _bounds(w, m.start(), _CLAUSE_END, limit=40)[0]
         else:
@@ -222,6 +224,10 @@ def _clear_zones_kinds(w: str, lex: Lexicon) -> list[tuple[int, int, str]]:
         if start < m.end():
             zones.append((start, m.end(), kind))
     return zones
+
+
+# reported speech right before an all-clear: "物业说没问题", "他们说是已经修好了"
+_SAID_BEFORE = re.compile(r"说(?:是|都|已经)?$")
 
 
 def _closed_regions(w: str, zones_k) -> list[tuple[int, int]]:
@@ -408,8 +414,8 @@ def _rule_fires(w: str, rule, m: re.Match, s0: int, s1: int, lex: Lexicon | None
 
 
 # context words that only look like a rule's `with` words: nobody there ("莫得人管"), a place name
-# ("人民路", "人行道"), a request ("尽快来看看" is not 快来)
-_NOT_WITH = re.compile(r"没有?人|莫得人|无人|人民|人行(?!道)|尽快|[江河湖塘池](?:路|街|巷|大道)")
+# ("人民路", "人行道"), a request ("尽快来看看" is not 快来), a door or a call that fails ("门打不开" is no 打)
+_NOT_WITH = re.compile(r"没有?人|莫得人|无人|人民|人行(?!道)|尽快|[江河湖塘池](?:路|街|巷|大道)|打不[开通燃着]")
 
 
 def _scan_urgent(w: str, lex: Lexicon, zones, sc: _Scan) -> None:
@@ -702,20 +708,32 @@ def _describes_defect(live: str, lex: Lexicon) -> bool:
     return any(not _negated(live, m.start(), _ITEM_NEG, 2) for m in lex.defect_re.finditer(live))
 
 
-def _scope(msg: _Msg, ev: _Evidence, score: float, lex: Lexicon) -> str | None:
+def _scope(msg: _Msg, ev: _Evidence, score: float, lex: Lexicon, request_topic: bool = False) -> str | None:
     """Why a message is outside the bot's scope (question, billing, licensing, service_complaint,
     suggestion, ...): one of the reason's cues, no defect or hazard described anywhere, and no
-    hazard named strongly enough to stand alone ("散装汽油")."""
+    hazard named strongly enough to stand alone ("散装汽油"). A suggestion whose topic is an item
+    that is a request by nature (`request_topic`: "建议开展消防宣传") is a report of that item."""
     firm = next((reason for reason, rx in lex.scope_firm.items() if rx.search(msg.unblanked)), None)
     if firm is not None:
         return firm
     if len(ev.live) >= _LONG:
         title = next((reason for reason, rx in lex.scope_title.items() if rx.match(msg.unblanked.lstrip())), None)
-        if title is not None:
+        if title is not None and not (request_topic and title == "suggestion"):
             return title  # a message-board post titled as a suggestion or an opinion
     if not lex.scope or score >= _SCOPE_TOPIC and len(ev.live) < _LONG or _describes_defect(ev.live, lex):
         return None
-    return next((reason for reason, rx in lex.scope.items() if rx.search(msg.unblanked)), None)
+    reason = next((reason for reason, rx in lex.scope.items() if rx.search(msg.unblanked)), None)
+    return None if request_topic and reason == "suggestion" else reason
+
+
+def _request_topic(rank: _Rank, lex: Lexicon) -> bool:
+    """The leading item of the best category is one whose reports are requests ("消防宣传")."""
+    if not lex.request_items or rank.best_cat is None:
+        return False
+    cat = lex.taxonomy.category(rank.best_cat)
+    scored = [(rank.item_score.get(i.name, 0.0), i.name) for i in (cat.items if cat else ())]
+    top = max(scored, default=(0.0, None))
+    return top[0] > 0 and top[1] in lex.request_items
 
 
 def _decide(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats: _Stats, fields: dict,
@@ -724,7 +742,7 @@ def _decide(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stat
     report, reason = _gate(msg, sc, rank, urgent, ev, stats, lex)
     free_text = not msg.forced_cat and not msg.form_fields and not (msg.form and msg.form.marker)
     if report and not urgent and free_text:
-        out_of_scope = _scope(msg, ev, rank.best_score, lex)
+        out_of_scope = _scope(msg, ev, rank.best_score, lex, _request_topic(rank, lex))
         if _story(msg, lex):
             report, reason = False, "past"
         elif out_of_scope and stats.model and stats.p_report() >= _MODEL_KEEP \
@@ -738,7 +756,7 @@ def _decide(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stat
             # hazard words, but the message reads like none of the reports the model was trained on
             report, reason = False, "other_sense" if msg.senses else "unsure"
     if not report and reason in ("weak", "chatter", "unsure") and not msg.chatter:
-        reason = _scope(msg, ev, rank.best_score, lex) or ("other_sense" if msg.senses else reason)
+        reason = _scope(msg, ev, rank.best_score, lex, _request_topic(rank, lex)) or ("other_sense" if msg.senses else reason)
     if not report and reason == "weak" and free_text and not msg.zones and len(msg.bare) >= 6 \
             and stats.model and stats.p_report() >= _MODEL_ASK:
         reason = "unsure"  # no hazard words the rules trust, but it reads like a report: ask

@@ -135,6 +135,8 @@ class Lexicon:
     past_words: frozenset[str] = frozenset()
     # wording that looks like a re-opening but only voices a worry ("但还是不放心")
     reopen_not_re: re.Pattern | None = None
+    # items whose reports are requests by nature ("消防宣传"): a suggestion cue does not drop them
+    request_items: frozenset[str] = frozenset()
 
 
 _CLEAR_PATTERNS = [
@@ -244,6 +246,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         story_resolved_re=_regexes(data.get("story", {}).get("resolved", []), source, "story.resolved"),
         act_request_re=_regexes(cues.get("act_request", []), source, "cues.act_request"),
         landmark_re=_regexes(data.get("location", {}).get("landmark_after", []), source, "location.landmark_after"),
+        request_items=frozenset(scope_raw.get("request_items", [])),
         location=data.get("location", {}),
         item_category={i.name: c.code for c in taxonomy.categories for i in c.items},
     )

@@ -59,7 +59,7 @@ _WORKS = re.compile(r"(?:上班|工作|打工|做生意|开店|读书|上学)")
 # the writer says where it is, as with 在/位于
 _CLAUSE_EDGE = ",，。.!！?？;；:：、 \n"
 _HOLDS_ESTATE = ("路", "街", "巷", "大道", "大街", "社区", "村")
-_LIVES = re.compile(r"(?:家住|住在|家在)$")
+_LIVES = re.compile(r"(?:家住|住在|家在)(?:隔壁|旁边|对面|附近)?的?$")  # "我家住在隔壁的清水河小区"
 _RESIDENTIAL = ("小区", "花园", "家园", "苑", "新村", "华庭", "华府", "公馆", "雅居", "名城", "山庄", "大院", "院")
 # "郫都区一家养老院": a counted place in a named one says more than the name alone
 _COUNTED_WEIGHT = 0.5
@@ -76,8 +76,8 @@ _ANONYMOUS = re.compile(r"某[^省市区县镇乡村]*$|(?:一|几|好几)(?:家
 # a name never starts with these: the tail of 我们, 下面/对面 ("(我)们小区", "(下)面莫站")
 _NOT_FIRST = frozenset("们面")
 # a suffix followed by this is a word, not a place: 路过 (passing by), 巷子 (a generic alley), 院子, 院坝, 河沟 (a ditch),
-# 厂家 / 厂商 (the maker: "设备厂家倒闭了")
-_NOT_AFTER_SUFFIX = {"路": "过", "巷": "子", "院": "子坝", "河": "沟", "厂": "家商"}
+# 厂家 / 厂商 (the maker: "设备厂家倒闭了"), 城管 (the city inspectors: "市场监管和城管"), 村民 (villagers: "我是某村村民")
+_NOT_AFTER_SUFFIX = {"路": "过", "巷": "子", "院": "子坝", "河": "沟", "厂": "家商", "城": "管", "村": "民"}
 
 # a message that opens with a place and points into it ("红光路那家按摩店", "公园里面有个男的",
 # "农贸市场后面那个仓库"): the writer says first where it is, as with 在/位于
@@ -546,7 +546,7 @@ class LocationFinder:
             level = -_LEVEL_WEIGHT if any_estate and self._level_only(sp.text(s)) else 0.0
             if not at and self._whole_clause(s, sp):
                 at = _AT_WEIGHT
-            home = -_HOME_WEIGHT if (_HOME.match(s, sp.end) or _LIVES.search(s, max(0, sp.start - 3), sp.start)
+            home = -_HOME_WEIGHT if (_HOME.match(s, sp.end) or _LIVES.search(s, max(0, sp.start - 6), sp.start)
                                      or _WORKS.match(s, sp.end)) and any(
                 o.named and o.start > sp.end + 3 and not self._level_only(o.text(s)) for o in spans) else 0.0
             if home:
