@@ -75,3 +75,21 @@ async def test_the_hot_path_files_the_same_ticket_with_the_pool(bot, pool):
     filed = {t.raw_text: (t.category, t.item, t.location, t.urgent) for t in await rows(bot, Ticket)}
     expected = {t: (p.category, p.item, p.location, p.urgent) for t in TEXTS if (p := parse(t)).report and not p.ask}
     assert len(expected) >= 3 and filed == expected
+
+
+async def test_a_worker_that_does_not_answer_is_stopped_and_its_texts_parsed_in_process(pool, monkeypatch):
+    """A stuck worker (here stopped with SIGSTOP) never holds the hot path for longer than the budget."""
+    monkeypatch.setattr(pool, "BUDGET_SECONDS", 0.2)
+    proc = pool._workers[0].process
+    os.kill(proc.pid, signal.SIGSTOP)
+    try:
+        got = await asyncio.wait_for(pool.parse(TEXTS[0]), 5)
+        assert got is None and not pool.running
+        for _ in range(100):
+            if not proc.is_alive():
+                break
+            await asyncio.sleep(0.02)
+        assert not proc.is_alive()
+    finally:
+        if proc.is_alive():
+            os.kill(proc.pid, signal.SIGKILL)

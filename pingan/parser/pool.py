@@ -9,8 +9,9 @@ the loop reads when it is ready; no executor threads in between (concurrent.futu
 0.27 ms of the server's CPU per call, as much as parsing a short text).
 
 `parse(text)` gives a future of the same ParseResult as `pingan.parser.parse(text)`, or of None when
-the pool cannot answer (not started, closed, a worker died, the text raised there): the caller then
-parses in its own process, where a text that breaks the parser fails alone as before.
+the pool cannot answer (not started, closed, a worker died or took longer than `BUDGET_SECONDS`,
+the text raised there): the caller then parses in its own process, where a text that breaks the
+parser fails alone as before.
 """
 
 from __future__ import annotations
@@ -59,10 +60,14 @@ class _Worker:
     process: multiprocessing.Process
     conn: Connection
     flight: list[asyncio.Future] = dataclasses.field(default_factory=list)  # the batch it is parsing
+    overdue: asyncio.TimerHandle | None = None
 
 
 class ParsePool:
     BATCH = 256  # texts per batch at most
+    # a batch not answered by then (the worker stuck or starved): the worker is stopped and its texts
+    # parsed in the server's process, so the hot path never waits on it for long
+    BUDGET_SECONDS = 5.0
 
     def __init__(self, processes: int = 1) -> None:
         self.processes = processes
@@ -113,6 +118,13 @@ class ParsePool:
             w.conn.send([t for t, _ in batch])
         except (OSError, ValueError):
             self._lost(w)
+            return
+        w.overdue = asyncio.get_running_loop().call_later(self.BUDGET_SECONDS, self._too_slow, w)
+
+    def _too_slow(self, w: _Worker) -> None:
+        log.error("a parser worker process did not answer in %g s; stopped", self.BUDGET_SECONDS)
+        w.process.kill()
+        self._lost(w)
 
     def _answered(self, w: _Worker) -> None:
         try:
@@ -120,6 +132,8 @@ class ParsePool:
         except (EOFError, OSError):
             self._lost(w)
             return
+        if w.overdue is not None:
+            w.overdue.cancel()
         flight, w.flight = w.flight, []
         for f, r in zip(flight, results):
             if not f.done():
@@ -136,6 +150,8 @@ class ParsePool:
             self._answer_rest()
 
     def _retire(self, w: _Worker) -> None:
+        if w.overdue is not None:
+            w.overdue.cancel()
         try:
             asyncio.get_running_loop().remove_reader(w.conn.fileno())
         except (OSError, ValueError):
