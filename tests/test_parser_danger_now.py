@@ -311,13 +311,18 @@ def test_a_hoarders_doorstep_is_no_unread_mail():
     assert r.report and not r.urgent
 
 
-# things, not people: belongings swept away, rescue gear gone, something caught in an escalator
 @pytest.mark.parametrize("text", [
+    # things, not people: belongings swept away, rescue gear gone, something caught in an escalator
     "涨水了 河边摆摊的东西被冲走了好多 请多装几块警示牌",
     "江边步道的救生圈都不见了，请补几个",
     "商场那部扶梯响得厉害，好像有东西卡在里面，请尽快修",
+    # an air-conditioner bracket swaying is a defect, not a scaffold coming down
+    "5栋那个空调外机的架子锈断了一半 摇摇晃晃的 下面是停车位",
+    # a burning smell for days is a defect to inspect, not a fire now
+    "配电房那边一直有焦糊味 已经闻了好几天了 麻烦来看看",
+    "变电箱那里一直有焦味 都一个星期了 物业说没问题",
 ])
-def test_things_not_people(text):
+def test_reported_but_not_danger_now(text):
     r = parse(text)
     assert r.report and not r.urgent, r
 
@@ -367,18 +372,6 @@ def test_round8_rolled_down_a_slope():
 def test_round8_mentally_ill_with_kitchen_knife():
     r = _urgent("那个精神障碍的男的手持菜刀在单元门口转 快来人", "violence")
     assert r.category == "key_groups", r
-
-
-@pytest.mark.parametrize("text", [
-    # an air-conditioner bracket swaying is a defect, not a scaffold coming down
-    "5栋那个空调外机的架子锈断了一半 摇摇晃晃的 下面是停车位",
-    # a burning smell for days is a defect to inspect, not a fire now
-    "配电房那边一直有焦糊味 已经闻了好几天了 麻烦来看看",
-    "变电箱那里一直有焦味 都一个星期了 物业说没问题",
-])
-def test_round8_defects_not_danger_now(text):
-    r = parse(text)
-    assert r.report and not r.urgent, r
 
 
 def test_round8_sparks_stopped():

@@ -70,6 +70,7 @@ class Stage:
 
 _IMMUTABLE = (type(None), str, int, float, bool, Enum, tuple, frozenset, bytes)
 _PLANS: dict[type, list | None] = {}
+REQUIRED = object()  # a field without a default: left out unless given, as model_construct does
 
 
 def _plan(cls) -> list | None:
@@ -90,9 +91,6 @@ def _plan(cls) -> list | None:
         else:  # pydantic copies a mutable default for each instance
             plan.append((name, None, lambda d=f.default: copy.deepcopy(d)))
     return plan
-
-
-REQUIRED = object()
 
 
 def new_row(cls, **values):
