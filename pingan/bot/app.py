@@ -404,7 +404,19 @@ class Bot:
         self._committed(list(results.values()))
         return [results.get(i, Handled(i, True, [])) for i in ids]
 
+    LOG_EACH = 4  # a group of up to this many messages is logged a line each; a larger one in one line
+
     def _committed(self, handled: list[Handled]) -> None:
+        done = [h for h in handled if h.handled_by]
+        if 0 < len(done) <= self.LOG_EACH:
+            for h in done:
+                log.info("inbox #%s %s:%s → %s, %d out", h.inbox_id, h.chat.platform, h.chat.chat_id, h.handled_by,
+                         len(h.outbound))
+        elif done:  # under load a line per message was a few per cent of the CPU, and unreadable
+            by = Counter(h.handled_by for h in done)
+            log.info("inbox #%s–#%s (%d messages) → %s, %d out", min(h.inbox_id for h in done),
+                     max(h.inbox_id for h in done), len(done), ", ".join(f"{k} ×{n}" for k, n in by.most_common()),
+                     sum(len(h.outbound) for h in done))
         for h in handled:
             self._transient_tries.pop(h.inbox_id, None)
             if h.sender:
@@ -562,9 +574,6 @@ class Bot:
             raise
         if ctx.sender is not None:
             senders[(msg.chat.platform, msg.sender_id)] = ctx.sender
-        if ctx.handled_by:
-            log.info("inbox #%s %s:%s → %s, %d out", inbox_id, msg.chat.platform, msg.chat.chat_id,
-                     ctx.handled_by, len(notifier.out))
         return Handled(inbox_id, False, notifier.out, ctx.handled_by, msg.chat,
                        (msg.sender_id, ctx.sender) if ctx.sender else None, ctx.later)
 

@@ -36,6 +36,7 @@ from pingan.bot.outbox import SendError
 from pingan.bot.ratelimit import IPAllowList
 from pingan.config import OneBotSettings
 from pingan.errors import ConfigError
+from pingan.fastjson import dumps, loads
 from pingan.messages import ChatRef, Inbound, Location, Mention, Outbound, Text, check_id
 
 log = logging.getLogger("pingan.onebot")
@@ -279,6 +280,11 @@ class Connection:
     inflight: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(INFLIGHT))
 
 
+def _action_key(action: str, params: dict) -> str:
+    """The same action with the same parameters: a retry of one whose answer is late."""
+    return hashlib.sha1(f"{action}\n{json.dumps(params, ensure_ascii=False, sort_keys=True)}".encode()).hexdigest()
+
+
 def _check_response(resp: dict, action: str) -> dict | None:
     if not isinstance(resp, dict):
         raise SendError(f"{action}: malformed response")
@@ -404,7 +410,7 @@ class OneBotAdapter:
         """One frame: an event, or the answer to an action. A bad frame is logged and dropped; the
         socket and the frames behind it carry on."""
         try:
-            obj = json.loads(data)
+            obj = loads(data)
         except (ValueError, RecursionError):
             log.warning("OneBot %s: non-JSON frame ignored", conn.self_id)
             return
@@ -458,7 +464,7 @@ class OneBotAdapter:
         if denied is not None:
             return web.json_response({"error": denied[1]}, status=denied[0])
         try:
-            ev = json.loads(body)
+            ev = loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError):
             return web.json_response({"error": "body is not JSON"}, status=400)
         if not isinstance(ev, dict):
@@ -491,15 +497,13 @@ class OneBotAdapter:
         """Send an action and wait for its answer. A slow client may answer after the timeout: the
         outbox then retries the same action, which waits for (or takes) that first answer instead of
         posting it twice."""
-        body = json.dumps(params, ensure_ascii=False, sort_keys=True)
-        key = hashlib.sha1(f"{action}\n{body}".encode()).hexdigest()
-        echo, fut = conn.overdue.pop(key, (None, None))
+        key = _action_key(action, params) if conn.overdue else None  # made only when one may match
+        echo, fut = conn.overdue.pop(key, (None, None)) if key else (None, None)
         if fut is None:
             echo = f"{self._prefix}-{next(self._echo)}"
             fut = conn.pending[echo] = asyncio.get_running_loop().create_future()
             try:
-                await conn.ws.send_str(json.dumps({"action": action, "params": params, "echo": echo},
-                                                  ensure_ascii=False))
+                await conn.ws.send_str(dumps({"action": action, "params": params, "echo": echo}))
             except (ConnectionError, RuntimeError) as exc:
                 conn.pending.pop(echo, None)
                 raise SendError(f"OneBot {conn.self_id}: send failed ({exc})") from None
@@ -507,7 +511,7 @@ class OneBotAdapter:
             async with asyncio.timeout(self.settings.action_timeout_seconds):
                 resp = await asyncio.shield(fut)  # kept on timeout, for a late answer
         except TimeoutError:
-            conn.overdue[key] = (echo, fut)
+            conn.overdue[key or _action_key(action, params)] = (echo, fut)
             while len(conn.overdue) > LATE_ANSWERS:  # forget the oldest: its answer is not coming
                 conn.pending.pop(conn.overdue.pop(next(iter(conn.overdue)))[0], None)
             raise SendError(f"OneBot {conn.self_id}: {action} timed out (its answer is still awaited)") from None

@@ -3,20 +3,20 @@
 On SQLite the rows go to the driver as tuples, each value converted once: SQLAlchemy's execution
 of a multi-row INSERT runs every value of every row through its column type's bind processors
 (a datetime through two), which was about a tenth of a busy server's CPU (bench/ingest.py). The
-values stored are SQLAlchemy's: UTC datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff', JSON as json.dumps
-gives it (None as 'null'), a missing key as the column's Python-side default, the rest as they are
-(tests/test_stage.py compares the two byte for byte). On PostgreSQL, SQLAlchemy Core as before
+values stored are SQLAlchemy's: UTC datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff', JSON as
+pingan.fastjson.dumps gives it (the engines' serializer too; None as 'null'), a missing key as the
+column's Python-side default, the rest as they are (tests/test_stage.py compares the two byte for byte). On PostgreSQL, SQLAlchemy Core as before
 (asyncpg takes typed values; there the round trips, not the conversions, cost).
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
 from sqlalchemy import JSON, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 
+from pingan.fastjson import dumps
 from pingan.models.types import UTCDateTime
 
 
@@ -32,7 +32,7 @@ def _datetime(value: datetime | None, memo: dict) -> str | None:
 
 
 def _json(value, memo: dict) -> str:
-    return json.dumps(value)
+    return dumps(value)
 
 
 class _Shape:

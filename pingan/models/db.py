@@ -12,6 +12,8 @@ from sqlalchemy import event, exc as sa_exc, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from pingan.fastjson import dumps, loads
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -60,7 +62,7 @@ def make_engine(url: str, echo: bool = False, *, inline: bool = True, synchronou
     url = normalise_url(url)
     if url.startswith("sqlite"):
         creator = {"async_creator": _inline_sqlite(make_url(url).database, lock_wait)} if inline else {}
-        engine = create_async_engine(url, echo=echo, **creator)
+        engine = create_async_engine(url, echo=echo, json_serializer=dumps, json_deserializer=loads, **creator)
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
 
@@ -73,7 +75,7 @@ def make_engine(url: str, echo: bool = False, *, inline: bool = True, synchronou
             cur.close()
 
         return engine
-    return create_async_engine(url, echo=echo, pool_pre_ping=True)
+    return create_async_engine(url, echo=echo, pool_pre_ping=True, json_serializer=dumps, json_deserializer=loads)
 
 
 # PostgreSQL error classes worth a retry: connection (08), serialization/deadlock (40), resources
