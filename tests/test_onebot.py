@@ -242,6 +242,14 @@ async def test_bad_or_missing_token_is_401_before_upgrade(running):
     assert err.value.status == 400
 
 
+async def test_compression_offered_by_a_client_is_declined(running):
+    """Deflating every small frame cost the server more than it saves on loopback or a LAN."""
+    ws = await running.client.ws_connect(f"/onebot/v11/ws?access_token={TOKEN}", headers={"X-Self-ID": BOT_QQ},
+                                         compress=15)
+    assert ws.compress == 0
+    await ws.close()
+
+
 async def test_garbage_frames_keep_the_connection(running, bot):
     ob = await FakeOneBot(running).connect()
     await wait_until(lambda: adapter_of(running).connections)
