@@ -594,3 +594,25 @@ async def test_what_the_lanes_sent_is_recorded_in_the_next_group_s_transaction(b
     first = [r for r in await rows(bot, OutboxMessage) if r.chat_id == "9001"]
     assert [r.status for r in first] == ["sent"] and first[0].remote_id is not None
     assert not [o for o in worker.finished if o[1][0].chat_id == "9001"]
+
+
+async def test_while_groups_keep_coming_the_worker_leaves_the_recording_to_them(bot, clock, worker, sender):
+    """A running worker whose lanes finished does not open a transaction of its own while groups
+    are committing: the next group records what was sent; once they stop, the worker does."""
+    bot.lanes, bot.outbox_platforms = worker, {"qq"}
+    worker.RECORD_GRACE = 1.0  # the next group comes well inside it
+    own = []
+    real_record = worker._record
+    worker._record = lambda outcomes: own.append(len(outcomes)) or real_record(outcomes)
+    stop, task = await running(worker)
+    await bot.ingest(resident_says("锦城花园3栋楼道里有人给电瓶车充电", who="9001"))
+    await until(lambda: len(sender.sent) >= 2 and worker.finished)
+    await asyncio.sleep(0.05)  # the lanes' record_due woke the loop meanwhile
+    assert own == []
+    await bot.ingest(resident_says("锦城花园5栋楼道里有人给电瓶车充电", who="9002"))
+    assert [r.status for r in await rows(bot, OutboxMessage) if r.chat_id == "9001"] == ["sent"]
+    assert own == []
+    await until(lambda: own)  # no group came within the grace: the worker recorded the second's sends
+    stop.set()
+    await asyncio.wait_for(task, 2)
+    assert all(r.status == "sent" for r in await rows(bot, OutboxMessage))
