@@ -145,6 +145,18 @@ def test_the_server_settles_its_heap_before_listening():
         gc.set_threshold(*before)
 
 
+def test_with_a_parse_pool_the_server_does_not_load_the_parser_itself():
+    """Its workers parse: the server process keeps the 40 MB of lexicon and model out (a fresh
+    interpreter, as `serve` starts)."""
+    import subprocess
+    import sys
+
+    code = ("import gc; from pingan.bot.server import settle_heap; from pingan.parser import engine; "
+            "settle_heap(load_parser=False); a = len(engine._RT); settle_heap(); print(a, len(engine._RT)); gc.unfreeze()")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["0", "1"]
+
+
 async def test_rows_written_on_the_driver_are_the_rows_sqlalchemy_writes(bot):
     """pingan.models.bulk hands SQLite tuples it converted itself: every stored value must be what
     SQLAlchemy's own INSERT stores (datetimes' text, JSON's text, Python-side defaults, enums)."""
