@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -13,7 +13,7 @@ class Clock:
         self.tz = ZoneInfo(tz)
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc).astimezone(self.tz)
+        return datetime.now(self.tz)
 
     def local(self, dt: datetime) -> datetime:
         return dt.astimezone(self.tz)
