@@ -190,6 +190,42 @@ async def test_serve_recovers_then_stops(bot, settings):
     assert {r.platform for r in await rows(bot, OutboxMessage)} == {"qq"}
 
 
+async def test_the_wal_is_checkpointed_off_the_event_loop(bot):
+    """SQLite: the server's own connections never copy the WAL back (that ran inside a commit on
+    the loop's thread); the checkpointer's thread does."""
+    from sqlalchemy import text
+
+    from pingan.models.db import WalCheckpointer
+
+    if bot.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's WAL")
+    cp = WalCheckpointer(bot.engine)
+    await cp.start()
+    try:
+        await bot.handle(message(group_chat("新联社区平安工作群"), "张阿姨", REPORT))
+        async with bot.sessions() as s:
+            assert (await s.exec(text("PRAGMA wal_autocheckpoint"))).scalar() == 0
+        busy, frames, copied = await cp.checkpoint()
+        assert busy == 0 and frames > 0 and copied == frames
+    finally:
+        await cp.close()
+
+
+async def test_serve_checkpoints_in_the_background(bot, settings, monkeypatch):
+    from pingan.models.db import WalCheckpointer
+
+    if bot.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's WAL")
+    runs = []
+    monkeypatch.setattr(WalCheckpointer, "run", lambda self, stop: runs.append(self) or stop.wait())
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(bot, "127.0.0.1", 0, stop, env={}))
+    await wait_until(lambda: runs or task.done())
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert len(runs) == 1
+
+
 async def test_unexpected_client_errors_are_4xx(bot, enabled):
     async with Running(make_app(bot, env={})) as r:
         for body in [b'{"post_type":"message","message_type":"group","self_id":1,"user_id":2,"message_id":3}',

@@ -21,6 +21,7 @@ from pingan.bot.http import HttpClient
 from pingan.bot.outbox import OutboxWorker
 from pingan.bot.pipeline import Pipeline
 from pingan.bot.ratelimit import IPAllowList, SlidingWindow
+from pingan.models.db import WalCheckpointer
 from pingan.paging.tencent import SmsReplyCallback, paging_senders
 from pingan.parser.pool import ParsePool
 
@@ -219,6 +220,9 @@ async def serve(bot: Bot, host: str, port: int, stop: asyncio.Event | None = Non
     """Run until `stop` is set. `background` tasks (e.g. the scheduler: `async def run(bot, stop)`)
     start after the server is listening and are cancelled when it stops."""
     stop = stop or asyncio.Event()
+    checkpointer = WalCheckpointer(bot.engine) if bot.engine.dialect.name == "sqlite" else None
+    if checkpointer is not None:
+        await checkpointer.start()
     app = make_app(bot, env=env)
     recovered = await bot.recover()  # what a crash left stored-but-unhandled, before anything new
     if recovered:
@@ -236,6 +240,8 @@ async def serve(bot: Bot, host: str, port: int, stop: asyncio.Event | None = Non
     tasks = [asyncio.create_task(app[WORKER].run_forever(stop), name="outbox"),
              asyncio.create_task(recovery_sweep(bot, stop), name="recovery"),
              asyncio.create_task(org_watch(bot, app[WORKER], stop), name="org-watch")]
+    if checkpointer is not None:
+        tasks.append(asyncio.create_task(checkpointer.run(stop), name="wal-checkpoint"))
     tasks += [asyncio.create_task(fn(bot, stop), name=getattr(fn, "__name__", "background")) for fn in background]
     from pingan.scheduler.jobs import run_scheduler  # deadlines, reminders, ladder, digests (issue #5)
     tasks.append(asyncio.create_task(run_scheduler(bot, stop), name="scheduler"))
@@ -257,3 +263,5 @@ async def serve(bot: Bot, host: str, port: int, stop: asyncio.Event | None = Non
             await asyncio.gather(outbox, return_exceptions=True)
         await runner.cleanup()
         await pool.close()
+        if checkpointer is not None:
+            await checkpointer.close()
