@@ -44,8 +44,8 @@ def test_bio_labels_every_occurrence_and_skips_a_gold_not_written():
 
 
 @pytest.mark.parametrize("text, place", [
-    # the rules see nothing, or a generic spot ("城中村"); the tagger reads the place written around it
-    ("河对面那个洗沙场天天半夜开工,拉沙的车把路都压烂了", "洗沙场"),
+    # the rules see a generic spot ("幼儿园", "城中村"); the tagger reads the place written around it
+    ("幼儿园后面那个工地塔吊歪了", "工地"),
     ("城中村里那个小作坊在做假酒,好多人买来喝", "小作坊"),
 ])
 def test_the_tagger_finds_a_place_the_rules_miss(text, place):
@@ -53,10 +53,13 @@ def test_the_tagger_finds_a_place_the_rules_miss(text, place):
     assert place not in (_finder()._pick(clean(text), None, _finder().find_all(clean(text)))[0] or "")
 
 
-def test_a_named_rules_pick_is_kept_whatever_the_tagger_says(fixed):
-    text = "锦绣花园3栋楼道里有一股煤气味"
-    fixed((6, 8, 0.99))  # "楼道", fully confident
-    assert _finder().best(text) == "锦绣花园3栋"
+@pytest.mark.parametrize("text, place", [
+    ("锦绣花园3栋楼道里有一股煤气味", "锦绣花园3栋"),
+    ("3栋2单元楼道里有一股煤气味", "3栋2单元"),  # a building number says which place too
+])
+def test_a_named_rules_pick_is_kept_whatever_the_tagger_says(fixed, text, place):
+    fixed((text.index("楼道"), text.index("楼道") + 2, 0.99))  # "楼道", fully confident
+    assert _finder().best(text) == place
 
 
 def test_a_weak_tagger_span_leaves_the_rules_generic_pick(fixed):

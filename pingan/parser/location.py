@@ -536,7 +536,8 @@ class LocationFinder:
         return place_model.learned_place(self, s, spans, focus) or out
 
     def _pick(self, s: str, focus: int | None, spans: list[Span]) -> tuple[str | None, bool]:
-        """The rules' place and whether it is named (an estate, road, landmark), not a generic spot."""
+        """The rules' place and whether it names one (an estate, road, landmark, building number), not
+        only a generic spot."""
         if not any(sp.named for sp in spans):
             lead = self._bare_lead(s)
             if lead is not None:
@@ -616,8 +617,9 @@ class LocationFinder:
         if not out:
             return None, False
         out = self._with_building(s, spans, top, out, focus)
-        # a bare building the estate joined ("6栋" + "锦绣花园" → "锦绣花园6栋车库") names a place too
-        return out, top.named or any(sp.named and sp.text(s) in out for sp in spans)
+        # a building number ("3栋2单元") says which place as well as a name does, and so does a bare
+        # building the estate joined ("6栋" + "锦绣花园" → "锦绣花园6栋车库")
+        return out, top.named or top.chain or any(sp.named and sp.text(s) in out for sp in spans)
 
     def _whole_clause(self, s: str, sp: Span) -> bool:
         """A named place standing as a clause by itself, between punctuation marks or the ends; the
