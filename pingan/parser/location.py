@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from pingan.parser.lexicon import Lexicon
+from pingan.parser import place_model
 from pingan.parser.rx import word_tree
 
 _NUM = r"(?:[0-9]+|[一二三四五六七八九十百零两]+)"
@@ -526,13 +527,23 @@ class LocationFinder:
         return x
 
     def best(self, s: str, focus: int | None = None) -> str | None:
+        """The rules' pick; where it names no place (a generic spot, or nothing), the learned tagger's
+        confident span instead: it knows wording the suffix rules do not ("楼下车棚", "村后面的砖厂")."""
         spans = self.find_all(s)
+        out, named = self._pick(s, focus, spans)
+        if named or not s:
+            return out
+        return place_model.learned_place(self, s, spans, focus) or out
+
+    def _pick(self, s: str, focus: int | None, spans: list[Span]) -> tuple[str | None, bool]:
+        """The rules' place and whether it names one (an estate, road, landmark, building number), not
+        only a generic spot."""
         if not any(sp.named for sp in spans):
             lead = self._bare_lead(s)
             if lead is not None:
-                return lead
+                return lead, True
         if not spans:
-            return self._generic(s, focus)
+            return self._generic(s, focus), False
 
         def score(sp: Span) -> tuple:
             near = 0.0
@@ -603,7 +614,12 @@ class LocationFinder:
         if start < end:
             start = self._whole_level(s, start)
         out = s[start:end].strip(" ,的")
-        return self._with_building(s, spans, top, out, focus) if out else None
+        if not out:
+            return None, False
+        out = self._with_building(s, spans, top, out, focus)
+        # a building number ("3栋2单元") says which place as well as a name does, and so does a bare
+        # building the estate joined ("6栋" + "锦绣花园" → "锦绣花园6栋车库")
+        return out, top.named or top.chain or any(sp.named and sp.text(s) in out for sp in spans)
 
     def _whole_clause(self, s: str, sp: Span) -> bool:
         """A named place standing as a clause by itself, between punctuation marks or the ends; the
