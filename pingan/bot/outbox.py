@@ -523,8 +523,8 @@ class OutboxWorker:
                 if not claim and self._offered_lately(loop) and all(o[0] == "sent" for o in self.finished):
                     # the next group's transaction records these (take_outcomes): under load a
                     # transaction of the worker's own per group was a third of the commits
-                    await self._pause(stop, max(0.0, min(next_claim, self._last_offer + self.RECORD_GRACE) - loop.time()),
-                                      recording=False)
+                    until = min(next_claim, self._last_offer + self.RECORD_GRACE)
+                    await self._pause(stop, max(0.0, until - loop.time()), recording=False)
                     continue
                 outcomes, self.finished = self.finished, []
                 idle = {k: lane.epoch for k, lane in self.lanes.items() if lane.idle}

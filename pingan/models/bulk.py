@@ -5,8 +5,9 @@ of a multi-row INSERT runs every value of every row through its column type's bi
 (a datetime through two), which was about a tenth of a busy server's CPU (bench/ingest.py). The
 values stored are SQLAlchemy's: UTC datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff', JSON as
 pingan.fastjson.dumps gives it (the engines' serializer too; None as 'null'), a missing key as the
-column's Python-side default, the rest as they are (tests/test_stage.py compares the two byte for byte). On PostgreSQL, SQLAlchemy Core as before
-(asyncpg takes typed values; there the round trips, not the conversions, cost).
+column's Python-side default, the rest as they are (tests/test_stage.py compares the two byte for
+byte). On PostgreSQL, SQLAlchemy Core as before (asyncpg takes typed values; there the round trips,
+not the conversions, cost).
 """
 
 from __future__ import annotations

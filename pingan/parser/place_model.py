@@ -4,8 +4,9 @@ The rules (location.py) know place-name suffixes but not the wording residents u
 the CRF learns from the labelled training messages where a place starts and stops. Its features
 are the characters around each position, the character classes, the lexicon's suffixes and generic
 places, and the spans the rules propose. (The distance to the hazard word is left out: the training
-script would have to re-run the parser's scan to know it; of several spans the nearer one wins a tie.) Trained by
-scripts/train_place_model.py into pingan/data/place_model.crfsuite, loaded lazily once, offline.
+script would have to re-run the parser's scan to know it; of several spans the nearer one wins a
+tie.) Trained by scripts/train_place_model.py into pingan/data/place_model.crfsuite, loaded lazily
+once, offline.
 """
 
 from __future__ import annotations
