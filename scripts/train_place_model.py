@@ -34,6 +34,8 @@ def training_files() -> list[Path]:
     which is kept for measuring here."""
     return sorted(DATA.glob("parser_written_*_train.jsonl")) + [DATA / "parser_corpus_train.jsonl",
                                                                  DATA / "parser_train.jsonl"]
+
+
 PARAMS = {"c1": 0.1, "c2": 0.01, "max_iterations": 150}
 
 
