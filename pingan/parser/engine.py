@@ -175,8 +175,9 @@ class _Scan:
 def _bounds(text: str, pos: int, pattern: re.Pattern, limit: int = 60) -> tuple[int, int]:
     lo = max(0, pos - limit)
     start = lo
-    for m in pattern.finditer(text, lo, pos):
-        start = m.end()
+    # endpos one past `pos`: a boundary's look-ahead (" (?=\S)") must see the character at `pos`
+    for m in pattern.finditer(text, lo, pos + 1):
+        start = min(m.end(), pos)
     m = pattern.search(text, pos)
     end = m.start() if m and m.start() - pos <= limit else min(len(text), pos + limit)
     return start, end
@@ -243,8 +244,8 @@ def _in_zones(pos: int, zones) -> bool:
 def _clause_start(text: str, pos: int, limit: int) -> int:
     """`_bounds(text, pos, _CLAUSE_END, limit)[0]` without looking for the clause's end."""
     start = max(0, pos - limit)
-    for m in _CLAUSE_END.finditer(text, start, pos):
-        start = m.end()
+    for m in _CLAUSE_END.finditer(text, start, pos + 1):
+        start = min(m.end(), pos)
     return start
 
 
@@ -368,13 +369,13 @@ def _past_year(w: str, start: int, end: int) -> bool:
 
 
 _SUSPECT = "是不是"
-_SUSPECTED = frozenset({"gas", "electric", "fire", "collapse"})  # a leak is reported as a suspicion: "是不是漏气了"
+_SUSPECTED = frozenset({"gas", "electric", "fire", "collapse", "casualty"})  # a leak is reported as a suspicion: "是不是漏气了"
 
 
 def _suspect(w: str, pos: int) -> str:
-    """`w` with a suspicion ("是不是漏电了", "是不是燃气泄漏了") just before `pos` blanked: its 不是
-    asks whether the danger is there, it does not deny it."""
-    i = w.rfind(_SUSPECT, max(0, pos - 4), pos)
+    """`w` with a suspicion ("是不是漏电了", "是不是哪家漏气了", "是不是被车撞了") just before `pos`
+    blanked: its 不是 asks whether the danger is there, it does not deny it."""
+    i = w.rfind(_SUSPECT, max(0, pos - 7), pos)
     return w if i < 0 else w[:i] + "   " + w[i + 3:]
 
 

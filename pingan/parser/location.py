@@ -256,6 +256,8 @@ class LocationFinder:
             return True  # "请镇上和" + "卫生院": a conjunction and a generic word name nothing
         if (name + suf).endswith(self.false_endings):
             return True
+        if len(name) >= 2 and name[-1] == "都" and name[-2] == suf[:1]:
+            return True  # "站都站不稳", "走都走不动": a verb said twice for emphasis, not "…站"
         if len(name) == 1 and not boundary:
             return True  # "府河" at a boundary is a name; "下河" or "(我)们小区" inside a clause is not
         if _COUNT.match(name):
