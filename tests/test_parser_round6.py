@@ -85,3 +85,32 @@ def test_a_verb_before_a_place_suffix_is_no_place(text, bad):
     r = parse(text)
     assert r.urgent, r
     assert r.location is None or bad not in r.location, r
+
+
+@pytest.mark.parametrize("text, place", [
+    ("田坎上那根电线杆歪了 电线都垂到地上了", "田坎"),
+    ("5号门岗那里有两个人在推搡保安", "5号门岗"),
+    ("下穿隧道的排水沟堵了 一下雨就积水", "下穿隧道"),
+    ("老年活动室里头的插座烧黑了", "老年活动室"),
+    ("单元门的锁坏了一个多月了 谁都进得来", "单元门"),
+])
+def test_generic_spots_residents_name_alone_are_the_place(text, place):
+    r = parse(text)
+    assert r.report and r.location and place in r.location, r
+
+
+def test_a_street_lamp_is_no_road():
+    r = parse("小区花园的路灯杆 底下检修门没了 里面电线露出来 小孩子在旁边耍")
+    assert r.report and r.location and r.location.startswith("小区花园") and not r.location.endswith("的路"), r
+    # and 检修门 is a door, not a maintenance notice
+
+
+def test_a_thin_hazard_word_is_filed_when_the_model_is_sure_and_asked_when_not(monkeypatch):
+    from pingan.parser import engine
+    from pingan.parser import model as parser_model
+    text = "楼道里头那家把鞋柜 花盆 坛坛罐罐全堆出来 过个人都难"
+    monkeypatch.setattr(parser_model.ParserModel, "p_report", lambda self, t, feats=None: 0.97)
+    assert parse(text).report
+    monkeypatch.setattr(engine, "_MODEL_CORROBORATE", 0.99)
+    r = parse(text)
+    assert not r.report and r.ask, r  # below it: asked, never dropped silently

@@ -63,6 +63,7 @@ _MODEL_MAYBE_DANGER = 0.5  # an asked message the urgent head reads as danger no
                            # safety line (dev parts: 11 of 12 asked emergencies, 13 of 221 other asked messages)
 _JOKING = re.compile("哈哈|呵呵|嘿嘿|笑死|笑哭|😂|🤣|😆|😄")  # "哈哈笑死 救命" is no cry for help
 _MODEL_KEEP = 0.9      # the words file it, a soft scope cue (question, suggestion, …) would not: kept at this
+_MODEL_CORROBORATE = 0.95  # a thin keyword score (1.0-2.0) and no problem word: filed when P(report) is at least this
 _MODEL_ASK = 0.9       # the words cannot file it but P(report) is at least this: ask, don't drop it silently
 _HEAD_WEIGHT = 1.5     # keyword weight in the title / first sentence of a long message
 _LANDMARK_WEIGHT = 0.3 # a keyword used as a landmark ("变压器正对面") counts this much
@@ -679,6 +680,8 @@ def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats:
     problem, long_enough = ev.problem, len(msg.bare)
     if score >= 2.0 or (score >= 1.0 and problem >= 1) or (score > 0 and problem >= 2):
         return True, ""
+    if score >= 1.0 and long_enough >= 8 and not zones and stats.p_report() >= _MODEL_CORROBORATE:
+        return True, ""  # a hazard word the rules trust a little ("全堆出来", "后面睡人") and a model sure it is a report
     if (problem >= 2 or ev.strong and problem >= 1) and long_enough >= 8 and not zones:
         # problem words but no hazard named: the model would have to pick the topic alone
         return (True, "") if score > 0 else (False, "unsure")

@@ -78,7 +78,7 @@ _ANONYMOUS = re.compile(r"某[^省市区县镇乡村]*$|(?:一|几|好几)(?:家
 _NOT_FIRST = frozenset("们面")
 # a suffix followed by this is a word, not a place: 路过 (passing by), 巷子 (a generic alley), 院子, 院坝, 河沟 (a ditch),
 # 厂家 / 厂商 (the maker: "设备厂家倒闭了"), 城管 (the city inspectors: "市场监管和城管"), 村民 (villagers: "我是某村村民")
-_NOT_AFTER_SUFFIX = {"路": "过", "巷": "子", "院": "子坝", "河": "沟", "厂": "家商", "城": "管", "村": "民"}
+_NOT_AFTER_SUFFIX = {"路": "过灯由费线程况", "巷": "子", "院": "子坝", "河": "沟", "厂": "家商", "城": "管", "村": "民"}
 
 # a message that opens with a place and points into it ("红光路那家按摩店", "公园里面有个男的",
 # "农贸市场后面那个仓库"): the writer says first where it is, as with 在/位于

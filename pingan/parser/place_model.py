@@ -44,7 +44,16 @@ def _marks(n: int, spans, tag: str, out: list[list[str]]) -> None:
                 out[b].append(tag + "after")
 
 
-def features(finder, s: str, spans) -> list[list[str]]:
+def _mark_spans(finder, s: str, spans) -> list[tuple[str, list[tuple[int, int]]]]:
+    """The marked spans by tag: place suffixes, generic places and the rules' candidates."""
+    out = [("S", [(m.start(), m.end()) for m in finder.suffix_re.finditer(s)])]
+    if finder.generic_place is not None:
+        out.append(("G", [(m.start(), m.end()) for m in finder.generic_place.finditer(s)]))
+    out += [("R" + ("n" if sp.named else "") + ("c" if sp.chain else ""), [(sp.start, sp.end)]) for sp in spans]
+    return out
+
+
+def features(finder, s: str, spans, marks=None) -> list[list[str]]:
     """One list of binary features per character of the cleaned text `s`; `spans` are the rules'
     candidates (location.Span)."""
     n = len(s)
@@ -56,11 +65,8 @@ def features(finder, s: str, spans) -> list[list[str]]:
         f = ["c" + c0, "p" + c1, "q" + c2, "n" + n1, "m" + n2, "b" + c1 + c0, "a" + c0 + n1,
              "k" + _klass(c0) + _klass(c1) + _klass(n1)]
         out.append(f)
-    _marks(n, [(m.start(), m.end()) for m in finder.suffix_re.finditer(s)], "S", out)
-    if finder.generic_place is not None:
-        _marks(n, [(m.start(), m.end()) for m in finder.generic_place.finditer(s)], "G", out)
-    for sp in spans:
-        _marks(n, [(sp.start, sp.end)], "R" + ("n" if sp.named else "") + ("c" if sp.chain else ""), out)
+    for tag, marked in marks if marks is not None else _mark_spans(finder, s, spans):
+        _marks(n, marked, tag, out)
     return out
 
 
@@ -116,8 +122,14 @@ def learned_place(finder, s: str, spans, focus: int | None) -> str | None:
     """The tagger's most confident span (the nearer the hazard on a tie), if confident enough and a place:
     it must overlap a place suffix, a generic place or a rules span, so a learned span is never a clause
     the rules see nothing of a place in ("老汉儿心口痛")."""
-    xseq = features(finder, s, spans)
-    marked = [any(f[0].isupper() and f[-1] in "BI" for f in x) for x in xseq]  # inside a mark (_marks)
+    marks = _mark_spans(finder, s, spans)
+    if not any(marked for _, marked in marks):
+        return None  # nothing a learned span could overlap: no need to tag
+    xseq = features(finder, s, spans, marks)
+    marked = [False] * len(s)  # inside a mark
+    for _, found_spans in marks:
+        for a, b in found_spans:
+            marked[a:b] = [True] * (b - a)
     found = [(a, b, p) for a, b, p in tagger().spans(xseq) if p >= MIN_CONF and any(marked[a:b])]
     if not found:
         return None
