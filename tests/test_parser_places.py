@@ -79,7 +79,7 @@ def test_named_places_found(text, want):
 
 # -- class 3: a message that opens with a bare name and points into it; generic places as detail ----
 @pytest.mark.parametrize("text, want", [
-    ("水井坊那家麻将馆楼上冒黑烟了，里面好像还有人", "水井坊"),
+    ("水井坊那家麻将馆楼上冒黑烟了，里面好像还有人", "水井坊那家麻将馆"),  # the place and the one pointed to in it
     # 河沟 is a ditch, no river named 废水直接排进
     ("青龙场那边的小作坊把废水直接排进河沟里，臭得很", "青龙场"),
     ("地下通道的吊顶往下掉，下面还有人在走", "地下通道"),

@@ -114,3 +114,23 @@ def test_a_thin_hazard_word_is_filed_when_the_model_is_sure_and_asked_when_not(m
     monkeypatch.setattr(engine, "_MODEL_CORROBORATE", 0.99)
     r = parse(text)
     assert not r.report and r.ask, r  # below it: asked, never dropped silently
+
+
+@pytest.mark.parametrize("text, place", [
+    ("科技园那家塑料厂半夜往河里排黑水", "科技园那家塑料厂"),
+    ("桥头那个鱼塘边上没有护栏 娃娃天天在边上耍", "鱼塘"),
+    ("建设路那家火锅店的后厨把液化气罐放在过道里", "建设路那家火锅店"),
+])
+def test_a_place_and_the_place_pointed_to_in_it_are_one_location(text, place):
+    r = parse(text)
+    assert r.report and r.location and place in r.location, r
+
+
+@pytest.mark.parametrize("text, bad", [
+    ("前几天小区里有家阳台着火了 现在消防栓还是没水", "前几天"),
+    ("老板把二楼隔成宿舍了 住了二十几个人", "隔成"),
+    ("他们把潲水直接倒进小区的下水道 臭得很", "倒进"),
+])
+def test_a_time_or_a_verb_is_no_part_of_a_place_name(text, bad):
+    r = parse(text)
+    assert r.location is None or bad not in r.location, r

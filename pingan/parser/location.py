@@ -100,6 +100,9 @@ _PERSON_END = frozenset("人哥姐妈爸爷奶叔姨婆公师生板员子儿女�
 # "一栋", "一幢", "一座" alone count buildings, "一户" households ("我家住在一栋老楼里"); building 1 is written 1栋
 _COUNTED = re.compile(r"一(?:栋|幢|座|户)")
 _POINT = re.compile(r"(?:那|这)(?:家|个|排|栋|条|座|间)?[小大老新]?")
+_POINTER = re.compile(r"(?:那|这)(?:家|个|排|栋|座|间|所)[小大老新]?")  # one that must be there: "工业园那家电池厂"
+_POINTED_SHOP = re.compile(r"[\u4e00-\u9fff]{1,4}?[店馆厂场坊室所](?![\u4e00-\u9fff]{0,1}[长员主])")
+_POINTER_BEFORE = re.compile(r"(?:那|这)(?:家|个|排|栋|座|间|所)[小大老新]?$")
 
 
 def _opens(s: str, start: int, end: int) -> bool:
@@ -533,9 +536,9 @@ class LocationFinder:
         confident span instead: it knows wording the suffix rules do not ("楼下车棚", "村后面的砖厂")."""
         spans = self.find_all(s)
         out, named = self._pick(s, focus, spans)
-        if named or not s:
-            return out
-        return place_model.learned_place(self, s, spans, focus) or out
+        if not named and s:
+            out = place_model.learned_place(self, s, spans, focus) or out
+        return self._pointed(s, spans, out)
 
     def _pick(self, s: str, focus: int | None, spans: list[Span]) -> tuple[str | None, bool]:
         """The rules' place and whether it names one (an estate, road, landmark, building number), not
@@ -622,6 +625,33 @@ class LocationFinder:
         # a building number ("3栋2单元") says which place as well as a name does, and so does a bare
         # building the estate joined ("6栋" + "锦绣花园" → "锦绣花园6栋车库")
         return out, top.named or top.chain or any(sp.named and sp.text(s) in out for sp in spans)
+
+    def _pointed(self, s: str, spans: list[Span], out: str | None) -> str | None:
+        """"工业园那家电池厂", "村头那个鱼塘", "光荣北路那家汽修店门口": a place and the place the writer points
+        to in it are one location: the pick takes both, whichever of the two it was."""
+        a = s.find(out) if out else -1
+        if a < 0:
+            return out
+        b = a + len(out)
+
+        def place_at(k: int) -> int | None:  # the end of a place starting at k
+            end = next((sp.end for sp in spans if sp.start == k), None)
+            g = self.generic_place.match(s, k) if end is None and self.generic_place is not None else None
+            g = g or (_POINTED_SHOP.match(s, k) if end is None else None)  # "那家汽修店", "那个洗车场"
+            return g.end() if g else end
+
+        def place_to(k: int) -> int | None:  # the start of a named place ending at k ("楼下那栋…" adds nothing)
+            start = next((sp.start for sp in spans if sp.end == k and sp.named), None)
+            lead = self._bare_lead(s) if start is None else None
+            return 0 if lead is not None and len(lead) == k else start
+
+        m = _POINTER.match(s, b)
+        if m is not None and (end := place_at(m.end())) is not None:
+            b = end
+        m = _POINTER_BEFORE.search(s, max(0, a - 4), a)
+        if m is not None and m.end() == a and (start := place_to(m.start())) is not None:
+            a = start
+        return s[a:b]
 
     def _whole_clause(self, s: str, sp: Span) -> bool:
         """A named place standing as a clause by itself, between punctuation marks or the ends; the
