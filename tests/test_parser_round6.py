@@ -134,3 +134,11 @@ def test_a_place_and_the_place_pointed_to_in_it_are_one_location(text, place):
 def test_a_time_or_a_verb_is_no_part_of_a_place_name(text, bad):
     r = parse(text)
     assert r.location is None or bad not in r.location, r
+
+
+def test_a_vague_place_takes_the_spot_written_after_it():
+    r = parse("金牛区抚琴街道一个菜市场后面的排水沟被鱼鳞堵死了，臭得很")
+    assert r.report and r.location and r.location.endswith("菜市场后面的排水沟"), r
+    # a plainly named one keeps its own extent
+    r = parse("锦绣花园C区12栋的楼道灯坏了好久了")
+    assert r.location == "锦绣花园C区12栋", r

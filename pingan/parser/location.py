@@ -102,6 +102,7 @@ _COUNTED = re.compile(r"一(?:栋|幢|座|户)")
 _POINT = re.compile(r"(?:那|这)(?:家|个|排|栋|条|座|间)?[小大老新]?")
 _POINTER = re.compile(r"(?:那|这)(?:家|个|排|栋|座|间|所)[小大老新]?")  # one that must be there: "工业园那家电池厂"
 _POINTED_SHOP = re.compile(r"[\u4e00-\u9fff]{1,4}?[店馆厂场坊室所](?![\u4e00-\u9fff]{0,1}[长员主])")
+_SPOT_OF = re.compile(r"(?:后面|前面|旁边|对面|里面|外面|背后|侧面)?的(?:一家|一个|一间|一处)?")
 _POINTER_BEFORE = re.compile(r"(?:那|这)(?:家|个|排|栋|座|间|所)[小大老新]?$")
 
 
@@ -646,7 +647,9 @@ class LocationFinder:
             return 0 if lead is not None and len(lead) == k else start
 
         m = _POINTER.match(s, b)
-        if m is not None and (end := place_at(m.end())) is not None:
+        if m is None and (re.search(r"一[个家所处间]|某", out) or out.endswith(("楼下", "一楼", "门口"))):
+            m = _SPOT_OF.match(s, b)  # a vague place or a side says less than its spot: "…一个菜市场后面的排水沟"
+        if m is not None and (end := place_at(m.end())) is not None and end - b <= 10:
             b = end
         m = _POINTER_BEFORE.search(s, max(0, a - 4), a)
         if m is not None and m.end() == a and (start := place_to(m.start())) is not None:
