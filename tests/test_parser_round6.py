@@ -142,3 +142,13 @@ def test_a_vague_place_takes_the_spot_written_after_it():
     # a plainly named one keeps its own extent
     r = parse("锦绣花园C区12栋的楼道灯坏了好久了")
     assert r.location == "锦绣花园C区12栋", r
+
+
+def test_a_board_post_titled_as_a_complaint_tells_of_a_past_danger_not_one_now():
+    text = ("关于翠苑小区电梯多次困人的问题反映。上个月8号楼的电梯把我父亲困在里面四十分钟，打物业电话没人接，"
+            "最后是消防员来才救出来。之后又困过两次，物业一直说在等配件，请有关部门督促物业彻底维修。")
+    r = parse(text)
+    assert r.report and not r.urgent, r
+    # the same story told as it happens is danger now
+    r = parse("翠苑小区8号楼电梯困人了 我爸在里面 打物业电话没人接 快来")
+    assert r.report and r.urgent and r.hazard == "trapped_lift", r

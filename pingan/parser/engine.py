@@ -799,9 +799,9 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
     ev = _evidence(msg, sc, lex)
     report, reason = _decide(msg, sc, rank, urgent, ev, stats, fields, lex)
     if report and urgent and sc.urgent_words and fields.get("urgent") is None and not msg.form_fields.get("urgent") \
-            and not _has(lex.emergency_re, msg.w) and not (sc.hazards & _NEVER_CALM) and (
-                len(msg.bare) >= _CALM_LEN and stats.model is not None and stats.p_urgent() < _MODEL_CALM
-                or _titled_not_now(msg, lex)):
+            and not _has(lex.emergency_re, msg.w) and (
+                not (sc.hazards & _NEVER_CALM) and len(msg.bare) >= _CALM_LEN and stats.model is not None
+                and stats.p_urgent() < _MODEL_CALM or _titled_not_now(msg, lex)):
         # a past incident, a hypothetical or a long complaint naming a danger word (or a board post with a
         # title that never says it is happening now): a report, not an emergency, if it is still filed as
         # one without the danger (the model never drops an emergency)
