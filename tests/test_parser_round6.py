@@ -152,3 +152,19 @@ def test_a_board_post_titled_as_a_complaint_tells_of_a_past_danger_not_one_now()
     # the same story told as it happens is danger now
     r = parse("翠苑小区8号楼电梯困人了 我爸在里面 打物业电话没人接 快来")
     assert r.report and r.urgent and r.hazard == "trapped_lift", r
+
+
+@pytest.mark.parametrize("text", [
+    "好多邻居都不晓得燃气漏了要先关阀门再开窗",                # what to do first: a lesson, not a leak
+    "二手车市场门口堆了一排废机油桶 有泄漏 地上全是油",      # an oil leak is no gas leak
+    "上周五楼道着过火 早就灭了 但是烧焦的电线还吊在那里没人管",  # the damage left, not a fire now
+])
+def test_a_lesson_an_oil_leak_or_the_damage_left_is_no_emergency(text):
+    assert not parse(text).urgent
+
+
+def test_a_title_line_over_a_long_body_with_no_word_of_now_is_no_emergency():
+    text = ("城中村出租房人员混杂\n尊敬的领导：我们村里几乎每家都把房子隔成小单间出租，住了很多外地来打工的人，"
+            "房东不登记也不看身份证。最近村里治安不好，有人丢东西，还有人打架，希望派出所多来巡逻，把出租房登记管起来。")
+    r = parse(text)
+    assert r.report and not r.urgent, r
