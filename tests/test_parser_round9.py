@@ -1,4 +1,4 @@
-"""Round 6 of issue 14: classes of misses seen on the hand-written dev parts, each tested on wording of
+"""Round 9 of issue 14: classes of misses seen on the hand-written dev parts, each tested on wording of
 its own (not the dev sentences): danger now in words no rule knew, danger cancelled by a word that
 belongs elsewhere, and figures of speech that read as danger."""
 
