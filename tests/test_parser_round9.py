@@ -168,3 +168,18 @@ def test_a_title_line_over_a_long_body_with_no_word_of_now_is_no_emergency():
             "房东不登记也不看身份证。最近村里治安不好，有人丢东西，还有人打架，希望派出所多来巡逻，把出租房登记管起来。")
     r = parse(text)
     assert r.report and not r.urgent, r
+
+
+def test_an_anonymised_place_written_in_a_level_is_kept_with_it():
+    r = parse("您好！A市A2区八里庄街道某小区门口有一家棋牌室，后面隔间住了人，电线乱接")
+    assert r.report and r.location == "A市A2区八里庄街道某小区门口", r
+
+
+@pytest.mark.parametrize("text, bad", [
+    ("尊敬的社区领导：我们是东大街的沿街商户，想请消防站来给商户讲一下灭火器怎么用", "尊敬"),
+    ("中学食堂饭菜里吃出了虫子 娃娃都不敢吃了", "饭菜里"),
+    ("农家乐里的小摩天轮没有检验标志 天天有娃娃坐", "家乐里"),
+])
+def test_a_greeting_or_inside_a_word_is_no_place(text, bad):
+    r = parse(text)
+    assert r.location is None or bad not in r.location, r
