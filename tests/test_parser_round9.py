@@ -183,3 +183,14 @@ def test_an_anonymised_place_written_in_a_level_is_kept_with_it():
 def test_a_greeting_or_inside_a_word_is_no_place(text, bad):
     r = parse(text)
     assert r.location is None or bad not in r.location, r
+
+
+@pytest.mark.parametrize("text, bad", [
+    ("小区改造后消防车道变成了停车位，消防车根本开不进小区", "开不进"),
+    ("桥洞下的限高杆没有了，但桥下面天天有货车撞", "但桥"),
+    ("景区门口天天有黑车司机拦着游客的路拉客", "游客的路"),
+    ("公租房小区住的都是老人和低收入家庭，消防栓都是坏的", "家庭"),
+])
+def test_a_clause_a_conjunction_or_a_household_is_no_place(text, bad):
+    r = parse(text)
+    assert r.location is None or bad not in r.location, r

@@ -270,7 +270,7 @@ class LocationFinder:
             return True  # "府河" at a boundary is a name; "下河" or "(我)们小区" inside a clause is not
         if _COUNT.match(name):
             return True  # "两支" + "广场舞", "一辆" + "七座": a count, not a name
-        if name.isdigit() or name[-1] in _CLAUSE_TAIL or name[0] in _NOT_FIRST or len(name) <= 2 and name[-1] == "的":
+        if name.isdigit() or name[-1] in _CLAUSE_TAIL or name[0] in _NOT_FIRST or name[-1] == "的":
             # "(在)逃的" + "社区矫正": one character and 的 describe, they do not name
             return True
         return False
