@@ -194,3 +194,8 @@ def test_a_greeting_or_inside_a_word_is_no_place(text, bad):
 def test_a_clause_a_conjunction_or_a_household_is_no_place(text, bad):
     r = parse(text)
     assert r.location is None or bad not in r.location, r
+
+
+def test_a_patrol_verb_is_no_part_of_the_place():
+    r = parse("抽查金泉农贸市场周边4家卤菜摊，其中1家使用过期卤料，已督促下架")
+    assert r.location and not r.location.startswith("抽查"), r
