@@ -199,3 +199,29 @@ def test_a_clause_a_conjunction_or_a_household_is_no_place(text, bad):
 def test_a_patrol_verb_is_no_part_of_the_place():
     r = parse("抽查金泉农贸市场周边4家卤菜摊，其中1家使用过期卤料，已督促下架")
     assert r.location and not r.location.startswith("抽查"), r
+
+
+@pytest.mark.parametrize("text, hazard", [
+    ("有个女的翻到桥上栏杆外面去了 好像要跳 快来人", "other"),
+    ("smell of gas 很重 在我们家楼道 不敢开灯", "gas"),
+    ("6栋elevator stuck 里面有老人", "trapped_lift"),
+    ("对面楼火都窜到四楼了 好多人在喊", "fire"),
+    ("后山起山火了 往村子这边烧过来了", "fire"),
+    # a panicked question in its own clause does not make the danger hypothetical
+    ("厨房管子嘶嘶的响 好臭 怎么办啊", "gas"),
+])
+def test_danger_now_in_more_words(text, hazard):
+    r = parse(text)
+    assert r.report and r.urgent and r.hazard == hazard, r
+
+
+@pytest.mark.parametrize("text", [
+    "这家串串辣得很 吃得我嘴巴冒烟",
+    "今天傍晚的火烧云好漂亮 快出来看",
+    "那部剧里女主着火那场戏演技好假",
+    "接到个诈骗电话 说我快递着火了要理赔",
+    "3栋电梯被困老人已安全救出，情绪稳定",
+    "@李姐 上周化工仓库泄漏的后续报告交了没",
+])
+def test_more_figures_and_closed_cases_are_no_emergency(text):
+    assert not parse(text).urgent
