@@ -225,3 +225,13 @@ def test_danger_now_in_more_words(text, hazard):
 ])
 def test_more_figures_and_closed_cases_are_no_emergency(text):
     assert not parse(text).urgent
+
+
+@pytest.mark.parametrize("text", [
+    "完了 我的人设彻底塌了 开会的时候叫错了领导的名字",
+    "看球看到最后一分钟进球 我直接炸了",
+    "这个月加班加得像被关在笼子里一样",
+    "钓鱼的时候手机落水了 捞起来还能用",
+])
+def test_a_persona_a_fan_a_cage_or_a_phone_is_no_emergency(text):
+    assert not parse(text).urgent
