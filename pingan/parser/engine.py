@@ -334,7 +334,6 @@ def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool)
     c0, c1 = _bounds(w, pos, _CLAUSE_END, limit=40)
     if not emergency and after is not None and any(after.match(w, p) for p in range(end, min(end + 3, c1))):
         return True  # a word starting right after, or one or two characters later, in the trigger's clause
-
     if _has_in(lex.past_re, w, c0, pos) and not _has_in(lex.present_re, w, c0, c1):
         return True
     if not emergency and _habitual(w, lex, c0, c1, pos):

@@ -659,7 +659,7 @@ class LocationFinder:
             a, b = self._whole_level(s, self._with_admin(s, a)), m.end()
             out = s[a:b]
         m = _POINTER.match(s, b)
-        if m is None and (re.search(r"一[个家所处间]|某", out) or out.endswith(("楼下", "一楼", "门口"))):
+        if m is None and (_ANONYMOUS.search(out) or out.endswith(("楼下", "一楼", "门口"))):
             m = _SPOT_OF.match(s, b)  # a vague place or a side says less than its spot: "…一个菜市场后面的排水沟"
         if m is not None and (end := place_at(m.end())) is not None and end - b <= 10:
             b = end
