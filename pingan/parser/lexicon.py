@@ -309,15 +309,12 @@ def _urgent_rules(data: dict, taxonomy: Taxonomy, source: str) -> list[UrgentRul
             window=raw.get("window"), item=raw.get("item"), category=raw.get("category"),
             boost=float(raw.get("boost", 2.0)), size=raw.get("size"), hazard=raw.get("hazard", "other"),
         ))
-    # the taxonomy's own per-item urgent words are unconditional rules pointing at that item
+    # the taxonomy's own per-item urgent words are rules pointing at that item, with one shared `unless`
+    item_unless = tuple(data.get("urgent_items", {}).get("unless", []))
     for item in taxonomy.items():
         if item.urgent:
             rules.append(UrgentRule(name=f"item:{item.name}", triggers=tuple(item.urgent), item=item.name,
-                                    boost=2.0, unless=("油烟", "下水道", "垃圾", "化粪池", "污水", "废气",
-                                            "气球", "轮胎", "车胎", "补胎", "打气",
-                                            "氨气", "氯气", "毒气", "硫化氢", "机油", "油桶", "废油", "手机", "钥匙", "钱包"),
-                                    # 气球漏气了; a chemical or an oil leak; a phone in the water
-                                    hazard=_ITEM_HAZARD.get(item.name, "other")))
+                                    boost=2.0, unless=item_unless, hazard=_ITEM_HAZARD.get(item.name, "other")))
     return rules
 
 
