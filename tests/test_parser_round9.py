@@ -136,12 +136,19 @@ def test_a_time_or_a_verb_is_no_part_of_a_place_name(text, bad):
     assert r.location is None or bad not in r.location, r
 
 
-def test_a_vague_place_takes_the_spot_written_after_it():
+def test_a_place_takes_the_spot_written_after_it():
     r = parse("金牛区抚琴街道一个菜市场后面的排水沟被鱼鳞堵死了，臭得很")
     assert r.report and r.location and r.location.endswith("菜市场后面的排水沟"), r
-    # a plainly named one keeps its own extent
     r = parse("锦绣花园C区12栋的楼道灯坏了好久了")
-    assert r.location == "锦绣花园C区12栋", r
+    assert r.location == "锦绣花园C区12栋的楼道", r
+    # what follows 的 that is no spot stays out
+    r = parse("锦绣花园C区12栋的业主反映 电梯天天坏")
+    assert r.location and r.location.startswith("锦绣花园C区12栋") and "业主" not in r.location, r
+
+
+def test_an_anonymised_place_written_after_a_named_one_is_kept_with_it():
+    r = parse("A市A1区玉林街道芳草街某栋一楼开了个酒吧，每晚噪音到凌晨")
+    assert r.location and r.location.endswith("芳草街某栋一楼"), r
 
 
 def test_a_board_post_titled_as_a_complaint_tells_of_a_past_danger_not_one_now():

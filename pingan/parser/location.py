@@ -103,9 +103,9 @@ _POINT = re.compile(r"(?:那|这)(?:家|个|排|栋|条|座|间)?[小大老新]?
 _POINTER = re.compile(r"(?:那|这)(?:家|个|排|栋|座|间|所)[小大老新]?")  # one that must be there: "工业园那家电池厂"
 _POINTED_SHOP = re.compile(r"[\u4e00-\u9fff]{1,4}?[店馆厂场坊室所](?![\u4e00-\u9fff]{0,1}[长员主])")
 _SPOT_OF = re.compile(r"(?:后面|前面|旁边|对面|里面|外面|背后|侧面)?的(?:一家|一个|一间|一处)?")
-_ANON_AFTER_LEVEL = re.compile(r"某[\u4e00-\u9fff]{0,4}?(?:小区|院落|院|村|社区|楼盘|中学|小学|学校|幼儿园|商场|市场|厂|公司|"
-                               r"店|网吧|酒店|宾馆|大厦|工地|楼|农家乐)(?:[0-9一二三四五六七八九十]+[组栋号])?"
-                               r"(?:门口|旁边|后面|对面|里面)?")
+_ANON_AFTER_LEVEL = re.compile(r"某[\u4e00-\u9fff]{0,4}?(?:小区|院落|号院|院|村|社区|楼盘|中学|小学|学校|幼儿园|商场|市场|厂|公司|"
+                               r"店|网吧|酒店|宾馆|大厦|工地|出租楼|楼|栋|桥洞|农家乐)(?:[0-9一二三四五六七八九十]+[组栋号])?"
+                               r"(?:[0-9一二三四五六七八九十负]{1,2}(?:楼|层))?(?:门口|旁边|后面|对面|里面|下面)?")
 _LEVEL_END = frozenset("区县市镇乡街道路村栋个家座条片")  # a level or a pointer ("那栋") before a 里 estate
 _POINTER_BEFORE = re.compile(r"(?:那|这)(?:家|个|排|栋|座|间|所)[小大老新]?$")
 
@@ -653,14 +653,15 @@ class LocationFinder:
             lead = self._bare_lead(s) if start is None else None
             return 0 if lead is not None and len(lead) == k else start
 
-        m = _ANON_AFTER_LEVEL.match(s, b) if self._is_admin(out) else None
+        m = _ANON_AFTER_LEVEL.match(s, b)
         if m is not None:
-            # "A2区猛追湾街道" + "某小区门口": the anonymised place in the level is where it is, with every level
+            # "A2区猛追湾街道" + "某小区门口", "芳草街" + "某栋一楼": the anonymised place in it is where it is,
+            # with every level before it
             a, b = self._whole_level(s, self._with_admin(s, a)), m.end()
             out = s[a:b]
-        m = _POINTER.match(s, b)
-        if m is None and (_ANONYMOUS.search(out) or out.endswith(("楼下", "一楼", "门口"))):
-            m = _SPOT_OF.match(s, b)  # a vague place or a side says less than its spot: "…一个菜市场后面的排水沟"
+        # the place the writer points to in it ("那家汽修店"), or the spot written after it ("…菜市场后面的排水沟",
+        # "…12栋的楼道"): a worker walks to the spot
+        m = _POINTER.match(s, b) or _SPOT_OF.match(s, b)
         if m is not None and (end := place_at(m.end())) is not None and end - b <= 10:
             b = end
         m = _POINTER_BEFORE.search(s, max(0, a - 4), a)
