@@ -107,7 +107,7 @@ _ANON_AFTER_LEVEL = re.compile(r"某[\u4e00-\u9fff]{0,4}?(?:小区|院落|号院
                                r"店|网吧|酒店|宾馆|大厦|工地|出租楼|楼|栋|桥洞|农家乐)(?:[0-9一二三四五六七八九十]+[组栋号])?"
                                r"(?:[0-9一二三四五六七八九十负]{1,2}(?:楼|层))?(?:门口|旁边|后面|对面|里面|下面)?")
 _LEVEL_END = frozenset("区县市镇乡街道路村栋个家座条片")  # a level or a pointer ("那栋") before a 里 estate
-_POINTER_BEFORE = re.compile(r"(?:那|这)(?:家|个|排|栋|座|间|所)[小大老新]?$")
+_POINTER_BEFORE = re.compile(_POINTER.pattern + "$")
 
 
 def _opens(s: str, start: int, end: int) -> bool:
@@ -635,8 +635,9 @@ class LocationFinder:
         return out, top.named or top.chain or any(sp.named and sp.text(s) in out for sp in spans)
 
     def _pointed(self, s: str, spans: list[Span], out: str | None) -> str | None:
-        """"工业园那家电池厂", "村头那个鱼塘", "光荣北路那家汽修店门口": a place and the place the writer points
-        to in it are one location: the pick takes both, whichever of the two it was."""
+        """The pick widened to where a worker walks: an anonymised place written in it ("…街道某小区门口"), the
+        place the writer points to in it or the spot written after it ("工业园那家电池厂", "…12栋的楼道"), and
+        a named place that points to the pick ("光荣北路那家汽修店")."""
         a = s.find(out) if out else -1
         if a < 0:
             return out
@@ -644,9 +645,11 @@ class LocationFinder:
 
         def place_at(k: int) -> int | None:  # the end of a place starting at k
             end = next((sp.end for sp in spans if sp.start == k), None)
-            g = self.generic_place.match(s, k) if end is None and self.generic_place is not None else None
-            g = g or (_POINTED_SHOP.match(s, k) if end is None else None)  # "那家汽修店", "那个洗车场"
-            return g.end() if g else end
+            if end is not None:
+                return end
+            g = (self.generic_place.match(s, k) if self.generic_place is not None else None) \
+                or _POINTED_SHOP.match(s, k)  # "那家汽修店", "那个洗车场"
+            return g.end() if g else None
 
         def place_to(k: int) -> int | None:  # the start of a named place ending at k ("楼下那栋…" adds nothing)
             start = next((sp.start for sp in spans if sp.end == k and sp.named), None)
@@ -658,7 +661,6 @@ class LocationFinder:
             # "A2区猛追湾街道" + "某小区门口", "芳草街" + "某栋一楼": the anonymised place in it is where it is,
             # with every level before it
             a, b = self._whole_level(s, self._with_admin(s, a)), m.end()
-            out = s[a:b]
         # the place the writer points to in it ("那家汽修店"), or the spot written after it ("…菜市场后面的排水沟",
         # "…12栋的楼道"): a worker walks to the spot
         m = _POINTER.match(s, b) or _SPOT_OF.match(s, b)
