@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from pingan.errors import ConfigError
-from pingan.parser.rx import with_first_char_check, word_tree
+from pingan.parser.rx import Blanker, with_first_char_check, word_tree
 from pingan.taxonomy import Taxonomy, parse_weighted_words
 
 
@@ -94,7 +94,7 @@ class Lexicon:
     category_name_re: re.Pattern | None
     urgent_yes: frozenset[str]
     # other senses of hazard words ("燃气费", "手机在充电"): blanked before anything is matched
-    senses_re: re.Pattern | None = None
+    senses_re: Blanker | None = None
     # out-of-scope messages (question, billing, ...): reason → cue pattern, in the order tried
     scope: dict[str, re.Pattern] = field(default_factory=dict)
     # cues so plain (a price, how to pay a fee, what to do "if") that they hold whatever hazard or
@@ -146,6 +146,15 @@ _CLEAR_PATTERNS = [
     r"(?:没有|没|未)(?:发现|查到|看到|检查到)[^,。!?;]{1,14}?(?:的)?(?:情况|现象|问题|隐患|行为)",
     r"(?:没有|不存在|无)[^,。!?;]{1,8}?(?:情况|现象)",
 ]
+
+
+def _blanker(patterns, source: str, where: str) -> Blanker | None:
+    """Expressions only blanked (`sub`), built to run fast (rx.Blanker)."""
+    patterns = [str(p) for p in patterns if p]
+    try:
+        return Blanker(patterns) if patterns else None
+    except re.error as exc:
+        raise ConfigError(f"{source}: {where}: bad regular expression ({exc})") from None
 
 
 def _regexes(patterns, source: str, where: str) -> re.Pattern | None:
@@ -238,7 +247,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         thanks_re=_alternation(cues.get("thanks", [])),
         form=forms, category_names=cat_names, category_name_re=_alternation(cat_names),
         urgent_yes=frozenset(str(v).lower() for v in forms.get("urgent_values", {}).get("yes", [])),
-        senses_re=_regexes(data.get("senses", {}).get("other", []), source, "senses.other"),
+        senses_re=_blanker(data.get("senses", {}).get("other", []), source, "senses.other"),
         scope=scope, scope_firm=scope_firm, scope_title=scope_title, defect_re=_regexes(scope_raw.get("defect", []), source, "scope.defect"),
         story_open_re=_regexes(data.get("story", {}).get("opener", []), source, "story.opener"),
         story_told_re=_regexes(data.get("story", {}).get("told", []), source, "story.told"),

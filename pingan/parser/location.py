@@ -107,7 +107,14 @@ _ANON_AFTER_LEVEL = re.compile(r"某[\u4e00-\u9fff]{0,4}?(?:小区|院落|号院
                                r"店|网吧|酒店|宾馆|大厦|工地|出租楼|楼|栋|桥洞|农家乐)(?:[0-9一二三四五六七八九十]+[组栋号])?"
                                r"(?:[0-9一二三四五六七八九十负]{1,2}(?:楼|层))?(?:门口|旁边|后面|对面|里面|下面)?")
 _LEVEL_END = frozenset("区县市镇乡街道路村栋个家座条片")  # a level or a pointer ("那栋") before a 里 estate
+# a long message's place is in its head: the learned tagger overrules a named pick only there
+_OVERRULE_HEAD = 200
 _POINTER_BEFORE = re.compile(_POINTER.pattern + "$")
+
+
+def _home(s: str, start: int, end: int) -> bool:
+    """Where the writer lives or works ("住在金桂小区", "我家在…"), said of the place at start:end."""
+    return bool(_HOME.match(s, end) or _LIVES.search(s, max(0, start - 6), start) or _WORKS.match(s, end))
 
 
 def _opens(s: str, start: int, end: int) -> bool:
@@ -546,7 +553,27 @@ class LocationFinder:
         out, named = self._pick(s, focus, spans)
         if not named and s:
             out = place_model.learned_place(self, s, spans, focus) or out
+        elif out:
+            out = self._overruled(s, spans, focus, out)
         return self._pointed(s, spans, out)
+
+    def _overruled(self, s: str, spans: list[Span], focus: int | None, out: str) -> str:
+        """A named pick the tagger does not take for a place ("装修成餐馆", "货车频繁撞桥", "小学和一个菜市场"):
+        the tagger's confident span instead (as confident as where the rules name nothing), unless that is only
+        a generic spot or one pointed at ("锅炉房", "那个建筑工地"), which the named pick says better, or where
+        the writer lives. Only a long message's head is tagged: its place is there."""
+        head = s[:_OVERRULE_HEAD]
+        found = place_model.tagged(self, head, [sp for sp in spans if sp.end <= len(head)])
+        k = head.find(out)
+        if k < 0 or any(a < k + len(out) and k < b for a, b, _ in found):
+            return out  # the tagger takes it for a place too (or cannot see it)
+        alt = place_model.learned_place(self, head, [], focus if focus is not None and focus < len(head) else None, found)
+        a = head.find(alt) if alt else -1
+        if a < 0 or alt in out or out in alt or _POINTER.search(alt) or _home(head, a, a + len(alt)) \
+                or self.generic_place is not None and self.generic_place.fullmatch(alt):
+            return out  # where the writer lives is not where the hazard is: the rules knew that
+        # right after the pick, the place in it ("A2区八里庄街道" + "某小区门口"): the two are one
+        return out + alt if a == k + len(out) else alt
 
     def _pick(self, s: str, focus: int | None, spans: list[Span]) -> tuple[str | None, bool]:
         """The rules' place and whether it names one (an estate, road, landmark, building number), not
@@ -570,8 +597,7 @@ class LocationFinder:
             level = -_LEVEL_WEIGHT if any_estate and self._level_only(sp.text(s)) else 0.0
             if not at and self._whole_clause(s, sp):
                 at = _AT_WEIGHT
-            home = -_HOME_WEIGHT if (_HOME.match(s, sp.end) or _LIVES.search(s, max(0, sp.start - 6), sp.start)
-                                     or _WORKS.match(s, sp.end)) and any(
+            home = -_HOME_WEIGHT if _home(s, sp.start, sp.end) and any(
                 o.named and o.start > sp.end + 3 and not self._level_only(o.text(s)) for o in spans) else 0.0
             if home:
                 at = 0.0  # "住在金桂小区": where the writer lives, not where the hazard is

@@ -23,6 +23,7 @@ MIN_CONF = 0.7
 _BOS, _EOS = "^", "$"
 
 
+@functools.lru_cache(maxsize=8192)
 def _klass(ch: str) -> str:
     if ch.isdigit():
         return "d"
@@ -58,13 +59,12 @@ def features(finder, s: str, spans, marks=None) -> list[list[str]]:
     candidates (location.Span)."""
     n = len(s)
     pad = _BOS * 2 + s + _EOS * 2
-    out: list[list[str]] = []
-    for i in range(n):
-        c2, c1, c0, n1, n2 = pad[i], pad[i + 1], pad[i + 2], pad[i + 3], pad[i + 4]
-        # (character trigrams were tried: no better on cross-validation, a model half as large again)
-        f = ["c" + c0, "p" + c1, "q" + c2, "n" + n1, "m" + n2, "b" + c1 + c0, "a" + c0 + n1,
-             "k" + _klass(c0) + _klass(c1) + _klass(n1)]
-        out.append(f)
+    k = "".join([_klass(ch) for ch in pad])
+    # the characters two either side, the bigrams either side and the classes one either side (character
+    # trigrams were tried: no better on cross-validation, a model half as large again); one comprehension
+    # over shifted strings, as the tagger is on every place's path
+    out = [["c" + c0, "p" + c1, "q" + c2, "n" + n1, "m" + n2, "b" + c1 + c0, "a" + c0 + n1, "k" + k0 + k1 + kn]
+           for c2, c1, c0, n1, n2, k1, k0, kn in zip(pad, pad[1:], pad[2:], pad[3:], pad[4:], k[1:], k[2:], k[3:])]
     for tag, marked in marks if marks is not None else _mark_spans(finder, s, spans):
         _marks(n, marked, tag, out)
     return out
@@ -118,19 +118,24 @@ def tagger() -> PlaceTagger:
     return PlaceTagger(resources.files("pingan.data").joinpath(MODEL_FILE).read_bytes())
 
 
-def learned_place(finder, s: str, spans, focus: int | None) -> str | None:
-    """The tagger's most confident span (the nearer the hazard on a tie), if confident enough and a place:
-    it must overlap a place suffix, a generic place or a rules span, so a learned span is never a clause
-    the rules see nothing of a place in ("老汉儿心口痛")."""
+def tagged(finder, s: str, spans) -> list[tuple[int, int, float]]:
+    """The tagger's place spans in `s` (start, end, confidence) that overlap a place suffix, a generic place
+    or a rules span, so a learned span is never a clause the rules see nothing of a place in ("老汉儿心口痛")."""
     marks = _mark_spans(finder, s, spans)
     if not any(marked for _, marked in marks):
-        return None  # nothing a learned span could overlap: no need to tag
+        return []  # nothing a learned span could overlap: no need to tag
     xseq = features(finder, s, spans, marks)
     marked = [False] * len(s)  # inside a mark
     for _, found_spans in marks:
         for a, b in found_spans:
             marked[a:b] = [True] * (b - a)
-    found = [(a, b, p) for a, b, p in tagger().spans(xseq) if p >= MIN_CONF and any(marked[a:b])]
+    return [(a, b, p) for a, b, p in tagger().spans(xseq) if any(marked[a:b])]
+
+
+def learned_place(finder, s: str, spans, focus: int | None, found=None, min_conf: float = MIN_CONF) -> str | None:
+    """The tagger's most confident span (the nearer the hazard on a tie), if confident enough (`min_conf`) and
+    a place (`tagged`, or `found` when already tagged)."""
+    found = [(a, b, p) for a, b, p in (tagged(finder, s, spans) if found is None else found) if p >= min_conf]
     if not found:
         return None
     a, b, _ = max(found, key=lambda t: (t[2], -abs(t[0] - focus) if focus is not None else -t[0]))

@@ -116,3 +116,65 @@ def with_first_char_check(pattern: str) -> str:
     if nullable or not chars:
         return pattern
     return "(?=[" + "".join(dict.fromkeys(chars)) + "])(?:" + pattern + ")"
+
+
+def top_alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of `pattern`, as written ("a|(?:b|c)" → "a", "(?:b|c)")."""
+    out, cur, depth, i = [], [], 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            cur.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if ch == "[":  # a class: "|", "(" and ")" inside it are characters ("[^()|]", "[]x]")
+            j = i + 1 + (pattern[i + 1:i + 2] == "^")
+            j += pattern[j:j + 1] == "]"
+            while j < len(pattern) and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            cur.append(pattern[i:j + 1])
+            i = j + 1
+            continue
+        depth += (ch == "(") - (ch == ")")
+        if ch == "|" and depth == 0:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    return out + ["".join(cur)]
+
+
+# an alternative that reaches back over the words before its own ("[^,。]{0,8}(?:那场戏|的戏)", "(?:像|跟)?[^,。]{0,6}?着火")
+_REACH_BACK = re.compile(r"(?:\(\?:[^()\[\]\\]*\)\?)?\[\^(?:\\.|[^\]\\])*\]\{0,\d+\}\??")
+
+
+class Blanker:
+    """One alternation for `sub`, with the alternatives that reach back over the words before their own
+    run apart: any character can start those, so in one alternation the engine tries every alternative at
+    every position (a sixth of a long message's parse). They run after the rest, and only on a text that
+    holds their own words (the gate), on what the rest left."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        alts = [a for p in patterns for a in top_alternatives(p)]
+        reach = [(a, m.end()) for a in alts if (m := _REACH_BACK.match(a)) is not None]
+        rest = [a for a in alts if _REACH_BACK.match(a) is None]
+        self.main = re.compile(with_first_char_check("|".join(f"(?:{a})" for a in rest))) if rest else None
+        self.reach = re.compile("|".join(f"(?:{a})" for a, _ in reach)) if reach else None
+        gate = with_first_char_check("|".join(f"(?:{a[k:]})" for a, k in reach))
+        # a gate the engine can skip ahead in, or none (the reaching ones then always run)
+        self.gate = re.compile(gate) if reach and (gate.startswith("(?=[") or _starts_literal(gate)) else None
+        self.pattern = "|".join(f"(?:{a})" for a in alts)  # what it matches, for messages and tests
+
+    def sub(self, repl, text: str) -> str:
+        out = self.main.sub(repl, text) if self.main is not None else text
+        if self.reach is not None and (self.gate is None or self.gate.search(out)):
+            out = self.reach.sub(repl, out)
+        return out
+
+
+def _starts_literal(pattern: str) -> bool:
+    try:
+        return _P is not None and _engine_scans_itself(list(_P.parse(pattern)))
+    except re.error:
+        return False
