@@ -164,7 +164,6 @@ class Blanker:
         gate = with_first_char_check("|".join(f"(?:{a[k:]})" for a, k in reach))
         # a gate the engine can skip ahead in, or none (the reaching ones then always run)
         self.gate = re.compile(gate) if reach and (gate.startswith("(?=[") or _starts_literal(gate)) else None
-        self.pattern = "|".join(f"(?:{a})" for a in alts)  # what it matches, for messages and tests
 
     def sub(self, repl, text: str) -> str:
         out = self.main.sub(repl, text) if self.main is not None else text
