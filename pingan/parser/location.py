@@ -107,8 +107,7 @@ _ANON_AFTER_LEVEL = re.compile(r"某[\u4e00-\u9fff]{0,4}?(?:小区|院落|号院
                                r"店|网吧|酒店|宾馆|大厦|工地|出租楼|楼|栋|桥洞|农家乐)(?:[0-9一二三四五六七八九十]+[组栋号])?"
                                r"(?:[0-9一二三四五六七八九十负]{1,2}(?:楼|层))?(?:门口|旁边|后面|对面|里面|下面)?")
 _LEVEL_END = frozenset("区县市镇乡街道路村栋个家座条片")  # a level or a pointer ("那栋") before a 里 estate
-# a long message's place is in its head: the learned tagger overrules a named pick only there
-_OVERRULE_HEAD = 200
+_TAGGED_HEAD = 200  # characters of a message the learned tagger reads
 _POINTER_BEFORE = re.compile(_POINTER.pattern + "$")
 
 
@@ -551,23 +550,24 @@ class LocationFinder:
         confident span instead: it knows wording the suffix rules do not ("楼下车棚", "村后面的砖厂")."""
         spans = self.find_all(s)
         out, named = self._pick(s, focus, spans)
-        if not named and s:
-            out = place_model.learned_place(self, s, spans, focus) or out
-        elif out:
-            out = self._overruled(s, spans, focus, out)
+        if s and (not named or out):
+            # only a long message's head is tagged: its place is there (200 or all characters: the same on every set)
+            head = s[:_TAGGED_HEAD]
+            tagging = (head, [sp for sp in spans if sp.end <= len(head)],
+                       focus if focus is not None and focus < len(head) else None)
+            out = (place_model.learned_place(self, *tagging) or out) if not named else self._overruled(*tagging, out)
         return self._pointed(s, spans, out)
 
-    def _overruled(self, s: str, spans: list[Span], focus: int | None, out: str) -> str:
+    def _overruled(self, head: str, spans: list[Span], focus: int | None, out: str) -> str:
         """A named pick the tagger does not take for a place ("装修成餐馆", "货车频繁撞桥", "小学和一个菜市场"):
         the tagger's confident span instead (as confident as where the rules name nothing), unless that is only
         a generic spot or one pointed at ("锅炉房", "那个建筑工地"), which the named pick says better, or where
-        the writer lives. Only a long message's head is tagged: its place is there."""
-        head = s[:_OVERRULE_HEAD]
-        found = place_model.tagged(self, head, [sp for sp in spans if sp.end <= len(head)])
+        the writer lives. `head`, `spans`, `focus`: what is tagged of the message."""
+        found = place_model.tagged(self, head, spans)
         k = head.find(out)
         if k < 0 or any(a < k + len(out) and k < b for a, b, _ in found):
             return out  # the tagger takes it for a place too (or cannot see it)
-        alt = place_model.learned_place(self, head, [], focus if focus is not None and focus < len(head) else None, found)
+        alt = place_model.learned_place(self, head, [], focus, found)
         a = head.find(alt) if alt else -1
         if a < 0 or alt in out or out in alt or _POINTER.search(alt) or _home(head, a, a + len(alt)) \
                 or self.generic_place is not None and self.generic_place.fullmatch(alt):
