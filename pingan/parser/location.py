@@ -547,7 +547,8 @@ class LocationFinder:
 
     def best(self, s: str, focus: int | None = None) -> str | None:
         """The rules' pick; where it names no place (a generic spot, or nothing), the learned tagger's
-        confident span instead: it knows wording the suffix rules do not ("楼下车棚", "村后面的砖厂")."""
+        confident span instead: it knows wording the suffix rules do not ("楼下车棚", "村后面的砖厂"); where
+        the tagger does not take a named pick for a place, its span may overrule it (`_overruled`)."""
         spans = self.find_all(s)
         out, named = self._pick(s, focus, spans)
         if s and (not named or out):
@@ -571,7 +572,7 @@ class LocationFinder:
         a = head.find(alt) if alt else -1
         if a < 0 or alt in out or out in alt or _POINTER.search(alt) or _home(head, a, a + len(alt)) \
                 or self.generic_place is not None and self.generic_place.fullmatch(alt):
-            return out  # where the writer lives is not where the hazard is: the rules knew that
+            return out  # a spot, a place pointed at or the writer's home: the named pick says more
         # right after the pick, the place in it ("A2区八里庄街道" + "某小区门口"): the two are one
         return out + alt if a == k + len(out) else alt
 

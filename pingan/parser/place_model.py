@@ -132,10 +132,10 @@ def tagged(finder, s: str, spans) -> list[tuple[int, int, float]]:
     return [(a, b, p) for a, b, p in tagger().spans(xseq) if any(marked[a:b])]
 
 
-def learned_place(finder, s: str, spans, focus: int | None, found=None, min_conf: float = MIN_CONF) -> str | None:
-    """The tagger's most confident span (the nearer the hazard on a tie), if confident enough (`min_conf`) and
-    a place (`tagged`, or `found` when already tagged)."""
-    found = [(a, b, p) for a, b, p in (tagged(finder, s, spans) if found is None else found) if p >= min_conf]
+def learned_place(finder, s: str, spans, focus: int | None, found=None) -> str | None:
+    """The tagger's most confident span (the nearer the hazard on a tie), if confident enough and a place
+    (`tagged`, or `found` when already tagged)."""
+    found = [(a, b, p) for a, b, p in (tagged(finder, s, spans) if found is None else found) if p >= MIN_CONF]
     if not found:
         return None
     a, b, _ = max(found, key=lambda t: (t[2], -abs(t[0] - focus) if focus is not None else -t[0]))

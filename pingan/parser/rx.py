@@ -156,9 +156,13 @@ class Blanker:
     holds their own words (the gate), on what the rest left."""
 
     def __init__(self, patterns: list[str]) -> None:
-        alts = [a for p in patterns for a in top_alternatives(p)]
-        reach = [(a, m.end()) for a in alts if (m := _REACH_BACK.match(a)) is not None]
-        rest = [a for a in alts if _REACH_BACK.match(a) is None]
+        reach, rest = [], []  # (alternative, where its own words start); the others
+        for a in (a for p in patterns for a in top_alternatives(p)):
+            m = _REACH_BACK.match(a)
+            if m is not None:
+                reach.append((a, m.end()))
+            else:
+                rest.append(a)
         self.main = re.compile(with_first_char_check("|".join(f"(?:{a})" for a in rest))) if rest else None
         self.reach = re.compile("|".join(f"(?:{a})" for a, _ in reach)) if reach else None
         gate = with_first_char_check("|".join(f"(?:{a[k:]})" for a, k in reach))
