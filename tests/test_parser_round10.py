@@ -71,3 +71,16 @@ def test_other_senses_blank_a_figure_of_speech_that_reaches_back():
     # "火烧连营" is a play, not a fire: the reaching expression blanks it
     r = parse("昨晚电视上火烧连营那场戏拍得好")
     assert not r.urgent and not r.report, r
+
+
+def test_a_plain_estate_alone_is_not_tagged(monkeypatch):
+    # the hot path's commonest report: one estate named plainly, nothing for the tagger to weigh it against
+    from pingan.parser import place_model
+
+    calls = []
+    real = place_model.tagged
+    monkeypatch.setattr(place_model, "tagged", lambda *a: calls.append(a) or real(*a))
+    assert parse("锦城花园3栋楼道里有人给电瓶车充电").location == "锦城花园3栋"
+    assert calls == []
+    parse("尊敬的领导：A市A4区光明路与建设路交叉口的信号灯坏了，附近有一所中学和一个超市")
+    assert calls  # several candidates: the tagger is asked

@@ -564,6 +564,8 @@ class LocationFinder:
         the tagger's confident span instead (as confident as where the rules name nothing), unless that is only
         a generic spot or one pointed at ("锅炉房", "那个建筑工地"), which the named pick says better, or where
         the writer lives. `head`, `spans`, `focus`: what is tagged of the message."""
+        if len(spans) == 1 and self._residential(out):
+            return out  # an estate named plainly, the only candidate: what the rules are surest of (no tagging)
         found = place_model.tagged(self, head, spans)
         k = head.find(out)
         if k < 0 or any(a < k + len(out) and k < b for a, b, _ in found):
