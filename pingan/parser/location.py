@@ -551,7 +551,7 @@ class LocationFinder:
         the tagger does not take a named pick for a place, its span may overrule it (`_overruled`)."""
         spans = self.find_all(s)
         out, named = self._pick(s, focus, spans)
-        if s and (not named or out):
+        if s:  # (a named pick is never empty)
             # only a long message's head is tagged: its place is there (200 or all characters: the same on every set)
             head = s[:_TAGGED_HEAD]
             tagging = (head, [sp for sp in spans if sp.end <= len(head)],
