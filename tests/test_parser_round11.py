@@ -1,0 +1,65 @@
+"""Round 11 (issue 14): classes of misses in the new written_o train part. Hazards outside the
+taxonomy's items (category other), danger now in a door, a canopy or a charcoal-heated room, and
+figures of speech that are no hazard. The sentences are written for these tests, not taken from any
+data file."""
+
+import pytest
+
+from pingan.parser import parse
+
+
+# an animal biting or charging, ice underfoot, a dead tree leaning, a broken public fixture, falling
+# rocks, broken glass, a dog off the lead: reports, category other
+@pytest.mark.parametrize("text", [
+    "二号院那条大黄狗昨天又把送快递的咬了，主人还是不拴",
+    "村口有几头野猪在拱菜地，还追着放学的娃儿跑",
+    "梧桐苑北门那段台阶结了一层冰，早上好几个老人滑倒",
+    "操场边那棵枯死的老杨树往跑道那边歪了，风一吹就晃",
+    "人民公园儿童区的秋千链子锈断了一根，娃娃还在上面荡",
+    "后山这几天一直有落石，村道上好几块大石头",
+    "广场滑梯底下全是碎玻璃，不晓得哪个摔的酒瓶",
+    "小区里有人遛比特犬从来不牵绳，也不戴嘴套",
+])
+def test_hazards_outside_the_taxonomy(text):
+    r = parse(text)
+    assert r.report and r.category == "other", r
+
+
+@pytest.mark.parametrize("text,hazard", [
+    ("快来 商场的旋转门把一个小娃儿卡住了 门还在转", "other"),
+    ("菜场那个帆布顶棚兜了一大包水 往下坠 快撕开了 底下全是人", "collapse"),
+    ("楼上邻居屋头烧炭盆取暖，门窗关得死死的，敲了半天门没人应", "casualty"),
+    ("3栋有户人家在打老婆 叫得好惨", "violence"),
+])
+def test_danger_now(text, hazard):
+    r = parse(text)
+    assert r.report and r.urgent and r.hazard == hazard, r
+
+
+# charcoal named in a reminder, a door that only sticks: not danger now
+@pytest.mark.parametrize("text", [
+    "提醒大家冬天不要在屋头烧炭取暖，门窗关死了容易中毒",
+    "上次旋转门卡住了一个小孩，后来物业修好了",
+])
+def test_not_danger_now(text):
+    assert not parse(text).urgent
+
+
+def test_steam_from_a_boiler_is_no_gas_leak():
+    r = parse("厂里那台蒸汽锅炉一直在漏气，压力表也不准了")
+    assert r.report and r.item == "特种设备" and not r.urgent, r
+
+
+# a drum kit, an escape room, a dish, a match or homework are no fight, trap, fire or drowning
+@pytest.mark.parametrize("text", [
+    "我女儿在学打架子鼓，邻居都说打得好",
+    "周末去玩密室逃脱，有一关是困在电梯里，好刺激",
+    "这个干锅肥肠油一下锅噼里啪啦的，香得很",
+    "昨晚那场球赛打到最后三秒绝杀，炸了",
+    "作业多得要把娃儿淹死了，天天写到十一点",
+    "最近加班太多，感觉要被压垮了",
+    "这锅红汤看着就像着火了，太辣了",
+])
+def test_figures_of_speech(text):
+    r = parse(text)
+    assert not r.report and not r.urgent, r
