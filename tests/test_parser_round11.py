@@ -63,3 +63,35 @@ def test_steam_from_a_boiler_is_no_gas_leak():
 def test_figures_of_speech(text):
     r = parse(text)
     assert not r.report and not r.urgent, r
+
+
+# a child gone in a street or a mall is missing (casualty, category other), by water it is drowning
+@pytest.mark.parametrize("text,hazard", [
+    ("我家6岁的儿子在万达广场门口走丢了，穿蓝色外套", "casualty"),
+    ("小孩不见了！刚才还在超市门口，4岁，扎两个辫子", "casualty"),
+    ("塘边那个娃儿刚才还在耍水，一转眼不见了", "drowning"),
+])
+def test_a_missing_child(text, hazard):
+    r = parse(text)
+    assert r.report and r.urgent and r.hazard == hazard, r
+    if hazard == "casualty":
+        assert r.category == "other", r
+
+
+def test_a_missing_child_found_again_is_no_alarm():
+    assert not parse("刚才走丢的孩子已经找到了，谢谢大家").urgent
+
+
+# a fight that did not happen or was broken up, a leak ruled out: all clear; a fight going on is not
+@pytest.mark.parametrize("text", [
+    "刚才楼下没打起来，就是吵了两句，保安已经劝开了",
+    "燃气公司来看了，说没有漏气，是厨房下水的味道",
+])
+def test_all_clear(text):
+    r = parse(text)
+    assert not r.report and not r.urgent, r
+
+
+def test_a_fight_not_yet_broken_up_is_still_danger():
+    r = parse("两个醉汉在烧烤摊打架 保安还没劝开")
+    assert r.report and r.urgent, r
