@@ -95,3 +95,16 @@ def test_all_clear(text):
 def test_a_fight_not_yet_broken_up_is_still_danger():
     r = parse("两个醉汉在烧烤摊打架 保安还没劝开")
     assert r.report and r.urgent, r
+
+
+# places: where the writer lives said as 我在…住 is not the hazard's; more suffixes (商厦, 宫, 酒楼);
+# a pavilion is no "…里" estate; a bin room is a generic place
+@pytest.mark.parametrize("text,place", [
+    ("我在锦绣苑住，跟我们小区没关系，是旁边那家宏达化工厂晚上偷偷排废气", "宏达化工厂"),
+    ("我家在清风苑，不是我们小区，是对面那个金鼎商厦的地下室堆了好多汽油", "金鼎商厦的地下室"),
+    ("有个老人在文殊宫门口晕倒了，叫不答应", "文殊宫门口"),
+    ("有人天天晚上在小区凉亭里打牌赌钱", "小区凉亭"),
+    ("垃圾房旁边那根电线的皮掉完了，铜丝都露出来了", "垃圾房旁边"),
+])
+def test_places(text, place):
+    assert parse(text).location == place

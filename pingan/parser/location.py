@@ -60,6 +60,8 @@ _WORKS = re.compile(r"(?:上班|工作|打工|做生意|开店|读书|上学)")
 # the writer says where it is, as with 在/位于
 _CLAUSE_EDGE = ",，。.!！?？;；:：、 \n"
 _HOLDS_ESTATE = ("路", "街", "巷", "大道", "大街", "社区", "村")
+_I_AM_IN = re.compile(r"(?:我|我们|我家|本人)(?:就|也)?在$")  # "我在清溪苑住": 在 before, 住 after
+_LIVES_AFTER = re.compile(r"(?:这边|那边)?住(?![了满人])")
 _LIVES = re.compile(r"(?:家住|住在|家在)(?:隔壁|旁边|对面|附近)?的?$")  # "我家住在隔壁的清水河小区"
 _RESIDENTIAL = ("小区", "花园", "家园", "苑", "新村", "华庭", "华府", "公馆", "雅居", "名城", "山庄", "大院", "院")
 # "郫都区一家养老院": a counted place in a named one says more than the name alone
@@ -112,8 +114,9 @@ _POINTER_BEFORE = re.compile(_POINTER.pattern + "$")
 
 
 def _home(s: str, start: int, end: int) -> bool:
-    """Where the writer lives or works ("住在金桂小区", "我家在…"), said of the place at start:end."""
-    return bool(_HOME.match(s, end) or _LIVES.search(s, max(0, start - 6), start) or _WORKS.match(s, end))
+    """Where the writer lives or works ("住在金桂小区", "我家在…", "我在清溪苑住"), said of the place at start:end."""
+    return bool(_HOME.match(s, end) or _LIVES.search(s, max(0, start - 6), start) or _WORKS.match(s, end)
+                or _LIVES_AFTER.match(s, end) and _I_AM_IN.search(s, max(0, start - 4), start))
 
 
 def _opens(s: str, start: int, end: int) -> bool:
