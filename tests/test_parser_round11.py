@@ -108,3 +108,27 @@ def test_a_fight_not_yet_broken_up_is_still_danger():
 ])
 def test_places(text, place):
     assert parse(text).location == place
+
+
+def test_hazard_hints_name_the_kind_no_rule_named():
+    """[hazard_hints]: the text's words give an urgent report's kind where no rule, item or category does."""
+    from pingan.parser.engine import _hinted_hazard
+    from pingan.parser.lexicon import get_lexicon
+    from pingan.taxonomy import default_taxonomy
+
+    lex = get_lexicon(default_taxonomy())
+    assert _hinted_hazard("路口那块广告牌被风吹得往下倒，下面全是人", lex) == "collapse"
+    assert _hinted_hazard("桥洞下面有个人躺了两天，叫他没反应", lex) == "casualty"
+    assert _hinted_hazard("树倒下来压住了车，里面好像还有人", lex) == "casualty"  # a person first
+    assert _hinted_hazard("楼道里堆满了纸箱", lex) is None
+
+
+def test_a_hazard_hint_outside_the_kinds_is_refused(tmp_path):
+    from pingan.errors import ConfigError
+    from pingan.parser.lexicon import build_lexicon
+    from pingan.taxonomy import default_taxonomy
+
+    bad = tmp_path / "lex.toml"
+    bad.write_text('[hazard_hints]\nearthquake = ["地震"]\n', "utf-8")
+    with pytest.raises(ConfigError, match="hazard_hints.earthquake"):
+        build_lexicon(default_taxonomy(), bad)

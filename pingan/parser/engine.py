@@ -851,16 +851,21 @@ def _report(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, stats: _Stats, fiel
         location=_locate(msg, sc, item, fields, rt), urgent=urgent, size=size, confidence=conf,
         matched=list(dict.fromkeys(matched)),
         description=f_desc if isinstance(f_desc, str) and f_desc.strip() else (msg.form_fields.get("description") or msg.c),
-        hazard=(sc.hazard or _ITEM_HAZARD.get(item.name if item else "") or _CAT_HAZARD.get(category, "other"))
-        if urgent else None,
+        hazard=(sc.hazard or _ITEM_HAZARD.get(item.name if item else "") or _CAT_HAZARD.get(category)
+                or _hinted_hazard(msg.c, rt.lex) or "other") if urgent else None,
         ask=not urgent and conf < _ASK_BELOW,
     )
 
 
-# the hazard kind of an urgent report no rule named (the model's rescue): from its item or category
+# the hazard kind of an urgent report no rule named (the model's rescue): from its item or category, else
+# from what the text says ([hazard_hints])
 _ITEM_HAZARD = {"燃气管道": "gas", "电气设施": "electric", "特种设备": "trapped_lift", "夏季水面安全": "drowning",
                 "老旧危房": "collapse", "失修围墙": "collapse"}
 _CAT_HAZARD = {"fire": "fire", "security": "violence"}
+
+
+def _hinted_hazard(text: str, lex: Lexicon) -> str | None:
+    return next((kind for kind, rx in lex.hazard_hints if rx.search(text)), None)
 
 
 def _choose(msg: _Msg, sc: _Scan, rank: _Rank, stats: _Stats, tax: Taxonomy, urgent: bool = False):

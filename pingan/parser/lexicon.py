@@ -119,6 +119,9 @@ class Lexicon:
     notice_not_re: re.Pattern | None = None
     location: dict = field(default_factory=dict)
     item_category: dict[str, str] = field(default_factory=dict)  # item name → its category code
+    # the kind of danger of an urgent report that neither a rule nor its item or category names, by
+    # what the text says, in order: a person hurt or unresponsive, then a thing coming down ([hazard_hints])
+    hazard_hints: tuple[tuple[str, re.Pattern], ...] = ()
     # danger now or not, beyond negation/past/hypothetical (see [negation] in the lexicon): a recurring
     # condition ("偶尔有股煤气味", "一到下雨就闪火花"), gone by now ("这会儿又闻不到了"), a titled board
     # post that never says it is happening now, what the model's rescue must not overrule ("里面没人")
@@ -258,7 +261,18 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         request_items=frozenset(scope_raw.get("request_items", [])),
         location=data.get("location", {}),
         item_category={i.name: c.code for c in taxonomy.categories for i in c.items},
+        hazard_hints=_hazard_hints(data.get("hazard_hints", {}), source),
     )
+
+
+def _hazard_hints(raw: dict, source: str) -> tuple[tuple[str, re.Pattern], ...]:
+    out = []
+    for kind, pats in raw.items():
+        if kind not in HAZARDS:
+            raise ConfigError(f"{source}: hazard_hints.{kind}: not a hazard kind (one of {', '.join(HAZARDS)})")
+        if (rx := _regexes(pats, source, f"hazard_hints.{kind}")) is not None:
+            out.append((kind, rx))
+    return tuple(out)
 
 
 def _load(path: str | Path | None) -> tuple[dict, str]:
