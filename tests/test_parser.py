@@ -675,6 +675,16 @@ def test_a_keyword_used_as_a_landmark_does_not_decide_the_topic():
     assert r.report and r.item == "噪音扰民", r
 
 
+def test_a_category_only_landmarks_name_is_not_the_topic():
+    # the only hazard words say where ("变压器台子下面", "旁边就是配电房"): a hazard outside the taxonomy
+    r = parse("院坝边那口枯井就在变压器台子下面，井口一块木板都没盖，娃娃天天在那耍")
+    assert r.report and r.category == "other", r
+    r = parse("楼下那个废品站天天清早五点砸铁皮，旁边就是配电房，吵得人睡不着")
+    assert r.report and r.category == "dispute", r
+    # named as the topic, the same word decides: "变压器在冒火花"
+    assert parse("小区变压器在冒火花，旁边就是配电房").category == "facility"
+
+
 def test_a_notice_word_deep_in_a_long_complaint_does_not_make_it_a_notice():
     text = ("投诉幸福小区物业不作为：小区3栋楼道的消防栓箱里灭火器全部过期，应急灯也不亮，"
             "我们多次找物业，物业总说会安排人来看，会组织检查，可是三个月过去了一直没人来处理，"
@@ -1227,6 +1237,18 @@ def test_a_story_of_something_long_over_is_no_report():
     assert not r.report and not r.urgent and r.why_not == "past", r
     r = parse("跟大家讲个事，前年我们院子有户人家煤气泄漏，还好邻居闻到了，敲门把人喊醒了")
     assert not r.report and not r.urgent, r
+
+
+def test_a_long_story_whose_close_contrasts_with_now_is_no_report():
+    story = ("跟大家摆个老龙门阵，八十年代我们厂区宿舍全是烧蜂窝煤的，有一年冬天隔壁王叔家煤气中毒，一家人都昏过去了，"
+             "还好送奶的师傅闻到味道喊人把门撞开了。后来厂里给每家都装了烟囱和通风扇，那以后再没出过事。"
+             "现在我们这里早就用上天然气了，家家户户都装了报警器，日子比以前好太多了。")
+    r = parse(story)
+    assert not r.report and not r.urgent, r
+    # the same tale closing on a problem still there is a report
+    r = parse(story[:-len("现在我们这里早就用上天然气了，家家户户都装了报警器，日子比以前好太多了。")]
+              + "可是现在三栋还有好几户在屋头烧煤炉子，门窗关得死死的，麻烦社区管一下。")
+    assert r.report, r
 
 
 def test_a_past_opening_that_is_still_so_is_a_report():

@@ -158,6 +158,7 @@ class _Scan:
     urgent_cancelled: bool = False  # a danger word was found but told as negated, past, hypothetical, …
     live_hits: int = 0
     live_pos: list[int] = field(default_factory=list)
+    named: set[str] = field(default_factory=set)  # categories a keyword names as the topic, not as a landmark
 
     def add(self, kind: str, target: str, weight: float, word: str, pos: int) -> None:
         score, words, first = (self.item_score, self.item_words, self.item_first) if kind == "item" \
@@ -290,6 +291,7 @@ def _scan(w: str, lex: Lexicon, zones, head_end: int = 0) -> _Scan:
         sc.live_hits += 1
         sc.live_pos.append(m.start())
         sc.add(kind, target, weight, m.group(0), m.start())
+        sc.named.add(lex.item_category.get(target, target) if kind == "item" else target)
     if lex.urgent_re is not None:
         _scan_urgent(w, lex, zones, sc)
     return sc
@@ -314,10 +316,14 @@ def _scan_keywords(w: str, lex: Lexicon, zones, head_end: int, sc: _Scan) -> Non
             continue  # each distinct word counts once
         seen.add(word)
         factor = _HEAD_WEIGHT if pos < head_end else 1.0
-        if lex.landmark_re is not None and lex.landmark_re.match(w, m.end()):
+        landmark = lex.landmark_re is not None and lex.landmark_re.match(w, m.end()) is not None \
+            or _has_in(lex.landmark_before_re, w, max(0, pos - 14), pos)
+        if landmark:
             factor *= _LANDMARK_WEIGHT  # "变压器正对面", "消防通道口": the hazard word only says where
         for kind, target, weight in targets:
             sc.add(kind, target, weight * factor, word, pos)
+            if not landmark:
+                sc.named.add(lex.item_category.get(target, target) if kind == "item" else target)
 
 
 def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool) -> bool:
@@ -595,6 +601,14 @@ def _rank(sc: _Scan, msg: _Msg, lex: Lexicon, stats: _Stats) -> _Rank:
         p = stats.categories()
         ranked = sorted(close, key=lambda k: -(totals[k] + _MODEL_TIE_WEIGHT * p.get(k, 0.0))) \
             + [k for k in ranked if k not in close]
+    # a category only landmarks point at ("消防栓旁边那个排水沟盖板没了") is not the topic: the next one named
+    # as one, else category other
+    if not msg.forced_cat and ranked and ranked[0] not in sc.named and ranked[0] not in sc.urgent_cats \
+            and not any(lex.item_category.get(i) == ranked[0] for i in sc.urgent_items):
+        topic = [k for k in ranked if k in sc.named or k in sc.urgent_cats]
+        if not topic:
+            totals["other"] = max(totals.get("other", 0.0), totals[ranked[0]])  # the gate still weighs the words
+        ranked = (topic or ["other"]) + [k for k in ranked if k not in topic]
     best_cat = msg.forced_cat or (ranked[0] if ranked else None)
     return _Rank(item_score=item_score, best_cat=best_cat, best_score=totals.get(best_cat, 0.0) if best_cat else 0.0,
                  runner_up=next((totals[k] for k in ranked if k != best_cat), 0.0))
@@ -699,10 +713,14 @@ def _story(msg: _Msg, lex: Lexicon) -> bool:
     w = msg.unblanked.lstrip()
     if _has(lex.story_resolved_re, w) and not _has(lex.reopen_re, w):
         return True  # "以前这条巷子天天有人打架,自从装了监控安静多了": over, and fixed since
-    if lex.story_open_re is None:
+    if lex.story_open_re is None or lex.story_open_re.search(w) is None or not _has(lex.story_told_re, w):
         return False
-    return lex.story_open_re.search(w) is not None and _has(lex.story_told_re, w) \
-        and not _has(lex.story_ongoing_re, w) and not _has(lex.present_re, w)
+    if len(w) >= _LONG:
+        # a long story's "还是城乡结合部" is part of the tale: only its close can say it is still so
+        close = _blank(lex.story_reflection_re, w[int(len(w) * (1 - lex.story_ongoing_tail)):])[0]
+        return not _has(lex.story_still_re, close)
+    now = _blank(lex.story_reflection_re, w)[0]
+    return not _has(lex.story_ongoing_re, now) and not _has(lex.present_re, now)
 
 
 def _describes_defect(live: str, lex: Lexicon) -> bool:

@@ -109,12 +109,17 @@ class Lexicon:
     story_open_re: re.Pattern | None = None
     story_told_re: re.Pattern | None = None
     story_ongoing_re: re.Pattern | None = None
+    story_reflection_re: re.Pattern | None = None  # "现在想起来都后怕": looking back, not still so
+    story_ongoing_tail: float = 1.0                 # the closing share of a long story read for `story_still_re`
+    story_still_re: re.Pattern | None = None        # a long story's close saying it is still so ("现在还是")
     # a story ending in how things are now, fixed ("以前…自从装了监控安静多了")
     story_resolved_re: re.Pattern | None = None
     # a request to act on a named hazard ("你们管一下", "能不能组织一次消防讲座")
     act_request_re: re.Pattern | None = None
     # right after a keyword, it is only a landmark: "变压器正对面", "消防通道口那家店"
     landmark_re: re.Pattern | None = None
+    # right before a keyword, the same: "就在消防栓旁边" is handled above, "挨到配电房那段", "下面就是消防车道"
+    landmark_before_re: re.Pattern | None = None
     # places named after what goes on there ("社区活动中心", "会议室"): no group notice
     notice_not_re: re.Pattern | None = None
     location: dict = field(default_factory=dict)
@@ -255,9 +260,14 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         story_open_re=_regexes(data.get("story", {}).get("opener", []), source, "story.opener"),
         story_told_re=_regexes(data.get("story", {}).get("told", []), source, "story.told"),
         story_ongoing_re=_regexes(data.get("story", {}).get("ongoing", []), source, "story.ongoing"),
+        story_reflection_re=_regexes(data.get("story", {}).get("reflection", []), source, "story.reflection"),
+        story_ongoing_tail=float(data.get("story", {}).get("ongoing_tail", 1.0)),
+        story_still_re=_regexes(data.get("story", {}).get("still", []), source, "story.still"),
         story_resolved_re=_regexes(data.get("story", {}).get("resolved", []), source, "story.resolved"),
         act_request_re=_regexes(cues.get("act_request", []), source, "cues.act_request"),
         landmark_re=_regexes(data.get("location", {}).get("landmark_after", []), source, "location.landmark_after"),
+        landmark_before_re=_regexes([f"(?:{x})$" for x in data.get("location", {}).get("landmark_before", [])],
+                                    source, "location.landmark_before"),
         request_items=frozenset(scope_raw.get("request_items", [])),
         location=data.get("location", {}),
         item_category={i.name: c.code for c in taxonomy.categories for i in c.items},
