@@ -755,6 +755,14 @@ def test_a_staircase_is_no_lift_and_smoke_not_seen_is_no_fire():
     assert not parse("化工厂白天的时候看不到冒烟，晚上就偷排废气").urgent
 
 
+def test_a_near_miss_or_an_experience_is_not_danger_now():
+    # "差点掉下去" did not happen; "冒过火花" happened before: reports, not emergencies
+    for text in ("公园那个排水井盖子碎了，今早一个老人差点掉下去，麻烦派人来换", "巷子口那个配电箱门开着，前段时间还闪过火花"):
+        r = parse(text)
+        assert r.report and not r.urgent, (text, r)
+    assert parse("巷子口那个配电箱在闪火花 噼里啪啦的").urgent
+
+
 def test_a_time_long_gone_earlier_in_the_sentence_is_not_danger_now():
     assert not parse("我们小区的电梯上个月困过人，老人在里面关了一个多小时，物业到现在也没有彻底检修").urgent
     assert parse("说个事哈,我妈今年78了,一个人住,我在外地上班,今天打了一下午电话都没人接,邻居说好几天没看到她出门了").urgent
@@ -768,6 +776,8 @@ def test_a_time_long_gone_earlier_in_the_sentence_is_not_danger_now():
     "我的微信被盗了，大家别信借钱的消息",
     "最近股市大跌，亏惨了",
     "出门记得关燃气阀门 我每次都怕忘",
+    "喉咙都冒烟了 开了一上午的会",
+    "他们家后院起火了哈哈 老婆发现他偷偷买游戏机",
 ])
 def test_other_senses_of_hazard_words(text):
     r = parse(text)
