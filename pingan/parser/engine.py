@@ -57,7 +57,7 @@ _MODEL_CALM = 0.2      # the urgent rules fired on a message of _CALM_LEN+ chara
 _CALM_LEN = 40         # but P(danger now | report) is below this: a report, not an emergency
 # never calmed: a person already hurt, trapped, missing or in the water (the worst misses to make)
 _NEVER_CALM = frozenset({"casualty", "trapped_lift", "drowning"})
-_MODEL_RESCUE = 0.7    # a report the words file, no urgent rule fired, but P(danger now) is at least this (and
+_MODEL_RESCUE = 0.6    # a report the words file, no urgent rule fired, but P(danger now) is at least this (and
 _RESCUE_REPORT = 0.5   # P(report) at least this): danger now all the same, a missed emergency being the worst error
 _MODEL_MAYBE_DANGER = 0.5  # an asked message the urgent head reads as danger now: the question opens with a
                            # safety line (dev parts: 11 of 12 asked emergencies, 13 of 221 other asked messages)
