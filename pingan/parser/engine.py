@@ -82,6 +82,7 @@ class _Stats:
         self._cats: dict[str, float] | None = None
         self._feats: tuple[list[str], float] | None = None
         self._p: float | None = None
+        self._pu: float | None = None
 
     def feats(self) -> tuple[list[str], float]:
         """The message's n-grams, computed once for all the look-ups below."""
@@ -112,7 +113,9 @@ class _Stats:
         return (best if best in names else None), post[best]
 
     def p_urgent(self) -> float:
-        return self.model.p_urgent(self.text, self.feats()) if self.model else 1.0
+        if self._pu is None:
+            self._pu = self.model.p_urgent(self.text, self.feats()) if self.model else 1.0
+        return self._pu
 
     def p_report(self) -> float:
         if self._p is None:

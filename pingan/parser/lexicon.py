@@ -22,7 +22,7 @@ def _alternation(words, prefix: str = "", suffix: str = "") -> re.Pattern | None
     words = sorted({w for w in words if w}, key=lambda w: (-len(w), w))
     if not words:
         return None
-    return re.compile(prefix + "(?:" + word_tree(words) + ")" + suffix)
+    return re.compile(with_first_char_check(prefix + "(?:" + word_tree(words) + ")" + suffix))
 
 
 # "尽快来看看" is a request and "紧急呼叫按钮" a device, not a cry for help

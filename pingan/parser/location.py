@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pingan.parser.lexicon import Lexicon
 from pingan.parser import place_model
-from pingan.parser.rx import word_tree
+from pingan.parser.rx import with_first_char_check, word_tree
 
 _NUM = r"(?:[0-9]+|[一二三四五六七八九十百零两]+)"
 _ALNUM = r"(?:[0-9]+|[A-Za-z]|[一二三四五六七八九十]+)"
@@ -213,11 +213,12 @@ class LocationFinder:
         # no named place: a building chain with a generic place, or the generic place alone
         # ("3栋2单元楼道", "地下室", "小区东门", "菜市场门口"), kept as detail for the worker
         patterns = "".join(f"|{p}" for p in loc.get("generic_patterns", []))
-        self.generic_place = re.compile(rf"(?:{chain})?(?:{alt(generic_places)}{patterns})(?:{alt(after)})?") \
+        # (behind a first-character look-ahead: the optional chain in front hides the words' first characters)
+        self.generic_place = re.compile(with_first_char_check(rf"(?:{chain})?(?:{alt(generic_places)}{patterns})(?:{alt(after)})?")) \
             if generic_places else None
         weak = sorted(set(loc.get("generic_weak", [])), key=len, reverse=True)
-        self.generic_weak = re.compile(rf"(?:{alt(weak)})(?:{alt(after)})?") if weak else None
-        self.chain_only = re.compile(chain)
+        self.generic_weak = re.compile(with_first_char_check(rf"(?:{alt(weak)})(?:{alt(after)})?")) if weak else None
+        self.chain_only = re.compile(with_first_char_check(chain))
         self.after_re = re.compile(rf"(?:{alt(after)})") if after else None
         self.place = re.compile(
             rf"(?P<name>{_NAME_CHARS}{{1,12}}?)(?P<suf>{alt(est + roads)})"
@@ -232,7 +233,7 @@ class LocationFinder:
             rf"(?P<a>{_NAME_CHARS}{{1,10}}?(?:{alt(roads)}))(?:和|与|跟|同|交|、|/|,)?(?P<b>[\u4e00-\u9fff]{{1,6}}?(?:{alt(roads)}))"
             rf"(?P<tail>十字路口|交叉路口|交叉口|交界处|交汇处|路口|口)"
         )
-        self.chain = re.compile(chain)
+        self.chain = re.compile(with_first_char_check(chain))
         heads = loc.get("counted_heads", "")
         # "一家" + "托管机构", "一个" + "老小区", "一栋" + "自建房": a counted place, ended by a head character
         self.counted_re = re.compile(

@@ -27,6 +27,7 @@ import json
 import math
 import re
 from importlib import resources
+from itertools import repeat
 
 _RUN = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
 _DIGITS = re.compile(r"[0-9]+")
@@ -50,6 +51,11 @@ def vector(text: str) -> tuple[list[str], float]:
     """The distinct n-grams and the value each carries (1/sqrt(count)): the model's input."""
     feats = list(dict.fromkeys(features(text)))
     return feats, (1.0 / math.sqrt(len(feats)) if feats else 0.0)
+
+
+def _dot(weights: dict[str, float], feats: list[str]) -> float:
+    """The sum of the features' weights (map over dict.get: the scoring's hot loop, no generator frames)."""
+    return sum(map(weights.get, feats, repeat(0.0, len(feats))))
 
 
 def _sigmoid(x: float) -> float:
@@ -85,12 +91,15 @@ class ParserModel:
         self.topic_w: dict[str, list[tuple[int, float]]] = {
             f: list(zip(v[0::2], v[1::2])) for f, v in top["w"].items()}
         self.label_cat: dict[str, str] = data["label_cat"]
+        self._last: tuple = (None, [])
 
     @staticmethod
     def ngrams(text: str) -> tuple[list[str], float]:
         return vector(text)
 
     def _topic_scores(self, vec: tuple[list[str], float]) -> list[float]:
+        if vec is self._last[0]:
+            return self._last[1]  # one message asks for its category, then its item: scored once
         feats, value = vec
         scores = list(self.topic_bias)
         tw = self.topic_w
@@ -99,6 +108,7 @@ class ParserModel:
             if ws:
                 for i, w in ws:
                     scores[i] += value * w
+        self._last = (vec, scores)
         return scores
 
     def categories(self, text: str, feats=None) -> dict[str, float]:
@@ -120,15 +130,12 @@ class ParserModel:
     def p_report(self, text: str, feats=None) -> float:
         """P(hazard report | text)."""
         fs, value = feats or self.ngrams(text)
-        rw = self.report_w
-        return _sigmoid(self.report_bias + value * sum(rw.get(f, 0.0) for f in fs))
-
+        return _sigmoid(self.report_bias + value * _dot(self.report_w, fs))
 
     def p_urgent(self, text: str, feats=None) -> float:
         """P(danger to life now | a hazard report and its text)."""
         fs, value = feats or self.ngrams(text)
-        uw = self.urgent_w
-        return _sigmoid(self.urgent_bias + value * sum(uw.get(f, 0.0) for f in fs))
+        return _sigmoid(self.urgent_bias + value * _dot(self.urgent_w, fs))
 
 
 _MODEL: ParserModel | None = None
