@@ -109,7 +109,7 @@ _ANON_AFTER_LEVEL = re.compile(r"某[\u4e00-\u9fff]{0,4}?(?:小区|院落|号院
                                r"店|网吧|酒店|宾馆|大厦|工地|出租楼|楼|栋|桥洞|农家乐)(?:[0-9一二三四五六七八九十]+[组栋号])?"
                                r"(?:[0-9一二三四五六七八九十负]{1,2}(?:楼|层))?(?:门口|旁边|后面|对面|里面|下面)?")
 _LEVEL_END = frozenset("区县市镇乡街道路村栋个家座条片")  # a level or a pointer ("那栋") before a 里 estate
-_TAGGED_HEAD = 200  # characters of a message the learned tagger reads
+_TAGGED_HEAD = 150  # characters of a message the learned tagger reads
 _POINTER_BEFORE = re.compile(_POINTER.pattern + "$")
 
 
@@ -556,7 +556,8 @@ class LocationFinder:
         spans = self.find_all(s)
         out, named = self._pick(s, focus, spans)
         if s:  # (a named pick is never empty)
-            # only a long message's head is tagged: its place is there (200 or all characters: the same on every set)
+            # only a long message's head is tagged: its place is there (150 characters: 2 of 8,230 written messages'
+            # places lost against 200, for a tenth of a long message's parse)
             head = s[:_TAGGED_HEAD]
             tagging = (head, [sp for sp in spans if sp.end <= len(head)],
                        focus if focus is not None and focus < len(head) else None)
