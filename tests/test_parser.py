@@ -681,6 +681,11 @@ def test_a_category_only_landmarks_name_is_not_the_topic():
     assert r.report and r.category == "other", r
     r = parse("楼下那个废品站天天清早五点砸铁皮，旁边就是配电房，吵得人睡不着")
     assert r.report and r.category == "dispute", r
+    # a clause saying only where ("就在…旁边"), or a word between the keyword and "旁边那" ("燃气表房旁边那棵")
+    r = parse("就在消防栓旁边有个大坑，好深，晚上看不到")
+    assert r.report and r.category == "traffic", r
+    r = parse("燃气表房旁边那棵银杏树遭雷劈了，树干都枯了，风一吹就晃")
+    assert r.report and r.category == "other", r
     # named as the topic, the same word decides: "变压器在冒火花"
     assert parse("小区变压器在冒火花，旁边就是配电房").category == "facility"
 

@@ -304,6 +304,7 @@ def _scan_keywords(w: str, lex: Lexicon, zones, head_end: int, sc: _Scan) -> Non
     seen: set[str] = set()
     if lex.keyword_re is None:
         return
+    where = [m.span() for m in lex.landmark_clause_re.finditer(w)] if lex.landmark_clause_re is not None else []
     for m in lex.keyword_re.finditer(w):
         word, pos = m.group(0), m.start()
         if _in_zones(pos, zones):
@@ -320,7 +321,7 @@ def _scan_keywords(w: str, lex: Lexicon, zones, head_end: int, sc: _Scan) -> Non
         seen.add(word)
         factor = _HEAD_WEIGHT if pos < head_end else 1.0
         landmark = lex.landmark_re is not None and lex.landmark_re.match(w, m.end()) is not None \
-            or _has_in(lex.landmark_before_re, w, max(0, pos - 14), pos)
+            or _has_in(lex.landmark_before_re, w, max(0, pos - 14), pos) or _in_zones(pos, where)
         if landmark:
             factor *= _LANDMARK_WEIGHT  # "变压器正对面", "消防通道口": the hazard word only says where
         for kind, target, weight in targets:

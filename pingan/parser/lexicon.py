@@ -120,6 +120,8 @@ class Lexicon:
     landmark_re: re.Pattern | None = None
     # right before a keyword, the same: "就在消防栓旁边" is handled above, "挨到配电房那段", "下面就是消防车道"
     landmark_before_re: re.Pattern | None = None
+    # a clause that only says where: keywords inside it are landmarks ("就在消防栓旁边")
+    landmark_clause_re: re.Pattern | None = None
     # places named after what goes on there ("社区活动中心", "会议室"): no group notice
     notice_not_re: re.Pattern | None = None
     location: dict = field(default_factory=dict)
@@ -268,6 +270,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         landmark_re=_regexes(data.get("location", {}).get("landmark_after", []), source, "location.landmark_after"),
         landmark_before_re=_regexes([f"(?:{x})$" for x in data.get("location", {}).get("landmark_before", [])],
                                     source, "location.landmark_before"),
+        landmark_clause_re=_regexes(data.get("location", {}).get("landmark_clause", []), source, "location.landmark_clause"),
         request_items=frozenset(scope_raw.get("request_items", [])),
         location=data.get("location", {}),
         item_category={i.name: c.code for c in taxonomy.categories for i in c.items},
