@@ -760,6 +760,11 @@ def test_a_staircase_is_no_lift_and_smoke_not_seen_is_no_fire():
     assert not parse("化工厂白天的时候看不到冒烟，晚上就偷排废气").urgent
 
 
+def test_a_state_months_old_is_not_danger_now():
+    r = parse("桥头那段护栏遭车撞断了好几个月了，一直没人修，下面就是河")
+    assert r.report and not r.urgent, r
+
+
 def test_a_near_miss_or_an_experience_is_not_danger_now():
     # "差点掉下去" did not happen; "冒过火花" happened before: reports, not emergencies
     for text in ("公园那个排水井盖子碎了，今早一个老人差点掉下去，麻烦派人来换", "巷子口那个配电箱门开着，前段时间还闪过火花"):
