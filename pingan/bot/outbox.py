@@ -28,6 +28,7 @@ from pingan.clock import Clock
 from pingan.config import OutboxSettings
 from pingan.messages import ChatRef, Outbound, Text
 from pingan.models import OutboxMessage
+from pingan.models.delivery import PENDING
 from pingan.models.org_index import OrgIndex
 
 log = logging.getLogger("pingan.outbox")
@@ -308,9 +309,9 @@ class OutboxWorker:
         behind it) fill every batch and starve all the others."""
         older = aliased(OutboxMessage)
         q = (select(OutboxMessage)
-             .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
+             .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now,
                     self._servable(), _unclaimed(now),
-                    ~exists().where(older.chat_id == OutboxMessage.chat_id, older.status == "pending",
+                    ~exists().where(older.chat_id == OutboxMessage.chat_id, older.status == PENDING,
                                     older.id < OutboxMessage.id, older.platform == OutboxMessage.platform,
                                     older.account == OutboxMessage.account,
                                     older.chat_type == OutboxMessage.chat_type))
@@ -327,7 +328,7 @@ class OutboxWorker:
         place = (func.row_number().over(partition_by=CHAT_COLUMNS, order_by=OutboxMessage.id)
                  .label("place"))
         queued = (select(OutboxMessage.id, place)
-                  .where(OutboxMessage.status == "pending",
+                  .where(OutboxMessage.status == PENDING,
                          OutboxMessage.chat_id.in_(sorted({c[3] for c in chats})))
                   .subquery())
         q = (select(OutboxMessage).join(queued, queued.c.id == OutboxMessage.id)
@@ -358,7 +359,7 @@ class OutboxWorker:
         until = now + self.lease
         res = await session.exec(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending", _unclaimed(now))
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == PENDING, _unclaimed(now))
             .values(claimed_until=until, claimed_by=self.worker_id)
             .returning(OutboxMessage.id))
         return {r[0] for r in res.all()}
@@ -372,7 +373,7 @@ class OutboxWorker:
         async with self._writing(), self.sessions() as session:
             await session.exec(update(OutboxMessage)
                                .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == self.worker_id,
-                                      OutboxMessage.status == "pending")
+                                      OutboxMessage.status == PENDING)
                                .values(**values))
             await session.commit()
 
@@ -472,7 +473,7 @@ class OutboxWorker:
                     values["next_attempt_at"] = o[2]
                 await session.exec(update(OutboxMessage).where(
                     OutboxMessage.id.in_(o[1]), OutboxMessage.claimed_by == self.worker_id,
-                    OutboxMessage.status == "pending").values(**values))
+                    OutboxMessage.status == PENDING).values(**values))
         return wake
 
     async def _failed(self, session, row: OutboxMessage, exc: Exception, now) -> bool:
@@ -603,7 +604,7 @@ async def claim_replies(session, now, targets: list[ChatRef]) -> list[tuple[int,
     place = func.row_number().over(partition_by=CHAT_COLUMNS, order_by=OUTBOX.c.id).label("place")
     queued = (select(OUTBOX.c.id, OUTBOX.c.platform, OUTBOX.c.account, OUTBOX.c.chat_type, OUTBOX.c.chat_id,
                      OUTBOX.c.payload, OUTBOX.c.ticket_id, OUTBOX.c.claimed_until, place)
-              .where(OUTBOX.c.status == "pending", OUTBOX.c.chat_id.in_(sorted({t.chat_id for t in targets})))
+              .where(OUTBOX.c.status == PENDING, OUTBOX.c.chat_id.in_(sorted({t.chat_id for t in targets})))
               .subquery())
     rows = {(r.platform, r.account, r.chat_type, r.chat_id, r.place): r
             for r in (await session.exec(queued.select().where(queued.c.place <= len(targets)))).all()}
@@ -622,7 +623,7 @@ async def claim_replies(session, now, targets: list[ChatRef]) -> list[tuple[int,
     if not ids:
         return [None] * len(targets)
     res = await session.exec(
-        update(OUTBOX).where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == "pending",
+        update(OUTBOX).where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == PENDING,
                              or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until <= now))
         .values(status="sent", sent_at=now, attempts=OUTBOX.c.attempts + 1, remote_id=None,
                 last_error="passive reply", claimed_until=None, claimed_by=None)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, UniqueConstraint, text
+from sqlalchemy import Column, Index, UniqueConstraint, literal_column, text
 from sqlmodel import Field, SQLModel
 
 from pingan.models.types import JSONType, UTCDateTime
 
 
 KEYED = text("msg_id IS NOT NULL")
+# Outbox rows are looked up by chat and by when they are due only while pending: indexes holding only
+# those stay a few pages however much was ever sent, and a row leaving them (sent, dead) dirties those
+# same few pages instead of one page per chat in a history-sized index. A query must state the
+# condition as a literal (`OutboxMessage.status == PENDING`): no planner matches a bound parameter to it.
+# (They keep `status` as a column: an equality on it is what makes SQLite's planner prefer them.)
+PENDING_ROWS = text("status = 'pending'")
+PENDING = literal_column("'pending'")
 
 
 class InboxMessage(SQLModel, table=True):
@@ -39,9 +46,9 @@ class InboxMessage(SQLModel, table=True):
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_due", "status", "next_attempt_at", sqlite_where=PENDING_ROWS, postgresql_where=PENDING_ROWS),
         Index("ix_outbox_remote", "platform", "remote_id"),
-        Index("ix_outbox_chat", "chat_id", "status", "id"),
+        Index("ix_outbox_chat", "chat_id", "status", "id", sqlite_where=PENDING_ROWS, postgresql_where=PENDING_ROWS),
     )
 
     id: int | None = Field(default=None, primary_key=True)

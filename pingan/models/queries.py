@@ -10,7 +10,7 @@ from sqlalchemy import and_, bindparam, or_, text
 from sqlmodel import select
 
 from pingan.lifecycle import HELD
-from pingan.models.delivery import InboxMessage, OutboxMessage
+from pingan.models.delivery import PENDING, InboxMessage, OutboxMessage
 from pingan.models.org import Identity, Person
 from pingan.models.ticket import Ticket, TicketEvent
 from pingan.models.types import UTCDateTime
@@ -141,7 +141,7 @@ async def expired_leases(session, chats: list[tuple[str, str, str, str]], worker
         return []
     o = OutboxMessage
     q = (select(o.platform, o.account, o.chat_type, o.chat_id, o.id)
-         .where(o.chat_id.in_(sorted({c[3] for c in chats})), o.status == "pending",
+         .where(o.chat_id.in_(sorted({c[3] for c in chats})), o.status == PENDING,
                 o.claimed_by == worker_id, o.claimed_until <= now))
     wanted = set(chats)
     return [(tuple(r[:4]), r[4]) for r in (await session.exec(q)).all() if tuple(r[:4]) in wanted]

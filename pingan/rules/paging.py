@@ -20,6 +20,7 @@ from sqlmodel import select
 from pingan.lifecycle import AWAITING_ARRIVAL, HELD
 from pingan.messages import ChatRef, Outbound, Text
 from pingan.models import Level, OutboxMessage, Person, Ticket, TicketEvent
+from pingan.models.delivery import PENDING
 from pingan.models.stage import stage_event
 from pingan.notify import Notifier, excerpt, span
 from pingan.rules import ladder
@@ -154,7 +155,7 @@ async def _stop(session, n: Notifier, t: Ticket, first: TicketEvent, who: Person
     record who answered."""
     res = await session.exec(update(OutboxMessage).where(
         OutboxMessage.ticket_id == t.id, OutboxMessage.platform.in_(PAGE_PLATFORMS),
-        OutboxMessage.status == "pending").values(status="cancelled", last_error=f"answered ({via})"))
+        OutboxMessage.status == PENDING).values(status="cancelled", last_error=f"answered ({via})"))
     if who is not None:
         how = "已短信回复收到" if via == "sms" else "已响应"
         n.to_unit(t.holder_unit_id, lambda pf: [Text(f"📵 #{t.id} {who.name} {how}，停止短信和电话呼叫。")], t)

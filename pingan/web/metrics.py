@@ -19,6 +19,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from pingan.models import InboxMessage, OutboxMessage, Ticket
+from pingan.models.delivery import PENDING
 from pingan.web.queries import OPEN
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -69,7 +70,7 @@ async def families(session, now, latency: ReplyLatency) -> list:
     q = select(OUT.platform, OUT.status, func.count()).group_by(OUT.platform, OUT.status)
     for platform, status, n in (await session.exec(q)).all():
         {"sent": outs, "pending": depth, "dead": dead}.get(status, depth).add_metric([platform], n)
-    oldest = (await session.exec(select(func.min(OUT.created_at)).where(OUT.status == "pending"))).one()
+    oldest = (await session.exec(select(func.min(OUT.created_at)).where(OUT.status == PENDING))).one()
     age = GaugeMetricFamily("pingan_outbox_oldest_age_seconds", "age of the oldest unsent message")
     age.add_metric([], max(0.0, (now - _aware(oldest)).total_seconds()) if oldest else 0.0)
     tickets = GaugeMetricFamily("pingan_tickets", "tickets by status", labels=["status"])
