@@ -760,6 +760,12 @@ def test_a_staircase_is_no_lift_and_smoke_not_seen_is_no_fire():
     assert not parse("化工厂白天的时候看不到冒烟，晚上就偷排废气").urgent
 
 
+def test_a_beating_by_a_gang_is_danger_now_and_society_is_no_hypothetical():
+    # "社会青年": the 会 of 社会 is no "would" before the trigger
+    r = parse("网吧门口几个社会青年在围殴一个小伙子")
+    assert r.report and r.urgent and r.hazard == "violence" and r.category == "security", r
+
+
 def test_a_state_months_old_is_not_danger_now():
     r = parse("桥头那段护栏遭车撞断了好几个月了，一直没人修，下面就是河")
     assert r.report and not r.urgent, r
