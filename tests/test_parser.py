@@ -766,6 +766,11 @@ def test_a_beating_by_a_gang_is_danger_now_and_society_is_no_hypothetical():
     assert r.report and r.urgent and r.hazard == "violence" and r.category == "security", r
 
 
+def test_many_sick_after_a_banquet_and_unable_to_stand_is_danger_now():
+    r = parse("吃完酒席好多人在吐，有两个老人站不起来了，在石桥村三组")
+    assert r.report and r.urgent and r.hazard == "casualty", r
+
+
 def test_a_state_months_old_is_not_danger_now():
     r = parse("桥头那段护栏遭车撞断了好几个月了，一直没人修，下面就是河")
     assert r.report and not r.urgent, r
