@@ -163,12 +163,15 @@ class _Scan:
     live_pos: list[int] = field(default_factory=list)
     named: set[str] = field(default_factory=set)  # categories a keyword names as the topic, not as a landmark
 
-    def add(self, kind: str, target: str, weight: float, word: str, pos: int) -> None:
+    def add(self, kind: str, target: str, weight: float, word: str, pos: int, topic: str | None = None) -> None:
+        """A hit for an item or a category; `topic`: the category it names as the topic (None: a landmark)."""
         score, words, first = (self.item_score, self.item_words, self.item_first) if kind == "item" \
             else (self.cat_score, self.cat_words, self.cat_first)
         score[target] = score.get(target, 0.0) + weight
         words.setdefault(target, []).append(word)
         first.setdefault(target, pos)
+        if topic is not None:
+            self.named.add(topic)
 
     @property
     def hazard(self) -> str | None:
@@ -293,8 +296,7 @@ def _scan(w: str, lex: Lexicon, zones, head_end: int = 0) -> _Scan:
             continue
         sc.live_hits += 1
         sc.live_pos.append(m.start())
-        sc.add(kind, target, weight, m.group(0), m.start())
-        sc.named.add(lex.item_category.get(target, target) if kind == "item" else target)
+        sc.add(kind, target, weight, m.group(0), m.start(), _category_of(kind, target, lex))
     if lex.urgent_re is not None:
         _scan_urgent(w, lex, zones, sc)
     return sc
@@ -325,9 +327,11 @@ def _scan_keywords(w: str, lex: Lexicon, zones, head_end: int, sc: _Scan) -> Non
         if landmark:
             factor *= _LANDMARK_WEIGHT  # "变压器正对面", "消防通道口": the hazard word only says where
         for kind, target, weight in targets:
-            sc.add(kind, target, weight * factor, word, pos)
-            if not landmark:
-                sc.named.add(lex.item_category.get(target, target) if kind == "item" else target)
+            sc.add(kind, target, weight * factor, word, pos, None if landmark else _category_of(kind, target, lex))
+
+
+def _category_of(kind: str, target: str, lex: Lexicon) -> str:
+    return lex.item_category.get(target, target) if kind == "item" else target
 
 
 def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool) -> bool:

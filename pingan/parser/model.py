@@ -98,8 +98,9 @@ class ParserModel:
         return vector(text)
 
     def _topic_scores(self, vec: tuple[list[str], float]) -> list[float]:
-        if vec is self._last[0]:
-            return self._last[1]  # one message asks for its category, then its item: scored once
+        last = self._last  # one read: a parse on another thread may replace it meanwhile
+        if vec is last[0]:
+            return last[1]  # one message asks for its category, then its item: scored once
         feats, value = vec
         scores = list(self.topic_bias)
         tw = self.topic_w
