@@ -771,6 +771,19 @@ def test_many_sick_after_a_banquet_and_unable_to_stand_is_danger_now():
     assert r.report and r.urgent and r.hazard == "casualty", r
 
 
+@pytest.mark.parametrize("text", ["小区门口那个托管班拿过期的面包给娃娃当早饭",
+                                  "那家幼儿园厨房里的面粉过期了，生产日期是去年的"])
+def test_the_kind_of_place_decides_the_item_over_the_defect(text):
+    # [items] venue: a nursery's expired food is 托幼养老机构, not 食品小作坊 (过期, 生产日期)
+    r = parse(text)
+    assert r.report and r.item == "托幼养老机构", r
+
+
+def test_leftovers_name_food_but_no_nursery():
+    r = parse("城北中学食堂把剩菜第二天又热了卖给学生")
+    assert r.report and r.item == "学校食堂", r
+
+
 def test_a_state_months_old_is_not_danger_now():
     r = parse("桥头那段护栏遭车撞断了好几个月了，一直没人修，下面就是河")
     assert r.report and not r.urgent, r

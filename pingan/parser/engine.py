@@ -71,6 +71,7 @@ _LONG = 80             # characters from which a message is "long" (title weighs
 _SCOPE_TOPIC = 3.0     # keyword score at which a hazard is named plainly enough to keep a question in scope
 _CASUALTY_TOPIC = 2.0  # a person hurt now: below this keyword score no category is named, it is "other"
 _ASK_BELOW = 0.5       # a report below this confidence is not filed silently: the bot asks first
+_VENUE_MIN = 1.0       # keyword score at which an item naming a kind of place ([items] venue) is named plainly
 
 
 class _Stats:
@@ -856,7 +857,8 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
 
 def _report(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, stats: _Stats, fields: dict,
             rt: _Runtime) -> ParseResult:
-    item, category = _choose(msg, sc, rank, stats, rt.lex.taxonomy, urgent and not fields.get("category"))
+    item, category = _choose(msg, sc, rank, stats, rt.lex.taxonomy, urgent and not fields.get("category"),
+                             rt.lex.venue_items)
     matched: list[str] = []
     if item is not None:
         matched += sc.item_words.get(item.name, [])
@@ -894,7 +896,8 @@ def _hinted_hazard(text: str, lex: Lexicon) -> str | None:
     return next((kind for kind, rx in lex.hazard_hints if rx.search(text)), None)
 
 
-def _choose(msg: _Msg, sc: _Scan, rank: _Rank, stats: _Stats, tax: Taxonomy, urgent: bool = False):
+def _choose(msg: _Msg, sc: _Scan, rank: _Rank, stats: _Stats, tax: Taxonomy, urgent: bool = False,
+            venue_items: frozenset[str] = frozenset()):
     """The item (keywords first; the model settles ties and thin evidence) and the category."""
     item, best_cat = msg.forced_item, rank.best_cat
     if urgent and sc.hazard == "casualty" and not msg.forced_cat and item is None and rank.best_score < _CASUALTY_TOPIC:
@@ -912,7 +915,10 @@ def _choose(msg: _Msg, sc: _Scan, rank: _Rank, stats: _Stats, tax: Taxonomy, urg
         cands = [(rank.item_score.get(i.name, 0.0), -sc.item_first.get(i.name, 10 ** 9), i)
                  for i in (cat.items if cat else ())]
         cands = sorted((x for x in cands if x[0] > 0), key=lambda x: (x[0], x[1]), reverse=True)
-        if cands:
+        venue = next((x for x in cands if x[2].name in venue_items and x[0] >= _VENUE_MIN), None)
+        if venue is not None:
+            item = venue[2]  # the kind of place the hazard is in decides ("幼儿园…牛奶过期": 托幼养老机构)
+        elif cands:
             top, second = cands[0], (cands[1][0] if len(cands) > 1 else 0.0)
             if top[0] >= 1.0 and top[0] >= 0.3 * sc.cat_score.get(best_cat, 0.0) and top[0] > second:
                 item = top[2]

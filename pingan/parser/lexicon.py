@@ -147,6 +147,7 @@ class Lexicon:
     reopen_not_re: re.Pattern | None = None
     # items whose reports are requests by nature ("消防宣传"): a suggestion cue does not drop them
     request_items: frozenset[str] = frozenset()
+    venue_items: frozenset[str] = frozenset()  # items naming a kind of place: they win where named plainly
 
 
 _CLEAR_PATTERNS = [
@@ -272,6 +273,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
                                     source, "location.landmark_before"),
         landmark_clause_re=_regexes(data.get("location", {}).get("landmark_clause", []), source, "location.landmark_clause"),
         request_items=frozenset(scope_raw.get("request_items", [])),
+        venue_items=frozenset(data.get("items", {}).get("venue", [])),
         location=data.get("location", {}),
         item_category={i.name: c.code for c in taxonomy.categories for i in c.items},
         hazard_hints=_hazard_hints(data.get("hazard_hints", {}), source),
