@@ -784,6 +784,12 @@ def test_leftovers_name_food_but_no_nursery():
     assert r.report and r.item == "学校食堂", r
 
 
+def test_a_dog_biting_now_is_danger_now_even_with_a_long_place_between():
+    for text in ("有条黄狗在翠湖天地2期门口咬人！！刚把一个送快递的小腿咬出血了", "刚刚那条狗把快递小哥咬出血了 还在追人"):
+        r = parse(text)
+        assert r.report and r.urgent and r.category == "other", (text, r)
+
+
 def test_a_state_months_old_is_not_danger_now():
     r = parse("桥头那段护栏遭车撞断了好几个月了，一直没人修，下面就是河")
     assert r.report and not r.urgent, r
