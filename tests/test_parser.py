@@ -1340,7 +1340,68 @@ def test_a_place_never_begins_inside_an_administrative_name():
     ("那边茶馆里有人在推筒子", "黄赌毒"),
     ("那个屠宰场每天把血水往沟里排", "生产性排污企业"),
     ("我们楼新搬来一个刚从监狱出来的人，天天喝酒骂人", "社区特殊人群"),
+    ("人工湖的护栏断了两根，小娃娃容易掉下去", "夏季水面安全"),   # water, not a road's railing
+    ("村头那条水渠水流湍急，边上没有护栏", "夏季水面安全"),
 ])
 def test_vocabulary_from_the_written_corpora(text, item):
     r = parse(text)
     assert r.report and r.item == item, r
+
+
+# --- round 13: the written_q corpus's train part --------------------------------------------------
+@pytest.mark.parametrize("text, why_not", [
+    ("复查：2栋楼道电线已整改，隐患已消除", "all_clear"),                      # a follow-up visit's close
+    ("回访：5栋电梯上月维修后没有再出现故障，运行平稳，此事可以办结", "all_clear"),
+    ("游泳圈漏气了还能补吗", "question"),                                    # other senses of hazard words
+    ("我电瓶车的轮胎又漏气了，哪里有补胎的", "other_sense"),
+    ("小区门口有个卖菜刀的摊子，一把才十块钱", "other_sense"),
+    ("我儿子天天在手机上打架，作业都不写", "other_sense"),
+    ("电梯里的广告太吵了，天天放", "other_sense"),
+    ("我脑壳都要转冒烟了", "other_sense"),
+    ("在抖音上刷到个视频，有人把锅烧着火了，笑死我了", "other_sense"),
+])
+def test_round_13_no_reports(text, why_not):
+    r = parse(text)
+    assert not r.report and not r.urgent and r.why_not == why_not, r
+
+
+def test_a_danger_in_a_past_decade_is_not_now():
+    r = parse("当年这个楼着火，烧死了好几个人")
+    assert not r.urgent, r
+
+
+@pytest.mark.parametrize("text, item", [
+    ("巡查：滨江东路口袋公园滑梯扶手断裂，边缘锋利", None),            # a worker's field note is a form
+    ("报备核查：5栋一楼开了个麻将馆", "黄赌毒"),
+    ("5栋门口的井盖碎了，已设置警示带，请尽快来换", "交通安全设施"),     # a warning tape is no all-clear
+    ("4栋那个大爷精神不太好，最近老是在楼道里骂人摔东西", "社区特殊人群"),
+    ("楼下那家说是养老投资，每天喊老人去听健康讲堂，免费发鸡蛋", "传销窝点"),
+    ("物业和业主闹僵了，物业堵门不给刷卡进小区", "小区物业矛盾纠纷"),
+    ("希望社区给老人们上一堂消防课", "消防宣传"),
+    ("8栋那个小孩爸妈都在外打工，自己在屋头，好几天没吃饭", "弱势群体"),
+])
+def test_round_13_reports(text, item):
+    r = parse(text)
+    assert r.report and r.item == item, r
+
+
+def test_round_13_playground_equipment_is_other():
+    r = parse("小区的篮球架锈断了，随时要倒")
+    assert r.report and r.category == "other", r
+
+
+def test_a_configured_field_note_marker_opens_a_form_on_its_own():
+    from pingan.parser.forms import FormReader
+    from pingan.parser.lexicon import get_lexicon
+    from pingan.taxonomy import default_taxonomy
+    reader = FormReader(get_lexicon(default_taxonomy()))
+    form = reader.read("巡检:2号楼消防栓箱门脱落")
+    assert form is not None and form.marker and form.rest == "2号楼消防栓箱门脱落", form
+    assert reader.read("明天:2号楼消防栓箱门脱落") is None  # an unconfigured head is no marker
+
+
+def test_a_danger_told_as_past_that_the_next_clause_says_is_still_there_is_now():
+    for text in ("昨天天然气味道好大，现在还有", "昨晚开始有煤气味，到现在还闻得到"):
+        r = parse(text)
+        assert r.urgent and r.hazard == "gas", (text, r)
+    assert not parse("上次电梯困人了，现在又坏了").urgent  # a new fault, not the old danger

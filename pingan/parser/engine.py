@@ -349,7 +349,8 @@ def _urgent_cancelled(w: str, lex: Lexicon, zones, m: re.Match, emergency: bool)
     c0, c1 = _bounds(w, pos, _CLAUSE_END, limit=40)
     if not emergency and after is not None and any(after.match(w, p) for p in range(end, min(end + 3, c1))):
         return True  # a word starting right after, or one or two characters later, in the trigger's clause
-    if _has_in(lex.past_re, w, c0, pos) and not _has_in(lex.present_re, w, c0, c1):
+    if _has_in(lex.past_re, w, c0, pos) and not _has_in(lex.present_re, w, c0, c1) \
+            and not _has_in(lex.still_now_re, w, c1, min(len(w), c1 + _PRESENT_AFTER)):
         return True
     if not emergency and _habitual(w, lex, c0, c1, pos):
         return True  # "楼道头偶尔有股煤气味", "一到下雨就闪火花", "输了钱就打架": it recurs, it is not on now

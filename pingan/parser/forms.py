@@ -36,6 +36,7 @@ class FormReader:
         self.colon_label = re.compile(rf"{lead}(?P<label>{alt})\s*[:=]\s*")
         self.space_label = re.compile(rf"{lead}(?P<label>{alt})(?:\s*[:=]\s*|\s+)")
         markers = sorted(f.get("markers", []), key=len, reverse=True)
+        self.named = {m.rstrip(": ") for m in markers}  # each configured marker opens a form on its own
         self.marker = re.compile(
             r"^\s*(?:【[^】]{0,8}(?:上报|报告|隐患|报事)[^】]{0,8}】|\[[^\]]{0,8}(?:上报|报告|隐患|报事)[^\]]{0,8}\]|"
             + "|".join(re.escape(m) for m in markers)
@@ -52,7 +53,7 @@ class FormReader:
             if mk and mk.group(0).strip():
                 # "上报 3栋楼道堆满杂物" — a marker with free text: a form without fields
                 head = mk.group(0).strip()
-                if any(w in head for w in ("上报", "隐患", "报事", "报告")):
+                if any(w in head for w in ("上报", "隐患", "报事", "报告")) or head.rstrip(": ") in self.named:
                     return Form(fields={}, marker=True, rest=body.strip())
             return None
         out: dict[str, str] = {}

@@ -64,6 +64,7 @@ class Lexicon:
     past_narrative_re: re.Pattern | None
     hypothetical_re: re.Pattern | None
     present_re: re.Pattern | None
+    still_now_re: re.Pattern | None
     elsewhere_re: re.Pattern | None
     # regular-expression keywords ("住了十几个人", "摆了五十桌"): (pattern, kind, target, weight)
     patterns: list[tuple[re.Pattern, str, str, float]]
@@ -232,6 +233,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         past_narrative_re=_alternation(neg.get("past_narrative", [])),
         hypothetical_re=_alternation(neg.get("hypothetical", [])),
         present_re=_alternation(neg.get("present", [])),
+        still_now_re=_alternation(neg.get("still_now", [])),
         elsewhere_re=_alternation(cues.get("elsewhere", [])),
         habitual_re=_regexes(neg.get("habitual", []), source, "negation.habitual"),
         gone_now_re=_regexes(neg.get("gone_now", []), source, "negation.gone_now"),
