@@ -1405,3 +1405,44 @@ def test_a_danger_told_as_past_that_the_next_clause_says_is_still_there_is_now()
         r = parse(text)
         assert r.urgent and r.hazard == "gas", (text, r)
     assert not parse("上次电梯困人了，现在又坏了").urgent  # a new fault, not the old danger
+
+
+# --- round 13: classes of misses in the a–l dev parts ----------------------------------------------
+@pytest.mark.parametrize("text", [
+    "滨河苑3栋电梯频繁困人，物业一直拖着不修",                       # it recurs: a report, not danger now
+    "刚才那股焦味应该是隔壁在熏腊肉，不过说起这个，2栋那个配电箱门都锈死了",  # a new topic does not reopen the smell
+])
+def test_a_report_that_is_not_danger_now(text):
+    r = parse(text)
+    assert r.report and not r.urgent, r
+
+
+@pytest.mark.parametrize("text", [
+    "我外公年轻的时候在煤气站上班，说那个味道闻惯了",                # a life long ago
+    "讲个古，我爷爷年轻的时候在河边救过一个落水的娃娃",
+    "刷到一个抖音上的视频，有人在电梯里跳广场舞，笑死",              # a funny video
+    "跟你们说个笑话，我们科长把锡纸放进微波炉，噼里啪啦冒火花",        # a joke
+    "如果屋头着火了 是不是要先关电闸",                                # one "what if" question
+    "万一电梯停电了人在里面怎么办 会不会掉下去",
+])
+def test_no_report_and_no_danger(text):
+    r = parse(text)
+    assert not r.report and not r.urgent, r
+
+
+def test_nobody_checking_for_long_is_neglect_not_an_all_clear():
+    r = parse("B区那个配电箱好久没人检查了")
+    assert r.report and r.item == "电气设施", r
+    assert parse("万一着火咋办 楼道全是电瓶车").report  # the question is not the whole message
+
+
+@pytest.mark.parametrize("text", [
+    "5栋那个漏电的插座电工来测了，没有危险",
+    "昨天煤气中毒那家人都脱离危险了",
+    "楼道灯坏了的事已修",
+    "3栋那个精神病人已经送医院了，情况稳定",
+    "小区后面那个赌博窝点已被捣毁",
+])
+def test_closing_words_from_the_a_to_l_dev_parts_are_all_clear(text):
+    r = parse(text)
+    assert not r.report and r.why_not == "all_clear", r
