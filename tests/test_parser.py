@@ -1446,3 +1446,24 @@ def test_nobody_checking_for_long_is_neglect_not_an_all_clear():
 def test_closing_words_from_the_a_to_l_dev_parts_are_all_clear(text):
     r = parse(text)
     assert not r.report and r.why_not == "all_clear", r
+
+
+@pytest.mark.parametrize("text, item", [
+    ("茶楼里天天有人给老年人讲消费养老，说交钱就能返钱", "传销窝点"),
+    ("那家两个娃娃爸爸坐牢了，跟着奶奶，吃饭都成问题", "弱势群体"),
+    ("3栋的王婆婆屋头冷锅冷灶的，好几天没开火了", "弱势群体"),
+    ("楼下棋牌室的麻将声通宵达旦", "噪音扰民"),
+    ("隔壁修房子把我家墙震裂了", "老旧危房"),
+    ("能不能请消防站来小区搞个宣传讲座", "消防宣传"),
+    ("这个老院子没有门卫，大门一直敞起的", "人防物防技防隐患"),
+    ("景区那个蹦极设备好久没人检测了", "特种设备"),
+    ("寄宿学校的娃娃天天吃不饱", "学校食堂"),
+])
+def test_vocabulary_from_the_a_to_l_dev_parts(text, item):
+    r = parse(text)
+    assert r.report and r.item == item, r
+
+
+def test_undercooked_food_is_food_safety():
+    r = parse("学校午饭的鸡腿没煮熟，里面还是红的")
+    assert r.report and r.category == "food", r
