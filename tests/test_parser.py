@@ -1467,3 +1467,13 @@ def test_vocabulary_from_the_a_to_l_dev_parts(text, item):
 def test_undercooked_food_is_food_safety():
     r = parse("学校午饭的鸡腿没煮熟，里面还是红的")
     assert r.report and r.category == "food", r
+
+
+@pytest.mark.parametrize("text, loc", [
+    ("翠柳苑3栋楼顶的广告牌掉下来砸到人了，流了好多血，已经送医院了", "翠柳苑3栋"),
+    ("杨家村3组竹林里天天有人赌钱，车子停一路", "杨家村3组"),
+    ("石桥村有人私拉电线下河电鱼", "石桥村"),
+])
+def test_a_verb_phrase_ending_in_a_place_suffix_is_no_place(text, loc):
+    r = parse(text)
+    assert r.report and r.location == loc, r  # not "送医院", "车子停一路", "人私拉电线下河"
