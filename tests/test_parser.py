@@ -1477,3 +1477,18 @@ def test_undercooked_food_is_food_safety():
 def test_a_verb_phrase_ending_in_a_place_suffix_is_no_place(text, loc):
     r = parse(text)
     assert r.report and r.location == loc, r  # not "送医院", "车子停一路", "人私拉电线下河"
+
+
+@pytest.mark.parametrize("text, item", [
+    ("幸福村5组那堵老墙正在往下塌，下面有人在摆摊", "失修围墙"),      # a wall coming down is the wall's item
+    ("学校后面那段挡墙正在垮，砖头往下掉", "失修围墙"),
+    ("两个业主跟保安打起来了，有人头都打破了", "小区物业矛盾纠纷"),   # owners and guards: a property dispute
+])
+def test_danger_now_keeps_the_item_the_text_names(text, item):
+    r = parse(text)
+    assert r.report and r.urgent and r.item == item, r
+
+
+def test_a_farms_manure_is_production_discharge():
+    r = parse("养鸡场的粪污排到田边的沟里，臭得很")
+    assert r.report and r.item == "生产性排污企业", r
