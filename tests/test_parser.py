@@ -1492,3 +1492,33 @@ def test_danger_now_keeps_the_item_the_text_names(text, item):
 def test_a_farms_manure_is_production_discharge():
     r = parse("养鸡场的粪污排到田边的沟里，臭得很")
     assert r.report and r.item == "生产性排污企业", r
+
+
+# --- round 13: the written_r corpus's train part --------------------------------------------------
+@pytest.mark.parametrize("text, hazard", [
+    ("5栋楼上有人在往下甩砖头 楼下有人走", "other"),                  # objects thrown down now
+    ("游泳馆有个小孩趴在水面上不动 快来人", "drowning"),
+    ("3期中庭跑出来一条大狼狗 在咬人 已经咬了一个娃娃了 还在追", "other"),  # a dog biting now
+    ("后山那段路在滑坡 石头一直往下滚", "collapse"),
+    ("楼下有个男的提了一桶汽油 说要把房东的门面烧了", "violence"),      # a threat to burn
+    ("河边长椅上躺了个人 叫他莫得反应", "casualty"),
+    ("下穿隧道淹了 有辆车泡在里头 人在车里拍窗子", "drowning"),
+])
+def test_danger_now_worded_indirectly(text, hazard):
+    r = parse(text)
+    assert r.report and r.urgent and r.hazard == hazard, r
+
+
+@pytest.mark.parametrize("text", [
+    "这道几何题把我困住了 想了一晚上",                      # figures of speech
+    "上了一天班 人都要垮了",
+    "这个方案改得我要原地爆炸了",
+    "哪个发的表情包 笑炸了",
+    "我老汉天天抽烟 屋头烟雾缭绕的",
+    "娃娃在玩消防车玩具 一直在叫",
+    "打架那几个已经被派出所带走了",                         # over
+    "防溺水提醒：暑假期间不要到河边玩水 发现有人落水要大声呼救",  # a notice
+])
+def test_round_13_written_r_no_reports(text):
+    r = parse(text)
+    assert not r.report and not r.urgent, r
