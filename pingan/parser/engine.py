@@ -710,9 +710,10 @@ def _gate(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stats:
         # problem words but no hazard named: the model would have to pick the topic alone
         return (True, "") if score > 0 else (False, "unsure")
     if (score > 0 or problem >= 1) and long_enough >= 6 and not zones and (
-            stats.p_report() >= _MODEL_REPORT_MIN or score == 0 and stats.p_report() >= _MODEL_SURE_NONE):
+            stats.p_report() >= _MODEL_REPORT_MIN or score == 0 and (ev.strong or stats.p_report() >= _MODEL_SURE_NONE)):
         # the words are thin but the message reads like a report, or it says something is wrong
-        # without naming a hazard ("这里好危险哦") and the model is not sure it is none: ask
+        # without naming a hazard and the model is not sure it is none, or says so strongly ("这里好危险哦",
+        # whatever the model says): ask
         return False, "unsure"
     return False, "weak"
 
