@@ -1522,3 +1522,14 @@ def test_danger_now_worded_indirectly(text, hazard):
 def test_round_13_written_r_no_reports(text):
     r = parse(text)
     assert not r.report and not r.urgent, r
+
+
+@pytest.mark.parametrize("text, item", [
+    ("以前吸过毒那个人最近老跟几个陌生人在楼下转", "社区特殊人群"),
+    ("B区车库卷帘门坏了 晚上老有陌生人进来", "人防物防技防隐患"),   # a stranger is a security matter, not a migrant
+    ("河边那段铁栅栏被人剪开一个洞", "人防物防技防隐患"),
+    ("7栋有个老年痴呆的爷爷 经常一个人出去找不到路", "弱势群体"),
+])
+def test_vocabulary_from_written_r(text, item):
+    r = parse(text)
+    assert r.report and r.item == item, r
