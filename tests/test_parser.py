@@ -1342,6 +1342,20 @@ def test_a_place_never_begins_inside_an_administrative_name():
     ("我们楼新搬来一个刚从监狱出来的人，天天喝酒骂人", "社区特殊人群"),
     ("人工湖的护栏断了两根，小娃娃容易掉下去", "夏季水面安全"),   # water, not a road's railing
     ("村头那条水渠水流湍急，边上没有护栏", "夏季水面安全"),
+    # round 13: the a–l dev parts' and written_r's misses
+    ("茶楼里天天有人给老年人讲消费养老，说交钱就能返钱", "传销窝点"),
+    ("那家两个娃娃爸爸坐牢了，跟着奶奶，吃饭都成问题", "弱势群体"),
+    ("3栋的王婆婆屋头冷锅冷灶的，好几天没开火了", "弱势群体"),
+    ("楼下棋牌室的麻将声通宵达旦", "噪音扰民"),
+    ("隔壁修房子把我家墙震裂了", "老旧危房"),
+    ("能不能请消防站来小区搞个宣传讲座", "消防宣传"),
+    ("这个老院子没有门卫，大门一直敞起的", "人防物防技防隐患"),
+    ("景区那个蹦极设备好久没人检测了", "特种设备"),
+    ("寄宿学校的娃娃天天吃不饱", "学校食堂"),
+    ("以前吸过毒那个人最近老跟几个陌生人在楼下转", "社区特殊人群"),
+    ("B区车库卷帘门坏了 晚上老有陌生人进来", "人防物防技防隐患"),   # a stranger is a security matter, not a migrant
+    ("河边那段铁栅栏被人剪开一个洞", "人防物防技防隐患"),
+    ("7栋有个老年痴呆的爷爷 经常一个人出去找不到路", "弱势群体"),
 ])
 def test_vocabulary_from_the_written_corpora(text, item):
     r = parse(text)
@@ -1417,19 +1431,6 @@ def test_a_report_that_is_not_danger_now(text):
     assert r.report and not r.urgent, r
 
 
-@pytest.mark.parametrize("text", [
-    "我外公年轻的时候在煤气站上班，说那个味道闻惯了",                # a life long ago
-    "讲个古，我爷爷年轻的时候在河边救过一个落水的娃娃",
-    "刷到一个抖音上的视频，有人在电梯里跳广场舞，笑死",              # a funny video
-    "跟你们说个笑话，我们科长把锡纸放进微波炉，噼里啪啦冒火花",        # a joke
-    "如果屋头着火了 是不是要先关电闸",                                # one "what if" question
-    "万一电梯停电了人在里面怎么办 会不会掉下去",
-])
-def test_no_report_and_no_danger(text):
-    r = parse(text)
-    assert not r.report and not r.urgent, r
-
-
 def test_nobody_checking_for_long_is_neglect_not_an_all_clear():
     r = parse("B区那个配电箱好久没人检查了")
     assert r.report and r.item == "电气设施", r
@@ -1446,22 +1447,6 @@ def test_nobody_checking_for_long_is_neglect_not_an_all_clear():
 def test_closing_words_from_the_a_to_l_dev_parts_are_all_clear(text):
     r = parse(text)
     assert not r.report and r.why_not == "all_clear", r
-
-
-@pytest.mark.parametrize("text, item", [
-    ("茶楼里天天有人给老年人讲消费养老，说交钱就能返钱", "传销窝点"),
-    ("那家两个娃娃爸爸坐牢了，跟着奶奶，吃饭都成问题", "弱势群体"),
-    ("3栋的王婆婆屋头冷锅冷灶的，好几天没开火了", "弱势群体"),
-    ("楼下棋牌室的麻将声通宵达旦", "噪音扰民"),
-    ("隔壁修房子把我家墙震裂了", "老旧危房"),
-    ("能不能请消防站来小区搞个宣传讲座", "消防宣传"),
-    ("这个老院子没有门卫，大门一直敞起的", "人防物防技防隐患"),
-    ("景区那个蹦极设备好久没人检测了", "特种设备"),
-    ("寄宿学校的娃娃天天吃不饱", "学校食堂"),
-])
-def test_vocabulary_from_the_a_to_l_dev_parts(text, item):
-    r = parse(text)
-    assert r.report and r.item == item, r
 
 
 def test_undercooked_food_is_food_safety():
@@ -1518,18 +1503,13 @@ def test_danger_now_worded_indirectly(text, hazard):
     "娃娃在玩消防车玩具 一直在叫",
     "打架那几个已经被派出所带走了",                         # over
     "防溺水提醒：暑假期间不要到河边玩水 发现有人落水要大声呼救",  # a notice
+    "我外公年轻的时候在煤气站上班，说那个味道闻惯了",                # a life long ago
+    "讲个古，我爷爷年轻的时候在河边救过一个落水的娃娃",
+    "刷到一个抖音上的视频，有人在电梯里跳广场舞，笑死",              # a funny video
+    "跟你们说个笑话，我们科长把锡纸放进微波炉，噼里啪啦冒火花",        # a joke
+    "如果屋头着火了 是不是要先关电闸",                                # one "what if" question
+    "万一电梯停电了人在里面怎么办 会不会掉下去",
 ])
-def test_round_13_written_r_no_reports(text):
+def test_round_13_no_report_and_no_danger(text):
     r = parse(text)
     assert not r.report and not r.urgent, r
-
-
-@pytest.mark.parametrize("text, item", [
-    ("以前吸过毒那个人最近老跟几个陌生人在楼下转", "社区特殊人群"),
-    ("B区车库卷帘门坏了 晚上老有陌生人进来", "人防物防技防隐患"),   # a stranger is a security matter, not a migrant
-    ("河边那段铁栅栏被人剪开一个洞", "人防物防技防隐患"),
-    ("7栋有个老年痴呆的爷爷 经常一个人出去找不到路", "弱势群体"),
-])
-def test_vocabulary_from_written_r(text, item):
-    r = parse(text)
-    assert r.report and r.item == item, r
