@@ -1488,6 +1488,7 @@ def test_a_farms_manure_is_production_discharge():
     ("楼下有个男的提了一桶汽油 说要把房东的门面烧了", "violence"),      # a threat to burn
     ("河边长椅上躺了个人 叫他莫得反应", "casualty"),
     ("下穿隧道淹了 有辆车泡在里头 人在车里拍窗子", "drowning"),
+    ("后院马蜂窝遭娃儿捅了 一群马蜂在追人 老人遭叮了好多个包", "other"),  # a nest poked, no stabbing
 ])
 def test_danger_now_worded_indirectly(text, hazard):
     r = parse(text)
