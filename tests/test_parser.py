@@ -1404,14 +1404,12 @@ def test_round_13_playground_equipment_is_other():
     assert r.report and r.category == "other", r
 
 
-def test_a_configured_field_note_marker_opens_a_form_on_its_own():
-    from pingan.parser.forms import FormReader
-    from pingan.parser.lexicon import get_lexicon
-    from pingan.taxonomy import default_taxonomy
-    reader = FormReader(get_lexicon(default_taxonomy()))
-    form = reader.read("巡检:2号楼消防栓箱门脱落")
-    assert form is not None and form.marker and form.rest == "2号楼消防栓箱门脱落", form
-    assert reader.read("明天:2号楼消防栓箱门脱落") is None  # an unconfigured head is no marker
+def test_a_field_note_files_a_thin_hazard_but_not_what_the_gate_judged_none():
+    assert parse("巡检:2号楼消防栓箱门脱落").report
+    for text in ("走访记录：赵大爷说起前年冬天在楼下摔了一跤骨折的事，现已痊愈，行动正常，无诉求。",
+                 "走访记录：周婆婆说最近火气大，嘴巴起泡，系饮食原因，已提醒清淡饮食。"):
+        r = parse(text)
+        assert not r.report and not r.urgent, (text, r)
 
 
 def test_a_danger_told_as_past_that_the_next_clause_says_is_still_there_is_now():

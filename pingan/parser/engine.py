@@ -556,6 +556,8 @@ def _prepare(text: str, fields: dict, rt: _Runtime) -> _Msg:
     w = rewrite(analysis, lex.rewrite, lex.rewrite_re)
     # forwarding lead-ins ("转发一下:", "帮邻居问下") say nothing about the hazard
     w, _ = _blank(lex.lead_in_re, w)
+    if lex.field_note_re is not None and (note := lex.field_note_re.match(w)):
+        w = " " * note.end() + w[note.end():]  # "报备核查:" names the note, not a licence question
     unblanked = w
     w, senses = _blank(lex.senses_re, w)
     forced_cat = _category_code(fields.get("category"), lex) or _category_code(form_fields.get("category"), lex)
@@ -793,6 +795,9 @@ def _decide(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stat
     if not report and reason == "weak" and free_text and not msg.zones and len(msg.bare) >= 6 \
             and stats.model and stats.p_report() >= _MODEL_ASK:
         reason = "unsure"  # no hazard words the rules trust, but it reads like a report: ask
+    if not report and reason in ("weak", "unsure") and free_text and (rank.best_score > 0 or ev.problem) \
+            and lex.field_note_re is not None and lex.field_note_re.match(msg.c):
+        report, reason = True, ""  # a worker's field note naming a hazard or a problem thinly: filed
     if "report" in fields and fields["report"] is not None:
         report = bool(fields["report"])
     if msg.forced_cat and "report" not in fields:

@@ -65,6 +65,7 @@ class Lexicon:
     hypothetical_re: re.Pattern | None
     present_re: re.Pattern | None
     still_now_re: re.Pattern | None
+    field_note_re: re.Pattern | None  # a worker's field note's head ("巡查:")
     elsewhere_re: re.Pattern | None
     # regular-expression keywords ("住了十几个人", "摆了五十桌"): (pattern, kind, target, weight)
     patterns: list[tuple[re.Pattern, str, str, float]]
@@ -234,6 +235,8 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         hypothetical_re=_alternation(neg.get("hypothetical", [])),
         present_re=_alternation(neg.get("present", [])),
         still_now_re=_alternation(neg.get("still_now", [])),
+        field_note_re=re.compile(r"\s*(?:%s)\s*[:：]" % "|".join(map(re.escape, forms["field_notes"])))
+        if forms.get("field_notes") else None,
         elsewhere_re=_alternation(cues.get("elsewhere", [])),
         habitual_re=_regexes(neg.get("habitual", []), source, "negation.habitual"),
         gone_now_re=_regexes(neg.get("gone_now", []), source, "negation.gone_now"),
