@@ -1512,3 +1512,25 @@ def test_danger_now_worded_indirectly(text, hazard):
 def test_round_13_no_report_and_no_danger(text):
     r = parse(text)
     assert not r.report and not r.urgent, r
+
+
+# --- round 13: the written_s corpus's train part (formal posts and field notes) ----------------------
+@pytest.mark.parametrize("text, hazard", [
+    ("一条大黑狗在小区里疯了一样乱咬人 已经咬了两个人了 还在追 锦绣花园中庭 大家不要下楼！！", "other"),
+    ("村口一根高压线被风刮断垂地 地上有放电声", "electric"),
+    ("北侧那段围墙垮了一截 剩下的墙体倾斜随时可能倒 下面是人行道", "collapse"),
+    ("3栋承重墙裂缝越来越大 楼体有异响 正在组织居民撤离", "collapse"),
+])
+def test_danger_now_in_formal_posts_and_field_notes(text, hazard):
+    r = parse(text)
+    assert r.report and r.urgent and r.hazard == hazard, r
+
+
+def test_field_notes_of_round_13():
+    r = parse("排查情况：邛崃市平乐镇花楸村2组戒毒康复人员王某近期与原涉毒人员频繁接触，情绪不稳，建议纳入重点关注")
+    assert r.report and r.item == "社区特殊人群", r
+    r = parse("走访记录：6号3楼新住进两个外来务工人员，均未办理居住登记，已发放告知书")  # 已发放 is no notice
+    assert r.report and r.item == "来蓉人员", r
+    for text in ("工作日志：协助舞蹈队排练燃起来主题节目", "工作日志：在广场开展燃气安全宣传，现场演示燃气泄漏应急处置"):
+        r = parse(text)
+        assert not r.report and not r.urgent, (text, r)
