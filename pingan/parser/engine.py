@@ -526,6 +526,7 @@ class _Msg:
     senses: bool              # a hazard word in another sense was blanked ("燃气费")
     unblanked: str            # the analysis text before that: scope cues read it ("燃气费" is a bill)
     head_end: int             # end of the title / first sentence of a long message, else 0
+    field_note: bool = False  # it opens with a worker's field-note head ("巡查:")
     chatter: bool = False
     zones_k: list = field(default_factory=list)
     zones: list = field(default_factory=list)
@@ -556,7 +557,8 @@ def _prepare(text: str, fields: dict, rt: _Runtime) -> _Msg:
     w = rewrite(analysis, lex.rewrite, lex.rewrite_re)
     # forwarding lead-ins ("转发一下:", "帮邻居问下") say nothing about the hazard
     w, _ = _blank(lex.lead_in_re, w)
-    if lex.field_note_re is not None and (note := lex.field_note_re.match(w)):
+    note = lex.field_note_re.match(w) if lex.field_note_re is not None else None
+    if note:
         w = " " * note.end() + w[note.end():]  # "报备核查:" names the note, not a licence question
     unblanked = w
     w, senses = _blank(lex.senses_re, w)
@@ -569,7 +571,8 @@ def _prepare(text: str, fields: dict, rt: _Runtime) -> _Msg:
         m = _SENT_END.search(w)
         head_end = m.start() if m and m.start() <= 60 else min(len(w), 40)
     msg = _Msg(text=text, c=c, w=w, form=form, form_fields=form_fields, f_desc=f_desc, forced_cat=forced_cat,
-               forced_item=forced_item, senses=senses, unblanked=unblanked, head_end=head_end)
+               forced_item=forced_item, senses=senses, unblanked=unblanked, head_end=head_end,
+               field_note=note is not None)
     msg.bare = _STRIP_CHATTER.sub("", w)
     msg.chatter = not msg.bare or (lex.chatter_re is not None and lex.chatter_re.fullmatch(msg.bare) is not None)
     msg.zones_k = _clear_zones_kinds(w, lex)
@@ -795,8 +798,7 @@ def _decide(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stat
     if not report and reason == "weak" and free_text and not msg.zones and len(msg.bare) >= 6 \
             and stats.model and stats.p_report() >= _MODEL_ASK:
         reason = "unsure"  # no hazard words the rules trust, but it reads like a report: ask
-    if not report and reason in ("weak", "unsure") and free_text and (rank.best_score > 0 or ev.problem) \
-            and lex.field_note_re is not None and lex.field_note_re.match(msg.c):
+    if not report and reason in ("weak", "unsure") and free_text and msg.field_note and (rank.best_score > 0 or ev.problem):
         report, reason = True, ""  # a worker's field note naming a hazard or a problem thinly: filed
     if "report" in fields and fields["report"] is not None:
         report = bool(fields["report"])
