@@ -1534,3 +1534,40 @@ def test_field_notes_of_round_13():
     for text in ("工作日志：协助舞蹈队排练燃起来主题节目", "工作日志：在广场开展燃气安全宣传，现场演示燃气泄漏应急处置"):
         r = parse(text)
         assert not r.report and not r.urgent, (text, r)
+
+
+# --- round 14: administrative names known by name (cpca's table), not guessed from a last character ------
+@pytest.mark.parametrize("text, place", [
+    ("哈尔滨道里区中央大街旁边那栋楼天台边上站了个人 好像要跳 我们在喊他 快来人", "哈尔滨道里区中央大街"),  # not "尔滨…"
+    ("去年这个河湾淹死过一个娃娃 今年护栏还是烂的 缺了好长一截 泸州江阳区沱江边那段", "泸州江阳区沱江边"),  # not the river "泸州江"
+    ("天津南开区鞍山西道那个小区 电梯合格证过期半年了 最近上下都在异响", "天津南开区鞍山西道"),  # not "开区…"
+    ("都江堰市青城山镇泰安村有户人家办酒席 流动厨师用的油是从一个没标签的大桶里舀的", "都江堰市青城山镇泰安村"),
+    ("锦江区牛市口附近的一个老院子，大门根本关不上，门卫室早就没人了，晚上经常有喝醉的人进来", "锦江区牛市口附近的一个老院子"),
+])
+def test_administrative_names_stay_whole(text, place):
+    r = parse(text)
+    assert r.report and r.location and r.location.startswith(place), r
+
+
+def test_a_suffix_inside_a_district_begins_no_place():
+    r = parse("宁波江北区那家福寿养老院最近伙食不对劲 好几个老人吃了都说肚子不舒服")
+    assert r.report and r.location and "福寿养老院" in r.location and r.location != "宁波江", r
+
+
+def test_gazetteer_levels():
+    from pingan.parser.gazetteer import gazetteer
+    g = gazetteer()
+    s = "哈尔滨道里区中央大街"
+    assert g.level_before(s, 6) == 3 and g.level_before(s, 3) == 0  # 道里区, then the city's short name
+    assert g.start_of(s, 1) == 0 and g.start_of(s, 6) == 6  # inside 哈尔滨; 中 begins no name
+    assert g.levels_in("宁波江北区那家") == [(2, 5)]
+    assert "城区" not in g.names and "四川" in g.names and "凉山" in g.names  # short forms of provinces and prefectures
+
+
+@pytest.mark.parametrize("text", [
+    "吉阳区迎宾路边上有棵大榕树，台风过后整棵树往人行道这边斜了，底下每天还有人在树荫里摆摊卖椰子",
+    "校门口停满了摩的，一辆车载两三个学生，都不戴头盔，在车流里乱窜",
+])
+def test_in_something_is_no_li_estate(text):
+    r = parse(text)
+    assert r.location not in ("树荫里", "车流里"), r

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pingan.parser.lexicon import Lexicon
 from pingan.parser import place_model
+from pingan.parser.gazetteer import gazetteer
 from pingan.parser.rx import with_first_char_check, word_tree
 
 _NUM = r"(?:[0-9]+|[一二三四五六七八九十百零两]+)"
@@ -144,6 +145,9 @@ class Span:
         return s[self.start:self.end]
 
 
+_NEAR_WORDS = frozenset({"附近", "旁边", "周边", "那边", "这边", "一带"})
+
+
 class _Found:
     """Spans found in one text so far; a later finder never overlaps an earlier one."""
 
@@ -206,6 +210,7 @@ class LocationFinder:
         admin = "|".join(sorted(loc.get("admin_suffixes", []), key=len, reverse=True))  # regular expressions
         # one administrative level right before a place: "A3区", "武侯区", "玉林街道", "青山镇"
         self.admin_tail = re.compile(rf"(?:[A-Za-z][0-9]{{0,3}}|[\u4e00-\u9fff]{{2,4}}?)(?:{admin})$") if admin else None
+        self.gaz = gazetteer()  # the levels known by name: "哈尔滨" + "道里区", "宁波江北区" is no river
         # longest first (a suffix that starts another one is tried after it), grouped for speed
         alt = lambda ws: word_tree(sorted(set(ws), key=lambda w: (-len(w), w)))  # noqa: E731
         chain = rf"(?:{_LINK})(?:[-, ]?(?:{_LINK}))*"
@@ -333,12 +338,14 @@ class LocationFinder:
             else:
                 start = self._with_admin(s, k)
                 if start == k:  # a bare name after a level: "武侯区簇桥" + "一家", "金牛区城北" + "一家"
+                    # ("锦江区牛市口附近的" + "一个老院子": the name is before 附近)
+                    e = k - 2 if s[k - 2:k] in _NEAR_WORDS else k
                     for n in (2, 3, 4):
-                        if k - n < 0 or not re.fullmatch(r"[\u4e00-\u9fff]+", s[k - n:k]) \
-                                or self._trim_name(s[k - n:k]) != s[k - n:k] or self._is_generic(s[k - n:k], ""):
+                        if e - n < 0 or not re.fullmatch(r"[\u4e00-\u9fff]+", s[e - n:e]) \
+                                or self._trim_name(s[e - n:e]) != s[e - n:e] or self._is_generic(s[e - n:e], ""):
                             continue
-                        lv = self._with_admin(s, k - n)
-                        if lv < k - n:
+                        lv = self._with_admin(s, e - n)
+                        if lv < e - n:
                             start = lv
                             break
                 if start == k:
@@ -368,7 +375,12 @@ class LocationFinder:
     def _named(self, found: _Found) -> None:
         """Names before a place suffix ("锦城花园", "府河", "河西新村"), with what follows them."""
         s, pos = found.s, 0
+        levels = self.gaz.levels_in(s)
         while (m := self._search_place(s, pos)) is not None:
+            inside = next((b for a, b in levels if a <= m.start("suf") and m.end("suf") < b), None)
+            if inside is not None:
+                pos = inside  # "宁波江北区", "兰州城关区": the suffix is inside a level's name
+                continue
             trimmed = self._trim_name(m.group("name"))
             start = m.end("name") - len(trimmed)
             raw = m.group("name")
@@ -391,6 +403,9 @@ class LocationFinder:
                         and self._trim_name(of.group(1)) == of.group(1) and not self._is_generic(of.group(1), ""):
                     # "沙河堡的老" + "小区": the place is all of it
                     m, trimmed = m2, m2.group("name")
+            lv = next((a for a, b in levels if a < start < b), None)
+            if lv is not None:  # "天津南开区…" found from 开: the level's whole name
+                start, trimmed = lv, s[lv:m.end("name")]
             end0 = m.end()
             for _ in range(3):  # "锦" + "城" + "花园", "柏条河" + "绿道"
                 m2 = self.suffix_re.match(s, end0)
@@ -451,6 +466,10 @@ class LocationFinder:
                     or any(name.endswith(g) for g in self.generic if len(g) >= 2):
                 continue
             end, chain = self._extend(s, k + 1)
+            a = k - len(name)
+            if end == k + 1 and s[a - 1:a] in ("在", "到", "进", "从") and s[a - 2:a] != "住在" \
+                    and "\u4e00" <= s[k + 1:k + 2] <= "\u9fff":
+                continue  # "在树荫里摆摊", "在车流里乱窜": in something, not an estate ("住在幸福里，" is one)
             found.add(k - len(name), end, True, chain)
 
     def _chains(self, found: _Found) -> None:
@@ -488,6 +507,10 @@ class LocationFinder:
         if self.admin_tail is None:
             return start
         while start > 0:
+            known = self.gaz.level_before(s, start)
+            if known < start:
+                start = known
+                continue
             head = s[max(0, start - 8):start]
             m = None
             for k in range(len(head) - 1):  # longest level first, never across a cut word or a level
@@ -562,7 +585,12 @@ class LocationFinder:
             tagging = (head, [sp for sp in spans if sp.end <= len(head)],
                        focus if focus is not None and focus < len(head) else None)
             out = (place_model.learned_place(self, *tagging) or out) if not named else self._overruled(*tagging, out)
-        return self._pointed(s, spans, out)
+        out = self._pointed(s, spans, out)
+        k = s.find(out) if out else -1
+        if k > 0:  # a pick begun inside an administrative name ("尔滨道里区…" of "哈尔滨道里区…") takes all of it
+            a = self.gaz.start_of(s, k)
+            out = s[a:k] + out
+        return out
 
     def _overruled(self, head: str, spans: list[Span], focus: int | None, out: str) -> str:
         """A named pick the tagger does not take for a place ("装修成餐馆", "货车频繁撞桥", "小学和一个菜市场"):
@@ -777,6 +805,9 @@ class LocationFinder:
     def _whole_level(self, s: str, start: int) -> int:
         """A span that begins inside a level's name ("新都区新繁街道…" found as "区新繁街道…") takes the whole level."""
         if s[start] in "区县市镇乡" and self.admin_tail is not None:
+            known = self.gaz.level_before(s, start + 1)
+            if known < start:
+                return self._with_admin(s, known)
             for k in range(max(0, start - 4), start):
                 if self.admin_tail.fullmatch(s[k:start + 1]) and not any(ch in "省市区县镇乡" for ch in s[k:start]):
                     return self._with_admin(s, k)
@@ -787,7 +818,7 @@ class LocationFinder:
 
     def _level_only(self, text: str) -> bool:
         """An administrative level (district, street, town), not a place a worker can walk to."""
-        return self._is_admin(text)
+        return self._is_admin(text) or self._with_admin(text, len(text)) == 0
 
     def _is_admin(self, text: str) -> bool:
         return self.admin_tail is not None and self.admin_tail.search(text) is not None
