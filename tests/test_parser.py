@@ -1571,3 +1571,34 @@ def test_gazetteer_levels():
 def test_in_something_is_no_li_estate(text):
     r = parse(text)
     assert r.location not in ("树荫里", "车流里"), r
+
+
+# --- round 14: the written_t and written_u corpora's train parts ---------------------------------------
+@pytest.mark.parametrize("text", [
+    "这下我跳进黄河都洗不清了",                       # an idiom
+    "考了满分 我妈直接炸了 高兴得在屋头转圈",          # a person who "explodes" with joy
+    "工作群消息爆炸了 一下午999+",
+    "昨晚那集剧里那场大火拍得好真 女主冲进去救人 我哭惨了",  # a fire in a TV episode
+    "我爷爷年轻时在煤矿上 说那时候瓦斯爆炸是常有的事",    # a life long ago
+    "警察来过了 打架的两个都带走了 现在没得事了",        # over (没得事 is Sichuan for 没事)
+])
+def test_round_14_no_report_and_no_danger(text):
+    r = parse(text)
+    assert not r.report and not r.urgent, r
+
+
+@pytest.mark.parametrize("text, item", [
+    ("南宁青秀区那个游乐场 旋转飞椅的螺丝都松了 坐上去咯吱咯吱响 工作人员说没事", "特种设备"),  # rides; "工作人员" is no service complaint here
+    ("游乐场那个大摆锤的螺丝我看到有几颗锈掉了，运转起来的时候吱吱响，还在卖票", "特种设备"),
+    ("天府国际机场T1到达层出口，总有人小声问“打车不？一口价”，把人带到停车场上私家车", "非法营运"),
+    ("反映铁路道口栏杆损坏的问题\n中华路往北过铁道的那个铁路道口的栏杆坏了好几天了，火车来了只有警铃响", "交通安全设施"),
+    ("我们这儿刚放出来那个人 喝了酒就找人扯皮 昨天还踢了一个娃娃的自行车 大家都躲着他", "社区特殊人群"),  # 扯皮: a quarrel
+])
+def test_round_14_reports(text, item):
+    r = parse(text)
+    assert r.report and r.item == item, r
+
+
+def test_a_cut_is_no_railway_crossing():
+    r = parse("刚才我骑车脸被割了一道口子，血流了好多")
+    assert r.item != "交通安全设施", r
