@@ -2,7 +2,9 @@
 table's history grows, and with a stuck chat (its head backing off, thousands queued behind it).
 
 For each history size (rows ever sent) it prints the claim's time when nothing is due (the idle
-check every pass makes), with 50 chats due, and with 50 chats due next to a stuck chat. Flat
+check every pass makes), with 50 chats due, and with 50 chats due next to a stuck chat; and the
+probe a group makes before it queues a reply (which of 65 chats hold a row no lane of this server
+holds), with one chat's 2,000 posts in flight. Flat
 means: the cost follows what is due, not what was ever sent or what waits.
 
     .venv/bin/python bench/outbox_scan.py --sizes 1000 1000000 --repeat 50
@@ -28,6 +30,7 @@ from pingan.clock import FrozenClock
 from pingan.config import OutboxSettings
 from pingan.models import OutboxMessage
 from pingan.models.db import make_engine, session_factory, upgrade
+from pingan.models.queries import chats_with_queued
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 PAYLOAD = {"parts": [{"text": "【隐患 #1】消防·电瓶车违规充电 ⏰请 17:34 前到场"}], "image": None, "file": None}
@@ -82,8 +85,19 @@ async def one_size(url: str, sent: int, repeat: int) -> dict:
     await fill(sessions, [row(0, "900000", "pending", NOW + timedelta(hours=1))]
                + [row(i, "900000", "pending", NOW) for i in range(5_000)])
     stuck = await timed_claims(worker, repeat)
+    # what each group asks before it queues a reply (queued_behind): 64 new chats and a busy group with
+    # 2,000 posts in flight, leased to this server's lanes
+    await fill(sessions, [{**row(i, "910000", "pending", NOW), "claimed_by": "bench", "claimed_until": NOW + timedelta(minutes=5)}
+                          for i in range(2_000)])
+    chats = [("qq", "", "group", str(920_000 + i)) for i in range(64)] + [("qq", "", "group", "910000")]
+    xs = []
+    async with sessions() as s:
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            await chats_with_queued(s, chats, {chats[-1]}, "bench", NOW)
+            xs.append((time.perf_counter() - t0) * 1000)
     await engine.dispose()
-    return {"sent": sent, "idle": idle, "due": due, "stuck": stuck}
+    return {"sent": sent, "idle": idle, "due": due, "stuck": stuck, "probe": statistics.median(xs)}
 
 
 async def main(args) -> None:
@@ -103,7 +117,8 @@ async def main(args) -> None:
                 if make:
                     await pg_drop(make, name)
             print(f"  {r['sent']:>9,} sent rows: idle {r['idle']:6.2f}   50 due {r['due']:6.2f}   "
-                  f"50 due + a stuck chat with 5,000 queued {r['stuck']:6.2f}", flush=True)
+                  f"50 due + a stuck chat with 5,000 queued {r['stuck']:6.2f}   "
+                  f"queued-behind probe (65 chats, one with 2,000 in flight) {r['probe']:6.2f}", flush=True)
 
 
 async def pg_database(base: str, name: str) -> str:

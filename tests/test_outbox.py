@@ -616,3 +616,31 @@ async def test_while_groups_keep_coming_the_worker_leaves_the_recording_to_them(
     stop.set()
     await asyncio.wait_for(task, 2)
     assert all(r.status == "sent" for r in await rows(bot, OutboxMessage))
+
+
+async def test_which_chats_have_a_row_no_lane_holds(bot, clock):
+    """A pending row nobody leased, another worker's, or (for a chat whose lane holds none) one of this
+    worker's expired leases makes a new row queue behind it; rows this worker holds under a running
+    lease do not, however many are in flight (each case is a seek on ix_outbox_claim, never a walk)."""
+    from pingan.models.queries import chats_with_queued
+
+    now = clock.now()
+    later, earlier = now + timedelta(minutes=5), now - timedelta(minutes=5)
+
+    def row(cid: str, by: str | None, until) -> OutboxMessage:
+        return OutboxMessage(platform="qq", account="", chat_type="group", chat_id=cid, payload={},
+                             next_attempt_at=now, created_at=now, claimed_by=by, claimed_until=until)
+
+    def key(cid: str) -> tuple[str, str, str, str]:
+        return ("qq", "", "group", cid)
+
+    async with bot.sessions() as s:
+        s.add_all([row("mine", "w1", later) for _ in range(300)]
+                  + [row("free", None, None), row("other", "w2", later), row("expired", "w1", earlier)])
+        await s.commit()
+        chats = [key(c) for c in ("mine", "free", "other", "expired", "empty")]
+        assert await chats_with_queued(s, chats, set(), "w1", now) == {key("free"), key("other"), key("expired")}
+        # the lane of "expired" holds rows: whether that row is in it is the lane's to say (expired_leases)
+        assert await chats_with_queued(s, chats, {key("expired")}, "w1", now) == {key("free"), key("other")}
+        # no worker sending from memory: any pending row counts
+        assert await chats_with_queued(s, chats, set(), None, now) == {key(c) for c in ("mine", "free", "other", "expired")}

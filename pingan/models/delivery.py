@@ -49,6 +49,9 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_due", "status", "next_attempt_at", sqlite_where=PENDING_ROWS, postgresql_where=PENDING_ROWS),
         Index("ix_outbox_remote", "platform", "remote_id"),
         Index("ix_outbox_chat", "chat_id", "status", "id", sqlite_where=PENDING_ROWS, postgresql_where=PENDING_ROWS),
+        # which chats have a pending row no lane of this worker holds: a seek per lease state (queries._QUEUED)
+        Index("ix_outbox_claim", "chat_id", "claimed_by", "claimed_until", sqlite_where=PENDING_ROWS,
+              postgresql_where=PENDING_ROWS),
     )
 
     id: int | None = Field(default=None, primary_key=True)
