@@ -1602,3 +1602,14 @@ def test_round_14_reports(text, item):
 def test_a_cut_is_no_railway_crossing():
     r = parse("刚才我骑车脸被割了一道口子，血流了好多")
     assert r.item != "交通安全设施", r
+
+
+@pytest.mark.parametrize("text, hazard", [
+    ("12栋楼上掉了个花盆下来，砸到一个路过的人头上，在流血，已打120", "casualty"),  # hurt by what fell: 120 first
+    ("锅炉房在漏蒸汽 嘶嘶响 有个师傅被烫到了 人在地上 洗浴中心负一楼", "casualty"),  # equipment that is no lift
+    ("工地的脚手架倒了 压到人了", "collapse"),                                   # someone under it: a rescue
+    ("dt困人了 3栋 里面有个老人", "trapped_lift"),                              # dt: 电梯 as typed
+])
+def test_the_hazard_kind_the_emergency_reply_follows(text, hazard):
+    r = parse(text)
+    assert r.report and r.urgent and r.hazard == hazard, r

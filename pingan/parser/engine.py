@@ -888,10 +888,28 @@ def _report(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, stats: _Stats, fiel
         location=_locate(msg, sc, item, fields, rt), urgent=urgent, size=size, confidence=conf,
         matched=list(dict.fromkeys(matched)),
         description=f_desc if isinstance(f_desc, str) and f_desc.strip() else (msg.form_fields.get("description") or msg.c),
-        hazard=(sc.hazard or _ITEM_HAZARD.get(item.name if item else "") or _CAT_HAZARD.get(category)
-                or _hinted_hazard(msg.c, rt.lex) or "other") if urgent else None,
+        hazard=_hazard_kind(msg, sc, item, category, rt.lex) if urgent else None,
         ask=not urgent and conf < _ASK_BELOW,
     )
+
+
+_UNDER = re.compile("压(?:到|住|在|着)")
+_SHUT_IN = re.compile("梯|困|关在|卡在|dt", re.I)  # a lift ("dt" as residents type 电梯) or people shut in
+
+
+def _hazard_kind(msg: _Msg, sc: _Scan, item, category: str, lex: Lexicon) -> str:
+    """The kind of danger the emergency reply follows: the gravest a rule found, else the item's or the
+    category's, else what the text says. A person hurt by a thing that fell ("花盆砸到人 头在流血") needs 120
+    first, and so does one hurt by equipment that is no lift ("锅炉漏蒸汽 师傅被烫到了")."""
+    hinted = _hinted_hazard(msg.c, lex)
+    kind = sc.hazard
+    if kind is None:
+        kind = _ITEM_HAZARD.get(item.name if item else "")
+        if kind == "trapped_lift" and not _SHUT_IN.search(msg.c):
+            kind = hinted or "other"
+    if kind == "collapse" and hinted == "casualty" and not _UNDER.search(msg.c):
+        return "casualty"  # (someone under it, "压到人了", is a rescue: collapse)
+    return kind or _CAT_HAZARD.get(category) or hinted or "other"
 
 
 # the hazard kind of an urgent report no rule named (the model's rescue): from its item or category, else
