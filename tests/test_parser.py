@@ -1613,3 +1613,19 @@ def test_a_cut_is_no_railway_crossing():
 def test_the_hazard_kind_the_emergency_reply_follows(text, hazard):
     r = parse(text)
     assert r.report and r.urgent and r.hazard == hazard, r
+
+
+@pytest.mark.parametrize("text", [
+    "弟弟妹妹在床上打架玩 吵得我看不进书",   # play-fighting
+    "老板今天发大火 全组留下加班",          # a temper
+    "坐船晕了一路 吐了两回",               # motion sickness
+    "妈 我钱包丢了 身份证还在 别急",        # a lost wallet
+])
+def test_round_14_sms_senses(text):
+    r = parse(text)
+    assert not r.report and not r.urgent, r
+
+
+def test_a_fallen_wire_is_electric_danger():
+    r = parse("有个小孩在碰那根掉下来的电线 滨江路公交站旁边 快来")
+    assert r.report and r.urgent and r.item == "电气设施" and r.hazard == "electric", r

@@ -900,9 +900,12 @@ _SHUT_IN = re.compile("梯|困|关在|卡在|dt", re.I)  # a lift ("dt" as resid
 def _hazard_kind(msg: _Msg, sc: _Scan, item, category: str, lex: Lexicon) -> str:
     """The kind of danger the emergency reply follows: the gravest a rule found, else the item's or the
     category's, else what the text says. A person hurt by a thing that fell ("花盆砸到人 头在流血") needs 120
-    first, and so does one hurt by equipment that is no lift ("锅炉漏蒸汽 师傅被烫到了")."""
+    first, and so does one hurt by equipment that is no lift ("锅炉漏蒸汽 师傅被烫到了"); a wire or a gas pipe
+    that came down is electric or gas."""
     hinted = _hinted_hazard(msg.c, lex)
     kind = sc.hazard
+    if kind == "collapse" and _ITEM_HAZARD.get(item.name if item else "") in ("electric", "gas"):
+        return _ITEM_HAZARD[item.name]  # what fell is a live wire or a gas pipe ("掉下来的电线"): that first
     if kind is None:
         kind = _ITEM_HAZARD.get(item.name if item else "")
         if kind == "trapped_lift" and not _SHUT_IN.search(msg.c):
