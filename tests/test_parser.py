@@ -1629,3 +1629,25 @@ def test_round_14_sms_senses(text):
 def test_a_fallen_wire_is_electric_danger():
     r = parse("有个小孩在碰那根掉下来的电线 滨江路公交站旁边 快来")
     assert r.report and r.urgent and r.item == "电气设施" and r.hazard == "electric", r
+
+
+# --- round 14: the written_v corpus's train part (calm reports, long preambles, forwarded and thanked) ----
+@pytest.mark.parametrize("text, hazard", [
+    ("跟你们说一下，我们这栋楼外墙的瓷砖今天一直在往下掉，刚才掉了一大片砸在楼下自行车棚上，棚子都砸穿了，楼下就是小孩放学走的路。", "collapse"),
+    ("我是做家政的，今天在雇主家打扫。厨房热水器后面的燃气软管一摸是裂的，现在还能闻到味儿，雇主出差了家里就我一个。", "gas"),
+])
+def test_danger_told_calmly_is_still_danger(text, hazard):
+    r = parse(text)
+    assert r.report and r.urgent and r.hazard == hazard, r
+
+
+@pytest.mark.parametrize("text", [
+    "你们知道不，楼下王哥的烧烤摊火了，上了本地的美食号，现在每天晚上都排长队。",
+    "老板说这个月我们组的业绩炸了，全员发奖金，我高兴得恨不得请全楼的人吃饭，哈哈哈。",
+    "我家小狗今天跟漏电了一样，在沙发上蹦来蹦去停不下来，估计是太久没出去遛了。",
+    "上次台风把我们村口那棵老树刮倒了，压坏了一辆三轮车，第二天村里就派人锯走了，现在路早通了。",
+    "之前搞传销的那帮人在我们楼租过房子，天天喊口号，去年被警察一锅端了，房子也退了，现在住的是一对小两口。",
+])
+def test_round_14_not_reports_of_written_v(text):
+    r = parse(text)
+    assert not r.report and not r.urgent, r

@@ -807,6 +807,12 @@ def _decide(msg: _Msg, sc: _Scan, rank: _Rank, urgent: bool, ev: _Evidence, stat
     return report, reason
 
 
+def _said_now(w: str, pos: int | None, lex: Lexicon) -> bool:
+    """The first danger word's clause says it is going on now ("刚才掉了一大片砸在车棚上"): told calmly in a
+    long message, it is still an emergency, whatever the model reads in the calm."""
+    return pos is not None and _has_in(lex.said_now_re, w, _clause_start(w, pos, 30), min(len(w), pos + _PRESENT_AFTER))
+
+
 def _titled_not_now(msg: _Msg, lex: Lexicon) -> bool:
     """A message-board post with a title ("标题:…内容:…", "【电梯安全】…") whose words never say the danger
     is on now ("现在", "正在", "刚才", "紧急", "着火了"): written at leisure, a complaint, not a cry for help."""
@@ -837,7 +843,7 @@ def parse(text: str, fields: dict | None = None, taxonomy: Taxonomy | None = Non
     if report and urgent and sc.urgent_words and fields.get("urgent") is None and not msg.form_fields.get("urgent") \
             and not _has(lex.emergency_re, msg.w) and (
                 not (sc.hazards & _NEVER_CALM) and len(msg.bare) >= _CALM_LEN and stats.model is not None
-                and stats.p_urgent() < _MODEL_CALM or _titled_not_now(msg, lex)):
+                and stats.p_urgent() < _MODEL_CALM and not _said_now(msg.w, sc.urgent_pos, lex) or _titled_not_now(msg, lex)):
         # a past incident, a hypothetical or a long complaint naming a danger word (or a board post with a
         # title that never says it is happening now): a report, not an emergency, if it is still filed as
         # one without the danger (the model never drops an emergency)

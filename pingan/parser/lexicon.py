@@ -137,6 +137,7 @@ class Lexicon:
     habitual_re: re.Pattern | None = None
     gone_now_re: re.Pattern | None = None
     now_re: re.Pattern | None = None
+    said_now_re: re.Pattern | None = None
     title_re: re.Pattern | None = None
     no_rescue_re: re.Pattern | None = None
     # names that contain a rule's `unless` word without its sense ("防火门" is no 防火 campaign)
@@ -241,6 +242,7 @@ def build_lexicon(taxonomy: Taxonomy, path: str | Path | None = None) -> Lexicon
         habitual_re=_regexes(neg.get("habitual", []), source, "negation.habitual"),
         gone_now_re=_regexes(neg.get("gone_now", []), source, "negation.gone_now"),
         now_re=_alternation(neg.get("now", [])),
+        said_now_re=_alternation(neg.get("said_now", [])),
         title_re=_regexes(cues.get("title", []), source, "cues.title"),
         no_rescue_re=_alternation(neg.get("no_rescue", [])),
         unless_masks_re=_alternation(neg.get("unless_not", [])),

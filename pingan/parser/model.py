@@ -161,7 +161,7 @@ REPORT_C = 16.0     # inverse L2 strength of the report head
 URGENT_C = 16.0     # inverse L2 strength of the urgent head
 TOPIC_C = 32.0      # inverse L2 strength of the topic head
 MIN_DF = 2          # an n-gram must occur in at least this many training documents
-PRUNE = 0.16        # exported weights smaller than this (in absolute value) are dropped (the package stays under 2.5 MB)
+PRUNE = 0.17        # exported weights smaller than this (in absolute value) are dropped (the package stays under 2.5 MB)
 
 
 def _matrix(vecs: list[tuple[list[str], float]], vocab: dict[str, int]):
