@@ -1651,3 +1651,12 @@ def test_danger_told_calmly_is_still_danger(text, hazard):
 def test_round_14_not_reports_of_written_v(text):
     r = parse(text)
     assert not r.report and not r.urgent, r
+
+
+@pytest.mark.parametrize("text, item", [
+    ("附近那家“按摩店”在发小卡片，上面印的啥子你们懂的", "黄赌毒"),
+    ("楼下那家棋牌室 麻将声通宵达旦 @网格员 管一哈嘛", "噪音扰民"),  # the model alone would have asked
+])
+def test_problem_words_of_round_14(text, item):
+    r = parse(text)
+    assert r.report and r.item == item, r
