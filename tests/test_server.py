@@ -211,6 +211,54 @@ async def test_the_wal_is_checkpointed_off_the_event_loop(bot):
         await cp.close()
 
 
+async def test_a_long_wal_is_finished_under_the_write_lock_and_started_over(bot):
+    """Under steady load a checkpoint never finishes and the WAL would grow by every page committed:
+    when a pass leaves more than LONG_WAL frames, a second pass runs holding the writer lock, finishes,
+    and the next commit starts the WAL from its beginning."""
+    import sqlite3
+
+    from sqlalchemy import text
+
+    from pingan.models.db import WalCheckpointer
+
+    if bot.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's WAL")
+    reader = sqlite3.connect(WalCheckpointer(bot.engine).path)  # a snapshot the first pass cannot pass
+
+    class Watched(WalCheckpointer):
+        LONG_WAL = 2
+        passes: list[tuple[bool, tuple]] = []
+
+        async def checkpoint(self):
+            got = await super().checkpoint()
+            self.passes.append((self.write_lock.locked(), got))
+            if len(self.passes) == 1:
+                reader.rollback()  # the "commits meanwhile" are over: the locked pass can finish
+            else:
+                stop.set()
+            return got
+
+    cp, stop = Watched(bot.engine, interval=0.0, write_lock=bot.write_lock), asyncio.Event()
+    await cp.start()
+    try:
+        await bot.handle(message(group_chat("新联社区平安工作群"), "张阿姨", REPORT))
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM inbox").fetchone()  # holds the WAL as it is now
+        await bot.handle(message(group_chat("新联社区平安工作群"), "李大爷", "5栋门口的消防栓被人偷了"))
+        await asyncio.wait_for(cp.run(stop), 10)
+        (first_locked, (_, frames, copied)), (second_locked, (_, frames2, copied2)) = cp.passes
+        assert not first_locked and copied < frames  # the reader kept the first pass from finishing
+        assert second_locked and copied2 == frames2 > 0
+        async with bot.write_lock, bot.sessions() as s:  # the next commit: the WAL starts over
+            await s.exec(text("UPDATE tickets SET id = id"))
+            await s.commit()
+        _, after, _ = await cp.checkpoint()
+        assert after < frames2
+    finally:
+        reader.close()
+        await cp.close()
+
+
 async def test_serve_checkpoints_in_the_background(bot, settings, monkeypatch):
     from pingan.models.db import WalCheckpointer
 

@@ -221,7 +221,7 @@ async def serve(bot: Bot, host: str, port: int, stop: asyncio.Event | None = Non
     """Run until `stop` is set. `background` tasks (e.g. the scheduler: `async def run(bot, stop)`)
     start after the server is listening and are cancelled when it stops."""
     stop = stop or asyncio.Event()
-    checkpointer = WalCheckpointer(bot.engine) if bot.engine.dialect.name == "sqlite" else None
+    checkpointer = WalCheckpointer(bot.engine, write_lock=bot.write_lock) if bot.engine.dialect.name == "sqlite" else None
     if checkpointer is not None:
         await checkpointer.start()
     app = make_app(bot, env=env)
