@@ -908,12 +908,12 @@ def _hazard_kind(msg: _Msg, sc: _Scan, item, category: str, lex: Lexicon) -> str
     category's, else what the text says. A person hurt by a thing that fell ("花盆砸到人 头在流血") needs 120
     first, and so does one hurt by equipment that is no lift ("锅炉漏蒸汽 师傅被烫到了"); a wire or a gas pipe
     that came down is electric or gas."""
-    hinted = _hinted_hazard(msg.c, lex)
-    kind = sc.hazard
-    if kind == "collapse" and _ITEM_HAZARD.get(item.name if item else "") in ("electric", "gas"):
-        return _ITEM_HAZARD[item.name]  # what fell is a live wire or a gas pipe ("掉下来的电线"): that first
+    hinted, kind = _hinted_hazard(msg.c, lex), sc.hazard
+    of_item = _ITEM_HAZARD.get(item.name) if item else None
+    if kind == "collapse" and of_item in ("electric", "gas"):
+        return of_item  # what fell is a live wire or a gas pipe ("掉下来的电线"): that first
     if kind is None:
-        kind = _ITEM_HAZARD.get(item.name if item else "")
+        kind = of_item
         if kind == "trapped_lift" and not _SHUT_IN.search(msg.c):
             kind = hinted or "other"
     if kind == "collapse" and hinted == "casualty" and not _UNDER.search(msg.c):
