@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, text
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pingan import policy
 from pingan.config import Settings
-from pingan.lifecycle import CLOSED, HELD, Action, target
+from pingan.lifecycle import CLOSED, Action, target
 from pingan.models import Level, Person, Role, Source, Ticket, TicketEvent
+from pingan.models.ticket import HELD_ROWS
 from pingan.models.places import place_key
 from pingan.models.queries import tickets_held_by
 from pingan.models.org_index import OrgIndex
@@ -27,10 +28,12 @@ TICKETS = Ticket.__table__
 
 
 def _same_hazard(column):
-    """Built once: a statement built per report costs more than running it (see same_hazard)."""
+    """Built once: a statement built per report costs more than running it (see same_hazard). The held
+    status is the partial index's own predicate (ix_tickets_held_unit_created): the unit's closed tickets
+    are never read (a day of 90,000 had cost 65 ms a report while fewer than 20 were open)."""
     t = TICKETS.c
     return (select(t.id, t.location)
-            .where(t.status.in_(sorted(HELD)), t.unit_id == bindparam("unit"),
+            .where(text(HELD_ROWS), t.unit_id == bindparam("unit"),
                    t.created_at > bindparam("since"), t.location.is_not(None), column == bindparam("what"))
             .order_by(t.created_at.desc()).limit(20))
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, UniqueConstraint, event
+from sqlalchemy import Column, Index, UniqueConstraint, event, text
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
-from pingan.lifecycle import OPEN, Status
+from pingan.lifecycle import HELD, OPEN, Status
 from pingan.models.types import JSONType, UTCDateTime
 
 
@@ -31,6 +31,11 @@ def _dt(**kw):
     return Field(default=None, sa_column=Column(UTCDateTime(), **kw))
 
 
+# The held tickets as a literal predicate: a query that repeats it word for word can use the partial
+# index below (a bound IN list cannot be matched to one)
+HELD_ROWS = "status IN (" + ", ".join(f"'{s.value}'" for s in sorted(HELD)) + ")"
+
+
 class Ticket(SQLModel, table=True):
     __tablename__ = "tickets"
     __table_args__ = (
@@ -41,6 +46,10 @@ class Ticket(SQLModel, table=True):
         Index("ix_tickets_open_units", "status", "unit_id", "category", "created_at"),
         Index("ix_tickets_status_resolve_due", "status", "resolve_due"),
         Index("ix_tickets_status_on_scene_due", "status", "on_scene_due"),
+        # same-hazard candidates (tickets.same_hazard): held tickets of a unit, newest first, however many
+        # closed ones the unit has had that day
+        Index("ix_tickets_held_unit_created", "unit_id", "created_at", sqlite_where=text(HELD_ROWS),
+              postgresql_where=text(HELD_ROWS)),
     )
 
     id: int | None = Field(default=None, primary_key=True)  # the ticket number people type: #id
